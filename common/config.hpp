@@ -1,0 +1,66 @@
+#pragma once
+
+// Typed configuration of both programs, from (lowest to highest precedence) a JSON file given by
+// --config, the environment (STREAMGATE_<FLAG_NAME>, e.g. STREAMGATE_LEASE_SECONDS), then flags.
+// Keys of the JSON file are the flag names ({"lease-seconds": 30}). Unknown keys and bad values
+// are refused with a message that quotes them. Parsing uses Boost.Program_options.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/domain.hpp"
+#include "common/error.hpp"
+
+namespace streamgate {
+
+struct worker_endpoint {
+  std::string requests = "tcp://127.0.0.1:5555";  // worker's ROUTER
+  std::string events = "tcp://127.0.0.1:5556";    // worker's PUB
+};
+
+struct log_config {
+  std::string level = "info";   // trace|debug|info|warn|error|off
+  std::string format = "text";  // text|json
+};
+
+struct worker_config {
+  worker_endpoint bind;
+  std::string store = "sqlite:var/streamgate.db";
+  std::string catalog = "data/catalog.json";  // loaded into an empty store on first start
+  int lease_seconds = 90;
+  int default_max_streams = 3;
+  policy default_policy = policy::deny;
+  int request_memory_seconds = 600;  // how long a requestId's verdict is remembered
+  int max_batch = 512;               // requests decided per group commit at most
+  log_config log;
+};
+
+struct api_config {
+  std::string listen_host = "127.0.0.1";
+  unsigned short listen_port = 8080;
+  std::vector<worker_endpoint> workers{worker_endpoint{}};  // --requests/--events, repeated
+  std::string web_root = "web";
+  int verdict_timeout_ms = 2000;
+  int io_threads = 1;
+  log_config log;
+};
+
+// The result of reading a command line: either a config to run with, or help to print.
+template <class Config>
+struct command_line {
+  Config config;
+  bool help = false;
+  std::string help_text;
+};
+
+// Looks up an environment variable; injected so tests need not touch the real environment.
+using environment_lookup = std::function<const char*(const char*)>;
+const char* process_environment(const char* name);
+
+result<command_line<worker_config>> load_worker_config(
+    int argc, const char* const argv[], const environment_lookup& env = process_environment);
+result<command_line<api_config>> load_api_config(
+    int argc, const char* const argv[], const environment_lookup& env = process_environment);
+
+}  // namespace streamgate

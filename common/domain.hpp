@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace streamgate {
+
+// What happens to a start when the user is at the limit.
+enum class policy { deny, evict_oldest };
+
+std::string_view to_string(policy p);
+std::optional<policy> parse_policy(std::string_view text);
+
+struct user {
+  std::string id;
+  std::string name;
+  std::optional<int> max_streams;        // overrides the default limit when set
+  std::optional<policy> policy_override;  // overrides the global policy when set
+};
+
+struct video {
+  std::string id;
+  std::string title;
+  int duration_seconds = 0;
+};
+
+// One playback on one device.
+struct stream {
+  std::string stream_id;
+  std::string user_id;
+  std::string video_id;
+  std::string session_id;
+  std::int64_t started_at_ms = 0;
+  std::int64_t expires_at_ms = 0;
+};
+
+enum class end_reason { stopped, expired, evicted, stop_all };
+
+std::string_view to_string(end_reason r);
+
+// The decision on one start request. Kept as decided: a replayed requestId gets this again.
+struct verdict {
+  std::string request_id;
+  std::string user_id;
+  std::string video_id;
+  std::string session_id;
+  bool allowed = false;
+  std::optional<stream> granted;  // the stream, when allowed
+  int active = 0;                 // the user's active streams after the decision
+  int limit = 0;
+  std::string reason;            // why it was denied: "limit_reached", "unknown_video"
+  std::vector<stream> streams;    // the user's active streams, when denied
+  std::int64_t decided_at_ms = 0;
+};
+
+struct ended_event {
+  std::string stream_id;
+  std::string user_id;
+  end_reason reason = end_reason::stopped;
+};
+
+}  // namespace streamgate

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
+#include <string>
+#include <string_view>
+
+namespace streamgate {
+
+// Transport-neutral failure kinds. The api maps them to HTTP statuses in one table
+// (api/status_map), the worker sends them back as the outcome of a reply.
+enum class error_code {
+  bad_request,
+  not_found,
+  conflict,
+  forbidden,
+  unauthorized,
+  payload_too_large,
+  header_too_large,
+  method_not_allowed,
+  unavailable,
+  internal,
+};
+
+std::string_view to_string(error_code code);
+
+struct error {
+  error_code code;
+  std::string message;
+};
+
+// Lets boost::system::result<T, error>::value() throw a readable exception.
+[[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
+
+template <class T>
+using result = boost::system::result<T, error>;
+
+inline error bad_request(std::string message) { return {error_code::bad_request, std::move(message)}; }
+inline error not_found(std::string message) { return {error_code::not_found, std::move(message)}; }
+inline error conflict(std::string message) { return {error_code::conflict, std::move(message)}; }
+
+}  // namespace streamgate

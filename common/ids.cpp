@@ -1,0 +1,30 @@
+#include "common/ids.hpp"
+
+#include <random>
+
+namespace streamgate {
+
+bool is_valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (const char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string new_id(std::string_view prefix) {
+  // One generator per thread, seeded from the OS: ids must not repeat across restarts.
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id(prefix);
+  id.reserve(prefix.size() + 32);
+  for (int word = 0; word < 2; ++word) {
+    std::uint64_t bits = generator();
+    for (int nibble = 0; nibble < 16; ++nibble, bits >>= 4) id.push_back(hex[bits & 0xf]);
+  }
+  return id;
+}
+
+}  // namespace streamgate

@@ -1,0 +1,108 @@
+#pragma once
+
+// The messages between api and worker. Wire format (ZeroMQ):
+//   api -> worker, DEALER -> ROUTER: one frame, a JSON request (encode_request / decode_request)
+//     {"op":"start","corr":7,"requestId":"r_1","userId":"alice","videoId":"v1","sessionId":"s"}
+//   worker -> api, ROUTER -> DEALER: three frames
+//     [corr: decimal text] [outcome: to_string(outcome)] [body: the JSON the api sends as is]
+//   worker -> apis, PUB -> SUB: two frames
+//     [topic: userId] [event: the WebSocket message of DESIGN section 4, sent to clients as is]
+// The worker renders reply bodies and events once, so the api relays bytes without re-encoding.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/domain.hpp"
+#include "common/error.hpp"
+
+namespace streamgate {
+
+struct start_request {
+  std::string request_id;
+  std::string user_id;
+  std::string video_id;
+  std::string session_id;
+};
+struct heartbeat_request {
+  std::string user_id;
+  std::string stream_id;
+};
+struct stop_request {
+  std::string user_id;
+  std::string stream_id;
+};
+struct stop_all_request {
+  std::string user_id;
+};
+struct get_user_request {
+  std::string user_id;
+};
+struct list_users_request {
+  std::string name_filter;  // case-insensitive substring; empty matches all
+};
+struct create_user_request {
+  std::optional<std::string> id;  // assigned by the worker when absent
+  std::string name;
+  std::optional<int> max_streams;
+  std::optional<policy> policy_override;
+};
+struct patch_user_request {
+  std::string user_id;
+  std::optional<std::string> name;
+  std::optional<int> max_streams;
+  std::optional<policy> policy_override;
+};
+struct list_streams_request {
+  std::string user_id;
+};
+// Reply body is the WebSocket "snapshot" message of the user.
+struct snapshot_request {
+  std::string user_id;
+};
+struct list_videos_request {};
+struct get_video_request {
+  std::string video_id;
+};
+struct get_request_request {
+  std::string request_id;
+};
+struct ping_request {};
+
+using request_body =
+    std::variant<start_request, heartbeat_request, stop_request, stop_all_request,
+                 get_user_request, list_users_request, create_user_request, patch_user_request,
+                 list_streams_request, snapshot_request, list_videos_request, get_video_request,
+                 get_request_request, ping_request>;
+
+struct request {
+  std::uint64_t corr = 0;  // chosen by the api to match the reply to its caller
+  request_body body;
+};
+
+// How a request ended; the api maps it to an HTTP status in one table.
+enum class outcome {
+  ok,          // 200
+  created,     // 201
+  no_content,  // 204
+  allowed,     // 201, body {"verdict":"allowed","stream":{...}}
+  denied,      // 429, body {"verdict":"denied","reason":...}
+  bad_request,
+  not_found,
+  conflict,
+  unavailable,
+  internal,
+};
+
+std::string_view to_string(outcome o);
+std::optional<outcome> parse_outcome(std::string_view text);
+outcome outcome_of(error_code code);
+
+// Limits of the strict decoders (DESIGN section 5).
+inline constexpr std::size_t max_name_length = 200;
+inline constexpr std::size_t max_json_depth = 16;
+inline constexpr int max_streams_ceiling = 1000;
+
+}  // namespace streamgate
