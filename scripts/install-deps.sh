@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libboost1.81-dev libboost-program-options1.81-dev libzmq3-dev cppzmq-dev rapidjson-dev catch2
+  libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev libzmq3-dev cppzmq-dev rapidjson-dev catch2
   libsqlite3-dev libspdlog-dev libwebsocketpp-dev
   curl python3
 )
