@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages streamgate builds, runs and tests with.
 # Idempotent: packages already present are skipped, so the quickstart stays fast on a second run.
+# With --test it also installs what only the tests need (Chromium and Node.js for the browser tests).
 set -euo pipefail
+with_tests=false
+[[ ${1:-} == --test ]] && with_tests=true
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
@@ -9,16 +12,23 @@ packages=(
   libsqlite3-dev libspdlog-dev libwebsocketpp-dev
   curl python3
 )
+$with_tests && packages+=(chromium)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+sudo_cmd=()
+[[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+
 if ((${#missing[@]})); then
-  sudo_cmd=()
-  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
   echo "installing: ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Node.js runs the browser tests; the machines have it, a bare Debian gets it from Debian.
+if $with_tests && ! command -v npm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nodejs npm
 fi

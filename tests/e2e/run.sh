@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Browser end-to-end test of the web UI against real streamgate-worker and streamgate-api
+# processes. Installs playwright-core (pinned by package-lock.json) when missing and drives
+# Debian's chromium; exits non-zero when a step fails. Screenshots and process logs: out/.
+#
+# Inputs (all optional): STREAMGATE_WORKER, STREAMGATE_API (default: newest build*/ of the repo),
+# STREAMGATE_CATALOG (default: data/catalog.json), STREAMGATE_WEB_ROOT
+# (default: web/), CHROMIUM_PATH (default: /usr/bin/chromium).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [[ ! -x "$chromium" ]]; then
+  echo "e2e: $chromium is missing; install it with: apt-get install -y chromium" >&2
+  exit 1
+fi
+if [[ ! -d node_modules/playwright-core ]]; then
+  npm ci --no-audit --no-fund
+fi
+exec node --test --test-reporter=spec --test-timeout=300000 e2e.test.mjs

@@ -1,0 +1,61 @@
+// REST client of DESIGN section 3. Errors come back as ApiError with the contract's code.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code || (status === 0 ? 'network' : `http_${status}`);
+  }
+}
+
+const BASE = '/api/v1';
+
+async function request(method, path, body) {
+  let response;
+  try {
+    response = await fetch(BASE + path, {
+      method,
+      headers: body === undefined ? { Accept: 'application/json' }
+        : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+  } catch (err) {
+    throw new ApiError(0, 'network', 'The server cannot be reached');
+  }
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const error = data && typeof data === 'object' ? data.error : null;
+    throw new ApiError(response.status, error?.code, error?.message ?? response.statusText);
+  }
+  return data;
+}
+
+const seg = encodeURIComponent;
+
+export const api = {
+  findUsers: (name) => request('GET', `/users?name=${seg(name ?? '')}`),
+  getUser: (id) => request('GET', `/users/${seg(id)}`),
+  createUser: ({ id, name, maxStreams }) => {
+    const body = { name };
+    if (id) body.id = id;
+    if (maxStreams !== undefined && maxStreams !== null) body.maxStreams = maxStreams;
+    return request('POST', '/users', body);
+  },
+  listStreams: (userId) => request('GET', `/users/${seg(userId)}/streams`),
+  listVideos: () => request('GET', '/videos'),
+  stopStream: (userId, streamId) => request('DELETE', `/users/${seg(userId)}/streams/${seg(streamId)}`),
+  stopAll: (userId) => request('DELETE', `/users/${seg(userId)}/streams`),
+  heartbeat: (userId, streamId) =>
+    request('POST', `/users/${seg(userId)}/streams/${seg(streamId)}/heartbeat`),
+};
