@@ -1,1 +1,484 @@
-// placeholder: being written
+#include "common/config.hpp"
+
+#include <rapidjson/document.h>
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+#include "common/messages.hpp"
+
+namespace streamgate {
+
+namespace po = boost::program_options;
+
+namespace {
+
+struct option_spec {
+  std::string name;  // the flag without "--", also the key in the config file
+  std::string value_name;
+  std::string help;
+  std::string default_text;
+  bool repeated = false;  // may be given several times; the values are kept in order
+};
+
+std::string environment_name(std::string_view flag) {
+  std::string name = "STREAMGATE_";
+  for (const char c : flag) {
+    if (c == '-')
+      name += '_';
+    else if (c >= 'a' && c <= 'z')
+      name += static_cast<char>(c - 'a' + 'A');
+    else
+      name += c;
+  }
+  return name;
+}
+
+po::options_description describe(const std::vector<option_spec>& specs) {
+  po::options_description description("Options", 100, 50);
+  description.add_options()("help,h", "print this help and exit")(
+      "config", po::value<std::string>()->value_name("FILE"),
+      "JSON file of options; its keys are the flag names (env STREAMGATE_CONFIG)");
+  for (const option_spec& spec : specs) {
+    std::string help = spec.help + " [default: " + spec.default_text + "] (env " +
+                       environment_name(spec.name) + (spec.repeated ? ", comma-separated)" : ")");
+    if (spec.repeated)
+      description.add_options()(spec.name.c_str(),
+                                po::value<std::vector<std::string>>()->value_name(spec.value_name),
+                                help.c_str());
+    else
+      description.add_options()(
+          spec.name.c_str(), po::value<std::string>()->value_name(spec.value_name), help.c_str());
+  }
+  return description;
+}
+
+std::string help_text(std::string_view program, const po::options_description& description) {
+  std::ostringstream text;
+  text << "Usage: " << program << " [options]\n\n"
+       << description << "\n"
+       << "Every option can also be given in the environment (the variable shown) or in the\n"
+          "--config file under its flag name. Flags override the environment, which overrides\n"
+          "the file.\n";
+  return text.str();
+}
+
+// The three sources of options after Program_options merged them: store() keeps the first value
+// it is given for an option, so the sources are stored from the highest precedence down.
+struct option_sources {
+  po::variables_map values;
+  std::set<std::string, std::less<>> from_flags;
+  std::set<std::string, std::less<>> from_environment;
+  std::string config_file;
+  bool help = false;
+};
+
+const option_spec* find_spec(const std::vector<option_spec>& specs, std::string_view name) {
+  for (const option_spec& spec : specs)
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> items;
+  for (std::size_t start = 0;;) {
+    const std::size_t comma = text.find(',', start);
+    items.emplace_back(text.substr(start, comma - start));
+    if (comma == std::string_view::npos) return items;
+    start = comma + 1;
+  }
+}
+
+po::parsed_options environment_options(const std::vector<option_spec>& specs,
+                                       const po::options_description& description,
+                                       const environment_lookup& env,
+                                       std::set<std::string, std::less<>>& found) {
+  po::parsed_options parsed(&description);
+  const auto add = [&](const std::string& name, bool repeated) {
+    const char* value = env(environment_name(name).c_str());
+    // An empty variable counts as unset: `FOO= program` is how shells and compose files unset.
+    if (value == nullptr || *value == '\0') return;
+    parsed.options.emplace_back(name,
+                                repeated ? split_list(value) : std::vector<std::string>{value});
+    found.insert(name);
+  };
+  add("config", false);
+  for (const option_spec& spec : specs) add(spec.name, spec.repeated);
+  return parsed;
+}
+
+result<po::parsed_options> file_options(const std::vector<option_spec>& specs,
+                                        const po::options_description& description,
+                                        const std::string& path) {
+  const std::string in_file = " in config file '" + path + "'";
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return bad_request("cannot read config file '" + path + "'");
+  const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  if (file.bad()) return bad_request("cannot read config file '" + path + "'");
+
+  // Numbers are kept as written so that a bad one is quoted exactly in the message.
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag |
+                 rapidjson::kParseNumbersAsStringsFlag>(text.data(), text.size());
+  if (document.HasParseError() || text.find('\0') != std::string::npos)
+    return bad_request("config file '" + path + "' is not valid JSON (near byte " +
+                       std::to_string(document.GetErrorOffset()) + ")");
+  if (!document.IsObject())
+    return bad_request("config file '" + path + "' must hold a JSON object");
+
+  po::parsed_options parsed(&description);
+  std::set<std::string_view> seen;
+  for (const auto& member : document.GetObject()) {
+    const std::string_view key(member.name.GetString(), member.name.GetStringLength());
+    const option_spec* spec = find_spec(specs, key);
+    if (spec == nullptr) return bad_request("unknown key '" + std::string(key) + "'" + in_file);
+    if (!seen.insert(key).second)
+      return bad_request("key '" + std::string(key) + "' appears twice" + in_file);
+    const rapidjson::Value& value = member.value;
+    std::vector<std::string> values;
+    const auto scalar = [](const rapidjson::Value& v) -> std::optional<std::string> {
+      if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+      if (v.IsBool()) return v.GetBool() ? "true" : "false";
+      return std::nullopt;
+    };
+    if (value.IsArray() && spec->repeated) {
+      for (const rapidjson::Value& item : value.GetArray()) {
+        auto text_value = scalar(item);
+        if (!text_value)
+          return bad_request("bad value for '" + spec->name + "'" + in_file +
+                             ": expected a string or an array of strings");
+        values.push_back(std::move(*text_value));
+      }
+    } else if (auto text_value = scalar(value)) {
+      values.push_back(std::move(*text_value));
+    } else {
+      return bad_request("bad value for '" + spec->name + "'" + in_file +
+                         (spec->repeated ? ": expected a string or an array of strings"
+                                         : ": expected a string, a number or a boolean"));
+    }
+    parsed.options.emplace_back(spec->name, std::move(values));
+  }
+  return parsed;
+}
+
+result<option_sources> read_sources(const std::vector<option_spec>& specs,
+                                    const po::options_description& description, int argc,
+                                    const char* const argv[], const environment_lookup& env) {
+  option_sources sources;
+  try {
+    // Guessing would let "--lease" mean "--lease-seconds"; a typo must be refused instead.
+    const po::parsed_options flags =
+        po::command_line_parser(argc, argv)
+            .options(description)
+            .style(po::command_line_style::unix_style & ~po::command_line_style::allow_guessing)
+            .run();
+    for (const po::option& option : flags.options) {
+      // Without a positional description Program_options passes stray words through unnamed.
+      if (option.string_key.empty())
+        return bad_request(
+            "unexpected argument '" +
+            (option.original_tokens.empty() ? std::string() : option.original_tokens.front()) +
+            "'");
+      sources.from_flags.insert(option.string_key);
+    }
+    po::store(flags, sources.values);
+    if (sources.values.count("help") != 0) {
+      sources.help = true;
+      return sources;
+    }
+
+    po::store(environment_options(specs, description, env, sources.from_environment),
+              sources.values);
+
+    if (sources.values.count("config") != 0) {
+      sources.config_file = sources.values["config"].as<std::string>();
+      auto from_file = file_options(specs, description, sources.config_file);
+      if (!from_file) return from_file.error();
+      po::store(*from_file, sources.values);
+    }
+  } catch (const po::unknown_option& e) {
+    return bad_request("unknown flag '" + e.get_option_name() + "'");
+  } catch (const po::error& e) {
+    return bad_request(e.what());
+  }
+  return sources;
+}
+
+// Typed reads of the merged options. The first bad value is kept and later reads change nothing,
+// so a loader reads every option in a straight line and checks failed() once.
+class option_reader final {
+ public:
+  explicit option_reader(const option_sources& sources) : sources_(sources) {}
+
+  bool failed() const { return failure_.has_value(); }
+  error take_error() { return std::move(*failure_); }
+  void fail(std::string message) {
+    if (!failure_) failure_ = bad_request(std::move(message));
+  }
+
+  // Null when the option is given nowhere.
+  const std::string* value(std::string_view name) const {
+    const auto found = sources_.values.find(std::string(name));
+    if (failed() || found == sources_.values.end()) return nullptr;
+    return &found->second.as<std::string>();
+  }
+
+  const std::vector<std::string>* values(std::string_view name) const {
+    const auto found = sources_.values.find(std::string(name));
+    if (failed() || found == sources_.values.end()) return nullptr;
+    return &found->second.as<std::vector<std::string>>();
+  }
+
+  void integer(std::string_view name, int min, int max, int& target) {
+    const std::string* text = value(name);
+    if (text == nullptr) return;
+    int number = 0;
+    const char* end = text->data() + text->size();
+    const auto [stop, code] = std::from_chars(text->data(), end, number);
+    if (code == std::errc{} && stop == end && number >= min && number <= max) {
+      target = number;
+      return;
+    }
+    bad_value(name, *text, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+
+  void one_of(std::string_view name, std::initializer_list<std::string_view> choices,
+              std::string_view expectation, std::string& target) {
+    const std::string* text = value(name);
+    if (text == nullptr) return;
+    for (const std::string_view choice : choices) {
+      if (*text == choice) {
+        target = *text;
+        return;
+      }
+    }
+    bad_value(name, *text, expectation);
+  }
+
+  void policy_value(std::string_view name, policy& target) {
+    const std::string* text = value(name);
+    if (text == nullptr) return;
+    if (const auto p = parse_policy(*text))
+      target = *p;
+    else
+      bad_value(name, *text, "deny or evict_oldest");
+  }
+
+  template <class Valid>
+  void checked(std::string_view name, Valid valid, std::string_view expectation,
+               std::string& target) {
+    const std::string* text = value(name);
+    if (text == nullptr) return;
+    if (valid(*text))
+      target = *text;
+    else
+      bad_value(name, *text, expectation);
+  }
+
+  void bad_value(std::string_view name, std::string_view text, std::string_view expectation) {
+    fail("bad value '" + std::string(text) + "' for " + source_of(name) + ": expected " +
+         std::string(expectation));
+  }
+
+  // Where the value in force came from, as the user would write it.
+  std::string source_of(std::string_view name) const {
+    if (sources_.from_flags.count(name) != 0) return "--" + std::string(name);
+    if (sources_.from_environment.count(name) != 0) return environment_name(name);
+    return "'" + std::string(name) + "' in config file '" + sources_.config_file + "'";
+  }
+
+ private:
+  const option_sources& sources_;
+  std::optional<error> failure_;
+};
+
+constexpr std::string_view endpoint_expectation = "a ZeroMQ endpoint such as tcp://127.0.0.1:5555";
+
+// transport://address; ZeroMQ itself judges the address when it binds or connects.
+bool is_endpoint(std::string_view text) {
+  const std::size_t separator = text.find("://");
+  return separator != std::string_view::npos && separator > 0 && separator + 3 < text.size();
+}
+
+bool parse_port(std::string_view text, unsigned short& port) {
+  unsigned number = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, code] = std::from_chars(text.data(), end, number);
+  if (code != std::errc{} || stop != end || number < 1 || number > 65535) return false;
+  port = static_cast<unsigned short>(number);
+  return true;
+}
+
+// "host:port"; an IPv6 host is written in brackets ("[::1]:8080") and returned without them.
+bool parse_host_port(std::string_view text, std::string& host, unsigned short& port) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view host_part = text.substr(0, colon);
+  if (host_part.size() >= 2 && host_part.front() == '[' && host_part.back() == ']')
+    host_part = host_part.substr(1, host_part.size() - 2);
+  if (host_part.empty() || !parse_port(text.substr(colon + 1), port)) return false;
+  host = host_part;
+  return true;
+}
+
+bool is_store(std::string_view text) {
+  constexpr std::string_view sqlite = "sqlite:";
+  constexpr std::string_view redis = "redis://";
+  if (text.starts_with(sqlite)) return text.size() > sqlite.size();
+  std::string host;
+  unsigned short port = 0;
+  return text.starts_with(redis) && parse_host_port(text.substr(redis.size()), host, port);
+}
+
+bool is_non_empty(std::string_view text) { return !text.empty(); }
+
+void read_log(option_reader& options, log_config& log) {
+  options.one_of("log-level", {"trace", "debug", "info", "warn", "error", "off"},
+                 "one of trace, debug, info, warn, error, off", log.level);
+  options.one_of("log-format", {"text", "json"}, "text or json", log.format);
+}
+
+void add_log_specs(std::vector<option_spec>& specs) {
+  const log_config defaults;
+  specs.push_back({"log-level", "LEVEL", "trace, debug, info, warn, error or off", defaults.level});
+  specs.push_back(
+      {"log-format", "FORMAT", "text, or json for one object per line", defaults.format});
+}
+
+std::vector<option_spec> worker_specs() {
+  const worker_config d;
+  std::vector<option_spec> specs{
+      {"requests", "ENDPOINT", "ZeroMQ endpoint to bind for requests from apis", d.bind.requests},
+      {"events", "ENDPOINT", "ZeroMQ endpoint to bind for verdicts and events to apis",
+       d.bind.events},
+      {"store", "URL", "sqlite:<path>, or redis://<host>:<port>", d.store},
+      {"catalog", "FILE", "demo users and videos loaded into an empty store", d.catalog},
+      {"lease-seconds", "N", "a stream ends this long after its last heartbeat (1-86400)",
+       std::to_string(d.lease_seconds)},
+      {"default-max-streams", "N", "streams at once for a user without their own limit (1-1000)",
+       std::to_string(d.default_max_streams)},
+      {"policy", "POLICY", "at the limit: deny the start, or evict_oldest stream",
+       std::string(to_string(d.default_policy))},
+      {"request-memory-seconds", "N", "how long a requestId's verdict is replayed (1-604800)",
+       std::to_string(d.request_memory_seconds)},
+      {"max-batch", "N", "decisions per group commit at most (1-100000)",
+       std::to_string(d.max_batch)},
+  };
+  add_log_specs(specs);
+  return specs;
+}
+
+std::vector<option_spec> api_specs() {
+  const api_config d;
+  std::vector<option_spec> specs{
+      {"listen", "HOST:PORT", "address of the HTTP and WebSocket server",
+       d.listen_host + ":" + std::to_string(d.listen_port)},
+      {"requests", "ENDPOINT",
+       "a worker's request endpoint; repeat per worker, paired in order "
+       "with --events",
+       d.workers.front().requests, true},
+      {"events", "ENDPOINT", "a worker's event endpoint; repeat per worker",
+       d.workers.front().events, true},
+      {"web-root", "DIR", "directory of the web UI's static files", d.web_root},
+      {"verdict-timeout-ms", "MS", "wait this long for a verdict before retrying (1-600000)",
+       std::to_string(d.verdict_timeout_ms)},
+      {"io-threads", "N", "threads running the HTTP server (1-64)", std::to_string(d.io_threads)},
+  };
+  add_log_specs(specs);
+  return specs;
+}
+
+template <class Config, class Read>
+result<command_line<Config>> load(std::string_view program, const std::vector<option_spec>& specs,
+                                  int argc, const char* const argv[], const environment_lookup& env,
+                                  Read read) {
+  const po::options_description description = describe(specs);
+  const auto sources = read_sources(specs, description, argc, argv, env);
+  if (!sources) return sources.error();
+  command_line<Config> line;
+  if (sources->help) {
+    line.help = true;
+    line.help_text = help_text(program, description);
+    return line;
+  }
+  option_reader options(*sources);
+  read(options, line.config);
+  if (options.failed()) return options.take_error();
+  return line;
+}
+
+void read_workers(option_reader& options, std::vector<worker_endpoint>& workers) {
+  const std::vector<std::string>* requests = options.values("requests");
+  const std::vector<std::string>* events = options.values("events");
+  if (requests == nullptr && events == nullptr) return;
+  const std::size_t request_count = requests != nullptr ? requests->size() : 0;
+  const std::size_t event_count = events != nullptr ? events->size() : 0;
+  if (request_count != event_count) {
+    options.fail("--requests is given " + std::to_string(request_count) + " time(s) and --events " +
+                 std::to_string(event_count) +
+                 " time(s): they pair up in order, one pair per worker");
+    return;
+  }
+  if (request_count == 0) {
+    options.fail("--requests and --events need at least one pair, one per worker");
+    return;
+  }
+  std::vector<worker_endpoint> pairs;
+  pairs.reserve(request_count);
+  for (std::size_t i = 0; i < request_count; ++i) {
+    const std::string& request = (*requests)[i];
+    const std::string& event = (*events)[i];
+    if (!is_endpoint(request)) options.bad_value("requests", request, endpoint_expectation);
+    if (!is_endpoint(event)) options.bad_value("events", event, endpoint_expectation);
+    pairs.push_back({request, event});
+  }
+  if (!options.failed()) workers = std::move(pairs);
+}
+
+}  // namespace
+
+const char* process_environment(const char* name) { return std::getenv(name); }
+
+result<command_line<worker_config>> load_worker_config(int argc, const char* const argv[],
+                                                       const environment_lookup& env) {
+  return load<worker_config>(
+      "streamgate-worker", worker_specs(), argc, argv, env,
+      [](option_reader& options, worker_config& c) {
+        options.checked("requests", is_endpoint, endpoint_expectation, c.bind.requests);
+        options.checked("events", is_endpoint, endpoint_expectation, c.bind.events);
+        options.checked("store", is_store, "sqlite:<path> or redis://<host>:<port>", c.store);
+        options.checked("catalog", is_non_empty, "a non-empty path", c.catalog);
+        options.integer("lease-seconds", 1, 86400, c.lease_seconds);
+        options.integer("default-max-streams", 1, max_streams_ceiling, c.default_max_streams);
+        options.policy_value("policy", c.default_policy);
+        options.integer("request-memory-seconds", 1, 604800, c.request_memory_seconds);
+        options.integer("max-batch", 1, 100000, c.max_batch);
+        read_log(options, c.log);
+      });
+}
+
+result<command_line<api_config>> load_api_config(int argc, const char* const argv[],
+                                                 const environment_lookup& env) {
+  return load<api_config>(
+      "streamgate-api", api_specs(), argc, argv, env, [](option_reader& options, api_config& c) {
+        if (const std::string* listen = options.value("listen"))
+          if (!parse_host_port(*listen, c.listen_host, c.listen_port))
+            options.bad_value("listen", *listen, "<host>:<port> with a port from 1 to 65535");
+        read_workers(options, c.workers);
+        options.checked("web-root", is_non_empty, "a non-empty path", c.web_root);
+        options.integer("verdict-timeout-ms", 1, 600000, c.verdict_timeout_ms);
+        options.integer("io-threads", 1, 64, c.io_threads);
+        read_log(options, c.log);
+      });
+}
+
+}  // namespace streamgate

@@ -8,12 +8,16 @@
 // decisions of a user, so no interleaving can ever let a user exceed the limit.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <map>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -75,6 +79,8 @@ class stream_limiter final {
   // ---- decisions ----
   // not_found: unknown user. conflict: the requestId was used by another user.
   // Unknown video: a denied verdict with reason "unknown_video" (recorded like any verdict).
+  // A live stream with the same non-empty sessionId is returned with a renewed lease and takes
+  // no slot; an empty sessionId never matches, since each such start is a playback of its own.
   result<start_result> start(const start_request& r, instant now);
   // Returns the new expiry (wall ms). not_found: no such live stream of this user.
   result<std::int64_t> heartbeat(const std::string& user_id, const std::string& stream_id,
@@ -111,24 +117,55 @@ class stream_limiter final {
     stream s;
     steady_time deadline;
   };
+  // A user's live streams, oldest first (at most a few: the limit is small).
+  using stream_list = std::vector<live_stream>;
   struct remembered_verdict {
     verdict v;
     steady_time forget_at;
   };
+  // Remembered verdicts are found by their own requestId, so the key costs no second copy.
+  struct request_id_of {
+    using is_transparent = void;
+    static std::string_view key(std::string_view id) { return id; }
+    static std::string_view key(const remembered_verdict& r) { return r.v.request_id; }
+    template <class A>
+    std::size_t operator()(const A& a) const {
+      return std::hash<std::string_view>{}(key(a));
+    }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return key(a) == key(b);
+    }
+  };
+  struct lease_deadline {
+    steady_time at;
+    std::string user_id;
+  };
 
-  void end_stream(const std::string& stream_id, end_reason reason);
+  // A lease that ran out ends here even when expire_due() has not run yet, so it never counts
+  // against the limit nor takes a heartbeat.
+  void expire_lapsed(stream_list& streams, instant now);
+  void end_stream(stream_list& streams, std::size_t index, end_reason reason);
+  void record_end(stream& s, end_reason reason);  // moves the ids out of s
+  void renew(live_stream& l, instant now);
+  void watch_deadline(steady_time at, const std::string& user_id);
+  start_result decide(const start_request& r, const user& u, instant now);
+  void remember(const verdict& v, steady_time forget_at);
+  void schedule_forget(const remembered_verdict& entry);
+  void forget_due(steady_time now);
 
   limiter_options options_;
   std::unordered_map<std::string, user> users_;
   std::unordered_map<std::string, video> videos_;
-  // A user's live streams, oldest first (at most a few: the limit is small).
-  std::unordered_map<std::string, std::vector<live_stream>> streams_by_user_;
-  std::unordered_map<std::string, std::string> user_of_stream_;
-  // Lease deadlines; entries are checked against the live stream before use, so a renewed or
-  // stopped stream leaves a stale entry behind instead of costing a search.
-  std::multimap<steady_time, std::string> deadlines_;
-  std::unordered_map<std::string, remembered_verdict> verdicts_;
-  std::deque<std::pair<steady_time, std::string>> verdict_expiry_;
+  std::unordered_map<std::string, stream_list> streams_by_user_;
+  // A min-heap of lease deadlines. An entry only says "look at this user's streams then": a
+  // renewed or stopped stream leaves a stale entry behind that finds nothing lapsed, which is
+  // cheaper than searching the heap on every heartbeat, and a stream needs no id index.
+  std::vector<lease_deadline> lease_deadlines_;
+  std::unordered_set<remembered_verdict, request_id_of, request_id_of> verdicts_;
+  // One entry per remembered verdict, ordered by forget_at: a verdict leaves memory only
+  // through its entry, so the pointer is valid until the entry is taken.
+  std::deque<std::pair<steady_time, const remembered_verdict*>> verdict_expiry_;
   std::vector<change> changes_;
   std::vector<event> events_;
 };
