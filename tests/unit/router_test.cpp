@@ -1,0 +1,359 @@
+#include "api/router.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "api/api_routes.hpp"
+#include "api/json_splice.hpp"
+#include "api/services.hpp"
+#include "api/static_files.hpp"
+#include "api/status_map.hpp"
+#include "api/worker_client.hpp"
+#include "api/ws_registry.hpp"
+
+namespace streamgate {
+namespace {
+
+using namespace std::chrono_literals;
+using http::status;
+using http::verb;
+
+// Answers every call with `reply` and records what handlers asked for.
+class fake_worker final : public worker_client {
+ public:
+  asio::awaitable<std::optional<worker_reply>> call(request_body body,
+                                                    std::chrono::milliseconds) override {
+    calls.push_back(std::move(body));
+    co_return reply;
+  }
+  bool send_only(request_body body) override {
+    sent.push_back(std::move(body));
+    return true;
+  }
+  bool worker_up() const override { return up; }
+  bool in_flight(std::string_view request_id) const override {
+    return pending.count(std::string(request_id)) != 0;
+  }
+
+  std::optional<worker_reply> reply;
+  bool up = true;
+  std::set<std::string> pending;
+  std::vector<request_body> calls;
+  std::vector<request_body> sent;
+};
+
+// A registry sink that keeps what it was handed.
+class recording_sink final : public event_sink {
+ public:
+  void deliver(std::shared_ptr<const std::string> event) override { events.push_back(*event); }
+  void shut_down() override { shut = true; }
+
+  std::vector<std::string> events;
+  bool shut = false;
+};
+
+struct api_fixture {
+  fake_worker worker;
+  ws_registry sockets;
+  router routes = make_api_router();
+  api_services services{worker, sockets, routes, 2000ms, "/nonexistent-web-root"};
+
+  http_response send(verb method, std::string target, std::string body = {}) {
+    http_request request{method, target, 11};
+    request.body() = std::move(body);
+    request.prepare_payload();
+    asio::io_context ioc;
+    std::optional<http_response> response;
+    asio::co_spawn(ioc, routes.dispatch(request, services),
+                   [&](std::exception_ptr e, http_response r) {
+                     if (e) std::rethrow_exception(e);
+                     response = std::move(r);
+                   });
+    ioc.run();
+    REQUIRE(response);
+    return std::move(*response);
+  }
+};
+
+TEST_CASE("every outcome and error code has its HTTP status", "[api][status_map]") {
+  using row = std::tuple<outcome, status>;
+  const auto [o, expected] = GENERATE(table<outcome, status>({
+      row{outcome::ok, status::ok},
+      row{outcome::created, status::created},
+      row{outcome::no_content, status::no_content},
+      row{outcome::allowed, status::created},
+      row{outcome::denied, status::too_many_requests},
+      row{outcome::bad_request, status::bad_request},
+      row{outcome::not_found, status::not_found},
+      row{outcome::conflict, status::conflict},
+      row{outcome::unavailable, status::service_unavailable},
+      row{outcome::internal, status::internal_server_error},
+  }));
+  CAPTURE(to_string(o));
+  CHECK(status_of(o) == expected);
+
+  CHECK(status_of(error_code::forbidden) == status::forbidden);
+  CHECK(status_of(error_code::unauthorized) == status::unauthorized);
+  CHECK(status_of(error_code::payload_too_large) == status::payload_too_large);
+  CHECK(status_of(error_code::header_too_large) == status::request_header_fields_too_large);
+  CHECK(status_of(error_code::method_not_allowed) == status::method_not_allowed);
+  CHECK(status_of(error_code::unavailable) == status::service_unavailable);
+}
+
+TEST_CASE("routes match by method and path and capture their parameters", "[api][router]") {
+  const router routes = make_api_router();
+
+  SECTION("a parameterised path") {
+    const route_match m = routes.match(verb::post, "/api/v1/users/alice/streams/s1/heartbeat");
+    REQUIRE(m.found);
+    CHECK(m.found->pattern == "/api/v1/users/{id}/streams/{streamId}/heartbeat");
+    REQUIRE(m.param_count == 2);
+    CHECK(m.params[0].name == "id");
+    CHECK(m.params[0].value == "alice");
+    CHECK(m.params[1].name == "streamId");
+    CHECK(m.params[1].value == "s1");
+  }
+  SECTION("a known path with another method lists the allowed ones") {
+    const route_match m = routes.match(verb::put, "/api/v1/users/alice/streams");
+    CHECK_FALSE(m.found);
+    CHECK(m.allow == "GET, POST, DELETE");
+  }
+  SECTION("an unknown path matches nothing") {
+    const route_match m = routes.match(verb::get, "/api/v2/users");
+    CHECK_FALSE(m.found);
+    CHECK(m.allow.empty());
+  }
+  SECTION("every route's pattern is unique per method") {
+    std::set<std::pair<verb, std::string_view>> seen;
+    for (const route& r : routes.routes()) CHECK(seen.insert({r.method, r.pattern}).second);
+  }
+}
+
+TEST_CASE("the router answers bad paths and methods itself", "[api][router]") {
+  api_fixture api;
+
+  SECTION("a path parameter that is not an id is a 400 naming it") {
+    const http_response res = api.send(verb::get, "/api/v1/users/al%20ice");
+    CHECK(res.result() == status::bad_request);
+    CHECK(res.body().find("'id'") != std::string::npos);
+    CHECK(res[http::field::content_type] == "application/json");
+    CHECK(api.worker.calls.empty());
+  }
+  SECTION("a wrong method is a 405 with Allow") {
+    const http_response res = api.send(verb::delete_, "/api/v1/videos");
+    CHECK(res.result() == status::method_not_allowed);
+    CHECK(res[http::field::allow] == "GET");
+  }
+  SECTION("an unknown path is a JSON 404") {
+    const http_response res = api.send(verb::post, "/nowhere");
+    CHECK(res.result() == status::not_found);
+    CHECK(res.body().find(R"("code":"not_found")") != std::string::npos);
+  }
+  SECTION("/ws without an upgrade is a 400, with another method a 405") {
+    CHECK(api.send(verb::get, "/ws?user=alice").result() == status::bad_request);
+    const http_response res = api.send(verb::post, "/ws?user=alice");
+    CHECK(res.result() == status::method_not_allowed);
+    CHECK(res[http::field::allow] == "GET");
+  }
+  SECTION("a GET of a missing file is a JSON 404") {
+    const http_response res = api.send(verb::get, "/");
+    CHECK(res.result() == status::not_found);
+    CHECK(res[http::field::content_type] == "application/json");
+  }
+}
+
+TEST_CASE("GET /health reports the worker's liveness without a round trip", "[api][router]") {
+  api_fixture api;
+  SECTION("up") {
+    const http_response res = api.send(verb::get, "/health");
+    CHECK(res.result() == status::ok);
+    CHECK(res.body() == R"({"status":"UP","worker":"UP"})");
+  }
+  SECTION("down") {
+    api.worker.up = false;
+    const http_response res = api.send(verb::get, "/health");
+    CHECK(res.result() == status::service_unavailable);
+    CHECK(res.body() == R"({"status":"UP","worker":"DOWN"})");
+  }
+  CHECK(api.worker.calls.empty());
+}
+
+TEST_CASE("a worker's reply is relayed with the status of its outcome", "[api][router]") {
+  api_fixture api;
+  SECTION("a body verbatim") {
+    api.worker.reply = worker_reply{outcome::ok, R"([{"id":"v01"}])"};
+    const http_response res = api.send(verb::get, "/api/v1/videos");
+    CHECK(res.result() == status::ok);
+    CHECK(res.body() == R"([{"id":"v01"}])");
+    REQUIRE(api.worker.calls.size() == 1);
+    CHECK(std::holds_alternative<list_videos_request>(api.worker.calls[0]));
+  }
+  SECTION("no content") {
+    api.worker.reply = worker_reply{outcome::no_content, {}};
+    const http_response res = api.send(verb::delete_, "/api/v1/users/alice/streams/s1");
+    CHECK(res.result() == status::no_content);
+    CHECK(res.body().empty());
+    REQUIRE(api.worker.calls.size() == 1);
+    const auto& stop = std::get<stop_request>(api.worker.calls[0]);
+    CHECK(stop.user_id == "alice");
+    CHECK(stop.stream_id == "s1");
+  }
+  SECTION("no reply in time is a 503 with Retry-After") {
+    const http_response res = api.send(verb::get, "/api/v1/users/alice");
+    CHECK(res.result() == status::service_unavailable);
+    CHECK(res[http::field::retry_after] == "1");
+  }
+}
+
+TEST_CASE("a start answers 202 at once or waits for its verdict", "[api][router]") {
+  api_fixture api;
+  const std::string target = "/api/v1/users/alice/streams";
+  const std::string body = R"({"videoId":"v01","requestId":"r_1"})";
+
+  SECTION("without wait it is sent once and answered pending") {
+    const http_response res = api.send(verb::post, target, body);
+    CHECK(res.result() == status::accepted);
+    CHECK(res.body().find(R"("requestId":"r_1")") != std::string::npos);
+    CHECK(res.body().find(R"("status":"pending")") != std::string::npos);
+    REQUIRE(api.worker.sent.size() == 1);
+    const auto& start = std::get<start_request>(api.worker.sent[0]);
+    CHECK(start.user_id == "alice");
+    CHECK(start.video_id == "v01");
+    CHECK(start.session_id.starts_with("ses_"));
+  }
+  SECTION("without wait and without a worker it is a 503 naming the requestId") {
+    api.worker.up = false;
+    const http_response res = api.send(verb::post, target, body);
+    CHECK(res.result() == status::service_unavailable);
+    CHECK(res[http::field::retry_after] == "1");
+    CHECK(res.body().find(R"("requestId":"r_1")") != std::string::npos);
+    CHECK(api.worker.sent.empty());
+  }
+  SECTION("with wait=true a denial is a 429 with the worker's body") {
+    api.worker.reply = worker_reply{outcome::denied, R"({"requestId":"r_1","verdict":"denied"})"};
+    const http_response res = api.send(verb::post, target + "?wait=true", body);
+    CHECK(res.result() == status::too_many_requests);
+    CHECK(res.body() == R"({"requestId":"r_1","verdict":"denied"})");
+  }
+  SECTION("with wait=1 an unknown user is a 404 naming the requestId") {
+    api.worker.reply = worker_reply{outcome::not_found, R"({"error":{"code":"not_found"}})"};
+    const http_response res = api.send(verb::post, target + "?wait=1", body);
+    CHECK(res.result() == status::not_found);
+    CHECK(res.body() == R"({"requestId":"r_1","error":{"code":"not_found"}})");
+  }
+  SECTION("with wait and no verdict in time it is a 503 to retry") {
+    const http_response res = api.send(verb::post, target + "?wait=true", body);
+    CHECK(res.result() == status::service_unavailable);
+    CHECK(res.body().find("retry with the same requestId") != std::string::npos);
+    CHECK(res.body().find(R"("requestId":"r_1")") != std::string::npos);
+  }
+  SECTION("any other wait is a 400 naming it") {
+    const http_response res = api.send(verb::post, target + "?wait=soon", body);
+    CHECK(res.result() == status::bad_request);
+    CHECK(res.body().find("'wait'") != std::string::npos);
+  }
+  SECTION("a malformed body is a 400") {
+    const http_response res = api.send(verb::post, target, R"({"videoId":5})");
+    CHECK(res.result() == status::bad_request);
+    CHECK(api.worker.sent.empty());
+  }
+}
+
+TEST_CASE("a request not decided yet is pending while this api has it in flight", "[api][router]") {
+  api_fixture api;
+  api.worker.reply = worker_reply{outcome::not_found, R"({"error":{"code":"not_found"}})"};
+  SECTION("in flight") {
+    api.worker.pending.insert("r_1");
+    const http_response res = api.send(verb::get, "/api/v1/requests/r_1");
+    CHECK(res.result() == status::ok);
+    CHECK(res.body().find(R"("status":"pending")") != std::string::npos);
+  }
+  SECTION("unknown") {
+    const http_response res = api.send(verb::get, "/api/v1/requests/r_1");
+    CHECK(res.result() == status::not_found);
+  }
+}
+
+TEST_CASE("fields are spliced into JSON objects without parsing them", "[api][json]") {
+  CHECK(prepend_fields(R"("a":1)", R"({"b":2})") == R"({"a":1,"b":2})");
+  CHECK(prepend_fields(R"("a":1)", "{}") == R"({"a":1})");
+  CHECK(prepend_fields(R"("a":1)", " { } ") == R"({"a":1 } )");
+  CHECK(prepend_fields(R"("a":1)", "[1]") == "[1]");
+  CHECK(id_field("streamId", "s1") == R"("streamId":"s1")");
+}
+
+TEST_CASE("the WebSocket target needs an upgrade and a valid user", "[api][router]") {
+  const auto upgrade = [](std::string target) {
+    http_request request{verb::get, target, 11};
+    request.set(http::field::connection, "Upgrade");
+    request.set(http::field::upgrade, "websocket");
+    return request;
+  };
+  const auto ok = websocket_user(upgrade("/ws?user=alice"));
+  REQUIRE(ok.has_value());
+  CHECK(*ok == "alice");
+  CHECK(websocket_user(upgrade("/ws")).error().code == error_code::bad_request);
+  CHECK(websocket_user(upgrade("/ws?user=a%20b")).error().message.find("'user'") !=
+        std::string::npos);
+  CHECK(websocket_user(upgrade("/other?user=alice")).error().code == error_code::not_found);
+  CHECK(websocket_user(http_request{verb::get, "/ws?user=alice", 11}).error().code ==
+        error_code::bad_request);
+}
+
+TEST_CASE("static files stay inside the web root", "[api][static]") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / "streamgate_static_test";
+  fs::create_directories(root / "js");
+  std::ofstream(root / "index.html") << "<html></html>";
+  std::ofstream(root / "js" / "app.js") << "1";
+  std::ofstream(root.parent_path() / "streamgate_static_secret.txt") << "secret";
+
+  CHECK(resolve_static_path(root, "/") == fs::canonical(root / "index.html"));
+  CHECK(resolve_static_path(root, "/js/app.js") == fs::canonical(root / "js" / "app.js"));
+  CHECK(resolve_static_path(root, "/js/%61pp.js") == fs::canonical(root / "js" / "app.js"));
+  CHECK_FALSE(resolve_static_path(root, "/../streamgate_static_secret.txt"));
+  CHECK_FALSE(resolve_static_path(root, "/%2e%2e/streamgate_static_secret.txt"));
+  CHECK_FALSE(resolve_static_path(root, "/js"));  // a directory
+  CHECK_FALSE(resolve_static_path(root, "/missing.css"));
+  CHECK(content_type_of("a.js") == "text/javascript; charset=utf-8");
+  CHECK(content_type_of("a.bin") == "application/octet-stream");
+  fs::remove_all(root);
+  fs::remove(root.parent_path() / "streamgate_static_secret.txt");
+}
+
+TEST_CASE("a user's events reach only that user's sockets", "[api][ws_registry]") {
+  ws_registry registry;
+  const auto alice = std::make_shared<recording_sink>();
+  const auto alice_too = std::make_shared<recording_sink>();
+  const auto bob = std::make_shared<recording_sink>();
+  registry.add("alice", alice);
+  registry.add("alice", alice_too);
+  registry.add("bob", bob);
+
+  registry.publish("alice", R"({"type":"ended"})");
+  CHECK(alice->events == std::vector<std::string>{R"({"type":"ended"})"});
+  CHECK(alice_too->events.size() == 1);
+  CHECK(bob->events.empty());
+
+  registry.remove("alice", alice.get());
+  registry.publish("alice", "x");
+  CHECK(alice->events.size() == 1);
+  CHECK(alice_too->events.size() == 2);
+  CHECK(registry.size() == 2);
+
+  registry.shut_down_all();
+  CHECK(alice_too->shut);
+  CHECK(bob->shut);
+}
+
+}  // namespace
+}  // namespace streamgate
