@@ -54,7 +54,7 @@ void stream_limiter::load_verdict(verdict v, instant now) {
   if (verdicts_.contains(v.request_id)) return;
   const steady_time forget_at =
       now.mono + std::chrono::milliseconds(v.decided_at_ms - now.wall_ms) + options_.request_memory;
-  schedule_forget(*verdicts_.emplace(std::move(v), forget_at).first);
+  schedule_forget(*verdicts_.insert(remembered_verdict{std::move(v), forget_at}).first);
 }
 
 result<start_result> stream_limiter::start(const start_request& r, instant now) {
@@ -129,7 +129,7 @@ start_result stream_limiter::decide(const start_request& r, const user& u, insta
       added.s.expires_at_ms = now.wall_ms + options_.lease.count();
       added.deadline = now.mono + options_.lease;
       watch_deadline(added.deadline, r.user_id);
-      changes_.emplace_back(std::in_place_type<stream_saved>, added.s);
+      changes_.emplace_back(stream_saved{added.s});
       allow(added);
     } else {
       deny("limit_reached");
@@ -314,7 +314,7 @@ void stream_limiter::end_stream(stream_list& streams, std::size_t index, end_rea
 }
 
 void stream_limiter::record_end(stream& s, end_reason reason) {
-  changes_.emplace_back(std::in_place_type<stream_removed>, s.stream_id);
+  changes_.emplace_back(stream_removed{s.stream_id});
   events_.emplace_back(ended_event{std::move(s.stream_id), std::move(s.user_id), reason});
 }
 
@@ -322,7 +322,7 @@ void stream_limiter::renew(live_stream& l, instant now) {
   l.deadline = now.mono + options_.lease;
   l.s.expires_at_ms = now.wall_ms + options_.lease.count();
   watch_deadline(l.deadline, l.s.user_id);
-  changes_.emplace_back(std::in_place_type<stream_saved>, l.s);
+  changes_.emplace_back(stream_saved{l.s});
 }
 
 void stream_limiter::watch_deadline(steady_time at, const std::string& user_id) {
@@ -331,8 +331,8 @@ void stream_limiter::watch_deadline(steady_time at, const std::string& user_id) 
 }
 
 void stream_limiter::remember(const verdict& v, steady_time forget_at) {
-  schedule_forget(*verdicts_.emplace(v, forget_at).first);
-  changes_.emplace_back(std::in_place_type<verdict_saved>, v);
+  schedule_forget(*verdicts_.insert(remembered_verdict{v, forget_at}).first);
+  changes_.emplace_back(verdict_saved{v});
   events_.emplace_back(std::in_place_type<verdict>, v);
 }
 
@@ -352,8 +352,7 @@ void stream_limiter::forget_due(steady_time now) {
     const remembered_verdict* due = verdict_expiry_.front().second;
     verdict_expiry_.pop_front();
     auto node = verdicts_.extract(verdicts_.find(due->v.request_id));
-    changes_.emplace_back(std::in_place_type<verdict_forgotten>,
-                          std::move(node.value().v.request_id));
+    changes_.emplace_back(verdict_forgotten{std::move(node.value().v.request_id)});
   }
 }
 
