@@ -1,0 +1,34 @@
+#pragma once
+
+// The REST handlers of DESIGN section 3. Each validates what the router could not (bodies,
+// query parameters), asks a worker, and relays its reply; none knows a socket.
+
+#include "api/router.hpp"
+#include "common/messages.hpp"
+
+namespace streamgate {
+
+asio::awaitable<http_response> get_health(const request_context& ctx);
+
+asio::awaitable<http_response> list_users(const request_context& ctx);
+asio::awaitable<http_response> get_user(const request_context& ctx);
+asio::awaitable<http_response> create_user(const request_context& ctx);
+asio::awaitable<http_response> patch_user(const request_context& ctx);
+
+asio::awaitable<http_response> list_streams(const request_context& ctx);
+asio::awaitable<http_response> start_stream(const request_context& ctx);
+asio::awaitable<http_response> heartbeat_stream(const request_context& ctx);
+asio::awaitable<http_response> stop_stream(const request_context& ctx);
+asio::awaitable<http_response> stop_all_streams(const request_context& ctx);
+asio::awaitable<http_response> get_request(const request_context& ctx);
+
+asio::awaitable<http_response> list_videos(const request_context& ctx);
+asio::awaitable<http_response> get_video(const request_context& ctx);
+
+// GETs of paths no route claims: files under web_root ("/" is index.html), else 404.
+asio::awaitable<http_response> serve_static_file(const request_context& ctx);
+
+// Shared by the handlers: one worker round trip, its reply relayed as is, 503 when none came.
+asio::awaitable<http_response> relay(const request_context& ctx, request_body body);
+
+}  // namespace streamgate

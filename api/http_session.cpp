@@ -1,0 +1,174 @@
+#include "api/http_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <chrono>
+#include <utility>
+
+#include "api/connection_errors.hpp"
+#include "api/responses.hpp"
+#include "api/router.hpp"
+#include "api/websocket_session.hpp"
+
+namespace streamgate {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// DESIGN section 5: bigger requests get 431 / 413 and the connection is closed.
+constexpr std::uint32_t max_header_bytes = 8 * 1024;
+constexpr std::uint64_t max_body_bytes = 16 * 1024;
+// For a whole request (so a client trickling bytes cannot hold a connection forever) and for
+// the wait for the next request of a kept-alive connection.
+constexpr auto read_timeout = 30s;
+constexpr auto write_timeout = 30s;
+// After refusing a request: how long and how much of the rest of it is read and dropped.
+constexpr auto linger_timeout = 2s;
+constexpr std::size_t max_linger_bytes = 1024 * 1024;
+
+// Counts the request as in flight until its answer is written, whichever way the coroutine
+// leaves, so a shutdown waits for it.
+class in_flight_guard final {
+ public:
+  explicit in_flight_guard(std::atomic<int>& count) : count_(count) { ++count_; }
+  ~in_flight_guard() { --count_; }
+  in_flight_guard(const in_flight_guard&) = delete;
+  in_flight_guard& operator=(const in_flight_guard&) = delete;
+
+ private:
+  std::atomic<int>& count_;
+};
+
+bool is_parse_error(const beast::error_code& ec) {
+  return ec.category() == beast::error_code(http::error::bad_method).category();
+}
+
+}  // namespace
+
+http_session::http_session(asio::ip::tcp::socket&& socket, api_services& services)
+    : stream_(std::move(socket)), services_(services) {}
+
+void http_session::run() {
+  asio::co_spawn(
+      stream_.get_executor(), [self = shared_from_this()] { return self->serve(); }, log_unhandled);
+}
+
+asio::awaitable<void> http_session::serve() {
+  for (;;) {
+    const beast::error_code read_error = co_await read_request();
+    if (read_error == http::error::header_limit) {
+      co_await refuse(error_code::header_too_large, "request header larger than 8 KiB");
+      co_return;
+    }
+    if (read_error == http::error::body_limit) {
+      co_await refuse(error_code::payload_too_large, "request body larger than 16 KiB");
+      co_return;
+    }
+    if (read_error && !is_normal_ending(read_error) && is_parse_error(read_error)) {
+      co_await refuse(error_code::bad_request, "malformed HTTP request: " + read_error.message());
+      co_return;
+    }
+    if (read_error) {
+      log_connection_failure("read", read_error);
+      co_return;
+    }
+
+    const in_flight_guard guard(services_.active_requests);
+    const http_request& request = parser_->get();
+    http_response res;
+    if (beast::websocket::is_upgrade(request)) {
+      result<std::string> user = websocket_user(request);
+      if (user) {
+        std::make_shared<websocket_session>(std::move(stream_), std::move(*user), services_)
+            ->run(parser_->release());
+        co_return;
+      }
+      res = error_response(user.error());
+    } else {
+      res = co_await answer(request);
+    }
+
+    const bool keep_alive = request.keep_alive() && !services_.stopping.load();
+    res.version(request.version());
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    stream_.expires_after(write_timeout);
+    const auto [write_error, written] = co_await http::async_write(stream_, res, use_nothrow);
+    if (write_error) {
+      log_connection_failure("write", write_error);
+      co_return;
+    }
+    if (!keep_alive) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<beast::error_code> http_session::read_request() {
+  // A fresh parser per request (Beast's rule); the limits sit on it, next to the read.
+  parser_.emplace();
+  parser_->header_limit(max_header_bytes);
+  parser_->body_limit(max_body_bytes);
+  stream_.expires_after(read_timeout);
+  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
+  if (ec || parser_->is_done()) co_return ec;
+  // curl and others wait for this before sending a body over 1 KiB.
+  if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+    http::response<http::empty_body> go_on{http::status::continue_, parser_->get().version()};
+    std::tie(ec, n) = co_await http::async_write(stream_, go_on, use_nothrow);
+    if (ec) co_return ec;
+  }
+  std::tie(ec, n) = co_await http::async_read(stream_, buffer_, *parser_, use_nothrow);
+  co_return ec;
+}
+
+asio::awaitable<http_response> http_session::answer(const http_request& request) {
+  try {
+    co_return co_await services_.routes.dispatch(request, services_);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {} failed: {}", std::string_view(request.method_string()),
+                  std::string_view(request.target()), e.what());
+  }
+  co_return error_response(error_code::internal, "internal error");
+}
+
+asio::awaitable<void> http_session::refuse(error_code code, std::string_view message) {
+  http_response res = error_response(code, message);
+  res.keep_alive(false);
+  res.prepare_payload();
+  stream_.expires_after(write_timeout);
+  const auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);
+  if (ec) {
+    log_connection_failure("write", ec);
+    co_return;
+  }
+  co_await lingering_close();
+}
+
+asio::awaitable<void> http_session::lingering_close() {
+  // Closing with unread request bytes makes the kernel reset the connection, and the client
+  // may then lose the answer it has not read yet: stop sending, drain a little, then close.
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(linger_timeout);
+  std::array<char, 4096> sink;
+  for (std::size_t drained = 0; drained < max_linger_bytes;) {
+    const auto [ec, n] = co_await stream_.async_read_some(asio::buffer(sink), use_nothrow);
+    if (ec) break;
+    drained += n;
+  }
+  stream_.close();
+}
+
+}  // namespace streamgate

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <memory>
+#include <optional>
+
+#include "api/http_types.hpp"
+#include "api/services.hpp"
+#include "common/error.hpp"
+
+namespace streamgate {
+
+// One HTTP/1.1 connection: one coroutine on the connection's strand reads a request, has the
+// router answer it and writes the answer, for as long as the client keeps the connection alive.
+// An upgrade to /ws hands the connection to a websocket_session.
+class http_session final : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(asio::ip::tcp::socket&& socket, api_services& services);
+
+  void run();
+
+ private:
+  asio::awaitable<void> serve();
+  asio::awaitable<beast::error_code> read_request();
+  asio::awaitable<http_response> answer(const http_request& request);
+  asio::awaitable<void> refuse(error_code code, std::string_view message);
+  asio::awaitable<void> lingering_close();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;  // reused by every request of the connection
+  std::optional<http::request_parser<http::string_body>> parser_;
+  api_services& services_;
+};
+
+}  // namespace streamgate

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace streamgate {
+
+// What the link dropped or retried, for /metrics and for diagnosing a worker outage.
+// Written by the bridge thread and io threads, read by anyone: relaxed atomics.
+struct link_stats {
+  std::atomic<std::uint64_t> sent{0};          // requests sent to a worker (first attempts)
+  std::atomic<std::uint64_t> resent{0};        // retries of idempotent requests
+  std::atomic<std::uint64_t> refused{0};       // sends ZeroMQ refused: no worker connected or HWM
+  std::atomic<std::uint64_t> queue_full{0};    // calls refused before reaching the bridge
+  std::atomic<std::uint64_t> timeouts{0};      // calls that got no reply in time
+  std::atomic<std::uint64_t> late_replies{0};  // replies nobody waits for any more (or to a retry)
+  std::atomic<std::uint64_t> malformed{0};     // replies and events not in the wire format
+  std::atomic<std::uint64_t> events{0};        // events received from the workers
+};
+
+}  // namespace streamgate

@@ -1,0 +1,73 @@
+// streamgate-api: wiring only (DESIGN section 7). The work is in streamgate_api_lib.
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "api/api_routes.hpp"
+#include "api/connection_errors.hpp"
+#include "api/listener.hpp"
+#include "api/services.hpp"
+#include "api/shutdown.hpp"
+#include "api/worker_link.hpp"
+#include "api/ws_registry.hpp"
+#include "common/config.hpp"
+#include "common/log.hpp"
+
+int main(int argc, char* argv[]) {
+  using namespace streamgate;
+  const auto loaded = load_api_config(argc, argv);
+  if (!loaded) {
+    std::fprintf(stderr, "streamgate-api: %s\n", loaded.error().message.c_str());
+    return 2;
+  }
+  if (loaded->help) {
+    std::fputs(loaded->help_text.c_str(), stdout);
+    return 0;
+  }
+  const api_config& config = loaded->config;
+  init_logging(config.log, "streamgate-api");
+
+  try {
+    const std::chrono::milliseconds verdict_timeout(config.verdict_timeout_ms);
+    // Declared before the io_context: handlers it destroys on exit still reach these.
+    ws_registry sockets;
+    worker_link link(config.workers, sockets, verdict_timeout);
+    const router routes = make_api_router();
+    api_services services{link, sockets, routes, verdict_timeout, config.web_root};
+
+    asio::io_context ioc(config.io_threads);
+    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config.listen_host),
+                                           config.listen_port);
+    const auto server = std::make_shared<listener>(ioc, endpoint, services);
+    link.start();
+    server->run();
+    spdlog::info("listening on {}:{}", server->local_endpoint().address().to_string(),
+                 server->local_endpoint().port());
+
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (!ec) asio::co_spawn(ioc, shut_down(ioc, server, services, link), log_unhandled);
+    });
+
+    std::vector<std::thread> threads;
+    for (int i = 1; i < config.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+    ioc.run();
+    for (std::thread& t : threads) t.join();
+    link.stop();
+  } catch (const std::exception& e) {
+    spdlog::critical("streamgate-api: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+
+namespace streamgate {
+
+class router;
+class worker_client;
+class ws_registry;
+
+// What every connection shares. main declares it before the io_context, so it outlives any
+// handler the io_context still destroys on exit.
+struct api_services {
+  worker_client& worker;
+  ws_registry& sockets;
+  const router& routes;
+  std::chrono::milliseconds verdict_timeout;
+  std::filesystem::path web_root;
+  // Set on SIGINT/SIGTERM: answers then carry Connection: close, so keep-alive clients let go.
+  std::atomic<bool> stopping{false};
+  // Requests read and not yet answered, so a shutdown can let them finish.
+  std::atomic<int> active_requests{0};
+};
+
+}  // namespace streamgate

@@ -1,0 +1,247 @@
+#include "api/websocket_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <utility>
+#include <variant>
+
+#include "api/connection_errors.hpp"
+#include "api/json_splice.hpp"
+#include "api/worker_client.hpp"
+#include "common/ids.hpp"
+
+namespace streamgate {
+
+namespace websocket = beast::websocket;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t max_message_bytes = 16 * 1024;
+// A client that leaves this much unread is not reading: it is closed rather than allowed to grow
+// the server's memory. Bytes too, because a denied verdict lists every stream of the user.
+constexpr std::size_t max_outbox = 4096;
+constexpr std::size_t max_outbox_bytes = 8 * 1024 * 1024;
+constexpr auto handshake_timeout = 30s;
+// Beast pings after half of it without traffic, and closes after all of it without an answer.
+constexpr auto idle_timeout = 60s;
+
+constexpr std::string_view error_type = R"("type":"error")";
+
+// {"type":"error",<context fields>,"error":{...}} from an {"error":{...}} body.
+std::string error_message(std::string_view error_body, std::string_view context = {}) {
+  std::string fields(error_type);
+  if (!context.empty()) (fields += ',') += context;
+  return prepend_fields(fields, error_body);
+}
+
+}  // namespace
+
+websocket_session::websocket_session(beast::tcp_stream&& stream, std::string user_id,
+                                     api_services& services)
+    : ws_(std::move(stream)),
+      user_id_(std::move(user_id)),
+      services_(services),
+      outbox_ready_(ws_.get_executor()) {}
+
+websocket_session::~websocket_session() { services_.sockets.remove(user_id_, this); }
+
+void websocket_session::run(http_request request) {
+  asio::co_spawn(
+      ws_.get_executor(),
+      [self = shared_from_this(), request = std::move(request)]() mutable {
+        return self->serve(std::move(request));
+      },
+      log_unhandled);
+}
+
+void websocket_session::deliver(std::shared_ptr<const std::string> event) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), event = std::move(event)]() mutable {
+    self->enqueue(std::move(event));
+  });
+}
+
+void websocket_session::shut_down() {
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    if (self->closing_) return;
+    self->closing_ = true;
+    self->outbox_ready_.cancel();
+    asio::co_spawn(
+        self->ws_.get_executor(),
+        [self]() -> asio::awaitable<void> {
+          co_await self->ws_.async_close(websocket::close_code::going_away, use_nothrow);
+        },
+        log_unhandled);
+  });
+}
+
+asio::awaitable<void> websocket_session::serve(http_request request) {
+  // The websocket stream keeps its own timeouts; the tcp_stream's would cut it mid-life.
+  beast::get_lowest_layer(ws_).expires_never();
+  ws_.set_option(websocket::stream_base::timeout{handshake_timeout, idle_timeout, true});
+  ws_.read_message_max(max_message_bytes);
+  ws_.text(true);
+  const auto [ec] = co_await ws_.async_accept(request, use_nothrow);
+  if (ec) {
+    log_connection_failure("websocket handshake", ec);
+    co_return;
+  }
+  // Registered before the snapshot is asked for, so no event falls between the two; events
+  // that arrive meanwhile wait in the outbox until the snapshot is out.
+  services_.sockets.add(user_id_, shared_from_this());
+  if (!co_await send_snapshot()) co_return;
+  asio::co_spawn(
+      ws_.get_executor(), [self = shared_from_this()] { return self->write_loop(); },
+      log_unhandled);
+  co_await read_loop();
+}
+
+asio::awaitable<bool> websocket_session::send_snapshot() {
+  request_body body = snapshot_request{user_id_};
+  auto reply = co_await services_.worker.call(std::move(body), services_.verdict_timeout);
+  if (reply && reply->result == outcome::ok) {
+    const auto [ec, n] = co_await ws_.async_write(asio::buffer(reply->body), use_nothrow);
+    if (ec) log_connection_failure("websocket write", ec);
+    co_return !ec;
+  }
+  // Unknown user (policy violation), no worker (try again later) or a worker failure: say why
+  // in a message, then close with the matching code.
+  std::string message;
+  websocket::close_code code = websocket::close_code::internal_error;
+  if (!reply) {
+    message = error_message(encode_error(error_code::unavailable, "no worker answered; reconnect"));
+    code = websocket::close_code::try_again_later;
+  } else {
+    message = error_message(reply->body);
+    if (reply->result == outcome::not_found) code = websocket::close_code::policy_error;
+  }
+  closing_ = true;
+  const auto [write_error, n] = co_await ws_.async_write(asio::buffer(message), use_nothrow);
+  if (write_error) {
+    log_connection_failure("websocket write", write_error);
+    co_return false;
+  }
+  const auto [close_error] = co_await ws_.async_close(code, use_nothrow);
+  log_connection_failure("websocket close", close_error);
+  co_return false;
+}
+
+asio::awaitable<void> websocket_session::read_loop() {
+  for (;;) {
+    buffer_.clear();
+    const auto [ec, n] = co_await ws_.async_read(buffer_, use_nothrow);
+    if (ec) {
+      log_connection_failure("websocket read", ec);
+      break;
+    }
+    co_await answer({static_cast<const char*>(buffer_.data().data()), buffer_.size()});
+  }
+  closing_ = true;
+  outbox_ready_.cancel();
+}
+
+asio::awaitable<void> websocket_session::write_loop() {
+  writing_ = true;
+  while (!closing_) {
+    if (outbox_.empty()) {
+      outbox_ready_.expires_at(asio::steady_timer::time_point::max());
+      co_await outbox_ready_.async_wait(use_nothrow);
+      continue;
+    }
+    const auto [ec, n] = co_await ws_.async_write(asio::buffer(*outbox_.front()), use_nothrow);
+    if (ec) {
+      log_connection_failure("websocket write", ec);
+      break;
+    }
+    outbox_bytes_ -= outbox_.front()->size();
+    outbox_.pop_front();
+  }
+  writing_ = false;
+}
+
+asio::awaitable<void> websocket_session::answer(std::string_view text) {
+  auto message = decode_ws_client_message(text);
+  if (!message) {
+    enqueue(error_message(encode_error(message.error())));
+    co_return;
+  }
+  if (auto* s = std::get_if<ws_start>(&*message)) {
+    start(*s);
+  } else if (const auto* h = std::get_if<ws_heartbeat>(&*message)) {
+    co_await heartbeat(h->stream_id);
+  } else {
+    co_await stop(std::get<ws_stop>(*message).stream_id);
+  }
+}
+
+void websocket_session::start(ws_start& message) {
+  start_body& body = message.body;
+  start_request start{body.request_id ? std::move(*body.request_id) : new_id("r_"), user_id_,
+                      std::move(body.video_id),
+                      body.session_id ? std::move(*body.session_id) : new_id("ses_")};
+  const std::string request_id = start.request_id;
+  worker_client& worker = services_.worker;
+  // The verdict comes back as an event, like every verdict; only a failure to send is answered.
+  if (worker.worker_up() && worker.send_only(std::move(start))) return;
+  enqueue(error_message(encode_error(error_code::unavailable,
+                                     "no worker is available; retry with the same requestId"),
+                        id_field("requestId", request_id)));
+}
+
+asio::awaitable<void> websocket_session::heartbeat(const std::string& stream_id) {
+  request_body body = heartbeat_request{user_id_, stream_id};
+  auto reply = co_await services_.worker.call(std::move(body), services_.verdict_timeout);
+  const std::string stream_field = id_field("streamId", stream_id);
+  if (!reply) {
+    enqueue(error_message(encode_error(error_code::unavailable, "no worker answered; retry"),
+                          stream_field));
+  } else if (reply->result == outcome::ok) {
+    // {"expiresAt":...} from the worker becomes {"type":"heartbeat","streamId",...,"expiresAt"}.
+    enqueue(prepend_fields(R"("type":"heartbeat",)" + stream_field, reply->body));
+  } else {
+    enqueue(error_message(reply->body, stream_field));
+  }
+}
+
+asio::awaitable<void> websocket_session::stop(const std::string& stream_id) {
+  request_body body = stop_request{user_id_, stream_id};
+  auto reply = co_await services_.worker.call(std::move(body), services_.verdict_timeout);
+  const std::string stream_field = id_field("streamId", stream_id);
+  // Success needs no answer: the "ended" event reaches every socket of the user.
+  if (!reply) {
+    enqueue(error_message(encode_error(error_code::unavailable, "no worker answered; retry"),
+                          stream_field));
+  } else if (reply->result != outcome::ok && reply->result != outcome::no_content) {
+    enqueue(error_message(reply->body, stream_field));
+  }
+}
+
+void websocket_session::enqueue(std::shared_ptr<const std::string> message) {
+  if (closing_) return;
+  if (outbox_.size() >= max_outbox || outbox_bytes_ + message->size() > max_outbox_bytes) {
+    spdlog::warn("closing a WebSocket of user '{}': {} messages ({} bytes) unread", user_id_,
+                 outbox_.size(), outbox_bytes_);
+    abort();
+    return;
+  }
+  outbox_bytes_ += message->size();
+  outbox_.push_back(std::move(message));
+  if (writing_) outbox_ready_.cancel();
+}
+
+void websocket_session::enqueue(std::string message) {
+  enqueue(std::make_shared<const std::string>(std::move(message)));
+}
+
+void websocket_session::abort() {
+  // No close handshake: the client is not reading, so it would never complete.
+  closing_ = true;
+  outbox_ready_.cancel();
+  beast::get_lowest_layer(ws_).close();
+}
+
+}  // namespace streamgate

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "api/http_types.hpp"
+#include "api/services.hpp"
+#include "api/ws_registry.hpp"
+#include "common/codec.hpp"
+
+namespace streamgate {
+
+// One user's WebSocket (DESIGN section 4). After the handshake it registers for the user's
+// events and sends the user's snapshot before any event; then one coroutine reads the client's
+// messages and another writes the outbox. Everything runs on the connection's strand.
+class websocket_session final : public event_sink,
+                                public std::enable_shared_from_this<websocket_session> {
+ public:
+  websocket_session(beast::tcp_stream&& stream, std::string user_id, api_services& services);
+  ~websocket_session();
+
+  // Accepts the upgrade `request` and serves the socket until it closes.
+  void run(http_request request);
+
+  void deliver(std::shared_ptr<const std::string> event) override;
+  void shut_down() override;
+
+ private:
+  asio::awaitable<void> serve(http_request request);
+  asio::awaitable<bool> send_snapshot();
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  asio::awaitable<void> answer(std::string_view text);
+  void start(ws_start& message);
+  asio::awaitable<void> heartbeat(const std::string& stream_id);
+  asio::awaitable<void> stop(const std::string& stream_id);
+  void enqueue(std::shared_ptr<const std::string> message);
+  void enqueue(std::string message);
+  void abort();
+
+  beast::websocket::stream<beast::tcp_stream> ws_;
+  const std::string user_id_;
+  api_services& services_;
+  beast::flat_buffer buffer_;
+  // Written one at a time by write_loop; held back until the snapshot went out.
+  std::deque<std::shared_ptr<const std::string>> outbox_;
+  std::size_t outbox_bytes_ = 0;
+  asio::steady_timer outbox_ready_;  // write_loop sleeps on it while the outbox is empty
+  bool writing_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace streamgate

@@ -1,0 +1,58 @@
+#include "api/ws_registry.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace streamgate {
+
+void ws_registry::add(const std::string& user_id, const std::shared_ptr<event_sink>& sink) {
+  const std::lock_guard lock(mutex_);
+  users_[user_id].push_back({sink.get(), sink});
+}
+
+void ws_registry::remove(const std::string& user_id, const event_sink* sink) {
+  const std::lock_guard lock(mutex_);
+  const auto user = users_.find(user_id);
+  if (user == users_.end()) return;
+  std::erase_if(user->second, [sink](const entry& e) { return e.key == sink; });
+  if (user->second.empty()) users_.erase(user);
+}
+
+std::vector<std::shared_ptr<event_sink>> ws_registry::sinks_of(std::string_view user_id) const {
+  std::vector<std::shared_ptr<event_sink>> sinks;
+  const std::lock_guard lock(mutex_);
+  const auto user = users_.find(user_id);
+  if (user == users_.end()) return sinks;
+  sinks.reserve(user->second.size());
+  for (const entry& e : user->second)
+    if (auto sink = e.sink.lock()) sinks.push_back(std::move(sink));
+  return sinks;
+}
+
+void ws_registry::publish(std::string_view user_id, std::string_view event) {
+  // Delivered outside the lock: a delivery posts to a strand, which may take its own locks.
+  const std::vector<std::shared_ptr<event_sink>> sinks = sinks_of(user_id);
+  if (sinks.empty()) return;
+  const auto shared = std::make_shared<const std::string>(event);
+  for (const auto& sink : sinks) sink->deliver(shared);
+}
+
+void ws_registry::shut_down_all() {
+  std::vector<std::shared_ptr<event_sink>> sinks;
+  {
+    const std::lock_guard lock(mutex_);
+    for (const auto& [user, entries] : users_)
+      for (const entry& e : entries)
+        if (auto sink = e.sink.lock()) sinks.push_back(std::move(sink));
+  }
+  for (const auto& sink : sinks) sink->shut_down();
+}
+
+std::size_t ws_registry::size() const {
+  const std::lock_guard lock(mutex_);
+  std::size_t count = 0;
+  for (const auto& [user, entries] : users_) count += entries.size();
+  return count;
+}
+
+}  // namespace streamgate

@@ -1,0 +1,116 @@
+#pragma once
+
+// The one thread that owns every ZeroMQ socket of the api (they are not thread-safe): a DEALER
+// to each worker's requests endpoint and a SUB to each worker's events endpoint. It sends the
+// calls io threads queue, resends idempotent ones whose reply is late (Lazy Pirate), gives up at
+// their deadline, pings every worker for liveness and hands events to the WebSockets.
+//
+// A late reply is resent only when the request may be lost: it was refused (no worker
+// connected), or the connection it went out on has dropped since (seen by a socket monitor), or
+// another worker now serves its user. A worker that is merely slow already holds the request,
+// and resending to it would multiply its load exactly when it is overloaded.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+#include "api/call_queue.hpp"
+#include "api/in_flight_requests.hpp"
+#include "api/link_stats.hpp"
+#include "api/ws_registry.hpp"
+#include "common/config.hpp"
+
+namespace streamgate {
+
+class zmq_bridge final {
+ public:
+  // Connects the sockets at once, so a bad endpoint fails at start-up (zmq::error_t).
+  zmq_bridge(const std::vector<worker_endpoint>& workers, call_queue& calls,
+             in_flight_requests& in_flight, ws_registry& events, link_stats& stats,
+             std::atomic<std::uint64_t>& next_corr);
+  ~zmq_bridge();
+  zmq_bridge(const zmq_bridge&) = delete;
+  zmq_bridge& operator=(const zmq_bridge&) = delete;
+
+  void start();
+  // Joins the thread; every caller still waiting resumes with nullopt. Idempotent.
+  void stop();
+
+  // Any thread: a worker answered within the last liveness window.
+  bool worker_up() const;
+
+ private:
+  using clock = std::chrono::steady_clock;
+
+  struct worker_sockets {
+    zmq::socket_t requests;        // DEALER
+    zmq::socket_t events;          // SUB
+    zmq::socket_t monitor;         // PAIR: the DEALER's disconnections
+    std::uint64_t connection = 0;  // counts the DEALER's disconnections
+    clock::time_point last_reply{};
+  };
+  struct pending_call {
+    worker_call call;
+    std::chrono::milliseconds retry_interval;
+    clock::time_point next_action;       // the next resend, or the deadline
+    std::optional<std::size_t> sent_to;  // the worker that took it; none when refused
+    std::uint64_t sent_on = 0;           // that worker's connection count then
+  };
+  struct timer {
+    clock::time_point at;
+    std::uint64_t corr;
+    bool operator>(const timer& other) const { return at > other.at; }
+  };
+  struct ping {
+    std::size_t worker;
+    clock::time_point sent_at;
+  };
+  using pending_map = std::unordered_map<std::uint64_t, pending_call>;
+
+  void run();
+  void take_calls(clock::time_point now);
+  bool send(pending_call& p, clock::time_point now);
+  bool may_be_lost(const pending_call& p, clock::time_point now) const;
+  void schedule(std::uint64_t corr, pending_call& p, clock::time_point now);
+  void fire_timers(clock::time_point now);
+  void finish(pending_map::iterator it, std::optional<worker_reply> reply);
+  void ping_workers(clock::time_point now);
+  void receive_replies(std::size_t worker, clock::time_point now);
+  void receive_events(worker_sockets& w);
+  void receive_disconnections(std::size_t worker);
+  void mark_alive(std::size_t worker, clock::time_point now);
+  bool alive(const worker_sockets& w, clock::time_point now) const;
+  std::size_t pick_worker(std::size_t route_key, clock::time_point now) const;
+  std::chrono::milliseconds poll_timeout(clock::time_point now) const;
+  void fail_all();
+
+  call_queue& calls_;
+  in_flight_requests& in_flight_;
+  ws_registry& events_;
+  link_stats& stats_;
+  std::atomic<std::uint64_t>& next_corr_;
+
+  zmq::context_t context_{1};
+  std::vector<worker_sockets> workers_;
+
+  // Bridge thread only.
+  pending_map pending_;
+  std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
+  std::unordered_map<std::uint64_t, ping> pings_;
+  std::vector<worker_call> taken_;  // reused for every batch taken from the queue
+  clock::time_point next_ping_{};
+
+  std::atomic<clock::rep> last_reply_{0};  // any worker's, for worker_up() on io threads
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace streamgate
