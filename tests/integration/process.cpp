@@ -1,0 +1,160 @@
+#include "process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+
+extern char** environ;
+
+namespace streamgate::it {
+
+namespace {
+
+// The children get the test's environment minus STREAMGATE_* variables: every flag also reads
+// one, and a stray variable in a developer's shell must not change what a test runs.
+std::vector<std::string> child_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::string_view(*e).starts_with("STREAMGATE_")) continue;
+    env.emplace_back(*e);
+  }
+  return env;
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+process::process(std::filesystem::path program, std::vector<std::string> args,
+                 std::filesystem::path working_dir, std::filesystem::path log_file)
+    : program_(std::move(program)), args_(std::move(args)), log_file_(std::move(log_file)) {
+  if (!std::filesystem::exists(program_))
+    throw std::runtime_error("program not found: " + program_.string());
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_file_.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
+
+  // The test binary ignores SIGPIPE; the child starts with default signal handling.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGINT);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  std::vector<std::string> argv_strings;
+  argv_strings.push_back(program_.string());
+  argv_strings.insert(argv_strings.end(), args_.begin(), args_.end());
+  auto argv = c_strings(argv_strings);
+  auto env_strings = child_environment();
+  auto envp = c_strings(env_strings);
+
+  const int rc = posix_spawn(&pid_, program_.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    pid_ = -1;
+    throw std::runtime_error("posix_spawn " + program_.string() + ": " + std::strerror(rc));
+  }
+}
+
+process::~process() {
+  if (pid_ > 0 && !wait_status_) stop();
+}
+
+bool process::running() {
+  if (pid_ <= 0 || wait_status_) return false;
+  int status = 0;
+  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    wait_status_ = status;
+    return false;
+  }
+  return r == 0;
+}
+
+bool process::wait_for_exit(std::chrono::milliseconds timeout) {
+  // waitpid has no timeout: poll it, the child is ours and nothing else reaps it.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = std::chrono::milliseconds(1);
+  while (running()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+int process::stop(std::chrono::milliseconds grace) {
+  if (running()) {
+    ::kill(pid_, SIGTERM);
+    ::kill(pid_, SIGCONT);  // a paused child would only see the SIGTERM when resumed
+    if (!wait_for_exit(grace)) {
+      ::kill(pid_, SIGKILL);
+      wait_for_exit(std::chrono::seconds(30));
+    }
+  }
+  return wait_status_.value_or(-1);
+}
+
+void process::kill9() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    wait_for_exit(std::chrono::seconds(30));
+  }
+}
+
+void process::pause() {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void process::resume() {
+  if (running()) ::kill(pid_, SIGCONT);
+}
+
+std::optional<int> process::exit_code() const {
+  if (wait_status_ && WIFEXITED(*wait_status_)) return WEXITSTATUS(*wait_status_);
+  return std::nullopt;
+}
+
+std::string process::exit_description() const {
+  if (!wait_status_) return "running";
+  if (WIFEXITED(*wait_status_)) return "exited with " + std::to_string(WEXITSTATUS(*wait_status_));
+  if (WIFSIGNALED(*wait_status_))
+    return "killed by signal " + std::to_string(WTERMSIG(*wait_status_)) + " (" +
+           ::strsignal(WTERMSIG(*wait_status_)) + ")";
+  return "ended with wait status " + std::to_string(*wait_status_);
+}
+
+std::string process::command_line() const {
+  std::string line = program_.string();
+  for (const auto& a : args_) line += " " + a;
+  return line;
+}
+
+}  // namespace streamgate::it

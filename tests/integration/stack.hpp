@@ -1,0 +1,104 @@
+#pragma once
+
+// One streamgate deployment for one test: a temp dir, free ports, a worker with its SQLite store
+// there, and one or more apis connected to it. The constructor returns once every api answers
+// GET /health with 200; the destructor stops them (SIGTERM, then SIGKILL). Children can be
+// killed and restarted on the same ports and store, as a crash and a restart would.
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "process.hpp"
+
+namespace streamgate::it {
+
+using namespace std::chrono_literals;
+
+struct stack_options {
+  std::optional<int> lease;            // --lease-seconds, the worker's default when none
+  std::optional<int> verdict_timeout;  // --verdict-timeout-ms, the api's default when none
+  int api_count = 1;
+  std::vector<std::string> more_worker_flags;
+  std::vector<std::string> more_api_flags;
+  std::chrono::milliseconds start_timeout = 20s;
+
+  stack_options& lease_seconds(int seconds) {
+    lease = seconds;
+    return *this;
+  }
+  stack_options& verdict_timeout_ms(int ms) {
+    verdict_timeout = ms;
+    return *this;
+  }
+  stack_options& apis(int count) {
+    api_count = count;
+    return *this;
+  }
+  stack_options& worker_args(std::vector<std::string> flags) {
+    more_worker_flags = std::move(flags);
+    return *this;
+  }
+  stack_options& api_args(std::vector<std::string> flags) {
+    more_api_flags = std::move(flags);
+    return *this;
+  }
+};
+
+class stack final {
+ public:
+  explicit stack(stack_options options = {});
+  ~stack();
+  stack(const stack&) = delete;
+  stack& operator=(const stack&) = delete;
+
+  unsigned short http_port(int api = 0) const {
+    return http_ports_.at(static_cast<std::size_t>(api));
+  }
+  unsigned short requests_port() const { return requests_port_; }
+  unsigned short events_port() const { return events_port_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // The worker, on the same ports and store each time.
+  void start_worker();
+  void stop_worker();  // SIGTERM, a clean shutdown
+  void kill9_worker();
+  void pause_worker();  // SIGSTOP: hung, connections open
+  void resume_worker();
+  bool worker_running();
+  std::string worker_exit() const;
+
+  void start_api(int api = 0);
+  void stop_api(int api = 0);
+  void kill9_api(int api = 0);
+  bool api_running(int api = 0);
+  std::string api_exit(int api = 0) const;
+
+  // Polls GET /health on a new connection until it answers 200. Throws (with the programs'
+  // output) when it does not within `timeout` or a program exited meanwhile.
+  void wait_healthy(int api = 0, std::chrono::milliseconds timeout = 20s);
+  void wait_all_healthy(std::chrono::milliseconds timeout = 20s);
+
+  std::string worker_log_tail() const;
+  std::string api_log_tail(int api = 0) const;
+
+ private:
+  std::vector<std::string> worker_flags() const;
+  std::vector<std::string> api_flags(int api) const;
+  void choose_ports();
+  void check_alive(int api);
+
+  stack_options options_;
+  std::filesystem::path dir_;
+  int report_;  // diagnostics.hpp
+  unsigned short requests_port_ = 0;
+  unsigned short events_port_ = 0;
+  std::vector<unsigned short> http_ports_;
+  std::unique_ptr<process> worker_;
+  std::vector<std::unique_ptr<process>> apis_;
+};
+
+}  // namespace streamgate::it

@@ -1,0 +1,222 @@
+// The worker gone (DESIGN sections 3 and 5): the api says so in /health, answers a waiting start
+// with 503 and Retry-After, and recovers when the worker comes back; no request is decided twice.
+
+#include <catch2/catch.hpp>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "helpers.hpp"
+#include "stack.hpp"
+#include "wait.hpp"
+
+using namespace streamgate::it;
+
+TEST_CASE("with the worker down the api reports it and answers 503, and recovers after a restart",
+          "[integration][worker-down]") {
+  stack s(stack_options{}.verdict_timeout_ms(300));
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+  REQUIRE(start(http, user, start_args{}.session("before")).status == 201);
+
+  s.kill9_worker();
+
+  http_response health;
+  const bool down = wait_until(
+      [&] {
+        health = http.get("/health");
+        return health.status == 503;
+      },
+      20s);
+  INFO("health: " << health.describe());
+  REQUIRE(down);
+  CHECK(health.has_json_content_type());
+  CHECK(json::str(health.json(), "worker") == "DOWN");
+
+  const auto waiting = start(http, user, start_args{}.session("during").request("req-during"));
+  INFO("start while down: " << waiting.describe());
+  REQUIRE(waiting.status == 503);
+  CHECK_FALSE(waiting.header("Retry-After").empty());
+  check_error(waiting, 503, "unavailable");
+  // Other routes that need the worker say so too rather than hang.
+  check_error(http.get(streams_path(user)), 503, "unavailable");
+
+  s.start_worker();
+  s.wait_healthy();
+  const auto back = http.get("/health");
+  INFO("health after restart: " << back.describe());
+  CHECK(json::str(back.json(), "worker") == "UP");
+
+  // The timed-out request may have been decided after the worker came back (the api retries it);
+  // asking again with the same id gets that one decision, never a second stream.
+  const auto retried = start(http, user, start_args{}.session("during").request("req-during"));
+  INFO("retry: " << retried.describe());
+  REQUIRE(retried.status == 201);
+  CHECK(stream_ids(http, user).size() == 2);
+
+  const auto fresh = start(http, user, start_args{}.session("after"));
+  INFO("after restart: " << fresh.describe());
+  CHECK(fresh.status == 201);
+  CHECK(stream_ids(http, user).size() == 3);
+}
+
+TEST_CASE("a start without wait while the worker is down is decided once it is back",
+          "[integration][worker-down]") {
+  stack s(stack_options{}.verdict_timeout_ms(300));
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+  ws_client ws(s.http_port(), ws_client::target_for(user));
+  read_snapshot(ws, user);
+
+  s.kill9_worker();
+  REQUIRE(wait_until([&] { return http.get("/health").status == 503; }, 20s));
+  const auto r = start(http, user, start_args{}.session("queued").request("req-queued").no_wait());
+  INFO(r.describe());
+  // Either accepted for later (202) or refused now (503): never a silent loss.
+  REQUIRE((r.status == 202 || r.status == 503));
+
+  s.start_worker();
+  s.wait_healthy();
+  if (r.status == 202) {
+    // "deliver the verdict after retry" (DESIGN section 5).
+    const auto verdict = read_verdict(ws, "req-queued", 30s);
+    CHECK(json::str(verdict, "verdict") == "allowed");
+    CHECK(stream_ids(http, user).size() == 1);
+  } else {
+    CHECK(r.header("Retry-After") != "");
+  }
+}
+
+TEST_CASE("a start accepted with 202 just before the worker crashes is decided after its restart",
+          "[integration][worker-down]") {
+  // The api resends a request whose connection dropped, within its verdict timeout: 5 s here,
+  // far more than a restart takes.
+  stack s(stack_options{}.verdict_timeout_ms(5000));
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+  ws_client ws(s.http_port(), ws_client::target_for(user));
+  read_snapshot(ws, user);
+
+  // A hung worker still looks alive for a moment, so the api accepts and sends the start; the
+  // request then dies, unread, with the worker.
+  s.pause_worker();
+  const auto r =
+      start(http, user, start_args{}.session("in-flight").request("req-in-flight").no_wait());
+  INFO(r.describe());
+  REQUIRE(r.status == 202);
+  s.kill9_worker();
+  s.start_worker();
+
+  const auto verdict = read_verdict(ws, "req-in-flight", 20s);
+  INFO("verdict: " << json::dump(verdict));
+  CHECK(json::str(verdict, "verdict") == "allowed");
+  CHECK(stream_ids(http, user) == std::vector<std::string>{json::str(verdict, "streamId")});
+  // Decided once: the same requestId again is that decision.
+  const auto replay = start(http, user, start_args{}.session("in-flight").request("req-in-flight"));
+  INFO("replay: " << replay.describe());
+  REQUIRE(replay.status == 201);
+  CHECK(json::str(replay.json()["stream"], "streamId") == json::str(verdict, "streamId"));
+}
+
+TEST_CASE("a hung worker that resumes delivers the verdicts of the starts it held",
+          "[integration][worker-down]") {
+  stack s(stack_options{}.verdict_timeout_ms(300));
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+  ws_client ws(s.http_port(), ws_client::target_for(user));
+  read_snapshot(ws, user);
+
+  s.pause_worker();
+  const auto accepted =
+      start(http, user, start_args{}.session("held").request("req-held").no_wait());
+  INFO("accepted: " << accepted.describe());
+  REQUIRE(accepted.status == 202);
+  // A waiting start meanwhile gets 503 and Retry-After, not a hang.
+  const auto waiting = start(http, user, start_args{}.session("waiting").request("req-waiting"));
+  INFO("waiting: " << waiting.describe());
+  CHECK(waiting.status == 503);
+  CHECK_FALSE(waiting.header("Retry-After").empty());
+  s.resume_worker();
+
+  const auto verdict = read_verdict(ws, "req-held", 20s);
+  CHECK(json::str(verdict, "verdict") == "allowed");
+  s.wait_healthy();
+  // The timed-out waiting start may have been decided when the worker woke up: asking again
+  // with its requestId gets that one decision.
+  const auto again = start(http, user, start_args{}.session("waiting").request("req-waiting"));
+  INFO("again: " << again.describe());
+  REQUIRE(again.status == 201);
+  CHECK(stream_ids(http, user).size() == 2);
+}
+
+TEST_CASE("a start accepted with 202 and lost in a long outage can be retried and is decided once",
+          "[integration][worker-down]") {
+  stack s(stack_options{}.verdict_timeout_ms(300));
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+
+  s.pause_worker();
+  const auto r = start(http, user, start_args{}.session("lost").request("req-lost").no_wait());
+  INFO(r.describe());
+  REQUIRE(r.status == 202);
+  s.kill9_worker();
+  REQUIRE(wait_until([&] { return http.get("/health").status == 503; }, 20s));
+  s.start_worker();
+  s.wait_healthy();
+
+  // Whatever became of it, a client that asks and then retries with the same id ends up with
+  // exactly one stream.
+  const auto asked = http.get("/api/v1/requests/req-lost");
+  INFO("asked: " << asked.describe());
+  CHECK((asked.status == 200 || asked.status == 404));
+  const auto retried = start(http, user, start_args{}.session("lost").request("req-lost"));
+  INFO("retried: " << retried.describe());
+  REQUIRE(retried.status == 201);
+  const auto again = start(http, user, start_args{}.session("lost").request("req-lost"));
+  REQUIRE(again.status == 201);
+  CHECK(json::str(again.json()["stream"], "streamId") ==
+        json::str(retried.json()["stream"], "streamId"));
+  CHECK(stream_ids(http, user).size() == 1);
+}
+
+TEST_CASE("a malformed ZeroMQ message to the worker is dropped and the worker keeps running",
+          "[integration][worker-down]") {
+  stack s;
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+
+  zmq::context_t context;
+  zmq::socket_t dealer(context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.connect("tcp://127.0.0.1:" + std::to_string(s.requests_port()));
+  const std::vector<std::string> garbage_messages{"", "not json", R"({"op":"start"})",
+                                                  R"({"op":"explode","corr":1})",
+                                                  std::string(100000, '{')};
+  for (const auto& garbage : garbage_messages) {
+    dealer.send(zmq::buffer(garbage), zmq::send_flags::none);
+  }
+  // Two frames where one is expected.
+  dealer.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);
+  dealer.send(zmq::str_buffer("b"), zmq::send_flags::none);
+  // A well-formed ping after the garbage (common/messages.hpp): its reply, on the same
+  // connection, shows the worker read past everything sent before it and is still answering.
+  dealer.send(zmq::str_buffer(R"({"op":"ping","corr":4242})"), zmq::send_flags::none);
+  dealer.set(zmq::sockopt::rcvtimeo, 10000);
+  bool ping_answered = false;
+  while (!ping_answered) {
+    std::vector<zmq::message_t> frames;
+    const auto received = zmq::recv_multipart(dealer, std::back_inserter(frames));
+    REQUIRE(received.has_value());  // none: no reply within 10 s
+    REQUIRE_FALSE(frames.empty());
+    ping_answered = frames[0].to_string() == "4242";
+    if (ping_answered) {
+      REQUIRE(frames.size() == 3);
+      CHECK(frames[1].to_string() == "ok");
+    }
+  }
+
+  CHECK(s.worker_running());
+  const auto r = start(http, user, start_args{}.session("after-garbage"));
+  INFO(r.describe());
+  CHECK(r.status == 201);
+  CHECK(http.get("/health").status == 200);
+}
