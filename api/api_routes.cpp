@@ -10,6 +10,9 @@ router make_api_router() {
   return router(
       {
           {verb::get, "/health", get_health},
+          {verb::get, "/metrics", get_metrics},
+          {verb::get, "/openapi.json", get_openapi},
+          {verb::get, "/docs", get_docs},
           {verb::get, "/api/v1/users", list_users},
           {verb::post, "/api/v1/users", create_user},
           {verb::get, "/api/v1/users/{id}", get_user},
@@ -19,6 +22,7 @@ router make_api_router() {
           {verb::delete_, "/api/v1/users/{id}/streams", stop_all_streams},
           {verb::delete_, "/api/v1/users/{id}/streams/{streamId}", stop_stream},
           {verb::post, "/api/v1/users/{id}/streams/{streamId}/heartbeat", heartbeat_stream},
+          {verb::get, "/api/v1/users/{id}/events", list_user_events},
           {verb::get, "/api/v1/requests/{requestId}", get_request},
           {verb::get, "/api/v1/videos", list_videos},
           {verb::get, "/api/v1/videos/{id}", get_video},

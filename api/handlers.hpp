@@ -25,7 +25,15 @@ asio::awaitable<http_response> get_request(const request_context& ctx);
 asio::awaitable<http_response> list_videos(const request_context& ctx);
 asio::awaitable<http_response> get_video(const request_context& ctx);
 
-// GETs of paths no route claims: files under web_root ("/" is index.html), else 404.
+asio::awaitable<http_response> list_user_events(const request_context& ctx);
+
+// GET /openapi.json, /docs (both compiled in) and /metrics.
+asio::awaitable<http_response> get_openapi(const request_context& ctx);
+asio::awaitable<http_response> get_docs(const request_context& ctx);
+asio::awaitable<http_response> get_metrics(const request_context& ctx);
+
+// GETs of paths no route claims: files under docs_root for /docs/assets/..., else files under
+// web_root ("/" is index.html), else 404.
 asio::awaitable<http_response> serve_static_file(const request_context& ctx);
 
 // Shared by the handlers: one worker round trip, its reply relayed as is, 503 when none came.

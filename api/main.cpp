@@ -45,6 +45,8 @@ int main(int argc, char* argv[]) {
     worker_link link(config.workers, sockets, verdict_timeout);
     const router routes = make_api_router();
     api_services services{link, sockets, routes, verdict_timeout, config.web_root};
+    services.docs_root = config.docs_root;
+    services.link = &link.stats();
 
     asio::io_context ioc(config.io_threads);
     const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config.listen_host),

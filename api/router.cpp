@@ -1,11 +1,14 @@
 #include "api/router.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <stdexcept>
 #include <utility>
 
+#include "api/metrics.hpp"
 #include "api/responses.hpp"
 #include "common/ids.hpp"
 
@@ -110,12 +113,52 @@ route_match router::match(http::verb method, std::string_view path) const {
   return m;
 }
 
+namespace {
+
+// The "requestId" of a JSON body the api or a worker rendered; ids hold no quote or escape.
+std::string_view request_id_in(std::string_view body) {
+  constexpr std::string_view key = R"("requestId":")";
+  const std::size_t at = body.find(key);
+  if (at == std::string_view::npos) return {};
+  const std::size_t start = at + key.size();
+  const std::size_t end = body.find('"', start);
+  if (end == std::string_view::npos || end - start > 64) return {};
+  return body.substr(start, end - start);
+}
+
+}  // namespace
+
 asio::awaitable<http_response> router::dispatch(const http_request& request,
                                                 const api_services& services) const {
+  std::string_view route_label = "unmatched";
+  http_response res = co_await answer(request, services, route_label);
+  metrics().count_request(route_label, res.result_int());
+  // The access line names the requestId of a start (every answer to one carries it), so an
+  // operator can follow one request from api to worker. Headers are never logged: a bearer
+  // token must not reach a log.
+  if (spdlog::should_log(spdlog::level::debug)) {
+    const bool about_a_start =
+        (request.method() == http::verb::post && route_label == "/api/v1/users/{id}/streams") ||
+        route_label == "/api/v1/requests/{requestId}";
+    const std::string_view request_id = about_a_start ? request_id_in(res.body()) : "";
+    if (request_id.empty())
+      spdlog::debug("{} {} {}", std::string_view(request.method_string()),
+                    std::string_view(request.target()), res.result_int());
+    else
+      spdlog::debug("{} {} {} requestId={}", std::string_view(request.method_string()),
+                    std::string_view(request.target()), res.result_int(), request_id);
+  }
+  co_return res;
+}
+
+asio::awaitable<http_response> router::answer(const http_request& request,
+                                              const api_services& services,
+                                              std::string_view& route_label) const {
   const auto target = boost::urls::parse_origin_form(request.target());
   if (!target) co_return error_response(error_code::bad_request, "malformed request target");
   const route_match m = match(request.method(), target->encoded_path());
   if (m.found) {
+    route_label = m.found->pattern;
     for (std::size_t i = 0; i < m.param_count; ++i) {
       if (is_valid_id(m.params[i].value)) continue;
       co_return error_response(bad_request("path parameter '" + std::string(m.params[i].name) +
@@ -132,6 +175,7 @@ asio::awaitable<http_response> router::dispatch(const http_request& request,
     co_return res;
   }
   if (request.method() == http::verb::get && fallback_) {
+    route_label = "static";
     const request_context context{request, services, *target, {}};
     co_return co_await fallback_(context);
   }

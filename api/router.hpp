@@ -69,6 +69,10 @@ class router final {
                                           const api_services& services) const;
 
  private:
+  // The answer; `route_label` names what served it, for streamgate_http_requests_total.
+  asio::awaitable<http_response> answer(const http_request& request, const api_services& services,
+                                        std::string_view& route_label) const;
+
   std::vector<route> routes_;
   std::vector<std::vector<std::string_view>> patterns_;  // each route's pattern, split at '/'
   route_handler fallback_;

@@ -7,6 +7,7 @@
 namespace streamgate {
 
 class router;
+struct link_stats;
 class worker_client;
 class ws_registry;
 
@@ -22,6 +23,10 @@ struct api_services {
   std::atomic<bool> stopping{false};
   // Requests read and not yet answered, so a shutdown can let them finish.
   std::atomic<int> active_requests{0};
+  // The /docs renderer's files, served as /docs/assets/ (docs/build.sh's output).
+  std::filesystem::path docs_root{};
+  // The link's counters for /metrics; none in tests with a fake worker.
+  const link_stats* link = nullptr;
 };
 
 }  // namespace streamgate

@@ -89,7 +89,13 @@ std::string_view content_type_of(const fs::path& file) {
 }
 
 asio::awaitable<http_response> serve_static_file(const request_context& ctx) {
-  const auto file = resolve_static_path(ctx.services.web_root, ctx.target.encoded_path());
+  // The /docs page's renderer lives apart from the web UI (docs/build.sh's output).
+  constexpr std::string_view docs_assets = "/docs/assets/";
+  const std::string_view path = ctx.target.encoded_path();
+  const bool is_doc_asset = path.starts_with(docs_assets) && path.size() > docs_assets.size();
+  const auto file = is_doc_asset ? resolve_static_path(ctx.services.docs_root,
+                                                       path.substr(docs_assets.size() - 1))
+                                 : resolve_static_path(ctx.services.web_root, path);
   std::optional<std::string> content;
   if (file) content = read_file(*file);
   if (!content) co_return error_response(error_code::not_found, "no such resource");

@@ -45,7 +45,8 @@ struct worker_call {
   std::size_t route_key = 0;  // picks the worker, so one user's requests go to one worker
   bool idempotent = false;    // may be resent with the same corr and requestId
   std::chrono::steady_clock::time_point deadline;
-  std::optional<reply_waiter> waiter;  // empty for send_only
+  std::chrono::steady_clock::time_point created;  // for the verdict latency of a start
+  std::optional<reply_waiter> waiter;             // empty for send_only
 };
 
 }  // namespace streamgate

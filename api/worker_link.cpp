@@ -31,6 +31,7 @@ struct idempotence final {
   bool operator()(const get_video_request&) const { return true; }
   bool operator()(const get_request_request&) const { return true; }
   bool operator()(const ping_request&) const { return true; }
+  bool operator()(const list_events_request&) const { return true; }
 };
 
 // A user's requests go to one worker; requests about no user spread by their corr.
@@ -63,7 +64,8 @@ worker_call worker_link::make_call(request_body body, std::chrono::milliseconds 
   c.idempotent = std::visit(idempotence{}, body);
   c.route_key = route_key_of(body, c.corr);
   if (const auto* start = std::get_if<start_request>(&body)) c.request_id = start->request_id;
-  c.deadline = std::chrono::steady_clock::now() + timeout;
+  c.created = std::chrono::steady_clock::now();
+  c.deadline = c.created + timeout;
   // Encoded here, on the io threads, so the single bridge thread only moves bytes.
   c.wire = encode_request(request{c.corr, std::move(body)});
   return c;

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "api/metrics.hpp"
 #include "common/codec.hpp"
 
 namespace streamgate {
@@ -158,6 +159,7 @@ void zmq_bridge::run() {
         if (items[1 + 3 * i].revents & ZMQ_POLLIN) receive_replies(i, now);
         if (items[2 + 3 * i].revents & ZMQ_POLLIN) receive_events(workers_[i]);
       }
+      metrics().set_pending_calls(pending_.size());
     }
   } catch (const std::exception& e) {
     spdlog::critical("worker link failed, every request now gets 503: {}", e.what());
@@ -243,7 +245,10 @@ void zmq_bridge::fire_timers(clock::time_point now) {
 
 void zmq_bridge::finish(pending_map::iterator it, std::optional<worker_reply> reply) {
   worker_call& c = it->second.call;
-  if (!c.request_id.empty()) in_flight_.remove(c.request_id);
+  if (!c.request_id.empty()) {
+    in_flight_.remove(c.request_id);
+    if (reply) metrics().observe_verdict_latency(clock::now() - c.created);
+  }
   if (c.waiter) std::move(*c.waiter).complete(std::move(reply));
   pending_.erase(it);
 }
@@ -293,6 +298,7 @@ void zmq_bridge::receive_events(worker_sockets& w) {
       continue;
     }
     stats_.events.fetch_add(1, std::memory_order_relaxed);
+    metrics().count_event(frames[1].to_string_view());
     events_.publish(frames[0].to_string_view(), frames[1].to_string_view());
   }
 }

@@ -590,6 +590,7 @@ constexpr std::array<op_spec, std::variant_size_v<request_body>> op_specs{{
     {"get_video", fields(field::video_id), 0},
     {"get_request", fields(field::request_id), 0},
     {"ping", 0, 0},
+    {"list_events", fields(field::user_id, field::limit), 0},
 }};
 
 constexpr field_set user_fields = fields(field::name, field::max_streams, field::policy);
@@ -635,6 +636,10 @@ void write_fields(json_writer& w, const get_request_request& r) {
   put(w, "requestId", r.request_id);
 }
 void write_fields(json_writer&, const ping_request&) {}
+void write_fields(json_writer& w, const list_events_request& r) {
+  put(w, "userId", r.user_id);
+  put_int(w, "limit", r.limit);
+}
 
 void read_fields(field_reader& f, start_request& r) {
   r.request_id = f.id(field::request_id);
@@ -681,6 +686,10 @@ void read_fields(field_reader& f, get_request_request& r) {
   r.request_id = f.id(field::request_id);
 }
 void read_fields(field_reader&, ping_request&) {}
+void read_fields(field_reader& f, list_events_request& r) {
+  r.user_id = f.id(field::user_id);
+  r.limit = f.integer(field::limit, 1, max_audit_limit);
+}
 
 template <class Body>
 request_body read_body(field_reader& f) {
@@ -937,6 +946,23 @@ std::string encode_verdict_event(const verdict& v) {
       write_streams(w, v.streams);
     }
     w.EndObject();
+  });
+}
+
+std::string encode_audit_events(const std::vector<audit_entry>& entries) {
+  return render([&](json_writer& w) {
+    w.StartArray();
+    for (const audit_entry& e : entries) {
+      w.StartObject();
+      put_time(w, "at", e.at_ms);
+      put(w, "type", e.type);
+      if (!e.stream_id.empty()) put(w, "streamId", e.stream_id);
+      if (!e.request_id.empty()) put(w, "requestId", e.request_id);
+      if (!e.video_id.empty()) put(w, "videoId", e.video_id);
+      if (!e.reason.empty()) put(w, "reason", e.reason);
+      w.EndObject();
+    }
+    w.EndArray();
   });
 }
 

@@ -75,6 +75,8 @@ std::string encode_heartbeat_body(std::int64_t expires_at_ms);
 // "streams" when denied, so a page can show what is in use without another request.
 std::string encode_verdict_event(const verdict& v);
 std::string encode_ended_event(const ended_event& e);
+// GET /api/v1/users/{id}/events: [{"at","type","streamId"?,"requestId"?,"videoId"?,"reason"?}]
+std::string encode_audit_events(const std::vector<audit_entry>& entries);
 std::string encode_snapshot(std::string_view user_id, const std::vector<stream>& streams,
                             int limit);
 // {"error":{"code","message"}}

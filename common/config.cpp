@@ -389,6 +389,7 @@ std::vector<option_spec> api_specs() {
       {"events", "ENDPOINT", "a worker's event endpoint; repeat per worker",
        d.workers.front().events, true},
       {"web-root", "DIR", "directory of the web UI's static files", d.web_root},
+      {"docs-root", "DIR", "directory of the /docs renderer's files (docs/build.sh)", d.docs_root},
       {"verdict-timeout-ms", "MS", "wait this long for a verdict before retrying (1-600000)",
        std::to_string(d.verdict_timeout_ms)},
       {"io-threads", "N", "threads running the HTTP server (1-64)", std::to_string(d.io_threads)},
@@ -475,6 +476,7 @@ result<command_line<api_config>> load_api_config(int argc, const char* const arg
             options.bad_value("listen", *listen, "<host>:<port> with a port from 1 to 65535");
         read_workers(options, c.workers);
         options.checked("web-root", is_non_empty, "a non-empty path", c.web_root);
+        options.checked("docs-root", is_non_empty, "a non-empty path", c.docs_root);
         options.integer("verdict-timeout-ms", 1, 600000, c.verdict_timeout_ms);
         options.integer("io-threads", 1, 64, c.io_threads);
         read_log(options, c.log);

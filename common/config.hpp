@@ -36,11 +36,17 @@ struct worker_config {
   log_config log;
 };
 
+// Where docs/build.sh put the /docs renderer at build time (CMake sets it to the build tree).
+#ifndef STREAMGATE_DOCS_ROOT
+#define STREAMGATE_DOCS_ROOT "docs-assets"
+#endif
+
 struct api_config {
   std::string listen_host = "127.0.0.1";
   unsigned short listen_port = 8080;
   std::vector<worker_endpoint> workers{worker_endpoint{}};  // --requests/--events, repeated
   std::string web_root = "web";
+  std::string docs_root = STREAMGATE_DOCS_ROOT;  // served as /docs/assets/
   int verdict_timeout_ms = 2000;
   int io_threads = 1;
   log_config log;

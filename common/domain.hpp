@@ -62,4 +62,16 @@ struct ended_event {
   end_reason reason = end_reason::stopped;
 };
 
+// One durable line of a user's audit trail (GET /api/v1/users/{id}/events): a verdict
+// ("allowed", "denied") or how a stream ended (to_string(end_reason)). Empty strings are absent.
+struct audit_entry {
+  std::string user_id;
+  std::int64_t at_ms = 0;
+  std::string type;
+  std::string stream_id;
+  std::string request_id;
+  std::string video_id;
+  std::string reason;
+};
+
 }  // namespace streamgate

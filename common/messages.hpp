@@ -70,12 +70,17 @@ struct get_request_request {
   std::string request_id;
 };
 struct ping_request {};
+// The user's audit trail, newest first.
+struct list_events_request {
+  std::string user_id;
+  int limit = 100;
+};
 
 using request_body =
     std::variant<start_request, heartbeat_request, stop_request, stop_all_request,
                  get_user_request, list_users_request, create_user_request, patch_user_request,
                  list_streams_request, snapshot_request, list_videos_request, get_video_request,
-                 get_request_request, ping_request>;
+                 get_request_request, ping_request, list_events_request>;
 
 struct request {
   std::uint64_t corr = 0;  // chosen by the api to match the reply to its caller
@@ -104,5 +109,7 @@ outcome outcome_of(error_code code);
 inline constexpr std::size_t max_name_length = 200;
 inline constexpr std::size_t max_json_depth = 16;
 inline constexpr int max_streams_ceiling = 1000;
+inline constexpr int max_audit_limit = 1000;
+inline constexpr int default_audit_limit = 100;
 
 }  // namespace streamgate

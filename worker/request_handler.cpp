@@ -18,7 +18,8 @@ reply unknown_user(const std::string& user_id) {
 // One overload per op; std::visit picks it, so a new op without a mapping does not compile.
 class op_handler final {
  public:
-  op_handler(stream_limiter& limiter, instant at) : limiter_(limiter), at_(at) {}
+  op_handler(stream_limiter& limiter, instant at, const audit_reader* audit)
+      : limiter_(limiter), at_(at), audit_(audit) {}
 
   reply operator()(const start_request& r) const {
     auto started = limiter_.start(r, at_);
@@ -105,6 +106,12 @@ class op_handler final {
 
   reply operator()(const ping_request&) const { return {outcome::ok, "{}"}; }
 
+  reply operator()(const list_events_request& r) const {
+    if (!limiter_.find_user(r.user_id)) return unknown_user(r.user_id);
+    if (audit_ == nullptr) return failure(error{error_code::unavailable, "no audit trail here"});
+    return {outcome::ok, encode_audit_events(audit_->recent_audit(r.user_id, r.limit))};
+  }
+
  private:
   user_row row_of(const user& u) const {
     return {&u, limiter_.limit_of(u), limiter_.policy_of(u),
@@ -118,13 +125,14 @@ class op_handler final {
 
   stream_limiter& limiter_;
   instant at_;
+  const audit_reader* audit_;
 };
 
 }  // namespace
 
-reply request_handler::handle(const request_body& body, stream_limiter& limiter,
-                              instant at) const {
-  return std::visit(op_handler(limiter, at), body);
+reply request_handler::handle(const request_body& body, stream_limiter& limiter, instant at,
+                              const audit_reader* audit) const {
+  return std::visit(op_handler(limiter, at, audit), body);
 }
 
 }  // namespace streamgate

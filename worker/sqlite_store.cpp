@@ -12,7 +12,7 @@ namespace {
 
 // Bumped with every change of the tables below; a store written by a newer worker is refused
 // rather than misread.
-constexpr std::int64_t schema_version = 1;
+constexpr std::int64_t schema_version = 2;
 
 // Every table is looked up by its text key only. The small rows live in the key's own b-tree
 // (WITHOUT ROWID); verdicts keep a rowid table, as a denied verdict's record carries the user's
@@ -43,6 +43,21 @@ constexpr const char* create_tables = R"sql(
     record TEXT NOT NULL,
     decided_at_ms INTEGER NOT NULL
   );
+)sql";
+
+// Version 2: the audit trail, append-only, read newest first per user.
+constexpr const char* create_audit_table = R"sql(
+  CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    stream_id TEXT,
+    request_id TEXT,
+    video_id TEXT,
+    reason TEXT
+  );
+  CREATE INDEX IF NOT EXISTS audit_by_user ON audit (user_id, id);
 )sql";
 
 std::int64_t read_schema_version(const sqlite_db& db) {
@@ -78,6 +93,12 @@ sqlite_store sqlite_store::open(const std::filesystem::path& path) {
     // In one transaction with the version, so a crash never leaves half a schema marked done.
     db.exec("BEGIN IMMEDIATE");
     db.exec(create_tables);
+    db.exec(create_audit_table);
+    db.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str());
+    db.exec("COMMIT");
+  } else if (version == 1) {
+    db.exec("BEGIN IMMEDIATE");
+    db.exec(create_audit_table);
     db.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str());
     db.exec("COMMIT");
   } else if (version != schema_version) {
@@ -116,7 +137,13 @@ sqlite_store::sqlite_store(sqlite_db db)
                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (request_id) DO UPDATE SET "
                       "user_id = excluded.user_id, record = excluded.record, "
                       "decided_at_ms = excluded.decided_at_ms"),
-      delete_verdict_(db_, "DELETE FROM verdicts WHERE request_id = ?1") {}
+      delete_verdict_(db_, "DELETE FROM verdicts WHERE request_id = ?1"),
+      insert_audit_(db_,
+                    "INSERT INTO audit (user_id, at_ms, type, stream_id, request_id, video_id, "
+                    "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+      select_audit_(db_,
+                    "SELECT at_ms, type, stream_id, request_id, video_id, reason FROM audit "
+                    "WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2") {}
 
 stored_state sqlite_store::load() const {
   stored_state state;
@@ -184,11 +211,15 @@ bool sqlite_store::has_catalog() const {
   return found;
 }
 
-void sqlite_store::commit(const std::vector<change>& changes) {
-  if (changes.empty()) return;
+void sqlite_store::commit(const std::vector<change>& changes) { commit(changes, {}); }
+
+void sqlite_store::commit(const std::vector<change>& changes,
+                          const std::vector<audit_entry>& audit) {
+  if (changes.empty() && audit.empty()) return;
   begin_.execute();
   try {
     for (const change& c : changes) std::visit([this](const auto& item) { apply(item); }, c);
+    for (const audit_entry& e : audit) apply(e);
     commit_.execute();
   } catch (...) {
     // A failed COMMIT may have rolled back already; ROLLBACK then fails harmlessly with "no
@@ -245,6 +276,47 @@ void sqlite_store::apply(const user_saved& c) {
   else
     upsert_user_.bind_null(4);
   upsert_user_.execute();
+}
+
+namespace {
+void bind_optional(sqlite_statement& statement, int index, const std::string& text) {
+  if (text.empty())
+    statement.bind_null(index);
+  else
+    statement.bind(index, text);
+}
+std::string text_or_empty(const sqlite_statement& statement, int index) {
+  return statement.column_is_null(index) ? std::string()
+                                         : std::string(statement.column_text(index));
+}
+}  // namespace
+
+void sqlite_store::apply(const audit_entry& e) {
+  insert_audit_.bind(1, e.user_id);
+  insert_audit_.bind(2, e.at_ms);
+  insert_audit_.bind(3, e.type);
+  bind_optional(insert_audit_, 4, e.stream_id);
+  bind_optional(insert_audit_, 5, e.request_id);
+  bind_optional(insert_audit_, 6, e.video_id);
+  bind_optional(insert_audit_, 7, e.reason);
+  insert_audit_.execute();
+}
+
+std::vector<audit_entry> sqlite_store::recent_audit(const std::string& user_id, int limit) const {
+  std::vector<audit_entry> entries;
+  select_audit_.bind(1, user_id);
+  select_audit_.bind(2, std::int64_t{limit});
+  while (select_audit_.next_row()) {
+    audit_entry& e = entries.emplace_back();
+    e.user_id = user_id;
+    e.at_ms = select_audit_.column_int(0);
+    e.type = select_audit_.column_text(1);
+    e.stream_id = text_or_empty(select_audit_, 2);
+    e.request_id = text_or_empty(select_audit_, 3);
+    e.video_id = text_or_empty(select_audit_, 4);
+    e.reason = text_or_empty(select_audit_, 5);
+  }
+  return entries;
 }
 
 void sqlite_store::apply(const video_saved& c) {

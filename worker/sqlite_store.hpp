@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/domain.hpp"
+#include "worker/request_handler.hpp"
 #include "worker/sqlite_handle.hpp"
 #include "worker/stream_limiter.hpp"
 
@@ -22,7 +23,7 @@ struct stored_state {
   std::vector<verdict> verdicts;  // oldest decision first
 };
 
-class sqlite_store final {
+class sqlite_store final : public audit_reader {
  public:
   // Creates the parent directory, the file and the schema when absent. Throws sqlite_error, or
   // std::filesystem::filesystem_error for the directory.
@@ -34,6 +35,11 @@ class sqlite_store final {
   // Applies the changes in order, all or none, in one transaction. Throws on failure; nothing of
   // the batch is stored then. An empty batch costs nothing.
   void commit(const std::vector<change>& changes);
+  // The same, with the batch's audit entries written in the same transaction, so a decision and
+  // its audit line are durable together or not at all.
+  void commit(const std::vector<change>& changes, const std::vector<audit_entry>& audit);
+
+  std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) const override;
 
  private:
   explicit sqlite_store(sqlite_db db);
@@ -43,6 +49,7 @@ class sqlite_store final {
   void apply(const verdict_forgotten& c);
   void apply(const user_saved& c);
   void apply(const video_saved& c);
+  void apply(const audit_entry& e);
 
   // Declared first so that the statements are finalized before the connection closes.
   sqlite_db db_;
@@ -55,6 +62,8 @@ class sqlite_store final {
   sqlite_statement delete_stream_;
   sqlite_statement upsert_verdict_;
   sqlite_statement delete_verdict_;
+  sqlite_statement insert_audit_;
+  mutable sqlite_statement select_audit_;
 };
 
 }  // namespace streamgate

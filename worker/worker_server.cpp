@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/codec.hpp"
+#include "worker/audit_trail.hpp"
 
 namespace streamgate {
 
@@ -59,7 +60,8 @@ void worker_server::run(const std::atomic<bool>& stop_requested) {
     }
     // Also when no request came: a lease that ran out ends, is stored and is published.
     limiter_.expire_due(at);
-    commit_batch();
+    commit_batch(at);
+    answer_after_commit(at);
     send_replies();
     publish_events();
   }
@@ -97,8 +99,12 @@ bool worker_server::take_one(instant at) {
     drop(decoded.error().message);
     return true;
   }
-  replies_.push_back(
-      {std::move(identity), decoded->corr, handler_.handle(decoded->body, limiter_, at)});
+  if (auto* list = std::get_if<list_events_request>(&decoded->body)) {
+    replies_.push_back({std::move(identity), decoded->corr, {}, std::move(*list)});
+    return true;
+  }
+  replies_.push_back({std::move(identity), decoded->corr,
+                      handler_.handle(decoded->body, limiter_, at, &store_), std::nullopt});
   return true;
 }
 
@@ -107,13 +113,24 @@ void worker_server::drop(std::string_view reason) {
   spdlog::debug("dropped a malformed request: {}", reason);
 }
 
-void worker_server::commit_batch() {
+void worker_server::commit_batch(instant at) {
+  const std::vector<change> changes = limiter_.take_changes();
+  events_to_publish_ = limiter_.take_events();
   try {
-    store_.commit(limiter_.take_changes());
+    store_.commit(changes, audit_entries_of(changes, events_to_publish_, at.wall_ms));
   } catch (const std::exception& e) {
     spdlog::critical("store commit failed, withholding {} replies and {} events: {}",
-                     replies_.size(), limiter_.take_events().size(), e.what());
+                     replies_.size(), events_to_publish_.size(), e.what());
     throw;
+  }
+}
+
+void worker_server::answer_after_commit(instant at) {
+  for (pending_reply& r : replies_) {
+    if (!r.after_commit) continue;
+    const request_body body = std::move(*r.after_commit);
+    r.answer = handler_.handle(body, limiter_, at, &store_);
+    r.after_commit.reset();
   }
 }
 
@@ -136,7 +153,7 @@ void worker_server::publish_events() {
     static_cast<void>(events_.send(zmq::buffer(topic), more));
     static_cast<void>(events_.send(zmq::buffer(body), zmq::send_flags::dontwait));
   };
-  for (const event& e : limiter_.take_events()) {
+  for (const event& e : events_to_publish_) {
     if (const auto* v = std::get_if<verdict>(&e)) {
       publish(v->user_id, encode_verdict_event(*v));
     } else {
@@ -144,6 +161,7 @@ void worker_server::publish_events() {
       publish(ended.user_id, encode_ended_event(ended));
     }
   }
+  events_to_publish_.clear();
 }
 
 }  // namespace streamgate

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 #include <zmq.hpp>
@@ -44,13 +45,17 @@ class worker_server final {
     zmq::message_t identity;
     std::uint64_t corr;
     reply answer;
+    // list_events reads the store, so it is answered after the batch's commit: it then sees
+    // every decision taken before it.
+    std::optional<list_events_request> after_commit;
   };
 
   std::chrono::milliseconds poll_timeout(steady_time at) const;
   // Receives and decides one waiting message; false when none is waiting.
   bool take_one(instant at);
   void drop(std::string_view reason);
-  void commit_batch();
+  void commit_batch(instant at);
+  void answer_after_commit(instant at);
   void send_replies();
   void publish_events();
 
@@ -60,7 +65,9 @@ class worker_server final {
   std::size_t max_batch_;
   zmq::socket_t requests_;
   zmq::socket_t events_;
-  std::vector<pending_reply> replies_;  // of the batch in progress; kept for its capacity
+  std::vector<pending_reply> replies_;
+  std::vector<event> events_to_publish_;  // of the committed batch  // of the batch in progress;
+                                          // kept for its capacity
   std::atomic<std::uint64_t> dropped_{0};
 };
 

@@ -20,7 +20,8 @@ double sample_value(const std::string& exposition, const std::string& series) {
   std::istringstream lines(exposition);
   std::string line;
   while (std::getline(lines, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::strtod(line.c_str() + series.size() + 1, nullptr);
+    if (line.rfind(series + " ", 0) == 0)
+      return std::strtod(line.c_str() + series.size() + 1, nullptr);
   }
   return -1;
 }
@@ -98,8 +99,14 @@ TEST_CASE("/metrics counts requests and verdicts as starts come in", "[integrati
       },
       10s));
   INFO(after);
-  CHECK(sample_value(after, R"(streamgate_http_requests_total{route="/api/v1/users/{id}/streams",status="201"})") >= 2);
-  CHECK(sample_value(after, R"(streamgate_http_requests_total{route="/api/v1/users/{id}/streams",status="429"})") >= 1);
+  CHECK(sample_value(
+            after,
+            R"(streamgate_http_requests_total{route="/api/v1/users/{id}/streams",status="201"})") >=
+        2);
+  CHECK(sample_value(
+            after,
+            R"(streamgate_http_requests_total{route="/api/v1/users/{id}/streams",status="429"})") >=
+        1);
   CHECK(sample_value(after, "streamgate_verdict_latency_seconds_count") >= 3);
   CHECK(sample_value(after, "streamgate_starts_near_limit_total") >= 2);
   CHECK(sample_value(after, "streamgate_websocket_connections") == 0);
@@ -163,8 +170,9 @@ TEST_CASE("evict_oldest ends the oldest stream with reason evicted on the user's
           "[integration][ops][policy]") {
   stack s;
   http_client http(s.http_port());
-  const auto user = create_user_with(
-      http, R"({"id":")" + unique_id("ev") + R"(","name":"Evictee","maxStreams":2,"policy":"evict_oldest"})");
+  const auto user =
+      create_user_with(http, R"({"id":")" + unique_id("ev") +
+                                 R"(","name":"Evictee","maxStreams":2,"policy":"evict_oldest"})");
   ws_client ws(s.http_port(), ws_client::target_for(user));
   read_snapshot(ws, user);
 

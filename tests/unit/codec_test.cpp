@@ -36,6 +36,7 @@ auto fields_of(const list_videos_request&) { return std::tie(); }
 auto fields_of(const get_video_request& r) { return std::tie(r.video_id); }
 auto fields_of(const get_request_request& r) { return std::tie(r.request_id); }
 auto fields_of(const ping_request&) { return std::tie(); }
+auto fields_of(const list_events_request& r) { return std::tie(r.user_id, r.limit); }
 auto fields_of(const stream& s) {
   return std::tie(s.stream_id, s.user_id, s.video_id, s.session_id, s.started_at_ms,
                   s.expires_at_ms);
@@ -195,6 +196,7 @@ TEST_CASE("every request variant survives encode then decode unchanged", "[codec
       {14, list_videos_request{}},
       {15, get_video_request{"v-9"}},
       {16, get_request_request{"r_1"}},
+      {17, list_events_request{"alice", 1000}},
       {0, ping_request{}},
       {std::numeric_limits<std::uint64_t>::max(), ping_request{}},
   }));

@@ -100,9 +100,9 @@ const std::vector<std::string> worker_flags{"requests",      "events",
                                             "policy",        "request-memory-seconds",
                                             "max-batch",     "log-level",
                                             "log-format"};
-const std::vector<std::string> api_flags{"listen",    "requests",           "events",
-                                         "web-root",  "verdict-timeout-ms", "io-threads",
-                                         "log-level", "log-format"};
+const std::vector<std::string> api_flags{"listen",     "requests",  "events",
+                                         "web-root",   "docs-root", "verdict-timeout-ms",
+                                         "io-threads", "log-level", "log-format"};
 
 std::string environment_name(std::string flag) {
   for (char& c : flag) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));

@@ -224,4 +224,36 @@ TEST_CASE_METHOD(handler_fixture, "another user's stream is not found for heartb
   CHECK(limiter.active_count("alice") == 1);
 }
 
+namespace {
+struct fake_audit final : audit_reader {
+  std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) const override {
+    asked_user = user_id;
+    asked_limit = limit;
+    return {audit_entry{user_id, 1'700'000'000'000, "denied", "", "r_9", "v01", "limit_reached"},
+            audit_entry{user_id, 1'699'999'999'000, "allowed", "s_1", "r_8", "v01", ""}};
+  }
+  mutable std::string asked_user;
+  mutable int asked_limit = 0;
+};
+}  // namespace
+
+TEST_CASE_METHOD(handler_fixture, "list_events answers the user's audit trail as is",
+                 "[handler][audit]") {
+  const fake_audit audit;
+  SECTION("a known user") {
+    const reply r = handler.handle(list_events_request{"alice", 7}, limiter, t1, &audit);
+    CHECK(r.status == outcome::ok);
+    CHECK(audit.asked_user == "alice");
+    CHECK(audit.asked_limit == 7);
+    CHECK(r.body ==
+          R"([{"at":"2023-11-14T22:13:20.000Z","type":"denied","requestId":"r_9","videoId":"v01","reason":"limit_reached"},)"
+          R"({"at":"2023-11-14T22:13:19.000Z","type":"allowed","streamId":"s_1","requestId":"r_8","videoId":"v01"}])");
+  }
+  SECTION("an unknown user is not found") {
+    const reply r = handler.handle(list_events_request{"nobody", 7}, limiter, t1, &audit);
+    CHECK(r.status == outcome::not_found);
+    CHECK(audit.asked_user.empty());
+  }
+}
+
 }  // namespace streamgate

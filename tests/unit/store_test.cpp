@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tests/unit/temp_dir.hpp"
+#include "worker/audit_trail.hpp"
 #include "worker/sqlite_store.hpp"
 
 namespace streamgate {
@@ -231,6 +232,52 @@ TEST_CASE("a store written by a newer schema is refused", "[store]") {
     sqlite3_close(db);
   }
   CHECK_THROWS_AS(sqlite_store::open(file), sqlite_error);
+}
+
+TEST_CASE("audit entries commit with the batch and read back newest first per user",
+          "[store][audit]") {
+  const test::temp_dir dir;
+  const auto file = dir.path() / "sg.db";
+  const stream s1 = make_stream("s_1", "alice", 1'000);
+  {
+    auto store = sqlite_store::open(file);
+    const std::vector<change> changes{stream_saved{s1}, verdict_saved{allowed_verdict("r_1", s1)}};
+    const std::vector<event> events{ended_event{"s_0", "alice", end_reason::evicted},
+                                    ended_event{"s_9", "bob", end_reason::expired}};
+    store.commit(changes, audit_entries_of(changes, events, 2'000));
+  }
+  const auto store = sqlite_store::open(file);
+  const std::vector<audit_entry> alice = store.recent_audit("alice", 100);
+  REQUIRE(alice.size() == 2);
+  CHECK(alice[0].type == "evicted");
+  CHECK(alice[0].stream_id == "s_0");
+  CHECK(alice[0].at_ms == 2'000);
+  CHECK(alice[0].request_id.empty());
+  CHECK(alice[1].type == "allowed");
+  CHECK(alice[1].request_id == "r_1");
+  CHECK(alice[1].stream_id == "s_1");
+  CHECK(alice[1].video_id == "v01");
+  CHECK(alice[1].at_ms == 1'000);
+  CHECK(store.recent_audit("alice", 1).size() == 1);
+  REQUIRE(store.recent_audit("bob", 10).size() == 1);
+  CHECK(store.recent_audit("bob", 10)[0].type == "expired");
+  CHECK(store.recent_audit("carol", 10).empty());
+}
+
+TEST_CASE("a store of schema version 1 gains the audit table on open", "[store][audit]") {
+  const test::temp_dir dir;
+  const auto file = dir.path() / "sg.db";
+  { const auto store = sqlite_store::open(file); }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "DROP TABLE audit; PRAGMA user_version = 1", nullptr, nullptr,
+                         nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = sqlite_store::open(file);
+  store.commit({}, {audit_entry{"alice", 5, "stop_all", "s_1", "", "", ""}});
+  CHECK(store.recent_audit("alice", 10).size() == 1);
 }
 
 }  // namespace streamgate

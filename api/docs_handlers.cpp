@@ -1,0 +1,37 @@
+#include <string>
+
+#include "api/embedded.hpp"
+#include "api/handlers.hpp"
+#include "api/metrics.hpp"
+#include "api/services.hpp"
+#include "api/worker_client.hpp"
+#include "api/ws_registry.hpp"
+
+namespace streamgate {
+
+namespace {
+
+http_response text_response(std::string_view content_type, std::string_view body) {
+  http_response res{http::status::ok, 11};
+  res.set(http::field::content_type, content_type);
+  res.body() = std::string(body);
+  return res;
+}
+
+}  // namespace
+
+asio::awaitable<http_response> get_openapi(const request_context&) {
+  co_return text_response("application/json", openapi_document);
+}
+
+asio::awaitable<http_response> get_docs(const request_context&) {
+  co_return text_response("text/html; charset=utf-8", docs_page);
+}
+
+asio::awaitable<http_response> get_metrics(const request_context& ctx) {
+  const api_services& s = ctx.services;
+  co_return text_response("text/plain; version=0.0.4; charset=utf-8",
+                          metrics().render(s.link, s.worker.worker_up(), s.sockets.size()));
+}
+
+}  // namespace streamgate

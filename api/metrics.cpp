@@ -1,0 +1,152 @@
+#include "api/metrics.hpp"
+
+#include <rapidjson/document.h>
+
+#include <cstdio>
+
+#include "api/link_stats.hpp"
+
+namespace streamgate {
+
+namespace {
+
+void add(std::atomic<std::uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
+
+std::uint64_t get(const std::atomic<std::uint64_t>& counter) {
+  return counter.load(std::memory_order_relaxed);
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  char number[32];
+  std::snprintf(number, sizeof number, "%.9g", value);
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(number).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(std::to_string(value)).append("\n");
+}
+
+// Route patterns and statuses are ours, but escape anyway: a label value must stay well-formed.
+std::string label_value(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+void api_metrics::count_request(std::string_view route, unsigned status) {
+  const std::lock_guard lock(requests_mutex_);
+  ++requests_[{std::string(route), status}];
+}
+
+void api_metrics::count_event(std::string_view event_json) {
+  rapidjson::Document doc;
+  doc.Parse(event_json.data(), event_json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return;
+  const auto text = [&](const char* key) -> std::string_view {
+    const auto m = doc.FindMember(key);
+    if (m == doc.MemberEnd() || !m->value.IsString()) return {};
+    return {m->value.GetString(), m->value.GetStringLength()};
+  };
+  const auto integer = [&](const char* key) -> int {
+    const auto m = doc.FindMember(key);
+    return m != doc.MemberEnd() && m->value.IsInt() ? m->value.GetInt() : 0;
+  };
+  const std::string_view type = text("type");
+  if (type == "verdict") {
+    add(text("verdict") == "allowed" ? allowed_ : denied_);
+    // "active" is the count after the decision: a start that used the last or the next-to-last
+    // slot, or was refused at the limit.
+    const int limit = integer("limit");
+    if (limit > 0 && integer("active") >= limit - 1) add(near_limit_);
+  } else if (type == "ended") {
+    const std::string_view reason = text("reason");
+    if (reason == "evicted") add(evicted_);
+    if (reason == "expired") add(expired_);
+  }
+}
+
+void api_metrics::observe_verdict_latency(std::chrono::steady_clock::duration d) {
+  const double seconds = std::chrono::duration<double>(d).count();
+  for (std::size_t i = 0; i < latency_buckets.size(); ++i)
+    if (seconds <= latency_buckets[i]) add(latency_counts_[i]);
+  add(latency_count_);
+  latency_sum_us_.fetch_add(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()),
+      std::memory_order_relaxed);
+}
+
+std::string api_metrics::render(const link_stats* link, bool worker_up,
+                                std::size_t websockets) const {
+  std::string out;
+  header(out, "streamgate_http_requests_total", "counter",
+         "HTTP requests answered, by route and status.");
+  {
+    const std::lock_guard lock(requests_mutex_);
+    for (const auto& [key, count] : requests_)
+      sample(
+          out, "streamgate_http_requests_total",
+          "route=\"" + label_value(key.first) + "\",status=\"" + std::to_string(key.second) + "\"",
+          count);
+  }
+  header(out, "streamgate_verdicts_total", "counter",
+         "Verdicts relayed from the workers, and streams evicted by evict_oldest.");
+  sample(out, "streamgate_verdicts_total", "outcome=\"allowed\"", get(allowed_));
+  sample(out, "streamgate_verdicts_total", "outcome=\"denied\"", get(denied_));
+  sample(out, "streamgate_verdicts_total", "outcome=\"evicted\"", get(evicted_));
+  header(out, "streamgate_lease_expiries_total", "counter", "Streams ended by an expired lease.");
+  sample(out, "streamgate_lease_expiries_total", "", get(expired_));
+  header(out, "streamgate_starts_near_limit_total", "counter",
+         "Verdicts where the user's active streams reached limit-1 or more.");
+  sample(out, "streamgate_starts_near_limit_total", "", get(near_limit_));
+  header(out, "streamgate_websocket_connections", "gauge", "Open WebSockets on this api.");
+  sample(out, "streamgate_websocket_connections", "", std::uint64_t{websockets});
+  header(out, "streamgate_worker_up", "gauge", "1 when a worker answered a ping recently.");
+  sample(out, "streamgate_worker_up", "", std::uint64_t{worker_up ? 1u : 0u});
+  header(out, "streamgate_pending_calls", "gauge", "Worker calls waiting for a reply.");
+  sample(out, "streamgate_pending_calls", "",
+         std::uint64_t{pending_calls_.load(std::memory_order_relaxed)});
+  // Dropped: requests ZeroMQ refused or the queue could not take, and unreadable messages.
+  header(out, "streamgate_zmq_dropped_total", "counter",
+         "ZeroMQ messages refused, not queued, or malformed.");
+  sample(out, "streamgate_zmq_dropped_total", "",
+         link ? get(link->refused) + get(link->queue_full) + get(link->malformed) : 0);
+  header(out, "streamgate_zmq_retries_total", "counter", "Requests resent to a worker.");
+  sample(out, "streamgate_zmq_retries_total", "", link ? get(link->resent) : 0);
+  header(out, "streamgate_verdict_latency_seconds", "histogram",
+         "From sending a start to the worker to its reply, on this api.");
+  for (std::size_t i = 0; i < latency_buckets.size(); ++i) {
+    char le[32];
+    std::snprintf(le, sizeof le, "le=\"%g\"", latency_buckets[i]);
+    sample(out, "streamgate_verdict_latency_seconds_bucket", le, get(latency_counts_[i]));
+  }
+  sample(out, "streamgate_verdict_latency_seconds_bucket", "le=\"+Inf\"", get(latency_count_));
+  sample(out, "streamgate_verdict_latency_seconds_sum", "",
+         static_cast<double>(get(latency_sum_us_)) / 1e6);
+  sample(out, "streamgate_verdict_latency_seconds_count", "", get(latency_count_));
+  return out;
+}
+
+api_metrics& metrics() {
+  static api_metrics instance;
+  return instance;
+}
+
+}  // namespace streamgate

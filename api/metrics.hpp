@@ -1,0 +1,55 @@
+#pragma once
+
+// The api's Prometheus metrics (GET /metrics, text exposition format 0.0.4), written by hand:
+// a few relaxed atomics and one small mutex-guarded map, no client library. Counters count from
+// this api's start; with several apis, each one counts the verdicts and ends it relays (every
+// api hears every worker's events), so sum a single api's series or take max() across apis.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace streamgate {
+
+struct link_stats;
+
+class api_metrics final {
+ public:
+  // Bucket upper bounds of streamgate_verdict_latency_seconds.
+  static constexpr std::array<double, 12> latency_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                          0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+  // `route` is the route's pattern ("/api/v1/users/{id}"), so the label set stays small.
+  void count_request(std::string_view route, unsigned status);
+  // An event the bridge relays from a worker (DESIGN section 4), as is.
+  void count_event(std::string_view event_json);
+  void observe_verdict_latency(std::chrono::steady_clock::duration d);
+  void set_pending_calls(std::size_t n) { pending_calls_.store(n, std::memory_order_relaxed); }
+
+  // The whole exposition. The gauges the caller owns are passed in.
+  std::string render(const link_stats* link, bool worker_up, std::size_t websockets) const;
+
+ private:
+  mutable std::mutex requests_mutex_;
+  std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;
+  std::atomic<std::uint64_t> allowed_{0};
+  std::atomic<std::uint64_t> denied_{0};
+  std::atomic<std::uint64_t> evicted_{0};
+  std::atomic<std::uint64_t> expired_{0};
+  std::atomic<std::uint64_t> near_limit_{0};
+  std::array<std::atomic<std::uint64_t>, latency_buckets.size()> latency_counts_{};
+  std::atomic<std::uint64_t> latency_count_{0};
+  std::atomic<std::uint64_t> latency_sum_us_{0};
+  std::atomic<std::size_t> pending_calls_{0};
+};
+
+// The process's one instance: the bridge thread, io threads and the /metrics handler share it.
+api_metrics& metrics();
+
+}  // namespace streamgate

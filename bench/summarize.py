@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Reads what bench/run.sh left in its output directory, prints the table, writes results.json."""
+import json
+import os
+import re
+import sys
+
+out = sys.argv[1] if len(sys.argv) > 1 else "bench/out"
+
+
+def read(name):
+    path = os.path.join(out, name)
+    return open(path).read() if os.path.exists(path) else ""
+
+
+def load(name):
+    try:
+        return json.loads(read(name).strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None
+
+
+def to_ms(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def wrk(name):
+    text = read(f"wrk-{name}.txt")
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if not rps:
+        return None
+    result = {"requests_per_s": float(rps.group(1))}
+    for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
+        m = re.search(rf"^\s+{pct}%\s+(\S+)", text, re.M)
+        if m:
+            result[key] = to_ms(m.group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    result["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
+    errors = re.search(r"Socket errors: (.*)", text)
+    result["socket_errors"] = errors.group(1) if errors else ""
+    result["statuses"] = {m.group(1): int(m.group(2)) for m in re.finditer(r"status (\d+): (\d+)", text)}
+    return result
+
+
+def micro(name):
+    try:
+        data = json.loads(read(f"micro-{name}.json"))
+    except ValueError:
+        return {}
+    return {b["name"]: b.get("items_per_second") for b in data.get("benchmarks", [])}
+
+
+results = {
+    "loadavg": read("loadavg.txt").strip().splitlines(),
+    "wrk": {n: wrk(n) for n in ("health", "start_wait", "start_stop_mix", "nginx")},
+    "ws_max": load("ws-max.json"),
+    "ws_rate": load("ws-rate.json"),
+    "hold": read("hold.txt").strip().splitlines(),
+    "rss": load("rss.json"),
+    "micro": {n: micro(n) for n in ("limiter_bench", "codec_bench")},
+}
+with open(os.path.join(out, "results.json"), "w") as f:
+    json.dump(results, f, indent=2)
+
+ceiling = (results["wrk"]["nginx"] or {}).get("requests_per_s")
+rows = []
+
+
+def row(figure, value, unit, rate=None):
+    ratio = f"{rate / ceiling:.2f}" if rate and ceiling else "-"
+    rows.append((figure, f"{value:,.0f} {unit}" if isinstance(value, (int, float)) else value, ratio))
+
+
+for name, label in (("nginx", "nginx return 200 (ceiling)"), ("health", "GET /health"),
+                    ("start_wait", "POST streams?wait=true"), ("start_stop_mix", "start+stop mix (REST)")):
+    w = results["wrk"][name]
+    if not w:
+        rows.append((label, "n/a", "-"))
+        continue
+    row(label, w["requests_per_s"], "req/s", w["requests_per_s"])
+    extra = f"p50 {w.get('p50_ms', 0):.2f} ms, p99 {w.get('p99_ms', 0):.2f} ms"
+    if w["non_2xx"] or w["socket_errors"]:
+        extra += f", non-2xx {w['non_2xx']}"
+        if w["socket_errors"]:
+            extra += f", socket errors {w['socket_errors']}"
+    rows.append(("  latency (wrk)", extra, ""))
+for key, label in (("ws_max", "WebSocket starts, max rate"), ("ws_rate", "WebSocket starts, fixed rate")):
+    ws = results[key]
+    if not ws:
+        rows.append((label, "n/a", "-"))
+        continue
+    if key == "ws_rate":
+        label += f" {ws['rate']:.0f}/s"
+    row(label, ws["throughput_per_s"], "verdicts/s", ws["throughput_per_s"])
+    lat = ws["latency"]
+    rows.append(("  latency (send->verdict)",
+                 f"p50 {lat['p50_us'] / 1e3:.2f} ms, p99 {lat['p99_us'] / 1e3:.2f} ms, "
+                 f"p99.9 {lat['p999_us'] / 1e3:.2f} ms, max {lat['max_us'] / 1e3:.2f} ms"
+                 + (f", lost {ws['lost']}, errors {ws['errors']}" if ws["lost"] or ws["errors"] else ""), ""))
+rss = results["rss"]
+held = re.search(r"held (\d+) of (\d+)", " ".join(results["hold"]))
+if rss and held and int(held.group(1)) > 0:
+    n = int(held.group(1))
+    delta = rss["rss_holding_kib"] - rss["rss_before_kib"]
+    rows.append((f"api RSS, {n} idle WebSockets", f"{rss['rss_holding_kib'] / 1024:.1f} MiB "
+                 f"(+{delta / 1024:.1f} MiB, {delta / n:.1f} KiB/conn)", "-"))
+else:
+    rows.append(("api RSS, idle WebSockets", "n/a: " + " ".join(results["hold"])[:60], "-"))
+for bench, items in results["micro"].items():
+    for name, ips in items.items():
+        if ips:
+            rows.append((f"{bench}: {name}", f"{ips / 1e6:.2f} M items/s", "-"))
+
+width = max(len(r[0]) for r in rows)
+vwidth = max(len(r[1]) for r in rows)
+print(f"\n{'figure':<{width}}  {'value':<{vwidth}}  ratio to nginx")
+for figure, value, ratio in rows:
+    print(f"{figure:<{width}}  {value:<{vwidth}}  {ratio}")
+print("\n" + "\n".join(results["loadavg"]))
+print(f"results: {os.path.join(out, 'results.json')}")

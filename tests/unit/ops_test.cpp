@@ -1,0 +1,136 @@
+// The operator-facing pieces of the api apart from any socket: the OpenAPI document matches the
+// route table both ways, the metrics render in Prometheus text format, and JSON log lines stay
+// valid JSON whatever the message holds.
+
+#include <rapidjson/document.h>
+#include <spdlog/details/log_msg.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cctype>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "api/api_routes.hpp"
+#include "api/embedded.hpp"
+#include "api/link_stats.hpp"
+#include "api/metrics.hpp"
+#include "common/log.hpp"
+
+namespace streamgate {
+namespace {
+
+using endpoint = std::pair<std::string, std::string>;  // method (lower case), path
+
+std::set<endpoint> routes_of_the_api() {
+  std::set<endpoint> out;
+  const router routes = make_api_router();
+  for (const route& r : routes.routes()) {
+    std::string method(http::to_string(r.method));
+    std::transform(method.begin(), method.end(), method.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out.emplace(std::move(method), std::string(r.pattern));
+  }
+  return out;
+}
+
+std::set<endpoint> operations_of_the_document() {
+  rapidjson::Document doc;
+  doc.Parse(openapi_document.data(), openapi_document.size());
+  REQUIRE_FALSE(doc.HasParseError());
+  REQUIRE(doc.IsObject());
+  REQUIRE(doc.HasMember("openapi"));
+  CHECK(std::string(doc["openapi"].GetString()).rfind("3.", 0) == 0);
+  std::set<endpoint> out;
+  static const std::set<std::string> methods{"get",     "put",  "post",  "delete",
+                                             "options", "head", "patch", "trace"};
+  for (const auto& path : doc["paths"].GetObject())
+    for (const auto& op : path.value.GetObject())
+      if (methods.count(op.name.GetString()) != 0)
+        out.emplace(op.name.GetString(), path.name.GetString());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every route of the api is in api/openapi.json and every operation there is routed",
+          "[openapi]") {
+  const std::set<endpoint> routed = routes_of_the_api();
+  const std::set<endpoint> documented = operations_of_the_document();
+  for (const endpoint& e : routed) {
+    CAPTURE(e.first, e.second);
+    CHECK(documented.count(e) == 1);
+  }
+  for (const endpoint& e : documented) {
+    CAPTURE(e.first, e.second);
+    CHECK(routed.count(e) == 1);
+  }
+}
+
+TEST_CASE("the /docs page is compiled in and loads its renderer from /docs/assets/", "[openapi]") {
+  CHECK(docs_page.find("/docs/assets/swagger-ui-bundle.js") != std::string_view::npos);
+  CHECK(docs_page.find("/openapi.json") != std::string_view::npos);
+}
+
+TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format", "[metrics]") {
+  api_metrics m;
+  m.count_event(R"({"type":"verdict","verdict":"allowed","active":2,"limit":3})");
+  m.count_event(R"({"type":"verdict","verdict":"allowed","active":1,"limit":3})");
+  m.count_event(R"({"type":"verdict","verdict":"denied","active":3,"limit":3})");
+  m.count_event(R"({"type":"ended","reason":"evicted"})");
+  m.count_event(R"({"type":"ended","reason":"expired"})");
+  m.count_event(R"({"type":"ended","reason":"stopped"})");
+  m.count_event("not json");
+  m.count_request("/api/v1/users/{id}/streams", 201);
+  m.count_request("/api/v1/users/{id}/streams", 201);
+  m.observe_verdict_latency(std::chrono::milliseconds(3));
+  m.set_pending_calls(4);
+  link_stats link;
+  link.resent = 5;
+  link.refused = 1;
+  link.malformed = 2;
+
+  const std::string text = m.render(&link, true, 7);
+  INFO(text);
+  const auto has = [&](const std::string& line) {
+    return text.find(line + "\n") != std::string::npos;
+  };
+  CHECK(has(R"(streamgate_verdicts_total{outcome="allowed"} 2)"));
+  CHECK(has(R"(streamgate_verdicts_total{outcome="denied"} 1)"));
+  CHECK(has(R"(streamgate_verdicts_total{outcome="evicted"} 1)"));
+  CHECK(has("streamgate_lease_expiries_total 1"));
+  CHECK(has("streamgate_starts_near_limit_total 2"));
+  CHECK(
+      has(R"(streamgate_http_requests_total{route="/api/v1/users/{id}/streams",status="201"} 2)"));
+  CHECK(has("streamgate_websocket_connections 7"));
+  CHECK(has("streamgate_worker_up 1"));
+  CHECK(has("streamgate_pending_calls 4"));
+  CHECK(has("streamgate_zmq_retries_total 5"));
+  CHECK(has("streamgate_zmq_dropped_total 3"));
+  CHECK(has(R"(streamgate_verdict_latency_seconds_bucket{le="0.0025"} 0)"));
+  CHECK(has(R"(streamgate_verdict_latency_seconds_bucket{le="0.005"} 1)"));
+  CHECK(has(R"(streamgate_verdict_latency_seconds_bucket{le="+Inf"} 1)"));
+  CHECK(has("streamgate_verdict_latency_seconds_count 1"));
+  CHECK(has("# TYPE streamgate_verdict_latency_seconds histogram"));
+}
+
+TEST_CASE("a JSON log line is valid JSON whatever the message holds", "[log]") {
+  const auto formatter = make_log_formatter("json");
+  const std::string message = "bad value '\"quoted\"\\ \n\t\x01' end";
+  const spdlog::details::log_msg msg("streamgate-api", spdlog::level::warn, message);
+  spdlog::memory_buf_t out;
+  formatter->format(msg, out);
+  const std::string line(out.data(), out.size());
+  CAPTURE(line);
+  REQUIRE(!line.empty());
+  CHECK(line.back() == '\n');
+  rapidjson::Document doc;
+  doc.Parse(line.data(), line.size() - 1);
+  REQUIRE_FALSE(doc.HasParseError());
+  CHECK(std::string(doc["msg"].GetString()) == message);
+  CHECK(std::string(doc["level"].GetString()) == "warning");
+  CHECK(std::string(doc["program"].GetString()) == "streamgate-api");
+}
+
+}  // namespace streamgate
