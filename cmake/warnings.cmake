@@ -10,3 +10,13 @@ function(streamgate_warnings target)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
 endfunction()
+
+# Compiles the target's sources in batches (one compiler run parses Beast and Asio once per batch
+# instead of once per file): the api and the integration tests are most of the build time.
+function(streamgate_unity_build target)
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+  # GCC flags coroutine frames of one batched file as using another file's anonymous namespace.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+  endif()
+endfunction()
