@@ -372,8 +372,6 @@ std::vector<option_spec> worker_specs() {
        std::to_string(d.request_memory_seconds)},
       {"max-batch", "N", "decisions per group commit at most (1-100000)",
        std::to_string(d.max_batch)},
-      {"sync", "MODE",
-       "full: a commit survives power loss; normal: it survives a worker crash only", d.sync},
   };
   add_log_specs(specs);
   return specs;
@@ -465,7 +463,6 @@ result<command_line<worker_config>> load_worker_config(int argc, const char* con
         options.policy_value("policy", c.default_policy);
         options.integer("request-memory-seconds", 1, 604800, c.request_memory_seconds);
         options.integer("max-batch", 1, 100000, c.max_batch);
-        options.one_of("sync", {"full", "normal"}, "full or normal", c.sync);
         read_log(options, c.log);
       });
 }

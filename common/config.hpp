@@ -32,11 +32,7 @@ struct worker_config {
   int default_max_streams = 3;
   policy default_policy = policy::deny;
   int request_memory_seconds = 600;  // how long a requestId's verdict is remembered
-  int max_batch = 512;
-  // SQLite's synchronous mode: "full" syncs the WAL at every commit (a committed verdict survives
-  // a power loss); "normal" survives a crash of the worker process (kill -9) but may lose the last
-  // batches on a power loss, for several times the throughput on a disk with slow fsync.
-  std::string sync = "full";               // requests decided per group commit at most
+  int max_batch = 512;               // requests decided per group commit at most
   log_config log;
 };
 

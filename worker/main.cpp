@@ -85,7 +85,7 @@ int main(int argc, char* argv[]) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   try {
-    auto store = sqlite_store::open(*store_path, config.sync);
+    auto store = sqlite_store::open(*store_path);
     const limiter_options options = limiter_options_from(config);
     if (!store.has_catalog()) {
       if (auto seeded = seed_catalog(store, config.catalog, options); !seeded) {

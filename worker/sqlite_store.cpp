@@ -79,16 +79,15 @@ void enable_wal(const sqlite_db& db) {
 
 }  // namespace
 
-sqlite_store sqlite_store::open(const std::filesystem::path& path, std::string_view sync) {
+sqlite_store sqlite_store::open(const std::filesystem::path& path) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   sqlite_db db(path.string());
   // A writer from another process (an operator's sqlite3 shell) waits its turn instead of failing.
   db.exec("PRAGMA busy_timeout=5000");
   enable_wal(db);
   // FULL: the WAL is synced at every commit, so a committed batch survives a power loss; group
-  // commit pays that fsync once per batch rather than once per decision. NORMAL (opt-in): in WAL
-  // mode a commit still survives a crash of this process, only not of the machine.
-  db.exec(sync == "normal" ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
+  // commit pays that fsync once per batch rather than once per decision.
+  db.exec("PRAGMA synchronous=FULL");
   const std::int64_t version = read_schema_version(db);
   if (version == 0) {
     // In one transaction with the version, so a crash never leaves half a schema marked done.

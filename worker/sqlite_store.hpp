@@ -6,7 +6,6 @@
 // The store knows no limiter: it saves changes and returns rows.
 
 #include <filesystem>
-#include <string_view>
 #include <vector>
 
 #include "common/domain.hpp"
@@ -28,8 +27,7 @@ class sqlite_store final : public audit_reader {
  public:
   // Creates the parent directory, the file and the schema when absent. Throws sqlite_error, or
   // std::filesystem::filesystem_error for the directory.
-  // sync: "full" or "normal" (worker_config::sync).
-  static sqlite_store open(const std::filesystem::path& path, std::string_view sync = "full");
+  static sqlite_store open(const std::filesystem::path& path);
 
   stored_state load() const;
   // Whether users or videos were ever saved: the demo catalog is loaded into an empty store only.

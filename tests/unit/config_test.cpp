@@ -98,8 +98,8 @@ const std::vector<std::string> worker_flags{"requests",      "events",
                                             "store",         "catalog",
                                             "lease-seconds", "default-max-streams",
                                             "policy",        "request-memory-seconds",
-                                            "max-batch",     "sync",
-                                            "log-level",     "log-format"};
+                                            "max-batch",     "log-level",
+                                            "log-format"};
 const std::vector<std::string> api_flags{"listen",     "requests",  "events",
                                          "web-root",   "docs-root", "verdict-timeout-ms",
                                          "io-threads", "log-level", "log-format"};
@@ -287,7 +287,6 @@ TEST_CASE("bad worker flags are refused with the value quoted", "[config]") {
        "bad value '604801' for --request-memory-seconds: expected an integer from 1 to 604800"},
       {{"--max-batch", "0"}, "bad value '0' for --max-batch: expected an integer from 1 to 100000"},
       {{"--max-batch", "100001"}, "bad value '100001' for --max-batch"},
-      {{"--sync", "off"}, "bad value 'off' for --sync: expected full or normal"},
       {{"--log-level", "loud"},
        "bad value 'loud' for --log-level: expected one of trace, debug, info, warn, error, off"},
       {{"--log-format", "xml"}, "bad value 'xml' for --log-format: expected text or json"},
