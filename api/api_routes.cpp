@@ -7,27 +7,31 @@ namespace streamgate {
 router make_api_router() {
   using http::verb;
   // /health first: it is the route polled most, and matching is a scan in this order.
+  // The last column is who may call it with --auth token (api/auth): the admin manages users,
+  // a user acts on their own streams, and what serves the UI, the docs and the catalog is open.
   return router(
       {
-          {verb::get, "/health", get_health},
-          {verb::get, "/metrics", get_metrics},
-          {verb::get, "/openapi.json", get_openapi},
-          {verb::get, "/docs", get_docs},
-          {verb::get, "/api/v1/users", list_users},
-          {verb::post, "/api/v1/users", create_user},
-          {verb::get, "/api/v1/users/{id}", get_user},
-          {verb::patch, "/api/v1/users/{id}", patch_user},
-          {verb::get, "/api/v1/users/{id}/streams", list_streams},
-          {verb::post, "/api/v1/users/{id}/streams", start_stream},
-          {verb::delete_, "/api/v1/users/{id}/streams", stop_all_streams},
-          {verb::delete_, "/api/v1/users/{id}/streams/{streamId}", stop_stream},
-          {verb::post, "/api/v1/users/{id}/streams/{streamId}/heartbeat", heartbeat_stream},
-          {verb::get, "/api/v1/users/{id}/events", list_user_events},
-          {verb::get, "/api/v1/requests/{requestId}", get_request},
-          {verb::get, "/api/v1/videos", list_videos},
-          {verb::get, "/api/v1/videos/{id}", get_video},
-          // Upgrades to a WebSocket never get here (http_session hands them over).
-          {verb::get, "/ws", websocket_without_upgrade},
+          {verb::get, "/health", get_health, access::open},
+          {verb::get, "/metrics", get_metrics, access::open},
+          {verb::get, "/openapi.json", get_openapi, access::open},
+          {verb::get, "/docs", get_docs, access::open},
+          {verb::get, "/api/v1/users", list_users, access::admin},
+          {verb::post, "/api/v1/users", create_user, access::admin},
+          {verb::get, "/api/v1/users/{id}", get_user, access::owner},
+          {verb::patch, "/api/v1/users/{id}", patch_user, access::admin},
+          {verb::get, "/api/v1/users/{id}/streams", list_streams, access::owner},
+          {verb::post, "/api/v1/users/{id}/streams", start_stream, access::owner},
+          {verb::delete_, "/api/v1/users/{id}/streams", stop_all_streams, access::owner},
+          {verb::delete_, "/api/v1/users/{id}/streams/{streamId}", stop_stream, access::owner},
+          {verb::post, "/api/v1/users/{id}/streams/{streamId}/heartbeat", heartbeat_stream,
+           access::owner},
+          {verb::get, "/api/v1/users/{id}/events", list_user_events, access::owner},
+          {verb::get, "/api/v1/requests/{requestId}", get_request, access::caller},
+          {verb::get, "/api/v1/videos", list_videos, access::open},
+          {verb::get, "/api/v1/videos/{id}", get_video, access::open},
+          // Upgrades to a WebSocket never get here (http_session hands them over); without one
+          // the answer is a 400 whoever asks.
+          {verb::get, "/ws", websocket_without_upgrade, access::open},
       },
       serve_static_file);
 }

@@ -1,4 +1,7 @@
+#include <algorithm>
+#include <chrono>
 #include <string>
+#include <utility>
 
 #include "api/embedded.hpp"
 #include "api/handlers.hpp"
@@ -29,9 +32,17 @@ asio::awaitable<http_response> get_docs(const request_context&) {
 }
 
 asio::awaitable<http_response> get_metrics(const request_context& ctx) {
+  using namespace std::chrono_literals;
   const api_services& s = ctx.services;
-  co_return text_response("text/plain; version=0.0.4; charset=utf-8",
-                          metrics().render(s.link, s.worker.worker_up(), s.sockets.size()));
+  std::string body = metrics().render(s.link, s.worker.worker_up(), s.sockets.size());
+  // The worker's batch sizes: one short round trip per scrape; a scrape while no worker answers
+  // goes without them rather than waiting.
+  if (s.worker.worker_up()) {
+    request_body stats = stats_request{};
+    const auto reply = co_await s.worker.call(std::move(stats), std::min(s.verdict_timeout, 500ms));
+    if (reply && reply->result == outcome::ok) body += render_worker_stats(reply->body);
+  }
+  co_return text_response("text/plain; version=0.0.4; charset=utf-8", body);
 }
 
 }  // namespace streamgate

@@ -13,7 +13,9 @@
 #include <chrono>
 #include <utility>
 
+#include "api/auth.hpp"
 #include "api/connection_errors.hpp"
+#include "api/http_limits.hpp"
 #include "api/responses.hpp"
 #include "api/router.hpp"
 #include "api/websocket_session.hpp"
@@ -24,9 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// DESIGN section 5: bigger requests get 431 / 413 and the connection is closed.
-constexpr std::uint32_t max_header_bytes = 8 * 1024;
-constexpr std::uint64_t max_body_bytes = 16 * 1024;
 // For a whole request (so a client trickling bytes cannot hold a connection forever) and for
 // the wait for the next request of a kept-alive connection.
 constexpr auto read_timeout = 30s;
@@ -54,8 +53,12 @@ bool is_parse_error(const beast::error_code& ec) {
 
 }  // namespace
 
-http_session::http_session(asio::ip::tcp::socket&& socket, api_services& services)
-    : stream_(std::move(socket)), services_(services) {}
+http_session::http_session(asio::ip::tcp::socket&& socket, api_services& services,
+                           connection_slot slot)
+    : stream_(std::move(socket)),
+      buffer_(max_read_buffer_bytes),
+      services_(services),
+      slot_(std::move(slot)) {}
 
 void http_session::run() {
   asio::co_spawn(
@@ -86,10 +89,13 @@ asio::awaitable<void> http_session::serve() {
     const http_request& request = parser_->get();
     http_response res;
     if (beast::websocket::is_upgrade(request)) {
-      result<std::string> user = websocket_user(request);
+      // Refused before upgrading (bad target, no token, another user's token): a plain answer.
+      result<std::string> user = co_await authorize_websocket(request, services_);
       if (user) {
-        std::make_shared<websocket_session>(std::move(stream_), std::move(*user), services_)
-            ->run(parser_->release());
+        auto session =
+            std::make_shared<websocket_session>(std::move(stream_), std::move(*user), services_);
+        session->hold(std::move(slot_));
+        session->run(parser_->release());
         co_return;
       }
       res = error_response(user.error());
@@ -97,7 +103,9 @@ asio::awaitable<void> http_session::serve() {
       res = co_await answer(request);
     }
 
-    const bool keep_alive = request.keep_alive() && !services_.stopping.load();
+    ++requests_served_;
+    const bool keep_alive = request.keep_alive() && !services_.stopping.load() &&
+                            requests_served_ < max_requests_per_connection;
     res.version(request.version());
     res.keep_alive(keep_alive);
     res.prepare_payload();
@@ -108,6 +116,13 @@ asio::awaitable<void> http_session::serve() {
       co_return;
     }
     if (!keep_alive) {
+      // A pipelining client (the usual one to reach the request cap) has sent more requests
+      // after this one: drain them rather than reset the connection under the answers it has
+      // not read yet.
+      if (requests_served_ >= max_requests_per_connection || buffer_.size() > 0) {
+        co_await lingering_close();
+        co_return;
+      }
       beast::error_code ignored;
       stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
       co_return;
@@ -118,8 +133,7 @@ asio::awaitable<void> http_session::serve() {
 asio::awaitable<beast::error_code> http_session::read_request() {
   // A fresh parser per request (Beast's rule); the limits sit on it, next to the read.
   parser_.emplace();
-  parser_->header_limit(max_header_bytes);
-  parser_->body_limit(max_body_bytes);
+  apply_request_limits(*parser_);
   stream_.expires_after(read_timeout);
   auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
   if (ec || parser_->is_done()) co_return ec;
@@ -138,7 +152,7 @@ asio::awaitable<http_response> http_session::answer(const http_request& request)
     co_return co_await services_.routes.dispatch(request, services_);
   } catch (const std::exception& e) {
     spdlog::error("{} {} failed: {}", std::string_view(request.method_string()),
-                  std::string_view(request.target()), e.what());
+                  redacted_target(request.target()), e.what());
   }
   co_return error_response(error_code::internal, "internal error");
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "api/connection_limit.hpp"
 #include "api/http_types.hpp"
 #include "api/services.hpp"
 #include "common/error.hpp"
@@ -15,10 +16,11 @@ namespace streamgate {
 
 // One HTTP/1.1 connection: one coroutine on the connection's strand reads a request, has the
 // router answer it and writes the answer, for as long as the client keeps the connection alive.
-// An upgrade to /ws hands the connection to a websocket_session.
+// An upgrade to /ws hands the connection, and its slot of the connection limit, to a
+// websocket_session.
 class http_session final : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(asio::ip::tcp::socket&& socket, api_services& services);
+  http_session(asio::ip::tcp::socket&& socket, api_services& services, connection_slot slot);
 
   void run();
 
@@ -33,6 +35,8 @@ class http_session final : public std::enable_shared_from_this<http_session> {
   beast::flat_buffer buffer_;  // reused by every request of the connection
   std::optional<http::request_parser<http::string_body>> parser_;
   api_services& services_;
+  connection_slot slot_;
+  int requests_served_ = 0;  // max_requests_per_connection
 };
 
 }  // namespace streamgate

@@ -6,21 +6,65 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/write.hpp>
+#include <array>
 #include <chrono>
+#include <optional>
+#include <sstream>
+#include <utility>
 
 #include "api/connection_errors.hpp"
+#include "api/connection_limit.hpp"
 #include "api/http_session.hpp"
+#include "api/responses.hpp"
 
 namespace streamgate {
 
 namespace {
 // After a failed accept (typically out of file descriptors): retrying at once would spin.
 constexpr auto accept_backoff = std::chrono::milliseconds(50);
+
+// A connection turned away gets this long to take its 503 and close; its unread request is
+// drained meanwhile (up to a few bytes), since closing on unread input resets the connection
+// and may destroy the answer before the client reads it.
+constexpr auto busy_linger = std::chrono::seconds(1);
+constexpr std::size_t busy_drain_bytes = 64 * 1024;
+// Connections being turned away hold descriptors too: past this many at once, a new one is
+// closed without an answer, so a flood cannot turn the refusals themselves into a leak.
+constexpr int max_turning_away = 64;
+
+std::string render_busy_answer() {
+  http_response res =
+      unavailable_response("too many open connections; retry later");
+  res.keep_alive(false);
+  res.prepare_payload();
+  std::ostringstream out;
+  out << res;
+  return std::move(out).str();
+}
+
+// Decrements on every way out of the coroutine.
+class count_guard final {
+ public:
+  explicit count_guard(std::atomic<int>& count) : count_(count) {}
+  ~count_guard() { --count_; }
+  count_guard(const count_guard&) = delete;
+  count_guard& operator=(const count_guard&) = delete;
+
+ private:
+  std::atomic<int>& count_;
+};
+
 }  // namespace
 
 listener::listener(asio::io_context& ioc, const asio::ip::tcp::endpoint& endpoint,
                    api_services& services)
-    : ioc_(ioc), acceptor_(asio::make_strand(ioc)), services_(services) {
+    : ioc_(ioc),
+      acceptor_(asio::make_strand(ioc)),
+      services_(services),
+      busy_answer_(render_busy_answer()) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -51,9 +95,48 @@ asio::awaitable<void> listener::accept_loop() {
       co_await backoff.async_wait(use_nothrow);
       continue;
     }
+    std::optional<connection_slot> slot =
+        services_.connections ? services_.connections->try_acquire() : connection_slot{};
+    if (!slot) {
+      if (!std::exchange(at_limit_, true))
+        spdlog::warn("{} connections open, the limit (--max-connections): new ones get 503",
+                     services_.connections->max());
+      turn_away(std::move(socket));
+      continue;
+    }
+    at_limit_ = false;
     // Answers are small and written whole; waiting to coalesce them only adds latency.
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    std::make_shared<http_session>(std::move(socket), services_)->run();
+    std::make_shared<http_session>(std::move(socket), services_, std::move(*slot))->run();
+  }
+}
+
+void listener::turn_away(asio::ip::tcp::socket socket) {
+  if (turning_away_.load() >= max_turning_away) return;  // the socket closes here
+  ++turning_away_;
+  const auto executor = socket.get_executor();
+  asio::co_spawn(
+      executor,
+      [self = shared_from_this(), socket = std::move(socket)]() mutable {
+        return self->answer_busy(std::move(socket));
+      },
+      log_unhandled);
+}
+
+asio::awaitable<void> listener::answer_busy(asio::ip::tcp::socket socket) {
+  const count_guard done(turning_away_);
+  beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(busy_linger);
+  const auto [write_error, written] =
+      co_await asio::async_write(stream, asio::buffer(busy_answer_), use_nothrow);
+  if (write_error) co_return;
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  std::array<char, 4096> sink;
+  for (std::size_t drained = 0; drained < busy_drain_bytes;) {
+    const auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+    if (ec) break;
+    drained += n;
   }
 }
 

@@ -2,14 +2,21 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <atomic>
 #include <memory>
+#include <string>
 
 #include "api/http_types.hpp"
 #include "api/services.hpp"
 
 namespace streamgate {
 
-// Accepts connections and gives each its own strand and http_session.
+// Accepts connections and gives each its own strand and http_session, up to the connection
+// limit. Past it, a new connection gets a short 503 and is closed, rather than left unaccepted:
+// the client learns at once to retry later (or elsewhere, behind a load balancer) instead of
+// hanging in the kernel's backlog until its connect times out, and the backlog never fills, so
+// the kernel never starts dropping SYNs of clients that arrive once a slot is free. Turning a
+// connection away costs one accept, one small write and a bounded drain.
 class listener final : public std::enable_shared_from_this<listener> {
  public:
   // Binds at once, so a port in use fails at start-up (boost::system::system_error).
@@ -23,10 +30,15 @@ class listener final : public std::enable_shared_from_this<listener> {
 
  private:
   asio::awaitable<void> accept_loop();
+  void turn_away(asio::ip::tcp::socket socket);
+  asio::awaitable<void> answer_busy(asio::ip::tcp::socket socket);
 
   asio::io_context& ioc_;
   asio::ip::tcp::acceptor acceptor_;
   api_services& services_;
+  const std::string busy_answer_;   // the whole 503, rendered once
+  std::atomic<int> turning_away_{0};  // connections answered 503 and not closed yet
+  bool at_limit_ = false;            // logs once per time the limit is reached; accept strand
 };
 
 }  // namespace streamgate

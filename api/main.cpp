@@ -11,11 +11,14 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "api/api_routes.hpp"
+#include "api/auth.hpp"
 #include "api/connection_errors.hpp"
+#include "api/connection_limit.hpp"
 #include "api/listener.hpp"
 #include "api/services.hpp"
 #include "api/shutdown.hpp"
@@ -44,9 +47,16 @@ int main(int argc, char* argv[]) {
     ws_registry sockets;
     worker_link link(config.workers, sockets, verdict_timeout);
     const router routes = make_api_router();
+    connection_limit connections(static_cast<std::size_t>(config.max_connections));
     api_services services{link, sockets, routes, verdict_timeout, config.web_root};
     services.docs_root = config.docs_root;
     services.link = &link.stats();
+    services.connections = &connections;
+    std::optional<authenticator> auth;
+    if (config.auth == "token") {
+      auth.emplace(config.admin_token);
+      services.auth = &*auth;
+    }
 
     asio::io_context ioc(config.io_threads);
     const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config.listen_host),
@@ -54,8 +64,8 @@ int main(int argc, char* argv[]) {
     const auto server = std::make_shared<listener>(ioc, endpoint, services);
     link.start();
     server->run();
-    spdlog::info("listening on {}:{}", server->local_endpoint().address().to_string(),
-                 server->local_endpoint().port());
+    spdlog::info("listening on {}:{}, auth {}", server->local_endpoint().address().to_string(),
+                 server->local_endpoint().port(), config.auth);
 
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int) {

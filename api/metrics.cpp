@@ -144,6 +144,31 @@ std::string api_metrics::render(const link_stats* link, bool worker_up,
   return out;
 }
 
+std::string render_worker_stats(std::string_view stats_json) {
+  rapidjson::Document doc;
+  doc.Parse(stats_json.data(), stats_json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return {};
+  const auto batches = doc.FindMember("batches");
+  const auto requests = doc.FindMember("requests");
+  const auto buckets = doc.FindMember("batchSize");
+  if (batches == doc.MemberEnd() || !batches->value.IsUint64() || requests == doc.MemberEnd() ||
+      !requests->value.IsUint64() || buckets == doc.MemberEnd() || !buckets->value.IsArray())
+    return {};
+  std::string out;
+  header(out, "streamgate_worker_batch_size", "histogram",
+         "Requests a worker decided per group commit (pings and scrapes not counted).");
+  for (const auto& bucket : buckets->value.GetArray()) {
+    if (!bucket.IsArray() || bucket.Size() != 2 || !bucket[0].IsUint64() || !bucket[1].IsUint64())
+      return {};
+    sample(out, "streamgate_worker_batch_size_bucket",
+           "le=\"" + std::to_string(bucket[0].GetUint64()) + "\"", bucket[1].GetUint64());
+  }
+  sample(out, "streamgate_worker_batch_size_bucket", "le=\"+Inf\"", batches->value.GetUint64());
+  sample(out, "streamgate_worker_batch_size_sum", "", requests->value.GetUint64());
+  sample(out, "streamgate_worker_batch_size_count", "", batches->value.GetUint64());
+  return out;
+}
+
 api_metrics& metrics() {
   static api_metrics instance;
   return instance;

@@ -52,4 +52,9 @@ class api_metrics final {
 // The process's one instance: the bridge thread, io threads and the /metrics handler share it.
 api_metrics& metrics();
 
+// streamgate_worker_batch_size (a histogram) from the body of a worker's `stats` reply
+// (common/messages.hpp); empty when the body is not that shape. With several workers the series
+// is the worker's that answered the scrape's call.
+std::string render_worker_stats(std::string_view stats_json);
+
 }  // namespace streamgate

@@ -18,12 +18,14 @@ http_response json_response(http::status status, std::string body) {
   return res;
 }
 
-http_response error_response(const error& e) {
-  return json_response(status_of(e.code), encode_error(e));
-}
+http_response error_response(const error& e) { return error_response(e.code, e.message); }
 
 http_response error_response(error_code code, std::string_view message) {
-  return json_response(status_of(code), encode_error(code, message));
+  http_response res = json_response(status_of(code), encode_error(code, message));
+  // RFC 6750: a 401 names the scheme that would be accepted.
+  if (code == error_code::unauthorized)
+    res.set(http::field::www_authenticate, R"(Bearer realm="streamgate")");
+  return res;
 }
 
 http_response unavailable_response(std::string_view message) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "api/auth.hpp"
 #include "api/metrics.hpp"
 #include "api/responses.hpp"
 #include "common/ids.hpp"
@@ -44,6 +45,16 @@ std::string_view param_name(std::string_view segment) {
 }
 
 }  // namespace
+
+std::string_view to_string(access a) {
+  switch (a) {
+    case access::open: return "open";
+    case access::owner: return "owner";
+    case access::caller: return "caller";
+    case access::admin: return "admin";
+  }
+  return "admin";
+}
 
 std::string_view request_context::param(std::string_view name) const {
   for (const path_param& p : params)
@@ -134,19 +145,20 @@ asio::awaitable<http_response> router::dispatch(const http_request& request,
   http_response res = co_await answer(request, services, route_label);
   metrics().count_request(route_label, res.result_int());
   // The access line names the requestId of a start (every answer to one carries it), so an
-  // operator can follow one request from api to worker. Headers are never logged: a bearer
-  // token must not reach a log.
+  // operator can follow one request from api to worker. Headers are never logged, and a token in
+  // the query is redacted: a bearer token must not reach a log.
   if (spdlog::should_log(spdlog::level::debug)) {
+    const std::string target = redacted_target(request.target());
     const bool about_a_start =
         (request.method() == http::verb::post && route_label == "/api/v1/users/{id}/streams") ||
         route_label == "/api/v1/requests/{requestId}";
     const std::string_view request_id = about_a_start ? request_id_in(res.body()) : "";
     if (request_id.empty())
-      spdlog::debug("{} {} {}", std::string_view(request.method_string()),
-                    std::string_view(request.target()), res.result_int());
+      spdlog::debug("{} {} {}", std::string_view(request.method_string()), target,
+                    res.result_int());
     else
-      spdlog::debug("{} {} {} requestId={}", std::string_view(request.method_string()),
-                    std::string_view(request.target()), res.result_int(), request_id);
+      spdlog::debug("{} {} {} requestId={}", std::string_view(request.method_string()), target,
+                    res.result_int(), request_id);
   }
   co_return res;
 }
@@ -164,7 +176,13 @@ asio::awaitable<http_response> router::answer(const http_request& request,
       co_return error_response(bad_request("path parameter '" + std::string(m.params[i].name) +
                                            "' " + std::string(id_rule)));
     }
-    const request_context context{request, services, *target, {m.params.data(), m.param_count}};
+    const std::span<const path_param> params{m.params.data(), m.param_count};
+    std::string caller;
+    const request_context unchecked{request, services, *target, params};
+    if (auto refused = co_await admit(request, *target, m.found->access, unchecked.param("id"),
+                                      services, caller))
+      co_return std::move(*refused);
+    const request_context context{request, services, *target, params, caller};
     co_return co_await m.found->handler(context);
   }
   if (!m.allow.empty()) {

@@ -31,6 +31,9 @@ struct request_context {
   const api_services& services;
   boost::urls::url_view target;  // path and query of the request-target
   std::span<const path_param> params;
+  // With --auth token, the user whose token the request carries; empty for the admin, for open
+  // routes and without auth. Handlers of access::caller routes answer only about this user.
+  std::string_view caller{};
 
   // The value of {name} in the route's pattern; every one is a valid id by then.
   std::string_view param(std::string_view name) const;
@@ -40,10 +43,22 @@ struct request_context {
 
 using route_handler = asio::awaitable<http_response> (*)(const request_context&);
 
+// Who may use a route with --auth token (api/auth); without auth everyone may use every route.
+enum class access {
+  open,    // anyone, no token needed: health, metrics, docs, videos
+  owner,   // the user named by the path's {id}, with their token, or the admin
+  caller,  // any user with their token (the handler limits the answer to ctx.caller), or the admin
+  admin,   // the admin token only
+};
+
+std::string_view to_string(access a);
+
 struct route {
   http::verb method;
   std::string_view pattern;  // "/api/v1/users/{id}/streams"; every {param} must be an id
   route_handler handler;
+  // Closed unless the table says otherwise: a route added without thought needs the admin.
+  streamgate::access access = access::admin;
 };
 
 inline constexpr std::size_t max_path_params = 4;

@@ -6,6 +6,8 @@
 
 namespace streamgate {
 
+class connection_limit;
+class authenticator;
 class router;
 struct link_stats;
 class worker_client;
@@ -27,6 +29,10 @@ struct api_services {
   std::filesystem::path docs_root{};
   // The link's counters for /metrics; none in tests with a fake worker.
   const link_stats* link = nullptr;
+  // Bearer tokens (--auth token); none with --auth none, so every route is open.
+  authenticator* auth = nullptr;
+  // The cap on open connections (--max-connections); none in tests that need no listener.
+  connection_limit* connections = nullptr;
 };
 
 }  // namespace streamgate

@@ -86,7 +86,10 @@ asio::awaitable<http_response> stop_all_streams(const request_context& ctx) {
 asio::awaitable<http_response> get_request(const request_context& ctx) {
   const std::string_view request_id = ctx.param("requestId");
   worker_client& worker = ctx.services.worker;
-  request_body body = get_request_request{std::string(request_id)};
+  // With --auth token a user sees only their own requests; another's is an unknown id.
+  get_request_request lookup{std::string(request_id)};
+  if (!ctx.caller.empty()) lookup.owner_id = std::string(ctx.caller);
+  request_body body = std::move(lookup);
   auto reply = co_await worker.call(std::move(body), ctx.services.verdict_timeout);
   if (!reply) co_return unavailable_response("no worker answered in time; retry");
   // Not decided yet, but sent by this api: the verdict is on its way.

@@ -2,8 +2,13 @@
 #include <utility>
 
 #include "api/handlers.hpp"
+#include "api/json_splice.hpp"
 #include "api/responses.hpp"
+#include "api/services.hpp"
+#include "api/tokens.hpp"
+#include "api/worker_client.hpp"
 #include "common/codec.hpp"
+#include "common/ids.hpp"
 
 namespace streamgate {
 
@@ -21,11 +26,24 @@ asio::awaitable<http_response> get_user(const request_context& ctx) {
   co_return co_await relay(ctx, std::move(body));
 }
 
+// The user's token is made here and shown once, in the 201, also with --auth none (so a store can
+// later be served with --auth token); the worker stores only its SHA-256. The api picks the id
+// when the client did not, because the token names its user.
 asio::awaitable<http_response> create_user(const request_context& ctx) {
   auto decoded = decode_create_user_body(ctx.request.body());
   if (!decoded) co_return error_response(decoded.error());
+  if (!decoded->id) decoded->id = new_id("u_");
+  const std::string token = new_token(*decoded->id);
+  decoded->token_hash = sha256_hex(token);
   request_body body = std::move(*decoded);
-  co_return co_await relay(ctx, std::move(body));
+  auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
+  if (!reply) co_return unavailable_response("no worker answered in time; retry");
+  if (reply->result == outcome::created)
+    reply->body = prepend_fields(R"("token":")" + token + '"', reply->body);
+  http_response res = reply_response(std::move(*reply));
+  // The only answer that ever holds the token: no cache may keep it.
+  res.set(http::field::cache_control, "no-store");
+  co_return res;
 }
 
 asio::awaitable<http_response> patch_user(const request_context& ctx) {

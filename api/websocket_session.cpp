@@ -59,10 +59,41 @@ void websocket_session::run(http_request request) {
       log_unhandled);
 }
 
-void websocket_session::deliver(std::shared_ptr<const std::string> event) {
+void websocket_session::deliver(std::shared_ptr<const user_event> event) {
   asio::post(ws_.get_executor(), [self = shared_from_this(), event = std::move(event)]() mutable {
-    self->enqueue(std::move(event));
+    self->on_event(std::move(event));
   });
+}
+
+void websocket_session::resync() {
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    if (self->closing_ || !self->order_.begin_fetch()) return;
+    asio::co_spawn(
+        self->ws_.get_executor(), [self] { return self->refresh_snapshot(); }, log_unhandled);
+  });
+}
+
+void websocket_session::on_event(std::shared_ptr<const user_event> event) {
+  if (closing_) return;
+  std::vector<message_ptr> ready;
+  // Aliases the event's text: every socket of the user shares the one copy.
+  message_ptr text(event, &event->text);
+  const bool fetch = order_.on_event(std::move(text), event->mark, ready);
+  enqueue_all(ready);
+  if (order_.held() > max_outbox) {
+    spdlog::warn("closing a WebSocket of user '{}': {} events held for a snapshot", user_id_,
+                 order_.held());
+    abort();
+    return;
+  }
+  if (fetch)
+    asio::co_spawn(
+        ws_.get_executor(), [self = shared_from_this()] { return self->refresh_snapshot(); },
+        log_unhandled);
+}
+
+void websocket_session::enqueue_all(std::vector<message_ptr>& messages) {
+  for (message_ptr& m : messages) enqueue(std::move(m));
 }
 
 void websocket_session::shut_down() {
@@ -91,7 +122,8 @@ asio::awaitable<void> websocket_session::serve(http_request request) {
     co_return;
   }
   // Registered before the snapshot is asked for, so no event falls between the two; events
-  // that arrive meanwhile wait in the outbox until the snapshot is out.
+  // that arrive meanwhile are held and put in order around the snapshot.
+  order_.begin_fetch();
   services_.sockets.add(user_id_, shared_from_this());
   if (!co_await send_snapshot()) co_return;
   asio::co_spawn(
@@ -103,10 +135,19 @@ asio::awaitable<void> websocket_session::serve(http_request request) {
 asio::awaitable<bool> websocket_session::send_snapshot() {
   request_body body = snapshot_request{user_id_};
   auto reply = co_await services_.worker.call(std::move(body), services_.verdict_timeout);
-  if (reply && reply->result == outcome::ok) {
-    const auto [ec, n] = co_await ws_.async_write(asio::buffer(reply->body), use_nothrow);
-    if (ec) log_connection_failure("websocket write", ec);
-    co_return !ec;
+  auto mark = reply && reply->result == outcome::ok ? parse_snapshot_mark(reply->body)
+                                                     : std::nullopt;
+  if (mark) {
+    // Queued, not written: write_loop, started next, sends it with the events held meanwhile.
+    std::vector<message_ptr> ready;
+    const bool fetch = order_.on_snapshot(
+        std::make_shared<const std::string>(std::move(reply->body)), std::move(*mark), ready);
+    enqueue_all(ready);
+    if (fetch)
+      asio::co_spawn(
+          ws_.get_executor(), [self = shared_from_this()] { return self->refresh_snapshot(); },
+          log_unhandled);
+    co_return !closing_;
   }
   // Unknown user (policy violation), no worker (try again later) or a worker failure: say why
   // in a message, then close with the matching code.
@@ -115,6 +156,8 @@ asio::awaitable<bool> websocket_session::send_snapshot() {
   if (!reply) {
     message = error_message(encode_error(error_code::unavailable, "no worker answered; reconnect"));
     code = websocket::close_code::try_again_later;
+  } else if (reply->result == outcome::ok) {
+    message = error_message(encode_error(error_code::internal, "the worker sent no sequence"));
   } else {
     message = error_message(reply->body);
     if (reply->result == outcome::not_found) code = websocket::close_code::policy_error;
@@ -128,6 +171,27 @@ asio::awaitable<bool> websocket_session::send_snapshot() {
   const auto [close_error] = co_await ws_.async_close(code, use_nothrow);
   log_connection_failure("websocket close", close_error);
   co_return false;
+}
+
+asio::awaitable<void> websocket_session::refresh_snapshot() {
+  // Bounded: a user whose events keep arriving out of order (a flapping worker) gets them as
+  // they come rather than a socket that never stops asking.
+  constexpr int max_fetches = 4;
+  for (int fetches = 0; fetches < max_fetches && !closing_; ++fetches) {
+    request_body body = snapshot_request{user_id_};
+    auto reply = co_await services_.worker.call(std::move(body), services_.verdict_timeout);
+    auto mark = reply && reply->result == outcome::ok ? parse_snapshot_mark(reply->body)
+                                                       : std::nullopt;
+    if (!mark || closing_) break;
+    std::vector<message_ptr> ready;
+    const bool again = order_.on_snapshot(
+        std::make_shared<const std::string>(std::move(reply->body)), std::move(*mark), ready);
+    enqueue_all(ready);
+    if (!again) co_return;
+  }
+  std::vector<message_ptr> held;
+  order_.give_up(held);
+  enqueue_all(held);
 }
 
 asio::awaitable<void> websocket_session::read_loop() {

@@ -8,7 +8,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "api/connection_limit.hpp"
+#include "api/event_order.hpp"
 #include "api/http_types.hpp"
 #include "api/services.hpp"
 #include "api/ws_registry.hpp"
@@ -27,13 +30,20 @@ class websocket_session final : public event_sink,
 
   // Accepts the upgrade `request` and serves the socket until it closes.
   void run(http_request request);
+  // The connection's slot of the connection limit, held until the socket closes.
+  void hold(connection_slot slot) { slot_ = std::move(slot); }
 
-  void deliver(std::shared_ptr<const std::string> event) override;
+  void deliver(std::shared_ptr<const user_event> event) override;
+  void resync() override;
   void shut_down() override;
 
  private:
   asio::awaitable<void> serve(http_request request);
   asio::awaitable<bool> send_snapshot();
+  // Fetches snapshots until one leaves the events in order (event_order).
+  asio::awaitable<void> refresh_snapshot();
+  void on_event(std::shared_ptr<const user_event> event);
+  void enqueue_all(std::vector<message_ptr>& messages);
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> answer(std::string_view text);
@@ -50,10 +60,12 @@ class websocket_session final : public event_sink,
   beast::flat_buffer buffer_;
   // Written one at a time by write_loop; held back until the snapshot went out.
   std::deque<std::shared_ptr<const std::string>> outbox_;
+  event_order order_;  // the user's events against the snapshots sent
   std::size_t outbox_bytes_ = 0;
   asio::steady_timer outbox_ready_;  // write_loop sleeps on it while the outbox is empty
   bool writing_ = false;
   bool closing_ = false;
+  connection_slot slot_;
 };
 
 }  // namespace streamgate

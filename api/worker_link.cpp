@@ -32,6 +32,8 @@ struct idempotence final {
   bool operator()(const get_request_request&) const { return true; }
   bool operator()(const ping_request&) const { return true; }
   bool operator()(const list_events_request&) const { return true; }
+  bool operator()(const authenticate_request&) const { return true; }
+  bool operator()(const stats_request&) const { return true; }
 };
 
 // A user's requests go to one worker; requests about no user spread by their corr.

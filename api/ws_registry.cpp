@@ -29,23 +29,29 @@ std::vector<std::shared_ptr<event_sink>> ws_registry::sinks_of(std::string_view 
   return sinks;
 }
 
-void ws_registry::publish(std::string_view user_id, std::string_view event) {
+void ws_registry::publish(std::string_view user_id, std::string_view event, sequence_mark mark) {
   // Delivered outside the lock: a delivery posts to a strand, which may take its own locks.
   const std::vector<std::shared_ptr<event_sink>> sinks = sinks_of(user_id);
   if (sinks.empty()) return;
-  const auto shared = std::make_shared<const std::string>(event);
+  const auto shared = std::make_shared<const user_event>(std::string(event), std::move(mark));
   for (const auto& sink : sinks) sink->deliver(shared);
 }
 
-void ws_registry::shut_down_all() {
+std::vector<std::shared_ptr<event_sink>> ws_registry::all_sinks() const {
   std::vector<std::shared_ptr<event_sink>> sinks;
-  {
-    const std::lock_guard lock(mutex_);
-    for (const auto& [user, entries] : users_)
-      for (const entry& e : entries)
-        if (auto sink = e.sink.lock()) sinks.push_back(std::move(sink));
-  }
-  for (const auto& sink : sinks) sink->shut_down();
+  const std::lock_guard lock(mutex_);
+  for (const auto& [user, entries] : users_)
+    for (const entry& e : entries)
+      if (auto sink = e.sink.lock()) sinks.push_back(std::move(sink));
+  return sinks;
+}
+
+void ws_registry::resync_all() {
+  for (const auto& sink : all_sinks()) sink->resync();
+}
+
+void ws_registry::shut_down_all() {
+  for (const auto& sink : all_sinks()) sink->shut_down();
 }
 
 std::size_t ws_registry::size() const {

@@ -13,13 +13,24 @@
 #include <unordered_map>
 #include <vector>
 
+#include "api/event_order.hpp"
+
 namespace streamgate {
+
+// One published event of a user: the message for the clients and its place in the user's
+// sequence (common/messages.hpp).
+struct user_event {
+  std::string text;
+  sequence_mark mark;
+};
 
 // A live WebSocket as the registry sees it. Both calls are safe from any thread: the socket
 // hops onto its own strand.
 class event_sink {
  public:
-  virtual void deliver(std::shared_ptr<const std::string> event) = 0;
+  virtual void deliver(std::shared_ptr<const user_event> event) = 0;
+  // The socket may have missed events (its worker reconnected): it fetches a fresh snapshot.
+  virtual void resync() = 0;
   virtual void shut_down() = 0;
 
  protected:
@@ -32,8 +43,10 @@ class ws_registry final {
   void remove(const std::string& user_id, const event_sink* sink);
 
   // Hands `event` to every socket of the user; the shared copy is made only when there is one.
-  void publish(std::string_view user_id, std::string_view event);
+  void publish(std::string_view user_id, std::string_view event, sequence_mark mark);
 
+  // After a worker reconnected: every socket fetches a fresh snapshot.
+  void resync_all();
   // On shutdown: asks every socket to close.
   void shut_down_all();
 
@@ -50,6 +63,7 @@ class ws_registry final {
   };
 
   std::vector<std::shared_ptr<event_sink>> sinks_of(std::string_view user_id) const;
+  std::vector<std::shared_ptr<event_sink>> all_sinks() const;
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::vector<entry>, string_hash, std::equal_to<>> users_;

@@ -290,16 +290,17 @@ void zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
 }
 
 void zmq_bridge::receive_events(worker_sockets& w) {
-  std::array<zmq::message_t, 2> frames;
+  std::array<zmq::message_t, 3> frames;
   std::size_t count = 0;
   for (int n = 0; n < max_receive_batch && receive_message(w.events, frames, count); ++n) {
-    if (count != 2) {
+    auto mark = count == 3 ? parse_sequence_frame(frames[2].to_string_view()) : std::nullopt;
+    if (!mark) {
       stats_.malformed.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     stats_.events.fetch_add(1, std::memory_order_relaxed);
     metrics().count_event(frames[1].to_string_view());
-    events_.publish(frames[0].to_string_view(), frames[1].to_string_view());
+    events_.publish(frames[0].to_string_view(), frames[1].to_string_view(), std::move(*mark));
   }
 }
 
@@ -310,11 +311,15 @@ void zmq_bridge::receive_disconnections(std::size_t worker) {
   std::size_t count = 0;
   while (receive_message(workers_[worker].monitor, frames, count)) {
     ++workers_[worker].connection;
+    workers_[worker].resync_on_reply = true;
     spdlog::debug("lost the connection to worker {}", worker);
   }
 }
 
 void zmq_bridge::mark_alive(std::size_t worker, clock::time_point now) {
+  // Back after a lost connection: events published meanwhile (or decided and never published,
+  // if the worker crashed) may have missed every socket, so each fetches a fresh snapshot.
+  if (std::exchange(workers_[worker].resync_on_reply, false)) events_.resync_all();
   workers_[worker].last_reply = now;
   last_reply_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
 }

@@ -55,6 +55,7 @@ class zmq_bridge final {
     zmq::socket_t events;          // SUB
     zmq::socket_t monitor;         // PAIR: the DEALER's disconnections
     std::uint64_t connection = 0;  // counts the DEALER's disconnections
+    bool resync_on_reply = false;  // disconnected since its last reply
     clock::time_point last_reply{};
   };
   struct pending_call {

@@ -41,7 +41,7 @@ verdict allowed_verdict() {
 
 void BM_encode_verdict_event_allowed(benchmark::State& state) {
   const verdict v = allowed_verdict();
-  for (auto _ : state) benchmark::DoNotOptimize(encode_verdict_event(v));
+  for (auto _ : state) benchmark::DoNotOptimize(encode_verdict_event(v, 1));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_encode_verdict_event_allowed);
@@ -56,7 +56,7 @@ void BM_encode_verdict_event_denied(benchmark::State& state) {
     v.streams.push_back(s);
   }
   v.granted.reset();
-  for (auto _ : state) benchmark::DoNotOptimize(encode_verdict_event(v));
+  for (auto _ : state) benchmark::DoNotOptimize(encode_verdict_event(v, 1));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_encode_verdict_event_denied);

@@ -350,6 +350,7 @@ enum class field : unsigned {
   decided_at_ms,
   started_at_ms,
   expires_at_ms,
+  token_hash,
   count,
 };
 
@@ -360,7 +361,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(field::count)> f
     "users",       "videos",  "title",       "durationSeconds",
     "allowed",     "granted", "active",      "limit",
     "reason",      "streams", "decidedAtMs", "startedAtMs",
-    "expiresAtMs",
+    "expiresAtMs", "tokenHash",
 };
 
 static_assert(std::none_of(field_names.begin(), field_names.end(),
@@ -476,6 +477,24 @@ class field_reader final {
     return std::nullopt;
   }
 
+  // A SHA-256 digest as 64 lowercase hex digits.
+  std::string sha256_hex(field f) {
+    const json_value* v = get(f);
+    if (v == nullptr) return {};
+    if (v->IsString()) {
+      const std::string_view s = string_of(*v);
+      const auto is_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+      if (s.size() == 64 && std::all_of(s.begin(), s.end(), is_hex)) return std::string(s);
+    }
+    must(f, "be a SHA-256 digest in 64 lowercase hex digits");
+    return {};
+  }
+
+  std::optional<std::string> optional_sha256_hex(field f) {
+    if (!has(f)) return std::nullopt;
+    return sha256_hex(f);
+  }
+
   std::int64_t int64(field f) {
     const json_value* v = get(f);
     if (v == nullptr) return 0;
@@ -582,15 +601,18 @@ constexpr std::array<op_spec, std::variant_size_v<request_body>> op_specs{{
     {"stop_all", fields(field::user_id), 0},
     {"get_user", fields(field::user_id), 0},
     {"list_users", fields(field::name), 0},
-    {"create_user", fields(field::name), fields(field::id, field::max_streams, field::policy)},
+    {"create_user", fields(field::name),
+     fields(field::id, field::max_streams, field::policy, field::token_hash)},
     {"patch_user", fields(field::user_id), fields(field::name, field::max_streams, field::policy)},
     {"list_streams", fields(field::user_id), 0},
     {"snapshot", fields(field::user_id), 0},
     {"list_videos", 0, 0},
     {"get_video", fields(field::video_id), 0},
-    {"get_request", fields(field::request_id), 0},
+    {"get_request", fields(field::request_id), fields(field::user_id)},
     {"ping", 0, 0},
     {"list_events", fields(field::user_id, field::limit), 0},
+    {"authenticate", fields(field::user_id, field::token_hash), 0},
+    {"stats", 0, 0},
 }};
 
 constexpr field_set user_fields = fields(field::name, field::max_streams, field::policy);
@@ -623,6 +645,7 @@ void write_fields(json_writer& w, const create_user_request& r) {
   if (r.id) put(w, "id", *r.id);
   put(w, "name", r.name);
   put_user_fields(w, std::nullopt, r.max_streams, r.policy_override);
+  if (r.token_hash) put(w, "tokenHash", *r.token_hash);
 }
 void write_fields(json_writer& w, const patch_user_request& r) {
   put(w, "userId", r.user_id);
@@ -634,12 +657,18 @@ void write_fields(json_writer&, const list_videos_request&) {}
 void write_fields(json_writer& w, const get_video_request& r) { put(w, "videoId", r.video_id); }
 void write_fields(json_writer& w, const get_request_request& r) {
   put(w, "requestId", r.request_id);
+  if (r.owner_id) put(w, "userId", *r.owner_id);
 }
 void write_fields(json_writer&, const ping_request&) {}
 void write_fields(json_writer& w, const list_events_request& r) {
   put(w, "userId", r.user_id);
   put_int(w, "limit", r.limit);
 }
+void write_fields(json_writer& w, const authenticate_request& r) {
+  put(w, "userId", r.user_id);
+  put(w, "tokenHash", r.token_hash);
+}
+void write_fields(json_writer&, const stats_request&) {}
 
 void read_fields(field_reader& f, start_request& r) {
   r.request_id = f.id(field::request_id);
@@ -665,6 +694,7 @@ void read_fields(field_reader& f, create_user_request& r) {
   r.name = f.text(field::name, false);
   r.max_streams = f.optional_max_streams(field::max_streams);
   r.policy_override = f.optional_policy(field::policy);
+  r.token_hash = f.optional_sha256_hex(field::token_hash);
 }
 // A patch that changes nothing is refused on both sides of the wire: it is a client mistake.
 void read_patch_fields(field_reader& f, patch_user_request& r) {
@@ -684,12 +714,18 @@ void read_fields(field_reader&, list_videos_request&) {}
 void read_fields(field_reader& f, get_video_request& r) { r.video_id = f.id(field::video_id); }
 void read_fields(field_reader& f, get_request_request& r) {
   r.request_id = f.id(field::request_id);
+  r.owner_id = f.optional_id(field::user_id);
 }
 void read_fields(field_reader&, ping_request&) {}
 void read_fields(field_reader& f, list_events_request& r) {
   r.user_id = f.id(field::user_id);
   r.limit = f.integer(field::limit, 1, max_audit_limit);
 }
+void read_fields(field_reader& f, authenticate_request& r) {
+  r.user_id = f.id(field::user_id);
+  r.token_hash = f.sha256_hex(field::token_hash);
+}
+void read_fields(field_reader&, stats_request&) {}
 
 template <class Body>
 request_body read_body(field_reader& f) {
@@ -920,7 +956,7 @@ std::string encode_heartbeat_body(std::int64_t expires_at_ms) {
   });
 }
 
-std::string encode_verdict_event(const verdict& v) {
+std::string encode_verdict_event(const verdict& v, std::uint64_t seq) {
   return render([&](json_writer& w) {
     w.StartObject();
     put(w, "type", "verdict");
@@ -945,6 +981,8 @@ std::string encode_verdict_event(const verdict& v) {
       put_key(w, "streams");
       write_streams(w, v.streams);
     }
+    put_key(w, "seq");
+    w.Uint64(seq);
     w.EndObject();
   });
 }
@@ -966,19 +1004,21 @@ std::string encode_audit_events(const std::vector<audit_entry>& entries) {
   });
 }
 
-std::string encode_ended_event(const ended_event& e) {
+std::string encode_ended_event(const ended_event& e, std::uint64_t seq) {
   return render([&](json_writer& w) {
     w.StartObject();
     put(w, "type", "ended");
     put(w, "streamId", e.stream_id);
     put(w, "userId", e.user_id);
     put(w, "reason", to_string(e.reason));
+    put_key(w, "seq");
+    w.Uint64(seq);
     w.EndObject();
   });
 }
 
 std::string encode_snapshot(std::string_view user_id, const std::vector<stream>& streams,
-                            int limit) {
+                            int limit, std::string_view epoch, std::uint64_t seq) {
   return render([&](json_writer& w) {
     w.StartObject();
     put(w, "type", "snapshot");
@@ -986,6 +1026,9 @@ std::string encode_snapshot(std::string_view user_id, const std::vector<stream>&
     put_key(w, "streams");
     write_streams(w, streams);
     put_int(w, "limit", limit);
+    put(w, "epoch", epoch);
+    put_key(w, "seq");
+    w.Uint64(seq);
     w.EndObject();
   });
 }

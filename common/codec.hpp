@@ -72,13 +72,16 @@ std::string encode_pending_body(std::string_view request_id);
 // {"expiresAt"}
 std::string encode_heartbeat_body(std::int64_t expires_at_ms);
 // WebSocket events (DESIGN section 4). The verdict event also carries "stream" when allowed and
-// "streams" when denied, so a page can show what is in use without another request.
-std::string encode_verdict_event(const verdict& v);
-std::string encode_ended_event(const ended_event& e);
+// "streams" when denied, so a page can show what is in use without another request. Both carry
+// "seq", the user's event sequence number (common/messages.hpp says how the api uses it).
+std::string encode_verdict_event(const verdict& v, std::uint64_t seq);
+std::string encode_ended_event(const ended_event& e, std::uint64_t seq);
 // GET /api/v1/users/{id}/events: [{"at","type","streamId"?,"requestId"?,"videoId"?,"reason"?}]
 std::string encode_audit_events(const std::vector<audit_entry>& entries);
+// {"type":"snapshot","userId","streams","limit","epoch","seq"}: the user's state as of event
+// `seq` of `epoch`.
 std::string encode_snapshot(std::string_view user_id, const std::vector<stream>& streams,
-                            int limit);
+                            int limit, std::string_view epoch, std::uint64_t seq);
 // {"error":{"code","message"}}
 std::string encode_error(const error& e);
 std::string encode_error(error_code code, std::string_view message);

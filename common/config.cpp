@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <cstdlib>
@@ -393,6 +394,14 @@ std::vector<option_spec> api_specs() {
       {"verdict-timeout-ms", "MS", "wait this long for a verdict before retrying (1-600000)",
        std::to_string(d.verdict_timeout_ms)},
       {"io-threads", "N", "threads running the HTTP server (1-64)", std::to_string(d.io_threads)},
+      {"max-connections", "N",
+       "open HTTP and WebSocket connections at most; more are answered 503 (1-1000000)",
+       std::to_string(d.max_connections)},
+      {"auth", "MODE", "none, or token for bearer tokens per user and an admin token", d.auth},
+      {"admin-token", "TOKEN",
+       "the admin's bearer token, needed with --auth token; pass it in the environment, "
+       "since a flag shows in ps",
+       "none"},
   };
   add_log_specs(specs);
   return specs;
@@ -445,6 +454,34 @@ void read_workers(option_reader& options, std::vector<worker_endpoint>& workers)
   if (!options.failed()) workers = std::move(pairs);
 }
 
+// Bearer tokens are RFC 6750 token68 text; an admin token must also be long enough to guess.
+bool is_admin_token(std::string_view text) {
+  constexpr std::size_t min_length = 16;
+  constexpr std::size_t max_length = 256;
+  const auto allowed = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+  };
+  return text.size() >= min_length && text.size() <= max_length &&
+         std::all_of(text.begin(), text.end(), allowed);
+}
+
+// The admin token is a secret, so unlike every other bad value it is never quoted back.
+void read_auth(option_reader& options, api_config& c) {
+  options.one_of("auth", {"none", "token"}, "none or token", c.auth);
+  if (const std::string* token = options.value("admin-token")) {
+    if (!is_admin_token(*token)) {
+      options.fail("bad value for " + options.source_of("admin-token") +
+                   " (not shown): expected 16 to 256 characters of A-Z a-z 0-9 - . _ ~ + /");
+      return;
+    }
+    c.admin_token = *token;
+  }
+  if (c.auth == "token" && c.admin_token.empty())
+    options.fail(
+        "--auth token needs an admin token: set STREAMGATE_ADMIN_TOKEN (16 or more characters)");
+}
+
 }  // namespace
 
 const char* process_environment(const char* name) { return std::getenv(name); }
@@ -479,7 +516,9 @@ result<command_line<api_config>> load_api_config(int argc, const char* const arg
         options.checked("docs-root", is_non_empty, "a non-empty path", c.docs_root);
         options.integer("verdict-timeout-ms", 1, 600000, c.verdict_timeout_ms);
         options.integer("io-threads", 1, 64, c.io_threads);
+        options.integer("max-connections", 1, 1000000, c.max_connections);
         read_log(options, c.log);
+        read_auth(options, c);
       });
 }
 

@@ -49,7 +49,12 @@ struct api_config {
   std::string docs_root = STREAMGATE_DOCS_ROOT;  // served as /docs/assets/
   int verdict_timeout_ms = 2000;
   int io_threads = 1;
+  int max_connections = 10000;  // open HTTP and WebSocket connections; more get 503
   log_config log;
+  // none: anyone may act for any user (the local demo). token: bearer tokens (DESIGN section 6).
+  std::string auth = "none";
+  // Needed with auth=token. Pass it as STREAMGATE_ADMIN_TOKEN: a flag shows in `ps`.
+  std::string admin_token;
 };
 
 // The result of reading a command line: either a config to run with, or help to print.

@@ -19,6 +19,8 @@ struct user {
   std::string name;
   std::optional<int> max_streams;        // overrides the default limit when set
   std::optional<policy> policy_override;  // overrides the global policy when set
+  // SHA-256 hex of the user's bearer token; empty for users without one (the demo catalog's).
+  std::string token_hash{};
 };
 
 struct video {

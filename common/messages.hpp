@@ -5,8 +5,14 @@
 //     {"op":"start","corr":7,"requestId":"r_1","userId":"alice","videoId":"v1","sessionId":"s"}
 //   worker -> api, ROUTER -> DEALER: three frames
 //     [corr: decimal text] [outcome: to_string(outcome)] [body: the JSON the api sends as is]
-//   worker -> apis, PUB -> SUB: two frames
+//   worker -> apis, PUB -> SUB: three frames
 //     [topic: userId] [event: the WebSocket message of DESIGN section 4, sent to clients as is]
+//     [sequence: "<epoch> <seq>"]
+//   seq numbers a user's events 1, 2, 3, ... within an epoch (one worker process's life with
+//   the embedded store; the whole Redis dataset with Redis). The snapshot reply carries the
+//   epoch and the seq it reflects, so an api can order a user's events against a snapshot: an
+//   event it did not expect (a gap after a PUB drop, a late one, a new epoch after a restart)
+//   makes it fetch a fresh snapshot for that user's WebSockets (api/event_order.hpp).
 // The worker renders reply bodies and events once, so the api relays bytes without re-encoding.
 
 #include <cstdint>
@@ -48,6 +54,9 @@ struct create_user_request {
   std::string name;
   std::optional<int> max_streams;
   std::optional<policy> policy_override;
+  // SHA-256 of the user's bearer token, 64 lowercase hex digits (wire "tokenHash"). The api
+  // makes the token and sends only this; never rendered back to any client.
+  std::optional<std::string> token_hash{};
 };
 struct patch_user_request {
   std::string user_id;
@@ -68,6 +77,9 @@ struct get_video_request {
 };
 struct get_request_request {
   std::string request_id;
+  // Wire "userId", optional: when set, a verdict of another user is not_found, so a caller with
+  // a user's token cannot learn of other users' requests (--auth token).
+  std::optional<std::string> owner_id{};
 };
 struct ping_request {};
 // The user's audit trail, newest first.
@@ -75,12 +87,25 @@ struct list_events_request {
   std::string user_id;
   int limit = 100;
 };
+// Whether `token_hash` (wire "tokenHash", as in create_user) is the user's token hash: ok with
+// body {}, forbidden when it is not (or the user has none), not_found for an unknown user.
+// Read-only; the api caches ok answers for a while.
+struct authenticate_request {
+  std::string user_id;
+  std::string token_hash;
+};
+// The worker's own counters, for the api's /metrics. Reply body:
+// {"batches":N,"requests":M,"batchSize":[[1,c],[2,c],...,[512,c]]} where each pair is a
+// histogram bucket's upper bound and its cumulative count (Prometheus' le semantics); batches
+// and requests are the histogram's count and sum. Requests are those other than ping and stats.
+struct stats_request {};
 
 using request_body =
     std::variant<start_request, heartbeat_request, stop_request, stop_all_request,
                  get_user_request, list_users_request, create_user_request, patch_user_request,
                  list_streams_request, snapshot_request, list_videos_request, get_video_request,
-                 get_request_request, ping_request, list_events_request>;
+                 get_request_request, ping_request, list_events_request, authenticate_request,
+                 stats_request>;
 
 struct request {
   std::uint64_t corr = 0;  // chosen by the api to match the reply to its caller
@@ -95,6 +120,7 @@ enum class outcome {
   allowed,     // 201, body {"verdict":"allowed","stream":{...}}
   denied,      // 429, body {"verdict":"denied","reason":...}
   bad_request,
+  forbidden,  // authenticate: the token is not the user's
   not_found,
   conflict,
   unavailable,

@@ -10,12 +10,15 @@ seconds="${1:-30}"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 
-for harness in codec worker_message; do
+for harness in codec worker_message http; do
   work="build/fuzz/corpus/$harness"
+  # An HTTP input must be able to reach the 8 KiB header and 16 KiB body limits.
+  max_len=4096
+  [ "$harness" = http ] && max_len=32768
   mkdir -p "$work"
   echo "fuzz_$harness: ${seconds}s"
   log="build/fuzz/$harness.log"
-  if ! "build/fuzz/tests/fuzz/fuzz_$harness" -max_total_time="$seconds" -max_len=4096 \
+  if ! "build/fuzz/tests/fuzz/fuzz_$harness" -max_total_time="$seconds" -max_len="$max_len" \
       -artifact_prefix="build/fuzz/" -print_final_stats=1 "$work" "tests/fuzz/corpus/$harness" \
       >"$log" 2>&1; then
     tail -40 "$log"

@@ -9,10 +9,11 @@ with_tests=false
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev libzmq3-dev cppzmq-dev rapidjson-dev catch2
-  libsqlite3-dev libspdlog-dev libwebsocketpp-dev
+  libsqlite3-dev libspdlog-dev libwebsocketpp-dev libssl-dev libhiredis-dev
   curl python3
 )
-$with_tests && packages+=(chromium)
+# redis-server: the Redis store's tests start real ones on free ports.
+$with_tests && packages+=(chromium redis-server)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,7 +11,7 @@ std::vector<audit_entry> audit_entries_of(const std::vector<change>& changes,
   for (const change& c : changes) {
     const auto* saved = std::get_if<verdict_saved>(&c);
     if (saved == nullptr) continue;
-    const verdict& v = saved->v;
+    const verdict& v = *saved->v;
     audit_entry& e = entries.emplace_back();
     e.user_id = v.user_id;
     e.at_ms = v.decided_at_ms;
@@ -22,7 +22,7 @@ std::vector<audit_entry> audit_entries_of(const std::vector<change>& changes,
     e.reason = v.reason;
   }
   for (const event& ev : events) {
-    const auto* ended = std::get_if<ended_event>(&ev);
+    const auto* ended = std::get_if<ended_event>(&ev.what);
     if (ended == nullptr) continue;
     audit_entry& e = entries.emplace_back();
     e.user_id = ended->user_id;

@@ -20,6 +20,9 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "worker/sqlite_store.hpp"
+#include "worker/engine_server.hpp"
+#include "worker/redis_client.hpp"
+#include "worker/redis_engine.hpp"
 #include "worker/startup.hpp"
 #include "worker/stream_limiter.hpp"
 #include "worker/worker_server.hpp"
@@ -29,15 +32,10 @@ namespace {
 constexpr std::string_view program = "streamgate-worker";
 constexpr int exit_usage = 2;
 
-// The SQLite file of a `sqlite:PATH` store; nullopt (after saying why) for any other store.
+// The SQLite file of a `sqlite:PATH` store; nullopt for any other store.
 std::optional<std::string> sqlite_path(const std::string& store) {
   constexpr std::string_view prefix = "sqlite:";
   if (store.starts_with(prefix) && store.size() > prefix.size()) return store.substr(prefix.size());
-  if (store.starts_with("redis://"))
-    std::cerr << program << ": redis store not supported yet\n";
-  else
-    std::cerr << program << ": unknown store '" << store
-              << "' (expected sqlite:PATH or redis://HOST:PORT)\n";
   return std::nullopt;
 }
 
@@ -58,6 +56,33 @@ std::jthread stop_on_signal(sigset_t signals, std::atomic<bool>& stop_requested)
   });
 }
 
+// Several workers may share the Redis: each decision is a Lua script there (redis_engine.hpp).
+int serve_with_redis(const streamgate::worker_config& config,
+                     const streamgate::redis_address& address, sigset_t signals) {
+  using namespace streamgate;
+  try {
+    redis_engine_options options;
+    options.limits = limiter_options_from(config);
+    auto engine = redis_engine::open(address, options, config.catalog);
+    if (!engine) {
+      spdlog::error("{}", engine.error().message);
+      return exit_usage;
+    }
+    zmq::context_t context;
+    engine_server server(context, config.bind, config.max_batch, **engine);
+    std::atomic<bool> stop_requested{false};
+    const std::jthread signal_waiter = stop_on_signal(signals, stop_requested);
+    spdlog::info("{} started: requests {}, events {}, store {} (epoch {})", program,
+                 config.bind.requests, config.bind.events, config.store, (*engine)->epoch());
+    server.run(stop_requested);
+    spdlog::info("{} stopped cleanly", program);
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -74,7 +99,12 @@ int main(int argc, char* argv[]) {
   }
   const worker_config& config = loaded->config;
   const auto store_path = sqlite_path(config.store);
-  if (!store_path) return exit_usage;
+  const auto redis = parse_redis_url(config.store);
+  if (!store_path && !redis) {
+    std::cerr << program << ": unknown store '" << config.store
+              << "' (expected sqlite:PATH or redis://HOST:PORT)\n";
+    return exit_usage;
+  }
   init_logging(config.log, program);
 
   // Blocked before any thread starts (ZeroMQ's included), so every thread inherits the mask.
@@ -83,6 +113,8 @@ int main(int argc, char* argv[]) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (redis) return serve_with_redis(config, *redis, signals);
 
   try {
     auto store = sqlite_store::open(*store_path);

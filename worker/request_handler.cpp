@@ -1,5 +1,6 @@
 #include "worker/request_handler.hpp"
 
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -10,6 +11,16 @@ namespace streamgate {
 namespace {
 
 reply failure(const error& e) { return {outcome_of(e.code), encode_error(e)}; }
+
+// Compares two hex digests in time that depends on their length only. Comparing hashes leaks
+// little even with memcmp (a guess's hash tells nothing of a token), but it costs nothing.
+bool same_digest(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
 
 reply unknown_user(const std::string& user_id) {
   return failure(not_found("user '" + user_id + "' not found"));
@@ -24,7 +35,7 @@ class op_handler final {
   reply operator()(const start_request& r) const {
     auto started = limiter_.start(r, at_);
     if (!started) return failure(started.error());
-    const verdict& v = started->v;
+    const verdict& v = *started->v;
     // DESIGN section 5: an unknown video is a 404 to the caller. The limiter still records and
     // publishes the denial (a WebSocket client learns of it), and a replay maps the same way.
     if (v.reason == "unknown_video")
@@ -85,7 +96,8 @@ class op_handler final {
     const user* u = limiter_.find_user(r.user_id);
     if (!u) return unknown_user(r.user_id);
     return {outcome::ok,
-            encode_snapshot(r.user_id, limiter_.streams_of(r.user_id), limiter_.limit_of(*u))};
+            encode_snapshot(r.user_id, limiter_.streams_of(r.user_id), limiter_.limit_of(*u),
+                            limiter_.epoch(), limiter_.last_seq(r.user_id))};
   }
 
   reply operator()(const list_videos_request&) const {
@@ -100,11 +112,27 @@ class op_handler final {
 
   reply operator()(const get_request_request& r) const {
     const verdict* v = limiter_.find_verdict(r.request_id);
-    if (!v) return failure(not_found("request '" + r.request_id + "' not found"));
+    // Another user's verdict is answered like an unknown one, so its id leaks nothing.
+    if (!v || (r.owner_id && *r.owner_id != v->user_id))
+      return failure(not_found("request '" + r.request_id + "' not found"));
     return {outcome::ok, encode_verdict_body(*v)};
   }
 
   reply operator()(const ping_request&) const { return {outcome::ok, "{}"}; }
+
+  reply operator()(const authenticate_request& r) const {
+    const user* u = limiter_.find_user(r.user_id);
+    if (!u) return unknown_user(r.user_id);
+    // A user without a token (the demo catalog's) matches no token.
+    if (u->token_hash.empty() || !same_digest(u->token_hash, r.token_hash))
+      return failure(error{error_code::forbidden, "the token does not belong to user '" + r.user_id + "'"});
+    return {outcome::ok, "{}"};
+  }
+
+  // The counters are the server loop's, which answers this op itself (worker_server).
+  reply operator()(const stats_request&) const {
+    return failure(error{error_code::unavailable, "no statistics here"});
+  }
 
   reply operator()(const list_events_request& r) const {
     if (!limiter_.find_user(r.user_id)) return unknown_user(r.user_id);

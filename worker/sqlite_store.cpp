@@ -12,7 +12,7 @@ namespace {
 
 // Bumped with every change of the tables below; a store written by a newer worker is refused
 // rather than misread.
-constexpr std::int64_t schema_version = 2;
+constexpr std::int64_t schema_version = 3;
 
 // Every table is looked up by its text key only. The small rows live in the key's own b-tree
 // (WITHOUT ROWID); verdicts keep a rowid table, as a denied verdict's record carries the user's
@@ -60,6 +60,10 @@ constexpr const char* create_audit_table = R"sql(
   CREATE INDEX IF NOT EXISTS audit_by_user ON audit (user_id, id);
 )sql";
 
+// Version 3: the SHA-256 hex of each user's bearer token (--auth token); NULL for users without
+// one, such as the demo catalog's.
+constexpr const char* add_token_hash = "ALTER TABLE users ADD COLUMN token_hash TEXT";
+
 std::int64_t read_schema_version(const sqlite_db& db) {
   sqlite_statement query(db, "PRAGMA user_version");
   if (!query.next_row()) throw sqlite_error("PRAGMA user_version returned no row");
@@ -94,11 +98,14 @@ sqlite_store sqlite_store::open(const std::filesystem::path& path) {
     db.exec("BEGIN IMMEDIATE");
     db.exec(create_tables);
     db.exec(create_audit_table);
+    db.exec(add_token_hash);
     db.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str());
     db.exec("COMMIT");
-  } else if (version == 1) {
+  } else if (version == 1 || version == 2) {
+    // Each step of the migration in the same transaction as the new version number.
     db.exec("BEGIN IMMEDIATE");
-    db.exec(create_audit_table);
+    if (version == 1) db.exec(create_audit_table);
+    db.exec(add_token_hash);
     db.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str());
     db.exec("COMMIT");
   } else if (version != schema_version) {
@@ -115,9 +122,11 @@ sqlite_store::sqlite_store(sqlite_db db)
       commit_(db_, "COMMIT"),
       rollback_(db_, "ROLLBACK"),
       upsert_user_(db_,
-                   "INSERT INTO users (id, name, max_streams, policy) VALUES (?1, ?2, ?3, ?4) "
+                   "INSERT INTO users (id, name, max_streams, policy, token_hash) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5) "
                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-                   "max_streams = excluded.max_streams, policy = excluded.policy"),
+                   "max_streams = excluded.max_streams, policy = excluded.policy, "
+                   "token_hash = excluded.token_hash"),
       upsert_video_(db_,
                     "INSERT INTO videos (id, title, duration_seconds) VALUES (?1, ?2, ?3) "
                     "ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
@@ -148,7 +157,8 @@ sqlite_store::sqlite_store(sqlite_db db)
 stored_state sqlite_store::load() const {
   stored_state state;
 
-  sqlite_statement users(db_, "SELECT id, name, max_streams, policy FROM users ORDER BY id");
+  sqlite_statement users(db_,
+                         "SELECT id, name, max_streams, policy, token_hash FROM users ORDER BY id");
   while (users.next_row()) {
     user& u = state.users.emplace_back();
     u.id = users.column_text(0);
@@ -163,6 +173,7 @@ stored_state sqlite_store::load() const {
                            "' in the store");
       }
     }
+    if (!users.column_is_null(4)) u.token_hash = users.column_text(4);
   }
 
   sqlite_statement videos(db_, "SELECT id, title, duration_seconds FROM videos ORDER BY id");
@@ -250,11 +261,12 @@ void sqlite_store::apply(const stream_removed& c) {
 
 void sqlite_store::apply(const verdict_saved& c) {
   // Lives until execute() returns: the statement binds it without a copy.
-  const std::string record = encode_verdict_record(c.v);
-  upsert_verdict_.bind(1, c.v.request_id);
-  upsert_verdict_.bind(2, c.v.user_id);
+  const verdict& v = *c.v;
+  const std::string record = encode_verdict_record(v);
+  upsert_verdict_.bind(1, v.request_id);
+  upsert_verdict_.bind(2, v.user_id);
   upsert_verdict_.bind(3, record);
-  upsert_verdict_.bind(4, c.v.decided_at_ms);
+  upsert_verdict_.bind(4, v.decided_at_ms);
   upsert_verdict_.execute();
 }
 
@@ -275,6 +287,10 @@ void sqlite_store::apply(const user_saved& c) {
     upsert_user_.bind(4, to_string(*u.policy_override));
   else
     upsert_user_.bind_null(4);
+  if (u.token_hash.empty())
+    upsert_user_.bind_null(5);
+  else
+    upsert_user_.bind(5, u.token_hash);
   upsert_user_.execute();
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/codec.hpp"
+#include "common/ids.hpp"
 
 namespace streamgate {
 
@@ -15,6 +16,8 @@ limiter_options limiter_options_from(const worker_config& config) {
   options.lease = std::chrono::seconds(config.lease_seconds);
   options.default_policy = config.default_policy;
   options.request_memory = std::chrono::seconds(config.request_memory_seconds);
+  // Sequences are not stored: a restarted worker starts them again under a new epoch.
+  options.epoch = new_id("e_");
   return options;
 }
 

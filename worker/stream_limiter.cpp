@@ -54,7 +54,9 @@ void stream_limiter::load_verdict(verdict v, instant now) {
   if (verdicts_.contains(v.request_id)) return;
   const steady_time forget_at =
       now.mono + std::chrono::milliseconds(v.decided_at_ms - now.wall_ms) + options_.request_memory;
-  schedule_forget(*verdicts_.insert(remembered_verdict{std::move(v), forget_at}).first);
+  schedule_forget(
+      *verdicts_.insert(remembered_verdict{std::make_shared<const verdict>(std::move(v)), forget_at})
+           .first);
 }
 
 result<start_result> stream_limiter::start(const start_request& r, instant now) {
@@ -63,9 +65,9 @@ result<start_result> stream_limiter::start(const start_request& r, instant now) 
 
   if (const auto known = verdicts_.find(r.request_id); known != verdicts_.end()) {
     if (now.mono < known->forget_at) {
-      if (known->v.user_id != r.user_id) return conflict("requestId already used");
+      if (known->v->user_id != r.user_id) return conflict("requestId already used");
       // Publishing it again records no change and reaches a client that missed the first push.
-      events_.emplace_back(known->v);
+      publish(r.user_id, known->v);
       return start_result{known->v, true};
     }
     // Its window passed before expire_due() ran: forgotten now, then decided anew.
@@ -75,8 +77,9 @@ result<start_result> stream_limiter::start(const start_request& r, instant now) 
 }
 
 start_result stream_limiter::decide(const start_request& r, const user& u, instant now) {
-  start_result decided;  // built in place: a verdict is copied often enough already
-  verdict& v = decided.v;
+  // Built in place and then only shared, never copied.
+  auto decided = std::make_shared<verdict>();
+  verdict& v = *decided;
   stream_list& streams = streams_by_user_[r.user_id];
   expire_lapsed(streams, now);
   const int limit = limit_of(u);
@@ -137,8 +140,9 @@ start_result stream_limiter::decide(const start_request& r, const user& u, insta
   }
   v.active = static_cast<int>(streams.size());
 
-  remember(v, now.mono + options_.request_memory);
-  return decided;
+  shared_verdict shared = std::move(decided);
+  remember(shared, now.mono + options_.request_memory);
+  return start_result{std::move(shared), false};
 }
 
 result<std::int64_t> stream_limiter::heartbeat(const std::string& user_id,
@@ -208,7 +212,7 @@ result<user> stream_limiter::create_user(const create_user_request& r) {
     // 128 random bits: a collision is not worth a retry loop.
     id = new_id("u_");
   }
-  user created{id, r.name, r.max_streams, r.policy_override};
+  user created{id, r.name, r.max_streams, r.policy_override, r.token_hash.value_or("")};
   users_.emplace(std::move(id), created);
   changes_.emplace_back(user_saved{created});
   return created;
@@ -269,7 +273,7 @@ std::vector<stream> stream_limiter::streams_of(const std::string& user_id) const
 
 const verdict* stream_limiter::find_verdict(const std::string& request_id) const {
   const auto found = verdicts_.find(request_id);
-  return found == verdicts_.end() ? nullptr : &found->v;
+  return found == verdicts_.end() ? nullptr : found->v.get();
 }
 
 int stream_limiter::limit_of(const user& u) const {
@@ -283,6 +287,11 @@ policy stream_limiter::policy_of(const user& u) const {
 std::size_t stream_limiter::active_count(const std::string& user_id) const {
   const auto found = streams_by_user_.find(user_id);
   return found == streams_by_user_.end() ? 0 : found->second.size();
+}
+
+std::uint64_t stream_limiter::last_seq(const std::string& user_id) const {
+  const auto found = seq_by_user_.find(user_id);
+  return found == seq_by_user_.end() ? 0 : found->second;
 }
 
 // The next batch is likely as large as this one: one allocation instead of growing again.
@@ -315,7 +324,13 @@ void stream_limiter::end_stream(stream_list& streams, std::size_t index, end_rea
 
 void stream_limiter::record_end(stream& s, end_reason reason) {
   changes_.emplace_back(stream_removed{s.stream_id});
-  events_.emplace_back(ended_event{std::move(s.stream_id), std::move(s.user_id), reason});
+  std::string user_id = std::move(s.user_id);
+  publish(user_id, ended_event{std::move(s.stream_id), user_id, reason});
+}
+
+void stream_limiter::publish(const std::string& user_id,
+                             std::variant<shared_verdict, ended_event> what) {
+  events_.push_back({std::move(what), ++seq_by_user_[user_id]});
 }
 
 void stream_limiter::renew(live_stream& l, instant now) {
@@ -330,10 +345,10 @@ void stream_limiter::watch_deadline(steady_time at, const std::string& user_id) 
   std::push_heap(lease_deadlines_.begin(), lease_deadlines_.end(), later);
 }
 
-void stream_limiter::remember(const verdict& v, steady_time forget_at) {
+void stream_limiter::remember(const shared_verdict& v, steady_time forget_at) {
   schedule_forget(*verdicts_.insert(remembered_verdict{v, forget_at}).first);
   changes_.emplace_back(verdict_saved{v});
-  events_.emplace_back(std::in_place_type<verdict>, v);
+  publish(v->user_id, v);
 }
 
 void stream_limiter::schedule_forget(const remembered_verdict& entry) {
@@ -351,8 +366,8 @@ void stream_limiter::forget_due(steady_time now) {
   while (!verdict_expiry_.empty() && verdict_expiry_.front().first <= now) {
     const remembered_verdict* due = verdict_expiry_.front().second;
     verdict_expiry_.pop_front();
-    auto node = verdicts_.extract(verdicts_.find(due->v.request_id));
-    changes_.emplace_back(verdict_forgotten{std::move(node.value().v.request_id)});
+    const auto node = verdicts_.extract(verdicts_.find(due->v->request_id));
+    changes_.emplace_back(verdict_forgotten{node.value().v->request_id});
   }
 }
 

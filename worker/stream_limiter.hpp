@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,8 +36,12 @@ struct stream_saved {  // a new stream or a renewed lease
 struct stream_removed {
   std::string stream_id;
 };
+// Verdicts are immutable once decided and shared by the request memory, the store's change list,
+// the published event and the caller, so a decision copies none of its strings.
+using shared_verdict = std::shared_ptr<const verdict>;
+
 struct verdict_saved {
-  verdict v;
+  shared_verdict v;
 };
 struct verdict_forgotten {  // out of the request memory window
   std::string request_id;
@@ -50,17 +55,24 @@ struct video_saved {
 using change = std::variant<stream_saved, stream_removed, verdict_saved, verdict_forgotten,
                             user_saved, video_saved>;
 
-using event = std::variant<verdict, ended_event>;
+// What is published, in decision order. `seq` counts the user's events (1, 2, ...) within this
+// limiter's life (its epoch), so an api that misses one sees the gap and asks for a snapshot.
+struct event {
+  std::variant<shared_verdict, ended_event> what;
+  std::uint64_t seq = 0;
+};
 
 struct limiter_options {
   int default_max_streams = 3;
   std::chrono::milliseconds lease{std::chrono::seconds(90)};
   policy default_policy = policy::deny;
   std::chrono::milliseconds request_memory{std::chrono::minutes(10)};
+  // Names this limiter's life: event sequences restart with each epoch (see event).
+  std::string epoch = "e_0";
 };
 
 struct start_result {
-  verdict v;
+  shared_verdict v;
   bool replayed = false;  // the requestId was decided before; v is that original verdict
 };
 
@@ -107,6 +119,10 @@ class stream_limiter final {
   int limit_of(const user& u) const;
   policy policy_of(const user& u) const;
   std::size_t active_count(const std::string& user_id) const;
+  // The sequence number of the user's latest event (0 before any): a snapshot taken now
+  // reflects every event up to it.
+  std::uint64_t last_seq(const std::string& user_id) const;
+  const std::string& epoch() const { return options_.epoch; }
 
   // ---- output of the decisions since the last call ----
   std::vector<change> take_changes();
@@ -120,14 +136,14 @@ class stream_limiter final {
   // A user's live streams, oldest first (at most a few: the limit is small).
   using stream_list = std::vector<live_stream>;
   struct remembered_verdict {
-    verdict v;
+    shared_verdict v;
     steady_time forget_at;
   };
   // Remembered verdicts are found by their own requestId, so the key costs no second copy.
   struct request_id_of {
     using is_transparent = void;
     static std::string_view key(std::string_view id) { return id; }
-    static std::string_view key(const remembered_verdict& r) { return r.v.request_id; }
+    static std::string_view key(const remembered_verdict& r) { return r.v->request_id; }
     template <class A>
     std::size_t operator()(const A& a) const {
       return std::hash<std::string_view>{}(key(a));
@@ -150,7 +166,8 @@ class stream_limiter final {
   void renew(live_stream& l, instant now);
   void watch_deadline(steady_time at, const std::string& user_id);
   start_result decide(const start_request& r, const user& u, instant now);
-  void remember(const verdict& v, steady_time forget_at);
+  void remember(const shared_verdict& v, steady_time forget_at);
+  void publish(const std::string& user_id, std::variant<shared_verdict, ended_event> what);
   void schedule_forget(const remembered_verdict& entry);
   void forget_due(steady_time now);
 
@@ -166,6 +183,7 @@ class stream_limiter final {
   // One entry per remembered verdict, ordered by forget_at: a verdict leaves memory only
   // through its entry, so the pointer is valid until the entry is taken.
   std::deque<std::pair<steady_time, const remembered_verdict*>> verdict_expiry_;
+  std::unordered_map<std::string, std::uint64_t> seq_by_user_;
   std::vector<change> changes_;
   std::vector<event> events_;
 };

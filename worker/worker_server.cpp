@@ -58,6 +58,8 @@ void worker_server::run(const std::atomic<bool>& stop_requested) {
     const instant at = now();
     for (std::size_t taken = 0; taken < max_batch_ && take_one(at); ++taken) {
     }
+    batch_stats_.observe(batch_requests_);
+    batch_requests_ = 0;
     // Also when no request came: a lease that ran out ends, is stored and is published.
     limiter_.expire_due(at);
     commit_batch(at);
@@ -99,6 +101,13 @@ bool worker_server::take_one(instant at) {
     drop(decoded.error().message);
     return true;
   }
+  // The api's liveness pings and metric scrapes are not work: they stay out of the batch sizes.
+  if (std::holds_alternative<stats_request>(decoded->body)) {
+    replies_.push_back(
+        {std::move(identity), decoded->corr, {outcome::ok, batch_stats_.to_json()}, std::nullopt});
+    return true;
+  }
+  if (!std::holds_alternative<ping_request>(decoded->body)) ++batch_requests_;
   if (auto* list = std::get_if<list_events_request>(&decoded->body)) {
     replies_.push_back({std::move(identity), decoded->corr, {}, std::move(*list)});
     return true;
@@ -148,17 +157,20 @@ void worker_server::send_replies() {
 }
 
 void worker_server::publish_events() {
-  const auto publish = [this](const std::string& topic, const std::string& body) {
+  const auto publish = [this](const std::string& topic, const std::string& body,
+                              std::uint64_t seq) {
     constexpr auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    const std::string sequence = limiter_.epoch() + ' ' + std::to_string(seq);
     static_cast<void>(events_.send(zmq::buffer(topic), more));
-    static_cast<void>(events_.send(zmq::buffer(body), zmq::send_flags::dontwait));
+    static_cast<void>(events_.send(zmq::buffer(body), more));
+    static_cast<void>(events_.send(zmq::buffer(sequence), zmq::send_flags::dontwait));
   };
   for (const event& e : events_to_publish_) {
-    if (const auto* v = std::get_if<verdict>(&e)) {
-      publish(v->user_id, encode_verdict_event(*v));
+    if (const auto* v = std::get_if<shared_verdict>(&e.what)) {
+      publish((*v)->user_id, encode_verdict_event(**v, e.seq), e.seq);
     } else {
-      const auto& ended = std::get<ended_event>(e);
-      publish(ended.user_id, encode_ended_event(ended));
+      const auto& ended = std::get<ended_event>(e.what);
+      publish(ended.user_id, encode_ended_event(ended, e.seq), e.seq);
     }
   }
   events_to_publish_.clear();

@@ -17,6 +17,7 @@
 
 #include "common/clock.hpp"
 #include "common/config.hpp"
+#include "worker/batch_stats.hpp"
 #include "worker/request_handler.hpp"
 #include "worker/sqlite_store.hpp"
 #include "worker/stream_limiter.hpp"
@@ -69,6 +70,9 @@ class worker_server final {
   std::vector<event> events_to_publish_;  // of the committed batch  // of the batch in progress;
                                           // kept for its capacity
   std::atomic<std::uint64_t> dropped_{0};
+  // Requests of the batch in progress other than ping and stats, then the histogram of them.
+  std::size_t batch_requests_ = 0;
+  batch_stats batch_stats_;
 };
 
 }  // namespace streamgate

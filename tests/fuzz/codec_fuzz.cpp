@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)decode_catalog(input);
   if (auto record = decode_verdict_record(input)) {
     (void)encode_verdict_record(*record);
-    (void)encode_verdict_event(*record);
+    (void)encode_verdict_event(*record, 1);
     (void)encode_verdict_body(*record);
   }
   return 0;

@@ -15,6 +15,8 @@ using namespace streamgate::it;
 
 namespace {
 
+const std::vector<std::string> two_io_threads{"--io-threads", "2"};
+
 struct outcome {
   int status = 0;
   std::string stream_id;
@@ -80,8 +82,9 @@ void check_exactly_the_limit(http_client& http, const std::string& user,
 }  // namespace
 
 TEST_CASE("60 concurrent starts for one user allow exactly 3", "[integration][concurrency]") {
-  // A generous verdict timeout: this is about the limit, not about speed under load.
-  stack s(stack_options{}.verdict_timeout_ms(15000));
+  // A generous verdict timeout: this is about the limit, not about speed under load. Two io
+  // threads, so connections are served in parallel (and ThreadSanitizer sees it in CI).
+  stack s(stack_options{}.verdict_timeout_ms(15000).api_args(two_io_threads));
   http_client http(s.http_port());
   const auto user = create_user(http);
 
@@ -91,7 +94,7 @@ TEST_CASE("60 concurrent starts for one user allow exactly 3", "[integration][co
 
 TEST_CASE("60 concurrent starts for one user over two apis allow exactly 3",
           "[integration][concurrency]") {
-  stack s(stack_options{}.verdict_timeout_ms(15000).apis(2));
+  stack s(stack_options{}.verdict_timeout_ms(15000).apis(2).api_args(two_io_threads));
   http_client http(s.http_port());
   const auto user = create_user(http);
 
@@ -101,7 +104,7 @@ TEST_CASE("60 concurrent starts for one user over two apis allow exactly 3",
 
 TEST_CASE("concurrent starts of many users each get their own limit",
           "[integration][concurrency]") {
-  stack s(stack_options{}.verdict_timeout_ms(15000));
+  stack s(stack_options{}.verdict_timeout_ms(15000).api_args(two_io_threads));
   http_client http(s.http_port());
   constexpr int users = 5;
   constexpr int per_user = 8;

@@ -80,6 +80,11 @@ TEST_CASE("/metrics counts requests and verdicts as starts come in", "[integrati
   const double denied0 = sample_value(before, R"(streamgate_verdicts_total{outcome="denied"})");
   REQUIRE(allowed0 >= 0);
   REQUIRE(denied0 >= 0);
+  // The worker's group commits, relayed from its stats (pings and scrapes are not counted).
+  const double batches0 = sample_value(before, "streamgate_worker_batch_size_count");
+  const double decided0 = sample_value(before, "streamgate_worker_batch_size_sum");
+  REQUIRE(batches0 >= 0);
+  REQUIRE(decided0 >= 0);
 
   const auto user = create_user(http, 2);
   for (int i = 0; i < 3; ++i) {
@@ -114,6 +119,13 @@ TEST_CASE("/metrics counts requests and verdicts as starts come in", "[integrati
   CHECK(sample_value(after, "streamgate_zmq_dropped_total") >= 0);
   CHECK(sample_value(after, "streamgate_pending_calls") >= 0);
   CHECK(sample_value(after, "streamgate_lease_expiries_total") >= 0);
+  // A create and three starts, one request at a time: at least one batch and four requests more.
+  const double batches = sample_value(after, "streamgate_worker_batch_size_count");
+  CHECK(batches >= batches0 + 1);
+  CHECK(sample_value(after, "streamgate_worker_batch_size_sum") >= decided0 + 4);
+  CHECK(sample_value(after, R"(streamgate_worker_batch_size_bucket{le="+Inf"})") == batches);
+  CHECK(sample_value(after, R"(streamgate_worker_batch_size_bucket{le="512"})") <= batches);
+  CHECK(sample_value(after, R"(streamgate_worker_batch_size_bucket{le="1"})") >= 1);
 }
 
 TEST_CASE("a user's decisions are audited durably, newest first", "[integration][ops][audit]") {

@@ -41,7 +41,8 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 }  // namespace
 
 process::process(std::filesystem::path program, std::vector<std::string> args,
-                 std::filesystem::path working_dir, std::filesystem::path log_file)
+                 std::filesystem::path working_dir, std::filesystem::path log_file,
+                 std::vector<std::string> more_env)
     : program_(std::move(program)), args_(std::move(args)), log_file_(std::move(log_file)) {
   if (!std::filesystem::exists(program_))
     throw std::runtime_error("program not found: " + program_.string());
@@ -73,6 +74,7 @@ process::process(std::filesystem::path program, std::vector<std::string> args,
   argv_strings.insert(argv_strings.end(), args_.begin(), args_.end());
   auto argv = c_strings(argv_strings);
   auto env_strings = child_environment();
+  env_strings.insert(env_strings.end(), more_env.begin(), more_env.end());
   auto envp = c_strings(env_strings);
 
   const int rc = posix_spawn(&pid_, program_.c_str(), &actions, &attr, argv.data(), envp.data());

@@ -16,10 +16,12 @@ namespace streamgate::it {
 
 class process final {
  public:
-  // Starts `program args...` in `working_dir`, appending its output to `log_file`.
+  // Starts `program args...` in `working_dir`, appending its output to `log_file`, with
+  // `more_env` ("NAME=value") added to its environment (secrets a flag would show in ps).
   // Throws std::runtime_error when the program cannot be started.
   process(std::filesystem::path program, std::vector<std::string> args,
-          std::filesystem::path working_dir, std::filesystem::path log_file);
+          std::filesystem::path working_dir, std::filesystem::path log_file,
+          std::vector<std::string> more_env = {});
   ~process();
 
   process(const process&) = delete;

@@ -3,14 +3,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cctype>
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
+#include <string_view>
 
 #include "diagnostics.hpp"
 #include "free_port.hpp"
 #include "http_client.hpp"
+#include "sanitizer_check.hpp"
 #include "wait.hpp"
 
 #ifndef STREAMGATE_WORKER_BIN
@@ -43,7 +46,23 @@ std::string endpoint(unsigned short port) { return "tcp://127.0.0.1:" + std::to_
 
 stack::stack(stack_options options)
     : options_(std::move(options)), dir_(make_temp_dir()), report_(open_report(dir_)) {
-  add_log(report_, "streamgate-worker", dir_ / "worker.log");
+  if (const char* store = std::getenv("STREAMGATE_TEST_STORE");
+      store != nullptr && std::string_view(store) == "redis")
+    options_.redis = true;
+  if (options_.worker_count > 1 && !options_.redis)
+    throw std::logic_error("stack: several workers need the Redis store");
+  for (int w = 0; w < options_.worker_count; ++w)
+    add_log(report_, "streamgate-worker " + std::to_string(w), worker_log(w));
+  workers_.resize(static_cast<std::size_t>(options_.worker_count));
+  if (options_.redis) {
+    add_log(report_, "redis-server", dir_ / "redis" / "redis.log");
+    try {
+      redis_ = std::make_unique<redis_server>(dir_ / "redis");
+    } catch (const std::exception&) {
+      close_report(report_, true);
+      throw;
+    }
+  }
   for (int i = 0; i < options_.api_count; ++i)
     add_log(report_, "streamgate-api " + std::to_string(i),
             dir_ / ("api" + std::to_string(i) + ".log"));
@@ -55,17 +74,19 @@ stack::stack(stack_options options)
   for (int attempt = 1;; ++attempt) {
     choose_ports();
     try {
-      start_worker();
+      for (int w = 0; w < options_.worker_count; ++w) start_worker(w);
       for (int i = 0; i < options_.api_count; ++i) start_api(i);
       wait_all_healthy(options_.start_timeout);
       return;
     } catch (const std::exception& e) {
-      bool port_taken = mentions_port_in_use(dir_ / "worker.log");
+      bool port_taken = false;
+      for (int w = 0; w < options_.worker_count; ++w)
+        port_taken = port_taken || mentions_port_in_use(worker_log(w));
       for (int i = 0; i < options_.api_count; ++i)
         port_taken =
             port_taken || mentions_port_in_use(dir_ / ("api" + std::to_string(i) + ".log"));
       for (auto& api : apis_) api.reset();
-      worker_.reset();
+      for (auto& worker : workers_) worker.reset();
       if (!port_taken || attempt == attempts) {
         close_report(report_, true);
         throw;
@@ -78,29 +99,61 @@ stack::stack(stack_options options)
 
 stack::~stack() {
   // Apis first: they answer their in-flight requests while the worker is still there.
-  for (auto& api : apis_) api.reset();
-  worker_.reset();
-  close_report(report_, std::uncaught_exceptions() > 0);
+  std::vector<std::string> findings;
+  const auto stop_and_check = [&findings](std::unique_ptr<process>& child, std::string name) {
+    if (!child) return;
+    child->stop();
+    if (const std::string end = unexpected_end(*child); !end.empty())
+      findings.push_back(name + " " + end);
+    if (const std::string report = sanitizer_report_in(child->log_file()); !report.empty())
+      findings.push_back(name + " logged a sanitizer report: " + report);
+    child.reset();
+  };
+  for (std::size_t i = 0; i < apis_.size(); ++i)
+    stop_and_check(apis_[i], "streamgate-api " + std::to_string(i));
+  for (std::size_t w = 0; w < workers_.size(); ++w)
+    stop_and_check(workers_[w], "streamgate-worker " + std::to_string(w));
+  redis_.reset();
+  // Failed here rather than thrown: a destructor must not throw, and the test case's own
+  // failure, when there is one, is already on its way.
+  const bool exception_in_flight = std::uncaught_exceptions() > 0;
+  if (!exception_in_flight)
+    for (const std::string& finding : findings) FAIL_CHECK(finding);
+  close_report(report_, exception_in_flight);
 }
 
 void stack::choose_ports() {
-  requests_port_ = free_port();
-  do events_port_ = free_port();
-  while (events_port_ == requests_port_);
-  http_ports_.clear();
-  while (http_ports_.size() < static_cast<std::size_t>(options_.api_count)) {
-    const unsigned short p = free_port();
-    if (p != requests_port_ && p != events_port_ &&
-        std::find(http_ports_.begin(), http_ports_.end(), p) == http_ports_.end())
-      http_ports_.push_back(p);
+  // All distinct, and none the test's redis-server.
+  std::vector<unsigned short> taken;
+  if (redis_) taken.push_back(redis_->port());
+  const auto fresh = [&taken] {
+    unsigned short p = 0;
+    do p = free_port();
+    while (std::find(taken.begin(), taken.end(), p) != taken.end());
+    taken.push_back(p);
+    return p;
+  };
+  requests_ports_.clear();
+  events_ports_.clear();
+  for (int w = 0; w < options_.worker_count; ++w) {
+    requests_ports_.push_back(fresh());
+    events_ports_.push_back(fresh());
   }
+  http_ports_.clear();
+  for (int i = 0; i < options_.api_count; ++i) http_ports_.push_back(fresh());
 }
 
-std::vector<std::string> stack::worker_flags() const {
+std::filesystem::path stack::worker_log(int worker) const {
+  // Worker 0 keeps the name tests and diagnostics have always read.
+  return dir_ / (worker == 0 ? std::string("worker.log")
+                             : "worker" + std::to_string(worker) + ".log");
+}
+
+std::vector<std::string> stack::worker_flags(int worker) const {
   std::vector<std::string> flags{
-      "--requests", endpoint(requests_port_),
-      "--events",   endpoint(events_port_),
-      "--store",    "sqlite:" + (dir_ / "streamgate.db").string(),
+      "--requests", endpoint(requests_port(worker)),
+      "--events",   endpoint(events_port(worker)),
+      "--store",    redis_ ? redis_->url() : "sqlite:" + (dir_ / "streamgate.db").string(),
       "--catalog",  STREAMGATE_CATALOG,
   };
   if (options_.lease) {
@@ -114,10 +167,15 @@ std::vector<std::string> stack::worker_flags() const {
 std::vector<std::string> stack::api_flags(int api) const {
   std::vector<std::string> flags{
       "--listen",   "127.0.0.1:" + std::to_string(http_port(api)),
-      "--requests", endpoint(requests_port_),
-      "--events",   endpoint(events_port_),
       "--web-root", STREAMGATE_WEB_ROOT,
   };
+  // Every api connects to every worker (repeated flags), as a scaled-out deployment does.
+  for (int w = 0; w < options_.worker_count; ++w) {
+    flags.push_back("--requests");
+    flags.push_back(endpoint(requests_port(w)));
+    flags.push_back("--events");
+    flags.push_back(endpoint(events_port(w)));
+  }
   if (options_.verdict_timeout) {
     flags.push_back("--verdict-timeout-ms");
     flags.push_back(std::to_string(*options_.verdict_timeout));
@@ -126,40 +184,45 @@ std::vector<std::string> stack::api_flags(int api) const {
   return flags;
 }
 
-void stack::start_worker() {
-  if (worker_ && worker_->running())
-    throw std::logic_error("start_worker: the worker is still running");
-  worker_ =
-      std::make_unique<process>(STREAMGATE_WORKER_BIN, worker_flags(), dir_, dir_ / "worker.log");
+void stack::start_worker(int worker) {
+  auto& slot = workers_.at(static_cast<std::size_t>(worker));
+  if (slot && slot->running()) throw std::logic_error("start_worker: the worker is still running");
+  slot = std::make_unique<process>(STREAMGATE_WORKER_BIN, worker_flags(worker), dir_,
+                                   worker_log(worker));
 }
 
-void stack::stop_worker() {
-  if (worker_) worker_->stop();
+void stack::stop_worker(int worker) {
+  if (auto& slot = workers_.at(static_cast<std::size_t>(worker))) slot->stop();
 }
 
-void stack::kill9_worker() {
-  if (worker_) worker_->kill9();
+void stack::kill9_worker(int worker) {
+  if (auto& slot = workers_.at(static_cast<std::size_t>(worker))) slot->kill9();
 }
 
-void stack::pause_worker() {
-  if (worker_) worker_->pause();
+void stack::pause_worker(int worker) {
+  if (auto& slot = workers_.at(static_cast<std::size_t>(worker))) slot->pause();
 }
 
-void stack::resume_worker() {
-  if (worker_) worker_->resume();
+void stack::resume_worker(int worker) {
+  if (auto& slot = workers_.at(static_cast<std::size_t>(worker))) slot->resume();
 }
 
-bool stack::worker_running() { return worker_ && worker_->running(); }
+bool stack::worker_running(int worker) {
+  auto& slot = workers_.at(static_cast<std::size_t>(worker));
+  return slot && slot->running();
+}
 
-std::string stack::worker_exit() const {
-  return worker_ ? worker_->exit_description() : "not started";
+std::string stack::worker_exit(int worker) const {
+  const auto& slot = workers_.at(static_cast<std::size_t>(worker));
+  return slot ? slot->exit_description() : "not started";
 }
 
 void stack::start_api(int api) {
   auto& slot = apis_.at(static_cast<std::size_t>(api));
   if (slot && slot->running()) throw std::logic_error("start_api: the api is still running");
   slot = std::make_unique<process>(STREAMGATE_API_BIN, api_flags(api), dir_,
-                                   dir_ / ("api" + std::to_string(api) + ".log"));
+                                   dir_ / ("api" + std::to_string(api) + ".log"),
+                                   options_.more_api_env);
 }
 
 void stack::stop_api(int api) {
@@ -181,10 +244,13 @@ std::string stack::api_exit(int api) const {
 }
 
 void stack::check_alive(int api) {
-  if (!worker_running())
+  // One live worker is enough to be healthy: the others may have been stopped by the test.
+  bool any_worker = false;
+  for (int w = 0; w < options_.worker_count; ++w) any_worker = any_worker || worker_running(w);
+  if (!any_worker)
     throw std::runtime_error("streamgate-worker " + worker_exit() + "; its output:\n" +
-                             worker_log_tail() +
-                             "command: " + (worker_ ? worker_->command_line() : ""));
+                             worker_log_tail() + "command: " +
+                             (workers_.front() ? workers_.front()->command_line() : ""));
   if (!api_running(api))
     throw std::runtime_error("streamgate-api " + api_exit(api) + "; its output:\n" +
                              api_log_tail(api) +
@@ -218,7 +284,7 @@ void stack::wait_all_healthy(std::chrono::milliseconds timeout) {
   for (int i = 0; i < options_.api_count; ++i) wait_healthy(i, timeout);
 }
 
-std::string stack::worker_log_tail() const { return tail_of(dir_ / "worker.log", 30); }
+std::string stack::worker_log_tail(int worker) const { return tail_of(worker_log(worker), 30); }
 
 std::string stack::api_log_tail(int api) const {
   return tail_of(dir_ / ("api" + std::to_string(api) + ".log"), 30);

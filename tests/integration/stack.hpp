@@ -1,7 +1,9 @@
 #pragma once
 
 // One streamgate deployment for one test: a temp dir, free ports, a worker with its SQLite store
-// there, and one or more apis connected to it. The constructor returns once every api answers
+// there (or M workers sharing a redis-server of the test's own, with the Redis store), and one or
+// more apis connected to every worker. The store is Redis when the options ask for it or the
+// environment has STREAMGATE_TEST_STORE=redis (how CTest runs the suite a second time). The constructor returns once every api answers
 // GET /health with 200; the destructor stops them (SIGTERM, then SIGKILL). Children can be
 // killed and restarted on the same ports and store, as a crash and a restart would.
 
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "process.hpp"
+#include "redis_server.hpp"
 
 namespace streamgate::it {
 
@@ -22,8 +25,11 @@ struct stack_options {
   std::optional<int> lease;            // --lease-seconds, the worker's default when none
   std::optional<int> verdict_timeout;  // --verdict-timeout-ms, the api's default when none
   int api_count = 1;
+  int worker_count = 1;  // more than one needs the Redis store
+  bool redis = false;    // also when STREAMGATE_TEST_STORE=redis
   std::vector<std::string> more_worker_flags;
   std::vector<std::string> more_api_flags;
+  std::vector<std::string> more_api_env;  // "NAME=value"
   std::chrono::milliseconds start_timeout = 20s;
 
   stack_options& lease_seconds(int seconds) {
@@ -38,12 +44,25 @@ struct stack_options {
     api_count = count;
     return *this;
   }
+  stack_options& workers(int count) {
+    worker_count = count;
+    return *this;
+  }
+  stack_options& redis_store() {
+    redis = true;
+    return *this;
+  }
   stack_options& worker_args(std::vector<std::string> flags) {
     more_worker_flags = std::move(flags);
     return *this;
   }
   stack_options& api_args(std::vector<std::string> flags) {
     more_api_flags = std::move(flags);
+    return *this;
+  }
+  // Added to the apis' environment (which otherwise holds no STREAMGATE_* variable).
+  stack_options& api_env(std::vector<std::string> variables) {
+    more_api_env = std::move(variables);
     return *this;
   }
 };
@@ -58,18 +77,25 @@ class stack final {
   unsigned short http_port(int api = 0) const {
     return http_ports_.at(static_cast<std::size_t>(api));
   }
-  unsigned short requests_port() const { return requests_port_; }
-  unsigned short events_port() const { return events_port_; }
+  unsigned short requests_port(int worker = 0) const {
+    return requests_ports_.at(static_cast<std::size_t>(worker));
+  }
+  unsigned short events_port(int worker = 0) const {
+    return events_ports_.at(static_cast<std::size_t>(worker));
+  }
   const std::filesystem::path& dir() const { return dir_; }
+  int worker_count() const { return options_.worker_count; }
+  // The test's redis-server; null with the SQLite store.
+  redis_server* redis() { return redis_.get(); }
 
-  // The worker, on the same ports and store each time.
-  void start_worker();
-  void stop_worker();  // SIGTERM, a clean shutdown
-  void kill9_worker();
-  void pause_worker();  // SIGSTOP: hung, connections open
-  void resume_worker();
-  bool worker_running();
-  std::string worker_exit() const;
+  // A worker, on the same ports and store each time.
+  void start_worker(int worker = 0);
+  void stop_worker(int worker = 0);  // SIGTERM, a clean shutdown
+  void kill9_worker(int worker = 0);
+  void pause_worker(int worker = 0);  // SIGSTOP: hung, connections open
+  void resume_worker(int worker = 0);
+  bool worker_running(int worker = 0);
+  std::string worker_exit(int worker = 0) const;
 
   void start_api(int api = 0);
   void stop_api(int api = 0);
@@ -82,11 +108,12 @@ class stack final {
   void wait_healthy(int api = 0, std::chrono::milliseconds timeout = 20s);
   void wait_all_healthy(std::chrono::milliseconds timeout = 20s);
 
-  std::string worker_log_tail() const;
+  std::string worker_log_tail(int worker = 0) const;
   std::string api_log_tail(int api = 0) const;
 
  private:
-  std::vector<std::string> worker_flags() const;
+  std::vector<std::string> worker_flags(int worker) const;
+  std::filesystem::path worker_log(int worker) const;
   std::vector<std::string> api_flags(int api) const;
   void choose_ports();
   void check_alive(int api);
@@ -94,10 +121,11 @@ class stack final {
   stack_options options_;
   std::filesystem::path dir_;
   int report_;  // diagnostics.hpp
-  unsigned short requests_port_ = 0;
-  unsigned short events_port_ = 0;
+  std::unique_ptr<redis_server> redis_;  // before the workers, stopped after them
+  std::vector<unsigned short> requests_ports_;
+  std::vector<unsigned short> events_ports_;
   std::vector<unsigned short> http_ports_;
-  std::unique_ptr<process> worker_;
+  std::vector<std::unique_ptr<process>> workers_;
   std::vector<std::unique_ptr<process>> apis_;
 };
 

@@ -25,7 +25,7 @@ auto fields_of(const stop_all_request& r) { return std::tie(r.user_id); }
 auto fields_of(const get_user_request& r) { return std::tie(r.user_id); }
 auto fields_of(const list_users_request& r) { return std::tie(r.name_filter); }
 auto fields_of(const create_user_request& r) {
-  return std::tie(r.id, r.name, r.max_streams, r.policy_override);
+  return std::tie(r.id, r.name, r.max_streams, r.policy_override, r.token_hash);
 }
 auto fields_of(const patch_user_request& r) {
   return std::tie(r.user_id, r.name, r.max_streams, r.policy_override);
@@ -34,9 +34,11 @@ auto fields_of(const list_streams_request& r) { return std::tie(r.user_id); }
 auto fields_of(const snapshot_request& r) { return std::tie(r.user_id); }
 auto fields_of(const list_videos_request&) { return std::tie(); }
 auto fields_of(const get_video_request& r) { return std::tie(r.video_id); }
-auto fields_of(const get_request_request& r) { return std::tie(r.request_id); }
+auto fields_of(const get_request_request& r) { return std::tie(r.request_id, r.owner_id); }
 auto fields_of(const ping_request&) { return std::tie(); }
 auto fields_of(const list_events_request& r) { return std::tie(r.user_id, r.limit); }
+auto fields_of(const authenticate_request& r) { return std::tie(r.user_id, r.token_hash); }
+auto fields_of(const stats_request&) { return std::tie(); }
 auto fields_of(const stream& s) {
   return std::tie(s.stream_id, s.user_id, s.video_id, s.session_id, s.started_at_ms,
                   s.expires_at_ms);
@@ -197,6 +199,11 @@ TEST_CASE("every request variant survives encode then decode unchanged", "[codec
       {15, get_video_request{"v-9"}},
       {16, get_request_request{"r_1"}},
       {17, list_events_request{"alice", 1000}},
+      {18, create_user_request{"carol", "Carol", std::nullopt, std::nullopt, std::string(64, 'e')}},
+      {19, get_request_request{"r_1", "alice"}},
+      {20, authenticate_request{"alice", "0123456789abcdef0123456789abcdef"
+                                         "0123456789abcdef0123456789abcdef"}},
+      {21, stats_request{}},
       {0, ping_request{}},
       {std::numeric_limits<std::uint64_t>::max(), ping_request{}},
   }));
@@ -616,10 +623,10 @@ TEST_CASE("the REST body of a denied start has the reason and the streams in use
 TEST_CASE("the verdict event carries the DESIGN section 4 fields", "[codec]") {
   SECTION("allowed") {
     const verdict v = allowed_verdict();
-    const rapidjson::Document event = parse(encode_verdict_event(v));
+    const rapidjson::Document event = parse(encode_verdict_event(v, 7));
     CHECK(member_names(event) == std::vector<std::string>{"type", "requestId", "userId", "videoId",
                                                           "sessionId", "verdict", "streamId",
-                                                          "active", "limit", "stream"});
+                                                          "active", "limit", "stream", "seq"});
     CHECK(text(event, "type") == "verdict");
     CHECK(text(event, "requestId") == "r_1");
     CHECK(text(event, "userId") == "alice");
@@ -630,13 +637,14 @@ TEST_CASE("the verdict event carries the DESIGN section 4 fields", "[codec]") {
     CHECK(event["active"].GetInt() == 2);
     CHECK(event["limit"].GetInt() == 3);
     check_stream_object(event["stream"], *v.granted);
+    CHECK(event["seq"].GetUint64() == 7);
   }
   SECTION("denied") {
     const verdict v = denied_verdict();
-    const rapidjson::Document event = parse(encode_verdict_event(v));
+    const rapidjson::Document event = parse(encode_verdict_event(v, 8));
     CHECK(member_names(event) == std::vector<std::string>{"type", "requestId", "userId", "videoId",
                                                           "sessionId", "verdict", "active", "limit",
-                                                          "reason", "streams"});
+                                                          "reason", "streams", "seq"});
     CHECK(text(event, "verdict") == "denied");
     CHECK(text(event, "reason") == "limit_reached");
     REQUIRE(event["streams"].Size() == 3);
@@ -648,8 +656,10 @@ TEST_CASE("ended and snapshot events carry their fields", "[codec]") {
   SECTION("ended") {
     const end_reason reason = GENERATE(end_reason::stopped, end_reason::expired,
                                        end_reason::evicted, end_reason::stop_all);
-    const rapidjson::Document event = parse(encode_ended_event({"s_1", "alice", reason}));
-    CHECK(member_names(event) == std::vector<std::string>{"type", "streamId", "userId", "reason"});
+    const rapidjson::Document event = parse(encode_ended_event({"s_1", "alice", reason}, 9));
+    CHECK(member_names(event) ==
+          std::vector<std::string>{"type", "streamId", "userId", "reason", "seq"});
+    CHECK(event["seq"].GetUint64() == 9);
     CHECK(text(event, "type") == "ended");
     CHECK(text(event, "streamId") == "s_1");
     CHECK(text(event, "userId") == "alice");
@@ -657,8 +667,11 @@ TEST_CASE("ended and snapshot events carry their fields", "[codec]") {
   }
   SECTION("snapshot") {
     const std::vector<stream> streams{sample_stream("s_1", t0), sample_stream("s_2", t0 + 7)};
-    const rapidjson::Document event = parse(encode_snapshot("alice", streams, 3));
-    CHECK(member_names(event) == std::vector<std::string>{"type", "userId", "streams", "limit"});
+    const rapidjson::Document event = parse(encode_snapshot("alice", streams, 3, "e_1", 12));
+    CHECK(member_names(event) ==
+          std::vector<std::string>{"type", "userId", "streams", "limit", "epoch", "seq"});
+    CHECK(text(event, "epoch") == "e_1");
+    CHECK(event["seq"].GetUint64() == 12);
     CHECK(text(event, "type") == "snapshot");
     CHECK(text(event, "userId") == "alice");
     REQUIRE(event["streams"].Size() == 2);
@@ -666,8 +679,8 @@ TEST_CASE("ended and snapshot events carry their fields", "[codec]") {
     CHECK(event["limit"].GetInt() == 3);
   }
   SECTION("snapshot of a user without streams") {
-    CHECK(encode_snapshot("bob", {}, 1) ==
-          R"({"type":"snapshot","userId":"bob","streams":[],"limit":1})");
+    CHECK(encode_snapshot("bob", {}, 1, "e_2", 0) ==
+          R"({"type":"snapshot","userId":"bob","streams":[],"limit":1,"epoch":"e_2","seq":0})");
   }
 }
 

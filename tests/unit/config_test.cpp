@@ -102,7 +102,8 @@ const std::vector<std::string> worker_flags{"requests",      "events",
                                             "log-format"};
 const std::vector<std::string> api_flags{"listen",     "requests",  "events",
                                          "web-root",   "docs-root", "verdict-timeout-ms",
-                                         "io-threads", "log-level", "log-format"};
+                                         "io-threads", "log-level", "log-format",
+                                         "max-connections", "auth", "admin-token"};
 
 std::string environment_name(std::string flag) {
   for (char& c : flag) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
@@ -143,6 +144,7 @@ TEST_CASE("an api without options runs with the documented defaults", "[config]"
   CHECK(c.web_root == "web");
   CHECK(c.verdict_timeout_ms == 2000);
   CHECK(c.io_threads == 1);
+  CHECK(c.max_connections == 10000);
   CHECK(c.log.level == "info");
 }
 
@@ -329,6 +331,8 @@ TEST_CASE("bad api flags are refused with the value quoted", "[config]") {
       {{"--verdict-timeout-ms", "600001"}, "bad value '600001' for --verdict-timeout-ms"},
       {{"--io-threads", "0"}, "bad value '0' for --io-threads: expected an integer from 1 to 64"},
       {{"--io-threads", "65"}, "bad value '65' for --io-threads"},
+      {{"--max-connections", "0"},
+       "bad value '0' for --max-connections: expected an integer from 1 to 1000000"},
       {{"--web-root", ""}, "bad value '' for --web-root: expected a non-empty path"},
       {{"--log-level", "verbose"}, "bad value 'verbose' for --log-level"},
       {{"--requests", "nowhere", "--events", "tcp://h:2"},
@@ -476,6 +480,37 @@ TEST_CASE("an api refuses unpaired --requests and --events", "[config]") {
   SECTION("requests alone") {
     check_refused(load_api({"--requests", "tcp://w1:1"}, env),
                   "--requests is given 1 time(s) and --events 0 time(s)");
+  }
+}
+
+TEST_CASE("--auth token needs an admin token, which is never quoted back", "[config][auth]") {
+  environment env;
+  SECTION("auth is none unless asked for") {
+    const auto loaded = load_api({}, env);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->config.auth == "none");
+    CHECK(loaded->config.admin_token.empty());
+  }
+  SECTION("token mode without an admin token is refused, naming the variable") {
+    check_refused(load_api({"--auth", "token"}, env), "STREAMGATE_ADMIN_TOKEN");
+  }
+  SECTION("the admin token comes from the environment") {
+    env.set("STREAMGATE_ADMIN_TOKEN", "0123456789abcdef-admin");
+    const auto loaded = load_api({"--auth", "token"}, env);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->config.auth == "token");
+    CHECK(loaded->config.admin_token == "0123456789abcdef-admin");
+  }
+  SECTION("a short or unsendable admin token is refused without showing it") {
+    const std::string bad = GENERATE(std::string("short-secret"), std::string(20, ' '),
+                                     std::string("0123456789abcdef\"n"));
+    env.set("STREAMGATE_ADMIN_TOKEN", bad);
+    const auto loaded = load_api({"--auth", "token"}, env);
+    check_refused(loaded, "STREAMGATE_ADMIN_TOKEN");
+    CHECK(loaded.error().message.find(bad) == std::string::npos);
+  }
+  SECTION("an unknown mode is refused") {
+    check_refused(load_api({"--auth", "basic"}, env), "'basic'");
   }
 }
 

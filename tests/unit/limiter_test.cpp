@@ -37,7 +37,7 @@ start_request start_of(std::string user_id, std::string request_id, std::string 
 verdict decide(stream_limiter& limiter, const start_request& r, instant now) {
   auto decided = limiter.start(r, now);
   REQUIRE(decided.has_value());
-  return decided->v;
+  return *decided->v;
 }
 
 std::string granted_id(const verdict& v) {
@@ -59,7 +59,7 @@ std::string describe(const change& c) {
       return "stream_removed " + x.stream_id;
     }
     std::string operator()(const verdict_saved& x) const {
-      return "verdict_saved " + x.v.request_id;
+      return "verdict_saved " + x.v->request_id;
     }
     std::string operator()(const verdict_forgotten& x) const {
       return "verdict_forgotten " + x.request_id;
@@ -70,9 +70,9 @@ std::string describe(const change& c) {
   return std::visit(visitor{}, c);
 }
 std::string describe(const event& e) {
-  if (const auto* v = std::get_if<verdict>(&e))
-    return "verdict " + v->request_id + (v->allowed ? " allowed" : " denied " + v->reason);
-  const auto& ended = std::get<ended_event>(e);
+  if (const auto* v = std::get_if<shared_verdict>(&e.what))
+    return "verdict " + (*v)->request_id + ((*v)->allowed ? " allowed" : " denied " + (*v)->reason);
+  const auto& ended = std::get<ended_event>(e.what);
   return "ended " + ended.stream_id + " " + std::string(to_string(ended.reason));
 }
 template <class T>
@@ -183,9 +183,9 @@ TEST_CASE("a replayed requestId gets the original verdict and decides nothing", 
     const auto replay = limiter.start(start_of("alice", "r1", "", "v2"), at(5s));
     REQUIRE(replay.has_value());
     CHECK(replay->replayed);
-    CHECK(granted_id(replay->v) == granted_id(original));
-    CHECK(replay->v.video_id == "v1");
-    CHECK(replay->v.decided_at_ms == original.decided_at_ms);
+    CHECK(granted_id(*replay->v) == granted_id(original));
+    CHECK(replay->v->video_id == "v1");
+    CHECK(replay->v->decided_at_ms == original.decided_at_ms);
     CHECK(limiter.active_count("alice") == 1);
     CHECK(limiter.take_changes().empty());
     // Published again for a client that missed the first push.
@@ -200,8 +200,8 @@ TEST_CASE("a replayed requestId gets the original verdict and decides nothing", 
     const auto replay = limiter.start(start_of("alice", "r4"), at(4s));
     REQUIRE(replay.has_value());
     CHECK(replay->replayed);
-    CHECK_FALSE(replay->v.allowed);
-    CHECK(replay->v.reason == "limit_reached");
+    CHECK_FALSE(replay->v->allowed);
+    CHECK(replay->v->reason == "limit_reached");
     CHECK(limiter.active_count("alice") == 2);
   }
   SECTION("from another user is a conflict") {
@@ -546,9 +546,9 @@ TEST_CASE("a verdict is remembered for the memory window, then decided anew", "[
     const auto after = limiter.start(start_of("alice", "r1"), at(10min));
     REQUIRE(after.has_value());
     CHECK_FALSE(after->replayed);
-    CHECK(after->v.allowed);
-    CHECK(granted_id(after->v) != first);
-    CHECK(after->v.decided_at_ms == wall(10min));
+    CHECK(after->v->allowed);
+    CHECK(granted_id(*after->v) != first);
+    CHECK(after->v->decided_at_ms == wall(10min));
   }
   SECTION("past the window before expire_due ran: forgotten by the start itself") {
     CHECK(limiter.find_verdict("r1") != nullptr);
@@ -557,7 +557,7 @@ TEST_CASE("a verdict is remembered for the memory window, then decided anew", "[
     CHECK_FALSE(after->replayed);
     CHECK(describe_all(limiter.take_changes()) ==
           std::vector<std::string>{"verdict_forgotten r1", "stream_removed " + first,
-                                   "stream_saved " + granted_id(after->v), "verdict_saved r1"});
+                                   "stream_saved " + granted_id(*after->v), "verdict_saved r1"});
   }
   // The new decision is remembered for a window of its own.
   limiter.expire_due(at(19min));
@@ -605,13 +605,13 @@ TEST_CASE("changes and events list a start, an eviction and a stop in decision o
   CHECK(saved.user_id == "carol");
   CHECK(saved.video_id == "v1");
   CHECK(saved.expires_at_ms == wall(90s));
-  CHECK(std::get<verdict_saved>(changes[1]).v.granted->stream_id == first);
+  CHECK(std::get<verdict_saved>(changes[1]).v->granted->stream_id == first);
 
   const auto events = limiter.take_events();
   CHECK(describe_all(events) ==
         std::vector<std::string>{"verdict r1 allowed", "ended " + first + " evicted",
                                  "verdict r2 allowed", "ended " + second + " stopped"});
-  CHECK(std::get<ended_event>(events[1]).user_id == "carol");
+  CHECK(std::get<ended_event>(events[1].what).user_id == "carol");
 
   CHECK(limiter.take_changes().empty());
   CHECK(limiter.take_events().empty());
@@ -660,6 +660,26 @@ TEST_CASE("users match a case-insensitive part of their name, sorted by id", "[l
   CHECK(ids("LIDDELL") == std::vector<std::string>{"alice"});
   CHECK(ids("zzz").empty());
   CHECK(ids("") == std::vector<std::string>{"aaron", "alice", "bob", "carol"});
+}
+
+TEST_CASE("each user's events are numbered 1, 2, 3 in decision order", "[limiter]") {
+  stream_limiter limiter = make_limiter();
+  CHECK(limiter.last_seq("alice") == 0);
+
+  const verdict first = decide(limiter, start_of("alice", "r1"), at(0s));
+  static_cast<void>(decide(limiter, start_of("bob", "r2"), at(0s)));
+  REQUIRE(limiter.stop("alice", granted_id(first)).has_value());
+  static_cast<void>(limiter.start(start_of("alice", "r1"), at(1s)));  // a replay: published again
+
+  std::vector<std::pair<std::string, std::uint64_t>> numbered;
+  for (const event& e : limiter.take_events()) {
+    const auto* v = std::get_if<shared_verdict>(&e.what);
+    numbered.emplace_back(v ? (*v)->user_id : std::get<ended_event>(e.what).user_id, e.seq);
+  }
+  CHECK(numbered == std::vector<std::pair<std::string, std::uint64_t>>{
+                        {"alice", 1}, {"bob", 1}, {"alice", 2}, {"alice", 3}});
+  CHECK(limiter.last_seq("alice") == 3);
+  CHECK(limiter.last_seq("bob") == 1);
 }
 
 }  // namespace streamgate

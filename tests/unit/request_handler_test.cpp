@@ -163,7 +163,8 @@ TEST_CASE_METHOD(handler_fixture, "stream reads answer the user's live streams",
   SECTION("snapshot") {
     const reply r = handler.handle(snapshot_request{"alice"}, limiter, t1);
     CHECK(r.status == outcome::ok);
-    CHECK(r.body == encode_snapshot("alice", streams, 3));
+    CHECK(r.body == encode_snapshot("alice", streams, 3, limiter.epoch(), limiter.last_seq("alice")));
+    CHECK(limiter.last_seq("alice") > 0);
   }
   SECTION("a user without streams has an empty list") {
     const reply r = handler.handle(list_streams_request{"dave"}, limiter, t1);

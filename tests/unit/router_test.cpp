@@ -54,8 +54,11 @@ class fake_worker final : public worker_client {
 // A registry sink that keeps what it was handed.
 class recording_sink final : public event_sink {
  public:
-  void deliver(std::shared_ptr<const std::string> event) override { events.push_back(*event); }
+  void deliver(std::shared_ptr<const user_event> event) override { events.push_back(event->text); }
+  void resync() override { ++resyncs; }
   void shut_down() override { shut = true; }
+
+  int resyncs = 0;
 
   std::vector<std::string> events;
   bool shut = false;
@@ -339,16 +342,21 @@ TEST_CASE("a user's events reach only that user's sockets", "[api][ws_registry]"
   registry.add("alice", alice_too);
   registry.add("bob", bob);
 
-  registry.publish("alice", R"({"type":"ended"})");
+  registry.publish("alice", R"({"type":"ended"})", {"e_1", 1});
   CHECK(alice->events == std::vector<std::string>{R"({"type":"ended"})"});
   CHECK(alice_too->events.size() == 1);
   CHECK(bob->events.empty());
 
   registry.remove("alice", alice.get());
-  registry.publish("alice", "x");
+  registry.publish("alice", "x", {"e_1", 2});
   CHECK(alice->events.size() == 1);
   CHECK(alice_too->events.size() == 2);
   CHECK(registry.size() == 2);
+
+  registry.resync_all();
+  CHECK(alice->resyncs == 0);
+  CHECK(alice_too->resyncs == 1);
+  CHECK(bob->resyncs == 1);
 
   registry.shut_down_all();
   CHECK(alice_too->shut);

@@ -52,7 +52,7 @@ TEST_CASE("restore brings back live streams and remembered verdicts", "[startup]
     restore(limiter, store.load(), decided);
     auto started = limiter.start({"r_1", "alice", "v01", "phone"}, decided);
     REQUIRE(started.has_value());
-    stream_id = started->v.granted->stream_id;
+    stream_id = started->v->granted->stream_id;
     store.commit(limiter.take_changes());
   }
 

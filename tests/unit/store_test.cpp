@@ -114,8 +114,8 @@ TEST_CASE("a commit is read back exactly after the store is reopened", "[store]"
         // Saved newest first: load() still returns the oldest stream first.
         stream_saved{second},
         stream_saved{first},
-        verdict_saved{refused},
-        verdict_saved{granted},
+        verdict_saved{std::make_shared<const verdict>(refused)},
+        verdict_saved{std::make_shared<const verdict>(granted)},
     });
   }
 
@@ -178,8 +178,9 @@ TEST_CASE("the changes of one commit apply in order", "[store]") {
   SECTION("a requestId decided anew keeps the latest verdict") {
     verdict later = allowed_verdict("r_1", started);
     later.decided_at_ms += 600'000;
-    store.commit({verdict_saved{allowed_verdict("r_1", started)}});
-    store.commit({verdict_saved{later}});
+    store.commit(
+        {verdict_saved{std::make_shared<const verdict>(allowed_verdict("r_1", started))}});
+    store.commit({verdict_saved{std::make_shared<const verdict>(later)}});
     const auto verdicts = store.load().verdicts;
     REQUIRE(verdicts.size() == 1);
     CHECK(verdicts[0].decided_at_ms == later.decided_at_ms);
@@ -194,8 +195,9 @@ TEST_CASE("forgotten verdicts and removed streams are gone after a reopen", "[st
   {
     auto store = sqlite_store::open(file);
     store.commit({stream_saved{kept}, stream_saved{stopped},
-                  verdict_saved{allowed_verdict("r_old", kept)},
-                  verdict_saved{allowed_verdict("r_new", stopped)}});
+                  verdict_saved{std::make_shared<const verdict>(allowed_verdict("r_old", kept))},
+                  verdict_saved{
+                      std::make_shared<const verdict>(allowed_verdict("r_new", stopped))}});
     store.commit({verdict_forgotten{"r_old"}, stream_removed{"s_2"}});
   }
 
@@ -241,9 +243,11 @@ TEST_CASE("audit entries commit with the batch and read back newest first per us
   const stream s1 = make_stream("s_1", "alice", 1'000);
   {
     auto store = sqlite_store::open(file);
-    const std::vector<change> changes{stream_saved{s1}, verdict_saved{allowed_verdict("r_1", s1)}};
-    const std::vector<event> events{ended_event{"s_0", "alice", end_reason::evicted},
-                                    ended_event{"s_9", "bob", end_reason::expired}};
+    const std::vector<change> changes{
+        stream_saved{s1},
+        verdict_saved{std::make_shared<const verdict>(allowed_verdict("r_1", s1))}};
+    const std::vector<event> events{{ended_event{"s_0", "alice", end_reason::evicted}, 1},
+                                    {ended_event{"s_9", "bob", end_reason::expired}, 1}};
     store.commit(changes, audit_entries_of(changes, events, 2'000));
   }
   const auto store = sqlite_store::open(file);
@@ -271,13 +275,45 @@ TEST_CASE("a store of schema version 1 gains the audit table on open", "[store][
   {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "DROP TABLE audit; PRAGMA user_version = 1", nullptr, nullptr,
-                         nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "DROP TABLE audit; ALTER TABLE users DROP COLUMN token_hash; "
+                         "PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }
   auto store = sqlite_store::open(file);
   store.commit({}, {audit_entry{"alice", 5, "stop_all", "s_1", "", "", ""}});
   CHECK(store.recent_audit("alice", 10).size() == 1);
+}
+
+TEST_CASE("a store of schema version 2 gains token hashes and keeps its users", "[store][auth]") {
+  const test::temp_dir dir;
+  const auto file = dir.path() / "sg.db";
+  {
+    auto store = sqlite_store::open(file);
+    store.commit({user_saved{user{"alice", "Alice", 2, std::nullopt}}});
+  }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "ALTER TABLE users DROP COLUMN token_hash; PRAGMA user_version = 2",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const std::string hash(64, 'a');
+  {
+    auto store = sqlite_store::open(file);
+    const stored_state state = store.load();
+    REQUIRE(state.users.size() == 1);
+    CHECK(state.users[0].id == "alice");
+    CHECK(state.users[0].max_streams == 2);
+    CHECK(state.users[0].token_hash.empty());
+    store.commit({user_saved{user{"bob", "Bob", std::nullopt, std::nullopt, hash}}});
+  }
+  const stored_state reopened = sqlite_store::open(file).load();
+  REQUIRE(reopened.users.size() == 2);
+  CHECK(reopened.users[0].token_hash.empty());
+  CHECK(reopened.users[1].token_hash == hash);
 }
 
 }  // namespace streamgate

@@ -101,10 +101,12 @@ TEST_CASE("a start is answered allowed after it is stored, and published on the 
 
   const auto published = receive(f.subscriber);
   REQUIRE(published);
-  REQUIRE(published->size() == 2);
+  REQUIRE(published->size() == 3);
   CHECK((*published)[0] == "alice");
   CHECK_THAT((*published)[1], Contains(R"("type":"verdict")"));
   CHECK_THAT((*published)[1], Contains(R"("requestId":"r_1")"));
+  CHECK_THAT((*published)[1], Contains(R"("seq":1)"));
+  CHECK((*published)[2] == f.limiter.epoch() + " 1");
 
   // The reply came after the commit, so another connection already reads the decision.
   const stored_state stored = sqlite_store::open(f.store_file).load();
@@ -154,9 +156,10 @@ TEST_CASE("a lease that runs out is ended, stored and published without any requ
 
   const auto ended = receive(f.subscriber);
   REQUIRE(ended);
-  REQUIRE(ended->size() == 2);
+  REQUIRE(ended->size() == 3);
   CHECK((*ended)[0] == "alice");
   CHECK_THAT((*ended)[1], Contains(R"("type":"ended")"));
+  CHECK((*ended)[2] == f.limiter.epoch() + " 2");
   CHECK_THAT((*ended)[1], Contains(R"("reason":"expired")"));
   CHECK(sqlite_store::open(f.store_file).load().streams.empty());
 }

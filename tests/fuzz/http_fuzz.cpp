@@ -1,0 +1,172 @@
+// libFuzzer harness: the api's HTTP path, in process. The bytes after the first are what a
+// client sends on one connection (one request or several pipelined); they go through a Beast
+// request parser with the api's own limits (api/http_limits.hpp), and every request parsed goes
+// through the api's router and handlers, on an io_context run here, to a fake worker whose reply
+// the first byte chooses (each outcome, or none in time).
+//
+// Whatever the bytes, nothing may crash, hang, leak or throw, and every answer must be one the
+// api can put on the wire: a status of the contract, no CR or LF in a header value, an Allow
+// header on a 405, and a body that parses wherever the content type says JSON.
+#include <rapidjson/document.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "api/api_routes.hpp"
+#include "api/http_limits.hpp"
+#include "api/router.hpp"
+#include "api/services.hpp"
+#include "api/worker_client.hpp"
+#include "api/ws_registry.hpp"
+#include "common/codec.hpp"
+
+using namespace streamgate;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Replies as the first byte of the input says: an outcome with a body of its kind, or none (the
+// handlers' 503 path).
+class scripted_worker final : public worker_client {
+ public:
+  void script(std::uint8_t byte) { byte_ = byte; }
+
+  asio::awaitable<std::optional<worker_reply>> call(request_body,
+                                                    std::chrono::milliseconds) override {
+    co_return reply();
+  }
+  bool send_only(request_body) override { return (byte_ & 0x40) == 0; }
+  bool worker_up() const override { return (byte_ & 0x20) == 0; }
+  bool in_flight(std::string_view) const override { return (byte_ & 0x10) != 0; }
+
+ private:
+  std::optional<worker_reply> reply() const {
+    constexpr int outcomes = static_cast<int>(outcome::internal) + 1;
+    const int pick = byte_ % (outcomes + 1);
+    if (pick == outcomes) return std::nullopt;
+    const auto o = static_cast<outcome>(pick);
+    switch (o) {
+      case outcome::ok:
+        return worker_reply{o, R"({"id":"alice","name":"Alice","maxStreams":3})"};
+      case outcome::created:
+        return worker_reply{o, R"({"id":"bob","name":"Bob","maxStreams":3})"};
+      case outcome::no_content: return worker_reply{o, ""};
+      case outcome::allowed:
+        return worker_reply{
+            o, R"({"verdict":"allowed","requestId":"r1","stream":{"streamId":"s1"}})"};
+      case outcome::denied:
+        return worker_reply{o, R"({"verdict":"denied","requestId":"r1","reason":"limit_reached"})"};
+      default: return worker_reply{o, encode_error(error_code::not_found, "no such thing")};
+    }
+  }
+
+  std::uint8_t byte_ = 0;
+};
+
+struct api_in_process {
+  scripted_worker worker;
+  ws_registry sockets;
+  router routes = make_api_router();
+  api_services services{worker, sockets, routes, 50ms, STREAMGATE_WEB_ROOT};
+
+  api_in_process() {
+    services.docs_root = "/nonexistent-docs-root";
+    spdlog::set_level(spdlog::level::off);  // handlers log what they refuse; not the point here
+  }
+};
+
+[[noreturn]] void finding(const std::string& what, const http_response& res) {
+  std::ostringstream text;
+  text << what << "\n" << res;
+  throw std::logic_error(text.str());
+}
+
+bool has_line_break(std::string_view value) {
+  return value.find_first_of("\r\n") != std::string_view::npos;
+}
+
+void check_answer(http_response& res) {
+  switch (res.result_int()) {
+    case 200: case 201: case 202: case 204: case 400: case 401: case 403: case 404: case 405:
+    case 409: case 413: case 429: case 431: case 500: case 503: break;
+    default: finding("a status outside the contract", res);
+  }
+  for (const auto& field : res.base())
+    if (has_line_break(field.name_string()) || has_line_break(field.value()))
+      finding("a header with a line break", res);
+  if (res.result() == http::status::method_not_allowed && res[http::field::allow].empty())
+    finding("a 405 without Allow", res);
+  if (res[http::field::content_type] == "application/json" && !res.body().empty()) {
+    rapidjson::Document doc;
+    doc.Parse(res.body().data(), res.body().size());
+    if (doc.HasParseError() || (!doc.IsObject() && !doc.IsArray()))
+      finding("a JSON answer that is not a JSON object or array", res);
+  }
+  // What http_session does before writing, then the writing itself into memory.
+  res.keep_alive(false);
+  res.prepare_payload();
+  std::ostringstream wire;
+  wire << res;
+}
+
+http_response answer(api_in_process& api, const http_request& request) {
+  if (beast::websocket::is_upgrade(request)) {
+    // Upgrades are handed to a websocket_session before routing; only the refusal is an answer.
+    const result<std::string> user = websocket_user(request);
+    if (user) return http_response{http::status::switching_protocols, 11};
+    return http_response{http::status::bad_request, 11};
+  }
+  asio::io_context ioc;
+  std::optional<http_response> out;
+  asio::co_spawn(ioc, api.routes.dispatch(request, api.services),
+                 [&](std::exception_ptr e, http_response res) {
+                   if (e) std::rethrow_exception(e);  // a handler that throws is a finding
+                   out = std::move(res);
+                 });
+  ioc.run();
+  if (!out) throw std::logic_error("the router never answered");
+  return std::move(*out);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static api_in_process api;
+  if (size == 0) return 0;
+  api.worker.script(data[0]);
+  std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
+
+  // As http_session: one request after another from the same bytes, until one fails to parse,
+  // asks to close, or upgrades; a half request at the end is what a closed connection leaves.
+  while (!rest.empty()) {
+    http::request_parser<http::string_body> parser;
+    apply_request_limits(parser);
+    beast::error_code ec;
+    while (!parser.is_done() && !rest.empty()) {
+      const std::size_t used = parser.put(asio::buffer(rest.data(), rest.size()), ec);
+      rest.remove_prefix(used);
+      if (ec == http::error::need_more && used == 0) break;
+      if (ec && ec != http::error::need_more) break;
+    }
+    if (!parser.is_done()) return 0;
+    const http_request& request = parser.get();
+    const bool upgrade = beast::websocket::is_upgrade(request);
+    http_response res = answer(api, request);
+    if (res.result() != http::status::switching_protocols) check_answer(res);
+    if (upgrade || !request.keep_alive()) return 0;
+  }
+  return 0;
+}

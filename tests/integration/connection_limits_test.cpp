@@ -1,0 +1,199 @@
+// Connection limits (DESIGN section 5, "slow or idle client" and its neighbours): a cap on open
+// connections (--max-connections) and on the requests one connection is served, so neither a
+// crowd of idle clients nor one client pipelining thousands of requests can take the api's
+// descriptors or memory, and everyone else keeps getting answers.
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <catch2/catch.hpp>
+#include <functional>
+#include <memory>
+
+#include "helpers.hpp"
+#include "stack.hpp"
+#include "wait.hpp"
+
+using namespace streamgate::it;
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+// The api's per-connection request cap (api/http_limits.hpp).
+constexpr int requests_per_connection = 1000;
+
+const std::string health_request = "GET /health HTTP/1.1\r\nHost: streamgate\r\n\r\n";
+
+// A new keep-alive connection that the api let in: one that got a 200 for GET /health. While
+// an earlier connection's slot is still being released, a new one may get the 503 instead, so
+// this retries on a new connection until one is let in.
+std::unique_ptr<http_client> admitted_client(unsigned short port) {
+  std::unique_ptr<http_client> client;
+  std::string last;
+  const bool admitted = wait_until(
+      [&] {
+        client = std::make_unique<http_client>(port);
+        client->connect();
+        const auto r = client->request_on_same_connection(http::verb::get, "/health");
+        last = r ? r->describe() : "closed without an answer";
+        return r && r->status == 200 && r->keep_alive;
+      },
+      20s);
+  INFO("last answer: " << last);
+  REQUIRE(admitted);
+  return client;
+}
+
+std::unique_ptr<ws_client> admitted_websocket(unsigned short port, const std::string& user) {
+  std::unique_ptr<ws_client> ws;
+  std::string last;
+  const bool admitted = wait_until(
+      [&] {
+        try {
+          ws = std::make_unique<ws_client>(port, ws_client::target_for(user));
+          return true;
+        } catch (const std::exception& e) {
+          last = e.what();
+          return false;
+        }
+      },
+      20s);
+  INFO("last failure: " << last);
+  REQUIRE(admitted);
+  read_snapshot(*ws, user);
+  return ws;
+}
+
+// The status a new connection's GET /health gets; 0 when it was closed without one.
+int status_of_a_new_connection(unsigned short port) {
+  const auto r = raw_exchange(port, health_request);
+  return r ? r->status : 0;
+}
+
+struct pipelined_run {
+  std::vector<http_response> answers;
+  bool closed_by_server = false;  // the reads ended at EOF or a reset, not at the deadline
+  std::string ending;
+};
+
+// Connects, writes all of `bytes` without reading anything, half-closes, and only then reads
+// every answer until the server closes the connection. The receive buffer is made large so the
+// answers the server writes meanwhile fit in the kernel while this client is not reading.
+pipelined_run pipeline_without_reading(unsigned short port, const std::string& bytes,
+                                       std::chrono::milliseconds timeout = 60s) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::flat_buffer buffer;
+  std::optional<http::response_parser<http::string_body>> parser;
+  pipelined_run run;
+
+  std::function<void()> read_next = [&] {
+    parser.emplace();
+    stream.expires_after(timeout);
+    http::async_read(stream, buffer, *parser, [&](boost::system::error_code ec, std::size_t) {
+      if (ec) {
+        run.ending = ec.message();
+        run.closed_by_server = ec != beast::error::timeout;
+        return;
+      }
+      const auto& msg = parser->get();
+      http_response answer;
+      answer.status = static_cast<int>(msg.result_int());
+      answer.body = msg.body();
+      answer.keep_alive = msg.keep_alive();
+      run.answers.push_back(std::move(answer));
+      read_next();
+    });
+  };
+
+  stream.socket().open(asio::ip::tcp::v4());
+  stream.socket().set_option(asio::socket_base::receive_buffer_size(1 << 20));
+  stream.expires_after(timeout);
+  stream.async_connect({asio::ip::make_address("127.0.0.1"), port}, [&](auto ec) {
+    REQUIRE_FALSE(ec);
+    asio::async_write(stream, asio::buffer(bytes), [&](boost::system::error_code wec, std::size_t) {
+      // The server may close before taking every request: that is the point of the cap.
+      if (wec == beast::error::timeout) {
+        run.ending = "writing the requests timed out";
+        return;
+      }
+      boost::system::error_code ignored;
+      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      read_next();
+    });
+  });
+  ioc.run();
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("past --max-connections a new connection gets 503 and a freed slot lets the next in",
+          "[integration][limits]") {
+  stack s(stack_options{}.api_args({"--max-connections", "3"}));
+  const auto user = [&] {
+    http_client setup(s.http_port());
+    return create_user(setup);
+  }();
+
+  // Three connections of both kinds hold the three slots.
+  auto first = admitted_client(s.http_port());
+  auto second = admitted_client(s.http_port());
+  auto ws = admitted_websocket(s.http_port(), user);
+
+  SECTION("a fourth connection is answered 503 at once and closed") {
+    const auto refused = raw_exchange(s.http_port(), health_request);
+    REQUIRE(refused);
+    INFO(refused->describe());
+    check_error(*refused, 503, "unavailable");
+    CHECK(refused->header("Retry-After") == "1");
+    CHECK_FALSE(refused->keep_alive);
+
+    // The connections let in are served as before.
+    const auto still = first->request_on_same_connection(http::verb::get, "/health");
+    REQUIRE(still);
+    CHECK(still->status == 200);
+  }
+  SECTION("closing an HTTP connection frees its slot") {
+    second->close();
+    auto next = admitted_client(s.http_port());
+    CHECK(status_of_a_new_connection(s.http_port()) == 503);
+  }
+  SECTION("closing a WebSocket frees its slot") {
+    ws.reset();
+    auto next = admitted_client(s.http_port());
+    CHECK(status_of_a_new_connection(s.http_port()) == 503);
+  }
+}
+
+TEST_CASE("10,000 pipelined requests get at most the per-connection cap of answers, then a close",
+          "[integration][limits]") {
+  stack s;
+  std::string burst;
+  constexpr int pipelined = 10000;
+  burst.reserve(health_request.size() * pipelined);
+  for (int i = 0; i < pipelined; ++i) burst += health_request;
+
+  const pipelined_run run = pipeline_without_reading(s.http_port(), burst);
+  INFO("answers: " << run.answers.size() << ", ended by: " << run.ending);
+  CHECK(run.closed_by_server);
+  // One at a time, each written before the next request is read, and no more than the cap.
+  REQUIRE(run.answers.size() == static_cast<std::size_t>(requests_per_connection));
+  for (std::size_t i = 0; i < run.answers.size(); ++i) {
+    CAPTURE(i);
+    if (run.answers[i].status != 200) FAIL_CHECK(run.answers[i].describe());
+  }
+  CHECK_FALSE(run.answers.back().keep_alive);
+  CHECK(run.answers[run.answers.size() - 2].keep_alive);
+
+  // The api is unaffected: a new connection is served.
+  http_client http(s.http_port());
+  CHECK(http.get("/health").status == 200);
+}

@@ -1,0 +1,30 @@
+#include "worker/batch_stats.hpp"
+
+namespace streamgate {
+
+void batch_stats::observe(std::size_t requests) {
+  if (requests == 0) return;
+  ++batches_;
+  requests_ += requests;
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    if (requests <= bounds[i]) {
+      ++counts_[i];
+      break;
+    }
+  }
+}
+
+std::string batch_stats::to_json() const {
+  std::string out = R"({"batches":)" + std::to_string(batches_) + R"(,"requests":)" +
+                    std::to_string(requests_) + R"(,"batchSize":[)";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += counts_[i];
+    if (i > 0) out += ',';
+    out += '[' + std::to_string(bounds[i]) + ',' + std::to_string(cumulative) + ']';
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace streamgate
