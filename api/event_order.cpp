@@ -72,7 +72,8 @@ bool event_order::on_snapshot(message_ptr text, sequence_mark mark,
   };
   std::stable_sort(held.begin(), later, by_seq);
   std::stable_sort(later, held.end(), by_seq);
-  for (auto it = held.begin(); it != later; ++it) out.push_back(std::move(it->text));
+  if (std::exchange(sent_snapshot_, true))
+    for (auto it = held.begin(); it != later; ++it) out.push_back(std::move(it->text));
   out.push_back(std::move(text));
   last_ = std::move(mark);
   bool fetch_again = false;

@@ -5,8 +5,11 @@
 // goes out at once. Any other (a gap after a dropped PUB message, a straggler from another
 // worker, a new epoch after a worker restart) also goes out, but asks for a fresh snapshot,
 // since the socket may have missed something. While a snapshot is being fetched events are held,
-// and once it comes they are released around it: those it already reflects before it, later ones
-// after it, so a client that applies messages in order always ends at the worker's state.
+// and once it comes they are released around it: those it already reflects before it (a
+// verdict a client waits for is never lost), later ones after it, so a client that applies
+// messages in order always ends at the worker's state. A socket's first message is its
+// snapshot (DESIGN section 4), so what the first snapshot reflects happened before the socket
+// and is not sent.
 // Single-threaded: the socket calls it on its strand.
 
 #include <cstddef>
@@ -57,6 +60,7 @@ class event_order final {
 
   std::optional<sequence_mark> last_;  // none until the first snapshot
   bool fetching_ = false;
+  bool sent_snapshot_ = false;
   std::vector<held_event> held_;
 };
 

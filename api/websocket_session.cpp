@@ -65,6 +65,12 @@ void websocket_session::deliver(std::shared_ptr<const user_event> event) {
   });
 }
 
+void websocket_session::notify(std::shared_ptr<const std::string> message) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)]() mutable {
+    self->enqueue(std::move(message));
+  });
+}
+
 void websocket_session::resync() {
   asio::post(ws_.get_executor(), [self = shared_from_this()] {
     if (self->closing_ || !self->order_.begin_fetch()) return;

@@ -34,6 +34,7 @@ class websocket_session final : public event_sink,
   void hold(connection_slot slot) { slot_ = std::move(slot); }
 
   void deliver(std::shared_ptr<const user_event> event) override;
+  void notify(std::shared_ptr<const std::string> message) override;
   void resync() override;
   void shut_down() override;
 

@@ -42,6 +42,7 @@ struct worker_call {
   std::uint64_t corr = 0;
   std::string wire;           // the encoded request; a retry resends these very bytes
   std::string request_id;     // of a start, tracked while in flight; empty for other ops
+  std::string user_id;        // of a start: whose sockets hear when a send_only one is given up
   std::size_t route_key = 0;  // picks the worker, so one user's requests go to one worker
   bool idempotent = false;    // may be resent with the same corr and requestId
   std::chrono::steady_clock::time_point deadline;

@@ -65,7 +65,10 @@ worker_call worker_link::make_call(request_body body, std::chrono::milliseconds 
   c.corr = next_corr_.fetch_add(1, std::memory_order_relaxed);
   c.idempotent = std::visit(idempotence{}, body);
   c.route_key = route_key_of(body, c.corr);
-  if (const auto* start = std::get_if<start_request>(&body)) c.request_id = start->request_id;
+  if (const auto* start = std::get_if<start_request>(&body)) {
+    c.request_id = start->request_id;
+    c.user_id = start->user_id;
+  }
   c.created = std::chrono::steady_clock::now();
   c.deadline = c.created + timeout;
   // Encoded here, on the io threads, so the single bridge thread only moves bytes.

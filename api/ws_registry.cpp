@@ -33,7 +33,10 @@ void ws_registry::publish(std::string_view user_id, std::string_view event, sequ
   // Delivered outside the lock: a delivery posts to a strand, which may take its own locks.
   const std::vector<std::shared_ptr<event_sink>> sinks = sinks_of(user_id);
   if (sinks.empty()) return;
-  const auto shared = std::make_shared<const user_event>(std::string(event), std::move(mark));
+  // Braces, not make_shared's parentheses: clang 14 (the fuzz preset) lacks C++20's
+  // parenthesised aggregate initialisation.
+  const auto shared =
+      std::make_shared<const user_event>(user_event{std::string(event), std::move(mark)});
   for (const auto& sink : sinks) sink->deliver(shared);
 }
 
@@ -44,6 +47,13 @@ std::vector<std::shared_ptr<event_sink>> ws_registry::all_sinks() const {
     for (const entry& e : entries)
       if (auto sink = e.sink.lock()) sinks.push_back(std::move(sink));
   return sinks;
+}
+
+void ws_registry::notify(std::string_view user_id, std::string message) {
+  const std::vector<std::shared_ptr<event_sink>> sinks = sinks_of(user_id);
+  if (sinks.empty()) return;
+  const auto shared = std::make_shared<const std::string>(std::move(message));
+  for (const auto& sink : sinks) sink->notify(shared);
 }
 
 void ws_registry::resync_all() {

@@ -29,6 +29,7 @@ struct user_event {
 class event_sink {
  public:
   virtual void deliver(std::shared_ptr<const user_event> event) = 0;
+  virtual void notify(std::shared_ptr<const std::string> message) = 0;
   // The socket may have missed events (its worker reconnected): it fetches a fresh snapshot.
   virtual void resync() = 0;
   virtual void shut_down() = 0;
@@ -45,6 +46,8 @@ class ws_registry final {
   // Hands `event` to every socket of the user; the shared copy is made only when there is one.
   void publish(std::string_view user_id, std::string_view event, sequence_mark mark);
 
+  // A message of this api's own for the user's sockets, outside the worker's event sequence.
+  void notify(std::string_view user_id, std::string message);
   // After a worker reconnected: every socket fetches a fresh snapshot.
   void resync_all();
   // On shutdown: asks every socket to close.

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "api/json_splice.hpp"
 #include "api/metrics.hpp"
 #include "common/codec.hpp"
 
@@ -96,6 +97,14 @@ std::optional<std::uint64_t> parse_corr(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), corr);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return corr;
+}
+
+// {"type":"error","requestId",...,"error":{...}}: the WebSocket error shape.
+std::string given_up_message(std::string_view request_id) {
+  return prepend_fields(R"("type":"error",)" + id_field("requestId", request_id),
+                        encode_error(error_code::unavailable,
+                                     "no worker decided this start in time; "
+                                     "retry with the same requestId"));
 }
 
 }  // namespace
@@ -249,7 +258,13 @@ void zmq_bridge::finish(pending_map::iterator it, std::optional<worker_reply> re
     in_flight_.remove(c.request_id);
     if (reply) metrics().observe_verdict_latency(clock::now() - c.created);
   }
-  if (c.waiter) std::move(*c.waiter).complete(std::move(reply));
+  if (c.waiter) {
+    std::move(*c.waiter).complete(std::move(reply));
+  } else if (!reply && !c.request_id.empty()) {
+    // A start answered 202 (or sent over a WebSocket) was promised a verdict on the user's
+    // sockets: when none can come, they hear that instead of waiting for ever.
+    events_.notify(c.user_id, given_up_message(c.request_id));
+  }
   pending_.erase(it);
 }
 

@@ -18,11 +18,13 @@ std::string new_id(std::string_view prefix) {
   // One generator per thread, seeded from the OS: ids must not repeat across restarts.
   thread_local std::mt19937_64 generator{std::random_device{}()};
   static constexpr char hex[] = "0123456789abcdef";
-  std::string id(prefix);
-  id.reserve(prefix.size() + 32);
+  // Sized once and filled in place: every allowed start makes one, so it is on the hot path.
+  std::string id(prefix.size() + 32, '0');
+  prefix.copy(id.data(), prefix.size());
+  char* out = id.data() + prefix.size();
   for (int word = 0; word < 2; ++word) {
     std::uint64_t bits = generator();
-    for (int nibble = 0; nibble < 16; ++nibble, bits >>= 4) id.push_back(hex[bits & 0xf]);
+    for (int nibble = 0; nibble < 16; ++nibble, bits >>= 4) *out++ = hex[bits & 0xf];
   }
   return id;
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,8 @@ struct published_event {
   std::string sequence;  // "<epoch> <seq>" (common/messages.hpp)
 };
 
-// The engine cannot reach its store: nothing of the batch is answered, the loop carries on and
-// the apis resend what matters (with the same requestId, so nothing is decided twice).
+// The engine cannot reach its store: the batch is answered `unavailable` and the loop carries
+// on; a client's retry of a start (same requestId) finds whatever was decided, never decides twice.
 class store_unavailable final : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

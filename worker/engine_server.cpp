@@ -105,7 +105,14 @@ void engine_server::answer_batch() {
   try {
     engine_.decide_batch(bodies_, replies_, to_publish_);
   } catch (const store_unavailable& e) {
-    spdlog::error("store unavailable, {} requests not answered: {}", waiting_.size(), e.what());
+    // Answered at once rather than left to the api's timeout: the client hears 503 and retries
+    // (a start with its requestId, which then finds whatever its script decided). Nothing of
+    // the batch's decisions is told, since none of it is known to be durable.
+    spdlog::error("store unavailable, {} requests answered unavailable: {}", waiting_.size(),
+                  e.what());
+    const reply unavailable{outcome::unavailable,
+                            encode_error(error_code::unavailable, "the store is unreachable")};
+    for (waiting& w : waiting_) send(w.identity, w.corr, unavailable);
     waiting_.clear();
     bodies_.clear();
     replies_.clear();
@@ -114,14 +121,16 @@ void engine_server::answer_batch() {
     return;
   }
   if (work > 0) batch_stats_.observe(work);
-  for (std::size_t i = 0; i < waiting_.size() && i < replies_.size(); ++i)
-    send(waiting_[i].identity, waiting_[i].corr, replies_[i]);
+  // Events before replies: a client that has its answer and then opens a WebSocket finds the
+  // event already at the api, so its snapshot comes first and reflects it.
   constexpr auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
   for (const published_event& e : to_publish_) {
     static_cast<void>(events_.send(zmq::buffer(e.topic), more));
     static_cast<void>(events_.send(zmq::buffer(e.body), more));
     static_cast<void>(events_.send(zmq::buffer(e.sequence), zmq::send_flags::dontwait));
   }
+  for (std::size_t i = 0; i < waiting_.size() && i < replies_.size(); ++i)
+    send(waiting_[i].identity, waiting_[i].corr, replies_[i]);
   waiting_.clear();
   bodies_.clear();
   replies_.clear();

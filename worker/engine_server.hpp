@@ -26,8 +26,8 @@ class engine_server final {
                 decision_engine& engine);
 
   // Serves until stop_requested is set (checked between batches, at least every 100 ms). A
-  // batch whose store was unreachable is not answered (the apis resend); the loop goes on and
-  // the engine reconnects.
+  // batch whose store was unreachable is answered `unavailable` (503); the loop goes on and the
+  // engine reconnects.
   void run(const std::atomic<bool>& stop_requested);
 
   std::uint64_t dropped_messages() const { return dropped_.load(std::memory_order_relaxed); }

@@ -634,13 +634,18 @@ void redis_engine::run_batch(const std::vector<request_body>& requests,
                              std::vector<reply>& replies, std::vector<published_event>& events) {
   const std::size_t replies_before = replies.size();
   const std::size_t events_before = events.size();
+  // Kept for the next batch when this one fails: the index must still learn of these leases.
+  std::vector<lease_update> updates = lease_updates_;
+  std::vector<std::string> due = due_users_;
   try {
     batch_planner(*this, events).run(requests, replies);
   } catch (const store_unavailable&) {
-    // Nothing of a failed batch is answered: what its scripts decided is in Redis, and a resent
+    // Nothing of a failed batch is told: what its scripts decided is in Redis, and a retried
     // start finds its verdict there by requestId.
     replies.resize(replies_before);
     events.resize(events_before);
+    lease_updates_.insert(lease_updates_.end(), updates.begin(), updates.end());
+    due_users_ = std::move(due);
     throw;
   }
 }

@@ -483,7 +483,7 @@ TEST_CASE("an api refuses unpaired --requests and --events", "[config]") {
   }
 }
 
-TEST_CASE("--auth token needs an admin token, which is never quoted back", "[config][auth]") {
+TEST_CASE("token auth (--auth token) needs an admin token, which is never quoted back", "[config][auth]") {
   environment env;
   SECTION("auth is none unless asked for") {
     const auto loaded = load_api({}, env);

@@ -63,10 +63,22 @@ TEST_CASE("an event out of sequence goes out and asks for a snapshot", "[api][ev
   }
 }
 
-TEST_CASE("held events go out around the snapshot: reflected ones before, later ones after",
+TEST_CASE("a socket's first message is its snapshot: what it reflects is not sent",
           "[api][event_order]") {
   event_order order;
   std::vector<message_ptr> sent;
+  REQUIRE(order.begin_fetch());
+  CHECK_FALSE(order.on_event(text("e3"), {"e_1", 3}, sent));
+  CHECK_FALSE(order.on_event(text("e5"), {"e_1", 5}, sent));
+  CHECK_FALSE(order.on_snapshot(text("snap@4"), {"e_1", 4}, sent));
+  CHECK(texts(sent) == std::vector<std::string>{"snap@4", "e5"});
+}
+
+TEST_CASE("held events go out around a later snapshot: reflected ones before, later ones after",
+          "[api][event_order]") {
+  ordered_socket s;
+  event_order& order = s.order;
+  std::vector<message_ptr>& sent = s.sent;
   REQUIRE(order.begin_fetch());
   CHECK_FALSE(order.on_event(text("e12"), {"e_1", 12}, sent));
   CHECK_FALSE(order.on_event(text("e10"), {"e_1", 10}, sent));
@@ -82,8 +94,9 @@ TEST_CASE("held events go out around the snapshot: reflected ones before, later 
 }
 
 TEST_CASE("a held event after a gap past the snapshot asks for another", "[api][event_order]") {
-  event_order order;
-  std::vector<message_ptr> sent;
+  ordered_socket s;
+  event_order& order = s.order;
+  std::vector<message_ptr>& sent = s.sent;
   REQUIRE(order.begin_fetch());
   CHECK_FALSE(order.on_event(text("e9"), {"e_1", 9}, sent));
   CHECK(order.on_snapshot(text("snap@5"), {"e_1", 5}, sent));
@@ -92,8 +105,9 @@ TEST_CASE("a held event after a gap past the snapshot asks for another", "[api][
 }
 
 TEST_CASE("a held event of another epoch asks for another snapshot", "[api][event_order]") {
-  event_order order;
-  std::vector<message_ptr> sent;
+  ordered_socket s;
+  event_order& order = s.order;
+  std::vector<message_ptr>& sent = s.sent;
   REQUIRE(order.begin_fetch());
   CHECK_FALSE(order.on_event(text("new-epoch"), {"e_2", 1}, sent));
   CHECK(order.on_snapshot(text("snap"), {"e_1", 4}, sent));

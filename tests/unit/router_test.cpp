@@ -55,6 +55,9 @@ class fake_worker final : public worker_client {
 class recording_sink final : public event_sink {
  public:
   void deliver(std::shared_ptr<const user_event> event) override { events.push_back(event->text); }
+  void notify(std::shared_ptr<const std::string> message) override {
+    events.push_back(*message);
+  }
   void resync() override { ++resyncs; }
   void shut_down() override { shut = true; }
 

@@ -1,5 +1,7 @@
 // REST client of DESIGN section 3. Errors come back as ApiError with the contract's code.
 
+import { currentToken } from './token.js';
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message || code || `HTTP ${status}`);
@@ -11,13 +13,20 @@ export class ApiError extends Error {
 
 const BASE = '/api/v1';
 
+function headersFor(body) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const token = currentToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return headers;
+}
+
 async function request(method, path, body) {
   let response;
   try {
     response = await fetch(BASE + path, {
       method,
-      headers: body === undefined ? { Accept: 'application/json' }
-        : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      headers: headersFor(body),
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store',
     });

@@ -6,6 +6,8 @@
 // The backoff resets only once a connection delivered a message, so a server that accepts and
 // drops at once is not hammered.
 
+import { currentToken } from './token.js';
+
 export class LiveConnection extends EventTarget {
   constructor(url, { minDelayMs = 300, maxDelayMs = 5000 } = {}) {
     super();
@@ -122,5 +124,8 @@ export class LiveConnection extends EventTarget {
 
 export function liveUrl(userId) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws?user=${encodeURIComponent(userId)}`;
+  // Browsers set no headers on a WebSocket, so the token (if any) goes in the query.
+  const token = currentToken();
+  const auth = token ? `&token=${encodeURIComponent(token)}` : '';
+  return `${scheme}//${location.host}/ws?user=${encodeURIComponent(userId)}${auth}`;
 }

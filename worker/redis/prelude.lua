@@ -100,7 +100,10 @@ end
 
 -- What the worker writes into the global lease index after the script: versioned, so an older
 -- script's answer never overwrites a newer one, whatever order the workers' updates arrive in.
+-- Version 0 says there is no such user (an index entry a start of an unknown user left): the
+-- entry goes, and no key is created for a user who does not exist.
 local function lease_index(streams)
+  if not user_exists() then return {0, -1} end
   local earliest = -1
   for _, s in ipairs(streams) do
     if earliest < 0 or s.expires < earliest then earliest = s.expires end

@@ -1,0 +1,28 @@
+// The bearer token the page sends when the api runs with --auth token (README "Auth"): a user's
+// own token, or the admin's. Kept in this browser's localStorage; with --auth none the field stays
+// empty and nothing is sent.
+
+const KEY = 'streamgate-token';
+
+export function currentToken() {
+  try {
+    return localStorage.getItem(KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+function saveToken(token) {
+  try {
+    if (token) localStorage.setItem(KEY, token);
+    else localStorage.removeItem(KEY);
+  } catch {
+    // Storage refused (private mode): the token then lasts as long as the field's value.
+  }
+}
+
+const field = document.querySelector('[data-testid="token"]');
+if (field) {
+  field.value = currentToken();
+  field.addEventListener('change', () => saveToken(field.value.trim()));
+}
