@@ -6,7 +6,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -46,10 +45,8 @@ int main(int argc, char* argv[]) {
     const std::chrono::milliseconds verdict_timeout(config.verdict_timeout_ms);
     // Declared before the io_context: handlers it destroys on exit still reach these.
     ws_registry sockets;
-    // A start answered 202 was promised a verdict, so it is resent (same requestId, decided
-    // once) through a worker restart of up to a minute, not only for one verdict timeout.
-    const auto accepted_start_window = std::max(verdict_timeout, std::chrono::milliseconds(60'000));
-    worker_link link(config.workers, sockets, accepted_start_window);
+    worker_link link(config.workers, sockets,
+                     std::chrono::milliseconds(config.accepted_start_ms));
     const router routes = make_api_router();
     connection_limit connections(static_cast<std::size_t>(config.max_connections));
     api_services services{link, sockets, routes, verdict_timeout, config.web_root};

@@ -393,6 +393,10 @@ std::vector<option_spec> api_specs() {
       {"docs-root", "DIR", "directory of the /docs renderer's files (docs/build.sh)", d.docs_root},
       {"verdict-timeout-ms", "MS", "wait this long for a verdict before retrying (1-600000)",
        std::to_string(d.verdict_timeout_ms)},
+      {"accepted-start-ms", "MS",
+       "keep resending a start answered 202 (or sent over a WebSocket) this long, through a "
+       "worker restart, before its sockets hear it was given up (1-600000)",
+       std::to_string(d.accepted_start_ms)},
       {"io-threads", "N", "threads running the HTTP server (1-64)", std::to_string(d.io_threads)},
       {"max-connections", "N",
        "open HTTP and WebSocket connections at most; more are answered 503 (1-1000000)",
@@ -515,6 +519,7 @@ result<command_line<api_config>> load_api_config(int argc, const char* const arg
         options.checked("web-root", is_non_empty, "a non-empty path", c.web_root);
         options.checked("docs-root", is_non_empty, "a non-empty path", c.docs_root);
         options.integer("verdict-timeout-ms", 1, 600000, c.verdict_timeout_ms);
+        options.integer("accepted-start-ms", 1, 600000, c.accepted_start_ms);
         options.integer("io-threads", 1, 64, c.io_threads);
         options.integer("max-connections", 1, 1000000, c.max_connections);
         read_log(options, c.log);

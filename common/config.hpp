@@ -48,6 +48,8 @@ struct api_config {
   std::string web_root = "web";
   std::string docs_root = STREAMGATE_DOCS_ROOT;  // served as /docs/assets/
   int verdict_timeout_ms = 2000;
+  // A 202 promised a verdict: resent (same requestId, decided once) for this long.
+  int accepted_start_ms = 60000;
   int io_threads = 1;
   int max_connections = 10000;  // open HTTP and WebSocket connections; more get 503
   log_config log;

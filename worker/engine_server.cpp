@@ -1,5 +1,7 @@
 #include "worker/engine_server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -8,8 +10,6 @@
 #include <thread>
 #include <utility>
 #include <variant>
-
-#include <spdlog/spdlog.h>
 
 #include "common/codec.hpp"
 

@@ -54,8 +54,8 @@ void redis_client::reconnect() {
 }
 
 void redis_client::fail(std::string_view what) {
-  std::string message = "redis " + address_.host + ':' + std::to_string(address_.port) + ": " +
-                        std::string(what);
+  std::string message =
+      "redis " + address_.host + ':' + std::to_string(address_.port) + ": " + std::string(what);
   if (context_ != nullptr) {
     if (context_->err != 0) message += std::string(": ") + context_->errstr;
     redisFree(context_);
@@ -94,8 +94,8 @@ redis_reply_ptr redis_client::command(const std::vector<std::string_view>& args)
 namespace {
 
 [[noreturn]] void unexpected(const redisReply& r, std::string_view wanted) {
-  std::string message = "redis: expected " + std::string(wanted) + ", got reply type " +
-                        std::to_string(r.type);
+  std::string message =
+      "redis: expected " + std::string(wanted) + ", got reply type " + std::to_string(r.type);
   if (r.type == REDIS_REPLY_ERROR) message += ": " + std::string(r.str, r.len);
   throw store_unavailable(message);
 }
@@ -103,8 +103,7 @@ namespace {
 }  // namespace
 
 std::string_view reply_string(const redisReply& r) {
-  if (r.type != REDIS_REPLY_STRING && r.type != REDIS_REPLY_STATUS &&
-      r.type != REDIS_REPLY_ERROR)
+  if (r.type != REDIS_REPLY_STRING && r.type != REDIS_REPLY_STATUS && r.type != REDIS_REPLY_ERROR)
     unexpected(r, "a string");
   return {r.str, r.len};
 }

@@ -59,10 +59,10 @@ class redis_client final {
 // Reading replies: these throw store_unavailable on a reply of another type, which only a
 // script or a Redis that is not the one expected would send.
 std::string_view reply_string(const redisReply& r);  // status, string, error
-long long reply_integer(const redisReply& r);         // integer, or a string holding one
+long long reply_integer(const redisReply& r);        // integer, or a string holding one
 bool reply_is_nil(const redisReply& r);
 bool reply_is_error(const redisReply& r);
-std::size_t reply_size(const redisReply& r);          // elements of an array
+std::size_t reply_size(const redisReply& r);  // elements of an array
 const redisReply& reply_at(const redisReply& r, std::size_t i);
 
 }  // namespace streamgate

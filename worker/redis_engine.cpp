@@ -1,6 +1,7 @@
 #include "worker/redis_engine.hpp"
 
 #include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <fstream>
@@ -10,8 +11,6 @@
 #include <string_view>
 #include <utility>
 #include <variant>
-
-#include <spdlog/spdlog.h>
 
 #include "common/codec.hpp"
 #include "common/ids.hpp"
@@ -56,8 +55,8 @@ bool contains_ignoring_case(std::string_view text, std::string_view needle) {
 std::string text_of(const redisReply& r) { return std::string(reply_string(r)); }
 
 std::optional<end_reason> parse_end_reason(std::string_view text) {
-  for (end_reason r : {end_reason::stopped, end_reason::expired, end_reason::evicted,
-                       end_reason::stop_all})
+  for (end_reason r :
+       {end_reason::stopped, end_reason::expired, end_reason::evicted, end_reason::stop_all})
     if (to_string(r) == text) return r;
   return std::nullopt;
 }
@@ -89,7 +88,8 @@ verdict parse_verdict(const redisReply& r) {
   const redisReply& granted = reply_at(r, 9);
   if (reply_size(granted) > 0) v.granted = parse_stream(granted);
   const redisReply& in_use = reply_at(r, 10);
-  for (std::size_t i = 0; i < reply_size(in_use); ++i) v.streams.push_back(parse_stream(reply_at(in_use, i)));
+  for (std::size_t i = 0; i < reply_size(in_use); ++i)
+    v.streams.push_back(parse_stream(reply_at(in_use, i)));
   return v;
 }
 
@@ -108,7 +108,8 @@ user_view parse_view(const redisReply& r, const std::string& user_id) {
     view.u.max_streams = std::stoi(max);
   view.u.policy_override = parse_policy(reply_string(reply_at(r, 2)));
   view.seq = static_cast<std::uint64_t>(reply_integer(reply_at(r, 3)));
-  for (std::size_t i = 4; i < reply_size(r); ++i) view.streams.push_back(parse_stream(reply_at(r, i)));
+  for (std::size_t i = 4; i < reply_size(r); ++i)
+    view.streams.push_back(parse_stream(reply_at(r, i)));
   return view;
 }
 
@@ -179,13 +180,14 @@ class batch_planner final {
       request_finishers.push_back(finishers_.size());
       std::visit([&](const auto& r) { plan(r, i); }, requests[i]);
     }
-    const std::size_t scan = main_.add({"EVALSHA", sha(script::lease_due), "1",
-                                        std::string(lease_index_key),
-                                        std::to_string(engine_.options_.expire_per_batch)});
+    const std::size_t scan =
+        main_.add({"EVALSHA", sha(script::lease_due), "1", std::string(lease_index_key),
+                   std::to_string(engine_.options_.expire_per_batch)});
 
     const std::vector<redis_reply_ptr> answers = main_.run(engine_.client_, engine_.scripts_);
     // Expiries first: their events happened before the batch's decisions.
-    for (const auto& [user_id, at] : expiries_) static_cast<void>(collect_for(user_id, *answers[at]));
+    for (const auto& [user_id, at] : expiries_)
+      static_cast<void>(collect_for(user_id, *answers[at]));
     for (std::size_t i = 0; i < requests.size(); ++i)
       replies.push_back(finishers_[request_finishers[i]].first(answers));
     read_scan(*answers[scan]);
@@ -198,9 +200,9 @@ class batch_planner final {
                                        std::vector<std::string> op_args,
                                        const std::string* request_key = nullptr) const {
     const std::string tag = user_tag(user_id);
-    std::vector<std::string> call{"EVALSHA", sha(s), request_key ? "7" : "6",
-                                  tag, tag + ":streams", tag + ":stream", tag + ":seq",
-                                  tag + ":audit", tag + ":lease_version"};
+    std::vector<std::string> call{"EVALSHA",    sha(s),           request_key ? "7" : "6",
+                                  tag,          tag + ":streams", tag + ":stream",
+                                  tag + ":seq", tag + ":audit",   tag + ":lease_version"};
     if (request_key) call.push_back(*request_key);
     const limiter_options& limits = engine_.options_.limits;
     call.push_back(user_id);
@@ -275,8 +277,8 @@ class batch_planner final {
     }
     const redisReply& index = reply_at(r, 3);
     if (reply_size(index) == 2)
-      engine_.lease_updates_.push_back({current_user_, reply_integer(reply_at(index, 0)),
-                                        reply_integer(reply_at(index, 1))});
+      engine_.lease_updates_.push_back(
+          {current_user_, reply_integer(reply_at(index, 0)), reply_integer(reply_at(index, 1))});
     return &reply_at(r, 1);
   }
 
@@ -381,14 +383,15 @@ class batch_planner final {
   }
 
   void plan(const list_streams_request& r, std::size_t) {
-    plan_view(r.user_id,
-              [](const user_view& v) { return reply{outcome::ok, encode_streams(v.streams)}; });
+    plan_view(r.user_id, [](const user_view& v) {
+      return reply{outcome::ok, encode_streams(v.streams)};
+    });
   }
 
   void plan(const snapshot_request& r, std::size_t) {
     plan_view(r.user_id, [this](const user_view& v) {
-      return reply{outcome::ok, encode_snapshot(v.u.id, v.streams, limit_of(v.u), engine_.epoch_,
-                                                v.seq)};
+      return reply{outcome::ok,
+                   encode_snapshot(v.u.id, v.streams, limit_of(v.u), engine_.epoch_, v.seq)};
     });
   }
 
@@ -426,8 +429,8 @@ class batch_planner final {
     main_.add({"SADD", std::string(users_key), *id});
     const std::string max = r.max_streams ? std::to_string(*r.max_streams) : "";
     const std::string pol = r.policy_override ? std::string(to_string(*r.policy_override)) : "";
-    const std::size_t at = main_.add(script_call(script::create_user, *id,
-                                                 {r.name, max, pol, r.token_hash.value_or("")}));
+    const std::size_t at = main_.add(
+        script_call(script::create_user, *id, {r.name, max, pol, r.token_hash.value_or("")}));
     add(at, [this, &r, id, at](const std::vector<redis_reply_ptr>& answers) {
       const collected c = collect_for(*id, *answers[at]);
       if (!c.result) return internal_error();
@@ -522,8 +525,8 @@ class batch_planner final {
       // Hashes of tokens: comparing them leaks nothing of a token. A user without one (the
       // demo catalog's) matches no token.
       if (reply_is_nil(token) || token.len == 0 || reply_string(token) != r.token_hash)
-        return failure(error{error_code::forbidden,
-                             "the token does not belong to user '" + r.user_id + "'"});
+        return failure(
+            error{error_code::forbidden, "the token does not belong to user '" + r.user_id + "'"});
       return reply{outcome::ok, "{}"};
     });
   }
@@ -620,8 +623,7 @@ void redis_engine::load_videos() {
 }
 
 void redis_engine::decide_batch(const std::vector<request_body>& requests,
-                                std::vector<reply>& replies,
-                                std::vector<published_event>& events) {
+                                std::vector<reply>& replies, std::vector<published_event>& events) {
   if (!client_.connected()) {
     client_.reconnect();
     scripts_.load(client_);
@@ -630,8 +632,8 @@ void redis_engine::decide_batch(const std::vector<request_body>& requests,
   run_batch(requests, replies, events);
 }
 
-void redis_engine::run_batch(const std::vector<request_body>& requests,
-                             std::vector<reply>& replies, std::vector<published_event>& events) {
+void redis_engine::run_batch(const std::vector<request_body>& requests, std::vector<reply>& replies,
+                             std::vector<published_event>& events) {
   const std::size_t replies_before = replies.size();
   const std::size_t events_before = events.size();
   // Kept for the next batch when this one fails: the index must still learn of these leases.

@@ -35,7 +35,7 @@ namespace streamgate {
 
 struct redis_engine_options {
   limiter_options limits;
-  int audit_cap = max_audit_limit;  // entries kept per user
+  int audit_cap = max_audit_limit;                             // entries kept per user
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // connect and each reply
   int expire_per_batch = 100;  // users whose leases one batch expires at most
 };
@@ -74,7 +74,7 @@ class redis_engine final : public decision_engine {
   redis_client client_;
   redis_scripts scripts_;
   std::string epoch_;
-  std::map<std::string, video> videos_;  // the catalog, sorted by id; fixed once seeded
+  std::map<std::string, video> videos_;      // the catalog, sorted by id; fixed once seeded
   std::vector<lease_update> lease_updates_;  // from the last batch, sent with the next
   std::vector<std::string> due_users_;       // found by the last scan, expired by the next batch
   std::chrono::milliseconds idle_wait_{0};

@@ -26,8 +26,7 @@ redis_scripts::redis_scripts()
               with_prelude(redis_lua_expire),      with_prelude(redis_lua_view),
               with_prelude(redis_lua_create_user), with_prelude(redis_lua_patch_user),
               with_prelude(redis_lua_audit),       with_prelude(redis_lua_request),
-              std::string(redis_lua_lease_due),
-              std::string(redis_lua_lease_index)} {}
+              std::string(redis_lua_lease_due),    std::string(redis_lua_lease_index)} {}
 
 void redis_scripts::load(redis_client& client) {
   for (const std::string& body : bodies_) client.append({"SCRIPT", "LOAD", body});

@@ -57,9 +57,9 @@ void redis_server::start() {
   // which is what the restart test checks. No RDB snapshots (--save ''): the AOF is the data.
   process_ = std::make_unique<process>(
       STREAMGATE_REDIS_SERVER_BIN,
-      std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-                               "--dir", dir_.string(), "--daemonize", "no"},
+      std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "yes", "--appendfsync", "always", "--dir",
+                               dir_.string(), "--daemonize", "no"},
       dir_, dir_ / "redis.log");
   const bool up = wait_until(
       [this] {

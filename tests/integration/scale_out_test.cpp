@@ -115,7 +115,8 @@ TEST_CASE("a verdict for a request made on api 1 reaches the user's WebSocket on
   for (int i = 0; i < 3; ++i) {
     const std::string request_id = user + "-spread-" + std::to_string(i);
     request_ids.push_back(request_id);
-    const auto r = start(on_first, user, start_args{}.session("tv-" + std::to_string(i)).request(request_id));
+    const auto r =
+        start(on_first, user, start_args{}.session("tv-" + std::to_string(i)).request(request_id));
     INFO(r.describe());
     REQUIRE(r.status == 201);
     stream_ids_started.push_back(json::str(r.json()["stream"], "streamId"));
@@ -131,13 +132,15 @@ TEST_CASE("a verdict for a request made on api 1 reaches the user's WebSocket on
   read_ended(also_first, stream_ids_started[0]);
 
   // Exactly once: nothing more of these events arrives, on either api.
-  const auto marker = start(on_first, user, start_args{}.session("marker").request(user + "-marker"));
+  const auto marker =
+      start(on_first, user, start_args{}.session("marker").request(user + "-marker"));
   REQUIRE(marker.status == 201);
   read_verdict(on_second, user + "-marker");
   read_verdict(also_first, user + "-marker");
   for (ws_client* ws : {&on_second, &also_first}) {
     const auto received = ws->received();
-    for (const auto& id : request_ids) CHECK(count_of(received, "\"requestId\":\"" + id + "\"") == 1);
+    for (const auto& id : request_ids)
+      CHECK(count_of(received, "\"requestId\":\"" + id + "\"") == 1);
     CHECK(count_of(received, "\"type\":\"ended\"") == 1);
   }
   // And nothing of this user reached the other user's WebSocket.

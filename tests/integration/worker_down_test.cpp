@@ -88,9 +88,9 @@ TEST_CASE("a start without wait while the worker is down is decided once it is b
 
 TEST_CASE("a start accepted with 202 just before the worker crashes is decided after its restart",
           "[integration][worker-down]") {
-  // The api resends a request whose connection dropped, within its verdict timeout: 5 s here,
-  // far more than a restart takes.
-  stack s(stack_options{}.verdict_timeout_ms(5000));
+  // The api resends an accepted start whose connection dropped for --accepted-start-ms (a
+  // minute by default), far more than a restart takes.
+  stack s;
   http_client http(s.http_port());
   const auto user = create_user(http);
   ws_client ws(s.http_port(), ws_client::target_for(user));
@@ -219,4 +219,30 @@ TEST_CASE("a malformed ZeroMQ message to the worker is dropped and the worker ke
   INFO(r.describe());
   CHECK(r.status == 201);
   CHECK(http.get("/health").status == 200);
+}
+
+TEST_CASE("a start accepted with 202 that no worker decides in time is reported to the sockets",
+          "[integration][worker-down]") {
+  stack s(stack_options{}.api_args({"--accepted-start-ms", "1500"}));
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+  ws_client ws(s.http_port(), ws_client::target_for(user));
+  read_snapshot(ws, user);
+
+  // Hung: it still looks alive for a moment, so the start is accepted, and never answered.
+  s.pause_worker();
+  const auto r = start(http, user, start_args{}.session("lost").request("req-given-up").no_wait());
+  INFO(r.describe());
+  REQUIRE(r.status == 202);
+
+  const auto notice = ws.read_until(
+      [](const json::value& m) {
+        return json::str(m, "type") == "error" && json::str(m, "requestId") == "req-given-up";
+      },
+      20s, "the error for the start given up");
+  INFO(json::dump(notice));
+  CHECK(json::str(notice["error"], "code") == "unavailable");
+  // No longer in flight here: the client learns it must retry with the same requestId.
+  CHECK(http.get("/api/v1/requests/req-given-up").status != 200);
+  s.kill9_worker();
 }

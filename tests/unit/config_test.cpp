@@ -103,6 +103,7 @@ const std::vector<std::string> worker_flags{"requests",      "events",
 const std::vector<std::string> api_flags{"listen",     "requests",  "events",
                                          "web-root",   "docs-root", "verdict-timeout-ms",
                                          "io-threads", "log-level", "log-format",
+                                         "accepted-start-ms",
                                          "max-connections", "auth", "admin-token"};
 
 std::string environment_name(std::string flag) {

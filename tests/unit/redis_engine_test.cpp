@@ -2,6 +2,8 @@
 // its data in the test's temp dir): the Lua scripts, the pipelining and the lease index are
 // tested on the real thing.
 
+#include "worker/redis_engine.hpp"
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <memory>
@@ -12,7 +14,6 @@
 #include "../integration/wait.hpp"
 #include "temp_dir.hpp"
 #include "worker/redis_client.hpp"
-#include "worker/redis_engine.hpp"
 
 using namespace streamgate;
 using namespace std::chrono_literals;
@@ -74,7 +75,8 @@ TEST_CASE("a fourth start for one user in one pipelined batch is denied by the r
           "[redis]") {
   redis_fixture redis;
   auto engine = redis.engine();
-  const auto out = decide(*engine, {start_of("r1"), start_of("r2"), start_of("r3"), start_of("r4")});
+  const auto out =
+      decide(*engine, {start_of("r1"), start_of("r2"), start_of("r3"), start_of("r4")});
   CHECK(out.replies[0].status == outcome::allowed);
   CHECK(out.replies[1].status == outcome::allowed);
   CHECK(out.replies[2].status == outcome::allowed);
@@ -180,12 +182,12 @@ TEST_CASE("heartbeat, stop, stop-all and the unknown cases answer as the embedde
     return body.substr(at, body.find('"', at) - at);
   };
   const std::string s1 = stream_of(started.replies[0].body);
-  const auto out = decide(*engine, {heartbeat_request{"alice", s1}, stop_request{"alice", s1},
-                                    stop_request{"alice", s1}, heartbeat_request{"bob", s1},
-                                    stop_all_request{"alice"}, stop_all_request{"nobody"},
-                                    start_request{"r3", "alice", "nope", ""},
-                                    start_request{"r4", "nobody", "v1", ""},
-                                    get_video_request{"v2"}, list_videos_request{}});
+  const auto out =
+      decide(*engine,
+             {heartbeat_request{"alice", s1}, stop_request{"alice", s1}, stop_request{"alice", s1},
+              heartbeat_request{"bob", s1}, stop_all_request{"alice"}, stop_all_request{"nobody"},
+              start_request{"r3", "alice", "nope", ""}, start_request{"r4", "nobody", "v1", ""},
+              get_video_request{"v2"}, list_videos_request{}});
   CHECK(out.replies[0].status == outcome::ok);
   CHECK(out.replies[0].body.find("expiresAt") != std::string::npos);
   CHECK(out.replies[1].status == outcome::no_content);
