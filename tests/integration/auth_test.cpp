@@ -91,7 +91,7 @@ TEST_CASE("with --auth token the api refuses to start without an admin token",
           "[integration][auth]") {
   stack s;  // for a temp dir and a worker; the api under test is started apart
   const auto log = s.dir() / "lone-api.log";
-  process api(STREAMGATE_API_BIN,
+  process api(api_program(),
               {"--auth", "token", "--listen", "127.0.0.1:" + std::to_string(s.http_port()),
                "--requests", "tcp://127.0.0.1:" + std::to_string(s.requests_port()), "--events",
                "tcp://127.0.0.1:" + std::to_string(s.events_port())},
@@ -102,7 +102,7 @@ TEST_CASE("with --auth token the api refuses to start without an admin token",
 
   // A short admin token is refused too, without being quoted.
   const auto short_log = s.dir() / "short-api.log";
-  process short_token(STREAMGATE_API_BIN, {"--auth", "token"}, s.dir(), short_log,
+  process short_token(api_program(), {"--auth", "token"}, s.dir(), short_log,
                       {"STREAMGATE_ADMIN_TOKEN=tiny-secret"});
   REQUIRE(wait_until([&] { return !short_token.running(); }, 10s));
   CHECK(short_token.exit_code() == 2);

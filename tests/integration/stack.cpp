@@ -24,6 +24,11 @@ namespace streamgate::it {
 
 namespace {
 
+std::string program_from(const char* variable, const char* built) {
+  const char* named = std::getenv(variable);
+  return named != nullptr && *named != '\0' ? named : built;
+}
+
 std::filesystem::path make_temp_dir() {
   const char* base = std::getenv("TMPDIR");
   std::string pattern =
@@ -43,6 +48,14 @@ bool mentions_port_in_use(const std::filesystem::path& log) {
 std::string endpoint(unsigned short port) { return "tcp://127.0.0.1:" + std::to_string(port); }
 
 }  // namespace
+
+std::string api_program() {
+  return program_from("STREAMGATE_TEST_API_BIN", STREAMGATE_API_BIN);
+}
+
+std::string worker_program() {
+  return program_from("STREAMGATE_TEST_WORKER_BIN", STREAMGATE_WORKER_BIN);
+}
 
 stack::stack(stack_options options)
     : options_(std::move(options)), dir_(make_temp_dir()), report_(open_report(dir_)) {
@@ -187,7 +200,7 @@ std::vector<std::string> stack::api_flags(int api) const {
 void stack::start_worker(int worker) {
   auto& slot = workers_.at(static_cast<std::size_t>(worker));
   if (slot && slot->running()) throw std::logic_error("start_worker: the worker is still running");
-  slot = std::make_unique<process>(STREAMGATE_WORKER_BIN, worker_flags(worker), dir_,
+  slot = std::make_unique<process>(worker_program(), worker_flags(worker), dir_,
                                    worker_log(worker));
 }
 
@@ -220,7 +233,7 @@ std::string stack::worker_exit(int worker) const {
 void stack::start_api(int api) {
   auto& slot = apis_.at(static_cast<std::size_t>(api));
   if (slot && slot->running()) throw std::logic_error("start_api: the api is still running");
-  slot = std::make_unique<process>(STREAMGATE_API_BIN, api_flags(api), dir_,
+  slot = std::make_unique<process>(api_program(), api_flags(api), dir_,
                                    dir_ / ("api" + std::to_string(api) + ".log"),
                                    options_.more_api_env);
 }

@@ -67,6 +67,11 @@ struct stack_options {
   }
 };
 
+// The programs under test: this build's, or the ones STREAMGATE_TEST_API_BIN and
+// STREAMGATE_TEST_WORKER_BIN name, so one test binary can drive a sanitized build's programs.
+std::string api_program();
+std::string worker_program();
+
 class stack final {
  public:
   explicit stack(stack_options options = {});
