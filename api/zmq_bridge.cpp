@@ -138,10 +138,7 @@ void zmq_bridge::stop() {
     fail_all();
 }
 
-bool zmq_bridge::worker_up() const {
-  const clock::time_point last{clock::duration(last_reply_.load(std::memory_order_relaxed))};
-  return clock::now() - last < liveness_window;
-}
+bool zmq_bridge::worker_up() const { return up_.load(std::memory_order_relaxed); }
 
 void zmq_bridge::run() {
   std::vector<zmq_pollitem_t> items;
@@ -166,8 +163,9 @@ void zmq_bridge::run() {
         // Disconnections first: a retry due in this round must know of them.
         if (items[3 + 3 * i].revents & ZMQ_POLLIN) receive_disconnections(i);
         if (items[1 + 3 * i].revents & ZMQ_POLLIN) receive_replies(i, now);
-        if (items[2 + 3 * i].revents & ZMQ_POLLIN) receive_events(workers_[i]);
+        if (items[2 + 3 * i].revents & ZMQ_POLLIN) receive_events(workers_[i], now);
       }
+      update_up(now);
       metrics().set_pending_calls(pending_.size());
     }
   } catch (const std::exception& e) {
@@ -177,6 +175,7 @@ void zmq_bridge::run() {
 }
 
 void zmq_bridge::fail_all() {
+  up_.store(false, std::memory_order_relaxed);
   for (worker_call& c : calls_.close()) {
     if (!c.request_id.empty()) in_flight_.remove(c.request_id);
     if (c.waiter) std::move(*c.waiter).complete(std::nullopt);
@@ -304,10 +303,15 @@ void zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
   }
 }
 
-void zmq_bridge::receive_events(worker_sockets& w) {
+void zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
   std::array<zmq::message_t, 3> frames;
   std::size_t count = 0;
   for (int n = 0; n < max_receive_batch && receive_message(w.events, frames, count); ++n) {
+    w.last_heard = now;
+    // Joined (again): events published before may have missed every socket, and a crashed
+    // worker may have committed decisions it never published, so each fetches a snapshot.
+    if (std::exchange(w.resync_when_heard, false)) events_.resync_all();
+    if (count == 2 && frames[0].size() == 0) continue;  // a heartbeat
     auto mark = count == 3 ? parse_sequence_frame(frames[2].to_string_view()) : std::nullopt;
     if (!mark) {
       stats_.malformed.fetch_add(1, std::memory_order_relaxed);
@@ -326,21 +330,30 @@ void zmq_bridge::receive_disconnections(std::size_t worker) {
   std::size_t count = 0;
   while (receive_message(workers_[worker].monitor, frames, count)) {
     ++workers_[worker].connection;
-    workers_[worker].resync_on_reply = true;
+    workers_[worker].resync_when_heard = true;
     spdlog::debug("lost the connection to worker {}", worker);
   }
 }
 
 void zmq_bridge::mark_alive(std::size_t worker, clock::time_point now) {
-  // Back after a lost connection: events published meanwhile (or decided and never published,
-  // if the worker crashed) may have missed every socket, so each fetches a fresh snapshot.
-  if (std::exchange(workers_[worker].resync_on_reply, false)) events_.resync_all();
   workers_[worker].last_reply = now;
-  last_reply_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+void zmq_bridge::update_up(clock::time_point now) {
+  bool some_alive = false;
+  for (const worker_sockets& w : workers_) {
+    if (now - w.last_reply >= liveness_window) continue;
+    if (now - w.last_heard >= liveness_window) {
+      up_.store(false, std::memory_order_relaxed);
+      return;
+    }
+    some_alive = true;
+  }
+  up_.store(some_alive, std::memory_order_relaxed);
 }
 
 bool zmq_bridge::alive(const worker_sockets& w, clock::time_point now) const {
-  return now - w.last_reply < liveness_window;
+  return now - w.last_reply < liveness_window && now - w.last_heard < liveness_window;
 }
 
 std::size_t zmq_bridge::pick_worker(std::size_t route_key, clock::time_point now) const {

@@ -55,8 +55,11 @@ class zmq_bridge final {
     zmq::socket_t events;          // SUB
     zmq::socket_t monitor;         // PAIR: the DEALER's disconnections
     std::uint64_t connection = 0;  // counts the DEALER's disconnections
-    bool resync_on_reply = false;  // disconnected since its last reply
     clock::time_point last_reply{};
+    // Its events: a SUB joins asynchronously and misses what is published before, so a worker
+    // serves only once it is heard here too (its PUB answers every ping with a heartbeat).
+    clock::time_point last_heard{};
+    bool resync_when_heard = true;  // new, or disconnected since it was last heard
   };
   struct pending_call {
     worker_call call;
@@ -85,10 +88,14 @@ class zmq_bridge final {
   void finish(pending_map::iterator it, std::optional<worker_reply> reply);
   void ping_workers(clock::time_point now);
   void receive_replies(std::size_t worker, clock::time_point now);
-  void receive_events(worker_sockets& w);
+  void receive_events(worker_sockets& w, clock::time_point now);
   void receive_disconnections(std::size_t worker);
   void mark_alive(std::size_t worker, clock::time_point now);
+  // Answers requests and is heard on its event socket.
   bool alive(const worker_sockets& w, clock::time_point now) const;
+  // Up when some worker is alive and none answers without being heard (this api would miss the
+  // events of what it decides).
+  void update_up(clock::time_point now);
   std::size_t pick_worker(std::size_t route_key, clock::time_point now) const;
   std::chrono::milliseconds poll_timeout(clock::time_point now) const;
   void fail_all();
@@ -109,7 +116,7 @@ class zmq_bridge final {
   std::vector<worker_call> taken_;  // reused for every batch taken from the queue
   clock::time_point next_ping_{};
 
-  std::atomic<clock::rep> last_reply_{0};  // any worker's, for worker_up() on io threads
+  std::atomic<bool> up_{false};  // update_up()'s verdict, for worker_up() on io threads
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

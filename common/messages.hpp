@@ -8,6 +8,8 @@
 //   worker -> apis, PUB -> SUB: three frames
 //     [topic: userId] [event: the WebSocket message of DESIGN section 4, sent to clients as is]
 //     [sequence: "<epoch> <seq>"]
+//   and, for each ping a worker takes, a heartbeat of two empty frames [""] [""]: an api relies
+//   on a worker only while it hears it here too (a SUB misses what is published before it joins).
 //   seq numbers a user's events 1, 2, 3, ... within an epoch (one worker process's life with
 //   the embedded store; the whole Redis dataset with Redis). The snapshot reply carries the
 //   epoch and the seq it reflects, so an api can order a user's events against a snapshot: an

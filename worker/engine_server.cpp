@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "common/codec.hpp"
+#include "worker/heartbeat.hpp"
 
 namespace streamgate {
 
@@ -88,6 +89,7 @@ bool engine_server::take_one() {
     send(identity, decoded->corr, {outcome::ok, batch_stats_.to_json()});
     return true;
   }
+  if (std::holds_alternative<ping_request>(decoded->body)) publish_heartbeat(events_);
   waiting_.push_back({std::move(identity), decoded->corr});
   bodies_.push_back(std::move(decoded->body));
   return true;

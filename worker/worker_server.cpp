@@ -12,6 +12,7 @@
 
 #include "common/codec.hpp"
 #include "worker/audit_trail.hpp"
+#include "worker/heartbeat.hpp"
 
 namespace streamgate {
 
@@ -107,7 +108,10 @@ bool worker_server::take_one(instant at) {
         {std::move(identity), decoded->corr, {outcome::ok, batch_stats_.to_json()}, std::nullopt});
     return true;
   }
-  if (!std::holds_alternative<ping_request>(decoded->body)) ++batch_requests_;
+  if (std::holds_alternative<ping_request>(decoded->body))
+    publish_heartbeat(events_);
+  else
+    ++batch_requests_;
   if (auto* list = std::get_if<list_events_request>(&decoded->body)) {
     replies_.push_back({std::move(identity), decoded->corr, {}, std::move(*list)});
     return true;
