@@ -166,6 +166,13 @@ std::string render_worker_stats(std::string_view stats_json) {
   sample(out, "streamgate_worker_batch_size_bucket", "le=\"+Inf\"", batches->value.GetUint64());
   sample(out, "streamgate_worker_batch_size_sum", "", requests->value.GetUint64());
   sample(out, "streamgate_worker_batch_size_count", "", batches->value.GetUint64());
+  // Absent when the worker's store could not tell (Redis unreachable): no sample beats a wrong one.
+  const auto active = doc.FindMember("activeStreams");
+  if (active != doc.MemberEnd() && active->value.IsUint64()) {
+    header(out, "streamgate_active_streams", "gauge",
+           "Live streams of all users, as the worker's store holds them.");
+    sample(out, "streamgate_active_streams", "", active->value.GetUint64());
+  }
   return out;
 }
 

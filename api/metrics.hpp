@@ -52,9 +52,10 @@ class api_metrics final {
 // The process's one instance: the bridge thread, io threads and the /metrics handler share it.
 api_metrics& metrics();
 
-// streamgate_worker_batch_size (a histogram) from the body of a worker's `stats` reply
-// (common/messages.hpp); empty when the body is not that shape. With several workers the series
-// is the worker's that answered the scrape's call.
+// streamgate_worker_batch_size (a histogram) and streamgate_active_streams (a gauge) from the
+// body of a worker's `stats` reply (common/messages.hpp); empty when the body is not that shape.
+// With several workers the histogram is the worker's that answered the scrape's call; the gauge
+// is the shared store's.
 std::string render_worker_stats(std::string_view stats_json);
 
 }  // namespace streamgate

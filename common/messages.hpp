@@ -100,6 +100,7 @@ struct authenticate_request {
 // {"batches":N,"requests":M,"batchSize":[[1,c],[2,c],...,[512,c]]} where each pair is a
 // histogram bucket's upper bound and its cumulative count (Prometheus' le semantics); batches
 // and requests are the histogram's count and sum. Requests are those other than ping and stats.
+// "activeStreams":N (live streams of all users) follows when the store can tell.
 struct stats_request {};
 
 using request_body =

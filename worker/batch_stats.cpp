@@ -14,7 +14,7 @@ void batch_stats::observe(std::size_t requests) {
   }
 }
 
-std::string batch_stats::to_json() const {
+std::string batch_stats::to_json(std::optional<std::uint64_t> active_streams) const {
   std::string out = R"({"batches":)" + std::to_string(batches_) + R"(,"requests":)" +
                     std::to_string(requests_) + R"(,"batchSize":[)";
   std::uint64_t cumulative = 0;
@@ -23,7 +23,9 @@ std::string batch_stats::to_json() const {
     if (i > 0) out += ',';
     out += '[' + std::to_string(bounds[i]) + ',' + std::to_string(cumulative) + ']';
   }
-  out += "]}";
+  out += ']';
+  if (active_streams) out += R"(,"activeStreams":)" + std::to_string(*active_streams);
+  out += '}';
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace streamgate {
@@ -20,8 +21,10 @@ class batch_stats final {
   // A batch that decided `requests` requests; an empty one (only lease expiry) is not a batch.
   void observe(std::size_t requests);
 
-  // {"batches":N,"requests":M,"batchSize":[[1,c],[2,c],...]}, counts cumulative per bound.
-  std::string to_json() const;
+  // The `stats` reply: {"batches":N,"requests":M,"batchSize":[[1,c],[2,c],...]}, counts
+  // cumulative per bound, plus "activeStreams" (live streams of all users) when the caller
+  // knows it.
+  std::string to_json(std::optional<std::uint64_t> active_streams) const;
 
   std::uint64_t batches() const { return batches_; }
   std::uint64_t requests() const { return requests_; }

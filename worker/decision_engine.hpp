@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,6 +39,10 @@ class decision_engine {
   // `events`. Throws store_unavailable when the store could not be reached.
   virtual void decide_batch(const std::vector<request_body>& requests, std::vector<reply>& replies,
                             std::vector<published_event>& events) = 0;
+
+  // Live streams of all users, for the streamgate_active_streams gauge; nullopt when the store
+  // cannot tell now. Called between batches.
+  virtual std::optional<std::uint64_t> active_streams() = 0;
 
   // How long the loop may wait for requests before the engine has due work of its own.
   virtual std::chrono::milliseconds idle_wait() const = 0;

@@ -86,7 +86,7 @@ bool engine_server::take_one() {
   }
   // The api's metric scrapes are answered at once and stay out of the batch sizes.
   if (std::holds_alternative<stats_request>(decoded->body)) {
-    send(identity, decoded->corr, {outcome::ok, batch_stats_.to_json()});
+    send(identity, decoded->corr, {outcome::ok, batch_stats_.to_json(engine_.active_streams())});
     return true;
   }
   if (std::holds_alternative<ping_request>(decoded->body)) publish_heartbeat(events_);

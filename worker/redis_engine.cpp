@@ -27,6 +27,8 @@ constexpr std::string_view epoch_key = "sg:epoch";
 // One hash tag, so lease_index.lua's two keys share a Cluster slot.
 constexpr std::string_view lease_index_key = "{sg:leases}";
 constexpr std::string_view lease_versions_key = "{sg:leases}:versions";
+constexpr std::string_view active_by_user_key = "{sg:leases}:active";
+constexpr std::string_view active_total_key = "{sg:leases}:active_total";
 constexpr std::chrono::milliseconds max_idle_wait{100};
 
 std::vector<std::string_view> split(std::string_view text) {
@@ -166,9 +168,10 @@ class batch_planner final {
   void run(const std::vector<request_body>& requests, std::vector<reply>& replies) {
     claim_request_ids(requests);
     for (const auto& update : engine_.lease_updates_)
-      main_.add({"EVALSHA", sha(script::lease_index), "2", std::string(lease_index_key),
-                 std::string(lease_versions_key), update.user_id, std::to_string(update.version),
-                 std::to_string(update.earliest)});
+      main_.add({"EVALSHA", sha(script::lease_index), "4", std::string(lease_index_key),
+                 std::string(lease_versions_key), std::string(active_by_user_key),
+                 std::string(active_total_key), update.user_id, std::to_string(update.version),
+                 std::to_string(update.earliest), std::to_string(update.active)});
     engine_.lease_updates_.clear();
     for (std::string& user_id : engine_.due_users_) {
       const std::size_t at = main_.add(script_call(script::expire, user_id, {}));
@@ -276,9 +279,10 @@ class batch_planner final {
       events_.push_back(std::move(out));
     }
     const redisReply& index = reply_at(r, 3);
-    if (reply_size(index) == 2)
-      engine_.lease_updates_.push_back(
-          {current_user_, reply_integer(reply_at(index, 0)), reply_integer(reply_at(index, 1))});
+    if (reply_size(index) == 3)
+      engine_.lease_updates_.push_back({current_user_, reply_integer(reply_at(index, 0)),
+                                        reply_integer(reply_at(index, 1)),
+                                        reply_integer(reply_at(index, 2))});
     return &reply_at(r, 1);
   }
 
@@ -630,6 +634,20 @@ void redis_engine::decide_batch(const std::vector<request_body>& requests,
     spdlog::info("reconnected to redis");
   }
   run_batch(requests, replies, events);
+}
+
+std::optional<std::uint64_t> redis_engine::active_streams() {
+  if (!client_.connected()) return std::nullopt;
+  try {
+    const redis_reply_ptr total = client_.command({"GET", active_total_key});
+    if (reply_is_nil(*total)) return 0;
+    if (reply_is_error(*total)) return std::nullopt;
+    return std::stoull(text_of(*total));
+  } catch (const store_unavailable&) {
+    return std::nullopt;  // the next batch reconnects
+  } catch (const std::logic_error&) {
+    return std::nullopt;  // not a number: someone else's key
+  }
 }
 
 void redis_engine::run_batch(const std::vector<request_body>& requests, std::vector<reply>& replies,

@@ -15,13 +15,15 @@
 // (capped list), {user:U}:lease_version, {user:U}:request:<requestId> (the verdict, with a TTL).
 // Global: sg:request:{<requestId>} (its owner, same TTL), sg:users (set), sg:videos (hash),
 // sg:catalog (seeded marker), sg:epoch, and the lease index {sg:leases} (ZSET user -> earliest
-// expiry) with {sg:leases}:versions, which every worker scans to expire leases.
+// expiry) with {sg:leases}:versions, which every worker scans to expire leases, and the live
+// stream counts {sg:leases}:active (per user) and {sg:leases}:active_total kept with it.
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,9 @@ class redis_engine final : public decision_engine {
 
   void decide_batch(const std::vector<request_body>& requests, std::vector<reply>& replies,
                     std::vector<published_event>& events) override;
+  // The total the lease index keeps ({sg:leases}:active_total), one round trip; it trails the
+  // scripts by one batch, as the index does.
+  std::optional<std::uint64_t> active_streams() override;
   std::chrono::milliseconds idle_wait() const override { return idle_wait_; }
 
   const std::string& epoch() const { return epoch_; }
@@ -59,6 +64,7 @@ class redis_engine final : public decision_engine {
     std::string user_id;
     long long version = 0;
     long long earliest = -1;
+    long long active = 0;  // the user's live streams
   };
 
  private:

@@ -47,6 +47,7 @@ void stream_limiter::load_stream(stream s, instant now) {
       streams.begin(), streams.end(), s.started_at_ms,
       [](std::int64_t started, const live_stream& l) { return started < l.s.started_at_ms; });
   streams.insert(position, live_stream{std::move(s), deadline});
+  ++active_total_;
 }
 
 void stream_limiter::load_verdict(verdict v, instant now) {
@@ -124,6 +125,7 @@ start_result stream_limiter::decide(const start_request& r, const user& u, insta
     }
     if (streams.size() < max) {
       live_stream& added = streams.emplace_back();
+      ++active_total_;
       added.s.stream_id = new_id("s_");
       added.s.user_id = r.user_id;
       added.s.video_id = r.video_id;
@@ -323,6 +325,7 @@ void stream_limiter::end_stream(stream_list& streams, std::size_t index, end_rea
 }
 
 void stream_limiter::record_end(stream& s, end_reason reason) {
+  --active_total_;
   changes_.emplace_back(stream_removed{s.stream_id});
   std::string user_id = std::move(s.user_id);
   publish(user_id, ended_event{std::move(s.stream_id), user_id, reason});

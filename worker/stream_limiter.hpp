@@ -113,12 +113,14 @@ class stream_limiter final {
   const user* find_user(const std::string& id) const;
   std::vector<const user*> users_matching(std::string_view name_filter) const;  // sorted by id
   const video* find_video(const std::string& id) const;
-  std::vector<const video*> videos() const;  // sorted by id
+  std::vector<const video*> videos() const;                          // sorted by id
   std::vector<stream> streams_of(const std::string& user_id) const;  // oldest first
   const verdict* find_verdict(const std::string& request_id) const;
   int limit_of(const user& u) const;
   policy policy_of(const user& u) const;
   std::size_t active_count(const std::string& user_id) const;
+  // Live streams of all users (the streamgate_active_streams gauge).
+  std::size_t active_total() const { return active_total_; }
   // The sequence number of the user's latest event (0 before any): a snapshot taken now
   // reflects every event up to it.
   std::uint64_t last_seq(const std::string& user_id) const;
@@ -175,6 +177,7 @@ class stream_limiter final {
   std::unordered_map<std::string, user> users_;
   std::unordered_map<std::string, video> videos_;
   std::unordered_map<std::string, stream_list> streams_by_user_;
+  std::size_t active_total_ = 0;  // the sum of the lists' sizes, kept as streams start and end
   // A min-heap of lease deadlines. An entry only says "look at this user's streams then": a
   // renewed or stopped stream leaves a stale entry behind that finds nothing lapsed, which is
   // cheaper than searching the heap on every heartbeat, and a stream needs no id index.

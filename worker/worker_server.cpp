@@ -104,8 +104,10 @@ bool worker_server::take_one(instant at) {
   }
   // The api's liveness pings and metric scrapes are not work: they stay out of the batch sizes.
   if (std::holds_alternative<stats_request>(decoded->body)) {
-    replies_.push_back(
-        {std::move(identity), decoded->corr, {outcome::ok, batch_stats_.to_json()}, std::nullopt});
+    replies_.push_back({std::move(identity),
+                        decoded->corr,
+                        {outcome::ok, batch_stats_.to_json(limiter_.active_total())},
+                        std::nullopt});
     return true;
   }
   if (std::holds_alternative<ping_request>(decoded->body))

@@ -126,6 +126,17 @@ TEST_CASE("/metrics counts requests and verdicts as starts come in", "[integrati
   CHECK(sample_value(after, R"(streamgate_worker_batch_size_bucket{le="+Inf"})") == batches);
   CHECK(sample_value(after, R"(streamgate_worker_batch_size_bucket{le="512"})") <= batches);
   CHECK(sample_value(after, R"(streamgate_worker_batch_size_bucket{le="1"})") >= 1);
+
+  // Two live streams (a start with a live session takes no slot), then one stopped: the
+  // store's count, which on Redis trails by a batch.
+  const auto first = start(http, user, start_args{}.session("dev-0"));
+  REQUIRE(first.status == 201);
+  CHECK(wait_until([&] { return sample_value(scrape(http), "streamgate_active_streams") == 2; },
+                   10s));
+  const std::string stream_id = json::str(json::member(first.json(), "stream"), "streamId");
+  REQUIRE(http.del(stream_path(user, stream_id)).status == 204);
+  CHECK(wait_until([&] { return sample_value(scrape(http), "streamgate_active_streams") == 1; },
+                   10s));
 }
 
 TEST_CASE("a user's decisions are audited durably, newest first", "[integration][ops][audit]") {

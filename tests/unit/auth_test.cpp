@@ -1,6 +1,6 @@
 // Bearer tokens (--auth token): token making and hashing, the api's cache of confirmations, the
-// route table's access column, the router's gate with a fake worker, log redaction, the worker's
-// answer to authenticate, and the worker's batch statistics that /metrics relays.
+// route table's access column, the router's gate with a fake worker, log redaction, and the
+// worker's answer to authenticate.
 
 #include "api/auth.hpp"
 
@@ -16,14 +16,12 @@
 #include <vector>
 
 #include "api/api_routes.hpp"
-#include "api/metrics.hpp"
 #include "api/services.hpp"
 #include "api/token_cache.hpp"
 #include "api/tokens.hpp"
 #include "api/worker_client.hpp"
 #include "api/ws_registry.hpp"
 #include "common/codec.hpp"
-#include "worker/batch_stats.hpp"
 #include "worker/request_handler.hpp"
 #include "worker/stream_limiter.hpp"
 
@@ -392,35 +390,6 @@ TEST_CASE("token hashes travel only in the worker's wire format", "[auth][codec]
   const auto body = decode_create_user_body(R"({"name":"C","tokenHash":")" + hash + R"("})");
   REQUIRE_FALSE(body.has_value());
   CHECK(body.error().message.find("tokenHash") != std::string::npos);
-}
-
-// ---- batch statistics ------------------------------------------------------------------------
-
-TEST_CASE("batch sizes become a cumulative histogram the api renders for Prometheus",
-          "[metrics][worker]") {
-  batch_stats stats;
-  CHECK(stats.to_json().starts_with(R"({"batches":0,"requests":0,"batchSize":[[1,0],[2,0],)"));
-  for (const std::size_t n : {1u, 1u, 3u, 512u, 20000u, 0u}) stats.observe(n);
-  CHECK(stats.batches() == 5);
-  CHECK(stats.requests() == 20517);
-
-  const std::string text = render_worker_stats(stats.to_json());
-  CAPTURE(text);
-  CHECK(text.find("# TYPE streamgate_worker_batch_size histogram\n") != std::string::npos);
-  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"1\"} 2\n") != std::string::npos);
-  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"2\"} 2\n") != std::string::npos);
-  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"4\"} 3\n") != std::string::npos);
-  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"512\"} 4\n") != std::string::npos);
-  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"16384\"} 4\n") != std::string::npos);
-  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"+Inf\"} 5\n") != std::string::npos);
-  CHECK(text.find("streamgate_worker_batch_size_sum 20517\n") != std::string::npos);
-  CHECK(text.find("streamgate_worker_batch_size_count 5\n") != std::string::npos);
-
-  for (const char* bad : {"", "{}", "[]", R"({"batches":1,"requests":1,"batchSize":[[1]]})",
-                          R"({"batches":-1,"requests":1,"batchSize":[]})"}) {
-    CAPTURE(bad);
-    CHECK(render_worker_stats(bad).empty());
-  }
 }
 
 }  // namespace

@@ -682,4 +682,36 @@ TEST_CASE("each user's events are numbered 1, 2, 3 in decision order", "[limiter
   CHECK(limiter.last_seq("bob") == 1);
 }
 
+TEST_CASE("the live stream total follows every start and every end", "[limiter][metrics]") {
+  limiter_options options;
+  options.default_policy = policy::evict_oldest;
+  auto limiter = make_limiter(options);  // lease 90 s
+  limiter.load_stream({"s_loaded", "bob", "v1", "", wall(-10s), wall(30s)}, at(0s));
+  CHECK(limiter.active_total() == 1);
+
+  std::vector<std::string> alice;
+  for (int i = 1; i <= 3; ++i)
+    alice.push_back(
+        granted_id(decide(limiter, start_of("alice", "r" + std::to_string(i)), at(0s))));
+  CHECK(limiter.active_total() == 4);
+  // A session's second start and a replay take no slot; a denial takes none either.
+  decide(limiter, start_of("carol", "r4", "tv"), at(0s));
+  decide(limiter, start_of("carol", "r5", "tv"), at(0s));
+  decide(limiter, start_of("carol", "r4", "tv"), at(0s));
+  decide(limiter, start_of("alice", "r6", "", "nope"), at(0s));
+  CHECK(limiter.active_total() == 5);
+  // An eviction ends one and starts one.
+  decide(limiter, start_of("alice", "r7"), at(1s));
+  CHECK(limiter.active_total() == 5);
+
+  REQUIRE(limiter.stop("alice", alice[1]).has_value());
+  CHECK(limiter.active_total() == 4);
+  REQUIRE(limiter.stop_all("carol").has_value());
+  CHECK(limiter.active_total() == 3);
+  limiter.expire_due(at(30s));  // bob's loaded stream
+  CHECK(limiter.active_total() == 2);
+  limiter.expire_due(at(91s));
+  CHECK(limiter.active_total() == 0);
+}
+
 }  // namespace streamgate

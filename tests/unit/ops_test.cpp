@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -17,6 +18,7 @@
 #include "api/link_stats.hpp"
 #include "api/metrics.hpp"
 #include "common/log.hpp"
+#include "worker/batch_stats.hpp"
 
 namespace streamgate {
 namespace {
@@ -113,6 +115,39 @@ TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format",
   CHECK(has(R"(streamgate_verdict_latency_seconds_bucket{le="+Inf"} 1)"));
   CHECK(has("streamgate_verdict_latency_seconds_count 1"));
   CHECK(has("# TYPE streamgate_verdict_latency_seconds histogram"));
+}
+
+TEST_CASE("a worker's batch sizes and live streams become a histogram and a gauge",
+          "[metrics][worker]") {
+  batch_stats stats;
+  CHECK(stats.to_json(std::nullopt)
+            .starts_with(R"({"batches":0,"requests":0,"batchSize":[[1,0],[2,0],)"));
+  for (const std::size_t n : {1u, 1u, 3u, 512u, 20000u, 0u}) stats.observe(n);
+  CHECK(stats.batches() == 5);
+  CHECK(stats.requests() == 20517);
+
+  const std::string text = render_worker_stats(stats.to_json(7));
+  CAPTURE(text);
+  CHECK(text.find("# TYPE streamgate_worker_batch_size histogram\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"1\"} 2\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"2\"} 2\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"4\"} 3\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"512\"} 4\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"16384\"} 4\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"+Inf\"} 5\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_batch_size_sum 20517\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_batch_size_count 5\n") != std::string::npos);
+  CHECK(text.find("# TYPE streamgate_active_streams gauge\n") != std::string::npos);
+  CHECK(text.find("streamgate_active_streams 7\n") != std::string::npos);
+  // A store that cannot tell gives no gauge rather than a wrong one.
+  CHECK(render_worker_stats(stats.to_json(std::nullopt)).find("streamgate_active_streams") ==
+        std::string::npos);
+
+  for (const char* bad : {"", "{}", "[]", R"({"batches":1,"requests":1,"batchSize":[[1]]})",
+                          R"({"batches":-1,"requests":1,"batchSize":[]})"}) {
+    CAPTURE(bad);
+    CHECK(render_worker_stats(bad).empty());
+  }
 }
 
 TEST_CASE("a JSON log line is valid JSON whatever the message holds", "[log]") {

@@ -202,3 +202,22 @@ TEST_CASE("heartbeat, stop, stop-all and the unknown cases answer as the embedde
   CHECK(count_containing(out.events, R"("reason":"stopped")") == 1);
   CHECK(count_containing(out.events, R"("reason":"stop_all")") == 1);
 }
+
+TEST_CASE("the live stream total is the shared store's, whichever engine decided",
+          "[redis][metrics]") {
+  redis_fixture redis;
+  auto a = redis.engine();
+  auto b = redis.engine();
+  CHECK(a->active_streams() == 0u);
+  decide(*a, {start_of("r1"), start_of("r2")});
+  decide(*b, {start_of("r3"), start_of("r4")});  // the fourth is denied
+  // The total is kept with the lease index, which a batch updates for the one before it.
+  decide(*a, {});
+  decide(*b, {});
+  CHECK(a->active_streams() == 3u);
+  CHECK(b->active_streams() == 3u);
+
+  decide(*b, {stop_all_request{"alice"}});
+  decide(*b, {});
+  CHECK(a->active_streams() == 0u);
+}

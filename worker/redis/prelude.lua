@@ -7,7 +7,8 @@
 --   ARGV: 1 user id  2 lease ms  3 default max streams  4 default policy  5 request memory ms
 --         6 audit cap, then the op's own arguments from 7 on.
 -- Every script returns {status, result, events, lease_index}: events are {'ended', seq, streamId,
--- reason} or {'verdict', seq, verdict}; lease_index is {} or {version, earliest expiry or -1}.
+-- reason} or {'verdict', seq, verdict}; lease_index is {} or {version, earliest expiry or -1,
+-- live streams}.
 -- Times are Redis's own clock (TIME), never a worker's, so all workers agree on every lease.
 local SEP = '\31'
 local user_key, list_key, data_key, seq_key, audit_key, version_key =
@@ -103,10 +104,10 @@ end
 -- Version 0 says there is no such user (an index entry a start of an unknown user left): the
 -- entry goes, and no key is created for a user who does not exist.
 local function lease_index(streams)
-  if not user_exists() then return {0, -1} end
+  if not user_exists() then return {0, -1, 0} end
   local earliest = -1
   for _, s in ipairs(streams) do
     if earliest < 0 or s.expires < earliest then earliest = s.expires end
   end
-  return {redis.call('INCR', version_key), earliest}
+  return {redis.call('INCR', version_key), earliest, #streams}
 end
