@@ -24,7 +24,7 @@ constexpr std::string_view users_key = "sg:users";
 constexpr std::string_view videos_key = "sg:videos";
 constexpr std::string_view catalog_key = "sg:catalog";
 constexpr std::string_view epoch_key = "sg:epoch";
-// One hash tag, so lease_index.lua's two keys share a Cluster slot.
+// One hash tag, so lease_index.lua's four keys share a Cluster slot.
 constexpr std::string_view lease_index_key = "{sg:leases}";
 constexpr std::string_view lease_versions_key = "{sg:leases}:versions";
 constexpr std::string_view active_by_user_key = "{sg:leases}:active";

@@ -47,7 +47,6 @@ void stream_limiter::load_stream(stream s, instant now) {
       streams.begin(), streams.end(), s.started_at_ms,
       [](std::int64_t started, const live_stream& l) { return started < l.s.started_at_ms; });
   streams.insert(position, live_stream{std::move(s), deadline});
-  ++active_total_;
 }
 
 void stream_limiter::load_verdict(verdict v, instant now) {
@@ -125,7 +124,6 @@ start_result stream_limiter::decide(const start_request& r, const user& u, insta
     }
     if (streams.size() < max) {
       live_stream& added = streams.emplace_back();
-      ++active_total_;
       added.s.stream_id = new_id("s_");
       added.s.user_id = r.user_id;
       added.s.video_id = r.video_id;
@@ -291,6 +289,12 @@ std::size_t stream_limiter::active_count(const std::string& user_id) const {
   return found == streams_by_user_.end() ? 0 : found->second.size();
 }
 
+std::size_t stream_limiter::active_total() const {
+  std::size_t total = 0;
+  for (const auto& [user_id, streams] : streams_by_user_) total += streams.size();
+  return total;
+}
+
 std::uint64_t stream_limiter::last_seq(const std::string& user_id) const {
   const auto found = seq_by_user_.find(user_id);
   return found == seq_by_user_.end() ? 0 : found->second;
@@ -325,7 +329,6 @@ void stream_limiter::end_stream(stream_list& streams, std::size_t index, end_rea
 }
 
 void stream_limiter::record_end(stream& s, end_reason reason) {
-  --active_total_;
   changes_.emplace_back(stream_removed{s.stream_id});
   std::string user_id = std::move(s.user_id);
   publish(user_id, ended_event{std::move(s.stream_id), user_id, reason});

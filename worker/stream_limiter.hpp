@@ -119,8 +119,9 @@ class stream_limiter final {
   int limit_of(const user& u) const;
   policy policy_of(const user& u) const;
   std::size_t active_count(const std::string& user_id) const;
-  // Live streams of all users (the streamgate_active_streams gauge).
-  std::size_t active_total() const { return active_total_; }
+  // Live streams of all users (the streamgate_active_streams gauge), summed per call: a scrape
+  // every few seconds walks the users once, cheaper than a counter every start and end must keep.
+  std::size_t active_total() const;
   // The sequence number of the user's latest event (0 before any): a snapshot taken now
   // reflects every event up to it.
   std::uint64_t last_seq(const std::string& user_id) const;
@@ -177,7 +178,6 @@ class stream_limiter final {
   std::unordered_map<std::string, user> users_;
   std::unordered_map<std::string, video> videos_;
   std::unordered_map<std::string, stream_list> streams_by_user_;
-  std::size_t active_total_ = 0;  // the sum of the lists' sizes, kept as streams start and end
   // A min-heap of lease deadlines. An entry only says "look at this user's streams then": a
   // renewed or stopped stream leaves a stale entry behind that finds nothing lapsed, which is
   // cheaper than searching the heap on every heartbeat, and a stream needs no id index.
