@@ -8,7 +8,8 @@ router make_api_router() {
   using http::verb;
   // /health first: it is the route polled most, and matching is a scan in this order.
   // The last column is who may call it with --auth token (api/auth): the admin manages users,
-  // a user acts on their own streams, and what serves the UI, the docs and the catalog is open.
+  // a user acts on their own streams, and what serves the UI, the docs and the catalog (videos,
+  // plans) is open.
   return router(
       {
           {verb::get, "/health", get_health, access::open},
@@ -29,6 +30,7 @@ router make_api_router() {
           {verb::get, "/api/v1/requests/{requestId}", get_request, access::caller},
           {verb::get, "/api/v1/videos", list_videos, access::open},
           {verb::get, "/api/v1/videos/{id}", get_video, access::open},
+          {verb::get, "/api/v1/plans", list_plans, access::open},
           // Upgrades to a WebSocket never get here (http_session hands them over); without one
           // the answer is a 400 whoever asks.
           {verb::get, "/ws", websocket_without_upgrade, access::open},

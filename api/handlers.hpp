@@ -24,6 +24,7 @@ asio::awaitable<http_response> get_request(const request_context& ctx);
 
 asio::awaitable<http_response> list_videos(const request_context& ctx);
 asio::awaitable<http_response> get_video(const request_context& ctx);
+asio::awaitable<http_response> list_plans(const request_context& ctx);
 
 asio::awaitable<http_response> list_user_events(const request_context& ctx);
 

@@ -128,6 +128,10 @@ std::string api_metrics::render(const link_stats* link, bool worker_up,
          "ZeroMQ messages refused, not queued, or malformed.");
   sample(out, "streamgate_zmq_dropped_total", "",
          link ? get(link->refused) + get(link->queue_full) + get(link->malformed) : 0);
+  header(out, "streamgate_worker_foreign_dataset_total", "counter",
+         "Heartbeats of workers refused because they serve another dataset than this api.");
+  sample(out, "streamgate_worker_foreign_dataset_total", "",
+         link ? get(link->foreign_dataset) : 0);
   header(out, "streamgate_zmq_retries_total", "counter", "Requests resent to a worker.");
   sample(out, "streamgate_zmq_retries_total", "", link ? get(link->resent) : 0);
   header(out, "streamgate_verdict_latency_seconds", "histogram",
@@ -166,6 +170,26 @@ std::string render_worker_stats(std::string_view stats_json) {
   sample(out, "streamgate_worker_batch_size_bucket", "le=\"+Inf\"", batches->value.GetUint64());
   sample(out, "streamgate_worker_batch_size_sum", "", requests->value.GetUint64());
   sample(out, "streamgate_worker_batch_size_count", "", batches->value.GetUint64());
+  // Counted by the worker where it decides, committed decisions only (docs/design.md, "Metrics").
+  const auto decisions = doc.FindMember("decisions");
+  if (decisions != doc.MemberEnd() && decisions->value.IsObject()) {
+    const auto& d = decisions->value;
+    const auto count = [&](const char* name) -> std::uint64_t {
+      const auto it = d.FindMember(name);
+      return it != d.MemberEnd() && it->value.IsUint64() ? it->value.GetUint64() : 0;
+    };
+    header(out, "streamgate_worker_decisions_total", "counter",
+           "Decisions the answering worker committed since it started, by outcome.");
+    for (const auto& [label, name] :
+         {std::pair{"allowed", "allowed"}, std::pair{"denied", "denied"},
+          std::pair{"over_limit", "overLimit"}, std::pair{"evicted", "evicted"},
+          std::pair{"expired", "expired"}, std::pair{"replayed", "replayed"}})
+      sample(out, "streamgate_worker_decisions_total", std::string("outcome=\"") + label + "\"",
+             count(name));
+    header(out, "streamgate_worker_version_conflicts_total", "counter",
+           "Commits the store refused because another worker committed the user first.");
+    sample(out, "streamgate_worker_version_conflicts_total", "", count("conflicts"));
+  }
   // Absent when the worker's store could not tell (Redis unreachable): no sample beats a wrong one.
   const auto active = doc.FindMember("activeStreams");
   if (active != doc.MemberEnd() && active->value.IsUint64()) {

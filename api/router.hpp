@@ -45,7 +45,7 @@ using route_handler = asio::awaitable<http_response> (*)(const request_context&)
 
 // Who may use a route with --auth token (api/auth); without auth everyone may use every route.
 enum class access {
-  open,    // anyone, no token needed: health, metrics, docs, videos
+  open,    // anyone, no token needed: health, metrics, docs, videos, plans
   owner,   // the user named by the path's {id}, with their token, or the admin
   caller,  // any user with their token (the handler limits the answer to ctx.caller), or the admin
   admin,   // the admin token only

@@ -34,6 +34,7 @@ struct idempotence final {
   bool operator()(const list_events_request&) const { return true; }
   bool operator()(const authenticate_request&) const { return true; }
   bool operator()(const stats_request&) const { return true; }
+  bool operator()(const list_plans_request&) const { return true; }
 };
 
 // A user's requests go to one worker; requests about no user spread by their corr.

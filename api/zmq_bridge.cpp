@@ -311,7 +311,10 @@ void zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
     // Joined (again): events published before may have missed every socket, and a crashed
     // worker may have committed decisions it never published, so each fetches a snapshot.
     if (std::exchange(w.resync_when_heard, false)) events_.resync_all();
-    if (count == 2 && frames[0].size() == 0) continue;  // a heartbeat
+    if (count == 2 && frames[0].size() == 0) {  // a heartbeat, naming the worker's dataset
+      note_dataset(w, frames[1].to_string_view());
+      continue;
+    }
     auto mark = count == 3 ? parse_sequence_frame(frames[2].to_string_view()) : std::nullopt;
     if (!mark) {
       stats_.malformed.fetch_add(1, std::memory_order_relaxed);
@@ -321,6 +324,23 @@ void zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
     metrics().count_event(frames[1].to_string_view());
     events_.publish(frames[0].to_string_view(), frames[1].to_string_view(), std::move(*mark));
   }
+}
+
+void zmq_bridge::note_dataset(worker_sockets& w, std::string_view dataset) {
+  if (dataset == w.dataset) return;
+  w.dataset = std::string(dataset);
+  if (dataset_.empty()) dataset_ = w.dataset;
+  const bool foreign = w.dataset != dataset_;
+  if (foreign) {
+    stats_.foreign_dataset.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error(
+        "a worker serves the dataset '{}', this api serves '{}': it gets no request (two stores "
+        "would each grant a user the limit); point every worker at one store",
+        w.dataset, dataset_);
+  } else if (w.foreign) {
+    spdlog::info("a worker serves the dataset '{}' again", dataset_);
+  }
+  w.foreign = foreign;
 }
 
 void zmq_bridge::receive_disconnections(std::size_t worker) {
@@ -342,7 +362,7 @@ void zmq_bridge::mark_alive(std::size_t worker, clock::time_point now) {
 void zmq_bridge::update_up(clock::time_point now) {
   bool some_alive = false;
   for (const worker_sockets& w : workers_) {
-    if (now - w.last_reply >= liveness_window) continue;
+    if (w.foreign || now - w.last_reply >= liveness_window) continue;
     if (now - w.last_heard >= liveness_window) {
       up_.store(false, std::memory_order_relaxed);
       return;
@@ -353,7 +373,8 @@ void zmq_bridge::update_up(clock::time_point now) {
 }
 
 bool zmq_bridge::alive(const worker_sockets& w, clock::time_point now) const {
-  return now - w.last_reply < liveness_window && now - w.last_heard < liveness_window;
+  return !w.foreign && now - w.last_reply < liveness_window &&
+         now - w.last_heard < liveness_window;
 }
 
 std::size_t zmq_bridge::pick_worker(std::size_t route_key, clock::time_point now) const {

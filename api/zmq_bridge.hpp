@@ -17,6 +17,8 @@
 #include <functional>
 #include <optional>
 #include <queue>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -60,6 +62,10 @@ class zmq_bridge final {
     // serves only once it is heard here too (its PUB answers every ping with a heartbeat).
     clock::time_point last_heard{};
     bool resync_when_heard = true;  // new, or disconnected since it was last heard
+    // The dataset its heartbeats announce; a worker of another dataset than the api's is never
+    // routed to (docs/design.md, "Stores": one dataset per deployment).
+    std::string dataset{};
+    bool foreign = false;
   };
   struct pending_call {
     worker_call call;
@@ -89,6 +95,7 @@ class zmq_bridge final {
   void ping_workers(clock::time_point now);
   void receive_replies(std::size_t worker, clock::time_point now);
   void receive_events(worker_sockets& w, clock::time_point now);
+  void note_dataset(worker_sockets& w, std::string_view dataset);
   void receive_disconnections(std::size_t worker);
   void mark_alive(std::size_t worker, clock::time_point now);
   // Answers requests and is heard on its event socket.
@@ -115,6 +122,7 @@ class zmq_bridge final {
   std::unordered_map<std::uint64_t, ping> pings_;
   std::vector<worker_call> taken_;  // reused for every batch taken from the queue
   clock::time_point next_ping_{};
+  std::string dataset_;  // the first dataset heard: the one this api serves
 
   std::atomic<bool> up_{false};  // update_up()'s verdict, for worker_up() on io threads
   std::atomic<bool> stopping_{false};

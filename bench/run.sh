@@ -178,7 +178,7 @@ wait_http "http://127.0.0.1:$nginx_port/" 10
 run_wrk nginx "http://127.0.0.1:$nginx_port/"
 
 echo "== microbenchmarks"
-for b in limiter_bench codec_bench; do
+for b in core_bench codec_bench; do
   "$bin/bench/$b" --benchmark_min_time=0.3 --benchmark_format=console \
     --benchmark_out="$out/micro-$b.json" --benchmark_out_format=json 2>&1 | grep -E '^BM_' || true
 done

@@ -140,11 +140,6 @@ void put_int(json_writer& w, std::string_view key, int number) {
   w.Int(number);
 }
 
-void put_int64(json_writer& w, std::string_view key, std::int64_t number) {
-  put_key(w, key);
-  w.Int64(number);
-}
-
 void put_time(json_writer& w, std::string_view key, std::int64_t wall_ms) {
   put(w, key, format_iso8601(wall_ms));
 }
@@ -181,8 +176,24 @@ void write_user(json_writer& w, const user& u, int limit, policy effective_polic
   put(w, "name", u.name);
   put_int(w, "maxStreams", limit);
   put(w, "policy", to_string(effective_policy));
+  if (u.plan) put(w, "plan", *u.plan);
   put_int(w, "activeStreams", active);
   w.EndObject();
+}
+
+void write_plan(json_writer& w, const plan& p) {
+  w.StartObject();
+  put(w, "id", p.id);
+  put_int(w, "maxStreams", p.max_streams);
+  put(w, "policy", to_string(p.limit_policy));
+  w.EndObject();
+}
+
+// Only a start the monitor policy let through over the limit says so; the rest keep their shape.
+void write_over_limit(json_writer& w, const verdict& v) {
+  if (!v.allowed || !v.over_limit) return;
+  put_key(w, "overLimit");
+  w.Bool(true);
 }
 
 void write_video(json_writer& w, const video& v) {
@@ -341,27 +352,19 @@ enum class field : unsigned {
   videos,
   title,
   duration_seconds,
-  allowed,
-  granted,
-  active,
   limit,
-  reason,
-  streams,
-  decided_at_ms,
-  started_at_ms,
-  expires_at_ms,
   token_hash,
+  plan,
+  plans,
   count,
 };
 
 constexpr std::array<std::string_view, static_cast<std::size_t>(field::count)> field_names{
-    "op",          "corr",    "type",        "requestId",
-    "userId",      "videoId", "sessionId",   "streamId",
-    "id",          "name",    "maxStreams",  "policy",
-    "users",       "videos",  "title",       "durationSeconds",
-    "allowed",     "granted", "active",      "limit",
-    "reason",      "streams", "decidedAtMs", "startedAtMs",
-    "expiresAtMs", "tokenHash",
+    "op",     "corr",      "type",       "requestId",
+    "userId", "videoId",   "sessionId",  "streamId",
+    "id",     "name",      "maxStreams", "policy",
+    "users",  "videos",    "title",      "durationSeconds",
+    "limit",  "tokenHash", "plan",       "plans",
 };
 
 static_assert(std::none_of(field_names.begin(), field_names.end(),
@@ -473,7 +476,7 @@ class field_reader final {
     if (v == nullptr) return std::nullopt;
     if (v->IsString())
       if (const auto p = parse_policy(string_of(*v))) return p;
-    must(f, "be 'deny' or 'evict_oldest'");
+    must(f, "be 'deny', 'evict_oldest' or 'monitor'");
     return std::nullopt;
   }
 
@@ -495,14 +498,6 @@ class field_reader final {
     return sha256_hex(f);
   }
 
-  std::int64_t int64(field f) {
-    const json_value* v = get(f);
-    if (v == nullptr) return 0;
-    if (v->IsInt64()) return v->GetInt64();
-    must(f, "be a 64-bit integer");
-    return 0;
-  }
-
   std::uint64_t uint64(field f) {
     const json_value* v = get(f);
     if (v == nullptr) return 0;
@@ -511,34 +506,11 @@ class field_reader final {
     return 0;
   }
 
-  bool boolean(field f) {
-    const json_value* v = get(f);
-    if (v == nullptr) return false;
-    if (v->IsBool()) return v->GetBool();
-    must(f, "be true or false");
-    return false;
-  }
-
-  std::string string(field f) {
-    const json_value* v = get(f);
-    if (v == nullptr) return {};
-    if (v->IsString()) return std::string(string_of(*v));
-    must(f, "be a string");
-    return {};
-  }
-
   // Null when absent or on failure.
   const json_value* array(field f) {
     const json_value* v = get(f);
     if (v == nullptr || v->IsArray()) return v;
     must(f, "be an array");
-    return nullptr;
-  }
-
-  const json_value* object(field f) {
-    const json_value* v = get(f);
-    if (v == nullptr || v->IsObject()) return v;
-    must(f, "be an object");
     return nullptr;
   }
 
@@ -602,8 +574,9 @@ constexpr std::array<op_spec, std::variant_size_v<request_body>> op_specs{{
     {"get_user", fields(field::user_id), 0},
     {"list_users", fields(field::name), 0},
     {"create_user", fields(field::name),
-     fields(field::id, field::max_streams, field::policy, field::token_hash)},
-    {"patch_user", fields(field::user_id), fields(field::name, field::max_streams, field::policy)},
+     fields(field::id, field::max_streams, field::policy, field::token_hash, field::plan)},
+    {"patch_user", fields(field::user_id),
+     fields(field::name, field::max_streams, field::policy, field::plan)},
     {"list_streams", fields(field::user_id), 0},
     {"snapshot", fields(field::user_id), 0},
     {"list_videos", 0, 0},
@@ -613,15 +586,20 @@ constexpr std::array<op_spec, std::variant_size_v<request_body>> op_specs{{
     {"list_events", fields(field::user_id, field::limit), 0},
     {"authenticate", fields(field::user_id, field::token_hash), 0},
     {"stats", 0, 0},
+    {"list_plans", 0, 0},
 }};
 
-constexpr field_set user_fields = fields(field::name, field::max_streams, field::policy);
+// What a client may set on a user, in POST /api/v1/users and PATCH /api/v1/users/{id} alike.
+constexpr field_set user_fields =
+    fields(field::name, field::max_streams, field::policy, field::plan);
 
 void put_user_fields(json_writer& w, const std::optional<std::string>& name,
-                     const std::optional<int>& max_streams, const std::optional<policy>& p) {
+                     const std::optional<int>& max_streams, const std::optional<policy>& p,
+                     const std::optional<std::string>& plan_id) {
   if (name) put(w, "name", *name);
   if (max_streams) put_int(w, "maxStreams", *max_streams);
   if (p) put(w, "policy", to_string(*p));
+  if (plan_id) put(w, "plan", *plan_id);
 }
 
 void write_fields(json_writer& w, const start_request& r) {
@@ -644,12 +622,12 @@ void write_fields(json_writer& w, const list_users_request& r) { put(w, "name", 
 void write_fields(json_writer& w, const create_user_request& r) {
   if (r.id) put(w, "id", *r.id);
   put(w, "name", r.name);
-  put_user_fields(w, std::nullopt, r.max_streams, r.policy_override);
+  put_user_fields(w, std::nullopt, r.max_streams, r.policy_override, r.plan);
   if (r.token_hash) put(w, "tokenHash", *r.token_hash);
 }
 void write_fields(json_writer& w, const patch_user_request& r) {
   put(w, "userId", r.user_id);
-  put_user_fields(w, r.name, r.max_streams, r.policy_override);
+  put_user_fields(w, r.name, r.max_streams, r.policy_override, r.plan);
 }
 void write_fields(json_writer& w, const list_streams_request& r) { put(w, "userId", r.user_id); }
 void write_fields(json_writer& w, const snapshot_request& r) { put(w, "userId", r.user_id); }
@@ -669,6 +647,7 @@ void write_fields(json_writer& w, const authenticate_request& r) {
   put(w, "tokenHash", r.token_hash);
 }
 void write_fields(json_writer&, const stats_request&) {}
+void write_fields(json_writer&, const list_plans_request&) {}
 
 void read_fields(field_reader& f, start_request& r) {
   r.request_id = f.id(field::request_id);
@@ -695,14 +674,17 @@ void read_fields(field_reader& f, create_user_request& r) {
   r.max_streams = f.optional_max_streams(field::max_streams);
   r.policy_override = f.optional_policy(field::policy);
   r.token_hash = f.optional_sha256_hex(field::token_hash);
+  r.plan = f.optional_id(field::plan);
 }
 // A patch that changes nothing is refused on both sides of the wire: it is a client mistake.
 void read_patch_fields(field_reader& f, patch_user_request& r) {
   r.name = f.optional_text(field::name);
   r.max_streams = f.optional_max_streams(field::max_streams);
   r.policy_override = f.optional_policy(field::policy);
-  if (!f.has(field::name) && !f.has(field::max_streams) && !f.has(field::policy))
-    f.fail("at least one of 'name', 'maxStreams', 'policy' is required");
+  r.plan = f.optional_id(field::plan);
+  if (!f.has(field::name) && !f.has(field::max_streams) && !f.has(field::policy) &&
+      !f.has(field::plan))
+    f.fail("at least one of 'name', 'maxStreams', 'policy', 'plan' is required");
 }
 void read_fields(field_reader& f, patch_user_request& r) {
   r.user_id = f.id(field::user_id);
@@ -726,6 +708,7 @@ void read_fields(field_reader& f, authenticate_request& r) {
   r.token_hash = f.sha256_hex(field::token_hash);
 }
 void read_fields(field_reader&, stats_request&) {}
+void read_fields(field_reader&, list_plans_request&) {}
 
 template <class Body>
 request_body read_body(field_reader& f) {
@@ -742,39 +725,6 @@ constexpr auto make_body_readers(std::index_sequence<I...>) {
 
 constexpr auto body_readers =
     make_body_readers(std::make_index_sequence<std::variant_size_v<request_body>>{});
-
-// ---- stored verdicts --------------------------------------------------------------------------
-
-// Records are written by this codec and read back by the same worker, so they are checked for
-// shape only: any verdict, whatever its strings hold, must come back exactly as it was stored.
-void write_stream_record(json_writer& w, const stream& s) {
-  w.StartObject();
-  put(w, "streamId", s.stream_id);
-  put(w, "userId", s.user_id);
-  put(w, "videoId", s.video_id);
-  put(w, "sessionId", s.session_id);
-  put_int64(w, "startedAtMs", s.started_at_ms);
-  put_int64(w, "expiresAtMs", s.expires_at_ms);
-  w.EndObject();
-}
-
-constexpr field_set stream_record_fields =
-    fields(field::stream_id, field::user_id, field::video_id, field::session_id,
-           field::started_at_ms, field::expires_at_ms);
-
-stream read_stream_record(const json_value& object, field_reader& parent, std::string_view name,
-                          std::size_t index) {
-  field_reader f(object, stream_record_fields, stream_record_fields, name, index);
-  stream s;
-  s.stream_id = f.string(field::stream_id);
-  s.user_id = f.string(field::user_id);
-  s.video_id = f.string(field::video_id);
-  s.session_id = f.string(field::session_id);
-  s.started_at_ms = f.int64(field::started_at_ms);
-  s.expires_at_ms = f.int64(field::expires_at_ms);
-  if (f.failed()) parent.fail(f.take_error().message);
-  return s;
-}
 
 }  // namespace
 
@@ -918,6 +868,14 @@ std::string encode_videos(const std::vector<const video*>& videos) {
   });
 }
 
+std::string encode_plans(const std::vector<plan>& plans) {
+  return render([&](json_writer& w) {
+    w.StartArray();
+    for (const plan& p : plans) write_plan(w, p);
+    w.EndArray();
+  });
+}
+
 std::string encode_verdict_body(const verdict& v) {
   return render([&](json_writer& w) {
     w.StartObject();
@@ -927,6 +885,7 @@ std::string encode_verdict_body(const verdict& v) {
       write_granted(w, v);
       put_int(w, "active", v.active);
       put_int(w, "limit", v.limit);
+      write_over_limit(w, v);
     } else {
       put(w, "verdict", "denied");
       put(w, "reason", v.reason);
@@ -974,6 +933,7 @@ std::string encode_verdict_event(const verdict& v, std::uint64_t seq) {
     }
     put_int(w, "active", v.active);
     put_int(w, "limit", v.limit);
+    write_over_limit(w, v);
     if (v.allowed) {
       write_granted(w, v);
     } else {
@@ -1053,75 +1013,6 @@ std::string encode_error(error_code code, std::string_view message) {
   });
 }
 
-// ---- storage of decided verdicts ---------------------------------------------------------------
-
-std::string encode_verdict_record(const verdict& v) {
-  return render([&](json_writer& w) {
-    w.StartObject();
-    put(w, "requestId", v.request_id);
-    put(w, "userId", v.user_id);
-    put(w, "videoId", v.video_id);
-    put(w, "sessionId", v.session_id);
-    put_key(w, "allowed");
-    w.Bool(v.allowed);
-    if (v.granted) {
-      put_key(w, "granted");
-      write_stream_record(w, *v.granted);
-    }
-    put_int(w, "active", v.active);
-    put_int(w, "limit", v.limit);
-    put(w, "reason", v.reason);
-    put_key(w, "streams");
-    w.StartArray();
-    for (const stream& s : v.streams) write_stream_record(w, s);
-    w.EndArray();
-    put_int64(w, "decidedAtMs", v.decided_at_ms);
-    w.EndObject();
-  });
-}
-
-namespace {
-
-constexpr field_set verdict_record_required =
-    fields(field::request_id, field::user_id, field::video_id, field::session_id, field::allowed,
-           field::active, field::limit, field::reason, field::streams, field::decided_at_ms);
-
-verdict read_verdict_record(field_reader& f) {
-  constexpr int int_min = std::numeric_limits<int>::min();
-  constexpr int int_max = std::numeric_limits<int>::max();
-  verdict v;
-  v.request_id = f.string(field::request_id);
-  v.user_id = f.string(field::user_id);
-  v.video_id = f.string(field::video_id);
-  v.session_id = f.string(field::session_id);
-  v.allowed = f.boolean(field::allowed);
-  if (const json_value* granted = f.object(field::granted))
-    v.granted = read_stream_record(*granted, f, "granted", no_index);
-  v.active = f.integer(field::active, int_min, int_max);
-  v.limit = f.integer(field::limit, int_min, int_max);
-  v.reason = f.string(field::reason);
-  if (const json_value* streams = f.array(field::streams)) {
-    v.streams.reserve(streams->Size());
-    for (rapidjson::SizeType i = 0; i < streams->Size() && !f.failed(); ++i) {
-      const json_value& element = (*streams)[i];
-      if (!element.IsObject()) {
-        f.fail("field 'streams[" + std::to_string(i) + "]' must be an object");
-        break;
-      }
-      v.streams.push_back(read_stream_record(element, f, "streams", i));
-    }
-  }
-  v.decided_at_ms = f.int64(field::decided_at_ms);
-  return v;
-}
-
-}  // namespace
-
-result<verdict> decode_verdict_record(std::string_view json) {
-  return decode_object<verdict>(json, verdict_record_required | fields(field::granted),
-                                verdict_record_required, read_verdict_record);
-}
-
 // ---- demo catalog -----------------------------------------------------------------------------
 
 namespace {
@@ -1164,12 +1055,21 @@ std::vector<Item> read_catalog_items(field_reader& parent, field list, field_set
 
 namespace {
 
+plan read_catalog_plan(field_reader& f) {
+  plan p;
+  p.id = f.id(field::id);
+  p.max_streams = f.integer(field::max_streams, 1, max_streams_ceiling);
+  p.limit_policy = f.optional_policy(field::policy).value_or(policy::deny);
+  return p;
+}
+
 user read_catalog_user(field_reader& f) {
   user u;
   u.id = f.id(field::id);
   u.name = f.text(field::name, false);
   u.max_streams = f.optional_max_streams(field::max_streams);
   u.policy_override = f.optional_policy(field::policy);
+  u.plan = f.optional_id(field::plan);
   return u;
 }
 
@@ -1181,14 +1081,33 @@ video read_catalog_video(field_reader& f) {
   return v;
 }
 
+// The catalog is loaded whole into an empty store, so a user's plan must be one it defines.
+void check_plans_exist(field_reader& f, const catalog& c) {
+  std::unordered_set<std::string_view> plan_ids;
+  for (const plan& p : c.plans) plan_ids.insert(p.id);
+  for (std::size_t i = 0; i < c.users.size(); ++i) {
+    const std::optional<std::string>& plan_id = c.users[i].plan;
+    if (plan_id && !plan_ids.contains(*plan_id)) {
+      f.fail("field " + quote("users[" + std::to_string(i) + "].plan") + " names " +
+             quote(*plan_id) + ", which is not in field 'plans'");
+      return;
+    }
+  }
+}
+
 catalog read_catalog(field_reader& f) {
   catalog c;
+  c.plans = read_catalog_items<plan>(f, field::plans,
+                                     fields(field::id, field::max_streams, field::policy),
+                                     fields(field::id, field::max_streams), read_catalog_plan);
   c.users = read_catalog_items<user>(
-      f, field::users, fields(field::id, field::name, field::max_streams, field::policy),
+      f, field::users,
+      fields(field::id, field::name, field::max_streams, field::policy, field::plan),
       fields(field::id, field::name), read_catalog_user);
   const field_set video_fields = fields(field::id, field::title, field::duration_seconds);
   c.videos =
       read_catalog_items<video>(f, field::videos, video_fields, video_fields, read_catalog_video);
+  if (!f.failed()) check_plans_exist(f, c);
   return c;
 }
 
@@ -1196,7 +1115,7 @@ catalog read_catalog(field_reader& f) {
 
 result<catalog> decode_catalog(std::string_view json) {
   const field_set lists = fields(field::users, field::videos);
-  return decode_object<catalog>(json, lists, lists, read_catalog);
+  return decode_object<catalog>(json, lists | fields(field::plans), lists, read_catalog);
 }
 
 }  // namespace streamgate

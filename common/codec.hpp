@@ -30,9 +30,9 @@ struct start_body {
   std::optional<std::string> request_id;
 };
 result<start_body> decode_start_body(std::string_view json);
-// POST /api/v1/users: {"id"?, "name", "maxStreams"?, "policy"?}
+// POST /api/v1/users: {"id"?, "name", "maxStreams"?, "policy"?, "plan"?}; "plan" is a plan's id
 result<create_user_request> decode_create_user_body(std::string_view json);
-// PATCH /api/v1/users/{id}: {"name"?, "maxStreams"?, "policy"?}, at least one of them
+// PATCH /api/v1/users/{id}: {"name"?, "maxStreams"?, "policy"?, "plan"?}, at least one of them
 result<patch_user_request> decode_patch_user_body(std::string_view json, std::string user_id);
 
 // ---- WebSocket client -> server (DESIGN section 4) -----------------------------------------
@@ -49,7 +49,8 @@ using ws_client_message = std::variant<ws_start, ws_heartbeat, ws_stop>;
 result<ws_client_message> decode_ws_client_message(std::string_view json);
 
 // ---- bodies and events rendered by the worker ----------------------------------------------
-// {"id","name","maxStreams":<effective limit>,"policy":<effective>,"activeStreams"}
+// {"id","name","maxStreams":<effective limit>,"policy":<effective>,"plan"?,"activeStreams"}:
+// "plan", the plan's id, only when the user has one.
 std::string encode_user(const user& u, int limit, policy effective_policy, int active);
 struct user_row {
   const user* u;
@@ -63,17 +64,21 @@ std::string encode_stream(const stream& s);
 std::string encode_streams(const std::vector<stream>& streams);
 std::string encode_video(const video& v);  // {"id","title","durationSeconds"}
 std::string encode_videos(const std::vector<const video*>& videos);
+// GET /api/v1/plans: [{"id","maxStreams","policy"}], in the order given.
+std::string encode_plans(const std::vector<plan>& plans);
 // REST body of a decided start, also the answer of GET /api/v1/requests/{id}:
-// allowed: {"requestId","verdict":"allowed","stream":{...},"active","limit"}
+// allowed: {"requestId","verdict":"allowed","stream":{...},"active","limit","overLimit"?}
 // denied:  {"requestId","verdict":"denied","reason","active","limit","streams":[...]}
+// "overLimit":true only on a start the monitor policy allowed over the limit; absent otherwise.
 std::string encode_verdict_body(const verdict& v);
 // {"requestId","status":"pending"}
 std::string encode_pending_body(std::string_view request_id);
 // {"expiresAt"}
 std::string encode_heartbeat_body(std::int64_t expires_at_ms);
 // WebSocket events (DESIGN section 4). The verdict event also carries "stream" when allowed and
-// "streams" when denied, so a page can show what is in use without another request. Both carry
-// "seq", the user's event sequence number (common/messages.hpp says how the api uses it).
+// "streams" when denied, so a page can show what is in use without another request, and
+// "overLimit":true after "limit" as the REST body does. Both carry "seq", the user's event
+// sequence number (common/messages.hpp says how the api uses it).
 std::string encode_verdict_event(const verdict& v, std::uint64_t seq);
 std::string encode_ended_event(const ended_event& e, std::uint64_t seq);
 // GET /api/v1/users/{id}/events: [{"at","type","streamId"?,"requestId"?,"videoId"?,"reason"?}]
@@ -86,13 +91,13 @@ std::string encode_snapshot(std::string_view user_id, const std::vector<stream>&
 std::string encode_error(const error& e);
 std::string encode_error(error_code code, std::string_view message);
 
-// ---- storage of decided verdicts (worker) --------------------------------------------------
-std::string encode_verdict_record(const verdict& v);
-result<verdict> decode_verdict_record(std::string_view json);
-
 // ---- demo catalog (data/catalog.json) -------------------------------------------------------
-// {"users":[{"id","name","maxStreams"?}], "videos":[{"id","title","durationSeconds"}]}
+// {"plans"?:[{"id","maxStreams","policy"?}],
+//  "users":[{"id","name","maxStreams"?,"policy"?,"plan"?}],
+//  "videos":[{"id","title","durationSeconds"}]}
+// A plan without "policy" denies at its limit. A user's "plan" must be one of "plans".
 struct catalog {
+  std::vector<plan> plans;
   std::vector<user> users;
   std::vector<video> videos;
 };

@@ -271,7 +271,7 @@ class option_reader final {
     if (const auto p = parse_policy(*text))
       target = *p;
     else
-      bad_value(name, *text, "deny or evict_oldest");
+      bad_value(name, *text, "deny, evict_oldest or monitor");
   }
 
   template <class Valid>
@@ -335,9 +335,17 @@ bool is_store(std::string_view text) {
   constexpr std::string_view sqlite = "sqlite:";
   constexpr std::string_view redis = "redis://";
   if (text.starts_with(sqlite)) return text.size() > sqlite.size();
-  std::string host;
-  unsigned short port = 0;
-  return text.starts_with(redis) && parse_host_port(text.substr(redis.size()), host, port);
+  if (!text.starts_with(redis)) return false;
+  // One or more nodes of a server or a Redis Cluster, comma-separated.
+  text.remove_prefix(redis.size());
+  for (;;) {
+    const auto comma = text.find(',');
+    std::string host;
+    unsigned short port = 0;
+    if (!parse_host_port(text.substr(0, comma), host, port)) return false;
+    if (comma == std::string_view::npos) return true;
+    text.remove_prefix(comma + 1);
+  }
 }
 
 bool is_non_empty(std::string_view text) { return !text.empty(); }
@@ -361,13 +369,15 @@ std::vector<option_spec> worker_specs() {
       {"requests", "ENDPOINT", "ZeroMQ endpoint to bind for requests from apis", d.bind.requests},
       {"events", "ENDPOINT", "ZeroMQ endpoint to bind for verdicts and events to apis",
        d.bind.events},
-      {"store", "URL", "sqlite:<path>, or redis://<host>:<port>", d.store},
+      {"store", "URL",
+       "sqlite:<path>, or redis://<host>:<port>[,<host>:<port>...] (a server or a cluster)",
+       d.store},
       {"catalog", "FILE", "demo users and videos loaded into an empty store", d.catalog},
       {"lease-seconds", "N", "a stream ends this long after its last heartbeat (1-86400)",
        std::to_string(d.lease_seconds)},
       {"default-max-streams", "N", "streams at once for a user without their own limit (1-1000)",
        std::to_string(d.default_max_streams)},
-      {"policy", "POLICY", "at the limit: deny the start, or evict_oldest stream",
+      {"policy", "POLICY", "at the limit: deny the start, evict_oldest stream, or monitor (allow, mark)",
        std::string(to_string(d.default_policy))},
       {"request-memory-seconds", "N", "how long a requestId's verdict is replayed (1-604800)",
        std::to_string(d.request_memory_seconds)},
@@ -497,7 +507,8 @@ result<command_line<worker_config>> load_worker_config(int argc, const char* con
       [](option_reader& options, worker_config& c) {
         options.checked("requests", is_endpoint, endpoint_expectation, c.bind.requests);
         options.checked("events", is_endpoint, endpoint_expectation, c.bind.events);
-        options.checked("store", is_store, "sqlite:<path> or redis://<host>:<port>", c.store);
+        options.checked("store", is_store, "sqlite:<path> or redis://<host>:<port>[,<host>:<port>...]",
+                        c.store);
         options.checked("catalog", is_non_empty, "a non-empty path", c.catalog);
         options.integer("lease-seconds", 1, 86400, c.lease_seconds);
         options.integer("default-max-streams", 1, max_streams_ceiling, c.default_max_streams);

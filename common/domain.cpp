@@ -3,12 +3,18 @@
 namespace streamgate {
 
 std::string_view to_string(policy p) {
-  return p == policy::evict_oldest ? "evict_oldest" : "deny";
+  switch (p) {
+    case policy::deny: return "deny";
+    case policy::evict_oldest: return "evict_oldest";
+    case policy::monitor: return "monitor";
+  }
+  return "deny";
 }
 
 std::optional<policy> parse_policy(std::string_view text) {
   if (text == "deny") return policy::deny;
   if (text == "evict_oldest") return policy::evict_oldest;
+  if (text == "monitor") return policy::monitor;
   return std::nullopt;
 }
 

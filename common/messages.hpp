@@ -59,12 +59,14 @@ struct create_user_request {
   // SHA-256 of the user's bearer token, 64 lowercase hex digits (wire "tokenHash"). The api
   // makes the token and sends only this; never rendered back to any client.
   std::optional<std::string> token_hash{};
+  std::optional<std::string> plan{};  // a plan id (GET /api/v1/plans)
 };
 struct patch_user_request {
   std::string user_id;
   std::optional<std::string> name;
   std::optional<int> max_streams;
   std::optional<policy> policy_override;
+  std::optional<std::string> plan{};
 };
 struct list_streams_request {
   std::string user_id;
@@ -102,13 +104,15 @@ struct authenticate_request {
 // and requests are the histogram's count and sum. Requests are those other than ping and stats.
 // "activeStreams":N (live streams of all users) follows when the store can tell.
 struct stats_request {};
+// GET /api/v1/plans: [{"id","maxStreams","policy"}], sorted by id.
+struct list_plans_request {};
 
 using request_body =
     std::variant<start_request, heartbeat_request, stop_request, stop_all_request,
                  get_user_request, list_users_request, create_user_request, patch_user_request,
                  list_streams_request, snapshot_request, list_videos_request, get_video_request,
                  get_request_request, ping_request, list_events_request, authenticate_request,
-                 stats_request>;
+                 stats_request, list_plans_request>;
 
 struct request {
   std::uint64_t corr = 0;  // chosen by the api to match the reply to its caller

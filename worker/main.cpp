@@ -1,4 +1,6 @@
-// streamgate-worker: decides, stores and publishes. Only wiring here; see worker_server.hpp.
+// streamgate-worker: decides, stores and publishes. Only wiring here: the store named by --store,
+// the decision core's rules, the catalog seeded into a store that has none, and the one loop
+// (worker/server/worker_loop.hpp).
 
 #include <signal.h>
 
@@ -7,6 +9,7 @@
 #include <ctime>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,16 +19,14 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
-#include "common/clock.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
-#include "worker/sqlite_store.hpp"
-#include "worker/engine_server.hpp"
-#include "worker/redis_client.hpp"
-#include "worker/redis_engine.hpp"
-#include "worker/startup.hpp"
-#include "worker/stream_limiter.hpp"
-#include "worker/worker_server.hpp"
+#include "worker/seed.hpp"
+#include "worker/server/decider.hpp"
+#include "worker/server/worker_loop.hpp"
+#include "worker/store/redis/redis_store.hpp"
+#include "worker/store/redis/router.hpp"
+#include "worker/store/sqlite/sqlite_store.hpp"
 
 namespace {
 
@@ -39,11 +40,11 @@ std::optional<std::string> sqlite_path(const std::string& store) {
   return std::nullopt;
 }
 
-// Takes SIGINT/SIGTERM synchronously on its own thread and asks the server to stop. The signals
-// are blocked in every thread, so no handler ever interrupts a system call of ZeroMQ or SQLite.
+// Takes SIGINT/SIGTERM synchronously on its own thread and asks the loop to stop. The signals
+// are blocked in every thread, so no handler ever interrupts a system call of ZeroMQ or a store.
 std::jthread stop_on_signal(sigset_t signals, std::atomic<bool>& stop_requested) {
   return std::jthread([signals, &stop_requested](const std::stop_token& token) {
-    // Wakes regularly so the thread can be joined when the server stopped for another reason.
+    // Wakes regularly so the thread can be joined when the loop stopped for another reason.
     const timespec tick{0, 100'000'000};
     while (!token.stop_requested()) {
       const int received = sigtimedwait(&signals, nullptr, &tick);
@@ -56,31 +57,12 @@ std::jthread stop_on_signal(sigset_t signals, std::atomic<bool>& stop_requested)
   });
 }
 
-// Several workers may share the Redis: each decision is a Lua script there (redis_engine.hpp).
-int serve_with_redis(const streamgate::worker_config& config,
-                     const streamgate::redis_address& address, sigset_t signals) {
+std::unique_ptr<streamgate::store> open_store(const streamgate::worker_config& config) {
   using namespace streamgate;
-  try {
-    redis_engine_options options;
-    options.limits = limiter_options_from(config);
-    auto engine = redis_engine::open(address, options, config.catalog);
-    if (!engine) {
-      spdlog::error("{}", engine.error().message);
-      return exit_usage;
-    }
-    zmq::context_t context;
-    engine_server server(context, config.bind, config.max_batch, **engine);
-    std::atomic<bool> stop_requested{false};
-    const std::jthread signal_waiter = stop_on_signal(signals, stop_requested);
-    spdlog::info("{} started: requests {}, events {}, store {} (epoch {})", program,
-                 config.bind.requests, config.bind.events, config.store, (*engine)->epoch());
-    server.run(stop_requested);
-    spdlog::info("{} stopped cleanly", program);
-    return 0;
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    return 1;
-  }
+  if (const auto path = sqlite_path(config.store)) return sqlite_store::open(*path);
+  redis_store_options options;
+  options.request_memory_ms = std::int64_t{config.request_memory_seconds} * 1000;
+  return redis_store::open(*parse_redis_urls(config.store), options);
 }
 
 }  // namespace
@@ -98,15 +80,16 @@ int main(int argc, char* argv[]) {
     return 0;
   }
   const worker_config& config = loaded->config;
-  const auto store_path = sqlite_path(config.store);
-  const auto redis = parse_redis_url(config.store);
-  if (!store_path && !redis) {
+  if (!sqlite_path(config.store) && !parse_redis_urls(config.store)) {
     std::cerr << program << ": unknown store '" << config.store
-              << "' (expected sqlite:PATH or redis://HOST:PORT)\n";
+              << "' (expected sqlite:PATH or redis://HOST:PORT[,HOST:PORT...])\n";
     return exit_usage;
   }
   init_logging(config.log, program);
 
+  // hiredis writes with write(): a Redis that reset the connection must give an error, not a
+  // SIGPIPE that ends the worker.
+  signal(SIGPIPE, SIG_IGN);
   // Blocked before any thread starts (ZeroMQ's included), so every thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -114,38 +97,28 @@ int main(int argc, char* argv[]) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  if (redis) return serve_with_redis(config, *redis, signals);
-
   try {
-    auto store = sqlite_store::open(*store_path);
-    const limiter_options options = limiter_options_from(config);
-    if (!store.has_catalog()) {
-      if (auto seeded = seed_catalog(store, config.catalog, options); !seeded) {
+    const std::unique_ptr<store> s = open_store(config);
+    const core::rules rules = rules_from(config);
+    if (!s->seeded()) {
+      if (auto seeded = seed_catalog(*s, config.catalog, rules); !seeded) {
         spdlog::error("{}", seeded.error().message);
         return exit_usage;
       }
       spdlog::info("empty store: loaded the catalog '{}'", config.catalog);
     }
-
-    stream_limiter limiter(options);
-    stored_state state = store.load();
-    spdlog::info("restored {} users, {} videos, {} streams, {} remembered requests",
-                 state.users.size(), state.videos.size(), state.streams.size(),
-                 state.verdicts.size());
-    restore(limiter, std::move(state), now());
-
+    decider d(*s, rules);
     zmq::context_t context;
-    worker_server server(context, config.bind, config.max_batch, limiter, store);
+    worker_loop loop(context, config.bind, config.max_batch, d, *s);
     std::atomic<bool> stop_requested{false};
     const std::jthread signal_waiter = stop_on_signal(signals, stop_requested);
-    spdlog::info("{} started: requests {}, events {}, store {}", program, config.bind.requests,
-                 config.bind.events, config.store);
-    server.run(stop_requested);
+    spdlog::info("{} started: requests {}, events {}, store {} (dataset {})", program,
+                 config.bind.requests, config.bind.events, config.store, s->dataset_id());
+    loop.run(stop_requested);
     spdlog::info("{} stopped cleanly", program);
     return 0;
   } catch (const std::exception& e) {
-    // Also a failed commit: the limiter may hold decisions that are not durable, so the process
-    // must end; a restart reloads the truth from the store.
+    // A store that is in use by another worker, lost, or unreachable at start.
     spdlog::critical("{}", e.what());
     return 1;
   }

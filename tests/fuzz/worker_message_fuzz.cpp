@@ -1,50 +1,81 @@
-// libFuzzer harness: the worker's message path. A request frame from the network is decoded and,
-// when valid, decided by the real limiter through the real request handler, so a hostile or
-// corrupt message can neither crash the worker nor break the limit.
+// libFuzzer harness: the worker's message path up to the decision core. A request frame from the
+// network is decoded and, when valid, decided by the real core on the state of its user, so a
+// hostile or corrupt message can neither crash the worker nor break the limit. (The store under
+// the core only stores; its own tests cover it against real stores.)
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
+#include <string>
 #include <string_view>
+#include <variant>
 
 #include "common/codec.hpp"
-#include "worker/request_handler.hpp"
-#include "worker/stream_limiter.hpp"
+#include "worker/core/decisions.hpp"
 
 using namespace streamgate;
 
 namespace {
 
-stream_limiter make_limiter() {
-  stream_limiter limiter{limiter_options{}};
-  limiter.load_user(user{"alice", "Alice", std::nullopt, std::nullopt});
-  limiter.load_user(user{"bob", "Bob", 1, policy::evict_oldest});
-  limiter.load_video(video{"v01", "The Long Night", 3600});
-  limiter.load_video(video{"v02", "Harbour Lights", 2700});
-  return limiter;
+core::rules make_rules() {
+  core::rules r;
+  r.plans = {plan{"basic", 1, policy::deny}, plan{"premium", 4, policy::evict_oldest}};
+  return r;
+}
+
+std::map<std::string, core::user_state> make_users(const core::rules& r) {
+  std::map<std::string, core::user_state> users;
+  for (const char* id : {"alice", "bob", "carol"}) {
+    create_user_request request{id, id, std::nullopt, std::nullopt, std::nullopt, std::nullopt};
+    if (std::string_view(id) == "bob") request.plan = "basic";
+    users.emplace(id, core::create_user(request, id, r).value());
+  }
+  return users;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  // One limiter for the whole run: state built up by earlier inputs makes later ones reach
+  // One set of users for the whole run: state built up by earlier inputs makes later ones reach
   // deeper paths (replays, evictions, stops of live streams).
-  static stream_limiter limiter = make_limiter();
-  static const request_handler handler;
-  static std::int64_t clock_ms = 1'700'000'000'000;
+  static const core::rules rules = make_rules();
+  static std::map<std::string, core::user_state> users = make_users(rules);
+  static std::int64_t now_ms = 1'700'000'000'000;
+  static std::uint64_t stream_number = 0;
 
   auto decoded = decode_request(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!decoded) return 0;
+  now_ms += 1000;
+  core::effects out;
+  std::visit(
+      [&](const auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (requires { r.user_id; }) {
+          const auto found = users.find(r.user_id);
+          if (found == users.end()) return;
+          core::user_state& state = found->second;
+          if constexpr (std::is_same_v<T, start_request>)
+            core::start(state, r, r.video_id == "v01", "s_" + std::to_string(++stream_number),
+                        now_ms, rules, out);
+          else if constexpr (std::is_same_v<T, heartbeat_request>)
+            (void)core::heartbeat(state, r.stream_id, now_ms, rules, out);
+          else if constexpr (std::is_same_v<T, stop_request>)
+            (void)core::stop(state, r.stream_id, now_ms, rules, out);
+          else if constexpr (std::is_same_v<T, stop_all_request>)
+            core::stop_all(state, now_ms, rules, out);
+          else
+            core::expire(state, now_ms, rules, out);
+        }
+      },
+      decoded->body);
 
-  clock_ms += 1000;
-  const instant at{steady_time(std::chrono::milliseconds(clock_ms)), clock_ms};
-  (void)handler.handle(decoded->body, limiter, at);
-  limiter.expire_due(at);
-  (void)limiter.take_changes();
-  (void)limiter.take_events();
-
-  for (const user* u : limiter.users_matching(""))
-    if (limiter.active_count(u->id) > static_cast<std::size_t>(limiter.limit_of(*u)) &&
-        limiter.policy_of(*u) == policy::deny && !u->max_streams)
-      throw std::logic_error("a user is above the limit");
+  for (const auto& [id, state] : users) {
+    // No patch runs here (a lowered limit may leave streams above it until the next start), so
+    // every user is always within the limit.
+    if (static_cast<int>(state.streams.size()) > core::limit_of(state.u, rules))
+      throw std::logic_error("a user is above the limit: " + id);
+    if (state.starts.size() > rules.max_remembered_starts)
+      throw std::logic_error("a user remembers more starts than the cap");
+  }
   return 0;
 }

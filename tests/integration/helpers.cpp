@@ -63,7 +63,7 @@ void check_user_shape(const json::value& user) {
   CHECK(json::has_string(user, "policy"));
   if (json::has_string(user, "policy")) {
     const auto p = json::str(user, "policy");
-    CHECK((p == "deny" || p == "evict_oldest"));
+    CHECK((p == "deny" || p == "evict_oldest" || p == "monitor"));
   }
   CHECK(json::has_int(user, "activeStreams"));
 }

@@ -1,6 +1,6 @@
-// Scale-out on a shared Redis (GitHub issue 7): 2 apis x 2 workers on one redis-server of the
-// test's own. Any worker serves any request, events reach every api, a dead worker's requests
-// move to the other one, and Redis's AOF keeps every committed stream across its restart.
+// Scale-out on a shared Redis: 2 apis x 2 workers on one redis-server of the test's own, and on a
+// 3-master Redis Cluster. Any worker serves any request, events reach every api, a dead worker's
+// requests move to the other one, and Redis's AOF keeps every committed stream across a restart.
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -19,9 +19,11 @@ using namespace streamgate::it;
 
 namespace {
 
-stack_options two_by_two() {
+// kind: "redis" (one server) or "cluster" (three masters).
+stack_options two_by_two(const std::string& kind) {
   // A generous verdict timeout: a request whose worker dies is resent to the other one.
-  return stack_options{}.redis_store().workers(2).apis(2).verdict_timeout_ms(15000);
+  stack_options options = stack_options{}.workers(2).apis(2).verdict_timeout_ms(15000);
+  return kind == "cluster" ? options.cluster_store() : options.redis_store();
 }
 
 struct answer {
@@ -57,7 +59,9 @@ int count_of(const std::vector<std::string>& messages, const std::string& needle
 
 TEST_CASE("100 concurrent starts for one user over 2 apis and 2 workers allow exactly the limit",
           "[integration][scale]") {
-  stack s(two_by_two());
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  stack s(two_by_two(kind));
   http_client http(s.http_port());
   const auto user = create_user(http);
 
@@ -95,9 +99,59 @@ TEST_CASE("100 concurrent starts for one user over 2 apis and 2 workers allow ex
   CHECK(std::set<std::string>(listed.begin(), listed.end()) == granted);
 }
 
+TEST_CASE("bursts of concurrent starts for many users over 2 apis and 2 workers give each user "
+          "exactly the limit",
+          "[integration][scale]") {
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  stack s(two_by_two(kind));
+  http_client admin(s.http_port());
+  constexpr int users = 12;
+  constexpr int starts_per_user = 8;
+  std::vector<std::string> user_ids;
+  for (int u = 0; u < users; ++u) user_ids.push_back(create_user(admin));
+
+  // Every start of every user at once, spread over both apis (and so over both workers' routes).
+  constexpr int count = users * starts_per_user;
+  std::vector<std::unique_ptr<http_client>> clients;
+  for (int i = 0; i < count; ++i) {
+    clients.push_back(std::make_unique<http_client>(s.http_port(i % 2), 30s));
+    clients.back()->connect();
+  }
+  std::vector<answer> answers(count);
+  std::latch go(count + 1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < count; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string& user = user_ids[static_cast<std::size_t>(i % users)];
+      go.arrive_and_wait();
+      answers[static_cast<std::size_t>(i)] =
+          start_and_record(*clients[static_cast<std::size_t>(i)], user,
+                           "burst-" + std::to_string(i), user + "-burst-" + std::to_string(i));
+    });
+  }
+  go.arrive_and_wait();
+  for (auto& t : threads) t.join();
+
+  std::map<std::string, std::set<std::string>> granted;
+  for (const auto& a : answers) {
+    INFO(a.request_id << ": " << a.problem);
+    CHECK(a.problem.empty());
+    if (a.status == 201) granted[a.user].insert(a.stream_id);
+  }
+  for (const auto& user : user_ids) {
+    INFO("user " << user);
+    CHECK(granted[user].size() == static_cast<std::size_t>(default_limit));
+    const auto listed = stream_ids(admin, user);
+    CHECK(std::set<std::string>(listed.begin(), listed.end()) == granted[user]);
+  }
+}
+
 TEST_CASE("a verdict for a request made on api 1 reaches the user's WebSocket on api 2, once",
           "[integration][scale]") {
-  stack s(two_by_two());
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  stack s(two_by_two(kind));
   http_client on_first(s.http_port(0));
   const auto user = create_user(on_first);
   const auto other = create_user(on_first);
@@ -149,7 +203,9 @@ TEST_CASE("a verdict for a request made on api 1 reaches the user's WebSocket on
 
 TEST_CASE("kill -9 of one worker under load: the other serves everything, nothing decided twice",
           "[integration][scale]") {
-  stack s(two_by_two());
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  stack s(two_by_two(kind));
   http_client admin(s.http_port());
   constexpr int users = 10;
   constexpr int starts_per_user = 6;
@@ -206,7 +262,9 @@ TEST_CASE("kill -9 of one worker under load: the other serves everything, nothin
 }
 
 TEST_CASE("a restart of Redis with AOF on loses no committed stream", "[integration][scale]") {
-  stack s(two_by_two());
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  stack s(two_by_two(kind));
   http_client http(s.http_port());
   const auto user = create_user(http);
   std::set<std::string> granted;
@@ -218,9 +276,17 @@ TEST_CASE("a restart of Redis with AOF on loses no committed stream", "[integrat
     granted.insert(a.stream_id);
   }
 
-  REQUIRE(s.redis() != nullptr);
-  s.redis()->kill9();
-  s.redis()->start();
+  if (s.cluster()) {
+    // Every node in turn, so the one holding the user's slot is among them.
+    for (std::size_t n = 0; n < redis_cluster::node_count; ++n) {
+      s.cluster()->kill9(n);
+      s.cluster()->restart(n);
+    }
+  } else {
+    REQUIRE(s.redis() != nullptr);
+    s.redis()->kill9();
+    s.redis()->start();
+  }
 
   // The workers reconnect on their own; until then the api answers 503.
   std::vector<std::string> listed;

@@ -59,15 +59,24 @@ std::string worker_program() {
 
 stack::stack(stack_options options)
     : options_(std::move(options)), dir_(make_temp_dir()), report_(open_report(dir_)) {
-  if (const char* store = std::getenv("STREAMGATE_TEST_STORE");
-      store != nullptr && std::string_view(store) == "redis")
-    options_.redis = true;
-  if (options_.worker_count > 1 && !options_.redis)
+  if (const char* store = std::getenv("STREAMGATE_TEST_STORE"); store != nullptr) {
+    if (std::string_view(store) == "redis") options_.redis = true;
+    if (std::string_view(store) == "cluster") options_.redis = options_.cluster = true;
+  }
+  if (options_.separate_stores) options_.redis = options_.cluster = false;
+  if (options_.worker_count > 1 && !options_.redis && !options_.separate_stores)
     throw std::logic_error("stack: several workers need the Redis store");
   for (int w = 0; w < options_.worker_count; ++w)
     add_log(report_, "streamgate-worker " + std::to_string(w), worker_log(w));
   workers_.resize(static_cast<std::size_t>(options_.worker_count));
-  if (options_.redis) {
+  if (options_.cluster) {
+    try {
+      cluster_ = std::make_unique<redis_cluster>(dir_ / "cluster");
+    } catch (const std::exception&) {
+      close_report(report_, true);
+      throw;
+    }
+  } else if (options_.redis) {
     add_log(report_, "redis-server", dir_ / "redis" / "redis.log");
     try {
       redis_ = std::make_unique<redis_server>(dir_ / "redis");
@@ -127,6 +136,7 @@ stack::~stack() {
   for (std::size_t w = 0; w < workers_.size(); ++w)
     stop_and_check(workers_[w], "streamgate-worker " + std::to_string(w));
   redis_.reset();
+  cluster_.reset();
   // Failed here rather than thrown: a destructor must not throw, and the test case's own
   // failure, when there is one, is already on its way.
   const bool exception_in_flight = std::uncaught_exceptions() > 0;
@@ -139,6 +149,11 @@ void stack::choose_ports() {
   // All distinct, and none the test's redis-server.
   std::vector<unsigned short> taken;
   if (redis_) taken.push_back(redis_->port());
+  if (cluster_)
+    for (std::size_t n = 0; n < redis_cluster::node_count; ++n) {
+      taken.push_back(cluster_->port(n));
+      taken.push_back(static_cast<unsigned short>(cluster_->port(n) + 10000));  // its bus
+    }
   const auto fresh = [&taken] {
     unsigned short p = 0;
     do p = free_port();
@@ -166,7 +181,12 @@ std::vector<std::string> stack::worker_flags(int worker) const {
   std::vector<std::string> flags{
       "--requests", endpoint(requests_port(worker)),
       "--events",   endpoint(events_port(worker)),
-      "--store",    redis_ ? redis_->url() : "sqlite:" + (dir_ / "streamgate.db").string(),
+      "--store",    cluster_ ? cluster_->url()
+                    : redis_ ? redis_->url()
+                             : "sqlite:" + (dir_ / (options_.separate_stores
+                                                        ? "streamgate-" + std::to_string(worker) + ".db"
+                                                        : std::string("streamgate.db")))
+                                                  .string(),
       "--catalog",  STREAMGATE_CATALOG,
   };
   if (options_.lease) {

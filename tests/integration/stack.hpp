@@ -2,8 +2,9 @@
 
 // One streamgate deployment for one test: a temp dir, free ports, a worker with its SQLite store
 // there (or M workers sharing a redis-server of the test's own, with the Redis store), and one or
-// more apis connected to every worker. The store is Redis when the options ask for it or the
-// environment has STREAMGATE_TEST_STORE=redis (how CTest runs the suite a second time). The constructor returns once every api answers
+// more apis connected to every worker. The store is Redis (or a 3-master Redis Cluster) when the
+// options ask for it or the environment has STREAMGATE_TEST_STORE=redis (or cluster): how CTest
+// runs the suite on every store. The constructor returns once every api answers
 // GET /health with 200; the destructor stops them (SIGTERM, then SIGKILL). Children can be
 // killed and restarted on the same ports and store, as a crash and a restart would.
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "process.hpp"
+#include "redis_cluster.hpp"
 #include "redis_server.hpp"
 
 namespace streamgate::it {
@@ -25,8 +27,11 @@ struct stack_options {
   std::optional<int> lease;            // --lease-seconds, the worker's default when none
   std::optional<int> verdict_timeout;  // --verdict-timeout-ms, the api's default when none
   int api_count = 1;
-  int worker_count = 1;  // more than one needs the Redis store
-  bool redis = false;    // also when STREAMGATE_TEST_STORE=redis
+  int worker_count = 1;  // more than one needs the Redis store (or separate_stores)
+  // Each worker its own SQLite file: a misconfiguration the apis must refuse (one dataset each).
+  bool separate_stores = false;
+  bool redis = false;    // also when STREAMGATE_TEST_STORE=redis (or cluster)
+  bool cluster = false;  // a 3-master Redis Cluster; also when STREAMGATE_TEST_STORE=cluster
   std::vector<std::string> more_worker_flags;
   std::vector<std::string> more_api_flags;
   std::vector<std::string> more_api_env;  // "NAME=value"
@@ -50,6 +55,14 @@ struct stack_options {
   }
   stack_options& redis_store() {
     redis = true;
+    return *this;
+  }
+  stack_options& one_store_per_worker() {
+    separate_stores = true;
+    return *this;
+  }
+  stack_options& cluster_store() {
+    redis = cluster = true;
     return *this;
   }
   stack_options& worker_args(std::vector<std::string> flags) {
@@ -90,8 +103,10 @@ class stack final {
   }
   const std::filesystem::path& dir() const { return dir_; }
   int worker_count() const { return options_.worker_count; }
-  // The test's redis-server; null with the SQLite store.
+  // The test's redis-server; null with the SQLite store or a cluster.
   redis_server* redis() { return redis_.get(); }
+  // The test's Redis Cluster; null unless the store is one.
+  redis_cluster* cluster() { return cluster_.get(); }
 
   // A worker, on the same ports and store each time.
   void start_worker(int worker = 0);
@@ -127,6 +142,7 @@ class stack final {
   std::filesystem::path dir_;
   int report_;  // diagnostics.hpp
   std::unique_ptr<redis_server> redis_;  // before the workers, stopped after them
+  std::unique_ptr<redis_cluster> cluster_;
   std::vector<unsigned short> requests_ports_;
   std::vector<unsigned short> events_ports_;
   std::vector<unsigned short> http_ports_;

@@ -4,7 +4,11 @@
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -14,7 +18,7 @@
 namespace streamgate {
 namespace {
 
-// ---- equality of messages, field by field (the structs have no operator==) -------------------
+// ---- equality of messages, field by field (the messages have no operator==) ------------------
 
 auto fields_of(const start_request& r) {
   return std::tie(r.request_id, r.user_id, r.video_id, r.session_id);
@@ -25,10 +29,10 @@ auto fields_of(const stop_all_request& r) { return std::tie(r.user_id); }
 auto fields_of(const get_user_request& r) { return std::tie(r.user_id); }
 auto fields_of(const list_users_request& r) { return std::tie(r.name_filter); }
 auto fields_of(const create_user_request& r) {
-  return std::tie(r.id, r.name, r.max_streams, r.policy_override, r.token_hash);
+  return std::tie(r.id, r.name, r.max_streams, r.policy_override, r.token_hash, r.plan);
 }
 auto fields_of(const patch_user_request& r) {
-  return std::tie(r.user_id, r.name, r.max_streams, r.policy_override);
+  return std::tie(r.user_id, r.name, r.max_streams, r.policy_override, r.plan);
 }
 auto fields_of(const list_streams_request& r) { return std::tie(r.user_id); }
 auto fields_of(const snapshot_request& r) { return std::tie(r.user_id); }
@@ -39,11 +43,7 @@ auto fields_of(const ping_request&) { return std::tie(); }
 auto fields_of(const list_events_request& r) { return std::tie(r.user_id, r.limit); }
 auto fields_of(const authenticate_request& r) { return std::tie(r.user_id, r.token_hash); }
 auto fields_of(const stats_request&) { return std::tie(); }
-auto fields_of(const stream& s) {
-  return std::tie(s.stream_id, s.user_id, s.video_id, s.session_id, s.started_at_ms,
-                  s.expires_at_ms);
-}
-auto fields_of(const user& u) { return std::tie(u.id, u.name, u.max_streams, u.policy_override); }
+auto fields_of(const list_plans_request&) { return std::tie(); }
 auto fields_of(const video& v) { return std::tie(v.id, v.title, v.duration_seconds); }
 
 template <class T>
@@ -58,24 +58,6 @@ bool same(const request& a, const request& b) {
                return same(left, std::get<std::decay_t<decltype(left)>>(b.body));
              },
              a.body);
-}
-
-template <class T>
-bool same_all(const std::vector<T>& a, const std::vector<T>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (!same(a[i], b[i])) return false;
-  return true;
-}
-
-bool same(const verdict& a, const verdict& b) {
-  const bool granted_same = a.granted.has_value() == b.granted.has_value() &&
-                            (!a.granted || same(*a.granted, *b.granted));
-  return std::tie(a.request_id, a.user_id, a.video_id, a.session_id, a.allowed, a.active, a.limit,
-                  a.reason, a.decided_at_ms) == std::tie(b.request_id, b.user_id, b.video_id,
-                                                         b.session_id, b.allowed, b.active, b.limit,
-                                                         b.reason, b.decided_at_ms) &&
-         granted_same && same_all(a.streams, b.streams);
 }
 
 // ---- sample values -----------------------------------------------------------------------------
@@ -204,6 +186,11 @@ TEST_CASE("every request variant survives encode then decode unchanged", "[codec
       {20, authenticate_request{"alice", "0123456789abcdef0123456789abcdef"
                                          "0123456789abcdef0123456789abcdef"}},
       {21, stats_request{}},
+      {22, list_plans_request{}},
+      {23, create_user_request{"erin", "Erin", std::nullopt, policy::monitor, std::nullopt,
+                               "standard"}},
+      {24, patch_user_request{"erin", std::nullopt, std::nullopt, std::nullopt, "premium"}},
+      {25, patch_user_request{"erin", "Erin C", 2, policy::monitor, "basic"}},
       {0, ping_request{}},
       {std::numeric_limits<std::uint64_t>::max(), ping_request{}},
   }));
@@ -221,6 +208,14 @@ TEST_CASE("a request is one object with op and corr before its fields", "[codec]
   CHECK(encode_request({9, ping_request{}}) == R"({"op":"ping","corr":9})");
   CHECK(encode_request({1, create_user_request{std::nullopt, "Bob", std::nullopt, std::nullopt}}) ==
         R"({"op":"create_user","corr":1,"name":"Bob"})");
+  CHECK(encode_request({2, list_plans_request{}}) == R"({"op":"list_plans","corr":2})");
+  CHECK(encode_request(
+            {3, patch_user_request{"bob", std::nullopt, std::nullopt, std::nullopt, "basic"}}) ==
+        R"({"op":"patch_user","corr":3,"userId":"bob","plan":"basic"})");
+  CHECK(encode_request(
+            {4, create_user_request{"bob", "Bob", 2, policy::monitor, std::nullopt, "standard"}}) ==
+        R"({"op":"create_user","corr":4,"id":"bob","name":"Bob","maxStreams":2,)"
+        R"("policy":"monitor","plan":"standard"})");
 }
 
 TEST_CASE("a request decodes whatever the order of its members", "[codec]") {
@@ -289,10 +284,17 @@ TEST_CASE("malformed requests are refused with the field named", "[codec]") {
       {R"({"op":"create_user","corr":1,"name":"Bob","maxStreams":99999999999999999999})",
        "field 'maxStreams' must be an integer from 1 to 1000"},
       {R"({"op":"create_user","corr":1,"name":"Bob","policy":"kick"})",
-       "field 'policy' must be 'deny' or 'evict_oldest'"},
+       "field 'policy' must be 'deny', 'evict_oldest' or 'monitor'"},
       {R"({"op":"create_user","corr":1,"id":"a/b","name":"Bob"})", "field 'id' " + bad_id},
+      {R"({"op":"create_user","corr":1,"name":"Bob","plan":"gold plan"})",
+       "field 'plan' " + bad_id},
       {R"({"op":"patch_user","corr":1,"userId":"bob"})",
-       "at least one of 'name', 'maxStreams', 'policy' is required"},
+       "at least one of 'name', 'maxStreams', 'policy', 'plan' is required"},
+      {R"({"op":"patch_user","corr":1,"userId":"bob","plan":""})", "field 'plan' " + bad_id},
+      {R"({"op":"patch_user","corr":1,"userId":"bob","policy":"Monitor"})",
+       "field 'policy' must be 'deny', 'evict_oldest' or 'monitor'"},
+      {R"({"op":"list_plans","corr":1,"plan":"basic"})", "unknown field 'plan'"},
+      {R"({"op":"list_plans"})", "missing field 'corr'"},
       {R"({"op":"list_users","corr":1})", "missing field 'name'"},
       {R"({"op":"list_users","corr":1,"name":5})",
        "field 'name' must be a string of at most 200 bytes"},
@@ -368,6 +370,35 @@ TEST_CASE("a create-user body decodes with its optional fields", "[codec]") {
   const auto minimal = decode_create_user_body(R"({"name":"Dave"})");
   REQUIRE(minimal.has_value());
   CHECK(same(*minimal, create_user_request{std::nullopt, "Dave", std::nullopt, std::nullopt}));
+  const auto planned = decode_create_user_body(R"({"name":"Erin","plan":"premium"})");
+  REQUIRE(planned.has_value());
+  CHECK(same(*planned, create_user_request{std::nullopt, "Erin", std::nullopt, std::nullopt,
+                                           std::nullopt, "premium"}));
+}
+
+TEST_CASE("every policy name is accepted where a policy is", "[codec]") {
+  const auto [name, expected] = GENERATE(table<std::string, policy>({
+      {"deny", policy::deny},
+      {"evict_oldest", policy::evict_oldest},
+      {"monitor", policy::monitor},
+  }));
+  CAPTURE(name);
+  const std::string field = R"("policy":")" + name + '"';
+  const auto created = decode_create_user_body(R"({"name":"Ann",)" + field + "}");
+  REQUIRE(created.has_value());
+  CHECK(created->policy_override == expected);
+  const auto patched = decode_patch_user_body("{" + field + "}", "ann");
+  REQUIRE(patched.has_value());
+  CHECK(patched->policy_override == expected);
+  const auto wire = decode_request(R"({"op":"patch_user","corr":1,"userId":"ann",)" + field + "}");
+  REQUIRE(wire.has_value());
+  CHECK(std::get<patch_user_request>(wire->body).policy_override == expected);
+  const auto c =
+      decode_catalog(R"({"plans":[{"id":"p","maxStreams":1,)" + field +
+                     R"(}],"users":[{"id":"u","name":"U",)" + field + R"(}],"videos":[]})");
+  REQUIRE(c.has_value());
+  CHECK(c->plans.at(0).limit_policy == expected);
+  CHECK(c->users.at(0).policy_override == expected);
 }
 
 TEST_CASE("malformed create-user bodies are refused with the field named", "[codec]") {
@@ -394,8 +425,16 @@ TEST_CASE("malformed create-user bodies are refused with the field named", "[cod
       {R"({"name":"Bob","maxStreams":1e999})", "body is not valid JSON"},
       {R"({"name":"Bob","maxStreams":null})",
        "field 'maxStreams' must be an integer from 1 to 1000"},
-      {R"({"name":"Bob","policy":"kick"})", "field 'policy' must be 'deny' or 'evict_oldest'"},
-      {R"({"name":"Bob","policy":1})", "field 'policy' must be 'deny' or 'evict_oldest'"},
+      {R"({"name":"Bob","policy":"kick"})",
+       "field 'policy' must be 'deny', 'evict_oldest' or 'monitor'"},
+      {R"({"name":"Bob","policy":1})",
+       "field 'policy' must be 'deny', 'evict_oldest' or 'monitor'"},
+      {R"({"name":"Bob","plan":""})", "field 'plan' " + bad_id},
+      {R"({"name":"Bob","plan":")" + id_65 + R"("})", "field 'plan' " + bad_id},
+      {R"({"name":"Bob","plan":"gold/1"})", "field 'plan' " + bad_id},
+      {R"({"name":"Bob","plan":7})", "field 'plan' " + bad_id},
+      {R"({"name":"Bob","plan":null})", "field 'plan' " + bad_id},
+      {R"({"name":"Bob","plans":"basic"})", "unknown field 'plans'"},
       {R"({"name":"Bob","userId":"bob"})", "unknown field 'userId'"},
       {R"({"name":"Bob","name":"Rob"})", "duplicate field 'name'"},
       {R"({"name":)" + nested_17 + "}", "JSON nested deeper than 16"},
@@ -411,6 +450,10 @@ TEST_CASE("a patch-user body takes the user id from the path", "[codec]") {
   const auto rename = decode_patch_user_body(R"({"name":"Robert","policy":"deny"})", "bob");
   REQUIRE(rename.has_value());
   CHECK(same(*rename, patch_user_request{"bob", "Robert", std::nullopt, policy::deny}));
+  const auto replan = decode_patch_user_body(R"({"plan":"basic"})", "bob");
+  REQUIRE(replan.has_value());
+  CHECK(
+      same(*replan, patch_user_request{"bob", std::nullopt, std::nullopt, std::nullopt, "basic"}));
 }
 
 TEST_CASE("malformed patch-user bodies are refused with the field named", "[codec]") {
@@ -418,12 +461,17 @@ TEST_CASE("malformed patch-user bodies are refused with the field named", "[code
       {"", "body is not valid JSON"},
       {"{\"name\":\"\xfe\"}", "body is not valid UTF-8"},
       {R"([{"name":"x"}])", "body must be a JSON object"},
-      {"{}", "at least one of 'name', 'maxStreams', 'policy' is required"},
+      {"{}", "at least one of 'name', 'maxStreams', 'policy', 'plan' is required"},
       {R"({"name":""})", "field 'name' must be a non-empty string of at most 200 bytes"},
       {R"({"name":null})", "field 'name' must be a non-empty string of at most 200 bytes"},
       {R"({"maxStreams":-3})", "field 'maxStreams' must be an integer from 1 to 1000"},
       {R"({"maxStreams":4294967296})", "field 'maxStreams' must be an integer from 1 to 1000"},
-      {R"({"policy":"Deny"})", "field 'policy' must be 'deny' or 'evict_oldest'"},
+      {R"({"policy":"Deny"})", "field 'policy' must be 'deny', 'evict_oldest' or 'monitor'"},
+      {R"({"policy":"shadow"})", "field 'policy' must be 'deny', 'evict_oldest' or 'monitor'"},
+      {R"({"plan":""})", "field 'plan' " + bad_id},
+      {R"({"plan":"pre mium"})", "field 'plan' " + bad_id},
+      {R"({"plan":["basic"]})", "field 'plan' " + bad_id},
+      {R"({"name":"x","plan":null})", "field 'plan' " + bad_id},
       {R"({"id":"bob2"})", "unknown field 'id'"},
       {R"({"name":"x","extra":1})", "unknown field 'extra'"},
       {R"({"maxStreams":)" + nested_17 + "}", "JSON nested deeper than 16"},
@@ -499,11 +547,48 @@ TEST_CASE("a catalog decodes its users and videos in order", "[codec]") {
     "videos": [{"id": "v1", "title": "Big Buck Bunny", "durationSeconds": 596}]
   })");
   REQUIRE(decoded.has_value());
+  CHECK(decoded->plans.empty());
   REQUIRE(decoded->users.size() == 2);
-  CHECK(same(decoded->users[0], user{"alice", "Alice", std::nullopt, std::nullopt}));
-  CHECK(same(decoded->users[1], user{"bob", "Bob", 1, std::nullopt}));
+  CHECK(decoded->users[0] == user{"alice", "Alice", std::nullopt, std::nullopt});
+  CHECK(decoded->users[1] == user{"bob", "Bob", 1, std::nullopt});
   REQUIRE(decoded->videos.size() == 1);
   CHECK(same(decoded->videos[0], video{"v1", "Big Buck Bunny", 596}));
+}
+
+TEST_CASE("a catalog's plans decode in order and its users name them", "[codec]") {
+  const auto decoded = decode_catalog(R"({
+    "plans": [{"id": "basic", "maxStreams": 1},
+              {"id": "premium", "maxStreams": 4, "policy": "evict_oldest"},
+              {"id": "trial", "maxStreams": 2, "policy": "monitor"}],
+    "users": [{"id": "alice", "name": "Alice"},
+              {"id": "dave", "name": "Dave", "plan": "basic"},
+              {"id": "carol", "name": "Carol", "plan": "premium", "maxStreams": 5, "policy": "deny"}],
+    "videos": []
+  })");
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->plans == std::vector<plan>{{"basic", 1, policy::deny},
+                                            {"premium", 4, policy::evict_oldest},
+                                            {"trial", 2, policy::monitor}});
+  REQUIRE(decoded->users.size() == 3);
+  CHECK(decoded->users[0] == user{"alice", "Alice", std::nullopt, std::nullopt});
+  CHECK(decoded->users[1] == user{"dave", "Dave", std::nullopt, std::nullopt, "basic"});
+  CHECK(decoded->users[2] == user{"carol", "Carol", 5, policy::deny, "premium"});
+}
+
+TEST_CASE("the demo catalog decodes, and its users use each of its plans", "[codec]") {
+  std::ifstream file(std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "data" /
+                     "catalog.json");
+  REQUIRE(file);
+  const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  const auto decoded = decode_catalog(text);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->plans == std::vector<plan>{{"basic", 1, policy::deny},
+                                            {"standard", 2, policy::deny},
+                                            {"premium", 4, policy::deny}});
+  std::set<std::string> used;
+  for (const user& u : decoded->users)
+    if (u.plan) used.insert(*u.plan);
+  CHECK(used == std::set<std::string>{"basic", "premium", "standard"});
 }
 
 TEST_CASE("malformed catalogs are refused with the field named", "[codec]") {
@@ -547,48 +632,36 @@ TEST_CASE("malformed catalogs are refused with the field named", "[codec]") {
        "duplicate id 'v' in field 'videos'"},
       {"{" + users + R"(,"videos":)" + nested_17 + "}", "JSON nested deeper than 16"},
       {std::string(100000, '['), "JSON nested deeper than 16"},
+      {R"({"users":[{"id":"a","name":"A","policy":"kick"}],)" + videos + "}",
+       "field 'users[0].policy' must be 'deny', 'evict_oldest' or 'monitor'"},
+      {R"({"users":[{"id":"a","name":"A","plan":"a b"}],)" + videos + "}",
+       "field 'users[0].plan' " + bad_id},
+      {R"({"users":[{"id":"a","name":"A","plan":"gold"}],)" + videos + "}",
+       "field 'users[0].plan' names 'gold', which is not in field 'plans'"},
+      {R"({"plans":[{"id":"basic","maxStreams":1}],)"
+       R"("users":[{"id":"a","name":"A"},{"id":"b","name":"B","plan":"Basic"}],)" + videos + "}",
+       "field 'users[1].plan' names 'Basic', which is not in field 'plans'"},
+      {R"({"plans":{},)" + users + "," + videos + "}", "field 'plans' must be an array"},
+      {R"({"plans":["basic"],)" + users + "," + videos + "}", "field 'plans[0]' must be an object"},
+      {R"({"plans":[{"id":"basic"}],)" + users + "," + videos + "}",
+       "missing field 'plans[0].maxStreams'"},
+      {R"({"plans":[{"maxStreams":1}],)" + users + "," + videos + "}",
+       "missing field 'plans[0].id'"},
+      {R"({"plans":[{"id":"b/1","maxStreams":1}],)" + users + "," + videos + "}",
+       "field 'plans[0].id' " + bad_id},
+      {R"({"plans":[{"id":"basic","maxStreams":0}],)" + users + "," + videos + "}",
+       "field 'plans[0].maxStreams' must be an integer from 1 to 1000"},
+      {R"({"plans":[{"id":"basic","maxStreams":"1"}],)" + users + "," + videos + "}",
+       "field 'plans[0].maxStreams' must be an integer from 1 to 1000"},
+      {R"({"plans":[{"id":"basic","maxStreams":1,"policy":"kick"}],)" + users + "," + videos + "}",
+       "field 'plans[0].policy' must be 'deny', 'evict_oldest' or 'monitor'"},
+      {R"({"plans":[{"id":"basic","maxStreams":1,"name":"Basic"}],)" + users + "," + videos + "}",
+       "unknown field 'plans[0].name'"},
+      {R"({"plans":[{"id":"basic","maxStreams":1},{"id":"basic","maxStreams":2}],)" + users + "," +
+           videos + "}",
+       "duplicate id 'basic' in field 'plans'"},
   }));
   check_refused(decode_catalog(input), input, expected);
-}
-
-// ---- stored verdicts
-// -----------------------------------------------------------------------------
-
-TEST_CASE("a stored verdict record brings back the verdict exactly", "[codec]") {
-  verdict v = GENERATE(allowed_verdict(), denied_verdict());
-  SECTION("as decided") {}
-  SECTION("with extreme times and odd text") {
-    v.decided_at_ms = std::numeric_limits<std::int64_t>::min();
-    v.reason = "quote \" backslash \\ newline \n and \xc3\xa4";
-    v.streams.push_back(sample_stream("s_9", std::numeric_limits<std::int64_t>::max() - 90000));
-  }
-  const std::string record = encode_verdict_record(v);
-  CAPTURE(record);
-  const auto decoded = decode_verdict_record(record);
-  REQUIRE(decoded.has_value());
-  CHECK(same(*decoded, v));
-}
-
-TEST_CASE("malformed verdict records are refused with the field named", "[codec]") {
-  const std::string good = encode_verdict_record(denied_verdict());
-  auto [input, expected] = GENERATE_REF(table<std::string, std::string>({
-      {good.substr(0, good.size() - 1), "body is not valid JSON"},
-      {"[]", "body must be a JSON object"},
-      {R"({"requestId":"r"})", "missing field 'userId'"},
-      {R"({"requestId":"r","userId":"u","videoId":"v","sessionId":"s","allowed":1,"active":0,)"
-       R"("limit":3,"reason":"","streams":[],"decidedAtMs":0})",
-       "field 'allowed' must be true or false"},
-      {R"({"requestId":"r","userId":"u","videoId":"v","sessionId":"s","allowed":false,"active":0,)"
-       R"("limit":3,"reason":"","streams":[{}],"decidedAtMs":0})",
-       "missing field 'streams[0]."},
-      {R"({"requestId":"r","userId":"u","videoId":"v","sessionId":"s","allowed":true,"active":0,)"
-       R"("limit":3,"reason":"","streams":[],"decidedAtMs":0,"granted":[]})",
-       "field 'granted' must be an object"},
-      {R"({"requestId":"r","userId":"u","videoId":"v","sessionId":"s","allowed":false,"active":0,)"
-       R"("limit":3,"reason":"","streams":[],"decidedAtMs":"now"})",
-       "field 'decidedAtMs' must be a 64-bit integer"},
-  }));
-  check_refused(decode_verdict_record(input), input, expected);
 }
 
 // ---- bodies and events rendered by the worker
@@ -604,6 +677,37 @@ TEST_CASE("the REST body of an allowed start has the stream and the counts", "[c
   check_stream_object(body["stream"], *v.granted);
   CHECK(body["active"].GetInt() == 2);
   CHECK(body["limit"].GetInt() == 3);
+}
+
+TEST_CASE("a start allowed over the limit says so, and only then", "[codec]") {
+  verdict v = allowed_verdict();
+  v.active = 4;
+  v.limit = 3;
+  v.over_limit = true;
+  SECTION("the REST body") {
+    const rapidjson::Document body = parse(encode_verdict_body(v));
+    CHECK(member_names(body) == std::vector<std::string>{"requestId", "verdict", "stream", "active",
+                                                         "limit", "overLimit"});
+    REQUIRE(body["overLimit"].IsBool());
+    CHECK(body["overLimit"].GetBool());
+  }
+  SECTION("the verdict event") {
+    const rapidjson::Document event = parse(encode_verdict_event(v, 3));
+    CHECK(member_names(event) ==
+          std::vector<std::string>{"type", "requestId", "userId", "videoId", "sessionId", "verdict",
+                                   "streamId", "active", "limit", "overLimit", "stream", "seq"});
+    REQUIRE(event["overLimit"].IsBool());
+    CHECK(event["overLimit"].GetBool());
+  }
+  SECTION("within the limit or denied it is absent") {
+    v.over_limit = false;
+    CHECK_FALSE(parse(encode_verdict_body(v)).HasMember("overLimit"));
+    CHECK_FALSE(parse(encode_verdict_event(v, 3)).HasMember("overLimit"));
+    verdict denied = denied_verdict();
+    denied.over_limit = true;  // not a state the limiter makes; the renderers ignore it
+    CHECK_FALSE(parse(encode_verdict_body(denied)).HasMember("overLimit"));
+    CHECK_FALSE(parse(encode_verdict_event(denied, 4)).HasMember("overLimit"));
+  }
 }
 
 TEST_CASE("the REST body of a denied start has the reason and the streams in use", "[codec]") {
@@ -706,6 +810,16 @@ TEST_CASE("users, streams and videos render with their REST fields", "[codec]") 
     CHECK(text(body[1], "policy") == "evict_oldest");
     CHECK(encode_users({}) == "[]");
   }
+  SECTION("a user with a plan names it, the effective limit and policy kept") {
+    user dave{"dave", "Dave", std::nullopt, std::nullopt, "basic"};
+    CHECK(encode_user(dave, 1, policy::monitor, 0) ==
+          R"({"id":"dave","name":"Dave","maxStreams":1,"policy":"monitor","plan":"basic",)"
+          R"("activeStreams":0})");
+    const rapidjson::Document list =
+        parse(encode_users({{&alice, 3, policy::deny, 0}, {&dave, 1, policy::deny, 1}}));
+    CHECK_FALSE(list[0].HasMember("plan"));
+    CHECK(text(list[1], "plan") == "basic");
+  }
   SECTION("streams") {
     const stream s = sample_stream("s_1", t0);
     check_stream_object(parse(encode_stream(s)), s);
@@ -724,6 +838,16 @@ TEST_CASE("users, streams and videos render with their REST fields", "[codec]") 
     CHECK(text(list[1], "title") == "Tears of Steel");
     CHECK(list[1]["durationSeconds"].GetInt() == 734);
   }
+}
+
+TEST_CASE("plans render with their limit and policy, in the order given", "[codec]") {
+  CHECK(encode_plans({}) == "[]");
+  CHECK(encode_plans({{"basic", 1, policy::deny},
+                      {"premium", 4, policy::evict_oldest},
+                      {"trial", 1000, policy::monitor}}) ==
+        R"([{"id":"basic","maxStreams":1,"policy":"deny"},)"
+        R"({"id":"premium","maxStreams":4,"policy":"evict_oldest"},)"
+        R"({"id":"trial","maxStreams":1000,"policy":"monitor"}])");
 }
 
 TEST_CASE("pending, heartbeat and error bodies render as documented", "[codec]") {

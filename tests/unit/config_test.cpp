@@ -155,7 +155,7 @@ TEST_CASE("every worker flag is read as given", "[config]") {
                                    "tcp://0.0.0.0:6000",
                                    "--events=ipc:///tmp/ev",
                                    "--store",
-                                   "redis://127.0.0.1:6379",
+                                   "redis://127.0.0.1:6379,10.0.0.2:7001",
                                    "--catalog",
                                    "c.json",
                                    "--lease-seconds",
@@ -163,7 +163,7 @@ TEST_CASE("every worker flag is read as given", "[config]") {
                                    "--default-max-streams",
                                    "1000",
                                    "--policy",
-                                   "evict_oldest",
+                                   "monitor",
                                    "--request-memory-seconds",
                                    "604800",
                                    "--max-batch",
@@ -177,11 +177,11 @@ TEST_CASE("every worker flag is read as given", "[config]") {
   const worker_config& c = loaded->config;
   CHECK(c.bind.requests == "tcp://0.0.0.0:6000");
   CHECK(c.bind.events == "ipc:///tmp/ev");
-  CHECK(c.store == "redis://127.0.0.1:6379");
+  CHECK(c.store == "redis://127.0.0.1:6379,10.0.0.2:7001");
   CHECK(c.catalog == "c.json");
   CHECK(c.lease_seconds == 30);
   CHECK(c.default_max_streams == 1000);
-  CHECK(c.default_policy == policy::evict_oldest);
+  CHECK(c.default_policy == policy::monitor);
   CHECK(c.request_memory_seconds == 604800);
   CHECK(c.max_batch == 1);
   CHECK(c.log.level == "debug");
@@ -285,7 +285,7 @@ TEST_CASE("bad worker flags are refused with the value quoted", "[config]") {
       {{"--default-max-streams", "0"},
        "bad value '0' for --default-max-streams: expected an integer from 1 to 1000"},
       {{"--default-max-streams", "1001"}, "bad value '1001' for --default-max-streams"},
-      {{"--policy", "kick"}, "bad value 'kick' for --policy: expected deny or evict_oldest"},
+      {{"--policy", "kick"}, "bad value 'kick' for --policy: expected deny, evict_oldest or monitor"},
       {{"--request-memory-seconds", "604801"},
        "bad value '604801' for --request-memory-seconds: expected an integer from 1 to 604800"},
       {{"--max-batch", "0"}, "bad value '0' for --max-batch: expected an integer from 1 to 100000"},
@@ -294,7 +294,10 @@ TEST_CASE("bad worker flags are refused with the value quoted", "[config]") {
        "bad value 'loud' for --log-level: expected one of trace, debug, info, warn, error, off"},
       {{"--log-format", "xml"}, "bad value 'xml' for --log-format: expected text or json"},
       {{"--store", "mysql://db"},
-       "bad value 'mysql://db' for --store: expected sqlite:<path> or redis://<host>:<port>"},
+       "bad value 'mysql://db' for --store: expected sqlite:<path> or "
+       "redis://<host>:<port>[,<host>:<port>...]"},
+      {{"--store", "redis://a:1,"}, "bad value 'redis://a:1,' for --store"},
+      {{"--store", "redis://a:1,b"}, "bad value 'redis://a:1,b' for --store"},
       {{"--store", "sqlite:"}, "bad value 'sqlite:' for --store"},
       {{"--store", "redis://host"}, "bad value 'redis://host' for --store"},
       {{"--store", "redis://:6379"}, "bad value 'redis://:6379' for --store"},
@@ -387,7 +390,7 @@ TEST_CASE("a bad value from the file names the expectation too", "[config]") {
   environment env;
   check_refused(
       load_worker({"--config", file}, env),
-      "bad value 'kick' for 'policy' in config file '" + file + "': expected deny or evict_oldest");
+      "bad value 'kick' for 'policy' in config file '" + file + "': expected deny, evict_oldest or monitor");
 }
 
 TEST_CASE("a missing config file is refused", "[config]") {

@@ -18,7 +18,7 @@
 #include "api/link_stats.hpp"
 #include "api/metrics.hpp"
 #include "common/log.hpp"
-#include "worker/batch_stats.hpp"
+#include "worker/server/batch_stats.hpp"
 
 namespace streamgate {
 namespace {
@@ -120,13 +120,18 @@ TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format",
 TEST_CASE("a worker's batch sizes and live streams become a histogram and a gauge",
           "[metrics][worker]") {
   batch_stats stats;
-  CHECK(stats.to_json(std::nullopt)
+  const decision_counters none;
+  CHECK(stats.to_json(std::nullopt, none)
             .starts_with(R"({"batches":0,"requests":0,"batchSize":[[1,0],[2,0],)"));
   for (const std::size_t n : {1u, 1u, 3u, 512u, 20000u, 0u}) stats.observe(n);
   CHECK(stats.batches() == 5);
   CHECK(stats.requests() == 20517);
 
-  const std::string text = render_worker_stats(stats.to_json(7));
+  decision_counters decided;
+  decided.allowed = 5;
+  decided.over_limit = 2;
+  decided.conflicts = 1;
+  const std::string text = render_worker_stats(stats.to_json(7, decided));
   CAPTURE(text);
   CHECK(text.find("# TYPE streamgate_worker_batch_size histogram\n") != std::string::npos);
   CHECK(text.find("streamgate_worker_batch_size_bucket{le=\"1\"} 2\n") != std::string::npos);
@@ -139,8 +144,13 @@ TEST_CASE("a worker's batch sizes and live streams become a histogram and a gaug
   CHECK(text.find("streamgate_worker_batch_size_count 5\n") != std::string::npos);
   CHECK(text.find("# TYPE streamgate_active_streams gauge\n") != std::string::npos);
   CHECK(text.find("streamgate_active_streams 7\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_decisions_total{outcome=\"allowed\"} 5\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_decisions_total{outcome=\"over_limit\"} 2\n") !=
+        std::string::npos);
+  CHECK(text.find("streamgate_worker_decisions_total{outcome=\"denied\"} 0\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_version_conflicts_total 1\n") != std::string::npos);
   // A store that cannot tell gives no gauge rather than a wrong one.
-  CHECK(render_worker_stats(stats.to_json(std::nullopt)).find("streamgate_active_streams") ==
+  CHECK(render_worker_stats(stats.to_json(std::nullopt, none)).find("streamgate_active_streams") ==
         std::string::npos);
 
   for (const char* bad : {"", "{}", "[]", R"({"batches":1,"requests":1,"batchSize":[[1]]})",

@@ -158,6 +158,10 @@ TEST_CASE("the router answers bad paths and methods itself", "[api][router]") {
     const http_response res = api.send(verb::delete_, "/api/v1/videos");
     CHECK(res.result() == status::method_not_allowed);
     CHECK(res[http::field::allow] == "GET");
+    const http_response plans = api.send(verb::post, "/api/v1/plans", "{}");
+    CHECK(plans.result() == status::method_not_allowed);
+    CHECK(plans[http::field::allow] == "GET");
+    CHECK(api.worker.calls.empty());
   }
   SECTION("an unknown path is a JSON 404") {
     const http_response res = api.send(verb::post, "/nowhere");
@@ -202,6 +206,16 @@ TEST_CASE("a worker's reply is relayed with the status of its outcome", "[api][r
     CHECK(res.body() == R"([{"id":"v01"}])");
     REQUIRE(api.worker.calls.size() == 1);
     CHECK(std::holds_alternative<list_videos_request>(api.worker.calls[0]));
+  }
+  SECTION("the plans, as the videos") {
+    api.worker.reply =
+        worker_reply{outcome::ok, R"([{"id":"basic","maxStreams":1,"policy":"deny"}])"};
+    const http_response res = api.send(verb::get, "/api/v1/plans");
+    CHECK(res.result() == status::ok);
+    CHECK(res[http::field::content_type] == "application/json");
+    CHECK(res.body() == R"([{"id":"basic","maxStreams":1,"policy":"deny"}])");
+    REQUIRE(api.worker.calls.size() == 1);
+    CHECK(std::holds_alternative<list_plans_request>(api.worker.calls[0]));
   }
   SECTION("no content") {
     api.worker.reply = worker_reply{outcome::no_content, {}};

@@ -63,6 +63,7 @@ export const api = {
   },
   listStreams: (userId) => request('GET', `/users/${seg(userId)}/streams`),
   listVideos: () => request('GET', '/videos'),
+  listPlans: () => request('GET', '/plans'),
   stopStream: (userId, streamId) => request('DELETE', `/users/${seg(userId)}/streams/${seg(streamId)}`),
   stopAll: (userId) => request('DELETE', `/users/${seg(userId)}/streams`),
   heartbeat: (userId, streamId) =>

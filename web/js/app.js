@@ -86,6 +86,8 @@ const ui = {
 const state = {
   videos: new Map(), // id -> video
   videosLoading: null,
+  plans: new Map(), // id -> plan {id, maxStreams, policy}, fetched once a user with a plan is shown
+  plansLoading: null,
   user: null, // the chosen user, as GET /users/{id} returned it
   limit: null,
   streams: new Map(), // streamId -> stream: every live stream of the user, on any device
@@ -263,6 +265,7 @@ async function enterUser(id, attempt = 0) {
     ui.userName.focus({ preventScroll: true });
   }
   loadVideos();
+  if (user.plan) loadPlans();
 
   const live = new LiveConnection(liveUrl(user.id));
   state.live = live;
@@ -309,7 +312,7 @@ async function searchUsers(text) {
       return li;
     }, (li, u) => {
       const button = li.firstElementChild;
-      const limitText = `up to ${u.maxStreams} at once`;
+      const limitText = `${u.plan ? `plan ${u.plan}, ` : ''}up to ${u.maxStreams} at once`;
       const active = Number(u.activeStreams) || 0;
       button.setAttribute('aria-label', `Watch as ${u.name} (${u.id}), ${limitText}, ${active} playing`);
       button.replaceChildren(
@@ -404,6 +407,27 @@ async function loadVideos() {
   }).finally(() => { state.videosLoading = null; });
   return state.videosLoading;
 }
+
+// Plans change rarely: fetched once per page. Without them the header shows the plan's id only.
+function loadPlans() {
+  if (state.plans.size > 0 || state.plansLoading) return;
+  state.plansLoading = api.listPlans().then((plans) => {
+    state.plans = new Map(plans.map((p) => [p.id, p]));
+    render();
+  }, () => {}).finally(() => { state.plansLoading = null; });
+}
+
+function planText(user) {
+  if (!user.plan) return '';
+  const plan = state.plans.get(user.plan);
+  if (!plan) return ` · plan ${user.plan}`;
+  return ` · plan ${plan.id} (${plan.maxStreams} stream${plan.maxStreams === 1 ? '' : 's'} at once)`;
+}
+
+const POLICY_TEXT = {
+  evict_oldest: ' · policy: oldest stream makes room',
+  monitor: ' · policy: monitor (over the limit is allowed and recorded)',
+};
 
 function renderCatalog() {
   const videos = [...state.videos.values()];
@@ -829,7 +853,8 @@ function onVerdict(msg) {
       if (!known && Number.isFinite(skew)) state.serverSkewMs = Math.abs(skew) < 1000 ? 0 : skew;
       startPlaying(player, stream);
       saveSessions();
-      log(`Playing ${title}: ${msg.active ?? state.streams.size} of ${msg.limit ?? state.limit} streams in use.`, 'allowed');
+      const over = msg.overLimit ? ' (over the limit: allowed by the monitor policy)' : '';
+      log(`Playing ${title}: ${msg.active ?? state.streams.size} of ${msg.limit ?? state.limit} streams in use${over}.`, 'allowed');
       revealPlayer(player);
     } else if (!known && !isOwn(stream)) {
       log(`${title} started on another device or tab.`, 'allowed');
@@ -984,7 +1009,7 @@ function renderAccount() {
   const user = state.user;
   if (!user) return;
   setText(ui.userName, user.name);
-  setText(ui.userId, `id ${user.id}${user.policy === 'evict_oldest' ? ' · policy: oldest stream makes room' : ''}`);
+  setText(ui.userId, `id ${user.id}${planText(user)}${POLICY_TEXT[user.policy] ?? ''}`);
   const look = avatarLook(user);
   setText(ui.avatar, look.letter);
   ui.avatar.style.setProperty('--hue', String(look.hue));

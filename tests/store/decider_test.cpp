@@ -1,0 +1,251 @@
+// The worker's decider on every store (SQLite, a redis-server, a 3-master Redis Cluster): what it
+// answers and publishes after a commit, and two deciders sharing a Redis store, i.e. two workers
+// deciding for one user at once (a route change, a worker that comes back): the version check
+// lets exactly one of them commit, and the other decides again on what was committed.
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "redis_cluster.hpp"
+#include "redis_server.hpp"
+#include "wait.hpp"
+#include "worker/seed.hpp"
+#include "worker/server/decider.hpp"
+#include "worker/store/redis/redis_store.hpp"
+#include "worker/store/sqlite/sqlite_store.hpp"
+
+namespace streamgate {
+namespace {
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("streamgate-decider-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// One deployment's store for a test: the processes it needs live as long as it does.
+struct test_store {
+  std::filesystem::path dir;
+  std::unique_ptr<it::redis_server> server;
+  std::unique_ptr<it::redis_cluster> cluster;
+  std::string url;
+
+  explicit test_store(const std::string& kind) : dir(fresh_dir(kind)) {
+    if (kind == "redis") {
+      server = std::make_unique<it::redis_server>(dir / "redis");
+      url = server->url();
+    } else if (kind == "cluster") {
+      cluster = std::make_unique<it::redis_cluster>(dir / "cluster");
+      url = cluster->url();
+    } else {
+      url = "sqlite:" + (dir / "streamgate.db").string();
+    }
+  }
+  ~test_store() {
+    server.reset();
+    cluster.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  // A worker's view of it; more than one only on Redis.
+  std::unique_ptr<store> open() const {
+    if (url.starts_with("sqlite:")) return sqlite_store::open(url.substr(7));
+    return redis_store::open(*parse_redis_urls(url), redis_store_options{});
+  }
+};
+
+core::rules test_rules() {
+  worker_config config;
+  return rules_from(config);
+}
+
+void seed(store& s) {
+  REQUIRE(seed_catalog(s, STREAMGATE_CATALOG, test_rules()).has_value());
+}
+
+struct batch_result {
+  std::vector<reply> replies;
+  std::vector<published_event> events;
+};
+
+batch_result decide(decider& d, std::vector<request_body> requests,
+                    std::vector<std::string> due = {}) {
+  batch_result r;
+  d.decide(requests, due, r.replies, r.events);
+  return r;
+}
+
+start_request start_of(const std::string& user, const std::string& request_id,
+                       const std::string& session = "") {
+  return start_request{request_id, user, "v01", session};
+}
+
+}  // namespace
+
+TEST_CASE("a start is answered and published once committed, with the user's next seq",
+          "[store][decider]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  test_store ts(kind);
+  auto s = ts.open();
+  seed(*s);
+  decider d(*s, test_rules());
+
+  const batch_result first = decide(d, {start_of("alice", "r1", "tv")});
+  REQUIRE(first.replies.size() == 1);
+  CHECK(first.replies[0].status == outcome::allowed);
+  REQUIRE(first.events.size() == 1);
+  CHECK(first.events[0].topic == "alice");
+  CHECK(first.events[0].sequence == s->dataset_id() + " 1");
+  CHECK(first.events[0].body.find(R"("verdict":"allowed")") != std::string::npos);
+
+  SECTION("the audit trail and the stream list show it in the same batch's answers") {
+    const batch_result after =
+        decide(d, {list_streams_request{"alice"}, list_events_request{"alice", 10}});
+    CHECK(after.replies[0].body.find(R"("sessionId":"tv")") != std::string::npos);
+    CHECK(after.replies[1].body.find(R"("requestId":"r1")") != std::string::npos);
+  }
+  SECTION("a replay of the requestId names the same stream and takes no slot") {
+    const batch_result again = decide(d, {start_of("alice", "r1", "tv")});
+    CHECK(again.replies[0].body == first.replies[0].body);
+    const batch_result listed = decide(d, {get_user_request{"alice"}});
+    CHECK(listed.replies[0].body.find(R"("activeStreams":1)") != std::string::npos);
+  }
+  SECTION("GET /requests/{id} finds it through the store's request index") {
+    const batch_result found = decide(d, {get_request_request{"r1", std::nullopt}});
+    CHECK(found.replies[0].status == outcome::ok);
+    const batch_result other = decide(d, {get_request_request{"r1", std::string("bob")}});
+    CHECK(other.replies[0].status == outcome::not_found);
+  }
+  SECTION("a new worker on the same store sees the stream and continues the seq") {
+    if (kind == "sqlite") s.reset();  // the file has one writer at a time
+    auto again = ts.open();
+    decider d2(*again, test_rules());
+    const batch_result stopped = decide(d2, {stop_all_request{"alice"}});
+    CHECK(stopped.replies[0].status == outcome::no_content);
+    REQUIRE(stopped.events.size() == 1);
+    CHECK(stopped.events[0].sequence == again->dataset_id() + " 2");
+  }
+}
+
+TEST_CASE("unknown users, existing users and bad plans get their errors on every store",
+          "[store][decider]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  test_store ts(kind);
+  auto s = ts.open();
+  seed(*s);
+  decider d(*s, test_rules());
+  create_user_request dup{"alice", "Alice again", std::nullopt, std::nullopt, std::nullopt,
+                          std::nullopt};
+  create_user_request bad_plan{"zed", "Zed", std::nullopt, std::nullopt, std::nullopt,
+                               std::string("platinum")};
+  create_user_request fresh{"yan", "Yan", std::nullopt, std::nullopt, std::nullopt,
+                            std::string("basic")};
+  const batch_result r =
+      decide(d, {start_of("nobody", "r1"), dup, bad_plan, fresh, start_of("yan", "r2"),
+                 start_of("yan", "r3")});
+  CHECK(r.replies[0].status == outcome::not_found);
+  CHECK(r.replies[1].status == outcome::conflict);
+  CHECK(r.replies[2].status == outcome::bad_request);
+  CHECK(r.replies[3].status == outcome::created);
+  // Created and decided in one batch: the basic plan allows one stream.
+  CHECK(r.replies[4].status == outcome::allowed);
+  CHECK(r.replies[5].status == outcome::denied);
+}
+
+TEST_CASE("two workers deciding for one user at once: only one commits, the other decides again",
+          "[store][decider][conflict]") {
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  test_store ts(kind);
+  auto store_a = ts.open();
+  seed(*store_a);
+  auto store_b = ts.open();
+  decider a(*store_a, test_rules());
+  decider b(*store_b, test_rules());
+  // dave's limit is one stream. Both workers cache his state with no stream...
+  CHECK(decide(a, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
+  CHECK(decide(b, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
+  // ...then worker A grants the only slot, so B's cached state is stale.
+  CHECK(decide(a, {start_of("dave", "ra")}).replies[0].status == outcome::allowed);
+
+  const batch_result on_b = decide(b, {start_of("dave", "rb")});
+  // B decided "allowed" on its stale copy, the store refused that commit, and B decided again on
+  // what A committed: denied, and only that decision was told.
+  CHECK(b.counters().conflicts == 1);
+  CHECK(on_b.replies[0].status == outcome::denied);
+  REQUIRE(on_b.events.size() == 1);
+  CHECK(on_b.events[0].body.find(R"("verdict":"denied")") != std::string::npos);
+  CHECK(on_b.events[0].sequence == store_b->dataset_id() + " 2");
+
+  const batch_result listed = decide(a, {list_streams_request{"dave"}});
+  CHECK(listed.replies[0].body.find("\"streamId\"") != std::string::npos);
+  CHECK(listed.replies[0].body.find("},{") == std::string::npos);  // exactly one stream
+}
+
+TEST_CASE("a lease that runs out is ended by whichever worker finds it due, once",
+          "[store][decider][lease]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  test_store ts(kind);
+  auto s = ts.open();
+  seed(*s);
+  worker_config config;
+  config.lease_seconds = 1;
+  const core::rules rules = rules_from(config);
+  decider d(*s, rules);
+  REQUIRE(decide(d, {start_of("alice", "r1")}).replies[0].status == outcome::allowed);
+
+  // The lease index names alice once her lease is due; the ended event follows the verdict.
+  std::vector<published_event> ended;
+  REQUIRE(it::wait_until(
+      [&] {
+        ended = decide(d, {}, d.due_users()).events;
+        return !ended.empty();
+      },
+      std::chrono::seconds(20)));
+  REQUIRE(ended.size() == 1);
+  CHECK(ended[0].body.find(R"("reason":"expired")") != std::string::npos);
+  CHECK(ended[0].sequence == s->dataset_id() + " 2");
+  CHECK(d.counters().expired == 1);
+  // Asked again, it finds nothing more to end.
+  CHECK(decide(d, {}, {"alice"}).events.empty());
+}
+
+TEST_CASE("the worker confirms a token only against the user's stored hash, and never shows it",
+          "[store][decider][auth]") {
+  test_store ts("sqlite");
+  auto s = ts.open();
+  seed(*s);
+  decider d(*s, test_rules());
+  const std::string hash(64, 'c');
+  create_user_request carol{"carol2", "Carol", std::nullopt, std::nullopt, hash, std::nullopt};
+  REQUIRE(decide(d, {carol}).replies[0].status == outcome::created);
+  const auto check = [&](std::string user, std::string token_hash) {
+    return decide(d, {authenticate_request{std::move(user), std::move(token_hash)}})
+        .replies[0]
+        .status;
+  };
+  CHECK(check("carol2", hash) == outcome::ok);
+  CHECK(check("carol2", std::string(64, 'd')) == outcome::forbidden);
+  CHECK(check("alice", hash) == outcome::forbidden);  // the catalog's users have no token
+  CHECK(check("nobody", hash) == outcome::not_found);
+  const reply shown = decide(d, {get_user_request{"carol2"}}).replies[0];
+  CHECK(shown.body.find(hash) == std::string::npos);
+  CHECK(shown.body.find("token") == std::string::npos);
+  // A patch keeps it.
+  patch_user_request rename{"carol2", "Caroline", std::nullopt, std::nullopt, std::nullopt};
+  REQUIRE(decide(d, {rename}).replies[0].status == outcome::ok);
+  CHECK(check("carol2", hash) == outcome::ok);
+}
+
+}  // namespace streamgate

@@ -1,0 +1,200 @@
+#include "redis_cluster.hpp"
+
+#include <arpa/inet.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string_view>
+
+#include "free_port.hpp"
+#include "wait.hpp"
+
+#ifndef STREAMGATE_REDIS_SERVER_BIN
+#error "STREAMGATE_REDIS_SERVER_BIN must name the redis-server program"
+#endif
+#ifndef STREAMGATE_REDIS_CLI_BIN
+#error "STREAMGATE_REDIS_CLI_BIN must name the redis-cli program"
+#endif
+
+namespace streamgate::it {
+
+namespace {
+
+constexpr std::chrono::seconds start_timeout{10};
+constexpr std::chrono::seconds create_timeout{60};
+// After a restart the node waits about 2 s before it calls itself ok (a rebooted master gives
+// the cluster a chance to reconfigure it); a node another one marked as failed takes longer.
+constexpr std::chrono::seconds ok_timeout{60};
+// Each node's cluster bus listens on its port + 10000, which must be a port too.
+constexpr unsigned short bus_offset = 10000;
+constexpr unsigned short highest_port = 55000;
+
+std::string tail(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string all = text.str();
+  constexpr std::size_t keep = 2000;
+  return all.size() > keep ? all.substr(all.size() - keep) : all;
+}
+
+bool port_free(unsigned short port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return bound;
+}
+
+// A free port whose bus port is free too, and clear of the other nodes' ports and bus ports.
+unsigned short free_node_port(const std::vector<unsigned short>& taken) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const unsigned short port = free_port();
+    if (port >= highest_port || !port_free(port + bus_offset)) continue;
+    bool clash = false;
+    for (const unsigned short t : taken)
+      clash = clash || port == t || port == t + bus_offset || port + bus_offset == t;
+    if (!clash) return port;
+  }
+  throw std::runtime_error("no free port below " + std::to_string(highest_port) +
+                           " with its cluster bus port free");
+}
+
+// One command on a new connection; nullopt when the node does not answer with a string.
+std::optional<std::string> ask(unsigned short port, const char* command) {
+  const timeval timeout{1, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
+  if (c == nullptr) return std::nullopt;
+  std::optional<std::string> answer;
+  if (c->err == 0 && redisSetTimeout(c, timeout) == REDIS_OK) {
+    auto* reply = static_cast<redisReply*>(redisCommand(c, command));
+    if (reply != nullptr &&
+        (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS))
+      answer = std::string(reply->str, reply->len);
+    if (reply != nullptr) freeReplyObject(reply);
+  }
+  redisFree(c);
+  return answer;
+}
+
+}  // namespace
+
+redis_cluster::redis_cluster(std::filesystem::path dir) : dir_(std::move(dir)) {
+  std::filesystem::create_directories(dir_);
+  nodes_.resize(node_count);
+  std::vector<unsigned short> taken;
+  for (std::size_t i = 0; i < node_count; ++i) {
+    node_state& n = nodes_[i];
+    n.dir = dir_ / ("node-" + std::to_string(i));
+    // A free port can be taken before redis binds it: try a few, each time in a clean
+    // directory so no nodes.conf of a failed attempt is left behind.
+    for (int attempt = 1;; ++attempt) {
+      n.port = free_node_port(taken);
+      std::filesystem::remove_all(n.dir);
+      std::filesystem::create_directories(n.dir);
+      try {
+        start(n);
+        break;
+      } catch (const std::exception&) {
+        n.server.reset();
+        if (attempt == 3) throw;
+      }
+    }
+    taken.push_back(n.port);
+  }
+  create();
+  wait_until_ok();
+}
+
+redis_cluster::~redis_cluster() = default;
+
+std::string redis_cluster::url() const {
+  std::string out = "redis://";
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    out += (i == 0 ? "" : ",") + std::string("127.0.0.1:") + std::to_string(nodes_[i].port);
+  return out;
+}
+
+std::string redis_cluster::node_url(std::size_t node) const {
+  return "redis://127.0.0.1:" + std::to_string(port(node));
+}
+
+void redis_cluster::start(node_state& n) {
+  // As redis_server: AOF with fsync on every write, so what a node acknowledged survives its
+  // kill -9; no RDB snapshots. nodes.conf holds the node's id and the cluster it belongs to,
+  // which is what lets a restarted node take its slots back.
+  n.server = std::make_unique<process>(
+      STREAMGATE_REDIS_SERVER_BIN,
+      std::vector<std::string>{"--port", std::to_string(n.port), "--bind", "127.0.0.1", "--save",
+                               "", "--appendonly", "yes", "--appendfsync", "always", "--dir",
+                               n.dir.string(), "--daemonize", "no", "--cluster-enabled", "yes",
+                               "--cluster-config-file", (n.dir / "nodes.conf").string()},
+      n.dir, n.dir / "redis.log");
+  const bool up = wait_until([&n] { return !n.server->running() || ask(n.port, "PING") == "PONG"; },
+                             start_timeout);
+  if (!up || !n.server->running())
+    throw std::runtime_error("redis-server (cluster node) on port " + std::to_string(n.port) + " " +
+                             n.server->exit_description() + ", not answering PING; its output:\n" +
+                             tail(n.dir / "redis.log"));
+}
+
+void redis_cluster::create() {
+  std::vector<std::string> args{"--cluster", "create"};
+  for (const node_state& n : nodes_) args.push_back("127.0.0.1:" + std::to_string(n.port));
+  for (const char* a : {"--cluster-replicas", "0", "--cluster-yes"}) args.emplace_back(a);
+  const auto log = dir_ / "cluster-create.log";
+  process cli(STREAMGATE_REDIS_CLI_BIN, args, dir_, log);
+  const bool ended = wait_until([&cli] { return !cli.running(); }, create_timeout);
+  if (!ended || cli.exit_code() != 0)
+    throw std::runtime_error("redis-cli --cluster create " + cli.exit_description() +
+                             "; its output:\n" + tail(log) + "\n" + logs());
+}
+
+void redis_cluster::wait_until_ok() {
+  const bool ok = wait_until(
+      [this] {
+        for (const node_state& n : nodes_) {
+          const auto info = ask(n.port, "CLUSTER INFO");
+          if (!info || info->find("cluster_state:ok") == std::string::npos) return false;
+        }
+        return true;
+      },
+      ok_timeout);
+  if (!ok) throw std::runtime_error("the redis cluster is not ok; its nodes' output:\n" + logs());
+}
+
+void redis_cluster::kill9(std::size_t node) {
+  auto& server = nodes_.at(node).server;
+  if (server) server->kill9();
+}
+
+void redis_cluster::restart(std::size_t node) {
+  if (running(node)) throw std::logic_error("redis_cluster::restart: node still running");
+  start(nodes_.at(node));
+  wait_until_ok();
+}
+
+bool redis_cluster::running(std::size_t node) {
+  const auto& server = nodes_.at(node).server;
+  return server && server->running();
+}
+
+std::string redis_cluster::logs() const {
+  std::string out;
+  for (const node_state& n : nodes_)
+    out += "--- node on port " + std::to_string(n.port) + ":\n" + tail(n.dir / "redis.log") + "\n";
+  return out;
+}
+
+}  // namespace streamgate::it

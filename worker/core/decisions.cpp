@@ -1,0 +1,318 @@
+#include "worker/core/decisions.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace streamgate::core {
+
+namespace {
+
+// A negative limit cannot come through create_user / patch_user; clamping keeps a corrupt state
+// from turning into a huge unsigned limit.
+std::size_t as_size(int limit) { return static_cast<std::size_t>(std::max(limit, 0)); }
+
+// Every published event takes the user's next number, so an api that misses one sees the gap.
+void publish(user_state& state, effects& out, std::variant<verdict, ended_event> what) {
+  out.events.push_back(event{std::move(what), ++state.seq});
+  out.changed = true;  // seq is part of the state: a published event must be committed
+}
+
+// The event and the audit line of one ending; the caller removes the stream from the list.
+void record_end(user_state& state, const stream& s, end_reason reason, std::int64_t now_ms,
+                effects& out) {
+  publish(state, out, ended_event{s.stream_id, state.u.id, reason});
+  audit_entry& line = out.audit.emplace_back();
+  line.user_id = state.u.id;
+  line.at_ms = now_ms;
+  line.type = std::string(to_string(reason));
+  line.stream_id = s.stream_id;
+  line.video_id = s.video_id;
+  if (reason == end_reason::expired) ++out.expired;
+  if (reason == end_reason::evicted) ++out.evicted;
+}
+
+void end_at(user_state& state, std::size_t index, end_reason reason, std::int64_t now_ms,
+            effects& out) {
+  record_end(state, state.streams[index], reason, now_ms, out);
+  state.streams.erase(state.streams.begin() + static_cast<std::ptrdiff_t>(index));
+}
+
+// Runs before every decision, so a lapsed lease never counts against the limit nor takes a
+// heartbeat, whether or not an expiry pass ran since it lapsed.
+void settle(user_state& state, std::int64_t now_ms, const rules& r, effects& out) {
+  const auto lapsed = [now_ms](const stream& s) { return s.expires_at_ms <= now_ms; };
+  for (const stream& s : state.streams)
+    if (lapsed(s)) record_end(state, s, end_reason::expired, now_ms, out);
+  std::erase_if(state.streams, lapsed);
+
+  // Not only the front: starts are appended in decision order, but a clock that stepped back
+  // can leave a later start with an earlier time.
+  const auto forgotten = std::erase_if(state.starts, [&](const remembered_start& s) {
+    return s.decided_at_ms + r.request_memory_ms <= now_ms;
+  });
+  if (forgotten > 0) out.changed = true;
+}
+
+std::vector<stream>::iterator find_live(user_state& state, const std::string& stream_id) {
+  return std::find_if(state.streams.begin(), state.streams.end(),
+                      [&](const stream& s) { return s.stream_id == stream_id; });
+}
+
+error unknown_stream(const std::string& stream_id) {
+  return not_found("unknown stream '" + stream_id + "'");
+}
+
+// The checks create_user and patch_user share; the decoders bound the rest (name length, ...).
+std::optional<error> check_user_fields(const std::optional<int>& max_streams,
+                                       const std::optional<std::string>& plan_id, const rules& r) {
+  if (max_streams && (*max_streams < 0 || *max_streams > max_streams_ceiling)) {
+    return bad_request("maxStreams " + std::to_string(*max_streams) + " is outside 0.." +
+                       std::to_string(max_streams_ceiling));
+  }
+  if (plan_id && std::none_of(r.plans.begin(), r.plans.end(),
+                              [&](const plan& p) { return p.id == *plan_id; })) {
+    return bad_request("unknown plan '" + *plan_id + "'");
+  }
+  return std::nullopt;
+}
+
+// What a replay needs to rebuild the verdict, without the streams list: a denial shows the
+// streams in use at replay time instead, which keeps a user's request memory small.
+remembered_start remembered_of(const verdict& v) {
+  remembered_start kept;
+  kept.request_id = v.request_id;
+  kept.video_id = v.video_id;
+  kept.session_id = v.session_id;
+  kept.decided_at_ms = v.decided_at_ms;
+  kept.allowed = v.allowed;
+  kept.over_limit = v.over_limit;
+  if (v.granted) {
+    kept.stream_id = v.granted->stream_id;
+    kept.expires_at_ms = v.granted->expires_at_ms;
+  }
+  kept.reason = v.reason;
+  kept.active = v.active;
+  kept.limit = v.limit;
+  return kept;
+}
+
+void remember(user_state& state, const verdict& v, const rules& r) {
+  state.starts.push_back(remembered_of(v));
+  if (state.starts.size() > r.max_remembered_starts) {
+    const auto excess = static_cast<std::ptrdiff_t>(state.starts.size() - r.max_remembered_starts);
+    state.starts.erase(state.starts.begin(), state.starts.begin() + excess);
+  }
+}
+
+void audit_verdict(const user_state& state, const verdict& v, std::int64_t now_ms, effects& out) {
+  audit_entry& line = out.audit.emplace_back();
+  line.user_id = state.u.id;
+  line.at_ms = now_ms;
+  line.type = v.allowed ? "allowed" : "denied";
+  if (v.granted) line.stream_id = v.granted->stream_id;
+  line.request_id = v.request_id;
+  line.video_id = v.video_id;
+  // An allowed start carries no reason, except the one the monitor policy let through: that is
+  // what a rollout in shadow mode reads the trail for.
+  line.reason = v.over_limit ? "over_limit" : v.reason;
+}
+
+}  // namespace
+
+const plan* plan_of(const user& u, const rules& r) {
+  if (!u.plan) return nullptr;
+  const auto found =
+      std::find_if(r.plans.begin(), r.plans.end(), [&](const plan& p) { return p.id == *u.plan; });
+  return found == r.plans.end() ? nullptr : &*found;
+}
+
+int limit_of(const user& u, const rules& r) {
+  if (u.max_streams) return *u.max_streams;
+  if (const plan* p = plan_of(u, r)) return p->max_streams;
+  return r.default_max_streams;
+}
+
+policy policy_of(const user& u, const rules& r) {
+  if (u.policy_override) return *u.policy_override;
+  if (const plan* p = plan_of(u, r)) return p->limit_policy;
+  return r.default_policy;
+}
+
+start_result start(user_state& state, const start_request& request, bool video_known,
+                   const std::string& new_stream_id, std::int64_t now_ms, const rules& r,
+                   effects& out) {
+  settle(state, now_ms, r, out);
+
+  if (const remembered_start* known = find_start(state, request.request_id)) {
+    // Published again so a client that missed the first push gets it; decided and audited once.
+    start_result replay{verdict_of(state, *known), true};
+    publish(state, out, replay.v);
+    ++out.replayed;
+    return replay;
+  }
+
+  verdict v;
+  v.request_id = request.request_id;
+  v.user_id = state.u.id;
+  v.video_id = request.video_id;
+  v.session_id = request.session_id;
+  v.limit = limit_of(state.u, r);
+  v.decided_at_ms = now_ms;
+
+  const auto deny = [&](const char* reason) {
+    v.reason = reason;
+    v.streams = state.streams;
+  };
+  const auto allow = [&](const stream& s) {
+    v.allowed = true;
+    v.granted = s;
+  };
+
+  // An empty sessionId never matches: each such start is a playback of its own.
+  const auto same_session =
+      request.session_id.empty()
+          ? state.streams.end()
+          : std::find_if(state.streams.begin(), state.streams.end(),
+                         [&](const stream& s) { return s.session_id == request.session_id; });
+
+  if (!video_known) {
+    deny("unknown_video");
+  } else if (same_session != state.streams.end()) {
+    // A reload or a retry of a playback that runs: activity, so the lease is renewed too.
+    same_session->expires_at_ms = now_ms + r.lease_ms;
+    allow(*same_session);
+  } else {
+    const std::size_t max = as_size(v.limit);
+    const policy p = policy_of(state.u, r);
+    // Evicting under a limit of 0 would end streams and still deny. More than one stream ends
+    // when the limit was lowered since they started.
+    if (state.streams.size() >= max && max > 0 && p == policy::evict_oldest) {
+      while (state.streams.size() >= max) end_at(state, 0, end_reason::evicted, now_ms, out);
+    }
+    if (state.streams.size() < max || p == policy::monitor) {
+      v.over_limit = state.streams.size() >= max;
+      if (v.over_limit) ++out.over_limit;
+      stream& added = state.streams.emplace_back();
+      added.stream_id = new_stream_id;
+      added.user_id = state.u.id;
+      added.video_id = request.video_id;
+      added.session_id = request.session_id;
+      added.started_at_ms = now_ms;
+      added.expires_at_ms = now_ms + r.lease_ms;
+      allow(added);
+    } else {
+      deny("limit_reached");
+    }
+  }
+  v.active = static_cast<int>(state.streams.size());
+  if (v.allowed) {
+    ++out.allowed;
+  } else {
+    ++out.denied;
+  }
+
+  audit_verdict(state, v, now_ms, out);
+  remember(state, v, r);
+  publish(state, out, v);
+  return start_result{std::move(v), false};
+}
+
+result<std::int64_t> heartbeat(user_state& state, const std::string& stream_id, std::int64_t now_ms,
+                               const rules& r, effects& out) {
+  settle(state, now_ms, r, out);
+  const auto found = find_live(state, stream_id);
+  if (found == state.streams.end()) return unknown_stream(stream_id);
+  found->expires_at_ms = now_ms + r.lease_ms;
+  out.changed = true;
+  return found->expires_at_ms;
+}
+
+result<void> stop(user_state& state, const std::string& stream_id, std::int64_t now_ms,
+                  const rules& r, effects& out) {
+  settle(state, now_ms, r, out);
+  const auto found = find_live(state, stream_id);
+  if (found == state.streams.end()) return unknown_stream(stream_id);
+  end_at(state, static_cast<std::size_t>(std::distance(state.streams.begin(), found)),
+         end_reason::stopped, now_ms, out);
+  return {};
+}
+
+int stop_all(user_state& state, std::int64_t now_ms, const rules& r, effects& out) {
+  settle(state, now_ms, r, out);
+  const int ended = static_cast<int>(state.streams.size());
+  for (const stream& s : state.streams) record_end(state, s, end_reason::stop_all, now_ms, out);
+  state.streams.clear();
+  return ended;
+}
+
+void expire(user_state& state, std::int64_t now_ms, const rules& r, effects& out) {
+  settle(state, now_ms, r, out);
+}
+
+std::optional<std::int64_t> next_expiry(const user_state& state) {
+  if (state.streams.empty()) return std::nullopt;
+  return std::min_element(
+             state.streams.begin(), state.streams.end(),
+             [](const stream& a, const stream& b) { return a.expires_at_ms < b.expires_at_ms; })
+      ->expires_at_ms;
+}
+
+result<user_state> create_user(const create_user_request& request, const std::string& id,
+                               const rules& r) {
+  if (auto refused = check_user_fields(request.max_streams, request.plan, r)) return *refused;
+  user_state created;
+  created.u = user{id,
+                   request.name,
+                   request.max_streams,
+                   request.policy_override,
+                   request.plan,
+                   request.token_hash.value_or("")};
+  return created;
+}
+
+result<void> patch_user(user_state& state, const patch_user_request& request, const rules& r) {
+  // Checked before anything is applied, so a refused patch leaves the user as it was.
+  if (auto refused = check_user_fields(request.max_streams, request.plan, r)) return *refused;
+  user& u = state.u;
+  // Only the limit of later starts changes: running streams keep playing (no eviction here).
+  if (request.name) u.name = *request.name;
+  if (request.max_streams) u.max_streams = request.max_streams;
+  if (request.policy_override) u.policy_override = request.policy_override;
+  if (request.plan) u.plan = request.plan;
+  return {};
+}
+
+verdict verdict_of(const user_state& state, const remembered_start& remembered) {
+  verdict v;
+  v.request_id = remembered.request_id;
+  v.user_id = state.u.id;
+  v.video_id = remembered.video_id;
+  v.session_id = remembered.session_id;
+  v.allowed = remembered.allowed;
+  if (remembered.allowed) {
+    v.granted = stream{remembered.stream_id,     state.u.id,
+                       remembered.video_id,      remembered.session_id,
+                       remembered.decided_at_ms, remembered.expires_at_ms};
+  } else {
+    v.streams = state.streams;
+  }
+  v.active = remembered.active;
+  v.limit = remembered.limit;
+  v.reason = remembered.reason;
+  v.over_limit = remembered.over_limit;
+  v.decided_at_ms = remembered.decided_at_ms;
+  return v;
+}
+
+const remembered_start* find_start(const user_state& state, const std::string& request_id) {
+  const auto found =
+      std::find_if(state.starts.begin(), state.starts.end(),
+                   [&](const remembered_start& s) { return s.request_id == request_id; });
+  return found == state.starts.end() ? nullptr : &*found;
+}
+
+}  // namespace streamgate::core

@@ -1,0 +1,59 @@
+#pragma once
+
+// The state of one user, as the decision core reads and changes it and as a store loads and
+// commits it whole (docs/design.md, "Decision core"). Nothing here knows a store, a socket, JSON
+// or a clock: times are the store's wall-clock milliseconds, given by the caller.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/domain.hpp"
+
+namespace streamgate::core {
+
+// The global rules every decision applies; the same on every worker of a deployment.
+struct rules {
+  int default_max_streams = 3;
+  policy default_policy = policy::deny;
+  std::int64_t lease_ms = 90'000;
+  // How long a start's requestId is remembered, so a retry gets the original verdict.
+  std::int64_t request_memory_ms = 600'000;
+  // At most this many starts are remembered per user (the oldest is forgotten first), so one
+  // user cannot grow a worker or a store without bound (hardening: compact request memory).
+  std::size_t max_remembered_starts = 64;
+  std::vector<plan> plans;  // by id; a user's plan that is not here counts as no plan
+};
+
+// A start decided earlier, kept compactly: a replay rebuilds the original verdict from it (an
+// allowed one names the same stream; a denied one shows the streams in use at replay time).
+struct remembered_start {
+  std::string request_id;
+  std::string video_id;
+  std::string session_id;
+  std::int64_t decided_at_ms = 0;
+  bool allowed = false;
+  bool over_limit = false;
+  std::string stream_id;           // allowed: the stream it granted
+  std::int64_t expires_at_ms = 0;  // allowed: the lease as granted
+  std::string reason;              // denied: "limit_reached" or "unknown_video"
+  int active = 0;
+  int limit = 0;
+
+  bool operator==(const remembered_start&) const = default;
+};
+
+struct user_state {
+  user u;
+  std::vector<stream> streams;           // live streams, oldest first
+  std::vector<remembered_start> starts;  // oldest first, within the memory window
+  std::uint64_t seq = 0;                 // the number of the user's latest event (0: none yet)
+  // The store's version of this state when it was loaded: a commit is accepted only while the
+  // store still holds that version (compare-and-commit). 0 for a user the store does not have.
+  std::uint64_t version = 0;
+
+  bool operator==(const user_state&) const = default;
+};
+
+}  // namespace streamgate::core

@@ -1,0 +1,47 @@
+#include "worker/seed.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "common/codec.hpp"
+#include "worker/core/decisions.hpp"
+
+namespace streamgate {
+
+core::rules rules_from(const worker_config& config) {
+  core::rules r;
+  r.default_max_streams = config.default_max_streams;
+  r.default_policy = config.default_policy;
+  r.lease_ms = std::int64_t{config.lease_seconds} * 1000;
+  r.request_memory_ms = std::int64_t{config.request_memory_seconds} * 1000;
+  return r;
+}
+
+result<void> seed_catalog(store& s, const std::filesystem::path& catalog_path,
+                          const core::rules& rules) {
+  const std::string where = "catalog '" + catalog_path.string() + "'";
+  std::ifstream file(catalog_path, std::ios::binary);
+  if (!file) return bad_request("cannot read the " + where);
+  std::ostringstream text;
+  text << file.rdbuf();
+  auto decoded = decode_catalog(text.str());
+  if (!decoded) return bad_request(where + ": " + decoded.error().message);
+
+  dataset_catalog catalog{std::move(decoded->videos), std::move(decoded->plans)};
+  core::rules with_plans = rules;
+  with_plans.plans = catalog.plans;
+  std::vector<core::user_state> users;
+  for (user& u : decoded->users) {
+    create_user_request request{u.id, std::move(u.name), u.max_streams, u.policy_override,
+                                std::nullopt, u.plan};
+    auto created = core::create_user(request, u.id, with_plans);
+    if (!created) return bad_request(where + ": " + created.error().message);
+    users.push_back(std::move(*created));
+  }
+  s.seed(catalog, users);
+  return {};
+}
+
+}  // namespace streamgate

@@ -1,0 +1,22 @@
+#pragma once
+
+// What the worker does once before serving: the rules it decides by, and the demo catalog seeded
+// into a store that has none (users made by the decision core exactly as a live create_user).
+
+#include <filesystem>
+
+#include "common/config.hpp"
+#include "common/error.hpp"
+#include "worker/core/user_state.hpp"
+#include "worker/store/store.hpp"
+
+namespace streamgate {
+
+core::rules rules_from(const worker_config& config);
+
+// Reads and validates the catalog file, then seeds the store with it. bad_request names the file
+// and what is wrong with it.
+result<void> seed_catalog(store& s, const std::filesystem::path& catalog_path,
+                          const core::rules& rules);
+
+}  // namespace streamgate

@@ -1,0 +1,101 @@
+#pragma once
+
+// Decides a batch of requests with the decision core against a store (docs/design.md, "Path of a
+// start"): load the users the batch needs (and the store's time), decide each user's requests in
+// order on a copy of its state, commit every changed user in one store call, and only then hand
+// back the replies and the events. A user whose commit met a newer version (another worker
+// committed first) is reloaded and decided again, a bounded number of times; its requests are
+// answered 503 after that, never with a decision that was not committed.
+//
+// It knows no ZeroMQ (worker_loop does) and no store kind; replies and events are rendered here
+// with common/codec, so every op's mapping is tested without sockets.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/messages.hpp"
+#include "worker/core/decisions.hpp"
+#include "worker/store/store.hpp"
+
+namespace streamgate {
+
+struct reply {
+  outcome status = outcome::ok;
+  std::string body;  // empty for no_content
+};
+
+// One event as it leaves on the PUB socket: [topic][body][sequence].
+struct published_event {
+  std::string topic;     // the userId
+  std::string body;      // the WebSocket message (common/codec)
+  std::string sequence;  // "<dataset id> <seq>" (common/messages.hpp)
+};
+
+// Counted where decisions are made, for the api's /metrics (committed decisions only).
+struct decision_counters {
+  std::uint64_t allowed = 0;
+  std::uint64_t denied = 0;
+  std::uint64_t over_limit = 0;
+  std::uint64_t evicted = 0;
+  std::uint64_t expired = 0;
+  std::uint64_t replayed = 0;
+  std::uint64_t conflicts = 0;  // commits refused by the version check, then decided again
+};
+
+class decider final {
+ public:
+  decider(store& s, core::rules rules);
+
+  // Decides `requests` (ping and stats excluded by the caller) and the expiry of `due_users`;
+  // `replies` gets one reply per request, in order. Throws store_unavailable when the store could
+  // not be reached: then nothing of the batch may be told (the caller answers 503) and states
+  // cached before stay valid (a commit whose outcome is unknown is caught by the version check).
+  void decide(const std::vector<request_body>& requests, const std::vector<std::string>& due_users,
+              std::vector<reply>& replies, std::vector<published_event>& events);
+
+  // The users with a lease due now: those this worker committed or loaded (its own heap, exact
+  // and cheap), and what the store's lease index names (on Redis a slow sweep over its slots,
+  // which finds the users of a worker that died). Asked about every 100 ms by the loop.
+  std::vector<std::string> due_users();
+
+  const decision_counters& counters() const { return counters_; }
+  // Live streams of the users cached here; all users' when the store is exclusive.
+  std::optional<std::uint64_t> active_streams() const;
+  const std::string& epoch() const { return store_.dataset_id(); }
+
+ private:
+  struct user_group;
+  struct attempt;
+
+  void load(const std::vector<std::string>& user_ids, bool fresh,
+            const std::vector<std::string>& request_ids = {});
+  void cache(core::user_state state);
+  void decide_group(user_group& group, attempt& a);
+  reply decide_one(const request_body& body, core::user_state& state, attempt& a);
+  reply global(const request_body& body);
+  std::string new_stream_id();
+
+  store& store_;
+  core::rules rules_;
+  dataset_catalog catalog_;
+  std::unordered_map<std::string, core::user_state> cache_;
+  // (next lease expiry, user) of cached states; an entry may be stale (renewed, ended): it is
+  // checked against the cached state when due.
+  std::priority_queue<std::pair<std::int64_t, std::string>,
+                      std::vector<std::pair<std::int64_t, std::string>>, std::greater<>>
+      lease_heap_;
+  std::int64_t now_ms_ = 0;
+  // The batch's start request ids and the user each already belongs to (none: new).
+  std::unordered_map<std::string, std::string> request_owners_;
+  decision_counters counters_;
+};
+
+}  // namespace streamgate

@@ -1,0 +1,177 @@
+#include "worker/server/worker_loop.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <variant>
+
+#include "common/codec.hpp"
+#include "worker/server/heartbeat.hpp"
+
+namespace streamgate {
+
+namespace {
+
+// Generous but bounded queues: a burst of tens of thousands of requests is absorbed, and a peer
+// that stops reading costs a bounded amount of memory (ZeroMQ drops beyond it).
+constexpr int high_water_mark = 100'000;
+// Long enough for the last replies to leave at shutdown, short enough never to hang it.
+constexpr int linger_ms = 200;
+// The longest wait between two checks of the stop flag, and between two looks at the lease index.
+constexpr std::chrono::milliseconds expiry_interval{100};
+// How often a shared store is asked whether it still holds its dataset (hardening: Redis that
+// restarted without persistence).
+constexpr std::chrono::seconds dataset_check_interval{1};
+// After the store failed: long enough not to spin on a store that is down, short enough that
+// the apis' resends find it back soon.
+constexpr std::chrono::milliseconds store_retry_wait{200};
+
+zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,
+                          const std::string& endpoint) {
+  zmq::socket_t socket(context, type);
+  socket.set(zmq::sockopt::sndhwm, high_water_mark);
+  socket.set(zmq::sockopt::rcvhwm, high_water_mark);
+  socket.set(zmq::sockopt::linger, linger_ms);
+  try {
+    socket.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    // ZeroMQ's message alone ("Address already in use") does not say which endpoint.
+    throw std::runtime_error("cannot bind '" + endpoint + "': " + e.what());
+  }
+  return socket;
+}
+
+}  // namespace
+
+worker_loop::worker_loop(zmq::context_t& context, const worker_endpoint& bind, int max_batch,
+                         decider& d, store& s)
+    : decider_(d),
+      store_(s),
+      max_batch_(static_cast<std::size_t>(std::max(max_batch, 1))),
+      requests_(make_socket(context, zmq::socket_type::router, bind.requests)),
+      events_(make_socket(context, zmq::socket_type::pub, bind.events)) {}
+
+void worker_loop::run(const std::atomic<bool>& stop_requested) {
+  using clock = std::chrono::steady_clock;
+  std::array<zmq::pollitem_t, 1> items{{{requests_.handle(), 0, ZMQ_POLLIN, 0}}};
+  auto next_expiry = clock::now();
+  auto next_dataset_check = clock::now() + dataset_check_interval;
+  while (!stop_requested.load()) {
+    const auto now = clock::now();
+    const auto wait = std::max(std::chrono::milliseconds::zero(),
+                               std::chrono::ceil<std::chrono::milliseconds>(next_expiry - now));
+    zmq::poll(items.data(), items.size(), std::min(wait, expiry_interval));
+    for (std::size_t taken = 0; taken < max_batch_ && take_one(); ++taken) {
+    }
+    const bool expiry_due = clock::now() >= next_expiry;
+    if (expiry_due) next_expiry = clock::now() + expiry_interval;
+    if (!store_.exclusive() && clock::now() >= next_dataset_check) {
+      next_dataset_check = clock::now() + dataset_check_interval;
+      try {
+        if (!store_.seeded())
+          throw store_lost("the store no longer holds the dataset '" + decider_.epoch() +
+                           "' (restarted without persistence?): not serving it; restart the "
+                           "workers to seed it again");
+      } catch (const store_unavailable&) {
+        // Unreachable is transient: the next batch answers 503 and the check runs again.
+      }
+    }
+    if (!bodies_.empty() || expiry_due) answer_batch(expiry_due);
+  }
+  requests_.close();
+  events_.close();
+}
+
+bool worker_loop::take_one() {
+  zmq::message_t identity;
+  if (!requests_.recv(identity, zmq::recv_flags::dontwait)) return false;
+  // All parts of a message arrive together, so reading the rest never waits. Every part is read
+  // even when there are too many, so the next message starts clean.
+  std::size_t frames = 1;
+  zmq::message_t payload;
+  for (bool more = identity.more(); more; ++frames) {
+    zmq::message_t part;
+    static_cast<void>(requests_.recv(part));
+    more = part.more();
+    if (frames == 1) payload = std::move(part);
+  }
+  if (frames != 2) {
+    drop("expected 2 frames [identity][request], got " + std::to_string(frames));
+    return true;
+  }
+  auto decoded = decode_request(payload.to_string_view());
+  if (!decoded) {
+    drop(decoded.error().message);
+    return true;
+  }
+  // The api's metric scrapes are answered at once and stay out of the batch sizes.
+  if (std::holds_alternative<stats_request>(decoded->body)) {
+    send(identity, decoded->corr,
+         {outcome::ok, batch_stats_.to_json(decider_.active_streams(), decider_.counters())});
+    return true;
+  }
+  if (std::holds_alternative<ping_request>(decoded->body)) publish_heartbeat(events_, decider_.epoch());
+  waiting_.push_back({std::move(identity), decoded->corr});
+  bodies_.push_back(std::move(decoded->body));
+  return true;
+}
+
+void worker_loop::drop(std::string_view reason) {
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  spdlog::debug("dropped a malformed request: {}", reason);
+}
+
+void worker_loop::answer_batch(bool expiry_due) {
+  const auto work = static_cast<std::size_t>(std::count_if(
+      bodies_.begin(), bodies_.end(),
+      [](const request_body& b) { return !std::holds_alternative<ping_request>(b); }));
+  try {
+    const std::vector<std::string> due = expiry_due ? decider_.due_users() : std::vector<std::string>{};
+    decider_.decide(bodies_, due, replies_, to_publish_);
+  } catch (const store_unavailable& e) {
+    // Answered at once rather than left to the api's timeout: the client hears 503 and retries
+    // (a start with its requestId, which then finds whatever was committed). Nothing of the
+    // batch's decisions is told, since none of it is known to be durable.
+    spdlog::error("store unavailable, {} requests answered unavailable: {}", waiting_.size(),
+                  e.what());
+    const reply unavailable{outcome::unavailable,
+                            encode_error(error_code::unavailable, "the store is unreachable")};
+    for (waiting& w : waiting_) send(w.identity, w.corr, unavailable);
+    waiting_.clear();
+    bodies_.clear();
+    replies_.clear();
+    to_publish_.clear();
+    std::this_thread::sleep_for(store_retry_wait);
+    return;
+  }
+  if (work > 0) batch_stats_.observe(work);
+  constexpr auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+  for (const published_event& e : to_publish_) {
+    static_cast<void>(events_.send(zmq::buffer(e.topic), more));
+    static_cast<void>(events_.send(zmq::buffer(e.body), more));
+    static_cast<void>(events_.send(zmq::buffer(e.sequence), zmq::send_flags::dontwait));
+  }
+  for (std::size_t i = 0; i < waiting_.size() && i < replies_.size(); ++i)
+    send(waiting_[i].identity, waiting_[i].corr, replies_[i]);
+  waiting_.clear();
+  bodies_.clear();
+  replies_.clear();
+  to_publish_.clear();
+}
+
+void worker_loop::send(zmq::message_t& identity, std::uint64_t corr, const reply& answer) {
+  // dontwait: a ROUTER drops what it cannot route (a gone api) instead of blocking the worker.
+  constexpr auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+  const std::string corr_text = std::to_string(corr);
+  static_cast<void>(requests_.send(identity, more));
+  static_cast<void>(requests_.send(zmq::buffer(corr_text), more));
+  static_cast<void>(requests_.send(zmq::buffer(to_string(answer.status)), more));
+  static_cast<void>(requests_.send(zmq::buffer(answer.body), zmq::send_flags::dontwait));
+}
+
+}  // namespace streamgate

@@ -1,0 +1,61 @@
+#pragma once
+
+// The worker's one ZeroMQ loop, whatever the store (wire format in common/messages.hpp): a ROUTER
+// takes requests, a PUB sends events. Drain what is waiting (a batch), let the decider decide it
+// and commit it, then publish the events and only then reply (docs/design.md, "Path of a start":
+// commit -> publish -> reply, so a client that has its answer and opens a WebSocket finds the
+// event already relayed and its snapshot reflects it). Nobody hears of a decision before its
+// commit. A store that cannot be reached gets the batch a 503 and is retried on the next batch;
+// the worker never exits on a transient store error.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+#include <zmq.hpp>
+
+#include "common/config.hpp"
+#include "worker/server/batch_stats.hpp"
+#include "worker/server/decider.hpp"
+
+namespace streamgate {
+
+class worker_loop final {
+ public:
+  // Binds both sockets at once, so peers may connect as soon as this returns. The context is the
+  // caller's because inproc:// endpoints (tests) only reach sockets of the same context.
+  worker_loop(zmq::context_t& context, const worker_endpoint& bind, int max_batch, decider& d,
+              store& s);
+
+  // Serves until stop_requested is set (checked between batches, at least every 100 ms), then
+  // closes the sockets. Throws store_lost when the store must not be served any more.
+  void run(const std::atomic<bool>& stop_requested);
+
+  std::uint64_t dropped_messages() const { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  struct waiting {
+    zmq::message_t identity;
+    std::uint64_t corr;
+  };
+  bool take_one();
+  void drop(std::string_view reason);
+  void answer_batch(bool expiry_due);
+  void send(zmq::message_t& identity, std::uint64_t corr, const reply& answer);
+
+  decider& decider_;
+  store& store_;
+  std::size_t max_batch_;
+  zmq::socket_t requests_;
+  zmq::socket_t events_;
+  std::vector<waiting> waiting_;
+  std::vector<request_body> bodies_;
+  std::vector<reply> replies_;
+  std::vector<published_event> to_publish_;
+  batch_stats batch_stats_;
+  std::atomic<std::uint64_t> dropped_{0};
+};
+
+}  // namespace streamgate

@@ -1,0 +1,22 @@
+-- Compare-and-commit of one user's state (worker/store/redis/redis_store.cpp). No rule of
+-- streamgate lives here: the decision core decided; this only applies the change list, and only
+-- if no other worker committed the user since it was loaded. Every key carries the user's hash
+-- tag's slot, so it runs on one Redis Cluster node, atomically.
+--   KEYS: 1 {user:U} (hash: v version, s state)  2 {user:U}:audit (list, oldest first)
+--         3 the lease index of U's slot (zset U -> next expiry)
+--   ARGV: 1 expected version  2 state bytes  3 next expiry or ''  4 U  5 audit cap
+--         6.. audit rows, oldest first
+-- Returns 1 when committed, 0 when the version differs (the state is left as it was).
+if (redis.call('HGET', KEYS[1], 'v') or '0') ~= ARGV[1] then return 0 end
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 's', ARGV[2])
+if ARGV[3] == '' then
+  redis.call('ZREM', KEYS[3], ARGV[4])
+else
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+end
+if #ARGV > 5 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 6))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
+end
+return 1

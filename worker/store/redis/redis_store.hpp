@@ -1,0 +1,86 @@
+#pragma once
+
+// The Redis store (one server or a Redis Cluster, many workers): each user's state is one hash
+// committed by one generic Lua script with a version check (worker/store/redis/commit.lua), so
+// two workers that decided on the same loaded state cannot both commit (docs/design.md,
+// "Stores"). The script holds no rule of streamgate: the decision core decided already.
+//
+// Keys (every key of a user carries the hash tag {user:<id>}, so a user's commit runs on one
+// Cluster slot):
+//   {user:U}             hash: v the version (decimal; absent: 0), s encode_state's bytes
+//   {user:U}:audit       list of packed audit lines, oldest first, trimmed to the cap
+//   {<tag of slot>}:leases  per Cluster slot: zset U -> the user's next lease expiry, for every
+//                        user of that slot (no single hot key; written by the commit script)
+//   sg:request:{R}       the user who decided request R, expiring with the request memory
+//   sg:users             set of every user id (added before a new user's first commit)
+//   sg:videos, sg:plans  hashes id -> packed catalog entry
+//   sg:dataset           the dataset's random id (set once, NX, by the first worker to open)
+//   sg:seeded            the marker seed() writes last; its value is the dataset id
+//
+// Not thread-safe: one worker thread owns it (the due_users cursor is per object).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "worker/store/redis/router.hpp"
+#include "worker/store/store.hpp"
+
+namespace streamgate {
+
+struct redis_store_options {
+  std::chrono::milliseconds timeout{2000};  // for connecting and for every reply
+  std::size_t audit_cap = 1000;             // audit lines kept per user, 1 to 5000
+  // How long sg:request:{id} names its user: the request memory of the rules (core::rules).
+  std::int64_t request_memory_ms = 600'000;
+  // Per-slot lease indexes scanned per due_users() call: a full pass over the 16384 takes
+  // 16384 / slots_per_scan calls. 1 to 16384. The worker expires the users it serves from its
+  // own heap; this sweep only finds those a dead worker left, so it may be slow (at the worker's
+  // 100 ms cadence, 256 a call is a pass in 6.4 s for about 1 ms of worker time a call).
+  std::size_t slots_per_scan = 256;
+};
+
+class redis_store final : public store {
+ public:
+  // Connects (discovering a cluster from any seed), loads the commit script on every master and
+  // learns the dataset id (making it when the store has none). Throws store_unavailable when
+  // no seed answers or Redis refuses the script; std::invalid_argument for bad options.
+  static std::unique_ptr<redis_store> open(std::vector<redis_address> seeds,
+                                           redis_store_options options);
+
+  const std::string& dataset_id() const override { return dataset_id_; }
+  bool exclusive() const override { return false; }
+
+  // One GET: the marker holds this store's dataset id. False when Redis lost its data, and also
+  // when it was seeded again since (another dataset): the worker must stop serving either way.
+  bool seeded() override;
+  void seed(const dataset_catalog& catalog, const std::vector<core::user_state>& users) override;
+  dataset_catalog load_catalog() override;
+  loaded_users load(const std::vector<std::string>& user_ids,
+                    const std::vector<std::string>& request_ids = {}) override;
+  std::vector<commit_status> commit(const std::vector<user_commit>& commits) override;
+  std::vector<std::string> due_users(std::int64_t now_ms, std::size_t max) override;
+  std::optional<std::string> request_owner(const std::string& request_id) override;
+  std::vector<std::string> user_ids() override;
+  std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
+
+ private:
+  redis_store(std::vector<redis_address> seeds, redis_store_options options);
+
+  void load_script();
+  // Runs the commands; EVALSHA replies of NOSCRIPT (a node restarted or flushed its scripts)
+  // load the script on every master and are sent again.
+  std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands);
+
+  redis_store_options options_;
+  redis_router router_;
+  std::string script_sha_;
+  std::string dataset_id_;
+  std::size_t next_slot_ = 0;  // due_users' cursor over the per-slot lease indexes
+};
+
+}  // namespace streamgate

@@ -1,0 +1,348 @@
+#include "worker/store/redis/router.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <charconv>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "worker/store/store.hpp"
+
+namespace streamgate {
+
+namespace {
+
+// CRC16-CCITT as XMODEM computes it (polynomial 0x1021, initial value 0, no reflection), the
+// variant the Cluster specification names; its check value for "123456789" is 0x31C3.
+constexpr std::array<std::uint16_t, 256> crc16_table = [] {
+  std::array<std::uint16_t, 256> table{};
+  for (unsigned byte = 0; byte < 256; ++byte) {
+    unsigned crc = byte << 8;
+    for (int bit = 0; bit < 8; ++bit) crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
+    table[byte] = static_cast<std::uint16_t>(crc);
+  }
+  return table;
+}();
+
+std::uint16_t crc16(std::string_view data) {
+  std::uint16_t crc = 0;
+  for (const char c : data)
+    crc = static_cast<std::uint16_t>(
+        (crc << 8) ^ crc16_table[((crc >> 8) ^ static_cast<unsigned char>(c)) & 0xff]);
+  return crc;
+}
+
+// More redirections than this for one command means the cluster is being reconfigured faster
+// than we follow it: better a 503 and a retry than a batch that never ends.
+constexpr int max_redirections = 5;
+
+constexpr std::size_t no_node = std::numeric_limits<std::size_t>::max();
+
+bool same_address(const redis_address& a, const redis_address& b) {
+  return a.port == b.port && a.host == b.host;
+}
+
+std::string describe(const redis_address& a) { return a.host + ':' + std::to_string(a.port); }
+
+// "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381". Redis 7 writes an empty host (":6381")
+// when the node's endpoint is unknown, meaning the host of the node that answered.
+struct redirect {
+  bool ask = false;
+  std::uint16_t slot = 0;
+  redis_address address;
+};
+
+std::optional<redirect> parse_redirect(const redisReply& reply, const redis_address& answered_by) {
+  if (reply.type != REDIS_REPLY_ERROR) return std::nullopt;
+  std::string_view text(reply.str, reply.len);
+  redirect r;
+  if (text.starts_with("MOVED ")) {
+    text.remove_prefix(6);
+  } else if (text.starts_with("ASK ")) {
+    r.ask = true;
+    text.remove_prefix(4);
+  } else {
+    return std::nullopt;
+  }
+  const auto space = text.find(' ');
+  const auto colon = text.rfind(':');
+  if (space == std::string_view::npos || colon == std::string_view::npos || colon < space)
+    throw store_unavailable("redis: unreadable redirection: " + std::string(reply.str, reply.len));
+  const auto [slot_end, slot_ec] = std::from_chars(text.data(), text.data() + space, r.slot);
+  const std::string_view port = text.substr(colon + 1);
+  const auto [port_end, port_ec] =
+      std::from_chars(port.data(), port.data() + port.size(), r.address.port);
+  if (slot_ec != std::errc{} || slot_end != text.data() + space || r.slot >= redis_slot_count ||
+      port_ec != std::errc{} || port_end != port.data() + port.size())
+    throw store_unavailable("redis: unreadable redirection: " + std::string(reply.str, reply.len));
+  r.address.host = std::string(text.substr(space + 1, colon - space - 1));
+  if (r.address.host.empty()) r.address.host = answered_by.host;
+  return r;
+}
+
+std::vector<std::string_view> views(const std::vector<std::string>& args) {
+  return {args.begin(), args.end()};
+}
+
+}  // namespace
+
+std::uint16_t redis_slot_of(std::string_view key) {
+  // Only the first '{' and the first '}' after it count, and an empty tag ("{}") does not.
+  const auto open = key.find('{');
+  if (open != std::string_view::npos) {
+    const auto close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close != open + 1)
+      key = key.substr(open + 1, close - open - 1);
+  }
+  return static_cast<std::uint16_t>(crc16(key) & (redis_slot_count - 1));
+}
+
+const std::array<std::string, redis_slot_count>& redis_slot_tags() {
+  // The first base-36 number (0, 1, ..., z, 10, ...) to land in each slot. The enumeration is
+  // fixed, so every worker names the same tag for a slot: these tags are part of the stored key
+  // names, and changing the enumeration renames the per-slot keys of existing datasets.
+  static const auto tags = [] {
+    std::array<std::string, redis_slot_count> out;
+    std::size_t missing = redis_slot_count;
+    for (unsigned long n = 0; missing > 0; ++n) {
+      char digits[16];
+      const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n, 36);
+      const std::string_view tag(digits, static_cast<std::size_t>(end - digits));
+      std::string& slot_tag = out[redis_slot_of(tag)];
+      if (slot_tag.empty()) {
+        slot_tag = tag;
+        --missing;
+      }
+    }
+    return out;
+  }();
+  return tags;
+}
+
+std::optional<std::vector<redis_address>> parse_redis_urls(std::string_view url) {
+  constexpr std::string_view scheme = "redis://";
+  if (!url.starts_with(scheme)) return std::nullopt;
+  url.remove_prefix(scheme.size());
+  std::vector<redis_address> out;
+  while (true) {
+    const auto comma = url.find(',');
+    auto address = parse_redis_url(std::string(scheme) + std::string(url.substr(0, comma)));
+    if (!address) return std::nullopt;
+    out.push_back(std::move(*address));
+    if (comma == std::string_view::npos) return out;
+    url.remove_prefix(comma + 1);
+  }
+}
+
+// Connections are pooled by address and the pool only grows until the next full reconnect, so a
+// node's index stays valid while a batch follows redirections and the slot map is reread.
+struct redis_router::impl {
+  struct node {
+    redis_address address;
+    std::unique_ptr<redis_client> client;  // null until a command needs this node
+  };
+
+  std::vector<redis_address> seeds;
+  std::chrono::milliseconds timeout;
+  bool cluster = false;
+  // Set by any connection error: the next call drops every connection and rereads the map,
+  // because after a failover or restart the old map may name nodes that are gone.
+  bool stale = true;
+  std::vector<node> nodes;
+  std::vector<std::size_t> masters;         // indexes into nodes, in map order
+  std::vector<redis_address> last_masters;  // of the last map read, kept across reconnects
+  std::array<std::size_t, redis_slot_count> owner{};  // slot -> index into nodes, or no_node
+
+  impl(std::vector<redis_address> s, std::chrono::milliseconds t)
+      : seeds(std::move(s)), timeout(t) {}
+
+  std::size_t node_index(const redis_address& address) {
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (same_address(nodes[i].address, address)) return i;
+    nodes.push_back({address, nullptr});
+    return nodes.size() - 1;
+  }
+
+  redis_client& client(std::size_t i) {
+    node& n = nodes[i];
+    if (!n.client) n.client = std::make_unique<redis_client>(n.address, timeout);
+    return *n.client;
+  }
+
+  void connect() {
+    // The seeds first, then the masters the last map named: a worker given one seed still
+    // finds the cluster again when that seed is the node that is down.
+    std::vector<redis_address> candidates;
+    for (const auto& list : {seeds, last_masters})
+      for (const redis_address& a : list) {
+        bool known = false;
+        for (const redis_address& c : candidates) known = known || same_address(a, c);
+        if (!known) candidates.push_back(a);
+      }
+    std::string last_error = "no seed given";
+    for (const redis_address& candidate : candidates) {
+      nodes.clear();
+      masters.clear();
+      try {
+        auto seed_client = std::make_unique<redis_client>(candidate, timeout);
+        const auto slots = seed_client->command({"CLUSTER", "SLOTS"});
+        nodes.push_back({candidate, std::move(seed_client)});
+        if (reply_is_error(*slots)) {
+          const std::string_view error = reply_string(*slots);
+          // A plain server says so; any other error (LOADING, ...) is a node not ready yet.
+          if (error.find("cluster support disabled") == std::string_view::npos)
+            throw store_unavailable("redis " + describe(candidate) + ": " + std::string(error));
+          cluster = false;
+          masters = {0};
+          owner.fill(0);
+        } else {
+          cluster = true;
+          read_map(0, *slots);
+        }
+        stale = false;
+        return;
+      } catch (const store_unavailable& e) {
+        last_error = e.what();
+      }
+    }
+    throw store_unavailable("no redis seed answers; last: " + last_error);
+  }
+
+  // CLUSTER SLOTS: [[first, last, [host, port, id, ...] (the master), replicas...], ...].
+  // A reply that cannot be read throws half-way, which leaves the router stale: the next call
+  // rereads the whole map anyway.
+  void read_map(std::size_t source, const redisReply& slots) {
+    owner.fill(no_node);
+    masters.clear();
+    for (std::size_t r = 0; r < reply_size(slots); ++r) {
+      const redisReply& range = reply_at(slots, r);
+      const long long first = reply_integer(reply_at(range, 0));
+      const long long last = reply_integer(reply_at(range, 1));
+      const redisReply& master = reply_at(range, 2);
+      redis_address address{std::string(reply_string(reply_at(master, 0))),
+                            static_cast<int>(reply_integer(reply_at(master, 1)))};
+      // An empty or "?" endpoint: the node does not know its own; it is the source's host.
+      if (address.host.empty() || address.host == "?") address.host = nodes[source].address.host;
+      if (first < 0 || last >= redis_slot_count || first > last)
+        throw store_unavailable("redis: CLUSTER SLOTS names slots " + std::to_string(first) + "-" +
+                                std::to_string(last));
+      const std::size_t index = node_index(address);
+      bool known = false;
+      for (const std::size_t m : masters) known = known || m == index;
+      if (!known) masters.push_back(index);
+      for (long long s = first; s <= last; ++s) owner[static_cast<std::size_t>(s)] = index;
+    }
+    // A node with no slot yet (a cluster being created) still has to answer something.
+    if (masters.empty()) masters.push_back(source);
+    last_masters.clear();
+    for (const std::size_t m : masters) last_masters.push_back(nodes[m].address);
+  }
+
+  std::size_t route(const std::string& key) const {
+    if (!cluster || key.empty()) {
+      // Any node will do: prefer one we are connected to already.
+      for (const std::size_t m : masters)
+        if (nodes[m].client) return m;
+      return masters.front();
+    }
+    const std::size_t index = owner[redis_slot_of(key)];
+    // An unserved slot: a node answers CLUSTERDOWN (a reply) or redirects us.
+    return index == no_node ? masters.front() : index;
+  }
+
+  template <class Work>
+  auto guarded(Work&& work) {
+    try {
+      if (stale) connect();
+      return work();
+    } catch (const store_unavailable&) {
+      stale = true;
+      throw;
+    }
+  }
+
+  std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands) {
+    struct pending {
+      std::size_t command;
+      std::size_t node;
+      bool asking;
+    };
+    std::vector<redis_reply_ptr> replies(commands.size());
+    std::vector<pending> todo;
+    todo.reserve(commands.size());
+    for (std::size_t i = 0; i < commands.size(); ++i)
+      todo.push_back({i, route(commands[i].key), false});
+
+    for (int round = 0; !todo.empty(); ++round) {
+      if (round > max_redirections)
+        throw store_unavailable(
+            "redis: still redirected after " + std::to_string(max_redirections) +
+            " tries: " + std::string(reply_string(*replies[todo.back().command])));
+      std::vector<std::vector<const pending*>> by_node(nodes.size());
+      for (const pending& p : todo) by_node[p.node].push_back(&p);
+      std::vector<pending> next;
+      std::optional<std::size_t> moved_to;
+      for (std::size_t n = 0; n < by_node.size(); ++n) {
+        if (by_node[n].empty()) continue;
+        redis_client& c = client(n);
+        for (const pending* p : by_node[n]) {
+          if (p->asking) c.append({"ASKING"});
+          c.append(views(commands[p->command].args));
+        }
+        for (const pending* p : by_node[n]) {
+          if (p->asking) c.get_reply();  // +OK; a refusal shows in the command's own reply
+          auto reply = c.get_reply();
+          const auto r = parse_redirect(*reply, nodes[n].address);
+          if (!r) {
+            replies[p->command] = std::move(reply);
+            continue;
+          }
+          const std::size_t target = node_index(r->address);
+          if (!r->ask) {
+            owner[r->slot] = target;
+            moved_to = target;
+          }
+          // Kept until answered, so a batch that gives up can say what redirected it.
+          replies[p->command] = std::move(reply);
+          next.push_back({p->command, target, r->ask});
+        }
+      }
+      // A MOVED usually means slots were resharded, rarely just one: reread the whole map from
+      // the node that now owns the slot, whose view includes the move. A node that cannot say
+      // yet leaves the map as the MOVED replies corrected it.
+      if (moved_to) {
+        const auto slots = client(*moved_to).command({"CLUSTER", "SLOTS"});
+        if (!reply_is_error(*slots)) read_map(*moved_to, *slots);
+      }
+      todo = std::move(next);
+    }
+    return replies;
+  }
+};
+
+redis_router::redis_router(std::vector<redis_address> seeds, std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<impl>(std::move(seeds), timeout)) {
+  impl_->connect();
+}
+
+redis_router::~redis_router() = default;
+
+bool redis_router::cluster() const { return impl_->cluster; }
+
+std::vector<redis_reply_ptr> redis_router::run(const std::vector<redis_command>& commands) {
+  return impl_->guarded([&] { return impl_->run(commands); });
+}
+
+std::vector<redis_reply_ptr> redis_router::run_on_every_node(const std::vector<std::string>& args) {
+  return impl_->guarded([&] {
+    std::vector<redis_reply_ptr> replies;
+    for (const std::size_t m : impl_->masters)
+      replies.push_back(impl_->client(m).command(views(args)));
+    return replies;
+  });
+}
+
+}  // namespace streamgate

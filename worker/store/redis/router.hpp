@@ -1,0 +1,64 @@
+#pragma once
+
+// Sends Redis commands to the node that owns their key: a plain Redis server (every command to
+// it) or a Redis Cluster, discovered from any of the nodes given (docs/design.md, "Stores").
+// Debian 12 has no cluster client for C++ (hiredis 0.14 only), so this is ours and small:
+// CLUSTER SLOTS gives the slot map; a batch is one pipeline per node; a MOVED reply refreshes the
+// map and resends that command to its new owner, an ASK reply resends it once to the node named,
+// preceded by ASKING.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "worker/store/redis/connection.hpp"
+
+namespace streamgate {
+
+inline constexpr std::uint16_t redis_slot_count = 16384;
+
+// The Cluster slot of a key: CRC16 (XMODEM) of the key, or of its hash tag {...} when it has a
+// non-empty one, modulo 16384 (the Redis Cluster specification).
+std::uint16_t redis_slot_of(std::string_view key);
+
+// A hash tag for every slot ("{<tag>}" keys land in that slot), the same on every worker, so
+// per-slot keys (the lease index) can be named.
+const std::array<std::string, redis_slot_count>& redis_slot_tags();
+
+// "redis://HOST:PORT[,HOST:PORT...]"; nullopt for anything else.
+std::optional<std::vector<redis_address>> parse_redis_urls(std::string_view url);
+
+struct redis_command {
+  std::string key;  // routes the command; empty: any node (e.g. TIME)
+  std::vector<std::string> args;
+};
+
+class redis_router final {
+ public:
+  // Connects to the first seed that answers and asks it whether it runs as a cluster; throws
+  // store_unavailable when none answers.
+  redis_router(std::vector<redis_address> seeds, std::chrono::milliseconds timeout);
+  ~redis_router();
+  redis_router(const redis_router&) = delete;
+  redis_router& operator=(const redis_router&) = delete;
+
+  bool cluster() const;
+  // Runs the commands (pipelined, one round trip per node involved) and returns their replies
+  // in the order given. An error reply of Redis (other than MOVED/ASK, which are followed up to a
+  // few times) is a reply. Throws store_unavailable when a node cannot be reached; the router
+  // then reconnects (and rereads the slot map) on the next call.
+  std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands);
+  // The same command on every master, e.g. SCRIPT LOAD (replies in node order).
+  std::vector<redis_reply_ptr> run_on_every_node(const std::vector<std::string>& args);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace streamgate

@@ -1,0 +1,107 @@
+#pragma once
+
+// The embedded store: one SQLite file in WAL mode, owned by one worker (docs/design.md, "Stores").
+// A user's state is one row (its version and encode_state's bytes); a batch's commits are one
+// transaction (group commit), synced before commit() returns (synchronous=FULL), so a verdict
+// published after commit() survives a crash or a power loss. Because the worker is the file's only
+// writer, the lease index and the request-owner index live in memory, rebuilt from the rows at
+// open, and a cached state never goes stale (exclusive()).
+//
+// Used from one thread. Every method but open() throws store_unavailable when SQLite fails, and
+// commit() throws store_lost when the file was deleted or replaced under the store.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "worker/store/sqlite/handle.hpp"
+#include "worker/store/store.hpp"
+
+namespace streamgate {
+
+// Another worker (or another store object of this process) holds the file: two owners would each
+// grant a user the full limit.
+class store_in_use final : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The exclusive lock on the store's sidecar file, held while the store lives (in the .cpp).
+class store_lock;
+
+class sqlite_store final : public store {
+ public:
+  // Locks the file, then creates its parent directory, the file and the schema, or migrates an
+  // older schema. Throws store_in_use; sqlite_error when the file cannot be read or has a newer
+  // schema; std::system_error / std::filesystem::filesystem_error for the lock file or directory.
+  static std::unique_ptr<sqlite_store> open(const std::filesystem::path& path);
+  ~sqlite_store() override;
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  const std::string& dataset_id() const override { return dataset_id_; }
+  bool exclusive() const override { return true; }
+
+  bool seeded() override;
+  void seed(const dataset_catalog& catalog, const std::vector<core::user_state>& users) override;
+  dataset_catalog load_catalog() override;
+  loaded_users load(const std::vector<std::string>& user_ids,
+                    const std::vector<std::string>& request_ids = {}) override;
+  std::vector<commit_status> commit(const std::vector<user_commit>& commits) override;
+  std::vector<std::string> due_users(std::int64_t now_ms, std::size_t max) override;
+  std::optional<std::string> request_owner(const std::string& request_id) override;
+  std::vector<std::string> user_ids() override;
+  std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
+
+ private:
+  sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock, sqlite_db db);
+
+  // The wall clock, never going backwards (a clock step back would shorten no lease granted).
+  std::int64_t now_ms();
+  void check_not_moved();
+  void rebuild_indexes();
+  // Changes a user's entries in both indexes to those of a state just committed.
+  void index(const core::user_state& state, std::optional<std::int64_t> next_expiry);
+  template <class Body>
+  void run_in_transaction(const char* what, const Body& body);
+
+  std::filesystem::path path_;
+  // Declared before the connection: released only after SQLite has closed the file.
+  std::unique_ptr<store_lock> lock_;
+  // Declared before the statements, so that they are finalized before the connection closes.
+  sqlite_db db_;
+  std::string dataset_id_;
+  std::int64_t last_now_ms_ = 0;
+
+  // The lease index: every user with a live stream, by its earliest expiry. Exact (a user's entry
+  // is replaced at each commit), so a due user really has a lapsed lease in its latest state.
+  std::set<std::pair<std::int64_t, std::string>> by_expiry_;
+  std::unordered_map<std::string, std::int64_t> expiry_of_;
+  // The request-owner index: the request ids each user's latest state remembers, so one it forgot
+  // leaves the index too; bounded by the users' remembered starts.
+  std::unordered_map<std::string, std::string> owner_of_request_;
+  std::unordered_map<std::string, std::vector<std::string>> requests_of_user_;
+
+  sqlite_statement begin_;
+  sqlite_statement commit_;
+  sqlite_statement rollback_;
+  sqlite_statement select_user_;
+  sqlite_statement insert_user_;
+  sqlite_statement update_user_;
+  sqlite_statement insert_audit_;
+  sqlite_statement select_audit_;
+  sqlite_statement upsert_video_;
+  sqlite_statement upsert_plan_;
+  sqlite_statement select_meta_;
+  sqlite_statement upsert_meta_;
+};
+
+}  // namespace streamgate

@@ -1,0 +1,96 @@
+#pragma once
+
+// What the worker asks of a store, and all it asks (docs/design.md, "Stores"): load the state of
+// the users a batch needs with the store's time, and commit a batch of changed user states. A
+// store only stores: every rule lives in the decision core (worker/core). Two stores implement
+// it: SQLite (one machine, one writer) and Redis (one server or a Redis Cluster, many workers).
+//
+// Compare-and-commit: a user's state is committed only if the store still holds the version it
+// was loaded at; the stored version then becomes version + 1. A worker that decided on a stale
+// state (another worker committed first) gets `conflict` for that user, reloads and decides again,
+// so two workers can never both commit a decision for one user.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/domain.hpp"
+#include "worker/core/user_state.hpp"
+
+namespace streamgate {
+
+// The store cannot be reached (or answered what no store of ours would): the batch gets 503 and
+// the worker reconnects on its next batch. What a commit that threw did is unknown: the worker
+// forgets its cached states and reloads them, and a client's retry (same requestId) finds whatever
+// was committed, never a second decision.
+class store_unavailable final : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The store must not be served any more (its file was replaced, its dataset lost): the worker
+// stops confirming anything and reports DOWN with this reason (hardening).
+class store_lost final : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What every worker of a dataset shares besides the users: fixed once seeded.
+struct dataset_catalog {
+  std::vector<video> videos;  // by id
+  std::vector<plan> plans;    // by id
+};
+
+struct loaded_users {
+  std::int64_t now_ms = 0;  // the store's clock, so every worker agrees on leases
+  std::vector<std::optional<core::user_state>> states;  // as asked; nullopt: no such user
+  std::vector<std::optional<std::string>> owners;       // of the request ids asked, as asked
+};
+
+struct user_commit {
+  core::user_state state;  // the new state; state.version is the version it was loaded at
+  std::vector<audit_entry> audit;           // appended to the user's audit trail
+  std::optional<std::int64_t> next_expiry;  // the lease index entry; none: no live stream
+  // Request ids first decided in this commit, for GET /api/v1/requests/{id}.
+  std::vector<std::string> new_request_ids;
+};
+
+enum class commit_status { committed, conflict };
+
+class store {
+ public:
+  virtual ~store() = default;
+
+  // The identity of the dataset, made when it was first seeded. An api routes only among workers
+  // that announce the same one, and event sequence numbers are numbered within it.
+  virtual const std::string& dataset_id() const = 0;
+  // Whether this worker is the store's only writer (SQLite holds its file exclusively): then a
+  // cached state never goes stale and reads need not reload it.
+  virtual bool exclusive() const = 0;
+
+  // Whether the dataset holds its catalog: seed() writes its marker last, so a crash during a
+  // seed leaves it absent and the next start seeds again (a seeded user is never overwritten).
+  virtual bool seeded() = 0;
+  virtual void seed(const dataset_catalog& catalog, const std::vector<core::user_state>& users) = 0;
+  virtual dataset_catalog load_catalog() = 0;
+  // The store's clock, the states of these users and the owners of these request ids (as
+  // request_owner() answers), in one round trip.
+  virtual loaded_users load(const std::vector<std::string>& user_ids,
+                            const std::vector<std::string>& request_ids = {}) = 0;
+  // Each user's commit is atomic and version-checked; the answer is in the order given.
+  virtual std::vector<commit_status> commit(const std::vector<user_commit>& commits) = 0;
+
+  // Users with a lease due by now_ms (from the lease index), at most `max`; may name users whose
+  // leases were renewed since: deciding their expiry then finds nothing to end.
+  virtual std::vector<std::string> due_users(std::int64_t now_ms, std::size_t max) = 0;
+  // The user who decided a request id within its memory window, if the store knows it.
+  virtual std::optional<std::string> request_owner(const std::string& request_id) = 0;
+  virtual std::vector<std::string> user_ids() = 0;  // every user, sorted
+  // The user's newest `limit` audit lines, newest first.
+  virtual std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) = 0;
+};
+
+}  // namespace streamgate
