@@ -46,7 +46,6 @@ bool reads_only(const request_body& body) {
   return std::holds_alternative<get_user_request>(body) ||
          std::holds_alternative<list_streams_request>(body) ||
          std::holds_alternative<snapshot_request>(body) ||
-         std::holds_alternative<get_request_request>(body) ||
          std::holds_alternative<authenticate_request>(body);
 }
 
@@ -58,7 +57,8 @@ std::optional<std::string> user_of(const request_body& body) {
         if constexpr (std::is_same_v<T, create_user_request>) {
           return r.id;
         } else if constexpr (requires { r.user_id; }) {
-          if constexpr (std::is_same_v<T, list_events_request>) return std::nullopt;  // after commit
+          // Answered after the batch's commit, so they see what it decided.
+          if constexpr (std::is_same_v<T, list_events_request>) return std::nullopt;
           else return r.user_id;
         } else {
           return std::nullopt;
@@ -115,8 +115,14 @@ void decider::cache(core::user_state state) {
   cache_.insert_or_assign(std::move(id), std::move(state));
 }
 
-std::optional<std::uint64_t> decider::active_streams() const {
-  if (!store_.exclusive()) return std::nullopt;
+std::optional<std::uint64_t> decider::active_streams() {
+  if (!store_.exclusive()) {
+    try {
+      return store_.active_streams();
+    } catch (const store_unavailable&) {
+      return std::nullopt;  // no sample beats a wrong one
+    }
+  }
   std::uint64_t total = 0;
   for (const auto& [id, state] : cache_) total += state.streams.size();
   return total;
@@ -162,14 +168,6 @@ void decider::decide(const std::vector<request_body>& requests,
     std::optional<std::string> user_id = user_of(body);
     if (const auto* create = std::get_if<create_user_request>(&body); create && !create->id)
       user_id = created_ids[i] = new_id("u_");  // 128 random bits: no collision worth a retry
-    if (const auto* lookup = std::get_if<get_request_request>(&body)) {
-      user_id = store_.request_owner(lookup->request_id);
-      // Another user's request is answered like an unknown one, so its id leaks nothing.
-      if (!user_id || (lookup->owner_id && *lookup->owner_id != *user_id)) {
-        replies[i] = failure(not_found("request '" + lookup->request_id + "' not found"));
-        continue;
-      }
-    }
     if (!user_id) {
       globals.push_back(i);
       continue;
@@ -213,6 +211,8 @@ void decider::decide(const std::vector<request_body>& requests,
       user_group& group = groups[pending[p]];
       const auto cached = cache_.find(group.user_id);
       if (cached != cache_.end()) attempts[p].state = cached->second;
+      const int loaded_streams =
+          cached != cache_.end() ? static_cast<int>(cached->second.streams.size()) : 0;
       for (std::size_t g = 0; g < group.requests.size(); ++g) {
         const request_body& body = requests[group.requests[g]];
         // A user the store does not have exists only through create_user.
@@ -242,7 +242,8 @@ void decider::decide(const std::vector<request_body>& requests,
         core::user_state& state = *attempts[p].state;
         commits.push_back(user_commit{state, std::move(attempts[p].effects.audit),
                                       core::next_expiry(state),
-                                      std::move(attempts[p].new_request_ids)});
+                                      std::move(attempts[p].new_request_ids),
+                                      static_cast<int>(state.streams.size()) - loaded_streams});
       }
     }
 
@@ -361,10 +362,6 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
           core::expire(state, now_ms_, rules_, out);
           return {outcome::ok, encode_snapshot(state.u.id, state.streams,
                                                core::limit_of(state.u, rules_), epoch(), state.seq)};
-        } else if constexpr (std::is_same_v<T, get_request_request>) {
-          const core::remembered_start* found = core::find_start(state, r.request_id);
-          if (!found) return failure(not_found("request '" + r.request_id + "' not found"));
-          return {outcome::ok, encode_verdict_body(core::verdict_of(state, *found))};
         } else if constexpr (std::is_same_v<T, authenticate_request>) {
           // A user without a token (the demo catalog's) matches no token.
           if (state.u.token_hash.empty() || !same_digest(state.u.token_hash, r.token_hash))
@@ -411,6 +408,18 @@ reply decider::global(const request_body& body) {
           load({r.user_id}, !store_.exclusive());
           if (!cache_.contains(r.user_id)) return unknown_user(r.user_id);
           return {outcome::ok, encode_audit_events(store_.recent_audit(r.user_id, r.limit))};
+        } else if constexpr (std::is_same_v<T, get_request_request>) {
+          // After the commit, so a start decided in this very batch is found.
+          const auto owner = store_.request_owner(r.request_id);
+          const reply unknown = failure(not_found("request '" + r.request_id + "' not found"));
+          // Another user's request is answered like an unknown one, so its id leaks nothing.
+          if (!owner || (r.owner_id && *r.owner_id != *owner)) return unknown;
+          load({*owner}, !store_.exclusive());
+          const auto cached = cache_.find(*owner);
+          if (cached == cache_.end()) return unknown;
+          const core::remembered_start* found = core::find_start(cached->second, r.request_id);
+          if (!found) return unknown;
+          return {outcome::ok, encode_verdict_body(core::verdict_of(cached->second, *found))};
         } else if constexpr (std::is_same_v<T, ping_request>) {
           return {outcome::ok, "{}"};
         } else {

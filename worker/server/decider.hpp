@@ -67,8 +67,8 @@ class decider final {
   std::vector<std::string> due_users();
 
   const decision_counters& counters() const { return counters_; }
-  // Live streams of the users cached here; all users' when the store is exclusive.
-  std::optional<std::uint64_t> active_streams() const;
+  // Live streams of all users: the cache's sum on an exclusive store, else the store's total.
+  std::optional<std::uint64_t> active_streams();
   const std::string& epoch() const { return store_.dataset_id(); }
 
  private:

@@ -56,6 +56,8 @@ struct user_commit {
   std::optional<std::int64_t> next_expiry;  // the lease index entry; none: no live stream
   // Request ids first decided in this commit, for GET /api/v1/requests/{id}.
   std::vector<std::string> new_request_ids;
+  // The user's live streams now minus as loaded: exact, as the commit is version-checked.
+  int streams_delta = 0;
 };
 
 enum class commit_status { committed, conflict };
@@ -89,6 +91,9 @@ class store {
   // The user who decided a request id within its memory window, if the store knows it.
   virtual std::optional<std::string> request_owner(const std::string& request_id) = 0;
   virtual std::vector<std::string> user_ids() = 0;  // every user, sorted
+  // Live streams of all users, for the streamgate_active_streams gauge; nullopt when this store
+  // does not keep the total (an exclusive store's worker sums its cache instead).
+  virtual std::optional<std::uint64_t> active_streams() = 0;
   // The user's newest `limit` audit lines, newest first.
   virtual std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) = 0;
 };

@@ -4,8 +4,10 @@
 -- tag's slot, so it runs on one Redis Cluster node, atomically.
 --   KEYS: 1 {user:U} (hash: v version, s state)  2 {user:U}:audit (list, oldest first)
 --         3 the lease index of U's slot (zset U -> next expiry)
+--         4 the live-stream count of U's slot (the worker knows the change exactly: it decided
+--           on the version this script checks)
 --   ARGV: 1 expected version  2 state bytes  3 next expiry or ''  4 U  5 audit cap
---         6.. audit rows, oldest first
+--         6 change of U's live streams  7.. audit rows, oldest first
 -- Returns 1 when committed, 0 when the version differs (the state is left as it was).
 if (redis.call('HGET', KEYS[1], 'v') or '0') ~= ARGV[1] then return 0 end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
@@ -15,8 +17,9 @@ if ARGV[3] == '' then
 else
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 end
-if #ARGV > 5 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 6))
+if ARGV[6] ~= '0' then redis.call('INCRBY', KEYS[4], ARGV[6]) end
+if #ARGV > 6 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7))
   redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
 end
 return 1

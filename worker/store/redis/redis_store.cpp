@@ -33,6 +33,10 @@ std::string lease_index_key(std::size_t slot) { return "{" + redis_slot_tags()[s
 std::string lease_index_of(std::string_view user_id) {
   return lease_index_key(redis_slot_of(user_key(user_id)));
 }
+std::string active_key(std::size_t slot) { return "{" + redis_slot_tags()[slot] + "}:active"; }
+std::string active_of(std::string_view user_id) {
+  return active_key(redis_slot_of(user_key(user_id)));
+}
 std::string request_key(std::string_view request_id) {
   return "sg:request:{" + std::string(request_id) + "}";
 }
@@ -385,15 +389,17 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     redis_command& script = scripts.emplace_back();
     script.args = {"EVALSHA",
                    script_sha_,
-                   "3",
+                   "4",
                    key,
                    audit_key(id),
                    lease_index_of(id),
+                   active_of(id),
                    std::to_string(c.state.version),
                    encode_state(c.state),
                    c.next_expiry ? std::to_string(*c.next_expiry) : std::string(),
                    id,
-                   cap};
+                   cap,
+                   std::to_string(c.streams_delta)};
     script.key = std::move(key);
     // The list keeps the newest `cap` lines anyway: older ones of this commit are not sent.
     const std::size_t skip =
@@ -427,6 +433,21 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     out.push_back(answer == 1 ? commit_status::committed : commit_status::conflict);
   }
   return out;
+}
+
+std::optional<std::uint64_t> redis_store::active_streams() {
+  std::vector<redis_command> commands;
+  commands.reserve(redis_slot_count);
+  for (std::size_t slot = 0; slot < redis_slot_count; ++slot) {
+    std::string key = active_key(slot);
+    commands.push_back({key, {"GET", key}});
+  }
+  long long total = 0;
+  for (const auto& r : run(commands)) {
+    require_no_error(*r, "GET of a live-stream counter");
+    if (!reply_is_nil(*r)) total += reply_integer(*r);
+  }
+  return static_cast<std::uint64_t>(std::max(total, 0LL));
 }
 
 std::vector<std::string> redis_store::due_users(std::int64_t now_ms, std::size_t max) {

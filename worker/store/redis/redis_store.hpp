@@ -11,6 +11,7 @@
 //   {user:U}:audit       list of packed audit lines, oldest first, trimmed to the cap
 //   {<tag of slot>}:leases  per Cluster slot: zset U -> the user's next lease expiry, for every
 //                        user of that slot (no single hot key; written by the commit script)
+//   {<tag of slot>}:active  per Cluster slot: the live streams of its users (commit script)
 //   sg:request:{R}       the user who decided request R, expiring with the request memory
 //   sg:users             set of every user id (added before a new user's first commit)
 //   sg:videos, sg:plans  hashes id -> packed catalog entry
@@ -66,6 +67,9 @@ class redis_store final : public store {
   std::vector<std::string> due_users(std::int64_t now_ms, std::size_t max) override;
   std::optional<std::string> request_owner(const std::string& request_id) override;
   std::vector<std::string> user_ids() override;
+  // The sum of the per-slot live-stream counters the commit script keeps: one pipeline over the
+  // 16384 slots (milliseconds; for a metrics scrape, not for the hot path).
+  std::optional<std::uint64_t> active_streams() override;
   std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
 
  private:
