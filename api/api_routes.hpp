@@ -4,7 +4,7 @@
 
 namespace streamgate {
 
-// The REST routes of DESIGN section 3 as one table; a test walks it against the OpenAPI document.
+// The REST routes of docs/design.md §3 as one table; a test walks it against the OpenAPI document.
 router make_api_router();
 
 }  // namespace streamgate

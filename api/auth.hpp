@@ -1,6 +1,6 @@
 #pragma once
 
-// Bearer tokens (--auth token, DESIGN section 6). The router asks admit() before a handler runs,
+// Bearer tokens (--auth token, docs/design.md §6). The router asks admit() before a handler runs,
 // http_session asks authorize_websocket() before an upgrade. A request's token is the admin's
 // (compared with the configured one), or a user's (api/tokens: "<userId>.<secret>"), confirmed by
 // a worker against the stored SHA-256 and then remembered for a minute (api/token_cache).

@@ -8,7 +8,7 @@
 // and once it comes they are released around it: those it already reflects before it (a
 // verdict a client waits for is never lost), later ones after it, so a client that applies
 // messages in order always ends at the worker's state. A socket's first message is its
-// snapshot (DESIGN section 4), so what the first snapshot reflects happened before the socket
+// snapshot (docs/design.md §4), so what the first snapshot reflects happened before the socket
 // and is not sent.
 // Single-threaded: the socket calls it on its strand.
 

@@ -1,6 +1,6 @@
 #pragma once
 
-// The REST handlers of DESIGN section 3. Each validates what the router could not (bodies,
+// The REST handlers of docs/design.md §3. Each validates what the router could not (bodies,
 // query parameters), asks a worker, and relays its reply; none knows a socket.
 
 #include "api/router.hpp"

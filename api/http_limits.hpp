@@ -1,6 +1,6 @@
 #pragma once
 
-// The limits of one HTTP connection and its requests (DESIGN section 5), in one place: the
+// The limits of one HTTP connection and its requests (docs/design.md §5), in one place: the
 // session applies them and the HTTP fuzz harness parses with the very same ones.
 
 #include <boost/beast/http/parser.hpp>

@@ -1,4 +1,4 @@
-// streamgate-api: wiring only (DESIGN section 7). The work is in streamgate_api_lib.
+// streamgate-api: wiring only (docs/design.md §7). The work is in streamgate_api_lib.
 
 #include <spdlog/spdlog.h>
 

@@ -27,7 +27,7 @@ class api_metrics final {
 
   // `route` is the route's pattern ("/api/v1/users/{id}"), so the label set stays small.
   void count_request(std::string_view route, unsigned status);
-  // An event the bridge relays from a worker (DESIGN section 4), as is.
+  // An event the bridge relays from a worker (docs/design.md §4), as is.
   void count_event(std::string_view event_json);
   void observe_verdict_latency(std::chrono::steady_clock::duration d);
   void set_pending_calls(std::size_t n) { pending_calls_.store(n, std::memory_order_relaxed); }

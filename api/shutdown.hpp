@@ -10,7 +10,7 @@
 
 namespace streamgate {
 
-// SIGINT/SIGTERM (DESIGN section 7): stop accepting, close the WebSockets, let the requests in
+// SIGINT/SIGTERM (docs/design.md §7): stop accepting, close the WebSockets, let the requests in
 // flight finish for a while, stop the worker link (whoever still waits gets a 503), then stop
 // the io_context.
 asio::awaitable<void> shut_down(asio::io_context& ioc, std::shared_ptr<listener> server,

@@ -19,7 +19,7 @@
 
 namespace streamgate {
 
-// One user's WebSocket (DESIGN section 4). After the handshake it registers for the user's
+// One user's WebSocket (docs/design.md §4). After the handshake it registers for the user's
 // events and sends the user's snapshot before any event; then one coroutine reads the client's
 // messages and another writes the outbox. Everything runs on the connection's strand.
 class websocket_session final : public event_sink,

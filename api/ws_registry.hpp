@@ -1,7 +1,7 @@
 #pragma once
 
 // Which WebSockets of this api belong to which user, so a user's events reach only that user's
-// sockets (DESIGN section 4). Written by io threads (connect, disconnect), read by the ZeroMQ
+// sockets (docs/design.md §4). Written by io threads (connect, disconnect), read by the ZeroMQ
 // bridge thread (every event), hence the mutex; it is held only to copy the few weak pointers.
 
 #include <cstddef>

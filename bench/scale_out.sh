@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The ?wait=true start path on the stores side by side, in one run (README "Scaling out"):
-# SQLite with 1 worker, Redis with 1 worker, Redis with 2 workers; always one api, wrk as in
-# bench/run.sh. Redis runs as Debian's redis-server with AOF (appendfsync always, like the
-# SQLite store's synchronous=FULL), on loopback. Prints one line per setup and the CPU each
-# process used, which says where the limit is.
+# SQLite with 1 worker; Redis with 1 and 2 workers; a Redis Cluster of 3 masters with 1 and 2
+# workers; always one api, wrk as in bench/run.sh. Redis runs as Debian's redis-server with AOF
+# (appendfsync always, like the SQLite store's synchronous=FULL), on loopback. Prints one line
+# per setup: req/s, p99, and the CPU each process spent per decision (from /proc ticks over the
+# wrk run); for Redis also the CPU that server spends per SET under `redis-benchmark -c 50 -t set`
+# right after, on the same server (the issue's yardstick: a decision should cost Redis no more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,26 +31,47 @@ trap 'stop_all; rm -rf "$tmp"' EXIT
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# A cluster node's bus listens on its port + 10000, so cluster ports stay below 55000.
+free_low_port() {
+  local p; while p=$(free_port); [ "$p" -ge 55000 ]; do :; done; echo "$p"
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, 10 ms ticks
 wait_for() {  # command...
   for _ in $(seq 1 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "timed out: $*" >&2
   return 1
 }
 
-# setup name, store, workers
+start_redis() {  # dir port [cluster]
+  mkdir -p "$1"
+  local extra=()
+  [ "${3:-}" = cluster ] && extra=(--cluster-enabled yes --cluster-config-file "$1/nodes.conf")
+  redis-server --port "$2" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync always \
+    --dir "$1" --daemonize no "${extra[@]}" >"$1/redis.log" 2>&1 &
+  pids+=($!)
+  wait_for redis-cli -p "$2" ping
+}
+
+# setup name, store (sqlite|redis|cluster), workers
 run_setup() {
-  local name=$1 store=$2 workers=$3 redis_pid="" worker_pids=() endpoints=()
-  if [ "$store" = redis ]; then
-    local redis_port; redis_port=$(free_port)
-    mkdir -p "$tmp/$name"
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly yes \
-      --appendfsync always --dir "$tmp/$name" --daemonize no >"$tmp/$name/redis.log" 2>&1 &
-    redis_pid=$!; pids+=("$redis_pid")
-    wait_for redis-cli -p "$redis_port" ping
-    store="redis://127.0.0.1:$redis_port"
-  else
+  local name=$1 kind=$2 workers=$3 store redis_pids=() redis_ports=() worker_pids=() endpoints=()
+  if [ "$kind" = sqlite ]; then
     store="sqlite:$tmp/$name.db"
+  else
+    local nodes=1; [ "$kind" = cluster ] && nodes=3
+    for n in $(seq 1 "$nodes"); do
+      local port; port=$(free_low_port)
+      start_redis "$tmp/$name/node$n" "$port" "$kind"
+      redis_pids+=("${pids[-1]}"); redis_ports+=("$port")
+    done
+    if [ "$kind" = cluster ]; then
+      local addrs=(); for p in "${redis_ports[@]}"; do addrs+=("127.0.0.1:$p"); done
+      redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+      for p in "${redis_ports[@]}"; do
+        wait_for sh -c "redis-cli -p $p cluster info | grep -q cluster_state:ok"
+      done
+    fi
+    store="redis://$(IFS=,; echo "${redis_ports[*]/#/127.0.0.1:}")"
   fi
   for _ in $(seq 1 "$workers"); do
     local rq ev; rq=$(free_port); ev=$(free_port)
@@ -74,24 +97,39 @@ for i in range(count):
     if r.status not in (201, 409):
         sys.exit(f"creating bench-u{i}: HTTP {r.status}")
 PY
-  local watched=("$api_pid" "${worker_pids[@]}" ${redis_pid:+"$redis_pid"}) before=() after=()
+  local watched=("$api_pid" "${worker_pids[@]}" "${redis_pids[@]}") before=() after=()
   for pid in "${watched[@]}"; do before+=("$(cpu_ticks "$pid")"); done
-  local started; started=$(date +%s.%N)
   wrk -t1 -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency -s bench/start_wait.lua \
     "http://127.0.0.1:$api_port/api/v1/users/bench-u0/streams?wait=true" >"$out/scale-$name.txt" 2>&1
-  local ended; ended=$(date +%s.%N)
   for pid in "${watched[@]}"; do after+=("$(cpu_ticks "$pid")"); done
-  local rps p99 cpu=""
+  local rps p99 requests per=""
   rps=$(awk '/Requests\/sec/ {print $2}' "$out/scale-$name.txt")
   p99=$(awk '$1 == "99%" {print $2}' "$out/scale-$name.txt")
-  local labels=(api)
+  requests=$(awk '/requests in/ {print $1}' "$out/scale-$name.txt")
+  # CPU per decision in microseconds: ticks are 10 ms; Redis nodes summed.
+  local labels=(api) redis_ticks=0
   for i in "${!worker_pids[@]}"; do labels+=("worker$((i + 1))"); done
-  [ -n "$redis_pid" ] && labels+=(redis)
   for i in "${!watched[@]}"; do
-    cpu+=$(awk -v a="${before[$i]}" -v b="${after[$i]}" -v s="$started" -v e="$ended" -v l="${labels[$i]}" \
-      'BEGIN { printf " %s %.2f", l, (b - a) / 100 / (e - s) }')
+    local d=$((after[i] - before[i]))
+    if [ "$i" -ge "${#labels[@]}" ]; then redis_ticks=$((redis_ticks + d)); continue; fi
+    per+=$(awk -v d="$d" -v n="$requests" -v l="${labels[$i]}" 'BEGIN { printf " %s %.1f", l, d * 10000 / n }')
   done
-  printf '%-16s %10s req/s  p99 %-8s cores:%s\n' "$name" "$rps" "$p99" "$cpu" | tee -a "$out/scale-out.txt"
+  [ "${#redis_pids[@]}" -gt 0 ] &&
+    per+=$(awk -v d="$redis_ticks" -v n="$requests" 'BEGIN { printf " redis %.1f", d * 10000 / n }')
+  local set_line=""
+  if [ "${#redis_pids[@]}" -gt 0 ]; then
+    # The same server (its first node) under redis-benchmark: CPU per SET, same run.
+    local sets=200000 b a flags=()
+    [ "$kind" = cluster ] && flags=(--cluster)
+    b=$(cpu_ticks "${redis_pids[0]}")
+    [ "$kind" = cluster ] && for pid in "${redis_pids[@]:1}"; do b=$((b + $(cpu_ticks "$pid"))); done
+    redis-benchmark -p "${redis_ports[0]}" "${flags[@]}" -c 50 -t set -n "$sets" -q >"$out/scale-$name-set.txt" 2>&1
+    a=$(cpu_ticks "${redis_pids[0]}")
+    [ "$kind" = cluster ] && for pid in "${redis_pids[@]:1}"; do a=$((a + $(cpu_ticks "$pid"))); done
+    set_line=$(awk -v d="$((a - b))" -v n="$sets" 'BEGIN { printf "  redis per SET %.1f", d * 10000 / n }')
+  fi
+  printf '%-12s %9s req/s  p99 %-8s us CPU per decision:%s%s\n' "$name" "$rps" "$p99" "$per" "$set_line" |
+    tee -a "$out/scale-out.txt"
   stop_all
 }
 
@@ -100,4 +138,6 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/sc
 run_setup sqlite-1w sqlite 1
 run_setup redis-1w redis 1
 run_setup redis-2w redis 2
+run_setup cluster-1w cluster 1
+run_setup cluster-2w cluster 2
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/scale-out.txt"

@@ -35,7 +35,7 @@ result<create_user_request> decode_create_user_body(std::string_view json);
 // PATCH /api/v1/users/{id}: {"name"?, "maxStreams"?, "policy"?, "plan"?}, at least one of them
 result<patch_user_request> decode_patch_user_body(std::string_view json, std::string user_id);
 
-// ---- WebSocket client -> server (DESIGN section 4) -----------------------------------------
+// ---- WebSocket client -> server (docs/design.md §4) -----------------------------------------
 struct ws_start {
   start_body body;
 };
@@ -75,7 +75,7 @@ std::string encode_verdict_body(const verdict& v);
 std::string encode_pending_body(std::string_view request_id);
 // {"expiresAt"}
 std::string encode_heartbeat_body(std::int64_t expires_at_ms);
-// WebSocket events (DESIGN section 4). The verdict event also carries "stream" when allowed and
+// WebSocket events (docs/design.md §4). The verdict event also carries "stream" when allowed and
 // "streams" when denied, so a page can show what is in use without another request, and
 // "overLimit":true after "limit" as the REST body does. Both carry "seq", the user's event
 // sequence number (common/messages.hpp says how the api uses it).

@@ -53,7 +53,7 @@ struct api_config {
   int io_threads = 1;
   int max_connections = 10000;  // open HTTP and WebSocket connections; more get 503
   log_config log;
-  // none: anyone may act for any user (the local demo). token: bearer tokens (DESIGN section 6).
+  // none: anyone may act for any user (the local demo). token: bearer tokens (docs/design.md §6).
   std::string auth = "none";
   // Needed with auth=token. Pass it as STREAMGATE_ADMIN_TOKEN: a flag shows in `ps`.
   std::string admin_token;

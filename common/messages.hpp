@@ -6,7 +6,7 @@
 //   worker -> api, ROUTER -> DEALER: three frames
 //     [corr: decimal text] [outcome: to_string(outcome)] [body: the JSON the api sends as is]
 //   worker -> apis, PUB -> SUB: three frames
-//     [topic: userId] [event: the WebSocket message of DESIGN section 4, sent to clients as is]
+//     [topic: userId] [event: the WebSocket message of docs/design.md §4, sent to clients as is]
 //     [sequence: "<epoch> <seq>"]
 //   and, for each ping a worker takes, a heartbeat of two empty frames [""] [""]: an api relies
 //   on a worker only while it hears it here too (a SUB misses what is published before it joins).
@@ -138,7 +138,7 @@ std::string_view to_string(outcome o);
 std::optional<outcome> parse_outcome(std::string_view text);
 outcome outcome_of(error_code code);
 
-// Limits of the strict decoders (DESIGN section 5).
+// Limits of the strict decoders (docs/design.md §5).
 inline constexpr std::size_t max_name_length = 200;
 inline constexpr std::size_t max_json_depth = 16;
 inline constexpr int max_streams_ceiling = 1000;

@@ -1,4 +1,4 @@
-// Bearer tokens (--auth token, DESIGN section 6), against real processes: every refusal the issue
+// Bearer tokens (--auth token, docs/design.md §6), against real processes: every refusal the issue
 // names (401 without a valid token, 403 with another user's, admin-only routes), WebSockets
 // refused before the upgrade, a user's events reaching only that user, the token shown once, and
 // no token in the logs.

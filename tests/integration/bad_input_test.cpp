@@ -1,4 +1,4 @@
-// Bad input (DESIGN section 5), one row per case: the right status and error code, a message
+// Bad input (docs/design.md §5), one row per case: the right status and error code, a message
 // that names the field, and a server that still answers afterwards (no crash, no hang).
 
 #include <algorithm>
@@ -281,7 +281,7 @@ TEST_CASE("idle and slow clients are closed by the server's timeouts",
   stack s;
   idle_connection silent(s.http_port(), "");
   idle_connection half_request(s.http_port(), "GET /health HTTP/1.1\r\nHost: x\r\n");
-  // DESIGN section 5 names no duration; the wait is bounded so a server without timeouts fails.
+  // docs/design.md §5 names no duration; the wait is bounded so a server without timeouts fails.
   CHECK(silent.closed_by_server_within(90s));
   CHECK(half_request.closed_by_server_within(10s));
   http_client http(s.http_port(), 2s);

@@ -1,4 +1,4 @@
-// Concurrent starts for one user (DESIGN sections 1 and 5): however many arrive at once, through
+// Concurrent starts for one user (docs/design.md §1, §5): however many arrive at once, through
 // however many apis, exactly the limit is allowed.
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// Connection limits (DESIGN section 5, "slow or idle client" and its neighbours): a cap on open
+// Connection limits (docs/design.md §5, "slow or idle client" and its neighbours): a cap on open
 // connections (--max-connections) and on the requests one connection is served, so neither a
 // crowd of idle clients nor one client pipelining thousands of requests can take the api's
 // descriptors or memory, and everyone else keeps getting answers.

@@ -1,4 +1,4 @@
-// Crashes and restarts (DESIGN sections 1, 5 and 7): a verdict once sent is never lost, the
+// Crashes and restarts (docs/design.md §1, §5, §7): a verdict once sent is never lost, the
 // worker decides nothing twice, and clients of a restarted api get a snapshot again.
 
 #include <algorithm>

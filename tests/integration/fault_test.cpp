@@ -1,4 +1,4 @@
-// The fault test of DESIGN section 5 ("worker down or restarted", "api restarted"): under a
+// The fault test of docs/design.md §5 ("worker down or restarted", "api restarted"): under a
 // bounded concurrent load of starts and stops over many users, kill -9 the worker and restart
 // it, then kill -9 the api and restart it. Afterwards no user is above the limit, every request
 // got exactly one answer, no stream that was allowed and not stopped has vanished, and no

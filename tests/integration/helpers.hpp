@@ -1,7 +1,7 @@
 #pragma once
 
 // What the test cases share: unique ids, the common REST calls and the shape checks of the
-// contract's bodies (DESIGN sections 2 to 4). The checks are Catch2 CHECKs, so one call reports
+// contract's bodies (docs/design.md §2-§4). The checks are Catch2 CHECKs, so one call reports
 // every wrong field at once.
 
 #include <chrono>
@@ -79,7 +79,7 @@ void check_allowed_body(const json::value& body, std::string_view request_id, in
 
 namespace streamgate::it {
 
-// ---- WebSocket messages (DESIGN section 4) -------------------------------------------------
+// ---- WebSocket messages (docs/design.md §4) -------------------------------------------------
 
 using message_predicate = std::function<bool(const json::value&)>;
 message_predicate of_type(std::string type);

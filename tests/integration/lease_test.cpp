@@ -1,4 +1,4 @@
-// Leases (DESIGN section 2): a stream that is not heart-beaten ends by itself, with an `ended`
+// Leases (docs/design.md §2): a stream that is not heart-beaten ends by itself, with an `ended`
 // push of reason expired; heartbeats keep a stream alive. The worker runs with 1 s leases.
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// The end of a stream (DESIGN sections 2 and 4): a stop, a stop of all and an eviction end
+// The end of a stream (docs/design.md §2, §4): a stop, a stop of all and an eviction end
 // streams with an `ended` push, and free their slots.
 
 #include <catch2/catch.hpp>

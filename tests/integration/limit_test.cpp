@@ -1,4 +1,4 @@
-// The limit (DESIGN section 2): three streams allowed, the fourth denied; a sessionId asked
+// The limit (docs/design.md §2): three streams allowed, the fourth denied; a sessionId asked
 // again is the same stream; a requestId replayed is the same verdict.
 
 #include <algorithm>
@@ -184,7 +184,7 @@ TEST_CASE("a requestId already used by another user is refused with 409 and leak
   const auto r = start(http, bob, start_args{}.session("x").request("req-shared"));
   INFO(r.describe());
   check_error(r, 409, "conflict");
-  // Bob never sees Alice's stream (DESIGN section 6).
+  // Bob never sees Alice's stream (docs/design.md §6).
   CHECK(r.body.find(alice_stream) == std::string::npos);
   CHECK(stream_ids(http, bob).empty());
   CHECK(stream_ids(http, alice) == std::vector<std::string>{alice_stream});

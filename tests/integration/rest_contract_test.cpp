@@ -1,4 +1,4 @@
-// The REST routes of DESIGN section 3, one by one: status, JSON content type, body shape.
+// The REST routes of docs/design.md §3, one by one: status, JSON content type, body shape.
 
 #include <algorithm>
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// The WebSocket of DESIGN section 4: a snapshot first, then every verdict and ended event of
+// The WebSocket of docs/design.md §4: a snapshot first, then every verdict and ended event of
 // that user, on every socket of that user, and nothing of another user's.
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The worker gone (DESIGN sections 3 and 5): the api says so in /health, answers a waiting start
+// The worker gone (docs/design.md §3, §5): the api says so in /health, answers a waiting start
 // with 503 and Retry-After, and recovers when the worker comes back; no request is decided twice.
 
 #include <catch2/catch.hpp>
@@ -77,7 +77,7 @@ TEST_CASE("a start without wait while the worker is down is decided once it is b
   s.start_worker();
   s.wait_healthy();
   if (r.status == 202) {
-    // "deliver the verdict after retry" (DESIGN section 5).
+    // "deliver the verdict after retry" (docs/design.md §5).
     const auto verdict = read_verdict(ws, "req-queued", 30s);
     CHECK(json::str(verdict, "verdict") == "allowed");
     CHECK(stream_ids(http, user).size() == 1);

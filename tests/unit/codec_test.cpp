@@ -724,7 +724,7 @@ TEST_CASE("the REST body of a denied start has the reason and the streams in use
   for (rapidjson::SizeType i = 0; i < 3; ++i) check_stream_object(body["streams"][i], v.streams[i]);
 }
 
-TEST_CASE("the verdict event carries the DESIGN section 4 fields", "[codec]") {
+TEST_CASE("the verdict event carries the docs/design.md §4 fields", "[codec]") {
   SECTION("allowed") {
     const verdict v = allowed_verdict();
     const rapidjson::Document event = parse(encode_verdict_event(v, 7));

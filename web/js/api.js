@@ -1,4 +1,4 @@
-// REST client of DESIGN section 3. Errors come back as ApiError with the contract's code.
+// REST client of docs/design.md §3. Errors come back as ApiError with the contract's code.
 
 import { currentToken } from './token.js';
 

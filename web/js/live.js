@@ -1,4 +1,4 @@
-// The user's WebSocket (DESIGN section 4) with reconnection.
+// The user's WebSocket (docs/design.md §4) with reconnection.
 //
 // States: "connecting" (first attempt or a reconnect in flight), "syncing" (open, waiting for the
 // snapshot), "connected" (snapshot received: the page shows the server's truth), "waiting"
