@@ -209,10 +209,15 @@ void decider::decide(const std::vector<request_body>& requests,
     std::vector<std::size_t> committing;  // index in attempts of each commit
     for (std::size_t p = 0; p < pending.size(); ++p) {
       user_group& group = groups[pending[p]];
+      // Taken out of the cache, not copied: it goes back once committed (or unchanged), and a
+      // user whose commit was refused or failed is reloaded anyway.
       const auto cached = cache_.find(group.user_id);
-      if (cached != cache_.end()) attempts[p].state = cached->second;
+      if (cached != cache_.end()) {
+        attempts[p].state = std::move(cached->second);
+        cache_.erase(cached);
+      }
       const int loaded_streams =
-          cached != cache_.end() ? static_cast<int>(cached->second.streams.size()) : 0;
+          attempts[p].state ? static_cast<int>(attempts[p].state->streams.size()) : 0;
       for (std::size_t g = 0; g < group.requests.size(); ++g) {
         const request_body& body = requests[group.requests[g]];
         // A user the store does not have exists only through create_user.
@@ -240,10 +245,10 @@ void decider::decide(const std::vector<request_body>& requests,
       if (attempts[p].effects.changed && attempts[p].state) {
         committing.push_back(p);
         core::user_state& state = *attempts[p].state;
-        commits.push_back(user_commit{state, std::move(attempts[p].effects.audit),
-                                      core::next_expiry(state),
-                                      std::move(attempts[p].new_request_ids),
-                                      static_cast<int>(state.streams.size()) - loaded_streams});
+        const std::optional<std::int64_t> expiry = core::next_expiry(state);
+        const int delta = static_cast<int>(state.streams.size()) - loaded_streams;
+        commits.push_back(user_commit{std::move(state), std::move(attempts[p].effects.audit),
+                                      expiry, std::move(attempts[p].new_request_ids), delta});
       }
     }
 
@@ -256,6 +261,7 @@ void decider::decide(const std::vector<request_body>& requests,
         continue;
       }
       core::user_state& state = *attempts[committing[c]].state;
+      state = std::move(commits[c].state);
       ++state.version;
     }
 
