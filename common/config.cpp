@@ -381,6 +381,10 @@ std::vector<option_spec> worker_specs() {
        std::string(to_string(d.default_policy))},
       {"request-memory-seconds", "N", "how long a requestId's verdict is replayed (1-604800)",
        std::to_string(d.request_memory_seconds)},
+      {"audit-retention-days", "N",
+       "audit lines older than this are pruned in the background (1-3650; Redis keeps the newest "
+       "1000 per user instead)",
+       std::to_string(d.audit_retention_days)},
       {"max-batch", "N", "decisions per group commit at most (1-100000)",
        std::to_string(d.max_batch)},
   };
@@ -514,6 +518,7 @@ result<command_line<worker_config>> load_worker_config(int argc, const char* con
         options.integer("default-max-streams", 1, max_streams_ceiling, c.default_max_streams);
         options.policy_value("policy", c.default_policy);
         options.integer("request-memory-seconds", 1, 604800, c.request_memory_seconds);
+        options.integer("audit-retention-days", 1, 3650, c.audit_retention_days);
         options.integer("max-batch", 1, 100000, c.max_batch);
         read_log(options, c.log);
       });

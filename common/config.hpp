@@ -32,6 +32,7 @@ struct worker_config {
   int default_max_streams = 3;
   policy default_policy = policy::deny;
   int request_memory_seconds = 600;  // how long a requestId's verdict is remembered
+  int audit_retention_days = 30;     // audit lines older than this are pruned (SQLite store)
   int max_batch = 512;               // requests decided per group commit at most
   log_config log;
 };

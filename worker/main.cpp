@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <exception>
@@ -109,7 +110,8 @@ int main(int argc, char* argv[]) {
     }
     decider d(*s, rules);
     zmq::context_t context;
-    worker_loop loop(context, config.bind, config.max_batch, d, *s);
+    worker_loop loop(context, config.bind, config.max_batch, d, *s,
+                     std::chrono::hours(24) * config.audit_retention_days);
     std::atomic<bool> stop_requested{false};
     const std::jthread signal_waiter = stop_on_signal(signals, stop_requested);
     spdlog::info("{} started: requests {}, events {}, store {} (dataset {})", program,

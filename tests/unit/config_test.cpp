@@ -98,6 +98,7 @@ const std::vector<std::string> worker_flags{"requests",      "events",
                                             "store",         "catalog",
                                             "lease-seconds", "default-max-streams",
                                             "policy",        "request-memory-seconds",
+                                            "audit-retention-days",
                                             "max-batch",     "log-level",
                                             "log-format"};
 const std::vector<std::string> api_flags{"listen",     "requests",  "events",
@@ -127,6 +128,7 @@ TEST_CASE("a worker without options runs with the documented defaults", "[config
   CHECK(c.default_max_streams == 3);
   CHECK(c.default_policy == policy::deny);
   CHECK(c.request_memory_seconds == 600);
+  CHECK(c.audit_retention_days == 30);
   CHECK(c.max_batch == 512);
   CHECK(c.log.level == "info");
   CHECK(c.log.format == "text");
@@ -286,6 +288,8 @@ TEST_CASE("bad worker flags are refused with the value quoted", "[config]") {
        "bad value '0' for --default-max-streams: expected an integer from 1 to 1000"},
       {{"--default-max-streams", "1001"}, "bad value '1001' for --default-max-streams"},
       {{"--policy", "kick"}, "bad value 'kick' for --policy: expected deny, evict_oldest or monitor"},
+      {{"--audit-retention-days", "0"},
+       "bad value '0' for --audit-retention-days: expected an integer from 1 to 3650"},
       {{"--request-memory-seconds", "604801"},
        "bad value '604801' for --request-memory-seconds: expected an integer from 1 to 604800"},
       {{"--max-batch", "0"}, "bad value '0' for --max-batch: expected an integer from 1 to 100000"},

@@ -432,3 +432,42 @@ TEST_CASE("a store of a newer schema is refused", "[sqlite_store]") {
 }
 
 }  // namespace streamgate
+
+namespace streamgate {
+
+TEST_CASE("the audit trail is pruned of lines older than the cut-off, oldest first, in steps",
+          "[sqlite_store][audit]") {
+  test::temp_dir dir;
+  auto store = sqlite_store::open(dir.path() / "x.db");
+  REQUIRE(store->commit({created(new_user("alice")), created(new_user("bob"))}) ==
+          std::vector<commit_status>(2, commit_status::committed));
+  // Five old lines of alice, then two of bob, then three recent lines of alice.
+  user_commit old_lines = created(loaded_one(*store, "alice"));
+  for (int i = 0; i < 5; ++i)
+    old_lines.audit.push_back(audit_line("alice", 1'000 + i, "allowed", "old" + std::to_string(i)));
+  user_commit bobs = created(loaded_one(*store, "bob"));
+  for (int i = 0; i < 2; ++i)
+    bobs.audit.push_back(audit_line("bob", 2'000 + i, "denied", "bob" + std::to_string(i)));
+  REQUIRE(store->commit({old_lines, bobs}) ==
+          std::vector<commit_status>(2, commit_status::committed));
+  user_commit recent = created(loaded_one(*store, "alice"));
+  for (int i = 0; i < 3; ++i)
+    recent.audit.push_back(audit_line("alice", 9'000 + i, "allowed", "new" + std::to_string(i)));
+  REQUIRE(store->commit({recent})[0] == commit_status::committed);
+
+  // Cut-off 5,000: the 7 lines before it go, 3 at a time at most; the recent ones stay.
+  CHECK(store->prune_audit(5'000, 3) == 3);
+  CHECK(store->prune_audit(5'000, 3) == 3);
+  CHECK(store->prune_audit(5'000, 3) == 1);
+  CHECK(store->prune_audit(5'000, 3) == 0);
+  CHECK(store->recent_audit("bob", 10).empty());
+  const auto kept = store->recent_audit("alice", 10);
+  REQUIRE(kept.size() == 3);
+  CHECK(kept[0].request_id == "new2");
+  CHECK(kept[2].request_id == "new0");
+  // The lines past the cut-off are never touched, however many steps.
+  CHECK(store->prune_audit(9'000, 1000) == 0);
+  CHECK(store->prune_audit(0, 0) == 0);
+}
+
+}  // namespace streamgate

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -30,6 +31,10 @@ constexpr std::chrono::seconds dataset_check_interval{1};
 // After the store failed: long enough not to spin on a store that is down, short enough that
 // the apis' resends find it back soon.
 constexpr std::chrono::milliseconds store_retry_wait{200};
+// The audit trail is pruned in steps this small, once a second, so a step never stalls a batch
+// for long; 1,000 a second outpaces any trail this worker can write.
+constexpr std::size_t audit_lines_per_prune = 1000;
+constexpr std::chrono::seconds prune_interval{1};
 
 zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,
                           const std::string& endpoint) {
@@ -49,10 +54,11 @@ zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,
 }  // namespace
 
 worker_loop::worker_loop(zmq::context_t& context, const worker_endpoint& bind, int max_batch,
-                         decider& d, store& s)
+                         decider& d, store& s, std::chrono::milliseconds audit_retention)
     : decider_(d),
       store_(s),
       max_batch_(static_cast<std::size_t>(std::max(max_batch, 1))),
+      audit_retention_(audit_retention),
       requests_(make_socket(context, zmq::socket_type::router, bind.requests)),
       events_(make_socket(context, zmq::socket_type::pub, bind.events)) {}
 
@@ -61,6 +67,7 @@ void worker_loop::run(const std::atomic<bool>& stop_requested) {
   std::array<zmq::pollitem_t, 1> items{{{requests_.handle(), 0, ZMQ_POLLIN, 0}}};
   auto next_expiry = clock::now();
   auto next_dataset_check = clock::now() + dataset_check_interval;
+  auto next_prune = clock::now() + prune_interval;
   while (!stop_requested.load()) {
     const auto now = clock::now();
     const auto wait = std::max(std::chrono::milliseconds::zero(),
@@ -82,6 +89,10 @@ void worker_loop::run(const std::atomic<bool>& stop_requested) {
       }
     }
     if (!bodies_.empty() || expiry_due) answer_batch(expiry_due);
+    if (clock::now() >= next_prune) {
+      next_prune = clock::now() + prune_interval;
+      prune_audit();
+    }
   }
   requests_.close();
   events_.close();
@@ -162,6 +173,17 @@ void worker_loop::answer_batch(bool expiry_due) {
   bodies_.clear();
   replies_.clear();
   to_publish_.clear();
+}
+
+void worker_loop::prune_audit() {
+  const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  try {
+    store_.prune_audit((wall - audit_retention_).count(), audit_lines_per_prune);
+  } catch (const store_unavailable& e) {
+    // Not urgent: the next second tries again, and the next batch says whether the store is back.
+    spdlog::warn("could not prune the audit trail: {}", e.what());
+  }
 }
 
 void worker_loop::send(zmq::message_t& identity, std::uint64_t corr, const reply& answer) {

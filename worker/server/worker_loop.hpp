@@ -27,7 +27,7 @@ class worker_loop final {
   // Binds both sockets at once, so peers may connect as soon as this returns. The context is the
   // caller's because inproc:// endpoints (tests) only reach sockets of the same context.
   worker_loop(zmq::context_t& context, const worker_endpoint& bind, int max_batch, decider& d,
-              store& s);
+              store& s, std::chrono::milliseconds audit_retention);
 
   // Serves until stop_requested is set (checked between batches, at least every 100 ms), then
   // closes the sockets. Throws store_lost when the store must not be served any more.
@@ -44,10 +44,12 @@ class worker_loop final {
   void drop(std::string_view reason);
   void answer_batch(bool expiry_due);
   void send(zmq::message_t& identity, std::uint64_t corr, const reply& answer);
+  void prune_audit();
 
   decider& decider_;
   store& store_;
   std::size_t max_batch_;
+  std::chrono::milliseconds audit_retention_;
   zmq::socket_t requests_;
   zmq::socket_t events_;
   std::vector<waiting> waiting_;

@@ -94,6 +94,11 @@ class store {
   // Live streams of all users, for the streamgate_active_streams gauge; nullopt when this store
   // does not keep the total (an exclusive store's worker sums its cache instead).
   virtual std::optional<std::uint64_t> active_streams() = 0;
+  // Deletes at most `max_lines` audit lines older than `before_ms`, oldest first; returns how
+  // many. Called in the background in small steps, so the trail stays bounded without a long
+  // pause (hardening: the SQLite audit trail was never trimmed). Redis caps each user's list in
+  // the commit instead and prunes nothing here.
+  virtual std::size_t prune_audit(std::int64_t before_ms, std::size_t max_lines) = 0;
   // The user's newest `limit` audit lines, newest first.
   virtual std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) = 0;
 };

@@ -67,6 +67,8 @@ class redis_store final : public store {
   std::vector<std::string> due_users(std::int64_t now_ms, std::size_t max) override;
   std::optional<std::string> request_owner(const std::string& request_id) override;
   std::vector<std::string> user_ids() override;
+  // Each user's list is trimmed to the audit cap by the commit script.
+  std::size_t prune_audit(std::int64_t, std::size_t) override { return 0; }
   // The sum of the per-slot live-stream counters the commit script keeps: one pipeline over the
   // 16384 slots (milliseconds; for a metrics scrape, not for the hot path).
   std::optional<std::uint64_t> active_streams() override;

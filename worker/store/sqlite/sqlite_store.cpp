@@ -624,6 +624,23 @@ std::vector<std::string> sqlite_store::user_ids() {
   return ids;
 }
 
+std::size_t sqlite_store::prune_audit(std::int64_t before_ms, std::size_t max_lines) {
+  std::size_t pruned = 0;
+  if (max_lines == 0) return pruned;
+  // Ids grow with time (appended, the clock never goes back), so the oldest lines are the first
+  // ids: looking at the first `max_lines` only keeps a call short however long the trail is.
+  run_in_transaction("prune the audit trail", [&] {
+    sqlite_statement prune(db_,
+                           "DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY id "
+                           "LIMIT ?2) AND at_ms < ?1");
+    prune.bind(1, before_ms);
+    prune.bind(2, static_cast<std::int64_t>(max_lines));
+    prune.execute();
+    pruned = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
+  });
+  return pruned;
+}
+
 std::vector<audit_entry> sqlite_store::recent_audit(const std::string& user_id, int limit) {
   std::vector<audit_entry> entries;
   // SQLite reads a negative LIMIT as none: a bad limit must not read a whole trail.

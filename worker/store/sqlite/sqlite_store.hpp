@@ -59,6 +59,7 @@ class sqlite_store final : public store {
   std::vector<std::string> due_users(std::int64_t now_ms, std::size_t max) override;
   std::optional<std::string> request_owner(const std::string& request_id) override;
   std::vector<std::string> user_ids() override;
+  std::size_t prune_audit(std::int64_t before_ms, std::size_t max_lines) override;
   // The worker caches every user of its exclusive store and sums them itself.
   std::optional<std::uint64_t> active_streams() override { return std::nullopt; }
   std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
