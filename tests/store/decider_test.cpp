@@ -3,64 +3,19 @@
 // deciding for one user at once (a route change, a worker that comes back): the version check
 // lets exactly one of them commit, and the other decides again on what was committed.
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "redis_cluster.hpp"
-#include "redis_server.hpp"
+#include "test_store.hpp"
 #include "wait.hpp"
 #include "worker/seed.hpp"
 #include "worker/server/decider.hpp"
-#include "worker/store/redis/redis_store.hpp"
-#include "worker/store/sqlite/sqlite_store.hpp"
 
 namespace streamgate {
 namespace {
-
-std::filesystem::path fresh_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("streamgate-decider-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-// One deployment's store for a test: the processes it needs live as long as it does.
-struct test_store {
-  std::filesystem::path dir;
-  std::unique_ptr<it::redis_server> server;
-  std::unique_ptr<it::redis_cluster> cluster;
-  std::string url;
-
-  explicit test_store(const std::string& kind) : dir(fresh_dir(kind)) {
-    if (kind == "redis") {
-      server = std::make_unique<it::redis_server>(dir / "redis");
-      url = server->url();
-    } else if (kind == "cluster") {
-      cluster = std::make_unique<it::redis_cluster>(dir / "cluster");
-      url = cluster->url();
-    } else {
-      url = "sqlite:" + (dir / "streamgate.db").string();
-    }
-  }
-  ~test_store() {
-    server.reset();
-    cluster.reset();
-    std::filesystem::remove_all(dir);
-  }
-
-  // A worker's view of it; more than one only on Redis.
-  std::unique_ptr<store> open() const {
-    if (url.starts_with("sqlite:")) return sqlite_store::open(url.substr(7));
-    return redis_store::open(*parse_redis_urls(url), redis_store_options{});
-  }
-};
 
 core::rules test_rules() {
   worker_config config;
@@ -126,7 +81,7 @@ TEST_CASE("a start is answered and published once committed, with the user's nex
     CHECK(other.replies[0].status == outcome::not_found);
   }
   SECTION("a new worker on the same store sees the stream and continues the seq") {
-    if (kind == "sqlite") s.reset();  // the file has one writer at a time
+    if (ts.sqlite()) s.reset();  // the file has one writer at a time
     auto again = ts.open();
     decider d2(*again, test_rules());
     const batch_result stopped = decide(d2, {stop_all_request{"alice"}});

@@ -110,7 +110,9 @@ std::vector<std::string> decider::due_users() {
 }
 
 void decider::cache(core::user_state state) {
-  if (const auto expiry = core::next_expiry(state)) lease_heap_.emplace(*expiry, state.u.id);
+  // An exclusive store's own lease index is exact and in memory already: no second one here.
+  if (const auto expiry = core::next_expiry(state); expiry && !store_.exclusive())
+    lease_heap_.emplace(*expiry, state.u.id);
   std::string id = state.u.id;
   cache_.insert_or_assign(std::move(id), std::move(state));
 }
@@ -241,7 +243,7 @@ void decider::decide(const std::vector<request_body>& requests,
       }
       if (attempts[p].state && group.expire)
         core::expire(*attempts[p].state, now_ms_, rules_, attempts[p].effects);
-      decide_group(group, attempts[p]);
+      render_created(group, attempts[p]);
       if (attempts[p].effects.changed && attempts[p].state) {
         committing.push_back(p);
         core::user_state& state = *attempts[p].state;
@@ -302,25 +304,30 @@ void decider::decide(const std::vector<request_body>& requests,
   for (std::size_t i : globals) replies[i] = global(requests[i]);
 }
 
-// Renders the users a group created or changed once all its requests ran, so a reply shows the
-// user as the group left it (a create then a patch in one batch).
-void decider::decide_group(user_group& group, attempt& a) {
+void decider::render_created(const user_group& group, attempt& a) const {
   if (!a.state) return;
-  for (std::size_t g = 0; g < group.requests.size(); ++g) {
-    if (a.replies[g].status == outcome::created && a.replies[g].body.empty()) {
-      const user& u = a.state->u;
-      a.replies[g].body = encode_user(u, core::limit_of(u, rules_), core::policy_of(u, rules_),
-                                      static_cast<int>(a.state->streams.size()));
-    }
-  }
+  for (std::size_t g = 0; g < group.requests.size(); ++g)
+    if (a.replies[g].status == outcome::created && a.replies[g].body.empty())
+      a.replies[g].body = render_user(*a.state);
+}
+
+std::string decider::render_user(const core::user_state& state) const {
+  return encode_user(state.u, core::limit_of(state.u, rules_), core::policy_of(state.u, rules_),
+                     static_cast<int>(state.streams.size()));
+}
+
+const video* decider::find_video(std::string_view id) const {
+  // load_catalog() gives the videos sorted by id.
+  const auto found = std::lower_bound(catalog_.videos.begin(), catalog_.videos.end(), id,
+                                      [](const video& v, std::string_view x) { return v.id < x; });
+  return found != catalog_.videos.end() && found->id == id ? &*found : nullptr;
 }
 
 reply decider::decide_one(const request_body& body, core::user_state& state, attempt& a) {
   core::effects& out = a.effects;
-  const auto render_user = [&] {
+  const auto render_current = [&] {
     core::expire(state, now_ms_, rules_, out);
-    return encode_user(state.u, core::limit_of(state.u, rules_), core::policy_of(state.u, rules_),
-                       static_cast<int>(state.streams.size()));
+    return render_user(state);
   };
   return std::visit(
       [&](const auto& r) -> reply {
@@ -329,11 +336,8 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
           if (const auto owner = request_owners_.find(r.request_id);
               owner != request_owners_.end() && owner->second != state.u.id)
             return failure(conflict("requestId already used"));
-          const bool video_known =
-              std::any_of(catalog_.videos.begin(), catalog_.videos.end(),
-                          [&](const video& v) { return v.id == r.video_id; });
-          core::start_result started =
-              core::start(state, r, video_known, new_stream_id(), now_ms_, rules_, out);
+          core::start_result started = core::start(state, r, find_video(r.video_id) != nullptr,
+                                                   new_id("s_"), now_ms_, rules_, out);
           if (!started.replayed) a.new_request_ids.push_back(r.request_id);
           // docs/design.md, "Bad input": an unknown video is a 404 to the caller; the denial is
           // still recorded and published, and a replay maps the same way.
@@ -353,14 +357,14 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
           core::stop_all(state, now_ms_, rules_, out);
           return {outcome::no_content, {}};
         } else if constexpr (std::is_same_v<T, get_user_request>) {
-          return {outcome::ok, render_user()};
+          return {outcome::ok, render_current()};
         } else if constexpr (std::is_same_v<T, create_user_request>) {
           return failure(conflict("user '" + state.u.id + "' already exists"));
         } else if constexpr (std::is_same_v<T, patch_user_request>) {
           if (auto patched = core::patch_user(state, r, rules_); !patched)
             return failure(patched.error());
           out.changed = true;
-          return {outcome::ok, render_user()};
+          return {outcome::ok, render_current()};
         } else if constexpr (std::is_same_v<T, list_streams_request>) {
           core::expire(state, now_ms_, rules_, out);
           return {outcome::ok, encode_streams(state.streams)};
@@ -405,8 +409,7 @@ reply decider::global(const request_body& body) {
           for (const video& v : catalog_.videos) all.push_back(&v);
           return {outcome::ok, encode_videos(all)};
         } else if constexpr (std::is_same_v<T, get_video_request>) {
-          for (const video& v : catalog_.videos)
-            if (v.id == r.video_id) return {outcome::ok, encode_video(v)};
+          if (const video* v = find_video(r.video_id)) return {outcome::ok, encode_video(*v)};
           return failure(not_found("video '" + r.video_id + "' not found"));
         } else if constexpr (std::is_same_v<T, list_plans_request>) {
           return {outcome::ok, encode_plans(catalog_.plans)};
@@ -434,7 +437,5 @@ reply decider::global(const request_body& body) {
       },
       body);
 }
-
-std::string decider::new_stream_id() { return new_id("s_"); }
 
 }  // namespace streamgate

@@ -17,6 +17,7 @@
 #include <optional>
 #include <queue>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -78,17 +79,21 @@ class decider final {
   void load(const std::vector<std::string>& user_ids, bool fresh,
             const std::vector<std::string>& request_ids = {});
   void cache(core::user_state state);
-  void decide_group(user_group& group, attempt& a);
+  // Renders the users a group created once all its requests ran, so a reply shows the user as
+  // the group left it (a create then a patch in one batch).
+  void render_created(const user_group& group, attempt& a) const;
+  std::string render_user(const core::user_state& state) const;
+  const video* find_video(std::string_view id) const;
   reply decide_one(const request_body& body, core::user_state& state, attempt& a);
   reply global(const request_body& body);
-  std::string new_stream_id();
 
   store& store_;
   core::rules rules_;
   dataset_catalog catalog_;
   std::unordered_map<std::string, core::user_state> cache_;
-  // (next lease expiry, user) of cached states; an entry may be stale (renewed, ended): it is
-  // checked against the cached state when due.
+  // (next lease expiry, user) of cached states on a shared store, whose own index is only swept
+  // slowly; an entry may be stale (renewed, ended): it is checked against the cached state when
+  // due.
   std::priority_queue<std::pair<std::int64_t, std::string>,
                       std::vector<std::pair<std::int64_t, std::string>>, std::greater<>>
       lease_heap_;

@@ -1,0 +1,73 @@
+#pragma once
+
+// The store of one deployment for one test case of tests/store: SQLite, a redis-server or a
+// 3-master Redis Cluster, in a fresh temp dir. Shared by the conformance suite and the decider's
+// tests, so every store is started and opened the same way.
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "redis_cluster.hpp"
+#include "redis_server.hpp"
+#include "tests/unit/temp_dir.hpp"
+#include "worker/store/redis/redis_store.hpp"
+#include "worker/store/sqlite/sqlite_store.hpp"
+#include "worker/store/store.hpp"
+
+namespace streamgate {
+
+// The store of one deployment for one test case, in a fresh temp dir: nothing for SQLite (the
+// file is made at open), a redis-server, or a 3-master Redis Cluster. The processes live as long
+// as it does.
+class test_store final {
+ public:
+  explicit test_store(std::string kind) : kind_(std::move(kind)) {
+    if (kind_ == "redis") {
+      server_ = std::make_unique<it::redis_server>(dir_.path() / "redis");
+      url_ = server_->url();
+    } else if (kind_ == "cluster") {
+      cluster_ = std::make_unique<it::redis_cluster>(dir_.path() / "cluster");
+      url_ = cluster_->url();
+    } else if (kind_ != "sqlite") {
+      throw std::invalid_argument("no store kind '" + kind_ + "'");
+    }
+  }
+
+  bool sqlite() const { return kind_ == "sqlite"; }
+
+  // A worker's view of the store: on Redis, each call is another worker's.
+  std::unique_ptr<store> open() const {
+    if (sqlite()) return sqlite_store::open(dir_.path() / "streamgate.db");
+    const auto seeds = parse_redis_urls(url_);
+    if (!seeds) throw std::logic_error("bad redis url '" + url_ + "'");
+    return redis_store::open(*seeds, redis_store_options{});
+  }
+
+  // A crash and an operator's restart of the store's processes: kill -9 and start again on the
+  // same data; a cluster's nodes one after the other. Nothing for SQLite: its store lives in the
+  // worker, which the caller closes and reopens.
+  void restart_servers() {
+    if (server_) {
+      server_->kill9();
+      server_->start();
+    }
+    if (cluster_) {
+      for (std::size_t node = 0; node < it::redis_cluster::node_count; ++node) {
+        cluster_->kill9(node);
+        cluster_->restart(node);
+      }
+    }
+  }
+
+ private:
+  std::string kind_;
+  // First, so it outlives the servers writing into it.
+  test::temp_dir dir_;
+  std::unique_ptr<it::redis_server> server_;
+  std::unique_ptr<it::redis_cluster> cluster_;
+  std::string url_;
+};
+
+}  // namespace streamgate
