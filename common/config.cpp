@@ -420,6 +420,16 @@ std::vector<option_spec> api_specs() {
        "the admin's bearer token, needed with --auth token; pass it in the environment, "
        "since a flag shows in ps",
        "none"},
+      {"media-root", "DIR", "HLS media served at /media/{videoId}/ to holders of a playback token",
+       d.media_root},
+      {"playback-token-seconds", "N", "how long a playback token is valid (5-3600)",
+       std::to_string(d.playback_token_seconds)},
+      {"playback-key-file", "FILE",
+       "file holding the playback token key (64 or more hex digits) every api shares; or "
+       "STREAMGATE_PLAYBACK_KEY; a random key of this process when neither is given",
+       "none"},
+      {"playback-key", "HEX", "the playback key itself; pass it in the environment, not as a flag",
+       "none"},
   };
   add_log_specs(specs);
   return specs;
@@ -500,6 +510,41 @@ void read_auth(option_reader& options, api_config& c) {
         "--auth token needs an admin token: set STREAMGATE_ADMIN_TOKEN (16 or more characters)");
 }
 
+// The key is a secret, so like the admin token it is never quoted back. A file wins over the
+// environment; its surrounding whitespace (a trailing newline) is ignored.
+void read_playback_key(option_reader& options, api_config& c) {
+  std::string hex;
+  if (const std::string* file = options.value("playback-key-file")) {
+    constexpr std::size_t max_key_file = 4096;
+    std::ifstream in(*file, std::ios::binary);
+    std::string text(max_key_file + 1, '\0');
+    if (in.is_open()) in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!in.is_open() || in.bad()) {
+      options.fail("cannot read --playback-key-file '" + *file + "'");
+      return;
+    }
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    const auto first = text.find_first_not_of(" \t\r\n");
+    const auto last = text.find_last_not_of(" \t\r\n");
+    hex = first == std::string::npos ? "" : text.substr(first, last - first + 1);
+  } else if (const std::string* key = options.value("playback-key")) {
+    hex = *key;
+  } else {
+    return;
+  }
+  const bool is_hex = std::all_of(hex.begin(), hex.end(), [](char ch) {
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+  });
+  if (hex.size() < 64 || hex.size() > 1024 || hex.size() % 2 != 0 || !is_hex) {
+    options.fail("bad playback key from " +
+                 options.source_of(options.value("playback-key-file") ? "playback-key-file"
+                                                                      : "playback-key") +
+                 " (not shown): expected 64 to 1024 hex digits, an even count (32 bytes or more)");
+    return;
+  }
+  c.playback_key_hex = std::move(hex);
+}
+
 }  // namespace
 
 const char* process_environment(const char* name) { return std::getenv(name); }
@@ -540,6 +585,9 @@ result<command_line<api_config>> load_api_config(int argc, const char* const arg
         options.integer("max-connections", 1, 1000000, c.max_connections);
         read_log(options, c.log);
         read_auth(options, c);
+        options.checked("media-root", is_non_empty, "a non-empty path", c.media_root);
+        options.integer("playback-token-seconds", 5, 3600, c.playback_token_seconds);
+        read_playback_key(options, c);
       });
 }
 

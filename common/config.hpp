@@ -58,6 +58,12 @@ struct api_config {
   std::string auth = "none";
   // Needed with auth=token. Pass it as STREAMGATE_ADMIN_TOKEN: a flag shows in `ps`.
   std::string admin_token;
+  // Playback (docs/design.md §9). The HMAC key every api of a deployment shares, as hex digits
+  // (64 or more); empty: a random key of this process (the one-machine demo). Pass it as
+  // STREAMGATE_PLAYBACK_KEY or in --playback-key-file: a flag shows in `ps`.
+  std::string playback_key_hex;
+  std::string media_root = "var/media";  // DIR/{videoId}/index.m3u8 and its segments
+  int playback_token_seconds = 60;       // about twice the web UI's heartbeat period
 };
 
 // The result of reading a command line: either a config to run with, or help to print.
