@@ -11,6 +11,8 @@ packages=(
   libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev libzmq3-dev cppzmq-dev rapidjson-dev catch2
   libsqlite3-dev libspdlog-dev libwebsocketpp-dev libssl-dev libhiredis-dev
   curl python3
+  # scripts/make-media.sh: the demo's HLS clips, with the titles drawn in DejaVu Sans.
+  ffmpeg fonts-dejavu-core
 )
 # redis-server: the Redis store's tests start real ones on free ports.
 $with_tests && packages+=(chromium redis-server)
