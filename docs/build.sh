@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs the /docs renderer (swagger-ui-dist, pinned by docs/package-lock.json) and copies the
-# files docs/docs.html needs into OUT_DIR; streamgate-api serves OUT_DIR as /docs/assets/ and
-# docs/docs.html as /docs, so the page needs no network beyond the api itself.
+# Installs the browser libraries the api serves (pinned by docs/package-lock.json) and copies the
+# files the pages need into OUT_DIR; streamgate-api serves OUT_DIR as /docs/assets/, so no page
+# needs a network beyond the api itself:
+#  - swagger-ui-dist renders docs/docs.html, served as /docs;
+#  - hls.js plays the demo clips in the web UI's player (web/js/player.js); it lives here rather
+#    than in web/ because web/ has no build step and no npm packages.
 #
 #   docs/build.sh OUT_DIR        e.g. docs/build.sh build/release/docs-assets
 set -euo pipefail
@@ -31,4 +34,7 @@ files=(
 for f in "${files[@]}"; do
   install -m 0644 "$dist/$f" "$out/$f"
 done
+# hls.js (Apache-2.0 too): its licence beside it under its own name, swagger-ui's has LICENSE.
+install -m 0644 node_modules/hls.js/dist/hls.min.js "$out/hls.min.js"
+install -m 0644 node_modules/hls.js/LICENSE "$out/hls.js.LICENSE.txt"
 echo "docs assets in $out"
