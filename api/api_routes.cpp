@@ -31,11 +31,13 @@ router make_api_router() {
           {verb::get, "/api/v1/videos", list_videos, access::open},
           {verb::get, "/api/v1/videos/{id}", get_video, access::open},
           {verb::get, "/api/v1/plans", list_plans, access::open},
+          // The playback token is the credential (docs/design.md §9).
+          {verb::get, "/api/v1/playback/authorize", authorize_playback, access::open},
           // Upgrades to a WebSocket never get here (http_session hands them over); without one
           // the answer is a 400 whoever asks.
           {verb::get, "/ws", websocket_without_upgrade, access::open},
       },
-      serve_static_file);
+      serve_unrouted_get);
 }
 
 }  // namespace streamgate

@@ -20,6 +20,7 @@
 #include "api/connection_errors.hpp"
 #include "api/connection_limit.hpp"
 #include "api/listener.hpp"
+#include "api/playback/playback_gate.hpp"
 #include "api/services.hpp"
 #include "api/shutdown.hpp"
 #include "api/worker_link.hpp"
@@ -45,14 +46,21 @@ int main(int argc, char* argv[]) {
     const std::chrono::milliseconds verdict_timeout(config.verdict_timeout_ms);
     // Declared before the io_context: handlers it destroys on exit still reach these.
     ws_registry sockets;
+    playback_gate playback(
+        playback_signer(playback_signer::key_from_hex(config.playback_key_hex),
+                        std::chrono::seconds(config.playback_token_seconds)));
+    if (config.playback_key_hex.empty())
+      spdlog::warn("no --playback-key-file: playback tokens of this api are valid on no other");
     worker_link link(config.workers, sockets,
-                     std::chrono::milliseconds(config.accepted_start_ms));
+                     std::chrono::milliseconds(config.accepted_start_ms), playback);
     const router routes = make_api_router();
     connection_limit connections(static_cast<std::size_t>(config.max_connections));
     api_services services{link, sockets, routes, verdict_timeout, config.web_root};
     services.docs_root = config.docs_root;
     services.link = &link.stats();
     services.connections = &connections;
+    services.playback = &playback;
+    services.media_root = config.media_root;
     std::optional<authenticator> auth;
     if (config.auth == "token") {
       auth.emplace(config.admin_token);

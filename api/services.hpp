@@ -7,6 +7,7 @@
 namespace streamgate {
 
 class connection_limit;
+class playback_gate;
 class authenticator;
 class router;
 struct link_stats;
@@ -31,6 +32,9 @@ struct api_services {
   const link_stats* link = nullptr;
   // Bearer tokens (--auth token); none with --auth none, so every route is open.
   authenticator* auth = nullptr;
+  // Playback tokens and the media they open (docs/design.md §9); none in tests without media.
+  const playback_gate* playback = nullptr;
+  std::filesystem::path media_root{};
   // The cap on open connections (--max-connections); none in tests that need no listener.
   connection_limit* connections = nullptr;
 };

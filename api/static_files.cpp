@@ -18,7 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The UI is a handful of small files; anything bigger is not ours to serve from memory.
+// The UI is a handful of small files, a media segment a few hundred KiB; anything bigger is not
+// ours to serve from memory.
 constexpr std::uintmax_t max_file_bytes = 16 * 1024 * 1024;
 
 struct type_row {
@@ -47,18 +48,6 @@ bool is_within(const fs::path& root, const fs::path& file) {
   return true;
 }
 
-std::optional<std::string> read_file(const fs::path& file) {
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(file, ec);
-  if (ec || size > max_file_bytes) return std::nullopt;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string content(static_cast<std::size_t>(size), '\0');
-  in.read(content.data(), static_cast<std::streamsize>(size));
-  if (static_cast<std::uintmax_t>(in.gcount()) != size) return std::nullopt;
-  return content;
-}
-
 }  // namespace
 
 std::optional<fs::path> resolve_static_path(const fs::path& root, std::string_view encoded_path) {
@@ -81,6 +70,18 @@ std::optional<fs::path> resolve_static_path(const fs::path& root, std::string_vi
   return file;
 }
 
+std::optional<std::string> read_small_file(const fs::path& file) {
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(file, ec);
+  if (ec || size > max_file_bytes) return std::nullopt;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string content(static_cast<std::size_t>(size), '\0');
+  in.read(content.data(), static_cast<std::streamsize>(size));
+  if (static_cast<std::uintmax_t>(in.gcount()) != size) return std::nullopt;
+  return content;
+}
+
 std::string_view content_type_of(const fs::path& file) {
   const std::string extension = file.extension().string();
   for (const type_row& row : content_types)
@@ -97,7 +98,7 @@ asio::awaitable<http_response> serve_static_file(const request_context& ctx) {
                                                        path.substr(docs_assets.size() - 1))
                                  : resolve_static_path(ctx.services.web_root, path);
   std::optional<std::string> content;
-  if (file) content = read_file(*file);
+  if (file) content = read_small_file(*file);
   if (!content) co_return error_response(error_code::not_found, "no such resource");
   http_response res{http::status::ok, 11};
   res.set(http::field::content_type, content_type_of(*file));

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace streamgate {
@@ -15,5 +16,8 @@ std::optional<std::filesystem::path> resolve_static_path(const std::filesystem::
                                                          std::string_view encoded_path);
 
 std::string_view content_type_of(const std::filesystem::path& file);
+
+// A whole file of at most 16 MiB (the UI's files, a media segment); nullopt otherwise.
+std::optional<std::string> read_small_file(const std::filesystem::path& file);
 
 }  // namespace streamgate

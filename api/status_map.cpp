@@ -16,7 +16,7 @@ struct status_row {
 
 // Keyed by name because outcome and error_code share theirs (not_found, conflict, ...): one row
 // answers for both enums, so they cannot drift apart.
-constexpr std::array<status_row, 15> status_table{{
+constexpr std::array<status_row, 21> status_table{{
     {"ok", status::ok},
     {"created", status::created},
     {"no_content", status::no_content},
@@ -30,8 +30,14 @@ constexpr std::array<status_row, 15> status_table{{
     {"conflict", status::conflict},
     {"payload_too_large", status::payload_too_large},
     {"header_too_large", status::request_header_fields_too_large},
+    {"unsupported_media_type", status::unsupported_media_type},
+    {"misdirected_request", status::misdirected_request},
     {"unavailable", status::service_unavailable},
     {"internal", status::internal_server_error},
+    {"stream_ended", status::forbidden},
+    {"token_expired", status::forbidden},
+    {"wrong_video", status::forbidden},
+    {"invalid_token", status::forbidden},
 }};
 
 status lookup(std::string_view name) {

@@ -21,6 +21,17 @@ constexpr std::size_t secret_bytes = 32;
 // Unpadded base64 of 32 bytes.
 constexpr std::size_t secret_chars = (secret_bytes * 8 + 5) / 6;
 
+bool is_base64url(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+struct md_context_free {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+}  // namespace
+
 void fill_random(unsigned char* out, std::size_t size) {
   while (size > 0) {
     // Blocks only until the kernel's pool is initialised at boot, never afterwards.
@@ -52,17 +63,6 @@ std::string base64url(const unsigned char* data, std::size_t size) {
   if (pending > 0) out.push_back(alphabet[(bits << (6 - pending)) & 0x3f]);
   return out;
 }
-
-bool is_base64url(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
-
-struct md_context_free {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-
-}  // namespace
 
 std::string new_token(std::string_view user_id) {
   std::array<unsigned char, secret_bytes> secret{};

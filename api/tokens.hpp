@@ -6,6 +6,7 @@
 // the SHA-256 of a token leaves the api (the worker stores it); the token itself is shown once,
 // in the answer that creates the user.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,12 @@ std::optional<std::string_view> token_user(std::string_view token);
 
 // SHA-256 of `text` as 64 lowercase hex digits (OpenSSL's EVP interface).
 std::string sha256_hex(std::string_view text);
+
+// Bytes from the kernel's random source (getrandom); throws std::system_error without any.
+void fill_random(unsigned char* out, std::size_t size);
+
+// Unpadded base64url (RFC 4648 §5): safe in paths and query strings without escaping.
+std::string base64url(const unsigned char* data, std::size_t size);
 
 // Equality in time that depends on the lengths only (CRYPTO_memcmp), for secrets and digests.
 bool same_secret(std::string_view a, std::string_view b);

@@ -23,8 +23,9 @@ namespace streamgate {
 class worker_link final : public worker_client {
  public:
   // `send_only_window`: how long a send_only start is retried before the api gives up on it.
+  // `playback` signs what replies and events grant and hears which streams ended.
   worker_link(const std::vector<worker_endpoint>& workers, ws_registry& events,
-              std::chrono::milliseconds send_only_window);
+              std::chrono::milliseconds send_only_window, playback_gate& playback);
 
   void start();
   // Every caller still waiting resumes with nullopt; later calls get nullopt at once.

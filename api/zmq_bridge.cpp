@@ -11,11 +11,15 @@
 
 #include "api/json_splice.hpp"
 #include "api/metrics.hpp"
+#include "common/clock.hpp"
 #include "common/codec.hpp"
 
 namespace streamgate {
 
 namespace {
+
+// Playback tokens run on wall-clock time: every api of a deployment checks them.
+std::int64_t wall_ms() { return streamgate::now().wall_ms; }
 
 using namespace std::chrono_literals;
 
@@ -111,8 +115,13 @@ std::string given_up_message(std::string_view request_id) {
 
 zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, call_queue& calls,
                        in_flight_requests& in_flight, ws_registry& events, link_stats& stats,
-                       std::atomic<std::uint64_t>& next_corr)
-    : calls_(calls), in_flight_(in_flight), events_(events), stats_(stats), next_corr_(next_corr) {
+                       std::atomic<std::uint64_t>& next_corr, playback_gate& playback)
+    : calls_(calls),
+      in_flight_(in_flight),
+      events_(events),
+      playback_(playback),
+      stats_(stats),
+      next_corr_(next_corr) {
   // Opened on the constructing thread and handed to the bridge thread by its start (a full
   // memory barrier, which is what ZeroMQ asks for moving a socket between threads).
   workers_.reserve(workers.size());
@@ -281,13 +290,15 @@ void zmq_bridge::ping_workers(clock::time_point now) {
 }
 
 void zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
-  std::array<zmq::message_t, 3> frames;
+  std::array<zmq::message_t, 4> frames;
   std::size_t count = 0;
   for (int n = 0;
        n < max_receive_batch && receive_message(workers_[worker].requests, frames, count); ++n) {
-    const auto corr = count == 3 ? parse_corr(frames[0].to_string_view()) : std::nullopt;
-    const auto result = count == 3 ? parse_outcome(frames[1].to_string_view()) : std::nullopt;
-    if (!corr || !result) {
+    const bool framed = count == 3 || count == 4;
+    const auto corr = framed ? parse_corr(frames[0].to_string_view()) : std::nullopt;
+    const auto result = framed ? parse_outcome(frames[1].to_string_view()) : std::nullopt;
+    const auto note = count == 4 ? parse_playback_note(frames[3].to_string_view()) : std::nullopt;
+    if (!corr || !result || (count == 4 && !note)) {
       stats_.malformed.fetch_add(1, std::memory_order_relaxed);
       spdlog::debug("dropped a malformed reply of {} frames from worker {}", count, worker);
       continue;
@@ -299,30 +310,49 @@ void zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
       stats_.late_replies.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    finish(it, worker_reply{*result, frames[2].to_string()});
+    std::string body = frames[2].to_string();
+    if (const auto* grant = note ? std::get_if<playback_grant>(&*note) : nullptr)
+      body = prepend_fields(playback_.field(*grant, wall_ms()), body);
+    finish(it, worker_reply{*result, std::move(body)});
   }
 }
 
 void zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
-  std::array<zmq::message_t, 3> frames;
+  std::array<zmq::message_t, 4> frames;
   std::size_t count = 0;
   for (int n = 0; n < max_receive_batch && receive_message(w.events, frames, count); ++n) {
     w.last_heard = now;
     // Joined (again): events published before may have missed every socket, and a crashed
     // worker may have committed decisions it never published, so each fetches a snapshot.
-    if (std::exchange(w.resync_when_heard, false)) events_.resync_all();
+    // Its ended streams went unheard too: playback tokens signed before now are distrusted.
+    if (std::exchange(w.resync_when_heard, false)) {
+      playback_.distrust_until(wall_ms());
+      events_.resync_all();
+    }
     if (count == 2 && frames[0].size() == 0) {  // a heartbeat, naming the worker's dataset
       note_dataset(w, frames[1].to_string_view());
       continue;
     }
-    auto mark = count == 3 ? parse_sequence_frame(frames[2].to_string_view()) : std::nullopt;
-    if (!mark) {
+    const bool framed = count == 3 || count == 4;
+    auto mark = framed ? parse_sequence_frame(frames[2].to_string_view()) : std::nullopt;
+    const auto note = count == 4 ? parse_playback_note(frames[3].to_string_view()) : std::nullopt;
+    if (!mark || (count == 4 && !note)) {
       stats_.malformed.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     stats_.events.fetch_add(1, std::memory_order_relaxed);
     metrics().count_event(frames[1].to_string_view());
-    events_.publish(frames[0].to_string_view(), frames[1].to_string_view(), std::move(*mark));
+    std::string_view event = frames[1].to_string_view();
+    std::string granted;  // the event with a playback token, rendered once for every socket
+    if (note) {
+      if (const auto* grant = std::get_if<playback_grant>(&*note)) {
+        granted = prepend_fields(playback_.field(*grant, wall_ms()), event);
+        event = granted;
+      } else {
+        playback_.ended(std::get<playback_end>(*note).stream_id, wall_ms());
+      }
+    }
+    events_.publish(frames[0].to_string_view(), event, std::move(*mark));
   }
 }
 

@@ -27,6 +27,7 @@
 #include "api/call_queue.hpp"
 #include "api/in_flight_requests.hpp"
 #include "api/link_stats.hpp"
+#include "api/playback/playback_gate.hpp"
 #include "api/ws_registry.hpp"
 #include "common/config.hpp"
 
@@ -37,7 +38,7 @@ class zmq_bridge final {
   // Connects the sockets at once, so a bad endpoint fails at start-up (zmq::error_t).
   zmq_bridge(const std::vector<worker_endpoint>& workers, call_queue& calls,
              in_flight_requests& in_flight, ws_registry& events, link_stats& stats,
-             std::atomic<std::uint64_t>& next_corr);
+             std::atomic<std::uint64_t>& next_corr, playback_gate& playback);
   ~zmq_bridge();
   zmq_bridge(const zmq_bridge&) = delete;
   zmq_bridge& operator=(const zmq_bridge&) = delete;
@@ -110,6 +111,8 @@ class zmq_bridge final {
   call_queue& calls_;
   in_flight_requests& in_flight_;
   ws_registry& events_;
+  // Signs the playback of what replies and events grant, and hears which streams ended.
+  playback_gate& playback_;
   link_stats& stats_;
   std::atomic<std::uint64_t>& next_corr_;
 

@@ -13,9 +13,15 @@ std::string_view to_string(error_code code) {
     case error_code::unauthorized: return "unauthorized";
     case error_code::payload_too_large: return "payload_too_large";
     case error_code::header_too_large: return "header_too_large";
+    case error_code::unsupported_media_type: return "unsupported_media_type";
+    case error_code::misdirected_request: return "misdirected_request";
     case error_code::method_not_allowed: return "method_not_allowed";
     case error_code::unavailable: return "unavailable";
     case error_code::internal: return "internal";
+    case error_code::stream_ended: return "stream_ended";
+    case error_code::token_expired: return "token_expired";
+    case error_code::wrong_video: return "wrong_video";
+    case error_code::invalid_token: return "invalid_token";
   }
   return "internal";
 }

@@ -17,9 +17,16 @@ enum class error_code {
   unauthorized,
   payload_too_large,
   header_too_large,
+  unsupported_media_type,  // a request body that is not JSON
+  misdirected_request,     // a Host this api does not answer for
   method_not_allowed,
   unavailable,
   internal,
+  // A playback token refused by the media routes (docs/design.md §9), each a 403.
+  stream_ended,
+  token_expired,
+  wrong_video,
+  invalid_token,
 };
 
 std::string_view to_string(error_code code);

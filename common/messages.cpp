@@ -1,7 +1,11 @@
 #include "common/messages.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
+#include <vector>
+
+#include "common/ids.hpp"
 
 namespace streamgate {
 
@@ -42,6 +46,27 @@ outcome outcome_of(error_code code) {
     case error_code::unavailable: return outcome::unavailable;
     default: return outcome::internal;
   }
+}
+
+std::string encode_playback_note(const playback_note& note) {
+  if (const auto* grant = std::get_if<playback_grant>(&note))
+    return "grant " + grant->stream_id + ' ' + grant->user_id + ' ' + grant->video_id;
+  return "end " + std::get<playback_end>(note).stream_id;
+}
+
+std::optional<playback_note> parse_playback_note(std::string_view frame) {
+  std::vector<std::string_view> words;
+  for (std::size_t start = 0; start <= frame.size() && words.size() <= 4;) {
+    const std::size_t space = std::min(frame.find(' ', start), frame.size());
+    words.push_back(frame.substr(start, space - start));
+    start = space + 1;
+  }
+  for (std::size_t i = 1; i < words.size(); ++i)
+    if (!is_valid_id(words[i])) return std::nullopt;
+  if (words.size() == 4 && words[0] == "grant")
+    return playback_grant{std::string(words[1]), std::string(words[2]), std::string(words[3])};
+  if (words.size() == 2 && words[0] == "end") return playback_end{std::string(words[1])};
+  return std::nullopt;
 }
 
 }  // namespace streamgate

@@ -3,9 +3,9 @@
 // The messages between api and worker. Wire format (ZeroMQ):
 //   api -> worker, DEALER -> ROUTER: one frame, a JSON request (encode_request / decode_request)
 //     {"op":"start","corr":7,"requestId":"r_1","userId":"alice","videoId":"v1","sessionId":"s"}
-//   worker -> api, ROUTER -> DEALER: three frames
+//   worker -> api, ROUTER -> DEALER: three frames, and a fourth, a playback note, when any
 //     [corr: decimal text] [outcome: to_string(outcome)] [body: the JSON the api sends as is]
-//   worker -> apis, PUB -> SUB: three frames
+//   worker -> apis, PUB -> SUB: three frames, and a fourth, a playback note, when any
 //     [topic: userId] [event: the WebSocket message of docs/design.md §4, sent to clients as is]
 //     [sequence: "<epoch> <seq>"]
 //   and, for each ping a worker takes, a heartbeat of two empty frames [""] [""]: an api relies
@@ -137,6 +137,27 @@ enum class outcome {
 std::string_view to_string(outcome o);
 std::optional<outcome> parse_outcome(std::string_view text);
 outcome outcome_of(error_code code);
+
+// The playback note (docs/design.md §9): what a reply or an event means for playback, typed, so
+// the api signs tokens and revokes them without reading the JSON body.
+//   "grant <streamId> <userId> <videoId>": the reply or event leaves this stream live (an allowed
+//     start, a heartbeat, a found allowed request): the api adds a fresh playback token.
+//   "end <streamId>": the event ends this stream: every api refuses its tokens from now on.
+struct playback_grant {
+  std::string stream_id;
+  std::string user_id;
+  std::string video_id;
+  bool operator==(const playback_grant&) const = default;
+};
+struct playback_end {
+  std::string stream_id;
+  bool operator==(const playback_end&) const = default;
+};
+using playback_note = std::variant<playback_grant, playback_end>;
+
+std::string encode_playback_note(const playback_note& note);
+// Nullopt unless the frame is exactly one of the two forms with valid ids.
+std::optional<playback_note> parse_playback_note(std::string_view frame);
 
 // Limits of the strict decoders (docs/design.md §5).
 inline constexpr std::size_t max_name_length = 200;

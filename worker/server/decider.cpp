@@ -279,11 +279,16 @@ void decider::decide(const std::vector<request_body>& requests,
         replies[group.requests[g]] = std::move(a.replies[g]);
       for (core::event& e : a.effects.events) {
         const std::string sequence = epoch() + ' ' + std::to_string(e.seq);
-        if (const auto* v = std::get_if<verdict>(&e.what))
-          events.push_back({group.user_id, encode_verdict_event(*v, e.seq), sequence});
-        else
-          events.push_back({group.user_id,
-                            encode_ended_event(std::get<ended_event>(e.what), e.seq), sequence});
+        if (const auto* v = std::get_if<verdict>(&e.what)) {
+          events.push_back({group.user_id, encode_verdict_event(*v, e.seq), sequence,
+                            v->allowed && v->granted && a.state
+                                ? grant_if_live(*a.state, v->granted->stream_id)
+                                : std::string()});
+        } else {
+          const auto& ended = std::get<ended_event>(e.what);
+          events.push_back({group.user_id, encode_ended_event(ended, e.seq), sequence,
+                            encode_playback_note(playback_end{ended.stream_id})});
+        }
       }
       counters_.allowed += static_cast<std::uint64_t>(a.effects.allowed);
       counters_.denied += static_cast<std::uint64_t>(a.effects.denied);
@@ -323,6 +328,14 @@ const video* decider::find_video(std::string_view id) const {
   return found != catalog_.videos.end() && found->id == id ? &*found : nullptr;
 }
 
+std::string decider::grant_if_live(const core::user_state& state,
+                                   const std::string& stream_id) const {
+  for (const stream& s : state.streams)
+    if (s.stream_id == stream_id && s.expires_at_ms > now_ms_)
+      return encode_playback_note(playback_grant{s.stream_id, s.user_id, s.video_id});
+  return {};
+}
+
 reply decider::decide_one(const request_body& body, core::user_state& state, attempt& a) {
   core::effects& out = a.effects;
   const auto render_current = [&] {
@@ -343,12 +356,13 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
           // still recorded and published, and a replay maps the same way.
           if (started.v.reason == "unknown_video")
             return failure(not_found("unknown video '" + r.video_id + "'"));
-          return {started.v.allowed ? outcome::allowed : outcome::denied,
-                  encode_verdict_body(started.v)};
+          if (!started.v.allowed) return {outcome::denied, encode_verdict_body(started.v)};
+          return {outcome::allowed, encode_verdict_body(started.v),
+                  started.v.granted ? grant_if_live(state, started.v.granted->stream_id) : ""};
         } else if constexpr (std::is_same_v<T, heartbeat_request>) {
           auto expires = core::heartbeat(state, r.stream_id, now_ms_, rules_, out);
           if (!expires) return failure(expires.error());
-          return {outcome::ok, encode_heartbeat_body(*expires)};
+          return {outcome::ok, encode_heartbeat_body(*expires), grant_if_live(state, r.stream_id)};
         } else if constexpr (std::is_same_v<T, stop_request>) {
           auto stopped = core::stop(state, r.stream_id, now_ms_, rules_, out);
           if (!stopped) return failure(stopped.error());
@@ -428,7 +442,10 @@ reply decider::global(const request_body& body) {
           if (cached == cache_.end()) return unknown;
           const core::remembered_start* found = core::find_start(cached->second, r.request_id);
           if (!found) return unknown;
-          return {outcome::ok, encode_verdict_body(core::verdict_of(cached->second, *found))};
+          const verdict v = core::verdict_of(cached->second, *found);
+          return {outcome::ok, encode_verdict_body(v),
+                  v.allowed && v.granted ? grant_if_live(cached->second, v.granted->stream_id)
+                                         : std::string()};
         } else if constexpr (std::is_same_v<T, ping_request>) {
           return {outcome::ok, "{}"};
         } else {

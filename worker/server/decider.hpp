@@ -31,13 +31,15 @@ namespace streamgate {
 struct reply {
   outcome status = outcome::ok;
   std::string body;  // empty for no_content
+  std::string playback{};  // encode_playback_note, or empty (common/messages.hpp)
 };
 
-// One event as it leaves on the PUB socket: [topic][body][sequence].
+// One event as it leaves on the PUB socket: [topic][body][sequence][playback note, if any].
 struct published_event {
   std::string topic;     // the userId
   std::string body;      // the WebSocket message (common/codec)
   std::string sequence;  // "<dataset id> <seq>" (common/messages.hpp)
+  std::string playback{};
 };
 
 // Counted where decisions are made, for the api's /metrics (committed decisions only).
@@ -84,6 +86,9 @@ class decider final {
   void render_created(const user_group& group, attempt& a) const;
   std::string render_user(const core::user_state& state) const;
   const video* find_video(std::string_view id) const;
+  // The grant note of `stream_id` when it is live in `state` now, else empty: a replayed or
+  // looked-up verdict of a stream that ended since must not yield a playback token.
+  std::string grant_if_live(const core::user_state& state, const std::string& stream_id) const;
   reply decide_one(const request_body& body, core::user_state& state, attempt& a);
   reply global(const request_body& body);
 

@@ -165,7 +165,12 @@ void worker_loop::answer_batch(bool expiry_due) {
   for (const published_event& e : to_publish_) {
     static_cast<void>(events_.send(zmq::buffer(e.topic), more));
     static_cast<void>(events_.send(zmq::buffer(e.body), more));
-    static_cast<void>(events_.send(zmq::buffer(e.sequence), zmq::send_flags::dontwait));
+    if (e.playback.empty()) {
+      static_cast<void>(events_.send(zmq::buffer(e.sequence), zmq::send_flags::dontwait));
+    } else {
+      static_cast<void>(events_.send(zmq::buffer(e.sequence), more));
+      static_cast<void>(events_.send(zmq::buffer(e.playback), zmq::send_flags::dontwait));
+    }
   }
   for (std::size_t i = 0; i < waiting_.size() && i < replies_.size(); ++i)
     send(waiting_[i].identity, waiting_[i].corr, replies_[i]);
@@ -193,7 +198,12 @@ void worker_loop::send(zmq::message_t& identity, std::uint64_t corr, const reply
   static_cast<void>(requests_.send(identity, more));
   static_cast<void>(requests_.send(zmq::buffer(corr_text), more));
   static_cast<void>(requests_.send(zmq::buffer(to_string(answer.status)), more));
-  static_cast<void>(requests_.send(zmq::buffer(answer.body), zmq::send_flags::dontwait));
+  if (answer.playback.empty()) {
+    static_cast<void>(requests_.send(zmq::buffer(answer.body), zmq::send_flags::dontwait));
+  } else {
+    static_cast<void>(requests_.send(zmq::buffer(answer.body), more));
+    static_cast<void>(requests_.send(zmq::buffer(answer.playback), zmq::send_flags::dontwait));
+  }
 }
 
 }  // namespace streamgate

@@ -1,0 +1,58 @@
+#include "api/playback/playback_gate.hpp"
+
+#include <chrono>
+#include <utility>
+
+#include "common/clock.hpp"
+
+namespace streamgate {
+
+namespace {
+
+// A reply signed late (a slow worker link) is still kept within a call's longest wait.
+constexpr std::int64_t revocation_slack_ms = 60'000;
+
+}  // namespace
+
+playback_gate::playback_gate(playback_signer signer)
+    : signer_(std::move(signer)),
+      ends_(signer_.validity().count() + revocation_slack_ms, revocation_capacity) {}
+
+std::string playback_gate::field(const playback_grant& grant, std::int64_t now_ms) const {
+  const std::int64_t expires = now_ms + signer_.validity().count();
+  std::string out = R"("playback":{"token":")";
+  out += signer_.sign(grant, expires);
+  out += R"(","expiresAt":")";
+  out += format_iso8601(expires);
+  out += "\"}";
+  return out;
+}
+
+void playback_gate::ended(std::string_view stream_id, std::int64_t now_ms) {
+  ends_.revoke(stream_id, now_ms);
+}
+
+void playback_gate::distrust_until(std::int64_t now_ms) { ends_.distrust_before(now_ms); }
+
+result<playback_claims> playback_gate::check(std::string_view token, std::string_view video_id,
+                                             std::int64_t now_ms) const {
+  auto claims = signer_.verify(token);
+  if (!claims) return error{error_code::invalid_token, "the playback token is not valid"};
+  if (claims->video_id != video_id)
+    return error{error_code::wrong_video, "the playback token is for another video"};
+  const std::int64_t signed_at = claims->expires_at_ms - signer_.validity().count();
+  switch (ends_.check(claims->stream_id, signed_at)) {
+    case revocation_set::verdict::revoked:
+      return error{error_code::stream_ended, "the stream has ended"};
+    case revocation_set::verdict::distrusted:
+      return error{error_code::token_expired,
+                   "the playback token predates what this api knows; a heartbeat renews it"};
+    case revocation_set::verdict::valid:
+      break;
+  }
+  if (claims->expires_at_ms <= now_ms)
+    return error{error_code::token_expired, "the playback token has expired; a heartbeat renews it"};
+  return std::move(*claims);
+}
+
+}  // namespace streamgate

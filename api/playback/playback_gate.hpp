@@ -1,0 +1,47 @@
+#pragma once
+
+// Everything an api knows about playback (docs/design.md §9): it signs the tokens it hands out
+// and decides, from a token alone, whether media may be served. Shared by the worker link's
+// thread (signing, ends) and the io threads (checks); every member is safe to call from any.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "api/playback/playback_token.hpp"
+#include "api/playback/revocation_set.hpp"
+#include "common/error.hpp"
+#include "common/messages.hpp"
+
+namespace streamgate {
+
+class playback_gate final {
+ public:
+  // How many ended streams are remembered at most (revocation_set): about 100 bytes each.
+  static constexpr std::size_t revocation_capacity = 200'000;
+
+  explicit playback_gate(playback_signer signer);
+
+  // `"playback":{"token":"...","expiresAt":"..."}`, a token for `grant` valid from `now_ms`, to be
+  // added to a reply or an event (api/json_splice).
+  std::string field(const playback_grant& grant, std::int64_t now_ms) const;
+
+  // The stream ended: its tokens are refused from now on.
+  void ended(std::string_view stream_id, std::int64_t now_ms);
+  // This api may have missed ends (a worker reconnected): tokens signed before now are refused.
+  void distrust_until(std::int64_t now_ms);
+
+  // Media of `video_id` may be served to `token` at `now_ms`: its claims, or why not
+  // (error_code::invalid_token, wrong_video, stream_ended, token_expired).
+  result<playback_claims> check(std::string_view token, std::string_view video_id,
+                                std::int64_t now_ms) const;
+
+  std::size_t remembered_ends() const { return ends_.size(); }
+
+ private:
+  playback_signer signer_;
+  revocation_set ends_;
+};
+
+}  // namespace streamgate

@@ -1,0 +1,104 @@
+#include "api/playback/playback_token.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
+#include <charconv>
+#include <stdexcept>
+#include <utility>
+
+#include "api/tokens.hpp"
+#include "common/ids.hpp"
+
+namespace streamgate {
+
+namespace {
+
+constexpr std::string_view mac_context = "streamgate-playback-1:";
+constexpr std::size_t random_key_bytes = 32;
+constexpr std::size_t min_key_bytes = 32;
+// Unpadded base64url of a 32-byte SHA-256 MAC.
+constexpr std::size_t mac_chars = 43;
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+playback_signer::playback_signer(std::string key, std::chrono::seconds validity)
+    : key_(std::move(key)), validity_(validity) {
+  if (key_.size() < min_key_bytes) throw std::invalid_argument("a playback key needs 32 bytes");
+}
+
+std::string playback_signer::key_from_hex(std::string_view hex) {
+  std::string key;
+  if (hex.empty()) {
+    key.resize(random_key_bytes);
+    fill_random(reinterpret_cast<unsigned char*>(key.data()), key.size());
+    return key;
+  }
+  // common/config.cpp checked the digits already; a bad pair here is a bug, not input.
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    const int high = hex_digit(hex[i]);
+    const int low = hex_digit(hex[i + 1]);
+    if (high < 0 || low < 0) throw std::invalid_argument("the playback key is not hex");
+    key.push_back(static_cast<char>(high * 16 + low));
+  }
+  return key;
+}
+
+std::string playback_signer::mac(std::string_view signed_part) const {
+  std::string message(mac_context);
+  message += signed_part;
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+           reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(),
+           &length) == nullptr)
+    throw std::runtime_error("HMAC-SHA256 failed");
+  return base64url(digest.data(), length);
+}
+
+std::string playback_signer::sign(const playback_grant& grant, std::int64_t expires_at_ms) const {
+  std::string token;
+  token.reserve(grant.stream_id.size() + grant.user_id.size() + grant.video_id.size() + 68);
+  token += grant.stream_id;
+  token += '.';
+  token += grant.user_id;
+  token += '.';
+  token += grant.video_id;
+  token += '.';
+  token += std::to_string(expires_at_ms);
+  token += '.' + mac(token);
+  return token;
+}
+
+std::optional<playback_claims> playback_signer::verify(std::string_view token) const {
+  std::array<std::string_view, 5> parts;
+  std::size_t count = 0;
+  for (std::size_t start = 0; start <= token.size(); ++count) {
+    if (count == parts.size()) return std::nullopt;
+    const std::size_t dot = std::min(token.find('.', start), token.size());
+    parts[count] = token.substr(start, dot - start);
+    start = dot + 1;
+  }
+  if (count != parts.size() || parts[4].size() != mac_chars) return std::nullopt;
+  for (std::size_t i = 0; i < 3; ++i)
+    if (!is_valid_id(parts[i])) return std::nullopt;
+  std::int64_t expires = 0;
+  const std::string_view digits = parts[3];
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), expires);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || expires <= 0)
+    return std::nullopt;
+  const std::string_view signed_part = token.substr(0, token.size() - mac_chars - 1);
+  if (!same_secret(mac(signed_part), parts[4])) return std::nullopt;
+  return playback_claims{std::string(parts[0]), std::string(parts[1]), std::string(parts[2]),
+                         expires};
+}
+
+}  // namespace streamgate

@@ -1,0 +1,50 @@
+#pragma once
+
+// Playback tokens (docs/design.md §9): what an api hands each allowed stream so that media is
+// served to it, checked by any api of the deployment without asking a worker. A token is
+//   <streamId>.<userId>.<videoId>.<expiresAtMs>.<mac>
+// where mac is the unpadded base64url HMAC-SHA256, under the key every api shares, of
+// "streamgate-playback-1:" and the four fields before it. Ids hold no '.', so the fields split
+// unambiguously, and the whole token is safe in a query string as it is.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/messages.hpp"
+
+namespace streamgate {
+
+struct playback_claims {
+  std::string stream_id;
+  std::string user_id;
+  std::string video_id;
+  std::int64_t expires_at_ms = 0;
+};
+
+class playback_signer final {
+ public:
+  // `key`: the raw key bytes, 32 or more.
+  playback_signer(std::string key, std::chrono::seconds validity);
+
+  // The key from its hex digits (--playback-key-file, STREAMGATE_PLAYBACK_KEY), or 32 random
+  // bytes when `hex` is empty: one process alone then, the one-machine demo.
+  static std::string key_from_hex(std::string_view hex);
+
+  std::chrono::milliseconds validity() const { return validity_; }
+
+  std::string sign(const playback_grant& grant, std::int64_t expires_at_ms) const;
+
+  // The claims of a token this key signed, whatever its expiry; nullopt for anything else.
+  std::optional<playback_claims> verify(std::string_view token) const;
+
+ private:
+  std::string mac(std::string_view signed_part) const;
+
+  std::string key_;
+  std::chrono::milliseconds validity_;
+};
+
+}  // namespace streamgate
