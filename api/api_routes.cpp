@@ -33,11 +33,12 @@ router make_api_router() {
           {verb::get, "/api/v1/plans", list_plans, access::open},
           // The playback token is the credential (docs/design.md §9).
           {verb::get, "/api/v1/playback/authorize", authorize_playback, access::open},
+          {verb::get, "/media/{videoId}/{file}", serve_media, access::open},
           // Upgrades to a WebSocket never get here (http_session hands them over); without one
           // the answer is a 400 whoever asks.
           {verb::get, "/ws", websocket_without_upgrade, access::open},
       },
-      serve_unrouted_get);
+      serve_static_file);
 }
 
 }  // namespace streamgate

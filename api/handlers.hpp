@@ -42,9 +42,6 @@ asio::awaitable<http_response> serve_static_file(const request_context& ctx);
 asio::awaitable<http_response> serve_media(const request_context& ctx);
 asio::awaitable<http_response> authorize_playback(const request_context& ctx);
 
-// The router's fallback: /media/... to serve_media, any other GET to serve_static_file.
-asio::awaitable<http_response> serve_unrouted_get(const request_context& ctx);
-
 // Shared by the handlers: one worker round trip, its reply relayed as is, 503 when none came.
 asio::awaitable<http_response> relay(const request_context& ctx, request_body body);
 

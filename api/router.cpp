@@ -11,6 +11,7 @@
 #include "api/auth.hpp"
 #include "api/metrics.hpp"
 #include "api/responses.hpp"
+#include "api/static_headers.hpp"
 #include "common/ids.hpp"
 
 namespace streamgate {
@@ -21,6 +22,7 @@ namespace {
 constexpr std::size_t max_segments = 16;
 
 constexpr std::string_view id_rule = "must be an id matching [A-Za-z0-9_-]{1,64}";
+constexpr std::string_view file_rule = "must be a file name matching [A-Za-z0-9_.-]{1,128}, no '.' first";
 constexpr std::string_view no_upgrade = "GET /ws expects a WebSocket upgrade";
 
 // Calls `each` on every segment of an absolute path ("/a/b" gives "a", "b"; "/" gives "").
@@ -172,9 +174,10 @@ asio::awaitable<http_response> router::answer(const http_request& request,
   if (m.found) {
     route_label = m.found->pattern;
     for (std::size_t i = 0; i < m.param_count; ++i) {
-      if (is_valid_id(m.params[i].value)) continue;
+      const bool file = m.params[i].name == "file";
+      if (file ? is_valid_file_name(m.params[i].value) : is_valid_id(m.params[i].value)) continue;
       co_return error_response(bad_request("path parameter '" + std::string(m.params[i].name) +
-                                           "' " + std::string(id_rule)));
+                                           "' " + std::string(file ? file_rule : id_rule)));
     }
     const std::span<const path_param> params{m.params.data(), m.param_count};
     std::string caller;
@@ -192,10 +195,14 @@ asio::awaitable<http_response> router::answer(const http_request& request,
     res.set(http::field::allow, m.allow);
     co_return res;
   }
-  if (request.method() == http::verb::get && fallback_) {
+  // HEAD is answered like GET (RFC 9110 §9.3.2); the session writes no body for it.
+  const bool reads = request.method() == http::verb::get || request.method() == http::verb::head;
+  if (reads && fallback_) {
     route_label = "static";
     const request_context context{request, services, *target, {}};
-    co_return co_await fallback_(context);
+    http_response res = co_await fallback_(context);
+    add_static_headers(res);
+    co_return res;
   }
   co_return error_response(error_code::not_found, "no such resource");
 }

@@ -55,7 +55,9 @@ std::string_view to_string(access a);
 
 struct route {
   http::verb method;
-  std::string_view pattern;  // "/api/v1/users/{id}/streams"; every {param} must be an id
+  // "/api/v1/users/{id}/streams"; every {param} must be an id, but {file}, a file name
+  // (common/ids.hpp)
+  std::string_view pattern;
   route_handler handler;
   // Closed unless the table says otherwise: a route added without thought needs the admin.
   streamgate::access access = access::admin;
@@ -72,7 +74,7 @@ struct route_match {
 
 class router final {
  public:
-  // `fallback` answers the GETs that no route claims (the web UI's static files).
+  // `fallback` answers the GETs and HEADs that no route claims (the web UI's static files).
   router(std::vector<route> routes, route_handler fallback);
 
   const std::vector<route>& routes() const { return routes_; }

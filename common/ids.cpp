@@ -14,6 +14,13 @@ bool is_valid_id(std::string_view id) {
   return true;
 }
 
+bool is_valid_file_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name.front() == '.') return false;
+  for (const char c : name)
+    if (c != '.' && !is_valid_id(std::string_view(&c, 1))) return false;
+  return true;
+}
+
 std::string new_id(std::string_view prefix) {
   // One generator per thread, seeded from the OS: ids must not repeat across restarts.
   thread_local std::mt19937_64 generator{std::random_device{}()};

@@ -16,13 +16,10 @@
 #include "api/services.hpp"
 #include "api/static_files.hpp"
 #include "common/clock.hpp"
-#include "common/ids.hpp"
 
 namespace streamgate {
 
 namespace {
-
-constexpr std::string_view media_prefix = "/media/";
 
 struct media_type {
   std::string_view extension;
@@ -36,18 +33,6 @@ constexpr std::array<media_type, 5> media_types{{
     {".mp4", "video/mp4"},
     {".aac", "audio/aac"},
 }};
-
-// A media file's name: what ffmpeg's HLS muxer writes (index.m3u8, index0.ts, init.mp4), no
-// path and no dot first, so nothing outside the video's own folder is named.
-bool is_media_file_name(std::string_view name) {
-  constexpr std::size_t max_length = 128;
-  if (name.empty() || name.size() > max_length || name.front() == '.') return false;
-  for (const char c : name)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-          c == '-' || c == '.'))
-      return false;
-  return true;
-}
 
 std::string_view media_type_of(std::string_view name) {
   for (const media_type& t : media_types)
@@ -115,13 +100,10 @@ http_response media_file(const request_context& ctx, std::string_view video_id,
 }  // namespace
 
 asio::awaitable<http_response> serve_media(const request_context& ctx) {
-  // /media/{videoId}/{file}: ids and file names need no percent-encoding, so none is decoded.
-  std::string_view rest = ctx.target.encoded_path().substr(media_prefix.size());
-  const std::size_t slash = rest.find('/');
-  const std::string_view video_id = rest.substr(0, slash);
-  const std::string_view name =
-      slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-  if (!is_valid_id(video_id) || !is_media_file_name(name) || media_type_of(name).empty())
+  // The router checked both: an id, and a file name of the video's own folder.
+  const std::string_view video_id = ctx.param("videoId");
+  const std::string_view name = ctx.param("file");
+  if (media_type_of(name).empty())
     co_return error_response(error_code::not_found, "no such media file");
   const std::string_view token = token_in(ctx.target.encoded_query());
   if (auto claims = check_token(ctx, token, video_id); !claims)
@@ -146,11 +128,6 @@ asio::awaitable<http_response> authorize_playback(const request_context& ctx) {
   if (auto claims = check_token(ctx, token_in(uri->encoded_query()), video_id); !claims)
     co_return error_response(claims.error());
   co_return http_response{http::status::no_content, 11};
-}
-
-asio::awaitable<http_response> serve_unrouted_get(const request_context& ctx) {
-  if (ctx.target.encoded_path().starts_with(media_prefix)) co_return co_await serve_media(ctx);
-  co_return co_await serve_static_file(ctx);
 }
 
 }  // namespace streamgate

@@ -105,7 +105,10 @@ const std::vector<std::string> api_flags{"listen",     "requests",  "events",
                                          "web-root",   "docs-root", "verdict-timeout-ms",
                                          "io-threads", "log-level", "log-format",
                                          "accepted-start-ms",
-                                         "max-connections", "auth", "admin-token"};
+                                         "max-connections", "auth", "admin-token",
+                                         "allowed-origin", "media-root",
+                                         "playback-token-seconds", "playback-key-file",
+                                         "playback-key"};
 
 std::string environment_name(std::string flag) {
   for (char& c : flag) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
@@ -519,6 +522,84 @@ TEST_CASE("token auth (--auth token) needs an admin token, which is never quoted
   }
   SECTION("an unknown mode is refused") {
     check_refused(load_api({"--auth", "basic"}, env), "'basic'");
+  }
+}
+
+TEST_CASE("an api reads --allowed-origin in order and refuses what is not an origin",
+          "[config][cross-site]") {
+  environment env;
+  SECTION("from flags") {
+    const auto loaded = load_api(
+        {"--allowed-origin", "https://app.example.com", "--allowed-origin", "http://localhost:3000"},
+        env);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->config.allowed_origins ==
+          std::vector<std::string>{"https://app.example.com", "http://localhost:3000"});
+  }
+  SECTION("from the environment, comma-separated") {
+    env.set("STREAMGATE_ALLOWED_ORIGIN", "https://a.example,http://b.example:8080");
+    const auto loaded = load_api({}, env);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->config.allowed_origins ==
+          std::vector<std::string>{"https://a.example", "http://b.example:8080"});
+  }
+  SECTION("none by default") {
+    const auto loaded = load_api({}, env);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->config.allowed_origins.empty());
+  }
+  SECTION("refused") {
+    const auto bad = GENERATE(as<std::string>{}, "app.example.com", "https://app.example.com/",
+                              "https://app.example.com/path", "*", "null", "ftp://a.example",
+                              "https://", "http://user@a.example");
+    CAPTURE(bad);
+    check_refused(load_api({"--allowed-origin", bad}, env),
+                  "bad value '" + bad + "' for --allowed-origin: expected an origin");
+  }
+}
+
+TEST_CASE("the playback key comes from a file or the environment, and is never quoted back",
+          "[config][playback]") {
+  environment env;
+  temp_dir dir;
+  const std::string key(64, 'c');
+  SECTION("none: a random key of the process") {
+    const auto loaded = load_api({}, env);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->config.playback_key_hex.empty());
+    CHECK(loaded->config.media_root == "var/media");
+    CHECK(loaded->config.playback_token_seconds == 60);
+  }
+  SECTION("from a file, its trailing newline ignored") {
+    const auto loaded = load_api({"--playback-key-file", dir.write("key", key + "\n")}, env);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->config.playback_key_hex == key);
+  }
+  SECTION("from the environment") {
+    env.set("STREAMGATE_PLAYBACK_KEY", key);
+    const auto loaded = load_api({}, env);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->config.playback_key_hex == key);
+  }
+  SECTION("short, odd, not hex, or too long: refused without showing it") {
+    const std::string bad = GENERATE(std::string(62, 'a'), std::string(65, 'a'),
+                                     std::string(63, 'a') + "g", std::string(2000, 'a'));
+    env.set("STREAMGATE_PLAYBACK_KEY", bad);
+    const auto loaded = load_api({}, env);
+    check_refused(loaded, "STREAMGATE_PLAYBACK_KEY");
+    CHECK(loaded.error().message.find(bad) == std::string::npos);
+    const auto from_file = load_api({"--playback-key-file", dir.write("bad", bad)}, env);
+    check_refused(from_file, "--playback-key-file");
+    CHECK(from_file.error().message.find(bad) == std::string::npos);
+  }
+  SECTION("a file that cannot be read, or a directory, is refused") {
+    check_refused(load_api({"--playback-key-file", "/nonexistent/key"}, env), "cannot read");
+    const auto folder = load_api({"--playback-key-file", "/tmp"}, env);
+    REQUIRE_FALSE(folder.has_value());
+  }
+  SECTION("the token validity is bounded") {
+    check_refused(load_api({"--playback-token-seconds", "1"}, env), "'1'");
+    check_refused(load_api({"--playback-token-seconds", "3601"}, env), "'3601'");
   }
 }
 
