@@ -45,7 +45,7 @@ make_clip() {
   # A keyframe every 2 s (50 frames at 25 fps, no scene cuts) so every segment is exactly 2 s.
   if ! ffmpeg -nostdin -hide_banner -loglevel error -threads 1 \
       -f lavfi -i "testsrc2=size=320x180:rate=25:duration=12" \
-      -vf "drawtext=$text:textfile=$tmp/title.txt:fontsize=$size:y=h/2-24,drawtext=$text:textfile=$tmp/caption.txt:fontsize=11:y=h-26" \
+      -vf "drawtext=$text:textfile=$tmp/title.txt:fontsize=$size:y=h/2-24,drawtext=$text:textfile=$tmp/caption.txt:fontsize=11:y=h/2+6" \
       -c:v libx264 -preset veryfast -profile:v main -pix_fmt yuv420p -b:v 150k -maxrate 200k -bufsize 400k \
       -g 50 -keyint_min 50 -sc_threshold 0 -an \
       -f hls -hls_time 2 -hls_playlist_type vod -hls_segment_filename "$tmp/seg%02d.ts" "$tmp/index.m3u8"; then

@@ -10,9 +10,11 @@ cmake --build --preset release --target streamgate-worker streamgate-api
 
 bin=build/release
 mkdir -p var
+# The demo clips the api serves to live streams only (docs/design.md, "Playback enforcement").
+[[ -d var/media ]] || ./scripts/make-media.sh var/media
 "$bin/worker/streamgate-worker" --store sqlite:var/streamgate.db --catalog data/catalog.json "$@" &
 worker=$!
-"$bin/api/streamgate-api" --listen 127.0.0.1:8080 --web-root web &
+"$bin/api/streamgate-api" --listen 127.0.0.1:8080 --web-root web --media-root var/media &
 api=$!
 
 # Both programs finish their in-flight work on SIGTERM; forward Ctrl-C to them and wait.

@@ -10,10 +10,13 @@ import { api } from './api.js';
 import { LiveConnection, liveUrl } from './live.js';
 import { h, reconcile, setText } from './dom.js';
 import { poster } from './poster.js';
+import { MediaPlayer, REFUSED_TEXT } from './player.js';
 import { clock, humanDuration, ID_PATTERN, randomId, timeOf, timeOfDay, timeWithSeconds } from './format.js';
 
 const DEFAULT_LEASE_MS = 90_000;
-const MAX_HEARTBEAT_MS = 30_000; // the contract's heartbeat period
+// A third of the api's default playback token life (60 s; docs/design.md, "Playback enforcement"),
+// so a token is always renewed well before the video's next request needs it.
+const MAX_HEARTBEAT_MS = 20_000;
 const MIN_HEARTBEAT_MS = 1_000;
 const HEARTBEAT_RETRY_MS = 5_000; // after a heartbeat that could not be sent
 const PENDING_RESEND_MS = 5_000; // a start without verdict is sent again with the same requestId
@@ -92,6 +95,7 @@ const state = {
   limit: null,
   streams: new Map(), // streamId -> stream: every live stream of the user, on any device
   players: new Map(), // sessionId -> player: this tab's players, in creation order
+  media: new Map(), // sessionId -> MediaPlayer: the video of each playing player (web/js/player.js)
   ownSessions: new Set(), // every sessionId this tab created for the user (survives a reload)
   stopping: new Set(), // streamIds this tab asked to stop and not yet seen end
   stopAllInFlight: false,
@@ -129,7 +133,7 @@ function sortedStreams() {
 }
 
 function heartbeatEvery(player) {
-  const lease = player.leaseMs || DEFAULT_LEASE_MS;
+  const lease = Math.min(player.leaseMs || DEFAULT_LEASE_MS, player.tokenMs || Infinity);
   return Math.max(MIN_HEARTBEAT_MS, Math.min(MAX_HEARTBEAT_MS, Math.floor(lease / 3)));
 }
 
@@ -479,6 +483,8 @@ function newPlayer(videoId, sessionId = randomId('s'), initial = 'pending') {
     leaseMs: 0,
     denial: null, // {reason, active, limit}
     endedReason: null,
+    playback: null, // {token, expiresAt}: the stream's current playback token, its only copy
+    tokenMs: 0, // the life of the last token when it came, which the heartbeats keep ahead of
     createdAt: now(),
   };
 }
@@ -507,6 +513,7 @@ function retry(player) {
   player.denial = null;
   player.endedReason = null;
   player.streamId = null;
+  player.playback = null;
   saveSessions();
   log(`Retrying ${titleOf(player.videoId)}…`);
   sendStart(player);
@@ -561,6 +568,8 @@ function updatePlayer(el, p) {
       state.synced ? 'Asking for a slot…' : 'Waiting for the connection to ask for a slot…');
     actions = [];
   } else if (p.state === 'playing' || p.state === 'stopping') {
+    const media = state.media.get(p.sessionId);
+    if (media) art.append(media.element);
     art.append(h('span', { class: 'player-overlay live' }, h('span', { class: 'eq', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), h('span', { class: 'overlay-text' }, 'Playing')));
     body = h('div', { class: 'player-live' },
       h('div', { class: 'progress', 'aria-hidden': 'true' }, h('span', { class: 'progress-bar', 'data-progress': '' })),
@@ -581,7 +590,7 @@ function updatePlayer(el, p) {
     ];
   } else {
     art.classList.add('dim');
-    body = h('p', { class: 'player-status ended', 'data-testid': 'player-ended', role: 'status' }, ENDED_SHORT[p.endedReason] ?? `Ended (${p.endedReason})`);
+    body = h('p', { class: 'player-status ended', 'data-testid': 'player-ended', role: 'status' }, ENDED_SHORT[p.endedReason] ?? REFUSED_TEXT[p.endedReason] ?? `Ended (${p.endedReason})`);
     actions = [
       h('button', { type: 'button', class: 'primary', 'data-testid': 'player-replay', 'data-action': 'retry', 'aria-label': `Play ${title} again`, onclick: () => retry(p) }, 'Play again'),
       h('button', { type: 'button', 'data-testid': 'player-dismiss', 'data-action': 'dismiss', 'aria-label': `Dismiss ${title}`, onclick: () => dismiss(p) }, 'Dismiss'),
@@ -852,6 +861,7 @@ function onVerdict(msg) {
       const skew = timeOf(stream.startedAt) - now();
       if (!known && Number.isFinite(skew)) state.serverSkewMs = Math.abs(skew) < 1000 ? 0 : skew;
       startPlaying(player, stream);
+      takePlayback(player, msg.playback);
       saveSessions();
       const over = msg.overLimit ? ' (over the limit: allowed by the monitor policy)' : '';
       log(`Playing ${title}: ${msg.active ?? state.streams.size} of ${msg.limit ?? state.limit} streams in use${over}.`, 'allowed');
@@ -898,7 +908,47 @@ function onHeartbeat(msg) {
   if (player) {
     const lease = timeOf(msg.expiresAt) - serverNow();
     if (Number.isFinite(lease) && lease > 0) player.leaseMs = Math.max(lease, MIN_HEARTBEAT_MS * 3);
+    takePlayback(player, msg.playback);
   }
+}
+
+/** Every allowed verdict and heartbeat answer carries a fresh token; the player's video reads it. */
+function takePlayback(player, playback) {
+  if (typeof playback?.token !== 'string' || !playback.token) return;
+  player.playback = playback;
+  const life = timeOf(playback.expiresAt) - serverNow();
+  if (Number.isFinite(life) && life > 0) player.tokenMs = life;
+}
+
+/**
+ * One video per playing player of this tab, made when it starts playing and destroyed on the
+ * render that follows its end (an "ended" event, a refusal, stop-all, a switch of user).
+ */
+function syncMedia() {
+  for (const [sessionId, media] of state.media) {
+    const p = state.players.get(sessionId);
+    if (p && (p.state === 'playing' || p.state === 'stopping')) continue;
+    media.destroy();
+    state.media.delete(sessionId);
+  }
+  for (const p of state.players.values()) {
+    if ((p.state !== 'playing' && p.state !== 'stopping') || state.media.has(p.sessionId)) continue;
+    state.media.set(p.sessionId, new MediaPlayer(videoOf(p.videoId), {
+      token: () => p.playback?.token ?? null,
+      renewToken: () => { if (p.state === 'playing') beat(p); },
+      onRefused: (code) => mediaRefused(p, code),
+    }));
+  }
+}
+
+/** The media route refused the stream's token for good: the player ends, saying why. */
+function mediaRefused(player, code) {
+  if (player.state !== 'playing' && player.state !== 'stopping') return;
+  player.state = 'ended';
+  player.endedReason = code;
+  saveSessions();
+  announce(`${titleOf(player.videoId)} (on this tab): ${REFUSED_TEXT[code] ?? `refused by the server (${code})`}.`, 'ended');
+  render();
 }
 
 /**
@@ -948,7 +998,7 @@ async function beat(player) {
   const generation = state.generation;
   try {
     const reply = await api.heartbeat(state.user.id, streamId);
-    if (generation === state.generation) onHeartbeat({ streamId, expiresAt: reply?.expiresAt });
+    if (generation === state.generation) onHeartbeat({ streamId, expiresAt: reply?.expiresAt, playback: reply?.playback });
   } catch (err) {
     if (generation !== state.generation) return;
     if (err.status === 404) removeStream(streamId, 'gone', false);
@@ -1031,6 +1081,7 @@ function renderAccount() {
 
 function render() {
   ui.workspace.classList.toggle('stale', !!state.user && !state.synced);
+  syncMedia();
   if (!state.user) {
     ui.players.replaceChildren();
     ui.streams.replaceChildren();

@@ -1,11 +1,13 @@
-// Starts and stops a real streamgate-worker and streamgate-api on free loopback ports.
+// Starts and stops a real streamgate-worker and streamgate-api on free loopback ports, with the
+// demo media (scripts/make-media.sh) for the api to serve.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
@@ -54,7 +56,9 @@ export function resolvePrograms() {
   }
   const webRoot = process.env.STREAMGATE_WEB_ROOT || path.join(repoRoot, 'web');
   const catalog = process.env.STREAMGATE_CATALOG || path.join(repoRoot, 'data', 'catalog.json');
-  return { worker: [worker], api: [api], webRoot, catalog };
+  // Beside the api's build (git-ignored, kept between runs: make-media.sh skips clips made).
+  const mediaRoot = process.env.STREAMGATE_MEDIA_ROOT || path.join(path.dirname(path.dirname(api)), 'e2e-media');
+  return { worker: [worker], api: [api], webRoot, catalog, mediaRoot };
 }
 
 /**
@@ -137,16 +141,29 @@ export async function waitHealthy(baseUrl, proc, deadlineMs = 20000) {
   throw new Error(`${baseUrl}/health not 200 within ${deadlineMs} ms (last: ${last})\n${proc.tail()}`);
 }
 
+/**
+ * The clip of every catalog video, made once per media root; concurrent runs are safe (the script
+ * renames each finished clip into place).
+ */
+export async function makeMedia(mediaRoot, catalog) {
+  await promisify(execFile)(path.join(repoRoot, 'scripts', 'make-media.sh'), [mediaRoot, catalog], { timeout: 120000 });
+}
+
 export class Stack {
-  constructor() {
+  /** name prefixes the process logs in out/; apiArgs are added to the api's flags. */
+  constructor({ name = '', apiArgs = [] } = {}) {
     this.programs = resolvePrograms();
     this.tmp = mkdtempSync(path.join(os.tmpdir(), 'streamgate-e2e-'));
     this.catalog = this.programs.catalog;
+    this.mediaRoot = this.programs.mediaRoot;
+    this.logPrefix = name ? `${name}-` : '';
+    this.apiArgs = apiArgs;
     this.worker = null;
     this.api = null;
   }
 
   async start({ leaseSeconds } = {}) {
+    await makeMedia(this.mediaRoot, this.catalog);
     [this.requestsPort, this.eventsPort, this.apiPort] = await freePorts(3);
     this.baseUrl = `http://127.0.0.1:${this.apiPort}`;
     this.leaseSeconds = leaseSeconds;
@@ -157,7 +174,7 @@ export class Stack {
       '--catalog', this.catalog,
     ];
     if (leaseSeconds) workerArgs.push('--lease-seconds', String(leaseSeconds));
-    this.worker = new Proc('streamgate-worker', [...this.programs.worker, ...workerArgs], path.join(outDir, 'worker.log'));
+    this.worker = new Proc('streamgate-worker', [...this.programs.worker, ...workerArgs], path.join(outDir, `${this.logPrefix}worker.log`));
     await this.startApi();
   }
 
@@ -167,8 +184,10 @@ export class Stack {
       '--requests', `tcp://127.0.0.1:${this.requestsPort}`,
       '--events', `tcp://127.0.0.1:${this.eventsPort}`,
       '--web-root', this.programs.webRoot,
+      '--media-root', this.mediaRoot,
+      ...this.apiArgs,
     ];
-    this.api = new Proc('streamgate-api', [...this.programs.api, ...args], path.join(outDir, 'api.log'));
+    this.api = new Proc('streamgate-api', [...this.programs.api, ...args], path.join(outDir, `${this.logPrefix}api.log`));
     await waitHealthy(this.baseUrl, this.api);
     if (this.worker.exited) throw new Error(`streamgate-worker exited:\n${this.worker.tail()}`);
   }
