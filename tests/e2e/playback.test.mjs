@@ -122,7 +122,7 @@ test('real video plays with rotating tokens and stops within a second of its end
       await A.locator(sel.player(v.id, 'playing')).waitFor();
     }
     await Promise.all([v1, v2, v3].map((v) => waitVideoAdvances(A, v.id, WAIT_MS)));
-    await A.screenshot({ path: path.join(outDir, 'playback-01-A-three-videos.png') });
+    await A.screenshot({ path: path.join(outDir, 'playback-01-A-three-videos.png'), fullPage: true });
   });
 
   await step("the videos' requests follow the rotating token and are never refused", async () => {
@@ -162,7 +162,7 @@ test('real video plays with rotating tokens and stops within a second of its end
     const refused = await fetch(`${stack.baseUrl}/media/${v1.id}/index.m3u8?token=${encodeURIComponent(lastToken)}`);
     assert.equal(refused.status, 403);
     assert.equal((await refused.json()).error.code, 'stream_ended');
-    await A.screenshot({ path: path.join(outDir, 'playback-02-A-evicted.png') });
+    await A.screenshot({ path: path.join(outDir, 'playback-02-A-evicted.png'), fullPage: true });
   });
 
   await step("a Stop in page B stops A's player within a second, saying why", async () => {
@@ -177,7 +177,7 @@ test('real video plays with rotating tokens and stops within a second of its end
     assert.ok(stoppedAt - goneAt <= STOP_WITHIN_MS, `A's player stopped ${stoppedAt - goneAt} ms after B saw the stop`);
     t.diagnostic(`stopped: A's player stopped ${stoppedAt - goneAt} ms after B saw the stop`);
     await waitVideoAdvances(A, v3.id, WAIT_MS);
-    await A.screenshot({ path: path.join(outDir, 'playback-03-A-stopped-elsewhere.png') });
+    await A.screenshot({ path: path.join(outDir, 'playback-03-A-stopped-elsewhere.png'), fullPage: true });
   });
 
   await step('no page threw an uncaught error', async () => {
