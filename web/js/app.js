@@ -941,9 +941,12 @@ function syncMedia() {
   }
 }
 
-/** The media route refused the stream's token for good: the player ends, saying why. */
+/**
+ * The media route refused the stream's token for good: the player ends, saying why. A player this
+ * tab is stopping is left to the stop, which removes its card.
+ */
 function mediaRefused(player, code) {
-  if (player.state !== 'playing' && player.state !== 'stopping') return;
+  if (player.state !== 'playing') return;
   player.state = 'ended';
   player.endedReason = code;
   saveSessions();
