@@ -14,8 +14,9 @@ packages=(
   # scripts/make-media.sh: the demo's HLS clips, with the titles drawn in DejaVu Sans.
   ffmpeg fonts-dejavu-core
 )
-# redis-server: the Redis store's tests start real ones on free ports.
-$with_tests && packages+=(chromium redis-server)
+# redis-server: the Redis store's tests start real ones on free ports. nginx-light (it has
+# auth_request): the test of deploy/nginx-media.conf runs it in front of an api.
+$with_tests && packages+=(chromium redis-server nginx-light)
 
 missing=()
 for p in "${packages[@]}"; do
