@@ -2,6 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
+#include <cctype>
+#include <string>
 #include <utility>
 
 #include "api/responses.hpp"
@@ -113,33 +115,68 @@ asio::awaitable<result<std::string>> authorize_websocket(const http_request& req
   co_return user;
 }
 
+namespace {
+
+bool is_base64url(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+// A user's token is "<id>.<43 base64url characters>" (api/tokens): a run shaped like one is hidden
+// wherever it is, in the path or under any parameter name. 32 characters after the dot are enough
+// to call it one; a file name's extension is never that long.
+std::string redact_token_shapes(std::string_view text) {
+  constexpr std::size_t min_secret = 32;
+  std::string out;
+  std::size_t copied = 0;
+  for (std::size_t dot = text.find('.'); dot != std::string_view::npos;
+       dot = text.find('.', dot + 1)) {
+    std::size_t start = dot;
+    while (start > copied && is_base64url(text[start - 1])) --start;
+    std::size_t end = dot + 1;
+    while (end < text.size() && is_base64url(text[end])) ++end;
+    if (start == dot || end - dot - 1 < min_secret) continue;
+    out.append(text.substr(copied, start - copied)).append(redacted);
+    copied = end;
+    dot = end - 1;
+  }
+  out.append(text.substr(copied));
+  return out;
+}
+
+// A client may send its token in forms the api does not read (access_token=, token[]=, a
+// percent-encoded name): any name that holds "token" in any case, as sent or decoded, is hidden.
+bool names_a_token(std::string_view name) {
+  const auto holds_token = [](std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text.find(token_parameter) != std::string::npos;
+  };
+  if (holds_token(std::string(name))) return true;
+  const auto encoded = boost::urls::make_pct_string_view(name);
+  return encoded && holds_token((*encoded).decode());
+}
+
+}  // namespace
+
 std::string redacted_target(std::string_view target) {
   const std::size_t query = target.find('?');
-  if (query == std::string_view::npos) return std::string(target);
-  std::string out(target.substr(0, query + 1));
+  std::string out = redact_token_shapes(target.substr(0, query));
+  if (query == std::string_view::npos) return out;
+  out += '?';
   std::string_view rest = target.substr(query + 1);
-  // Parameters are compared as sent: "token", or any encoding of it, is hidden, since a client
-  // may percent-encode names. Whatever decodes to "token" is treated as a token.
-  bool first = true;
-  while (true) {
-    const std::size_t amp = rest.find('&');
-    const std::string_view param = rest.substr(0, amp);
-    const std::size_t eq = param.find('=');
-    const std::string_view name = param.substr(0, eq);
-    if (!first) out += '&';
-    first = false;
-    const auto decoded = boost::urls::make_pct_string_view(name);
-    const bool is_token =
-        decoded && beast::iequals((*decoded).decode(), std::string(token_parameter));
-    if (is_token) {
+  // Split at ';' too: some servers take it as a separator, so a client may have meant one.
+  for (;;) {
+    const std::size_t end = rest.find_first_of("&;");
+    const std::string_view param = rest.substr(0, end);
+    const std::string_view name = param.substr(0, param.find('='));
+    if (names_a_token(name))
       out.append(name).append("=").append(redacted);
-    } else {
-      out.append(param);
-    }
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
+    else
+      out.append(redact_token_shapes(param));
+    if (end == std::string_view::npos) return out;
+    out += rest[end];
+    rest.remove_prefix(end + 1);
   }
-  return out;
 }
 
 }  // namespace streamgate

@@ -66,7 +66,9 @@ asio::awaitable<std::optional<http_response>> admit(const http_request& request,
 asio::awaitable<result<std::string>> authorize_websocket(const http_request& request,
                                                          const api_services& services);
 
-// The request-target with the value of every `token` query parameter replaced, for logs.
+// The request-target for logs: the value of every query parameter whose name holds "token"
+// (token, access_token, token[]; split at '&' and ';') and anything shaped like a user's token
+// replaced by REDACTED (docs/design.md §6: tokens are never logged).
 std::string redacted_target(std::string_view target);
 
 }  // namespace streamgate

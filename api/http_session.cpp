@@ -8,6 +8,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "api/auth.hpp"
 #include "api/connection_errors.hpp"
 #include "api/http_limits.hpp"
+#include "api/request_head.hpp"
 #include "api/responses.hpp"
 #include "api/router.hpp"
 #include "api/websocket_session.hpp"
@@ -54,10 +56,11 @@ bool is_parse_error(const beast::error_code& ec) {
 }  // namespace
 
 http_session::http_session(asio::ip::tcp::socket&& socket, api_services& services,
-                           connection_slot slot)
+                           std::shared_ptr<const cross_site_guard> guard, connection_slot slot)
     : stream_(std::move(socket)),
       buffer_(max_read_buffer_bytes),
       services_(services),
+      guard_(std::move(guard)),
       slot_(std::move(slot)) {}
 
 void http_session::run() {
@@ -67,7 +70,14 @@ void http_session::run() {
 
 asio::awaitable<void> http_session::serve() {
   for (;;) {
-    const beast::error_code read_error = co_await read_request();
+    beast::error_code read_error = co_await read_header();
+    if (!read_error) {
+      if (const std::optional<error> refused = check_request_head(parser_->get())) {
+        co_await refuse(refused->code, refused->message);
+        co_return;
+      }
+      read_error = co_await read_body();
+    }
     if (read_error == http::error::header_limit) {
       co_await refuse(error_code::header_too_large, "request header larger than 8 KiB");
       co_return;
@@ -88,7 +98,9 @@ asio::awaitable<void> http_session::serve() {
     const in_flight_guard guard(services_.active_requests);
     const http_request& request = parser_->get();
     http_response res;
-    if (beast::websocket::is_upgrade(request)) {
+    if (std::optional<error> refused = guard_->refusal(request)) {
+      res = error_response(*refused);
+    } else if (beast::websocket::is_upgrade(request)) {
       // Refused before upgrading (bad target, no token, another user's token): a plain answer.
       result<std::string> user = co_await authorize_websocket(request, services_);
       if (user) {
@@ -109,8 +121,8 @@ asio::awaitable<void> http_session::serve() {
     res.version(request.version());
     res.keep_alive(keep_alive);
     res.prepare_payload();
-    stream_.expires_after(write_timeout);
-    const auto [write_error, written] = co_await http::async_write(stream_, res, use_nothrow);
+    const beast::error_code write_error =
+        co_await write_answer(res, request.method() == http::verb::head);
     if (write_error) {
       log_connection_failure("write", write_error);
       co_return;
@@ -130,13 +142,20 @@ asio::awaitable<void> http_session::serve() {
   }
 }
 
-asio::awaitable<beast::error_code> http_session::read_request() {
-  // A fresh parser per request (Beast's rule); the limits sit on it, next to the read.
+asio::awaitable<beast::error_code> http_session::read_header() {
+  // A fresh parser per request (Beast's rule); the limits sit on it, next to the read. The
+  // deadline covers the header and the body.
   parser_.emplace();
   apply_request_limits(*parser_);
   stream_.expires_after(read_timeout);
-  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
-  if (ec || parser_->is_done()) co_return ec;
+  const auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
+  co_return ec;
+}
+
+asio::awaitable<beast::error_code> http_session::read_body() {
+  if (parser_->is_done()) co_return beast::error_code{};
+  beast::error_code ec;
+  std::size_t n = 0;
   // curl and others wait for this before sending a body over 1 KiB.
   if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
     http::response<http::empty_body> go_on{http::status::continue_, parser_->get().version()};
@@ -144,6 +163,19 @@ asio::awaitable<beast::error_code> http_session::read_request() {
     if (ec) co_return ec;
   }
   std::tie(ec, n) = co_await http::async_read(stream_, buffer_, *parser_, use_nothrow);
+  co_return ec;
+}
+
+asio::awaitable<beast::error_code> http_session::write_answer(http_response& res,
+                                                              bool head_only) {
+  stream_.expires_after(write_timeout);
+  if (!head_only) {
+    const auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);
+    co_return ec;
+  }
+  // The answer to a HEAD is the GET's head alone, its Content-Length included (RFC 9110 §9.3.2).
+  http::response_serializer<http::string_body> serializer{res};
+  const auto [ec, n] = co_await http::async_write_header(stream_, serializer, use_nothrow);
   co_return ec;
 }
 

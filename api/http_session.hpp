@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "api/connection_limit.hpp"
+#include "api/cross_site_guard.hpp"
 #include "api/http_types.hpp"
 #include "api/services.hpp"
 #include "common/error.hpp"
@@ -20,14 +21,19 @@ namespace streamgate {
 // websocket_session.
 class http_session final : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(asio::ip::tcp::socket&& socket, api_services& services, connection_slot slot);
+  http_session(asio::ip::tcp::socket&& socket, api_services& services,
+               std::shared_ptr<const cross_site_guard> guard, connection_slot slot);
 
   void run();
 
  private:
   asio::awaitable<void> serve();
-  asio::awaitable<beast::error_code> read_request();
+  asio::awaitable<beast::error_code> read_header();
+  // After the head was checked (api/request_head): a refused head's body is never read.
+  asio::awaitable<beast::error_code> read_body();
   asio::awaitable<http_response> answer(const http_request& request);
+  // Without the body when `head_only` (the answer to a HEAD).
+  asio::awaitable<beast::error_code> write_answer(http_response& res, bool head_only);
   asio::awaitable<void> refuse(error_code code, std::string_view message);
   asio::awaitable<void> lingering_close();
 
@@ -35,6 +41,7 @@ class http_session final : public std::enable_shared_from_this<http_session> {
   beast::flat_buffer buffer_;  // reused by every request of the connection
   std::optional<http::request_parser<http::string_body>> parser_;
   api_services& services_;
+  std::shared_ptr<const cross_site_guard> guard_;
   connection_slot slot_;
   int requests_served_ = 0;  // max_requests_per_connection
 };

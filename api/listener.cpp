@@ -60,10 +60,12 @@ class count_guard final {
 }  // namespace
 
 listener::listener(asio::io_context& ioc, const asio::ip::tcp::endpoint& endpoint,
-                   api_services& services)
+                   api_services& services, const std::vector<std::string>& allowed_origins)
     : ioc_(ioc),
       acceptor_(asio::make_strand(ioc)),
       services_(services),
+      guard_(std::make_shared<const cross_site_guard>(endpoint.address().is_loopback(),
+                                                      allowed_origins)),
       busy_answer_(render_busy_answer()) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -107,7 +109,7 @@ asio::awaitable<void> listener::accept_loop() {
     at_limit_ = false;
     // Answers are small and written whole; waiting to coalesce them only adds latency.
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    std::make_shared<http_session>(std::move(socket), services_, std::move(*slot))->run();
+    std::make_shared<http_session>(std::move(socket), services_, guard_, std::move(*slot))->run();
   }
 }
 

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "api/cross_site_guard.hpp"
 #include "api/http_types.hpp"
 #include "api/services.hpp"
 
@@ -20,7 +22,10 @@ namespace streamgate {
 class listener final : public std::enable_shared_from_this<listener> {
  public:
   // Binds at once, so a port in use fails at start-up (boost::system::system_error).
-  listener(asio::io_context& ioc, const asio::ip::tcp::endpoint& endpoint, api_services& services);
+  // `allowed_origins` (--allowed-origin) may use the api from a browser besides its own origin;
+  // bound to a loopback address it serves only loopback host names (api/cross_site_guard).
+  listener(asio::io_context& ioc, const asio::ip::tcp::endpoint& endpoint, api_services& services,
+           const std::vector<std::string>& allowed_origins = {});
 
   void run();
   // From any thread: no new connections; the ones open stay.
@@ -36,6 +41,8 @@ class listener final : public std::enable_shared_from_this<listener> {
   asio::io_context& ioc_;
   asio::ip::tcp::acceptor acceptor_;
   api_services& services_;
+  // Shared with every session, which may outlive the listener at shutdown.
+  const std::shared_ptr<const cross_site_guard> guard_;
   const std::string busy_answer_;   // the whole 503, rendered once
   std::atomic<int> turning_away_{0};  // connections answered 503 and not closed yet
   bool at_limit_ = false;            // logs once per time the limit is reached; accept strand

@@ -415,6 +415,10 @@ std::vector<option_spec> api_specs() {
       {"max-connections", "N",
        "open HTTP and WebSocket connections at most; more are answered 503 (1-1000000)",
        std::to_string(d.max_connections)},
+      {"allowed-origin", "ORIGIN",
+       "a browser origin (scheme://host[:port]) besides the api's own allowed to open WebSockets "
+       "and send POST, PATCH, PUT and DELETE; repeat for more",
+       "none", true},
       {"auth", "MODE", "none, or token for bearer tokens per user and an admin token", d.auth},
       {"admin-token", "TOKEN",
        "the admin's bearer token, needed with --auth token; pass it in the environment, "
@@ -480,6 +484,29 @@ void read_workers(option_reader& options, std::vector<worker_endpoint>& workers)
     pairs.push_back({request, event});
   }
   if (!options.failed()) workers = std::move(pairs);
+}
+
+// An origin as a browser sends it in the Origin header (RFC 6454 §6.2): scheme://host[:port].
+bool is_origin(std::string_view text) {
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (!text.starts_with(scheme)) continue;
+    const std::string_view authority = text.substr(scheme.size());
+    return !authority.empty() && authority.find_first_of("/?#@ \t") == std::string_view::npos;
+  }
+  return false;
+}
+
+void read_allowed_origins(option_reader& options, std::vector<std::string>& origins) {
+  const std::vector<std::string>* values = options.values("allowed-origin");
+  if (values == nullptr) return;
+  for (const std::string& origin : *values) {
+    if (is_origin(origin)) continue;
+    options.bad_value("allowed-origin", origin,
+                      "an origin such as https://app.example.com or http://localhost:3000 "
+                      "(scheme://host[:port], no path)");
+    return;
+  }
+  origins = *values;
 }
 
 // Bearer tokens are RFC 6750 token68 text; an admin token must also be long enough to guess.
@@ -583,6 +610,7 @@ result<command_line<api_config>> load_api_config(int argc, const char* const arg
         options.integer("accepted-start-ms", 1, 600000, c.accepted_start_ms);
         options.integer("io-threads", 1, 64, c.io_threads);
         options.integer("max-connections", 1, 1000000, c.max_connections);
+        read_allowed_origins(options, c.allowed_origins);
         read_log(options, c.log);
         read_auth(options, c);
         options.checked("media-root", is_non_empty, "a non-empty path", c.media_root);

@@ -53,6 +53,9 @@ struct api_config {
   int accepted_start_ms = 60000;
   int io_threads = 1;
   int max_connections = 10000;  // open HTTP and WebSocket connections; more get 503
+  // Browser origins besides the api's own that may upgrade to a WebSocket and change state
+  // (api/cross_site_guard); each "scheme://host[:port]".
+  std::vector<std::string> allowed_origins;
   log_config log;
   // none: anyone may act for any user (the local demo). token: bearer tokens (docs/design.md §6).
   std::string auth = "none";

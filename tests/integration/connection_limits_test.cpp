@@ -3,16 +3,7 @@
 // crowd of idle clients nor one client pipelining thousands of requests can take the api's
 // descriptors or memory, and everyone else keeps getting answers.
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <catch2/catch.hpp>
-#include <functional>
 #include <memory>
 
 #include "helpers.hpp"
@@ -23,13 +14,10 @@ using namespace streamgate::it;
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-
 // The api's per-connection request cap (api/http_limits.hpp).
 constexpr int requests_per_connection = 1000;
 
-const std::string health_request = "GET /health HTTP/1.1\r\nHost: streamgate\r\n\r\n";
+const std::string health_request = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
 // A new keep-alive connection that the api let in: one that got a 200 for GET /health. While
 // an earlier connection's slot is still being released, a new one may get the 503 instead, so
@@ -75,62 +63,6 @@ std::unique_ptr<ws_client> admitted_websocket(unsigned short port, const std::st
 int status_of_a_new_connection(unsigned short port) {
   const auto r = raw_exchange(port, health_request);
   return r ? r->status : 0;
-}
-
-struct pipelined_run {
-  std::vector<http_response> answers;
-  bool closed_by_server = false;  // the reads ended at EOF or a reset, not at the deadline
-  std::string ending;
-};
-
-// Connects, writes all of `bytes` without reading anything, half-closes, and only then reads
-// every answer until the server closes the connection. The receive buffer is made large so the
-// answers the server writes meanwhile fit in the kernel while this client is not reading.
-pipelined_run pipeline_without_reading(unsigned short port, const std::string& bytes,
-                                       std::chrono::milliseconds timeout = 60s) {
-  asio::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  beast::flat_buffer buffer;
-  std::optional<http::response_parser<http::string_body>> parser;
-  pipelined_run run;
-
-  std::function<void()> read_next = [&] {
-    parser.emplace();
-    stream.expires_after(timeout);
-    http::async_read(stream, buffer, *parser, [&](boost::system::error_code ec, std::size_t) {
-      if (ec) {
-        run.ending = ec.message();
-        run.closed_by_server = ec != beast::error::timeout;
-        return;
-      }
-      const auto& msg = parser->get();
-      http_response answer;
-      answer.status = static_cast<int>(msg.result_int());
-      answer.body = msg.body();
-      answer.keep_alive = msg.keep_alive();
-      run.answers.push_back(std::move(answer));
-      read_next();
-    });
-  };
-
-  stream.socket().open(asio::ip::tcp::v4());
-  stream.socket().set_option(asio::socket_base::receive_buffer_size(1 << 20));
-  stream.expires_after(timeout);
-  stream.async_connect({asio::ip::make_address("127.0.0.1"), port}, [&](auto ec) {
-    REQUIRE_FALSE(ec);
-    asio::async_write(stream, asio::buffer(bytes), [&](boost::system::error_code wec, std::size_t) {
-      // The server may close before taking every request: that is the point of the cap.
-      if (wec == beast::error::timeout) {
-        run.ending = "writing the requests timed out";
-        return;
-      }
-      boost::system::error_code ignored;
-      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-      read_next();
-    });
-  });
-  ioc.run();
-  return run;
 }
 
 }  // namespace

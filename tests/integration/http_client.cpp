@@ -13,6 +13,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <cctype>
+#include <functional>
 
 namespace streamgate::it {
 
@@ -226,6 +227,52 @@ std::optional<http_response> raw_exchange(unsigned short port, std::string_view 
                    (result == beast::error::timeout
                         ? "no answer within " + std::to_string(timeout.count()) + " ms"
                         : result.message()));
+}
+
+pipelined_run pipeline_without_reading(unsigned short port, const std::string& bytes,
+                                       std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::flat_buffer buffer;
+  std::optional<http::response_parser<http::string_body>> parser;
+  pipelined_run run;
+
+  std::function<void()> read_next = [&] {
+    parser.emplace();
+    parser->body_limit(max_response_body);
+    stream.expires_after(timeout);
+    http::async_read(stream, buffer, *parser, [&](boost::system::error_code ec, std::size_t) {
+      if (ec) {
+        run.ending = ec.message();
+        run.closed_by_server = ec != beast::error::timeout;
+        return;
+      }
+      run.answers.push_back(to_response(*parser));
+      read_next();
+    });
+  };
+
+  stream.socket().open(tcp::v4());
+  stream.socket().set_option(asio::socket_base::receive_buffer_size(1 << 20));
+  stream.expires_after(timeout);
+  stream.async_connect(loopback(port), [&](boost::system::error_code ec) {
+    if (ec) {
+      run.ending = "connect: " + ec.message();
+      return;
+    }
+    asio::async_write(stream, asio::buffer(bytes), [&](boost::system::error_code wec, std::size_t) {
+      // The server may close before taking every request (a cap, a refused request).
+      if (wec == beast::error::timeout) {
+        run.ending = "writing the requests timed out";
+        return;
+      }
+      boost::system::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      read_next();
+    });
+  });
+  ioc.run();
+  return run;
 }
 
 idle_connection::idle_connection(unsigned short port, std::string_view bytes) : socket_(ioc_) {

@@ -100,6 +100,19 @@ class http_client final {
 std::optional<http_response> raw_exchange(unsigned short port, std::string_view bytes,
                                           std::chrono::milliseconds timeout = 15s);
 
+struct pipelined_run {
+  std::vector<http_response> answers;
+  bool closed_by_server = false;  // the reads ended at EOF or a reset, not at the deadline
+  std::string ending;
+};
+
+// Connects, writes all of `bytes` (one request or many) without reading anything, half-closes,
+// and only then reads every answer until the server closes the connection. The receive buffer is
+// made large so the answers the server writes meanwhile fit in the kernel while this client is
+// not reading.
+pipelined_run pipeline_without_reading(unsigned short port, const std::string& bytes,
+                                       std::chrono::milliseconds timeout = 60s);
+
 // A connection that sent `bytes` (e.g. half a request) and then says nothing: a slow or idle
 // client. The socket stays open until the object dies or the server closes it.
 class idle_connection final {
