@@ -74,8 +74,10 @@ echo "load average at start: $(loadavg)" | tee "$out/loadavg.txt"
   --events "tcp://127.0.0.1:$ev_port" --store "sqlite:$tmp/store.db" --catalog data/catalog.json \
   --lease-seconds 600 --log-level warn 2>"$out/worker.log" &
 worker_pid=$!; pids+=("$worker_pid")
+# Playback tokens valid for an hour: the authorize run's token outlives any WRK_DURATION.
 "$bin/api/streamgate-api" --listen "127.0.0.1:$api_port" --requests "tcp://127.0.0.1:$req_port" \
-  --events "tcp://127.0.0.1:$ev_port" --web-root web --log-level warn 2>"$out/api.log" &
+  --events "tcp://127.0.0.1:$ev_port" --web-root web --playback-token-seconds 3600 \
+  --log-level warn 2>"$out/api.log" &
 api_pid=$!; pids+=("$api_pid")
 wait_http "$api/health" 20
 
@@ -92,16 +94,27 @@ for i in range(count):
         sys.exit(f"creating bench-u{i}: HTTP {r.status}")
 PY
 
-run_wrk() {  # name, url, [script]
-  local name=$1 url=$2 script=${3:-}
+run_wrk() {  # name, url, [more wrk options: -s script, -H header]
+  local name=$1 url=$2
+  shift 2
   echo "== wrk $name"
-  wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency \
-    ${script:+-s "$script"} "$url" >"$out/wrk-$name.txt" 2>&1
+  wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency "$@" "$url" \
+    >"$out/wrk-$name.txt" 2>&1
   grep -E 'Requests/sec|Non-2xx|Socket errors|status|starts' "$out/wrk-$name.txt" || true
 }
 
 run_wrk health "$api/health"
-run_wrk start_wait "$api/api/v1/users/bench-u0/streams?wait=true" bench/start_wait.lua
+# The check nginx's auth_request makes before each media request (deploy/nginx-media.conf): the
+# token of a live stream, as a player sends it in a segment's query.
+token=$(curl -s -XPOST "$api/api/v1/users/alice/streams?wait=true" \
+  -H 'Content-Type: application/json' -d '{"videoId":"v01"}' |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["playback"]["token"])')
+media_uri="/media/v01/seg00.ts?token=$token"
+authorized=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Original-URI: $media_uri" \
+  "$api/api/v1/playback/authorize")
+[ "$authorized" = 204 ] || echo "the live stream's token is answered $authorized, not 204" >&2
+run_wrk authorize "$api/api/v1/playback/authorize" -H "X-Original-URI: $media_uri"
+run_wrk start_wait "$api/api/v1/users/bench-u0/streams?wait=true" -s bench/start_wait.lua
 if [ "$BENCH_PROFILE" = 1 ]; then
   # A second ?wait=true run under perf, so the profiler does not touch the figure above.
   dur=${WRK_DURATION%s}
@@ -111,7 +124,8 @@ if [ "$BENCH_PROFILE" = 1 ]; then
       >/dev/null 2>&1 &
     eval "perf_$p=\$!"
   done
-  run_wrk start_wait_profiled "$api/api/v1/users/bench-u0/streams?wait=true" bench/start_wait.lua
+  run_wrk start_wait_profiled "$api/api/v1/users/bench-u0/streams?wait=true" \
+    -s bench/start_wait.lua
   wait "$perf_api" "$perf_worker" || true
   for p in api worker; do
     {
@@ -122,7 +136,7 @@ if [ "$BENCH_PROFILE" = 1 ]; then
   done
   echo "profiles: $out/perf-api.txt $out/perf-worker.txt"
 fi
-run_wrk start_stop_mix "$api/api/v1/users/bench-u0/streams?wait=true" bench/start_stop_mix.lua
+run_wrk start_stop_mix "$api/api/v1/users/bench-u0/streams?wait=true" -s bench/start_stop_mix.lua
 
 echo "== WebSocket, max rate (window $WS_WINDOW)"
 "$bin/bench/streamgate-bench" --port "$api_port" --users "$WS_USERS" --connections "$WS_USERS" \

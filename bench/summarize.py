@@ -53,12 +53,12 @@ def micro(name):
 
 results = {
     "loadavg": read("loadavg.txt").strip().splitlines(),
-    "wrk": {n: wrk(n) for n in ("health", "start_wait", "start_stop_mix", "nginx")},
+    "wrk": {n: wrk(n) for n in ("health", "authorize", "start_wait", "start_stop_mix", "nginx")},
     "ws_max": load("ws-max.json"),
     "ws_rate": load("ws-rate.json"),
     "hold": read("hold.txt").strip().splitlines(),
     "rss": load("rss.json"),
-    "micro": {n: micro(n) for n in ("limiter_bench", "codec_bench")},
+    "micro": {n: micro(n) for n in ("core_bench", "codec_bench")},
 }
 with open(os.path.join(out, "results.json"), "w") as f:
     json.dump(results, f, indent=2)
@@ -73,6 +73,7 @@ def row(figure, value, unit, rate=None):
 
 
 for name, label in (("nginx", "nginx return 200 (ceiling)"), ("health", "GET /health"),
+                    ("authorize", "GET playback/authorize (live token)"),
                     ("start_wait", "POST streams?wait=true"), ("start_stop_mix", "start+stop mix (REST)")):
     w = results["wrk"][name]
     if not w:
