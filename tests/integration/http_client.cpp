@@ -131,6 +131,9 @@ boost::system::error_code http_client::exchange(http::verb method, std::string_v
 
   http::response_parser<http::string_body> parser;
   parser.body_limit(max_response_body);
+  // The answer to a HEAD has the GET's Content-Length and no body (RFC 9110 §9.3.2): a body
+  // sent anyway stays in the buffer and spoils the next answer on the connection.
+  if (method == http::verb::head) parser.skip(true);
   boost::system::error_code result;
   bool got_response = false;
   auto on_read = [&](boost::system::error_code ec, std::size_t) {
