@@ -51,7 +51,7 @@ int main(int argc, char* argv[]) {
                         std::chrono::seconds(config.playback_token_seconds)));
     if (config.playback_key_hex.empty())
       spdlog::warn("no --playback-key-file: playback tokens of this api are valid on no other");
-    worker_link link(config.workers, sockets,
+    worker_link link(config.workers, config.link_keys, sockets,
                      std::chrono::milliseconds(config.accepted_start_ms), playback);
     const router routes = make_api_router();
     connection_limit connections(static_cast<std::size_t>(config.max_connections));

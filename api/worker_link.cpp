@@ -51,11 +51,12 @@ std::size_t route_key_of(const request_body& body, std::uint64_t corr) {
 
 }  // namespace
 
-worker_link::worker_link(const std::vector<worker_endpoint>& workers, ws_registry& events,
-                         std::chrono::milliseconds send_only_window, playback_gate& playback)
+worker_link::worker_link(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
+                         ws_registry& events, std::chrono::milliseconds send_only_window,
+                         playback_gate& playback)
     : calls_(max_queued_calls),
       send_only_window_(send_only_window),
-      bridge_(workers, calls_, in_flight_, events, stats_, next_corr_, playback) {}
+      bridge_(workers, keys, calls_, in_flight_, events, stats_, next_corr_, playback) {}
 
 void worker_link::start() { bridge_.start(); }
 

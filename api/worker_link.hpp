@@ -24,8 +24,10 @@ class worker_link final : public worker_client {
  public:
   // `send_only_window`: how long a send_only start is retried before the api gives up on it.
   // `playback` signs what replies and events grant and hears which streams ended.
-  worker_link(const std::vector<worker_endpoint>& workers, ws_registry& events,
-              std::chrono::milliseconds send_only_window, playback_gate& playback);
+  // `keys`: CURVE on the link when the workers run with keys (docs/design.md §6).
+  worker_link(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
+              ws_registry& events, std::chrono::milliseconds send_only_window,
+              playback_gate& playback);
 
   void start();
   // Every caller still waiting resumes with nullopt; later calls get nullopt at once.

@@ -13,6 +13,7 @@
 #include "api/metrics.hpp"
 #include "common/clock.hpp"
 #include "common/codec.hpp"
+#include "common/link_keys.hpp"
 
 namespace streamgate {
 
@@ -37,8 +38,22 @@ constexpr int max_receive_batch = 512;
 constexpr int requests_hwm = 10'000;
 constexpr int events_hwm = 100'000;
 
-zmq::socket_t open_dealer(zmq::context_t& context, const std::string& endpoint) {
+// CURVE client keys of the worker link (docs/design.md §6), set before connecting so every
+// connection does the handshake: a worker that does not know this api's key, or an impostor
+// without the worker's secret key, gets no connection at all. No keys: plain.
+void use_curve(zmq::socket_t& socket, const api_link_keys& keys) {
+  if (keys.secret_key.empty()) return;
+  std::array<char, z85_key_length + 1> public_key{};
+  if (zmq_curve_public(public_key.data(), keys.secret_key.c_str()) != 0) throw zmq::error_t();
+  socket.set(zmq::sockopt::curve_serverkey, keys.worker_public_key);
+  socket.set(zmq::sockopt::curve_publickey, std::string_view(public_key.data(), z85_key_length));
+  socket.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+}
+
+zmq::socket_t open_dealer(zmq::context_t& context, const std::string& endpoint,
+                          const api_link_keys& keys) {
   zmq::socket_t socket(context, zmq::socket_type::dealer);
+  use_curve(socket, keys);
   socket.set(zmq::sockopt::sndhwm, requests_hwm);
   socket.set(zmq::sockopt::rcvhwm, requests_hwm);
   // Refuse to queue for a worker that is not connected: a request sent once (stop, create)
@@ -66,8 +81,10 @@ zmq::socket_t open_monitor(zmq::context_t& context, zmq::socket_t& dealer, std::
   return monitor;
 }
 
-zmq::socket_t open_sub(zmq::context_t& context, const std::string& endpoint) {
+zmq::socket_t open_sub(zmq::context_t& context, const std::string& endpoint,
+                       const api_link_keys& keys) {
   zmq::socket_t socket(context, zmq::socket_type::sub);
+  use_curve(socket, keys);
   socket.set(zmq::sockopt::rcvhwm, events_hwm);
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::reconnect_ivl, 100);
@@ -113,7 +130,8 @@ std::string given_up_message(std::string_view request_id) {
 
 }  // namespace
 
-zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, call_queue& calls,
+zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
+                       call_queue& calls,
                        in_flight_requests& in_flight, ws_registry& events, link_stats& stats,
                        std::atomic<std::uint64_t>& next_corr, playback_gate& playback)
     : calls_(calls),
@@ -126,9 +144,10 @@ zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, call_queue& 
   // memory barrier, which is what ZeroMQ asks for moving a socket between threads).
   workers_.reserve(workers.size());
   for (const worker_endpoint& w : workers) {
-    zmq::socket_t dealer = open_dealer(context_, w.requests);
+    zmq::socket_t dealer = open_dealer(context_, w.requests, keys);
     zmq::socket_t monitor = open_monitor(context_, dealer, workers_.size());
-    workers_.push_back({std::move(dealer), open_sub(context_, w.events), std::move(monitor)});
+    workers_.push_back(
+        {std::move(dealer), open_sub(context_, w.events, keys), std::move(monitor)});
   }
 }
 

@@ -35,8 +35,10 @@ namespace streamgate {
 
 class zmq_bridge final {
  public:
-  // Connects the sockets at once, so a bad endpoint fails at start-up (zmq::error_t).
-  zmq_bridge(const std::vector<worker_endpoint>& workers, call_queue& calls,
+  // Connects the sockets at once, so a bad endpoint fails at start-up (zmq::error_t). With
+  // `keys`, every socket is a CURVE client of the workers (docs/design.md §6).
+  zmq_bridge(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
+             call_queue& calls,
              in_flight_requests& in_flight, ws_registry& events, link_stats& stats,
              std::atomic<std::uint64_t>& next_corr, playback_gate& playback);
   ~zmq_bridge();

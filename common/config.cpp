@@ -15,6 +15,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/link_keys.hpp"
+#include "common/loopback_endpoint.hpp"
 #include "common/messages.hpp"
 
 namespace streamgate {
@@ -29,6 +31,7 @@ struct option_spec {
   std::string help;
   std::string default_text;
   bool repeated = false;  // may be given several times; the values are kept in order
+  bool is_switch = false;  // "--name" alone means true; "true"/"false" from the environment, file
 };
 
 std::string environment_name(std::string_view flag) {
@@ -52,7 +55,12 @@ po::options_description describe(const std::vector<option_spec>& specs) {
   for (const option_spec& spec : specs) {
     std::string help = spec.help + " [default: " + spec.default_text + "] (env " +
                        environment_name(spec.name) + (spec.repeated ? ", comma-separated)" : ")");
-    if (spec.repeated)
+    if (spec.is_switch)
+      description.add_options()(spec.name.c_str(),
+                                po::value<std::string>()->implicit_value("true")->value_name(
+                                    spec.value_name),
+                                help.c_str());
+    else if (spec.repeated)
       description.add_options()(spec.name.c_str(),
                                 po::value<std::vector<std::string>>()->value_name(spec.value_name),
                                 help.c_str());
@@ -387,6 +395,17 @@ std::vector<option_spec> worker_specs() {
        std::to_string(d.audit_retention_days)},
       {"max-batch", "N", "decisions per group commit at most (1-100000)",
        std::to_string(d.max_batch)},
+      {"curve-secret-key-file", "FILE",
+       "the worker's CURVE secret key (Z85; scripts/make-link-keys.sh): both sockets then "
+       "encrypt and serve only the apis of --curve-allowed-clients-file",
+       "none"},
+      {"curve-allowed-clients-file", "FILE",
+       "the CURVE public keys (Z85, one a line, # comments) of the apis this worker serves",
+       "none"},
+      {"insecure-link", "true|false",
+       "serve any peer that reaches a non-loopback --requests or --events without CURVE keys; "
+       "without it such a worker refuses to start",
+       "false", false, true},
   };
   add_log_specs(specs);
   return specs;
@@ -433,6 +452,13 @@ std::vector<option_spec> api_specs() {
        "STREAMGATE_PLAYBACK_KEY; a random key of this process when neither is given",
        "none"},
       {"playback-key", "HEX", "the playback key itself; pass it in the environment, not as a flag",
+       "none"},
+      {"curve-secret-key-file", "FILE",
+       "the api's CURVE secret key (Z85; scripts/make-link-keys.sh), for workers that run with "
+       "keys; needs --curve-worker-public-key-file",
+       "none"},
+      {"curve-worker-public-key-file", "FILE",
+       "the workers' CURVE public key (Z85): one key pair for every worker of a deployment",
        "none"},
   };
   add_log_specs(specs);
@@ -572,6 +598,61 @@ void read_playback_key(option_reader& options, api_config& c) {
   c.playback_key_hex = std::move(hex);
 }
 
+// CURVE keys of the worker link (docs/design.md §6), read from files: a secret in a flag or the
+// environment would show in `ps` or `/proc`. A key file's content is never quoted back.
+void read_key_option(option_reader& options, std::string_view name, std::string& key) {
+  const std::string* file = options.value(name);
+  if (file == nullptr) return;
+  auto read = read_key_file(*file);
+  if (!read)
+    options.fail(options.source_of(name) + ": " + read.error().message);
+  else
+    key = std::move(*read);
+}
+
+void read_worker_link(option_reader& options, worker_config& c) {
+  read_key_option(options, "curve-secret-key-file", c.link_keys.secret_key);
+  if (const std::string* file = options.value("curve-allowed-clients-file")) {
+    auto keys = read_key_list_file(*file);
+    if (!keys)
+      options.fail(options.source_of("curve-allowed-clients-file") + ": " + keys.error().message);
+    else
+      c.link_keys.allowed_clients = std::move(*keys);
+  }
+  std::string insecure = c.insecure_link ? "true" : "false";
+  options.one_of("insecure-link", {"true", "false"}, "true or false", insecure);
+  c.insecure_link = insecure == "true";
+  if (options.failed()) return;
+  if (c.link_keys.secret_key.empty() != c.link_keys.allowed_clients.empty()) {
+    options.fail(
+        "--curve-secret-key-file and --curve-allowed-clients-file go together: the worker's own "
+        "key and the apis it serves");
+    return;
+  }
+  if (!c.link_keys.secret_key.empty() || c.insecure_link) return;
+  for (const auto& [name, endpoint] : {std::pair<std::string_view, const std::string&>{
+                                           "requests", c.bind.requests},
+                                       {"events", c.bind.events}}) {
+    if (is_loopback_endpoint(endpoint)) continue;
+    options.fail(options.source_of(name) + " '" + endpoint +
+                 "' can be reached from other hosts, and without CURVE keys any process there "
+                 "could act for every user: give --curve-secret-key-file and "
+                 "--curve-allowed-clients-file (scripts/make-link-keys.sh makes them), or "
+                 "--insecure-link to serve it unauthenticated anyway");
+    return;
+  }
+}
+
+void read_api_link(option_reader& options, api_config& c) {
+  read_key_option(options, "curve-secret-key-file", c.link_keys.secret_key);
+  read_key_option(options, "curve-worker-public-key-file", c.link_keys.worker_public_key);
+  if (options.failed()) return;
+  if (c.link_keys.secret_key.empty() != c.link_keys.worker_public_key.empty())
+    options.fail(
+        "--curve-secret-key-file and --curve-worker-public-key-file go together: the api's own "
+        "key and the workers' public key");
+}
+
 }  // namespace
 
 const char* process_environment(const char* name) { return std::getenv(name); }
@@ -592,6 +673,7 @@ result<command_line<worker_config>> load_worker_config(int argc, const char* con
         options.integer("request-memory-seconds", 1, 604800, c.request_memory_seconds);
         options.integer("audit-retention-days", 1, 3650, c.audit_retention_days);
         options.integer("max-batch", 1, 100000, c.max_batch);
+        read_worker_link(options, c);
         read_log(options, c.log);
       });
 }
@@ -616,6 +698,7 @@ result<command_line<api_config>> load_api_config(int argc, const char* const arg
         options.checked("media-root", is_non_empty, "a non-empty path", c.media_root);
         options.integer("playback-token-seconds", 5, 3600, c.playback_token_seconds);
         read_playback_key(options, c);
+        read_api_link(options, c);
       });
 }
 

@@ -19,6 +19,18 @@ struct worker_endpoint {
   std::string events = "tcp://127.0.0.1:5556";    // worker's PUB
 };
 
+// CURVE on the worker link (docs/design.md §6): Z85 keys, 40 characters each, read from the files
+// --curve-... names (common/link_keys.hpp). Empty: no CURVE.
+struct worker_link_keys {
+  std::string secret_key;                    // the worker's own; its public key is derived
+  std::vector<std::string> allowed_clients;  // public keys of the apis it serves
+};
+struct api_link_keys {
+  std::string secret_key;  // the api's own; its public key is derived
+  // The workers': the workers of one deployment share one key pair (they share one dataset).
+  std::string worker_public_key;
+};
+
 struct log_config {
   std::string level = "info";   // trace|debug|info|warn|error|off
   std::string format = "text";  // text|json
@@ -34,6 +46,9 @@ struct worker_config {
   int request_memory_seconds = 600;  // how long a requestId's verdict is remembered
   int audit_retention_days = 30;     // audit lines older than this are pruned (SQLite store)
   int max_batch = 512;               // requests decided per group commit at most
+  worker_link_keys link_keys;
+  // Lets a worker without keys bind a non-loopback endpoint (anyone reaching it is served).
+  bool insecure_link = false;
   log_config log;
 };
 
@@ -67,6 +82,7 @@ struct api_config {
   std::string playback_key_hex;
   std::string media_root = "var/media";  // DIR/{videoId}/index.m3u8 and its segments
   int playback_token_seconds = 60;       // about twice the web UI's heartbeat period
+  api_link_keys link_keys;
 };
 
 // The result of reading a command line: either a config to run with, or help to print.

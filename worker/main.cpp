@@ -25,6 +25,7 @@
 #include "worker/seed.hpp"
 #include "worker/server/decider.hpp"
 #include "worker/server/worker_loop.hpp"
+#include "worker/server/zap_handler.hpp"
 #include "worker/store/redis/redis_store.hpp"
 #include "worker/store/redis/router.hpp"
 #include "worker/store/sqlite/sqlite_store.hpp"
@@ -110,8 +111,21 @@ int main(int argc, char* argv[]) {
     }
     decider d(*s, rules);
     zmq::context_t context;
+    // CURVE on the worker link (docs/design.md §6): the ZAP handler first, so that no handshake
+    // on the loop's sockets is ever accepted without asking it.
+    std::optional<zap_handler> zap;
+    if (!config.link_keys.secret_key.empty()) {
+      zap.emplace(context, config.link_keys.allowed_clients);
+      spdlog::info("worker link: CURVE, {} allowed api key(s)",
+                   config.link_keys.allowed_clients.size());
+    } else if (config.insecure_link) {
+      spdlog::warn("worker link: --insecure-link, no CURVE keys: any process that reaches {} or "
+                   "{} may act for every user",
+                   config.bind.requests, config.bind.events);
+    }
     worker_loop loop(context, config.bind, config.max_batch, d, *s,
-                     std::chrono::hours(24) * config.audit_retention_days);
+                     std::chrono::hours(24) * config.audit_retention_days,
+                     config.link_keys.secret_key);
     std::atomic<bool> stop_requested{false};
     const std::jthread signal_waiter = stop_on_signal(signals, stop_requested);
     spdlog::info("{} started: requests {}, events {}, store {} (dataset {})", program,

@@ -100,7 +100,8 @@ const std::vector<std::string> worker_flags{"requests",      "events",
                                             "policy",        "request-memory-seconds",
                                             "audit-retention-days",
                                             "max-batch",     "log-level",
-                                            "log-format"};
+                                            "log-format",    "curve-secret-key-file",
+                                            "curve-allowed-clients-file", "insecure-link"};
 const std::vector<std::string> api_flags{"listen",     "requests",  "events",
                                          "web-root",   "docs-root", "verdict-timeout-ms",
                                          "io-threads", "log-level", "log-format",
@@ -108,7 +109,9 @@ const std::vector<std::string> api_flags{"listen",     "requests",  "events",
                                          "max-connections", "auth", "admin-token",
                                          "allowed-origin", "media-root",
                                          "playback-token-seconds", "playback-key-file",
-                                         "playback-key"};
+                                         "playback-key",
+                                         "curve-secret-key-file",
+                                         "curve-worker-public-key-file"};
 
 std::string environment_name(std::string flag) {
   for (char& c : flag) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
@@ -176,10 +179,12 @@ TEST_CASE("every worker flag is read as given", "[config]") {
                                    "--log-level",
                                    "debug",
                                    "--log-format",
-                                   "json"},
+                                   "json",
+                                   "--insecure-link"},
                                   env);
   REQUIRE(loaded.has_value());
   const worker_config& c = loaded->config;
+  CHECK(c.insecure_link);
   CHECK(c.bind.requests == "tcp://0.0.0.0:6000");
   CHECK(c.bind.events == "ipc:///tmp/ev");
   CHECK(c.store == "redis://127.0.0.1:6379,10.0.0.2:7001");

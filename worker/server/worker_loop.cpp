@@ -37,11 +37,16 @@ constexpr std::size_t audit_lines_per_prune = 1000;
 constexpr std::chrono::seconds prune_interval{1};
 
 zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,
-                          const std::string& endpoint) {
+                          const std::string& endpoint, const std::string& curve_secret_key) {
   zmq::socket_t socket(context, type);
   socket.set(zmq::sockopt::sndhwm, high_water_mark);
   socket.set(zmq::sockopt::rcvhwm, high_water_mark);
   socket.set(zmq::sockopt::linger, linger_ms);
+  // Set before the bind: every connection it accepts then does the CURVE handshake.
+  if (!curve_secret_key.empty()) {
+    socket.set(zmq::sockopt::curve_server, 1);
+    socket.set(zmq::sockopt::curve_secretkey, curve_secret_key);
+  }
   try {
     socket.bind(endpoint);
   } catch (const zmq::error_t& e) {
@@ -54,13 +59,14 @@ zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,
 }  // namespace
 
 worker_loop::worker_loop(zmq::context_t& context, const worker_endpoint& bind, int max_batch,
-                         decider& d, store& s, std::chrono::milliseconds audit_retention)
+                         decider& d, store& s, std::chrono::milliseconds audit_retention,
+                         const std::string& curve_secret_key)
     : decider_(d),
       store_(s),
       max_batch_(static_cast<std::size_t>(std::max(max_batch, 1))),
       audit_retention_(audit_retention),
-      requests_(make_socket(context, zmq::socket_type::router, bind.requests)),
-      events_(make_socket(context, zmq::socket_type::pub, bind.events)) {}
+      requests_(make_socket(context, zmq::socket_type::router, bind.requests, curve_secret_key)),
+      events_(make_socket(context, zmq::socket_type::pub, bind.events, curve_secret_key)) {}
 
 void worker_loop::run(const std::atomic<bool>& stop_requested) {
   using clock = std::chrono::steady_clock;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 #include <zmq.hpp>
@@ -25,9 +26,12 @@ namespace streamgate {
 class worker_loop final {
  public:
   // Binds both sockets at once, so peers may connect as soon as this returns. The context is the
-  // caller's because inproc:// endpoints (tests) only reach sockets of the same context.
+  // caller's because inproc:// endpoints (tests) only reach sockets of the same context, and its
+  // ZAP handler (worker/server/zap_handler.hpp) too. `curve_secret_key` (Z85): both sockets are
+  // CURVE servers and that handler decides who may connect; empty: plain (docs/design.md §6).
   worker_loop(zmq::context_t& context, const worker_endpoint& bind, int max_batch, decider& d,
-              store& s, std::chrono::milliseconds audit_retention);
+              store& s, std::chrono::milliseconds audit_retention,
+              const std::string& curve_secret_key);
 
   // Serves until stop_requested is set (checked between batches, at least every 100 ms), then
   // closes the sockets. Throws store_lost when the store must not be served any more.
