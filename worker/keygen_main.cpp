@@ -16,11 +16,12 @@
 
 #include <zmq.h>
 
+#include "common/link_keys.hpp"
+
 namespace {
 
 constexpr std::string_view program = "streamgate-keygen";
 constexpr int exit_usage = 2;
-constexpr std::size_t z85_key_length = 40;
 
 // Creates `path` (never an existing file) with `mode` and writes the key and a newline.
 bool write_new_file(const char* path, mode_t mode, std::string_view key) {
@@ -49,14 +50,14 @@ int main(int argc, char* argv[]) {
                  "streamgate-worker; neither file may exist yet.\n";
     return exit_usage;
   }
-  std::array<char, z85_key_length + 1> public_key{};
-  std::array<char, z85_key_length + 1> secret_key{};
+  std::array<char, streamgate::z85_key_length + 1> public_key{};
+  std::array<char, streamgate::z85_key_length + 1> secret_key{};
   if (zmq_curve_keypair(public_key.data(), secret_key.data()) != 0) {
     std::cerr << program << ": this libzmq has no CURVE: " << zmq_strerror(zmq_errno()) << '\n';
     return 1;
   }
-  if (!write_new_file(argv[1], 0600, {secret_key.data(), z85_key_length})) return 1;
-  if (!write_new_file(argv[2], 0644, {public_key.data(), z85_key_length})) {
+  if (!write_new_file(argv[1], 0600, {secret_key.data(), streamgate::z85_key_length})) return 1;
+  if (!write_new_file(argv[2], 0644, {public_key.data(), streamgate::z85_key_length})) {
     // No half-made pair: a secret key without its public key is no use to anyone.
     ::unlink(argv[1]);
     return 1;

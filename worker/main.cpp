@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include <zmq.hpp>
 
 #include "common/config.hpp"
+#include "common/link_keys.hpp"
 #include "common/log.hpp"
 #include "worker/seed.hpp"
 #include "worker/server/decider.hpp"
@@ -116,7 +118,11 @@ int main(int argc, char* argv[]) {
     std::optional<zap_handler> zap;
     if (!config.link_keys.secret_key.empty()) {
       zap.emplace(context, config.link_keys.allowed_clients);
-      spdlog::info("worker link: CURVE, {} allowed api key(s)",
+      // The public key the apis must be given, so an operator can check it against theirs.
+      std::array<char, z85_key_length + 1> public_key{};
+      if (zmq_curve_public(public_key.data(), config.link_keys.secret_key.c_str()) != 0)
+        throw zmq::error_t();
+      spdlog::info("worker link: CURVE, public key {}, {} allowed api key(s)", public_key.data(),
                    config.link_keys.allowed_clients.size());
     } else if (config.insecure_link) {
       spdlog::warn("worker link: --insecure-link, no CURVE keys: any process that reaches {} or "
