@@ -1,11 +1,13 @@
 #include "common/config.hpp"
 
+#include <arpa/inet.h>
 #include <rapidjson/document.h>
 
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
@@ -13,10 +15,12 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include "common/link_keys.hpp"
 #include "common/loopback_endpoint.hpp"
+#include "common/bounded_file.hpp"
 #include "common/messages.hpp"
 
 namespace streamgate {
@@ -88,6 +92,7 @@ struct option_sources {
   std::set<std::string, std::less<>> from_flags;
   std::set<std::string, std::less<>> from_environment;
   std::string config_file;
+  std::set<std::string, std::less<>> quoted_in_file;  // keys whose value the file quotes: "90"
   bool help = false;
 };
 
@@ -125,14 +130,17 @@ po::parsed_options environment_options(const std::vector<option_spec>& specs,
   return parsed;
 }
 
+// A config file is a page of options; anything much larger is the wrong file.
+constexpr std::size_t max_config_bytes = 1024 * 1024;
+
 result<po::parsed_options> file_options(const std::vector<option_spec>& specs,
                                         const po::options_description& description,
-                                        const std::string& path) {
+                                        const std::string& path,
+                                        std::set<std::string, std::less<>>& quoted) {
   const std::string in_file = " in config file '" + path + "'";
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return bad_request("cannot read config file '" + path + "'");
-  const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  if (file.bad()) return bad_request("cannot read config file '" + path + "'");
+  const result<std::string> read = read_bounded_file(path, max_config_bytes, "config file");
+  if (!read) return read.error();
+  const std::string& text = *read;
 
   // Numbers are kept as written so that a bad one is quoted exactly in the message.
   rapidjson::Document document;
@@ -143,6 +151,9 @@ result<po::parsed_options> file_options(const std::vector<option_spec>& specs,
                        std::to_string(document.GetErrorOffset()) + ")");
   if (!document.IsObject())
     return bad_request("config file '" + path + "' must hold a JSON object");
+  // The same text with its types: a quoted "90" must not pass for the number 90.
+  rapidjson::Document typed;
+  typed.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
 
   po::parsed_options parsed(&description);
   std::set<std::string_view> seen;
@@ -153,6 +164,9 @@ result<po::parsed_options> file_options(const std::vector<option_spec>& specs,
     if (!seen.insert(key).second)
       return bad_request("key '" + std::string(key) + "' appears twice" + in_file);
     const rapidjson::Value& value = member.value;
+    const auto typed_member = typed.FindMember(member.name);
+    if (typed_member != typed.MemberEnd() && typed_member->value.IsString())
+      quoted.insert(std::string(key));
     std::vector<std::string> values;
     const auto scalar = [](const rapidjson::Value& v) -> std::optional<std::string> {
       if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
@@ -210,7 +224,8 @@ result<option_sources> read_sources(const std::vector<option_spec>& specs,
 
     if (sources.values.count("config") != 0) {
       sources.config_file = sources.values["config"].as<std::string>();
-      auto from_file = file_options(specs, description, sources.config_file);
+      auto from_file =
+          file_options(specs, description, sources.config_file, sources.quoted_in_file);
       if (!from_file) return from_file.error();
       po::store(*from_file, sources.values);
     }
@@ -250,6 +265,11 @@ class option_reader final {
   void integer(std::string_view name, int min, int max, int& target) {
     const std::string* text = value(name);
     if (text == nullptr) return;
+    const std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    if (quoted_in_file(name)) {
+      bad_value(name, *text, range + " as a JSON number, not a string");
+      return;
+    }
     int number = 0;
     const char* end = text->data() + text->size();
     const auto [stop, code] = std::from_chars(text->data(), end, number);
@@ -257,7 +277,7 @@ class option_reader final {
       target = number;
       return;
     }
-    bad_value(name, *text, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    bad_value(name, *text, range);
   }
 
   void one_of(std::string_view name, std::initializer_list<std::string_view> choices,
@@ -296,6 +316,12 @@ class option_reader final {
   void bad_value(std::string_view name, std::string_view text, std::string_view expectation) {
     fail("bad value '" + std::string(text) + "' for " + source_of(name) + ": expected " +
          std::string(expectation));
+  }
+
+  // The value in force is the config file's, and a JSON string there.
+  bool quoted_in_file(std::string_view name) const {
+    return sources_.from_flags.count(name) == 0 && sources_.from_environment.count(name) == 0 &&
+           sources_.quoted_in_file.count(name) != 0;
   }
 
   // Where the value in force came from, as the user would write it.
@@ -337,6 +363,19 @@ bool parse_host_port(std::string_view text, std::string& host, unsigned short& p
   if (host_part.empty() || !parse_port(text.substr(colon + 1), port)) return false;
   host = host_part;
   return true;
+}
+
+// What the api binds: an IP address, or localhost, which is 127.0.0.1. Other names are not
+// resolved: binding must not depend on DNS, nor pick one of a name's addresses by chance.
+bool parse_listen_address(std::string_view text, std::string& host, unsigned short& port) {
+  if (!parse_host_port(text, host, port)) return false;
+  if (host == "localhost") {
+    host = "127.0.0.1";
+    return true;
+  }
+  in6_addr address{};
+  return inet_pton(AF_INET, host.c_str(), &address) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), &address) == 1;
 }
 
 bool is_store(std::string_view text) {
@@ -653,6 +692,22 @@ void read_api_link(option_reader& options, api_config& c) {
         "key and the workers' public key");
 }
 
+// The catalog is read only into an empty store, maybe long after start-up: a path that can never
+// be read as one (a directory, a device, a file over the cap) is refused now. A missing file is
+// not: a seeded store needs none.
+void check_catalog_file(option_reader& options, const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (ec || status.type() == std::filesystem::file_type::not_found) return;
+  if (status.type() != std::filesystem::file_type::regular) {
+    options.bad_value("catalog", path, "a JSON file (this is not a regular file)");
+    return;
+  }
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > max_catalog_bytes)
+    options.bad_value("catalog", path, "a JSON file of at most 64 MiB");
+}
+
 }  // namespace
 
 const char* process_environment(const char* name) { return std::getenv(name); }
@@ -667,6 +722,7 @@ result<command_line<worker_config>> load_worker_config(int argc, const char* con
         options.checked("store", is_store, "sqlite:<path> or redis://<host>:<port>[,<host>:<port>...]",
                         c.store);
         options.checked("catalog", is_non_empty, "a non-empty path", c.catalog);
+        check_catalog_file(options, c.catalog);
         options.integer("lease-seconds", 1, 86400, c.lease_seconds);
         options.integer("default-max-streams", 1, max_streams_ceiling, c.default_max_streams);
         options.policy_value("policy", c.default_policy);
@@ -683,8 +739,10 @@ result<command_line<api_config>> load_api_config(int argc, const char* const arg
   return load<api_config>(
       "streamgate-api", api_specs(), argc, argv, env, [](option_reader& options, api_config& c) {
         if (const std::string* listen = options.value("listen"))
-          if (!parse_host_port(*listen, c.listen_host, c.listen_port))
-            options.bad_value("listen", *listen, "<host>:<port> with a port from 1 to 65535");
+          if (!parse_listen_address(*listen, c.listen_host, c.listen_port))
+            options.bad_value("listen", *listen,
+                              "<host>:<port> with a port from 1 to 65535, the host an IPv4 "
+                              "address, an IPv6 address in brackets, or localhost");
         read_workers(options, c.workers);
         options.checked("web-root", is_non_empty, "a non-empty path", c.web_root);
         options.checked("docs-root", is_non_empty, "a non-empty path", c.docs_root);

@@ -36,6 +36,9 @@ struct log_config {
   std::string format = "text";  // text|json
 };
 
+// The largest catalog a worker reads (--catalog).
+inline constexpr std::size_t max_catalog_bytes = 64 * 1024 * 1024;
+
 struct worker_config {
   worker_endpoint bind;
   std::string store = "sqlite:var/streamgate.db";

@@ -68,6 +68,8 @@ class temp_dir final {
   temp_dir(const temp_dir&) = delete;
   temp_dir& operator=(const temp_dir&) = delete;
 
+  const std::filesystem::path& path() const { return path_; }
+
   std::string write(const std::string& name, const std::string& content) const {
     const std::string file = (path_ / name).string();
     std::ofstream(file, std::ios::binary) << content;
@@ -226,7 +228,7 @@ TEST_CASE("an IPv6 listen address is written in brackets", "[config]") {
 TEST_CASE("the config file is overridden by the environment, which flags override", "[config]") {
   const temp_dir dir;
   const std::string file = dir.write(
-      "worker.json", R"({"lease-seconds": 10, "policy": "evict_oldest", "max-batch": "7"})");
+      "worker.json", R"({"lease-seconds": 10, "policy": "evict_oldest", "max-batch": 7})");
   environment env;
   SECTION("file only") {
     const auto loaded = load_worker({"--config", file}, env);
@@ -403,6 +405,89 @@ TEST_CASE("a bad value from the file names the expectation too", "[config]") {
   check_refused(
       load_worker({"--config", file}, env),
       "bad value 'kick' for 'policy' in config file '" + file + "': expected deny, evict_oldest or monitor");
+}
+
+TEST_CASE("a quoted number for an integer key of a config file is refused naming the key",
+          "[config]") {
+  const temp_dir dir;
+  environment env;
+  const std::string quoted = dir.write("quoted.json", R"({"lease-seconds": "90"})");
+  check_refused(load_worker({"--config", quoted}, env),
+                "bad value '90' for 'lease-seconds' in config file '" + quoted +
+                    "': expected an integer from 1 to 86400 as a JSON number, not a string");
+  const std::string api_file = dir.write("api.json", R"({"io-threads": "4"})");
+  check_refused(load_api({"--config", api_file}, env), "for 'io-threads' in config file");
+  // Flags and the environment are text by nature; a file's number is a number.
+  env.set("STREAMGATE_LEASE_SECONDS", "90");
+  const auto from_environment = load_worker({"--config", quoted}, env);
+  REQUIRE(from_environment.has_value());
+  CHECK(from_environment->config.lease_seconds == 90);
+  environment none;
+  const auto from_flag = load_worker({"--config", quoted, "--lease-seconds", "45"}, none);
+  REQUIRE(from_flag.has_value());
+  CHECK(from_flag->config.lease_seconds == 45);
+  const std::string number = dir.write("number.json", R"({"lease-seconds": 90})");
+  environment clean;
+  const auto from_file = load_worker({"--config", number}, clean);
+  REQUIRE(from_file.has_value());
+  CHECK(from_file->config.lease_seconds == 90);
+}
+
+TEST_CASE("a config file that is a directory, a device or over 1 MiB is refused, not read",
+          "[config]") {
+  const temp_dir dir;
+  environment env;
+  const std::string big = dir.write("big.json", "{\"lease-seconds\": 5" +
+                                                    std::string(1024 * 1024, ' ') + "}");
+  const std::string directory = dir.path().string();
+  // Generated once for every run of the case: the rows are built from this run's directory.
+  const std::vector<std::pair<std::string, std::string>> rows{
+      {directory, "config file '" + directory + "' is a directory"},
+      {"/dev/zero", "config file '/dev/zero' is larger than 1 MiB"},
+      {big, "config file '" + big + "' is larger than 1 MiB"},
+  };
+  const auto& [path, expected] = rows.at(GENERATE(range(std::size_t{0}, std::size_t{3})));
+  CAPTURE(path);
+  check_refused(load_worker({"--config", path}, env), expected);
+  check_refused(load_api({"--config", path}, env), expected);
+}
+
+TEST_CASE("--catalog naming a directory or a device is refused; a missing one is not",
+          "[config]") {
+  const temp_dir dir;
+  environment env;
+  check_refused(load_worker({"--catalog", "/dev/zero"}, env),
+                "bad value '/dev/zero' for --catalog: expected a JSON file");
+  check_refused(load_worker({"--catalog", dir.path().string()}, env),
+                "bad value '" + dir.path().string() + "' for --catalog");
+  const auto missing = load_worker({"--catalog", "/nonexistent/catalog.json"}, env);
+  REQUIRE(missing.has_value());
+  CHECK(missing->config.catalog == "/nonexistent/catalog.json");
+}
+
+TEST_CASE("--listen takes an IP address or localhost, and names any other value", "[config]") {
+  environment env;
+  SECTION("accepted") {
+    const auto [listen, host] = GENERATE(table<std::string, std::string>({
+        {"localhost:8080", "127.0.0.1"},
+        {"127.0.0.2:8080", "127.0.0.2"},
+        {"0.0.0.0:8080", "0.0.0.0"},
+        {"[::1]:8080", "::1"},
+        {"[::]:8080", "::"},
+    }));
+    CAPTURE(listen);
+    const auto loaded = load_api({"--listen", listen}, env);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->config.listen_host == host);
+    CHECK(loaded->config.listen_port == 8080);
+  }
+  SECTION("refused") {
+    const auto listen = GENERATE(as<std::string>{}, "example.com:8080", "999.1.1.1:8080",
+                                 "1.2.3:8080", "[::g]:8080", "local host:8080");
+    CAPTURE(listen);
+    check_refused(load_api({"--listen", listen}, env),
+                  "bad value '" + listen + "' for --listen: expected <host>:<port>");
+  }
 }
 
 TEST_CASE("a missing config file is refused", "[config]") {
