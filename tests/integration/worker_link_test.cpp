@@ -6,11 +6,13 @@
 // scripts/make-link-keys.sh, as an operator would make them. These cases ask no store: they run
 // once ([link] is left out of the Redis and Cluster runs).
 
+#include <stdlib.h>  // mkdtemp
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <array>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -19,10 +21,12 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "diagnostics.hpp"
 #include "free_port.hpp"
 #include "helpers.hpp"
 #include "process.hpp"
