@@ -86,7 +86,6 @@ void zap_handler::answer_one() {
       zmq::str_buffer("")};
   zmq::send_multipart(socket_, reply);
   if (allowed) return;
-  refused_.fetch_add(1, std::memory_order_relaxed);
   ++refused_unlogged_;
   const auto now = std::chrono::steady_clock::now();
   if (now < next_log_) return;

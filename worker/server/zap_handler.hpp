@@ -7,7 +7,6 @@
 // decrypted), never gets a message through and never receives one.
 
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <set>
@@ -28,8 +27,6 @@ class zap_handler final {
   zap_handler(const zap_handler&) = delete;
   zap_handler& operator=(const zap_handler&) = delete;
 
-  std::uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
-
  private:
   using public_key = std::array<std::uint8_t, 32>;
   void run(const std::stop_token& stop);
@@ -37,8 +34,7 @@ class zap_handler final {
 
   std::set<public_key> allowed_;
   zmq::socket_t socket_;  // REP; the handler thread's only, once it started
-  std::atomic<std::uint64_t> refused_{0};
-  std::uint64_t refused_unlogged_ = 0;
+  std::uint64_t refused_unlogged_ = 0;  // handler thread only
   std::chrono::steady_clock::time_point next_log_{};
   std::jthread thread_;  // last: stopped and joined first, before the socket closes
 };
