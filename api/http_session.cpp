@@ -21,6 +21,7 @@
 #include "api/responses.hpp"
 #include "api/router.hpp"
 #include "api/websocket_session.hpp"
+#include "api/ws_registry.hpp"
 
 namespace streamgate {
 
@@ -103,6 +104,12 @@ asio::awaitable<void> http_session::serve() {
     } else if (beast::websocket::is_upgrade(request)) {
       // Refused before upgrading (bad target, no token, another user's token): a plain answer.
       result<std::string> user = co_await authorize_websocket(request, services_);
+      // Checked before the upgrade, so the refusal is a plain answer; sockets upgrading at this
+      // very moment on other io threads may pass it together (at most --io-threads over).
+      if (user && services_.sockets.count_of(*user) >= services_.max_websockets_per_user)
+        user = error{error_code::too_many_websockets,
+                     "this user has " + std::to_string(services_.max_websockets_per_user) +
+                         " WebSockets open on this api already"};
       if (user) {
         auto session =
             std::make_shared<websocket_session>(std::move(stream_), std::move(*user), services_);

@@ -19,10 +19,12 @@
 #include "api/auth.hpp"
 #include "api/connection_errors.hpp"
 #include "api/connection_limit.hpp"
+#include "api/descriptor_limit.hpp"
 #include "api/listener.hpp"
 #include "api/playback/playback_gate.hpp"
 #include "api/services.hpp"
 #include "api/shutdown.hpp"
+#include "api/start_rate_limit.hpp"
 #include "api/worker_link.hpp"
 #include "api/ws_registry.hpp"
 #include "common/config.hpp"
@@ -54,13 +56,22 @@ int main(int argc, char* argv[]) {
     worker_link link(config.workers, config.link_keys, sockets,
                      std::chrono::milliseconds(config.accepted_start_ms), playback);
     const router routes = make_api_router();
-    connection_limit connections(static_cast<std::size_t>(config.max_connections));
+    const std::size_t open_files = raise_open_files_limit();
+    const std::size_t max_connections =
+        connections_within(static_cast<std::size_t>(config.max_connections), open_files);
+    if (max_connections < static_cast<std::size_t>(config.max_connections))
+      spdlog::warn("--max-connections {} lowered to {}: this process may open {} files", config.max_connections,
+                   max_connections, open_files);
+    connection_limit connections(max_connections);
     api_services services{link, sockets, routes, verdict_timeout, config.web_root};
     services.docs_root = config.docs_root;
     services.link = &link.stats();
     services.connections = &connections;
     services.playback = &playback;
     services.media_root = config.media_root;
+    start_rate_limit start_limit(config.start_rate, config.start_burst);
+    services.start_limit = &start_limit;
+    services.max_websockets_per_user = static_cast<std::size_t>(config.max_websockets_per_user);
     std::optional<authenticator> auth;
     if (config.auth == "token") {
       auth.emplace(config.admin_token);
@@ -70,7 +81,8 @@ int main(int argc, char* argv[]) {
     asio::io_context ioc(config.io_threads);
     const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config.listen_host),
                                            config.listen_port);
-    const auto server = std::make_shared<listener>(ioc, endpoint, services);
+    const auto server =
+        std::make_shared<listener>(ioc, endpoint, services, config.allowed_origins);
     link.start();
     server->run();
     spdlog::info("listening on {}:{}, auth {}", server->local_endpoint().address().to_string(),

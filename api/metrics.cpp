@@ -116,6 +116,9 @@ std::string api_metrics::render(const link_stats* link, bool worker_up,
   header(out, "streamgate_starts_near_limit_total", "counter",
          "Verdicts where the user's active streams reached limit-1 or more.");
   sample(out, "streamgate_starts_near_limit_total", "", get(near_limit_));
+  header(out, "streamgate_starts_rate_limited_total", "counter",
+         "Starts answered 429 rate_limited by this api (--start-rate), never sent to a worker.");
+  sample(out, "streamgate_starts_rate_limited_total", "", get(rate_limited_));
   header(out, "streamgate_websocket_connections", "gauge", "Open WebSockets on this api.");
   sample(out, "streamgate_websocket_connections", "", std::uint64_t{websockets});
   header(out, "streamgate_worker_up", "gauge", "1 when a worker answered a ping recently.");

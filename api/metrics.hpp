@@ -31,6 +31,7 @@ class api_metrics final {
   void count_event(std::string_view event_json);
   void observe_verdict_latency(std::chrono::steady_clock::duration d);
   void set_pending_calls(std::size_t n) { pending_calls_.store(n, std::memory_order_relaxed); }
+  void count_rate_limited_start() { rate_limited_.fetch_add(1, std::memory_order_relaxed); }
 
   // The whole exposition. The gauges the caller owns are passed in.
   std::string render(const link_stats* link, bool worker_up, std::size_t websockets) const;
@@ -43,6 +44,7 @@ class api_metrics final {
   std::atomic<std::uint64_t> evicted_{0};
   std::atomic<std::uint64_t> expired_{0};
   std::atomic<std::uint64_t> near_limit_{0};
+  std::atomic<std::uint64_t> rate_limited_{0};
   std::array<std::atomic<std::uint64_t>, latency_buckets.size()> latency_counts_{};
   std::atomic<std::uint64_t> latency_count_{0};
   std::atomic<std::uint64_t> latency_sum_us_{0};

@@ -2,12 +2,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 
 namespace streamgate {
 
 class connection_limit;
 class playback_gate;
+class start_rate_limit;
 class authenticator;
 class router;
 struct link_stats;
@@ -35,6 +37,9 @@ struct api_services {
   // Playback tokens and the media they open (docs/design.md §9); none in tests without media.
   const playback_gate* playback = nullptr;
   std::filesystem::path media_root{};
+  // Starts per user (--start-rate, --start-burst); none in tests that need no limit.
+  start_rate_limit* start_limit = nullptr;
+  std::size_t max_websockets_per_user = 32;
   // The cap on open connections (--max-connections); none in tests that need no listener.
   connection_limit* connections = nullptr;
 };

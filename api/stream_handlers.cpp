@@ -1,10 +1,14 @@
+#include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "api/handlers.hpp"
 #include "api/json_splice.hpp"
+#include "api/metrics.hpp"
 #include "api/responses.hpp"
 #include "api/services.hpp"
+#include "api/start_rate_limit.hpp"
 #include "api/worker_client.hpp"
 #include "common/codec.hpp"
 #include "common/ids.hpp"
@@ -33,6 +37,19 @@ http_response retry_later(std::string_view request_id, std::string_view message)
   return res;
 }
 
+// 429 rate_limited with Retry-After in whole seconds, or nothing when the start may go.
+std::optional<http_response> rate_limited(const api_services& services, std::string_view user_id) {
+  if (services.start_limit == nullptr) return std::nullopt;
+  const auto wait = services.start_limit->take(user_id, std::chrono::steady_clock::now());
+  if (!wait) return std::nullopt;
+  metrics().count_rate_limited_start();
+  http_response res = error_response(
+      error_code::rate_limited,
+      "too many starts for this user; retry after " + std::to_string(wait->count()) + " ms");
+  res.set(http::field::retry_after, std::to_string((wait->count() + 999) / 1000));
+  return res;
+}
+
 }  // namespace
 
 asio::awaitable<http_response> list_streams(const request_context& ctx) {
@@ -43,6 +60,7 @@ asio::awaitable<http_response> list_streams(const request_context& ctx) {
 asio::awaitable<http_response> start_stream(const request_context& ctx) {
   auto body = decode_start_body(ctx.request.body());
   if (!body) co_return error_response(body.error());
+  if (auto refused = rate_limited(ctx.services, ctx.param("id"))) co_return std::move(*refused);
   const result<bool> wait = wait_mode(ctx);
   if (!wait) co_return error_response(wait.error());
 

@@ -10,6 +10,12 @@ void ws_registry::add(const std::string& user_id, const std::shared_ptr<event_si
   users_[user_id].push_back({sink.get(), sink});
 }
 
+std::size_t ws_registry::count_of(std::string_view user_id) const {
+  const std::lock_guard lock(mutex_);
+  const auto user = users_.find(user_id);
+  return user == users_.end() ? 0 : user->second.size();
+}
+
 void ws_registry::remove(const std::string& user_id, const event_sink* sink) {
   const std::lock_guard lock(mutex_);
   const auto user = users_.find(user_id);

@@ -54,6 +54,8 @@ class ws_registry final {
   void shut_down_all();
 
   std::size_t size() const;
+  // The open sockets of one user (the per-user cap, --max-websockets-per-user).
+  std::size_t count_of(std::string_view user_id) const;
 
  private:
   struct entry {

@@ -148,6 +148,7 @@ zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_li
     zmq::socket_t monitor = open_monitor(context_, dealer, workers_.size());
     workers_.push_back(
         {std::move(dealer), open_sub(context_, w.events, keys), std::move(monitor)});
+    workers_.back().unheard_since_ms = wall_ms();
   }
 }
 
@@ -343,9 +344,11 @@ void zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
     w.last_heard = now;
     // Joined (again): events published before may have missed every socket, and a crashed
     // worker may have committed decisions it never published, so each fetches a snapshot.
-    // Its ended streams went unheard too: playback tokens signed before now are distrusted.
+    // Ends it published meanwhile went unheard too: playback tokens signed before the gap began
+    // are distrusted (docs/design.md §9). Those signed during it, from its replies, stay valid:
+    // else an api would refuse the tokens it handed out while its SUB was still joining.
     if (std::exchange(w.resync_when_heard, false)) {
-      playback_.distrust_until(wall_ms());
+      playback_.distrust_until(w.unheard_since_ms);
       events_.resync_all();
     }
     if (count == 2 && frames[0].size() == 0) {  // a heartbeat, naming the worker's dataset
@@ -399,7 +402,8 @@ void zmq_bridge::receive_disconnections(std::size_t worker) {
   std::size_t count = 0;
   while (receive_message(workers_[worker].monitor, frames, count)) {
     ++workers_[worker].connection;
-    workers_[worker].resync_when_heard = true;
+    if (!std::exchange(workers_[worker].resync_when_heard, true))
+      workers_[worker].unheard_since_ms = wall_ms();
     spdlog::debug("lost the connection to worker {}", worker);
   }
 }

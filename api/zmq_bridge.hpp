@@ -65,6 +65,8 @@ class zmq_bridge final {
     // serves only once it is heard here too (its PUB answers every ping with a heartbeat).
     clock::time_point last_heard{};
     bool resync_when_heard = true;  // new, or disconnected since it was last heard
+    // Wall-clock ms since when it was not heard (the api's start, or the disconnect).
+    std::int64_t unheard_since_ms = 0;
     // The dataset its heartbeats announce; a worker of another dataset than the api's is never
     // routed to (docs/design.md, "Stores": one dataset per deployment).
     std::string dataset{};

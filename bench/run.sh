@@ -77,7 +77,7 @@ worker_pid=$!; pids+=("$worker_pid")
 # Playback tokens valid for an hour: the authorize run's token outlives any WRK_DURATION.
 "$bin/api/streamgate-api" --listen "127.0.0.1:$api_port" --requests "tcp://127.0.0.1:$req_port" \
   --events "tcp://127.0.0.1:$ev_port" --web-root web --playback-token-seconds 3600 \
-  --log-level warn 2>"$out/api.log" &
+  --start-rate 0 --log-level warn 2>"$out/api.log" &
 api_pid=$!; pids+=("$api_pid")
 wait_http "$api/health" 20
 

@@ -83,7 +83,7 @@ run_setup() {
   done
   local api_port; api_port=$(free_port)
   "$bin/api/streamgate-api" --listen "127.0.0.1:$api_port" "${endpoints[@]}" --web-root web \
-    --log-level warn 2>>"$tmp/api.log" &
+    --start-rate 0 --log-level warn 2>>"$tmp/api.log" &
   local api_pid=$!; pids+=("$api_pid")
   wait_for curl -sf "http://127.0.0.1:$api_port/health"
   python3 - "$api_port" "$BENCH_USERS" <<'PY'

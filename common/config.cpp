@@ -499,6 +499,15 @@ std::vector<option_spec> api_specs() {
       {"curve-worker-public-key-file", "FILE",
        "the workers' CURVE public key (Z85): one key pair for every worker of a deployment",
        "none"},
+      {"start-rate", "N",
+       "starts per user per second this api lets through; more are answered 429 rate_limited "
+       "(0-10000, 0 is no limit)",
+       std::to_string(d.start_rate)},
+      {"start-burst", "N", "starts per user let through at once before --start-rate applies (1-100000)",
+       std::to_string(d.start_burst)},
+      {"max-websockets-per-user", "N",
+       "WebSockets one user may hold open on this api; more are answered 429 (1-100000)",
+       std::to_string(d.max_websockets_per_user)},
   };
   add_log_specs(specs);
   return specs;
@@ -755,6 +764,9 @@ result<command_line<api_config>> load_api_config(int argc, const char* const arg
         read_auth(options, c);
         options.checked("media-root", is_non_empty, "a non-empty path", c.media_root);
         options.integer("playback-token-seconds", 5, 3600, c.playback_token_seconds);
+        options.integer("start-rate", 0, 10000, c.start_rate);
+        options.integer("start-burst", 1, 100000, c.start_burst);
+        options.integer("max-websockets-per-user", 1, 100000, c.max_websockets_per_user);
         read_playback_key(options, c);
         read_api_link(options, c);
       });

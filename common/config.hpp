@@ -86,6 +86,11 @@ struct api_config {
   std::string media_root = "var/media";  // DIR/{videoId}/index.m3u8 and its segments
   int playback_token_seconds = 60;       // about twice the web UI's heartbeat period
   api_link_keys link_keys;
+  // Starts per user per second in this api, and the burst allowed at once; 0 turns it off.
+  int start_rate = 10;
+  int start_burst = 30;
+  // One user's WebSockets on this api at most, so one user cannot take every connection slot.
+  int max_websockets_per_user = 32;
 };
 
 // The result of reading a command line: either a config to run with, or help to print.

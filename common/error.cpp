@@ -22,6 +22,8 @@ std::string_view to_string(error_code code) {
     case error_code::token_expired: return "token_expired";
     case error_code::wrong_video: return "wrong_video";
     case error_code::invalid_token: return "invalid_token";
+    case error_code::rate_limited: return "rate_limited";
+    case error_code::too_many_websockets: return "too_many_websockets";
   }
   return "internal";
 }

@@ -27,6 +27,8 @@ enum class error_code {
   token_expired,
   wrong_video,
   invalid_token,
+  rate_limited,  // a user's starts beyond the api's per-user rate (429 with Retry-After)
+  too_many_websockets,  // a user's WebSockets on this api at --max-websockets-per-user (429)
 };
 
 std::string_view to_string(error_code code);

@@ -62,8 +62,9 @@ result<playback_claims> check_token(const request_context& ctx, std::string_view
 
 http_response media_file(const request_context& ctx, std::string_view video_id,
                          std::string_view name, std::string_view token) {
-  const auto file =
-      resolve_static_path(ctx.services.media_root, "/" + std::string(video_id) + "/" + std::string(name));
+  std::string path = "/";
+  path.append(video_id).append("/").append(name);
+  const auto file = resolve_static_path(ctx.services.media_root, path);
   std::optional<std::string> content;
   if (file) content = read_small_file(*file);
   if (!content) return error_response(error_code::not_found, "no such media file");

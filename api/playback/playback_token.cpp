@@ -1,7 +1,8 @@
 #include "api/playback/playback_token.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <array>
 #include <charconv>
@@ -28,12 +29,34 @@ int hex_digit(char c) {
   return -1;
 }
 
+struct mac_free {
+  void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
+  void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+};
+
 }  // namespace
 
+struct playback_signer::keyed_mac {
+  std::unique_ptr<EVP_MAC_CTX, mac_free> context;
+};
+
 playback_signer::playback_signer(std::string key, std::chrono::seconds validity)
-    : key_(std::move(key)), validity_(validity) {
-  if (key_.size() < min_key_bytes) throw std::invalid_argument("a playback key needs 32 bytes");
+    : mac_(std::make_unique<keyed_mac>()), validity_(validity) {
+  if (key.size() < min_key_bytes) throw std::invalid_argument("a playback key needs 32 bytes");
+  const std::unique_ptr<EVP_MAC, mac_free> hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  if (!hmac) throw std::runtime_error("OpenSSL has no HMAC");
+  mac_->context.reset(EVP_MAC_CTX_new(hmac.get()));
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+  if (!mac_->context ||
+      EVP_MAC_init(mac_->context.get(), reinterpret_cast<const unsigned char*>(key.data()),
+                   key.size(), params) != 1)
+    throw std::runtime_error("HMAC-SHA256 could not be keyed");
 }
+
+playback_signer::~playback_signer() = default;
+playback_signer::playback_signer(playback_signer&&) noexcept = default;
 
 std::string playback_signer::key_from_hex(std::string_view hex) {
   std::string key;
@@ -53,13 +76,16 @@ std::string playback_signer::key_from_hex(std::string_view hex) {
 }
 
 std::string playback_signer::mac(std::string_view signed_part) const {
-  std::string message(mac_context);
-  message += signed_part;
+  // A copy of the keyed state per token: the prototype is only read, so threads may share it.
+  const std::unique_ptr<EVP_MAC_CTX, mac_free> context(EVP_MAC_CTX_dup(mac_->context.get()));
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(),
-           &length) == nullptr)
+  std::size_t length = 0;
+  if (!context ||
+      EVP_MAC_update(context.get(), reinterpret_cast<const unsigned char*>(mac_context.data()),
+                     mac_context.size()) != 1 ||
+      EVP_MAC_update(context.get(), reinterpret_cast<const unsigned char*>(signed_part.data()),
+                     signed_part.size()) != 1 ||
+      EVP_MAC_final(context.get(), digest.data(), &length, digest.size()) != 1)
     throw std::runtime_error("HMAC-SHA256 failed");
   return base64url(digest.data(), length);
 }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ class playback_signer final {
  public:
   // `key`: the raw key bytes, 32 or more.
   playback_signer(std::string key, std::chrono::seconds validity);
+  ~playback_signer();
+  playback_signer(playback_signer&&) noexcept;
+  playback_signer& operator=(playback_signer&&) = delete;
+  playback_signer(const playback_signer&) = delete;
+  playback_signer& operator=(const playback_signer&) = delete;
 
   // The key from its hex digits (--playback-key-file, STREAMGATE_PLAYBACK_KEY), or 32 random
   // bytes when `hex` is empty: one process alone then, the one-machine demo.
@@ -43,7 +49,10 @@ class playback_signer final {
  private:
   std::string mac(std::string_view signed_part) const;
 
-  std::string key_;
+  struct keyed_mac;
+  // HMAC-SHA256 keyed once; each token copies it (OpenSSL 3's one-shot HMAC() fetches the digest
+  // and hashes the key again on every call, a tenth of the authorize route's time).
+  std::unique_ptr<keyed_mac> mac_;
   std::chrono::milliseconds validity_;
 };
 

@@ -5,10 +5,12 @@
 
 #include <catch2/catch.hpp>
 #include <memory>
+#include <vector>
 
 #include "helpers.hpp"
 #include "stack.hpp"
 #include "wait.hpp"
+#include "ws_client.hpp"
 
 using namespace streamgate::it;
 
@@ -128,4 +130,37 @@ TEST_CASE("10,000 pipelined requests get at most the per-connection cap of answe
   // The api is unaffected: a new connection is served.
   http_client http(s.http_port());
   CHECK(http.get("/health").status == 200);
+}
+
+// Hardening (a black-box probe): one user's WebSockets could take every connection slot.
+TEST_CASE("one user's WebSockets past --max-websockets-per-user get 429; others still connect",
+          "[integration][connection]") {
+  stack s(stack_options{}.api_args({"--max-websockets-per-user", "2"}));
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+  const auto other = create_user(http);
+  std::vector<std::unique_ptr<ws_client>> open;
+  for (int i = 0; i < 2; ++i)
+    open.push_back(std::make_unique<ws_client>(s.http_port(), ws_client::target_for(user)));
+  try {
+    ws_client third(s.http_port(), ws_client::target_for(user));
+    FAIL("a third WebSocket of the user was let in");
+  } catch (const ws_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("429"));
+  }
+  ws_client someone_else(s.http_port(), ws_client::target_for(other));
+  read_snapshot(someone_else, other);
+
+  // A socket closed frees its place.
+  open.pop_back();
+  CHECK(wait_until(
+      [&] {
+        try {
+          ws_client again(s.http_port(), ws_client::target_for(user));
+          return true;
+        } catch (const ws_error&) {
+          return false;
+        }
+      },
+      10s));
 }

@@ -141,3 +141,18 @@ TEST_CASE("an api on loopback answers only for loopback host names (DNS rebindin
     CHECK(r->status == 200);
   }
 }
+
+TEST_CASE("an --allowed-origin may drive the api from its pages", "[integration][cross-site]") {
+  stack s(stack_options{}.api_args({"--allowed-origin", "https://app.example"}));
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+  const auto allowed = http.request(http::verb::post, streams_path(user) + "?wait=true",
+                                    start_body_json, {{"Origin", "https://app.example"}});
+  INFO(allowed.describe());
+  CHECK(allowed.status == 201);
+  const auto other = http.request(http::verb::post, streams_path(user) + "?wait=true",
+                                  start_body_json, {{"Origin", "https://other.example"}});
+  INFO(other.describe());
+  check_error(other, 403, "forbidden");
+  CHECK(stream_ids(http, user).size() == 1);
+}

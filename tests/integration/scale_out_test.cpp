@@ -22,7 +22,9 @@ namespace {
 // kind: "redis" (one server) or "cluster" (three masters).
 stack_options two_by_two(const std::string& kind) {
   // A generous verdict timeout: a request whose worker dies is resent to the other one.
-  stack_options options = stack_options{}.workers(2).apis(2).verdict_timeout_ms(15000);
+  // No per-user start rate limit: the bursts are meant to reach the workers.
+  stack_options options =
+      stack_options{}.workers(2).apis(2).verdict_timeout_ms(15000).api_args({"--start-rate", "0"});
   return kind == "cluster" ? options.cluster_store() : options.redis_store();
 }
 

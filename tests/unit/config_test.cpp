@@ -111,8 +111,8 @@ const std::vector<std::string> api_flags{"listen",     "requests",  "events",
                                          "max-connections", "auth", "admin-token",
                                          "allowed-origin", "media-root",
                                          "playback-token-seconds", "playback-key-file",
-                                         "playback-key",
-                                         "curve-secret-key-file",
+                                         "playback-key", "start-rate", "start-burst",
+                                         "max-websockets-per-user", "curve-secret-key-file",
                                          "curve-worker-public-key-file"};
 
 std::string environment_name(std::string flag) {

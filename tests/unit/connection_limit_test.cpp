@@ -1,4 +1,5 @@
 #include "api/connection_limit.hpp"
+#include "api/descriptor_limit.hpp"
 
 #include <catch2/catch.hpp>
 #include <optional>
@@ -47,3 +48,14 @@ TEST_CASE("an empty slot holds nothing", "[api][connections]") {
 
 }  // namespace
 }  // namespace streamgate
+
+TEST_CASE("the connection cap stays within the open-files limit", "[connection_limit]") {
+  CHECK(streamgate::connections_within(10000, 1024) == 1024 - streamgate::reserved_descriptors);
+  CHECK(streamgate::connections_within(100, 1024) == 100);
+  CHECK(streamgate::connections_within(10000, 1u << 20) == 10000);
+  CHECK(streamgate::connections_within(10000, 64) == 1);
+  // The soft limit is raised to the hard one and never lowered.
+  const std::size_t raised = streamgate::raise_open_files_limit();
+  CHECK(raised >= 64);
+  CHECK(streamgate::raise_open_files_limit() == raised);
+}
