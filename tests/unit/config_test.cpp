@@ -452,7 +452,7 @@ TEST_CASE("a config file that is a directory, a device or over 1 MiB is refused,
   check_refused(load_api({"--config", path}, env), expected);
 }
 
-TEST_CASE("--catalog naming a directory or a device is refused; a missing one is not",
+TEST_CASE("--catalog naming a directory or a device is refused, a missing one is not",
           "[config]") {
   const temp_dir dir;
   environment env;
