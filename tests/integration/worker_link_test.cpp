@@ -357,7 +357,8 @@ TEST_CASE("a worker without CURVE keys refuses a non-loopback bind unless told -
           "[integration][link]") {
   const std::filesystem::path dir = make_link_test_dir("link-bind");
   const unsigned short requests_port = free_port();
-  const unsigned short events_port = free_port();
+  unsigned short events_port = free_port();
+  while (events_port == requests_port) events_port = free_port();
   const auto worker_flags = [&](const std::string& store, std::vector<std::string> more) {
     std::vector<std::string> flags{"--requests", "tcp://0.0.0.0:" + std::to_string(requests_port),
                                    "--events", "tcp://0.0.0.0:" + std::to_string(events_port),
