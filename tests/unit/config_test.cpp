@@ -452,7 +452,7 @@ TEST_CASE("a config file that is a directory, a device or over 1 MiB is refused,
   check_refused(load_api({"--config", path}, env), expected);
 }
 
-TEST_CASE("--catalog naming a directory or a device is refused, a missing one is not",
+TEST_CASE("a --catalog naming a directory or a device is refused, a missing one is not",
           "[config]") {
   const temp_dir dir;
   environment env;
@@ -465,7 +465,8 @@ TEST_CASE("--catalog naming a directory or a device is refused, a missing one is
   CHECK(missing->config.catalog == "/nonexistent/catalog.json");
 }
 
-TEST_CASE("--listen takes an IP address or localhost, and names any other value", "[config]") {
+TEST_CASE("a --listen address is an IP address or localhost, any other value is named",
+          "[config]") {
   environment env;
   SECTION("accepted") {
     const auto [listen, host] = GENERATE(table<std::string, std::string>({
