@@ -92,7 +92,13 @@ asio::awaitable<void> listener::accept_loop() {
     auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), use_nothrow);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
-      spdlog::warn("accept failed: {}", ec.message());
+      ++accept_failures_unlogged_;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - accept_warned_at_ >= std::chrono::seconds(1)) {
+        spdlog::warn("accept failed ({} time(s) since the last line): {}",
+                     std::exchange(accept_failures_unlogged_, 0), ec.message());
+        accept_warned_at_ = now;
+      }
       asio::steady_timer backoff(acceptor_.get_executor(), accept_backoff);
       co_await backoff.async_wait(use_nothrow);
       continue;

@@ -3,6 +3,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +48,9 @@ class listener final : public std::enable_shared_from_this<listener> {
   const std::string busy_answer_;   // the whole 503, rendered once
   std::atomic<int> turning_away_{0};  // connections answered 503 and not closed yet
   bool at_limit_ = false;            // logs once per time the limit is reached; accept strand
+  // Failed accepts are logged at most once a second (out of descriptors, they come in floods).
+  std::chrono::steady_clock::time_point accept_warned_at_{};
+  std::uint64_t accept_failures_unlogged_ = 0;
 };
 
 }  // namespace streamgate
