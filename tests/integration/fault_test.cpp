@@ -244,7 +244,11 @@ http_response replay_start(http_client& http, const record& r) {
 TEST_CASE("kill -9 of the worker and of the api under load loses no stream and decides nothing "
           "twice",
           "[integration][crash][fault]") {
-  stack s(stack_options{}.lease_seconds(long_lease_seconds).verdict_timeout_ms(short_verdict_timeout_ms));
+  // No per-user start rate limit: the load (and its resends) is meant to reach the workers.
+  stack s(stack_options{}
+              .lease_seconds(long_lease_seconds)
+              .verdict_timeout_ms(short_verdict_timeout_ms)
+              .api_args({"--start-rate", "0"}));
   std::vector<std::string> users;
   {
     http_client setup(s.http_port());
