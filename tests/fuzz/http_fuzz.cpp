@@ -1,8 +1,9 @@
 // libFuzzer harness: the api's HTTP path, in process. The bytes after the first are what a
 // client sends on one connection (one request or several pipelined); they go through a Beast
-// request parser with the api's own limits (api/http_limits.hpp), and every request parsed goes
-// through the api's router and handlers, on an io_context run here, to a fake worker whose reply
-// the first byte chooses (each outcome, or none in time).
+// request parser with the api's own limits (api/http_limits.hpp); each head goes through the
+// api's check of heads (api/request_head), and every request parsed through its check of other
+// sites' requests (api/cross_site_guard), router and handlers, on an io_context run here, to a
+// fake worker whose reply the first byte chooses (each outcome, or none in time).
 //
 // Whatever the bytes, nothing may crash, hang, leak or throw, and every answer must be one the
 // api can put on the wire: a status of the contract, no CR or LF in a header value, an Allow
@@ -25,7 +26,10 @@
 #include <string_view>
 
 #include "api/api_routes.hpp"
+#include "api/cross_site_guard.hpp"
 #include "api/http_limits.hpp"
+#include "api/request_head.hpp"
+#include "api/responses.hpp"
 #include "api/router.hpp"
 #include "api/services.hpp"
 #include "api/worker_client.hpp"
@@ -81,6 +85,10 @@ struct api_in_process {
   ws_registry sockets;
   router routes = make_api_router();
   api_services services{worker, sockets, routes, 50ms, STREAMGATE_WEB_ROOT};
+  // As a listener bound to loopback, or not (the first byte's top bit), with one
+  // --allowed-origin; the seeds' Host is a name, so most of them reach the router.
+  cross_site_guard loopback_guard{true, {"https://app.example"}};
+  cross_site_guard open_guard{false, {"https://app.example"}};
 
   api_in_process() {
     services.docs_root = "/nonexistent-docs-root";
@@ -101,7 +109,7 @@ bool has_line_break(std::string_view value) {
 void check_answer(http_response& res) {
   switch (res.result_int()) {
     case 200: case 201: case 202: case 204: case 400: case 401: case 403: case 404: case 405:
-    case 409: case 413: case 429: case 431: case 500: case 503: break;
+    case 409: case 413: case 415: case 421: case 429: case 431: case 500: case 503: break;
     default: finding("a status outside the contract", res);
   }
   for (const auto& field : res.base())
@@ -147,6 +155,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static api_in_process api;
   if (size == 0) return 0;
   api.worker.script(data[0]);
+  const cross_site_guard& guard = (data[0] & 0x80) != 0 ? api.loopback_guard : api.open_guard;
   std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
 
   // As http_session: one request after another from the same bytes, until one fails to parse,
@@ -155,16 +164,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http::request_parser<http::string_body> parser;
     apply_request_limits(parser);
     beast::error_code ec;
-    while (!parser.is_done() && !rest.empty()) {
-      const std::size_t used = parser.put(asio::buffer(rest.data(), rest.size()), ec);
-      rest.remove_prefix(used);
-      if (ec == http::error::need_more && used == 0) break;
-      if (ec && ec != http::error::need_more) break;
+    // The head alone first: http_session checks it before reading any of the body.
+    const auto feed = [&](auto done) {
+      while (!done() && !rest.empty()) {
+        const std::size_t used = parser.put(asio::buffer(rest.data(), rest.size()), ec);
+        rest.remove_prefix(used);
+        if (ec == http::error::need_more && used == 0) return;
+        if (ec && ec != http::error::need_more) return;
+      }
+    };
+    feed([&] { return parser.is_header_done(); });
+    if (!parser.is_header_done()) return 0;
+    if (const std::optional<error> refused = check_request_head(parser.get())) {
+      http_response res = error_response(*refused);
+      check_answer(res);
+      return 0;  // the session closes the connection
     }
+    feed([&] { return parser.is_done(); });
     if (!parser.is_done()) return 0;
     const http_request& request = parser.get();
     const bool upgrade = beast::websocket::is_upgrade(request);
-    http_response res = answer(api, request);
+    http_response res;
+    if (const std::optional<error> refused = guard.refusal(request))
+      res = error_response(*refused);
+    else
+      res = answer(api, request);
     if (res.result() != http::status::switching_protocols) check_answer(res);
     if (upgrade || !request.keep_alive()) return 0;
   }
