@@ -32,6 +32,9 @@ using namespace std::chrono_literals;
 // For a whole request (so a client trickling bytes cannot hold a connection forever) and for
 // the wait for the next request of a kept-alive connection.
 constexpr auto read_timeout = 30s;
+// A new connection's first request comes at once from any real client; an idle one only holds a
+// connection slot (hardening: 200 idle sockets held every slot for 30 s at a time).
+constexpr auto first_request_timeout = 5s;
 constexpr auto write_timeout = 30s;
 // After refusing a request: how long and how much of the rest of it is read and dropped.
 constexpr auto linger_timeout = 2s;
@@ -154,7 +157,7 @@ asio::awaitable<beast::error_code> http_session::read_header() {
   // deadline covers the header and the body.
   parser_.emplace();
   apply_request_limits(*parser_);
-  stream_.expires_after(read_timeout);
+  stream_.expires_after(requests_served_ == 0 ? first_request_timeout : read_timeout);
   const auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
   co_return ec;
 }

@@ -164,3 +164,20 @@ TEST_CASE("one user's WebSockets past --max-websockets-per-user get 429; others 
       },
       10s));
 }
+
+// Hardening (a black-box probe): idle anonymous sockets held every slot for 30 s at a time.
+TEST_CASE("a connection that sends no request is closed at the first-request deadline",
+          "[integration][limits]") {
+  stack s(stack_options{}.api_args({"--max-connections", "2"}));
+  http_client idle_one(s.http_port());
+  http_client idle_two(s.http_port());
+  idle_one.connect();
+  idle_two.connect();
+  // Both slots are held by connections that never send anything...
+  REQUIRE(wait_until([&] { return status_of_a_new_connection(s.http_port()) == 503; }, 4s));
+  // ...until the deadline of a first request (seconds, not the 30 s a kept-alive connection may
+  // wait for its next request): then a new connection is let in, well before those 30 s.
+  auto next = admitted_client(s.http_port());
+  CHECK_FALSE(idle_one.request_on_same_connection(http::verb::get, "/health"));
+  CHECK_FALSE(idle_two.request_on_same_connection(http::verb::get, "/health"));
+}
