@@ -1,11 +1,13 @@
 // libFuzzer harness: every decoder that reads bytes from a client (REST bodies, WebSocket
-// messages) or from disk (the catalog) must refuse bad input with an error, never crash, hang or
-// read out of bounds. Whatever it accepts must encode again without failing.
+// messages), from a worker (the playback note) or from disk (the catalog) must refuse bad input
+// with an error, never crash, hang or read out of bounds. Whatever it accepts must encode again
+// without failing.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "common/codec.hpp"
+#include "common/messages.hpp"
 
 using namespace streamgate;
 
@@ -16,6 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)decode_create_user_body(input);
   (void)decode_patch_user_body(input, "fuzz-user");
   (void)decode_ws_client_message(input);
+  // The playback note a worker adds to a reply or an event (common/messages.hpp) is strict: what
+  // parses renders back to the same bytes.
+  if (auto note = parse_playback_note(input))
+    if (encode_playback_note(*note) != input) __builtin_trap();
   if (auto catalog = decode_catalog(input)) {
     (void)encode_plans(catalog->plans);
     for (const user& u : catalog->users) (void)encode_user(u, 1, policy::deny, 0);
