@@ -1,24 +1,46 @@
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "api/handlers.hpp"
 #include "api/json_splice.hpp"
+#include "api/query_limit.hpp"
 #include "api/responses.hpp"
 #include "api/services.hpp"
 #include "api/tokens.hpp"
+#include "api/user_page.hpp"
 #include "api/worker_client.hpp"
 #include "common/codec.hpp"
 #include "common/ids.hpp"
 
 namespace streamgate {
 
+// A page of users and, when more follow, a Link to the next (docs/design.md §3): the body stays
+// the array it always was, so clients that read one page of everything keep working.
 asio::awaitable<http_response> list_users(const request_context& ctx) {
   std::string name = ctx.query("name").value_or("");
   if (name.size() > max_name_length)
     co_return error_response(bad_request("query parameter 'name' must be at most " +
                                          std::to_string(max_name_length) + " characters"));
-  request_body body = list_users_request{std::move(name)};
-  co_return co_await relay(ctx, std::move(body));
+  const result<int> limit = query_limit(ctx, default_users_page, max_users_page);
+  if (!limit) co_return error_response(limit.error());
+  std::optional<std::string> cursor = ctx.query("cursor");
+  if (cursor && !is_valid_id(*cursor))
+    co_return error_response(bad_request(
+        "query parameter 'cursor' must be the cursor of a next page's link, as given"));
+  request_body body = list_users_request{name, std::move(cursor), *limit + 1};
+  auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
+  if (!reply) co_return unavailable_response("no worker answered in time; retry");
+  if (reply->result != outcome::ok) co_return reply_response(std::move(*reply));
+  auto page = cut_user_page(reply->body, static_cast<std::size_t>(*limit));
+  if (!page) co_return error_response(error_code::internal, "the worker's user list is malformed");
+  reply->body = std::move(page->body);
+  http_response res = reply_response(std::move(*reply));
+  if (page->next_cursor)
+    res.set(http::field::link,
+            "<" + next_page_target(name, *limit, *page->next_cursor) + R"(>; rel="next")");
+  co_return res;
 }
 
 asio::awaitable<http_response> get_user(const request_context& ctx) {

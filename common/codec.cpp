@@ -356,6 +356,7 @@ enum class field : unsigned {
   token_hash,
   plan,
   plans,
+  after,
   count,
 };
 
@@ -365,6 +366,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(field::count)> f
     "id",     "name",      "maxStreams", "policy",
     "users",  "videos",    "title",      "durationSeconds",
     "limit",  "tokenHash", "plan",       "plans",
+    "after",
 };
 
 static_assert(std::none_of(field_names.begin(), field_names.end(),
@@ -572,7 +574,7 @@ constexpr std::array<op_spec, std::variant_size_v<request_body>> op_specs{{
     {"stop", fields(field::user_id, field::stream_id), 0},
     {"stop_all", fields(field::user_id), 0},
     {"get_user", fields(field::user_id), 0},
-    {"list_users", fields(field::name), 0},
+    {"list_users", fields(field::name, field::limit), fields(field::after)},
     {"create_user", fields(field::name),
      fields(field::id, field::max_streams, field::policy, field::token_hash, field::plan)},
     {"patch_user", fields(field::user_id),
@@ -618,7 +620,11 @@ void write_fields(json_writer& w, const stop_request& r) {
 }
 void write_fields(json_writer& w, const stop_all_request& r) { put(w, "userId", r.user_id); }
 void write_fields(json_writer& w, const get_user_request& r) { put(w, "userId", r.user_id); }
-void write_fields(json_writer& w, const list_users_request& r) { put(w, "name", r.name_filter); }
+void write_fields(json_writer& w, const list_users_request& r) {
+  put(w, "name", r.name_filter);
+  if (r.after) put(w, "after", *r.after);
+  put_int(w, "limit", r.limit);
+}
 void write_fields(json_writer& w, const create_user_request& r) {
   if (r.id) put(w, "id", *r.id);
   put(w, "name", r.name);
@@ -667,6 +673,8 @@ void read_fields(field_reader& f, stop_all_request& r) { r.user_id = f.id(field:
 void read_fields(field_reader& f, get_user_request& r) { r.user_id = f.id(field::user_id); }
 void read_fields(field_reader& f, list_users_request& r) {
   r.name_filter = f.text(field::name, true);
+  r.after = f.optional_id(field::after);
+  r.limit = f.integer(field::limit, 1, max_users_page + 1);
 }
 void read_fields(field_reader& f, create_user_request& r) {
   r.id = f.optional_id(field::id);

@@ -48,8 +48,17 @@ struct stop_all_request {
 struct get_user_request {
   std::string user_id;
 };
+// The page sizes of GET /api/v1/users (?limit=).
+inline constexpr int max_users_page = 1000;
+inline constexpr int default_users_page = 100;
+// One page of the users whose name matches, sorted by id (docs/design.md §3, paging).
 struct list_users_request {
   std::string name_filter;  // case-insensitive substring; empty matches all
+  // Wire "after": the page starts after this user id (the client's cursor); absent: the first.
+  std::optional<std::string> after{};
+  // At most this many users; the api asks one more than the client's page to learn whether a
+  // next page exists, so the wire allows up to max_users_page + 1.
+  int limit = default_users_page;
 };
 struct create_user_request {
   std::optional<std::string> id;  // assigned by the worker when absent

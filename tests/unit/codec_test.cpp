@@ -27,7 +27,7 @@ auto fields_of(const heartbeat_request& r) { return std::tie(r.user_id, r.stream
 auto fields_of(const stop_request& r) { return std::tie(r.user_id, r.stream_id); }
 auto fields_of(const stop_all_request& r) { return std::tie(r.user_id); }
 auto fields_of(const get_user_request& r) { return std::tie(r.user_id); }
-auto fields_of(const list_users_request& r) { return std::tie(r.name_filter); }
+auto fields_of(const list_users_request& r) { return std::tie(r.name_filter, r.after, r.limit); }
 auto fields_of(const create_user_request& r) {
   return std::tie(r.id, r.name, r.max_streams, r.policy_override, r.token_hash, r.plan);
 }
@@ -168,6 +168,8 @@ TEST_CASE("every request variant survives encode then decode unchanged", "[codec
       {4, get_user_request{"alice"}},
       {5, list_users_request{""}},
       {6, list_users_request{"Ali \"quoted\" \xc3\xa4"}},
+      {26, list_users_request{"", "carol_9", 1}},
+      {27, list_users_request{"ali", std::nullopt, 1001}},
       {8, create_user_request{std::nullopt, "Bob", std::nullopt, std::nullopt}},
       {9, create_user_request{"bob_2",
                               "B\xc3\xb6"
@@ -295,8 +297,21 @@ TEST_CASE("malformed requests are refused with the field named", "[codec]") {
        "field 'policy' must be 'deny', 'evict_oldest' or 'monitor'"},
       {R"({"op":"list_plans","corr":1,"plan":"basic"})", "unknown field 'plan'"},
       {R"({"op":"list_plans"})", "missing field 'corr'"},
-      {R"({"op":"list_users","corr":1})", "missing field 'name'"},
-      {R"({"op":"list_users","corr":1,"name":5})",
+      {R"({"op":"list_users","corr":1,"limit":3})", "missing field 'name'"},
+      {R"({"op":"list_users","corr":1,"name":""})", "missing field 'limit'"},
+      {R"({"op":"list_users","corr":1,"name":"","limit":0})",
+       "field 'limit' must be an integer from 1 to 1001"},
+      {R"({"op":"list_users","corr":1,"name":"","limit":1002})",
+       "field 'limit' must be an integer from 1 to 1001"},
+      {R"({"op":"list_users","corr":1,"name":"","limit":"3"})",
+       "field 'limit' must be an integer from 1 to 1001"},
+      {R"({"op":"list_users","corr":1,"name":"","limit":3,"after":"a b"})",
+       "field 'after' " + bad_id},
+      {R"({"op":"list_users","corr":1,"name":"","limit":3,"after":5})",
+       "field 'after' " + bad_id},
+      {R"({"op":"list_users","corr":1,"name":"","limit":3,"cursor":"a"})",
+       "unknown field 'cursor'"},
+      {R"({"op":"list_users","corr":1,"name":5,"limit":3})",
        "field 'name' must be a string of at most 200 bytes"},
       {R"({"op":"ping","corr":1,"x":)" + nested_17 + "}", "JSON nested deeper than 16"},
       {R"({"op":"ping","corr":1,"x":)" + nested_16 + "}", "unknown field 'x'"},

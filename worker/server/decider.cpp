@@ -399,25 +399,45 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
       body);
 }
 
+// Users are loaded in id order a chunk at a time until the page is full, so a page costs about
+// its own size in store reads, not every user's (docs/design.md §3). A name filter may skip many
+// users, so its chunks are larger.
+reply decider::list_users(const list_users_request& r) {
+  const std::vector<std::string> ids = store_.user_ids();  // sorted
+  auto next = r.after ? std::upper_bound(ids.begin(), ids.end(), *r.after) : ids.begin();
+  const auto wanted = static_cast<std::size_t>(r.limit);
+  const auto chunk = static_cast<std::ptrdiff_t>(
+      r.name_filter.empty() ? wanted : std::max<std::size_t>(wanted, 1000));
+  // Copies, reserved once: a later chunk's load may start a shared store's cache over, which
+  // would leave pointers into the cache dangling.
+  std::vector<user> users;
+  users.reserve(wanted);
+  std::vector<user_row> rows;
+  rows.reserve(wanted);
+  while (next != ids.end() && rows.size() < wanted) {
+    const auto end = next + std::min(chunk, ids.end() - next);
+    load(std::vector<std::string>(next, end), !store_.exclusive());
+    for (; next != end && rows.size() < wanted; ++next) {
+      const auto cached = cache_.find(*next);
+      if (cached == cache_.end() || !contains_ignoring_case(cached->second.u.name, r.name_filter))
+        continue;
+      const core::user_state& s = cached->second;
+      users.push_back(s.u);
+      rows.push_back({&users.back(), core::limit_of(s.u, rules_), core::policy_of(s.u, rules_),
+                      static_cast<int>(std::count_if(
+                          s.streams.begin(), s.streams.end(),
+                          [&](const stream& x) { return x.expires_at_ms > now_ms_; }))});
+    }
+  }
+  return {outcome::ok, encode_users(rows)};
+}
+
 reply decider::global(const request_body& body) {
   return std::visit(
       [&](const auto& r) -> reply {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, list_users_request>) {
-          load(store_.user_ids(), !store_.exclusive());
-          std::vector<const core::user_state*> matching;
-          for (const auto& [id, state] : cache_)
-            if (contains_ignoring_case(state.u.name, r.name_filter)) matching.push_back(&state);
-          std::sort(matching.begin(), matching.end(),
-                    [](const auto* a, const auto* b) { return a->u.id < b->u.id; });
-          std::vector<user_row> rows;
-          rows.reserve(matching.size());
-          for (const core::user_state* s : matching)
-            rows.push_back({&s->u, core::limit_of(s->u, rules_), core::policy_of(s->u, rules_),
-                            static_cast<int>(std::count_if(
-                                s->streams.begin(), s->streams.end(),
-                                [&](const stream& x) { return x.expires_at_ms > now_ms_; }))});
-          return {outcome::ok, encode_users(rows)};
+          return list_users(r);
         } else if constexpr (std::is_same_v<T, list_videos_request>) {
           std::vector<const video*> all;
           for (const video& v : catalog_.videos) all.push_back(&v);

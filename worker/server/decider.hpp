@@ -91,6 +91,7 @@ class decider final {
   std::string grant_if_live(const core::user_state& state, const std::string& stream_id) const;
   reply decide_one(const request_body& body, core::user_state& state, attempt& a);
   reply global(const request_body& body);
+  reply list_users(const list_users_request& r);
 
   store& store_;
   core::rules rules_;
