@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -201,6 +202,45 @@ TEST_CASE("the worker confirms a token only against the user's stored hash, and 
   patch_user_request rename{"carol2", "Caroline", std::nullopt, std::nullopt, std::nullopt};
   REQUIRE(decide(d, {rename}).replies[0].status == outcome::ok);
   CHECK(check("carol2", hash) == outcome::ok);
+}
+
+TEST_CASE("a page of users holds the next matches after the cursor, across load chunks",
+          "[store][decider][paging]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  test_store ts(kind);
+  auto s = ts.open();
+  seed(*s);  // the demo users' ids all sort before "u"
+  decider d(*s, test_rules());
+  // 1,205 users, every hundredth named "Needle": more than one chunk of 1,000 to load.
+  std::vector<request_body> creates;
+  for (int i = 0; i < 1205; ++i) {
+    const std::string digits = std::to_string(i);
+    const std::string id = "u" + std::string(4 - digits.size(), '0') + digits;
+    creates.push_back(create_user_request{id, i % 100 == 0 ? "Needle " + std::to_string(i) : "Hay",
+                                          std::nullopt, std::nullopt});
+  }
+  for (const reply& r : decide(d, creates).replies) REQUIRE(r.status == outcome::created);
+  const auto ids_of = [&](list_users_request page) {
+    const batch_result r = decide(d, {page});
+    REQUIRE(r.replies[0].status == outcome::ok);
+    std::vector<std::string> ids;
+    const std::regex id_field(R"re("id":"([^"]+)")re");
+    const std::string& body = r.replies[0].body;
+    for (auto m = std::sregex_iterator(body.begin(), body.end(), id_field);
+         m != std::sregex_iterator(); ++m)
+      ids.push_back((*m)[1].str());
+    return ids;
+  };
+
+  CHECK(ids_of({"needle", std::nullopt, 12}) ==
+        std::vector<std::string>{"u0000", "u0100", "u0200", "u0300", "u0400", "u0500", "u0600",
+                                 "u0700", "u0800", "u0900", "u1000", "u1100"});
+  CHECK(ids_of({"NEEDLE", std::string("u0950"), 5}) ==
+        std::vector<std::string>{"u1000", "u1100", "u1200"});
+  CHECK(ids_of({"", std::string("u0998"), 3}) ==
+        std::vector<std::string>{"u0999", "u1000", "u1001"});
+  CHECK(ids_of({"", std::string("u1204"), 3}).empty());
 }
 
 }  // namespace streamgate

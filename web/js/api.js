@@ -21,7 +21,8 @@ function headersFor(body) {
   return headers;
 }
 
-async function request(method, path, body) {
+// The answer's data and its headers (paging reads the Link header).
+async function exchange(method, path, body) {
   let response;
   try {
     response = await fetch(BASE + path, {
@@ -33,7 +34,7 @@ async function request(method, path, body) {
   } catch (err) {
     throw new ApiError(0, 'network', 'The server cannot be reached');
   }
-  if (response.status === 204) return null;
+  if (response.status === 204) return { data: null, headers: response.headers };
   const text = await response.text();
   let data = null;
   if (text) {
@@ -47,13 +48,22 @@ async function request(method, path, body) {
     const error = data && typeof data === 'object' ? data.error : null;
     throw new ApiError(response.status, error?.code, error?.message ?? response.statusText);
   }
-  return data;
+  return { data, headers: response.headers };
+}
+
+async function request(method, path, body) {
+  return (await exchange(method, path, body)).data;
 }
 
 const seg = encodeURIComponent;
 
 export const api = {
-  findUsers: (name) => request('GET', `/users?name=${seg(name ?? '')}`),
+  // One page of the matching users, never all of them (docs/design.md §3): `more` when the
+  // answer links a next page.
+  findUsers: async (name, limit) => {
+    const { data, headers } = await exchange('GET', `/users?name=${seg(name ?? '')}&limit=${limit}`);
+    return { users: data, more: /rel="next"/.test(headers.get('Link') ?? '') };
+  },
   getUser: (id) => request('GET', `/users/${seg(id)}`),
   createUser: ({ id, name, maxStreams }) => {
     const body = { name };

@@ -304,10 +304,9 @@ async function searchUsers(text) {
   const seq = (searchSeq += 1);
   setText(ui.searchStatus, 'Searching…');
   try {
-    const users = await api.findUsers(text.trim());
+    const { users, more } = await api.findUsers(text.trim(), 30);
     if (seq !== searchSeq) return;
-    const shown = users.slice(0, 30);
-    reconcile(ui.results, shown, (u) => u.id, (u) => {
+    reconcile(ui.results, users, (u) => u.id, (u) => {
       const li = h('li');
       li.append(h('button', {
         type: 'button', class: 'user-result', 'data-testid': 'user-result', 'data-user-id': u.id,
@@ -326,10 +325,11 @@ async function searchUsers(text) {
           h('span', { class: 'user-result-meta' }, `${u.id} · ${limitText}${active ? ` · ${active} playing` : ''}`)),
       );
     });
-    const more = users.length > shown.length ? ` (showing ${shown.length})` : '';
     setText(ui.searchStatus, users.length === 0
       ? (text.trim() ? `No user matches "${text.trim()}". Create one →` : 'No users yet. Create one →')
-      : `${users.length} user${users.length === 1 ? '' : 's'}${more}`);
+      : more
+        ? `The first ${users.length} users; more match: type more of the name`
+        : `${users.length} user${users.length === 1 ? '' : 's'}`);
   } catch (err) {
     if (seq !== searchSeq) return;
     setText(ui.searchStatus, `Search failed: ${err.message}`);
