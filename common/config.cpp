@@ -617,17 +617,14 @@ void read_playback_key(option_reader& options, api_config& c) {
   std::string hex;
   if (const std::string* file = options.value("playback-key-file")) {
     constexpr std::size_t max_key_file = 4096;
-    std::ifstream in(*file, std::ios::binary);
-    std::string text(max_key_file + 1, '\0');
-    if (in.is_open()) in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!in.is_open() || in.bad()) {
-      options.fail("cannot read --playback-key-file '" + *file + "'");
+    auto text = read_bounded_file(*file, max_key_file, "--playback-key-file");
+    if (!text) {
+      options.fail(text.error().message);
       return;
     }
-    text.resize(static_cast<std::size_t>(in.gcount()));
-    const auto first = text.find_first_not_of(" \t\r\n");
-    const auto last = text.find_last_not_of(" \t\r\n");
-    hex = first == std::string::npos ? "" : text.substr(first, last - first + 1);
+    const auto first = text->find_first_not_of(" \t\r\n");
+    const auto last = text->find_last_not_of(" \t\r\n");
+    hex = first == std::string::npos ? "" : text->substr(first, last - first + 1);
   } else if (const std::string* key = options.value("playback-key")) {
     hex = *key;
   } else {

@@ -1,11 +1,11 @@
 #include "worker/seed.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 
+#include "common/bounded_file.hpp"
 #include "common/codec.hpp"
+#include "common/config.hpp"
 #include "worker/core/decisions.hpp"
 
 namespace streamgate {
@@ -22,11 +22,10 @@ core::rules rules_from(const worker_config& config) {
 result<void> seed_catalog(store& s, const std::filesystem::path& catalog_path,
                           const core::rules& rules) {
   const std::string where = "catalog '" + catalog_path.string() + "'";
-  std::ifstream file(catalog_path, std::ios::binary);
-  if (!file) return bad_request("cannot read the " + where);
-  std::ostringstream text;
-  text << file.rdbuf();
-  auto decoded = decode_catalog(text.str());
+  // Bounded: a wrong path (/dev/zero, a huge file) is an error, not memory read without end.
+  const auto text = read_bounded_file(catalog_path, max_catalog_bytes, "catalog");
+  if (!text) return text.error();
+  auto decoded = decode_catalog(*text);
   if (!decoded) return bad_request(where + ": " + decoded.error().message);
 
   dataset_catalog catalog{std::move(decoded->videos), std::move(decoded->plans)};

@@ -133,7 +133,7 @@ TEST_CASE("10,000 pipelined requests get at most the per-connection cap of answe
 }
 
 // Hardening (a black-box probe): one user's WebSockets could take every connection slot.
-TEST_CASE("one user's WebSockets past --max-websockets-per-user get 429; others still connect",
+TEST_CASE("one user's WebSockets past --max-websockets-per-user get 429 while others still connect",
           "[integration][connection]") {
   stack s(stack_options{}.api_args({"--max-websockets-per-user", "2"}));
   http_client http(s.http_port());

@@ -107,7 +107,7 @@ started_stream start_playing(http_client& http, std::string_view user, std::stri
 
 }  // namespace
 
-TEST_CASE("a live stream's token plays on every api; once it ends, the other api refuses it",
+TEST_CASE("a live stream's token plays on every api, and once it ends the other api refuses it",
           "[integration][playback]") {
   media_folder media;
   stack s(two_apis(media));

@@ -305,7 +305,7 @@ TEST_CASE("a load answers in the order asked, nothing for unknown users, with th
   }
 }
 
-TEST_CASE("a new user's commit loads back exactly at version 1; a second create conflicts",
+TEST_CASE("a new user's commit loads back exactly at version 1 and a second create conflicts",
           "[store][conformance]") {
   const std::string kind = GENERATE("sqlite", "redis", "cluster");
   CAPTURE(kind);
@@ -611,7 +611,7 @@ TEST_CASE("the lease index names a user whose lease is due, not one whose lease 
   CHECK(named_due(*s, "lapsed", now + 3'600'001));
 }
 
-TEST_CASE("a request id decided in a commit names its user; an unknown one names nobody",
+TEST_CASE("a request id decided in a commit names its user and an unknown one names nobody",
           "[store][conformance]") {
   const std::string kind = GENERATE("sqlite", "redis", "cluster");
   CAPTURE(kind);

@@ -497,7 +497,7 @@ TEST_CASE("a missing config file is refused", "[config]") {
                 "cannot read config file '/nonexistent/streamgate.json'");
 }
 
-TEST_CASE("--help lists every option with its environment variable", "[config]") {
+TEST_CASE("the help text (--help) lists every option with its environment variable", "[config]") {
   environment env;
   env.set("STREAMGATE_LEASE_SECONDS", "not checked when asking for help");
   SECTION("worker") {

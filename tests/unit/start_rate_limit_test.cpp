@@ -9,7 +9,7 @@
 using namespace streamgate;
 using namespace std::chrono_literals;
 
-TEST_CASE("a user gets the burst at once, then the rate; others are apart", "[rate_limit]") {
+TEST_CASE("a user gets the burst at once and then the rate, apart from other users", "[rate_limit]") {
   start_rate_limit limit(2, 3);  // 2 starts a second, 3 at once
   const auto t0 = start_rate_limit::clock::time_point{} + 1h;
   for (int i = 0; i < 3; ++i) CHECK_FALSE(limit.take("alice", t0));
