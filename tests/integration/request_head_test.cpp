@@ -72,7 +72,8 @@ TEST_CASE("a chunked body alone is still read as one request", "[integration][sm
   CHECK(run.answers[1].status == 404);  // pipelined after a well-framed body: a request of its own
 }
 
-TEST_CASE("an HTTP/1.1 request needs exactly one valid Host", "[integration][bad-input]") {
+TEST_CASE("an HTTP/1.1 request needs exactly one valid Host",
+          "[integration][bad-input][smuggling]") {
   stack s;
   SECTION("refused") {
     const auto head = GENERATE(as<std::string>{}, "GET /health HTTP/1.1\r\n\r\n",
@@ -96,7 +97,7 @@ TEST_CASE("an HTTP/1.1 request needs exactly one valid Host", "[integration][bad
   }
 }
 
-TEST_CASE("a request target in absolute form is served by its path", "[integration]") {
+TEST_CASE("a request target in absolute form is served by its path", "[integration][smuggling]") {
   stack s;
   const std::string authority = "127.0.0.1:" + std::to_string(s.http_port());
   SECTION("http") {
