@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+
+#include "api/metrics.hpp"
+#include "api/services.hpp"
 
 namespace streamgate {
 
@@ -42,6 +46,16 @@ std::optional<std::chrono::milliseconds> start_rate_limit::take(std::string_view
 std::size_t start_rate_limit::tracked_users() const {
   const std::lock_guard lock(mutex_);
   return buckets_.size();
+}
+
+std::optional<start_refusal> refuse_start(const api_services& services, std::string_view user_id) {
+  if (services.start_limit == nullptr) return std::nullopt;
+  const auto wait = services.start_limit->take(user_id, start_rate_limit::clock::now());
+  if (!wait) return std::nullopt;
+  metrics().count_rate_limited_start();
+  return start_refusal{error{error_code::rate_limited, "too many starts for this user; retry after " +
+                                                          std::to_string(wait->count()) + " ms"},
+                       *wait};
 }
 
 }  // namespace streamgate

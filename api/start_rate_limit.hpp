@@ -17,7 +17,11 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/error.hpp"
+
 namespace streamgate {
+
+struct api_services;
 
 class start_rate_limit final {
  public:
@@ -49,5 +53,15 @@ class start_rate_limit final {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, bucket, string_hash, std::equal_to<>> buckets_;
 };
+
+// A refused start: the rate_limited error and how long until one may go.
+struct start_refusal {
+  error reason;
+  std::chrono::milliseconds wait;
+};
+
+// Takes one start of `user_id` from the api's limit (REST and WebSocket alike), counting a
+// refusal in /metrics; nullopt when the start may go or the api has no limit.
+std::optional<start_refusal> refuse_start(const api_services& services, std::string_view user_id);
 
 }  // namespace streamgate

@@ -1,11 +1,9 @@
-#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "api/handlers.hpp"
 #include "api/json_splice.hpp"
-#include "api/metrics.hpp"
 #include "api/responses.hpp"
 #include "api/services.hpp"
 #include "api/start_rate_limit.hpp"
@@ -39,14 +37,10 @@ http_response retry_later(std::string_view request_id, std::string_view message)
 
 // 429 rate_limited with Retry-After in whole seconds, or nothing when the start may go.
 std::optional<http_response> rate_limited(const api_services& services, std::string_view user_id) {
-  if (services.start_limit == nullptr) return std::nullopt;
-  const auto wait = services.start_limit->take(user_id, std::chrono::steady_clock::now());
-  if (!wait) return std::nullopt;
-  metrics().count_rate_limited_start();
-  http_response res = error_response(
-      error_code::rate_limited,
-      "too many starts for this user; retry after " + std::to_string(wait->count()) + " ms");
-  res.set(http::field::retry_after, std::to_string((wait->count() + 999) / 1000));
+  const auto refused = refuse_start(services, user_id);
+  if (!refused) return std::nullopt;
+  http_response res = error_response(refused->reason);
+  res.set(http::field::retry_after, std::to_string((refused->wait.count() + 999) / 1000));
   return res;
 }
 

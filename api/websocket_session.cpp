@@ -10,7 +10,6 @@
 
 #include "api/connection_errors.hpp"
 #include "api/json_splice.hpp"
-#include "api/metrics.hpp"
 #include "api/start_rate_limit.hpp"
 #include "api/worker_client.hpp"
 #include "common/ids.hpp"
@@ -256,15 +255,9 @@ void websocket_session::start(ws_start& message) {
                       std::move(body.video_id),
                       body.session_id ? std::move(*body.session_id) : new_id("ses_")};
   const std::string request_id = start.request_id;
-  if (services_.start_limit != nullptr) {
-    if (const auto wait = services_.start_limit->take(user_id_, std::chrono::steady_clock::now())) {
-      metrics().count_rate_limited_start();
-      enqueue(error_message(encode_error(error_code::rate_limited,
-                                         "too many starts for this user; retry after " +
-                                             std::to_string(wait->count()) + " ms"),
-                            id_field("requestId", request_id)));
-      return;
-    }
+  if (const auto refused = refuse_start(services_, user_id_)) {
+    enqueue(error_message(encode_error(refused->reason), id_field("requestId", request_id)));
+    return;
   }
   worker_client& worker = services_.worker;
   // The verdict comes back as an event, like every verdict; only a failure to send is answered.
