@@ -84,8 +84,13 @@ void http_client::connect() {
   stream_.async_connect(loopback(port_), [&](boost::system::error_code ec) { result = ec; });
   ioc_.restart();
   ioc_.run();
-  if (result)
+  if (result) {
+    // A socket whose connect failed cannot connect again (Linux answers ECONNABORTED at once):
+    // the next attempt starts from a fresh one.
+    boost::system::error_code ignored;
+    stream_.socket().close(ignored);
     throw http_error("connect to 127.0.0.1:" + std::to_string(port_) + ": " + result.message());
+  }
   open_ = true;
   buffer_.clear();
 }
