@@ -6,6 +6,7 @@
 #   BENCH_PROFILE=1  also records a perf profile of the api and the worker under ?wait=true load
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 # ---- settings (override from the environment) ----------------------------------------------
 WRK_THREADS=${WRK_THREADS:-1}
@@ -52,19 +53,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_http() {  # url, seconds
-  for _ in $(seq 1 $(($2 * 10))); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)" = 200 ] && return 0
-    sleep 0.1
-  done
-  echo "no answer from $1" >&2
-  return 1
-}
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 req_port=$(free_port); ev_port=$(free_port); api_port=$(free_port); nginx_port=$(free_port)
 api=http://127.0.0.1:$api_port
@@ -82,17 +70,7 @@ api_pid=$!; pids+=("$api_pid")
 wait_http "$api/health" 20
 
 echo "== creating $BENCH_USERS users"
-python3 - "$api_port" "$BENCH_USERS" <<'PY'
-import http.client, json, sys
-port, count = int(sys.argv[1]), int(sys.argv[2])
-c = http.client.HTTPConnection("127.0.0.1", port)
-for i in range(count):
-    c.request("POST", "/api/v1/users", json.dumps({"id": f"bench-u{i}", "name": f"Bench {i}", "maxStreams": 1000}),
-              {"Content-Type": "application/json"})
-    r = c.getresponse(); r.read()
-    if r.status not in (201, 409):
-        sys.exit(f"creating bench-u{i}: HTTP {r.status}")
-PY
+create_bench_users "$api_port" "$BENCH_USERS"
 
 run_wrk() {  # name, url, [more wrk options: -s script, -H header]
   local name=$1 url=$2

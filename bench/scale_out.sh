@@ -8,6 +8,7 @@
 # right after, on the same server (the issue's yardstick: a decision should cost Redis no more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-50}
 WRK_DURATION=${WRK_DURATION:-8s}
@@ -28,14 +29,10 @@ stop_all() {
   pids=()
 }
 trap 'stop_all; rm -rf "$tmp"' EXIT
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 # A cluster node's bus listens on its port + 10000, so cluster ports stay below 55000.
 free_low_port() {
   local p; while p=$(free_port); [ "$p" -ge 55000 ]; do :; done; echo "$p"
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, 10 ms ticks
 wait_for() {  # command...
   for _ in $(seq 1 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "timed out: $*" >&2
@@ -86,17 +83,7 @@ run_setup() {
     --start-rate 0 --log-level warn 2>>"$tmp/api.log" &
   local api_pid=$!; pids+=("$api_pid")
   wait_for curl -sf "http://127.0.0.1:$api_port/health"
-  python3 - "$api_port" "$BENCH_USERS" <<'PY'
-import http.client, json, sys
-port, count = int(sys.argv[1]), int(sys.argv[2])
-c = http.client.HTTPConnection("127.0.0.1", port)
-for i in range(count):
-    c.request("POST", "/api/v1/users", json.dumps({"id": f"bench-u{i}", "name": f"Bench {i}", "maxStreams": 1000}),
-              {"Content-Type": "application/json"})
-    r = c.getresponse(); r.read()
-    if r.status not in (201, 409):
-        sys.exit(f"creating bench-u{i}: HTTP {r.status}")
-PY
+  create_bench_users "$api_port" "$BENCH_USERS"
   local watched=("$api_pid" "${worker_pids[@]}" "${redis_pids[@]}") before=() after=()
   for pid in "${watched[@]}"; do before+=("$(cpu_ticks "$pid")"); done
   wrk -t1 -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency -s bench/start_wait.lua \

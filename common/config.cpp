@@ -429,9 +429,10 @@ std::vector<option_spec> worker_specs() {
       {"request-memory-seconds", "N", "how long a requestId's verdict is replayed (1-604800)",
        std::to_string(d.request_memory_seconds)},
       {"audit-retention-days", "N",
-       "audit lines older than this are pruned in the background (1-3650; Redis keeps the newest "
-       "1000 per user instead)",
+       "SQLite: audit lines older than this are pruned in the background (1-3650)",
        std::to_string(d.audit_retention_days)},
+      {"audit-lines-per-user", "N", "each user keeps its newest N audit lines (1-5000)",
+       std::to_string(d.audit_lines_per_user)},
       {"max-batch", "N", "decisions per group commit at most (1-100000)",
        std::to_string(d.max_batch)},
       {"curve-secret-key-file", "FILE",
@@ -734,6 +735,7 @@ result<command_line<worker_config>> load_worker_config(int argc, const char* con
         options.policy_value("policy", c.default_policy);
         options.integer("request-memory-seconds", 1, 604800, c.request_memory_seconds);
         options.integer("audit-retention-days", 1, 3650, c.audit_retention_days);
+        options.integer("audit-lines-per-user", 1, 5000, c.audit_lines_per_user);
         options.integer("max-batch", 1, 100000, c.max_batch);
         read_worker_link(options, c);
         read_log(options, c.log);

@@ -48,6 +48,7 @@ struct worker_config {
   policy default_policy = policy::deny;
   int request_memory_seconds = 600;  // how long a requestId's verdict is remembered
   int audit_retention_days = 30;     // audit lines older than this are pruned (SQLite store)
+  int audit_lines_per_user = 1000;   // each user's newest audit lines kept (both stores)
   int max_batch = 512;               // requests decided per group commit at most
   worker_link_keys link_keys;
   // Lets a worker without keys bind a non-loopback endpoint (anyone reaching it is served).

@@ -100,7 +100,7 @@ const std::vector<std::string> worker_flags{"requests",      "events",
                                             "store",         "catalog",
                                             "lease-seconds", "default-max-streams",
                                             "policy",        "request-memory-seconds",
-                                            "audit-retention-days",
+                                            "audit-retention-days", "audit-lines-per-user",
                                             "max-batch",     "log-level",
                                             "log-format",    "curve-secret-key-file",
                                             "curve-allowed-clients-file", "insecure-link"};
@@ -137,6 +137,7 @@ TEST_CASE("a worker without options runs with the documented defaults", "[config
   CHECK(c.default_policy == policy::deny);
   CHECK(c.request_memory_seconds == 600);
   CHECK(c.audit_retention_days == 30);
+  CHECK(c.audit_lines_per_user == 1000);
   CHECK(c.max_batch == 512);
   CHECK(c.log.level == "info");
   CHECK(c.log.format == "text");

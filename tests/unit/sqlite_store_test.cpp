@@ -521,3 +521,44 @@ TEST_CASE("the audit trail is pruned of lines older than the cut-off, oldest fir
 }
 
 }  // namespace streamgate
+
+namespace streamgate {
+
+TEST_CASE("each user keeps only the newest audit lines up to the cap, across a reopen",
+          "[sqlite_store][audit]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  constexpr std::size_t cap = 8;
+  constexpr std::size_t most = cap + cap / 8;  // the trim waits for a little slack
+  int written = 0;
+  // One line per commit, as the worker writes them; checks what alice's trail then holds.
+  const auto write_and_check = [&](sqlite_store& store) {
+    user_commit c = created(loaded_one(store, "alice"));
+    c.audit = {audit_line("alice", 1'000 + written, "allowed", "r" + std::to_string(written))};
+    REQUIRE(store.commit({c})[0] == commit_status::committed);
+    ++written;
+    const auto trail = store.recent_audit("alice", 100);
+    CAPTURE(written, trail.size());
+    CHECK(trail.size() <= most);
+    REQUIRE(trail.size() >= std::min<std::size_t>(cap, static_cast<std::size_t>(written)));
+    for (std::size_t i = 0; i < cap && i < trail.size(); ++i)
+      CHECK(trail[i].request_id == "r" + std::to_string(written - 1 - static_cast<int>(i)));
+  };
+  {
+    auto store = sqlite_store::open(file, cap);
+    REQUIRE(store->commit({created(new_user("alice")), created(new_user("bob"))}) ==
+            std::vector<commit_status>(2, commit_status::committed));
+    user_commit bobs = created(loaded_one(*store, "bob"));
+    for (int i = 0; i < 3; ++i)
+      bobs.audit.push_back(audit_line("bob", 500 + i, "denied", "bob" + std::to_string(i)));
+    REQUIRE(store->commit({bobs})[0] == commit_status::committed);
+    for (int i = 0; i < 30; ++i) write_and_check(*store);
+  }
+  // Reopened, the store counts the lines again and keeps trimming.
+  auto store = sqlite_store::open(file, cap);
+  for (int i = 0; i < 30; ++i) write_and_check(*store);
+  CHECK(store->recent_audit("bob", 100).size() == 3);
+  CHECK_THROWS_AS(sqlite_store::open(dir.path() / "y.db", 0), std::invalid_argument);
+}
+
+}  // namespace streamgate

@@ -300,7 +300,10 @@ std::optional<std::int64_t> earliest_expiry(const core::user_state& state) {
 
 }  // namespace
 
-std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& path) {
+std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& path,
+                                                 std::size_t audit_lines_per_user) {
+  if (audit_lines_per_user < 1)
+    throw std::invalid_argument("sqlite store: an audit cap of 0 lines per user keeps no trail");
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   // Locked before SQLite opens the file: two workers starting at once never both set up or
   // migrate the schema, and a refused one never touches the file.
@@ -308,14 +311,16 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& pa
   sqlite_db db(path.string());
   configure(db);
   set_up_schema(db, path);
-  return std::unique_ptr<sqlite_store>(new sqlite_store(path, std::move(lock), std::move(db)));
+  return std::unique_ptr<sqlite_store>(
+      new sqlite_store(path, std::move(lock), std::move(db), audit_lines_per_user));
 }
 
 sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock,
-                           sqlite_db db)
+                           sqlite_db db, std::size_t audit_lines_per_user)
     : path_(std::move(path)),
       lock_(std::move(lock)),
       db_(std::move(db)),
+      audit_cap_(audit_lines_per_user),
       begin_(db_, "BEGIN IMMEDIATE"),
       commit_(db_, "COMMIT"),
       rollback_(db_, "ROLLBACK"),
@@ -330,6 +335,11 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
       select_audit_(db_,
                     "SELECT at_ms, type, stream_id, request_id, video_id, reason FROM audit "
                     "WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2"),
+      // Through audit_by_user (user_id, id): the cap-th newest id in one descent and a short
+      // walk, then the older lines of that user only.
+      trim_audit_(db_,
+                  "DELETE FROM audit WHERE user_id = ?1 AND id < (SELECT id FROM audit "
+                  "WHERE user_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)"),
       upsert_video_(db_,
                     "INSERT INTO videos (id, title, duration_seconds) VALUES (?1, ?2, ?3) "
                     "ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
@@ -350,6 +360,7 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
   if (dataset_id_.empty())
     throw sqlite_error("the store '" + path_.string() + "' has no dataset id");
   rebuild_indexes();
+  count_audit_lines();
 }
 
 sqlite_store::~sqlite_store() = default;
@@ -407,6 +418,22 @@ void sqlite_store::rebuild_indexes() {
     }
     index(*state, earliest_expiry(*state));
   }
+}
+
+void sqlite_store::count_audit_lines() {
+  sqlite_statement counts(db_, "SELECT user_id, count(*) FROM audit GROUP BY user_id");
+  while (counts.next_row())
+    audit_lines_of_user_[std::string(counts.column_text(0))] = static_cast<std::size_t>(counts.column_int(1));
+}
+
+std::size_t sqlite_store::trim_audit(const std::string& user_id, std::size_t lines) {
+  // Slack of an eighth: a user at the cap trims once per cap/8 new lines, not at every commit.
+  if (lines <= audit_cap_ + audit_cap_ / 8) return lines;
+  trim_audit_.bind(1, user_id);
+  trim_audit_.bind(2, static_cast<std::int64_t>(audit_cap_ - 1));
+  trim_audit_.execute();
+  const auto trimmed = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
+  return lines > trimmed ? lines - trimmed : 0;
 }
 
 void sqlite_store::index(const core::user_state& state, std::optional<std::int64_t> next_expiry) {
@@ -557,8 +584,11 @@ loaded_users sqlite_store::load(const std::vector<std::string>& user_ids,
 std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& commits) {
   std::vector<commit_status> statuses(commits.size(), commit_status::conflict);
   if (commits.empty()) return statuses;
+  // Audit line counts as this batch leaves them, applied only once it is durable.
+  std::unordered_map<std::string, std::size_t> audit_lines;
   run_in_transaction("commit a batch", [&] {
     std::fill(statuses.begin(), statuses.end(), commit_status::conflict);
+    audit_lines.clear();
     for (std::size_t i = 0; i < commits.size(); ++i) {
       const user_commit& c = commits[i];
       // Bound without a copy: lives until the statement has run.
@@ -586,6 +616,15 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
         bind_optional(insert_audit_, 7, e.reason);
         insert_audit_.execute();
       }
+      if (!c.audit.empty()) {
+        const std::string& id = c.state.u.id;
+        const auto staged = audit_lines.find(id);
+        const auto counted = audit_lines_of_user_.find(id);
+        const std::size_t before = staged != audit_lines.end()                ? staged->second
+                                   : counted != audit_lines_of_user_.end() ? counted->second
+                                                                           : 0;
+        audit_lines[id] = trim_audit(id, before + c.audit.size());
+      }
     }
     // As late as possible before COMMIT, so a file moved during the batch is caught too; the
     // batch is rolled back then.
@@ -594,6 +633,7 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
   // Only once durable: a failed commit leaves the indexes matching the file.
   for (std::size_t i = 0; i < commits.size(); ++i)
     if (statuses[i] == commit_status::committed) index(commits[i].state, commits[i].next_expiry);
+  for (auto& [user_id, lines] : audit_lines) audit_lines_of_user_[user_id] = lines;
   return statuses;
 }
 

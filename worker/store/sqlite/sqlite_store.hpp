@@ -42,7 +42,9 @@ class sqlite_store final : public store {
   // Locks the file, then creates its parent directory, the file and the schema, or migrates an
   // older schema. Throws store_in_use; sqlite_error when the file cannot be read or has a newer
   // schema; std::system_error / std::filesystem::filesystem_error for the lock file or directory.
-  static std::unique_ptr<sqlite_store> open(const std::filesystem::path& path);
+  // Each user keeps at most `audit_lines_per_user` audit lines (the newest), like Redis does.
+  static std::unique_ptr<sqlite_store> open(const std::filesystem::path& path,
+                                            std::size_t audit_lines_per_user = 1000);
   ~sqlite_store() override;
   sqlite_store(const sqlite_store&) = delete;
   sqlite_store& operator=(const sqlite_store&) = delete;
@@ -65,12 +67,17 @@ class sqlite_store final : public store {
   std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
 
  private:
-  sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock, sqlite_db db);
+  sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock, sqlite_db db,
+               std::size_t audit_lines_per_user);
 
   // The wall clock, never going backwards (a clock step back would shorten no lease granted).
   std::int64_t now_ms();
   void check_not_moved();
   void rebuild_indexes();
+  void count_audit_lines();
+  // Deletes the user's lines older than its newest audit_cap_ once it holds a few more (so a
+  // trim is rare, and each one looks at about audit_cap_ index entries); returns the lines kept.
+  std::size_t trim_audit(const std::string& user_id, std::size_t lines);
   // Changes a user's entries in both indexes to those of a state just committed.
   void index(const core::user_state& state, std::optional<std::int64_t> next_expiry);
   template <class Body>
@@ -92,6 +99,10 @@ class sqlite_store final : public store {
   // leaves the index too; bounded by the users' remembered starts.
   std::unordered_map<std::string, std::string> owner_of_request_;
   std::unordered_map<std::string, std::vector<std::string>> requests_of_user_;
+  // The per-user audit cap (hardening: the trail grew without bound) and each user's line count,
+  // counted at open and kept by commit(); an upper bound, as retention prunes lines unseen here.
+  const std::size_t audit_cap_;
+  std::unordered_map<std::string, std::size_t> audit_lines_of_user_;
 
   sqlite_statement begin_;
   sqlite_statement commit_;
@@ -101,6 +112,7 @@ class sqlite_store final : public store {
   sqlite_statement update_user_;
   sqlite_statement insert_audit_;
   sqlite_statement select_audit_;
+  sqlite_statement trim_audit_;
   sqlite_statement upsert_video_;
   sqlite_statement upsert_plan_;
   sqlite_statement select_meta_;

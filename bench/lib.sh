@@ -1,0 +1,30 @@
+# Shell helpers of the bench scripts (sourced by run.sh, scale_out.sh, soak.sh).
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_http() {  # url, seconds
+  for _ in $(seq 1 $(($2 * 10))); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)" = 200 ] && return 0
+    sleep 0.1
+  done
+  echo "no answer from $1" >&2
+  return 1
+}
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, 10 ms ticks
+
+create_bench_users() {  # api port, count: bench-u0 .. bench-u<count-1>, maxStreams 1000 each
+  python3 - "$1" "$2" <<'PY'
+import http.client, json, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+c = http.client.HTTPConnection("127.0.0.1", port)
+for i in range(count):
+    c.request("POST", "/api/v1/users", json.dumps({"id": f"bench-u{i}", "name": f"Bench {i}", "maxStreams": 1000}),
+              {"Content-Type": "application/json"})
+    r = c.getresponse(); r.read()
+    if r.status not in (201, 409):
+        sys.exit(f"creating bench-u{i}: HTTP {r.status}")
+PY
+}
