@@ -20,6 +20,8 @@ router make_api_router() {
           {verb::post, "/api/v1/users", create_user, access::admin},
           {verb::get, "/api/v1/users/{id}", get_user, access::owner},
           {verb::patch, "/api/v1/users/{id}", patch_user, access::admin},
+          {verb::delete_, "/api/v1/users/{id}", delete_user, access::admin},
+          {verb::post, "/api/v1/users/{id}/token", rotate_user_token, access::admin},
           {verb::get, "/api/v1/users/{id}/streams", list_streams, access::owner},
           {verb::post, "/api/v1/users/{id}/streams", start_stream, access::owner},
           {verb::delete_, "/api/v1/users/{id}/streams", stop_all_streams, access::owner},

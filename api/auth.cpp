@@ -37,9 +37,10 @@ std::string_view header_token(const http_request& request) {
 
 }  // namespace
 
-authenticator::authenticator(std::string_view admin_token, std::size_t cache_capacity,
-                             token_cache::clock::duration cache_ttl)
-    : admin_hash_(sha256_hex(admin_token)), confirmed_(cache_capacity, cache_ttl) {}
+authenticator::authenticator(std::string_view admin_token, token_cache& confirmed)
+    : admin_hash_(sha256_hex(admin_token)),
+      confirmed_(confirmed),
+      refused_(default_cache_capacity, refusal_ttl) {}
 
 asio::awaitable<result<principal>> authenticator::identify(const http_request& request,
                                                            boost::urls::url_view target,
@@ -62,6 +63,7 @@ asio::awaitable<result<principal>> authenticator::identify(const http_request& r
   if (!user) co_return unauthorized("the bearer token is not valid");
   const auto now = token_cache::clock::now();
   if (confirmed_.confirmed(*user, hash, now)) co_return principal{false, std::string(*user)};
+  if (refused_.confirmed(*user, hash, now)) co_return unauthorized("the bearer token is not valid");
 
   request_body body = authenticate_request{std::string(*user), hash};
   const auto reply = co_await services.worker.call(std::move(body), services.verdict_timeout);
@@ -70,8 +72,10 @@ asio::awaitable<result<principal>> authenticator::identify(const http_request& r
     confirmed_.confirm(*user, hash, now);
     co_return principal{false, std::string(*user)};
   }
-  if (reply->result == outcome::forbidden || reply->result == outcome::not_found)
+  if (reply->result == outcome::forbidden || reply->result == outcome::not_found) {
+    refused_.confirm(*user, hash, now);
     co_return unauthorized("the bearer token is not valid");
+  }
   co_return error{error_code::unavailable, "the token could not be checked; retry"};
 }
 

@@ -3,7 +3,9 @@
 // Bearer tokens (--auth token, docs/design.md §6). The router asks admit() before a handler runs,
 // http_session asks authorize_websocket() before an upgrade. A request's token is the admin's
 // (compared with the configured one), or a user's (api/tokens: "<userId>.<secret>"), confirmed by
-// a worker against the stored SHA-256 and then remembered for a minute (api/token_cache).
+// a worker against the stored SHA-256 and then remembered for a minute (api/token_cache), until
+// the worker says the user's access was revoked (a new token, a deleted user). A refused token is
+// remembered for two seconds, so a flood of one bogus token costs no worker round trip each.
 // Refusals: no or invalid token 401 (with WWW-Authenticate: Bearer), a valid token that may not
 // do this 403. Tokens are never logged; log targets through redacted_target().
 
@@ -31,11 +33,11 @@ class authenticator final {
  public:
   static constexpr std::size_t default_cache_capacity = 100'000;
   static constexpr std::chrono::seconds default_cache_ttl{60};
+  static constexpr std::chrono::seconds refusal_ttl{2};
 
-  // Keeps only the SHA-256 of `admin_token`.
-  explicit authenticator(std::string_view admin_token,
-                         std::size_t cache_capacity = default_cache_capacity,
-                         token_cache::clock::duration cache_ttl = default_cache_ttl);
+  // Keeps only the SHA-256 of `admin_token`; `confirmed` is shared with the worker link, which
+  // forgets a user's confirmations when it hears of a revocation.
+  authenticator(std::string_view admin_token, token_cache& confirmed);
 
   // Whose token the request carries: the Authorization header's bearer token, or else (when
   // `allow_query`, for WebSockets, whose browser API cannot set headers) ?token=. Fails with
@@ -49,7 +51,8 @@ class authenticator final {
 
  private:
   const std::string admin_hash_;
-  token_cache confirmed_;
+  token_cache& confirmed_;
+  token_cache refused_;
 };
 
 // The router's gate: with auth off or an open route, nullopt and `caller` empty. Otherwise

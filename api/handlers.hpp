@@ -14,6 +14,8 @@ asio::awaitable<http_response> list_users(const request_context& ctx);
 asio::awaitable<http_response> get_user(const request_context& ctx);
 asio::awaitable<http_response> create_user(const request_context& ctx);
 asio::awaitable<http_response> patch_user(const request_context& ctx);
+asio::awaitable<http_response> delete_user(const request_context& ctx);
+asio::awaitable<http_response> rotate_user_token(const request_context& ctx);
 
 asio::awaitable<http_response> list_streams(const request_context& ctx);
 asio::awaitable<http_response> start_stream(const request_context& ctx);

@@ -53,8 +53,11 @@ int main(int argc, char* argv[]) {
                         std::chrono::seconds(config.playback_token_seconds)));
     if (config.playback_key_hex.empty())
       spdlog::warn("no --playback-key-file: playback tokens of this api are valid on no other");
+    token_cache confirmed_tokens(authenticator::default_cache_capacity,
+                                 authenticator::default_cache_ttl);
     worker_link link(config.workers, config.link_keys, sockets,
-                     std::chrono::milliseconds(config.accepted_start_ms), playback);
+                     std::chrono::milliseconds(config.accepted_start_ms), playback,
+                     confirmed_tokens);
     const router routes = make_api_router();
     const std::size_t open_files = raise_open_files_limit();
     const std::size_t max_connections =
@@ -74,7 +77,7 @@ int main(int argc, char* argv[]) {
     services.max_websockets_per_user = static_cast<std::size_t>(config.max_websockets_per_user);
     std::optional<authenticator> auth;
     if (config.auth == "token") {
-      auth.emplace(config.admin_token);
+      auth.emplace(config.admin_token, confirmed_tokens);
       services.auth = &*auth;
     }
 

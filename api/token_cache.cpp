@@ -29,6 +29,18 @@ void token_cache::confirm(std::string_view user_id, std::string_view token_hash,
   order_.push_back({expires, std::string(token_hash)});
 }
 
+void token_cache::forget(std::string_view user_id) {
+  const std::lock_guard lock(mutex_);
+  // The order queue keeps its records: prune() and confirm() skip those whose entry is gone.
+  std::erase_if(entries_, [&](const auto& e) { return e.second.user_id == user_id; });
+}
+
+void token_cache::clear() {
+  const std::lock_guard lock(mutex_);
+  entries_.clear();
+  order_.clear();
+}
+
 std::size_t token_cache::size() const {
   const std::lock_guard lock(mutex_);
   return entries_.size();

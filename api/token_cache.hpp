@@ -25,6 +25,10 @@ class token_cache final {
   // Whether the token whose SHA-256 is `token_hash` was confirmed as `user_id`'s within the ttl.
   bool confirmed(std::string_view user_id, std::string_view token_hash, clock::time_point now);
   void confirm(std::string_view user_id, std::string_view token_hash, clock::time_point now);
+  // The user's token was replaced or the user deleted: its confirmations go (a scan: rare).
+  void forget(std::string_view user_id);
+  // Every confirmation goes: a revocation may have gone unheard.
+  void clear();
 
   std::size_t size() const;
 

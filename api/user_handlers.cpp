@@ -68,6 +68,37 @@ asio::awaitable<http_response> create_user(const request_context& ctx) {
   co_return res;
 }
 
+// Hands back the token with the user and keeps only its hash, as create_user does: the only
+// answer that ever holds it. The old token is refused from the worker's commit on, by every api
+// (docs/design.md §6, revocation).
+asio::awaitable<http_response> rotate_user_token(const request_context& ctx) {
+  std::string_view sent = ctx.request.body();
+  while (!sent.empty() && (sent.front() == ' ' || sent.front() == '\n' || sent.front() == '\r' ||
+                           sent.front() == '\t'))
+    sent.remove_prefix(1);
+  while (!sent.empty() && (sent.back() == ' ' || sent.back() == '\n' || sent.back() == '\r' ||
+                           sent.back() == '\t'))
+    sent.remove_suffix(1);
+  if (!sent.empty() && sent != "{}")
+    co_return error_response(bad_request("this request takes no body (or {}): the api makes the token"));
+  const std::string user_id(ctx.param("id"));
+  const std::string token = new_token(user_id);
+  request_body body = rotate_token_request{user_id, sha256_hex(token)};
+  auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
+  if (!reply) co_return unavailable_response("no worker answered in time; retry");
+  if (reply->result == outcome::ok)
+    reply->body = prepend_fields(R"("token":")" + token + '"', reply->body);
+  http_response res = reply_response(std::move(*reply));
+  res.set(http::field::cache_control, "no-store");
+  co_return res;
+}
+
+// Ends the user's streams (reason "deleted"), then removes the user and its audit trail.
+asio::awaitable<http_response> delete_user(const request_context& ctx) {
+  request_body body = delete_user_request{std::string(ctx.param("id"))};
+  co_return co_await relay(ctx, std::move(body));
+}
+
 asio::awaitable<http_response> patch_user(const request_context& ctx) {
   auto decoded = decode_patch_user_body(ctx.request.body(), std::string(ctx.param("id")));
   if (!decoded) co_return error_response(decoded.error());

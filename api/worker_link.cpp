@@ -35,6 +35,8 @@ struct idempotence final {
   bool operator()(const authenticate_request&) const { return true; }
   bool operator()(const stats_request&) const { return true; }
   bool operator()(const list_plans_request&) const { return true; }
+  bool operator()(const rotate_token_request&) const { return true; }  // sets the same hash
+  bool operator()(const delete_user_request&) const { return false; }  // a resend would be 404
 };
 
 // A user's requests go to one worker; requests about no user spread by their corr.
@@ -53,10 +55,11 @@ std::size_t route_key_of(const request_body& body, std::uint64_t corr) {
 
 worker_link::worker_link(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
                          ws_registry& events, std::chrono::milliseconds send_only_window,
-                         playback_gate& playback)
+                         playback_gate& playback, token_cache& confirmed_tokens)
     : calls_(max_queued_calls),
       send_only_window_(send_only_window),
-      bridge_(workers, keys, calls_, in_flight_, events, stats_, next_corr_, playback) {}
+      bridge_(workers, keys, calls_, in_flight_, events, stats_, next_corr_, playback,
+              confirmed_tokens) {}
 
 void worker_link::start() { bridge_.start(); }
 

@@ -27,7 +27,7 @@ class worker_link final : public worker_client {
   // `keys`: CURVE on the link when the workers run with keys (docs/design.md §6).
   worker_link(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
               ws_registry& events, std::chrono::milliseconds send_only_window,
-              playback_gate& playback);
+              playback_gate& playback, token_cache& confirmed_tokens);
 
   void start();
   // Every caller still waiting resumes with nullopt; later calls get nullopt at once.

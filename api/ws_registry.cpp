@@ -66,6 +66,10 @@ void ws_registry::resync_all() {
   for (const auto& sink : all_sinks()) sink->resync();
 }
 
+void ws_registry::revoke(std::string_view user_id) {
+  for (const auto& sink : sinks_of(user_id)) sink->shut_down();
+}
+
 void ws_registry::shut_down_all() {
   for (const auto& sink : all_sinks()) sink->shut_down();
 }

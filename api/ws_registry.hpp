@@ -50,6 +50,8 @@ class ws_registry final {
   void notify(std::string_view user_id, std::string message);
   // After a worker reconnected: every socket fetches a fresh snapshot.
   void resync_all();
+  // The user's token was replaced or the user deleted: its sockets close (docs/design.md §6).
+  void revoke(std::string_view user_id);
   // On shutdown: asks every socket to close.
   void shut_down_all();
 

@@ -133,11 +133,13 @@ std::string given_up_message(std::string_view request_id) {
 zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
                        call_queue& calls,
                        in_flight_requests& in_flight, ws_registry& events, link_stats& stats,
-                       std::atomic<std::uint64_t>& next_corr, playback_gate& playback)
+                       std::atomic<std::uint64_t>& next_corr, playback_gate& playback,
+                       token_cache& confirmed_tokens)
     : calls_(calls),
       in_flight_(in_flight),
       events_(events),
       playback_(playback),
+      confirmed_tokens_(confirmed_tokens),
       stats_(stats),
       next_corr_(next_corr) {
   // Opened on the constructing thread and handed to the bridge thread by its start (a full
@@ -347,8 +349,10 @@ void zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
     // Ends it published meanwhile went unheard too: playback tokens signed before the gap began
     // are distrusted (docs/design.md §9). Those signed during it, from its replies, stay valid:
     // else an api would refuse the tokens it handed out while its SUB was still joining.
+    // A token revoked meanwhile went unheard as well: every confirmation is asked again.
     if (std::exchange(w.resync_when_heard, false)) {
       playback_.distrust_until(w.unheard_since_ms);
+      confirmed_tokens_.clear();
       events_.resync_all();
     }
     if (count == 2 && frames[0].size() == 0) {  // a heartbeat, naming the worker's dataset
@@ -370,8 +374,15 @@ void zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
       if (const auto* grant = std::get_if<playback_grant>(&*note)) {
         granted = prepend_fields(playback_.field(*grant, wall_ms()), event);
         event = granted;
+      } else if (const auto* end = std::get_if<playback_end>(&*note)) {
+        playback_.ended(end->stream_id, wall_ms());
       } else {
-        playback_.ended(std::get<playback_end>(*note).stream_id, wall_ms());
+        // docs/design.md §6, revocation: the user's old token must not pass here on a cached
+        // confirmation, nor keep a socket it opened; the sockets are closed, not sent the event.
+        const auto& revoked = std::get<access_revoked>(*note);
+        confirmed_tokens_.forget(revoked.user_id);
+        events_.revoke(revoked.user_id);
+        continue;
       }
     }
     events_.publish(frames[0].to_string_view(), event, std::move(*mark));

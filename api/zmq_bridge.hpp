@@ -28,6 +28,7 @@
 #include "api/in_flight_requests.hpp"
 #include "api/link_stats.hpp"
 #include "api/playback/playback_gate.hpp"
+#include "api/token_cache.hpp"
 #include "api/ws_registry.hpp"
 #include "common/config.hpp"
 
@@ -40,7 +41,8 @@ class zmq_bridge final {
   zmq_bridge(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
              call_queue& calls,
              in_flight_requests& in_flight, ws_registry& events, link_stats& stats,
-             std::atomic<std::uint64_t>& next_corr, playback_gate& playback);
+             std::atomic<std::uint64_t>& next_corr, playback_gate& playback,
+             token_cache& confirmed_tokens);
   ~zmq_bridge();
   zmq_bridge(const zmq_bridge&) = delete;
   zmq_bridge& operator=(const zmq_bridge&) = delete;
@@ -117,6 +119,7 @@ class zmq_bridge final {
   ws_registry& events_;
   // Signs the playback of what replies and events grant, and hears which streams ended.
   playback_gate& playback_;
+  token_cache& confirmed_tokens_;
   link_stats& stats_;
   std::atomic<std::uint64_t>& next_corr_;
 

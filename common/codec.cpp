@@ -589,6 +589,8 @@ constexpr std::array<op_spec, std::variant_size_v<request_body>> op_specs{{
     {"authenticate", fields(field::user_id, field::token_hash), 0},
     {"stats", 0, 0},
     {"list_plans", 0, 0},
+    {"rotate_token", fields(field::user_id, field::token_hash), 0},
+    {"delete_user", fields(field::user_id), 0},
 }};
 
 // What a client may set on a user, in POST /api/v1/users and PATCH /api/v1/users/{id} alike.
@@ -654,6 +656,11 @@ void write_fields(json_writer& w, const authenticate_request& r) {
 }
 void write_fields(json_writer&, const stats_request&) {}
 void write_fields(json_writer&, const list_plans_request&) {}
+void write_fields(json_writer& w, const rotate_token_request& r) {
+  put(w, "userId", r.user_id);
+  put(w, "tokenHash", r.token_hash);
+}
+void write_fields(json_writer& w, const delete_user_request& r) { put(w, "userId", r.user_id); }
 
 void read_fields(field_reader& f, start_request& r) {
   r.request_id = f.id(field::request_id);
@@ -717,6 +724,11 @@ void read_fields(field_reader& f, authenticate_request& r) {
 }
 void read_fields(field_reader&, stats_request&) {}
 void read_fields(field_reader&, list_plans_request&) {}
+void read_fields(field_reader& f, rotate_token_request& r) {
+  r.user_id = f.id(field::user_id);
+  r.token_hash = f.sha256_hex(field::token_hash);
+}
+void read_fields(field_reader& f, delete_user_request& r) { r.user_id = f.id(field::user_id); }
 
 template <class Body>
 request_body read_body(field_reader& f) {
@@ -979,6 +991,17 @@ std::string encode_ended_event(const ended_event& e, std::uint64_t seq) {
     put(w, "streamId", e.stream_id);
     put(w, "userId", e.user_id);
     put(w, "reason", to_string(e.reason));
+    put_key(w, "seq");
+    w.Uint64(seq);
+    w.EndObject();
+  });
+}
+
+std::string encode_revoked_event(const access_revoked& e, std::uint64_t seq) {
+  return render([&](json_writer& w) {
+    w.StartObject();
+    put(w, "type", "revoked");
+    put(w, "userId", e.user_id);
     put_key(w, "seq");
     w.Uint64(seq);
     w.EndObject();

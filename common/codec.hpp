@@ -81,6 +81,9 @@ std::string encode_heartbeat_body(std::int64_t expires_at_ms);
 // sequence number (common/messages.hpp says how the api uses it).
 std::string encode_verdict_event(const verdict& v, std::uint64_t seq);
 std::string encode_ended_event(const ended_event& e, std::uint64_t seq);
+// {"type":"revoked","userId","seq"}: published with the access note; the apis close the user's
+// sockets instead of relaying it (docs/design.md §6).
+std::string encode_revoked_event(const access_revoked& e, std::uint64_t seq);
 // GET /api/v1/users/{id}/events: [{"at","type","streamId"?,"requestId"?,"videoId"?,"reason"?}]
 std::string encode_audit_events(const std::vector<audit_entry>& entries);
 // {"type":"snapshot","userId","streams","limit","epoch","seq"}: the user's state as of event

@@ -24,6 +24,7 @@ std::string_view to_string(end_reason r) {
     case end_reason::expired: return "expired";
     case end_reason::evicted: return "evicted";
     case end_reason::stop_all: return "stop_all";
+    case end_reason::deleted: return "deleted";
   }
   return "stopped";
 }

@@ -55,7 +55,7 @@ struct stream {
   bool operator==(const stream&) const = default;
 };
 
-enum class end_reason { stopped, expired, evicted, stop_all };
+enum class end_reason { stopped, expired, evicted, stop_all, deleted };
 
 std::string_view to_string(end_reason r);
 

@@ -51,6 +51,7 @@ outcome outcome_of(error_code code) {
 std::string encode_playback_note(const playback_note& note) {
   if (const auto* grant = std::get_if<playback_grant>(&note))
     return "grant " + grant->stream_id + ' ' + grant->user_id + ' ' + grant->video_id;
+  if (const auto* revoked = std::get_if<access_revoked>(&note)) return "revoke " + revoked->user_id;
   return "end " + std::get<playback_end>(note).stream_id;
 }
 
@@ -66,6 +67,7 @@ std::optional<playback_note> parse_playback_note(std::string_view frame) {
   if (words.size() == 4 && words[0] == "grant")
     return playback_grant{std::string(words[1]), std::string(words[2]), std::string(words[3])};
   if (words.size() == 2 && words[0] == "end") return playback_end{std::string(words[1])};
+  if (words.size() == 2 && words[0] == "revoke") return access_revoked{std::string(words[1])};
   return std::nullopt;
 }
 

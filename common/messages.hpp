@@ -115,13 +115,25 @@ struct authenticate_request {
 struct stats_request {};
 // GET /api/v1/plans: [{"id","maxStreams","policy"}], sorted by id.
 struct list_plans_request {};
+// POST /api/v1/users/{id}/token: the user's token becomes the one whose SHA-256 is `token_hash`
+// (made by the api, as in create_user); reply body: the user. Every api forgets the old token
+// when it hears the user's access note (docs/design.md §6, revocation).
+struct rotate_token_request {
+  std::string user_id;
+  std::string token_hash;
+};
+// DELETE /api/v1/users/{id}: ends the user's streams (reason "deleted") and removes the user,
+// its audit trail included; reply no_content.
+struct delete_user_request {
+  std::string user_id;
+};
 
 using request_body =
     std::variant<start_request, heartbeat_request, stop_request, stop_all_request,
                  get_user_request, list_users_request, create_user_request, patch_user_request,
                  list_streams_request, snapshot_request, list_videos_request, get_video_request,
                  get_request_request, ping_request, list_events_request, authenticate_request,
-                 stats_request, list_plans_request>;
+                 stats_request, list_plans_request, rotate_token_request, delete_user_request>;
 
 struct request {
   std::uint64_t corr = 0;  // chosen by the api to match the reply to its caller
@@ -147,11 +159,13 @@ std::string_view to_string(outcome o);
 std::optional<outcome> parse_outcome(std::string_view text);
 outcome outcome_of(error_code code);
 
-// The playback note (docs/design.md §9): what a reply or an event means for playback, typed, so
-// the api signs tokens and revokes them without reading the JSON body.
+// The playback note (docs/design.md §9): what a reply or an event means for playback and access,
+// typed, so the api signs tokens and revokes them without reading the JSON body.
 //   "grant <streamId> <userId> <videoId>": the reply or event leaves this stream live (an allowed
 //     start, a heartbeat, a found allowed request): the api adds a fresh playback token.
 //   "end <streamId>": the event ends this stream: every api refuses its tokens from now on.
+//   "revoke <userId>": the user's token was replaced or the user deleted: every api forgets the
+//     tokens it confirmed for the user and closes the user's WebSockets (docs/design.md §6).
 struct playback_grant {
   std::string stream_id;
   std::string user_id;
@@ -162,10 +176,14 @@ struct playback_end {
   std::string stream_id;
   bool operator==(const playback_end&) const = default;
 };
-using playback_note = std::variant<playback_grant, playback_end>;
+struct access_revoked {
+  std::string user_id;
+  bool operator==(const access_revoked&) const = default;
+};
+using playback_note = std::variant<playback_grant, playback_end, access_revoked>;
 
 std::string encode_playback_note(const playback_note& note);
-// Nullopt unless the frame is exactly one of the two forms with valid ids.
+// Nullopt unless the frame is exactly one of the three forms with valid ids.
 std::optional<playback_note> parse_playback_note(std::string_view frame);
 
 // Limits of the strict decoders (docs/design.md §5).

@@ -611,6 +611,45 @@ TEST_CASE("the lease index names a user whose lease is due, not one whose lease 
   CHECK(named_due(*s, "lapsed", now + 3'600'001));
 }
 
+TEST_CASE("a removed user is gone from the store, its trail and indexes; a stale removal conflicts",
+          "[store][conformance]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  test_store ts(kind);
+  auto s = ts.open();
+  const std::int64_t now = s->load({}).now_ms;
+
+  core::user_state alice = plain_user("alice");
+  alice.streams = {stream_of("alice", "s1", now - 1'000)};
+  user_commit created = commit_of(alice, {audit_line("alice", now, "allowed", "r1", "s1")},
+                                  now - 1'000);
+  created.streams_delta = 1;
+  REQUIRE(s->commit({created, commit_of(plain_user("bob"))}) ==
+          std::vector<commit_status>(2, commit_status::committed));
+  REQUIRE(named_due(*s, "alice", now));
+
+  user_commit removal = commit_of(alice);  // at version 0: stale
+  removal.remove = true;
+  removal.streams_delta = -1;
+  CHECK(commit_one(*s, removal) == commit_status::conflict);
+  CHECK(load_one(*s, "alice").streams.size() == 1);
+
+  removal.state.version = 1;
+  REQUIRE(commit_one(*s, removal) == commit_status::committed);
+  const loaded_users after = s->load({"alice", "bob"});
+  CHECK_FALSE(after.states[0].has_value());
+  CHECK(after.states[1].has_value());
+  CHECK(s->recent_audit("alice", 10).empty());
+  CHECK(s->user_ids() == std::vector<std::string>{"bob"});
+  CHECK_FALSE(named_due(*s, "alice", now));
+  if (const auto active = s->active_streams()) CHECK(*active == 0);
+
+  // The id is free again: a new user may take it.
+  REQUIRE(commit_one(*s, commit_of(plain_user("alice"))) == commit_status::committed);
+  CHECK(load_one(*s, "alice").version == 1);
+  CHECK(load_one(*s, "alice").streams.empty());
+}
+
 TEST_CASE("a request id decided in a commit names its user and an unknown one names nobody",
           "[store][conformance]") {
   const std::string kind = GENERATE("sqlite", "redis", "cluster");

@@ -107,6 +107,26 @@ TEST_CASE("a full token cache forgets its oldest confirmation first", "[auth][to
     CHECK(cache.confirmed("u" + std::to_string(i), sha256_hex(std::to_string(i)), t0 + 5s));
 }
 
+TEST_CASE("a revocation forgets the user's confirmations only, and a gap forgets them all",
+          "[auth][token_cache]") {
+  const auto t0 = token_cache::clock::time_point{} + 1h;
+  token_cache cache(10, 60s);
+  cache.confirm("alice", "ha1", t0);
+  cache.confirm("alice", "ha2", t0);
+  cache.confirm("bob", "hb", t0);
+  cache.forget("alice");
+  CHECK_FALSE(cache.confirmed("alice", "ha1", t0));
+  CHECK_FALSE(cache.confirmed("alice", "ha2", t0));
+  CHECK(cache.confirmed("bob", "hb", t0));
+  // Confirmed again after the revocation (the new token): kept, and expiry still works.
+  cache.confirm("alice", "ha3", t0 + 1s);
+  CHECK(cache.confirmed("alice", "ha3", t0 + 2s));
+  CHECK_FALSE(cache.confirmed("alice", "ha3", t0 + 62s));
+  cache.clear();
+  CHECK(cache.size() == 0);
+  CHECK_FALSE(cache.confirmed("bob", "hb", t0));
+}
+
 // ---- route table -----------------------------------------------------------------------------
 
 TEST_CASE("every route names who may call it, and no user's resource is open", "[auth][router]") {
@@ -115,7 +135,11 @@ TEST_CASE("every route names who may call it, and no user's resource is open", "
   for (const route& r : routes.routes()) {
     const std::string name = std::string(http::to_string(r.method)) + " " + std::string(r.pattern);
     CAPTURE(name, to_string(r.access));
-    if (r.pattern.starts_with("/api/v1/users/{id}") && r.method != verb::patch)
+    // A user's own resources; managing the user itself (patch, delete, a new token) is the
+    // admin's.
+    if (r.pattern.starts_with("/api/v1/users/{id}") && r.method != verb::patch &&
+        !(r.pattern == "/api/v1/users/{id}" && r.method == verb::delete_) &&
+        r.pattern != "/api/v1/users/{id}/token")
       CHECK(r.access == access::owner);
     if (r.access == access::admin) admin_only.insert(name);
     if (r.access == access::open)
@@ -126,7 +150,8 @@ TEST_CASE("every route names who may call it, and no user's resource is open", "
              r.pattern == "/api/v1/playback/authorize" || r.pattern == "/media/{videoId}/{file}"));
   }
   CHECK(admin_only == std::set<std::string>{"GET /api/v1/users", "POST /api/v1/users",
-                                            "PATCH /api/v1/users/{id}"});
+                                            "PATCH /api/v1/users/{id}", "DELETE /api/v1/users/{id}",
+                                            "POST /api/v1/users/{id}/token"});
 }
 
 // ---- the router's gate, with a fake worker ---------------------------------------------------
@@ -194,7 +219,8 @@ struct auth_fixture {
   fake_worker worker;
   ws_registry sockets;
   router routes = make_api_router();
-  authenticator auth{admin_token};
+  token_cache confirmed{100, std::chrono::minutes(1)};
+  authenticator auth{admin_token, confirmed};
   api_services services{worker, sockets, routes, 2000ms, "/nonexistent-web-root"};
   const std::string alice = new_token("alice");
 };
@@ -215,14 +241,25 @@ TEST_CASE_METHOD(auth_fixture, "without a valid token a guarded route answers 40
   CHECK(worker.calls.empty());
 }
 
-TEST_CASE_METHOD(auth_fixture, "a token the worker does not confirm is a 401, no answer a 503",
+TEST_CASE_METHOD(auth_fixture,
+                 "a token the worker does not confirm is a 401, and again without asking; no "
+                 "answer a 503",
                  "[auth][router]") {
+  const std::string other = new_token("alice");
+  const std::string third = new_token("alice");
   worker.authenticated = worker_reply{outcome::forbidden, "{}"};
   CHECK(send(verb::get, "/api/v1/users/alice", alice).result() == status::unauthorized);
   worker.authenticated = worker_reply{outcome::not_found, "{}"};
-  CHECK(send(verb::get, "/api/v1/users/alice", alice).result() == status::unauthorized);
+  CHECK(send(verb::get, "/api/v1/users/alice", other).result() == status::unauthorized);
+  REQUIRE(worker.authentications.size() == 2);
+  // Refused tokens are remembered for a moment: a flood of one costs no round trip each.
+  for (int i = 0; i < 50; ++i) {
+    CHECK(send(verb::get, "/api/v1/users/alice", alice).result() == status::unauthorized);
+    CHECK(send(verb::get, "/api/v1/users/alice", other).result() == status::unauthorized);
+  }
+  CHECK(worker.authentications.size() == 2);
   worker.authenticated.reset();
-  const http_response res = send(verb::get, "/api/v1/users/alice", alice);
+  const http_response res = send(verb::get, "/api/v1/users/alice", third);
   CHECK(res.result() == status::service_unavailable);
   CHECK(res[http::field::retry_after] == "1");
   CHECK(worker.calls.empty());

@@ -44,6 +44,8 @@ auto fields_of(const list_events_request& r) { return std::tie(r.user_id, r.limi
 auto fields_of(const authenticate_request& r) { return std::tie(r.user_id, r.token_hash); }
 auto fields_of(const stats_request&) { return std::tie(); }
 auto fields_of(const list_plans_request&) { return std::tie(); }
+auto fields_of(const rotate_token_request& r) { return std::tie(r.user_id, r.token_hash); }
+auto fields_of(const delete_user_request& r) { return std::tie(r.user_id); }
 auto fields_of(const video& v) { return std::tie(v.id, v.title, v.duration_seconds); }
 
 template <class T>
@@ -193,6 +195,8 @@ TEST_CASE("every request variant survives encode then decode unchanged", "[codec
                                "standard"}},
       {24, patch_user_request{"erin", std::nullopt, std::nullopt, std::nullopt, "premium"}},
       {25, patch_user_request{"erin", "Erin C", 2, policy::monitor, "basic"}},
+      {28, rotate_token_request{"erin", std::string(64, 'a')}},
+      {29, delete_user_request{"erin"}},
       {0, ping_request{}},
       {std::numeric_limits<std::uint64_t>::max(), ping_request{}},
   }));
@@ -297,6 +301,8 @@ TEST_CASE("malformed requests are refused with the field named", "[codec]") {
        "field 'policy' must be 'deny', 'evict_oldest' or 'monitor'"},
       {R"({"op":"list_plans","corr":1,"plan":"basic"})", "unknown field 'plan'"},
       {R"({"op":"list_plans"})", "missing field 'corr'"},
+      {R"({"op":"rotate_token","corr":1,"userId":"a","tokenHash":"abc"})", "tokenHash"},
+      {R"({"op":"delete_user","corr":1})", "missing field 'userId'"},
       {R"({"op":"list_users","corr":1,"limit":3})", "missing field 'name'"},
       {R"({"op":"list_users","corr":1,"name":""})", "missing field 'limit'"},
       {R"({"op":"list_users","corr":1,"name":"","limit":0})",
@@ -890,6 +896,26 @@ TEST_CASE("a large body is rendered whole and the next one is not affected", "[c
   const rapidjson::Document big = parse(encode_streams(streams));
   CHECK(big.Size() == 2000);
   CHECK(encode_pending_body("r_2") == R"({"requestId":"r_2","status":"pending"})");
+}
+
+}  // namespace streamgate
+
+namespace streamgate {
+
+TEST_CASE("a playback note survives encode then parse, and a malformed one parses as none",
+          "[codec][playback]") {
+  for (const playback_note& note : std::vector<playback_note>{
+           playback_grant{"s_1", "alice", "v01"}, playback_end{"s_1"}, access_revoked{"alice"}}) {
+    const std::string frame = encode_playback_note(note);
+    CAPTURE(frame);
+    CHECK(parse_playback_note(frame) == note);
+  }
+  CHECK(encode_playback_note(access_revoked{"alice"}) == "revoke alice");
+  for (const char* bad : {"", "revoke", "revoke ", "revoke alice bob", "revoke a/b", "Revoke alice",
+                          "end", "grant s_1 alice", "grant s_1 alice v01 more", "forget alice"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_playback_note(bad));
+  }
 }
 
 }  // namespace streamgate

@@ -87,6 +87,8 @@ std::string describe(const event& e) {
     }
     return line;
   }
+  if (const auto* revoked = std::get_if<access_revoked>(&e.what))
+    return line + " revoked " + revoked->user_id;
   const auto& ended = std::get<ended_event>(e.what);
   return line + " ended " + ended.stream_id + " " + std::string(to_string(ended.reason)) +
          (ended.user_id == "alice" ? "" : " of " + ended.user_id);
@@ -993,6 +995,45 @@ TEST_CASE("stop_all ends every live stream with reason stop_all and returns how 
     CHECK(out.changed);
     CHECK(describe_all(out.events) == std::vector<std::string>{"2 ended s1 expired"});
   }
+}
+
+TEST_CASE("a new token replaces the old one's hash, is audited and revokes the user's access",
+          "[core][access]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  state.u.token_hash = std::string(64, 'a');
+  fill(state, 2, r);
+  effects out;
+  rotate_token(state, std::string(64, 'b'), t0 + 10, out);
+  CHECK(state.u.token_hash == std::string(64, 'b'));
+  CHECK(ids_of(state.streams) == std::vector<std::string>{"s1", "s2"});  // they keep playing
+  CHECK(describe_all(out.events) == std::vector<std::string>{"3 revoked alice"});
+  CHECK(describe_all(out.audit) == std::vector<std::string>{"token_rotated"});
+  check_stamps(out, "alice", t0 + 10);
+  CHECK(out.changed);
+  CHECK_FALSE(out.removed);
+}
+
+TEST_CASE("deleting a user ends its live streams with reason deleted, then revokes and removes it",
+          "[core][access]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  effects out;
+  SECTION("with streams, one of them lapsed") {
+    fill(state, 3, r);
+    state.streams[0].expires_at_ms = t0 + 1;
+    CHECK(delete_user(state, t0 + 5, r, out) == 2);
+    CHECK(state.streams.empty());
+    CHECK(describe_all(out.events) == std::vector<std::string>{
+                                          "4 ended s1 expired", "5 ended s2 deleted",
+                                          "6 ended s3 deleted", "7 revoked alice"});
+  }
+  SECTION("without a stream") {
+    CHECK(delete_user(state, t0, r, out) == 0);
+    CHECK(describe_all(out.events) == std::vector<std::string>{"1 revoked alice"});
+  }
+  CHECK(out.changed);
+  CHECK(out.removed);
 }
 
 // ---- seq, changed, effects ----

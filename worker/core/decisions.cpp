@@ -16,7 +16,8 @@ namespace {
 std::size_t as_size(int limit) { return static_cast<std::size_t>(std::max(limit, 0)); }
 
 // Every published event takes the user's next number, so an api that misses one sees the gap.
-void publish(user_state& state, effects& out, std::variant<verdict, ended_event> what) {
+void publish(user_state& state, effects& out,
+             std::variant<verdict, ended_event, access_revoked> what) {
   out.events.push_back(event{std::move(what), ++state.seq});
   out.changed = true;  // seq is part of the state: a published event must be committed
 }
@@ -246,6 +247,26 @@ int stop_all(user_state& state, std::int64_t now_ms, const rules& r, effects& ou
   const int ended = static_cast<int>(state.streams.size());
   for (const stream& s : state.streams) record_end(state, s, end_reason::stop_all, now_ms, out);
   state.streams.clear();
+  return ended;
+}
+
+void rotate_token(user_state& state, const std::string& token_hash, std::int64_t now_ms,
+                  effects& out) {
+  state.u.token_hash = token_hash;
+  publish(state, out, access_revoked{state.u.id});
+  audit_entry& line = out.audit.emplace_back();
+  line.user_id = state.u.id;
+  line.at_ms = now_ms;
+  line.type = "token_rotated";
+}
+
+int delete_user(user_state& state, std::int64_t now_ms, const rules& r, effects& out) {
+  settle(state, now_ms, r, out);
+  const int ended = static_cast<int>(state.streams.size());
+  for (const stream& s : state.streams) record_end(state, s, end_reason::deleted, now_ms, out);
+  state.streams.clear();
+  publish(state, out, access_revoked{state.u.id});
+  out.removed = true;
   return ended;
 }
 

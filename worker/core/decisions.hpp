@@ -26,7 +26,7 @@ namespace streamgate::core {
 
 // One event to publish, in decision order; seq is the user's event number it took.
 struct event {
-  std::variant<verdict, ended_event> what;
+  std::variant<verdict, ended_event, access_revoked> what;
   std::uint64_t seq = 0;
 };
 
@@ -34,6 +34,7 @@ struct effects {
   std::vector<event> events;
   std::vector<audit_entry> audit;
   bool changed = false;  // the state differs from what was loaded: it must be committed
+  bool removed = false;  // the user was deleted: the commit removes it from the store
   // Counters where the decision is made (docs/design.md, "Metrics").
   int allowed = 0;
   int denied = 0;
@@ -93,6 +94,15 @@ result<user_state> create_user(const create_user_request& request, const std::st
 // Changes the name, limit, policy or plan. Running streams keep playing when the limit is
 // lowered: only later starts see it (and evict_oldest then ends as many as needed).
 result<void> patch_user(user_state& state, const patch_user_request& request, const rules& r);
+
+// Replaces the user's token hash; the old token is refused from the commit on (every api hears
+// the access_revoked event). Audited as "token_rotated".
+void rotate_token(user_state& state, const std::string& token_hash, std::int64_t now_ms,
+                  effects& out);
+
+// Ends every live stream (reason deleted), publishes access_revoked and marks the user removed:
+// its commit deletes it. Returns how many streams ended.
+int delete_user(user_state& state, std::int64_t now_ms, const rules& r, effects& out);
 
 // The verdict a remembered start stands for, rebuilt for a replay or GET /requests/{id}.
 verdict verdict_of(const user_state& state, const remembered_start& remembered);

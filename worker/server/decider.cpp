@@ -222,6 +222,14 @@ void decider::decide(const std::vector<request_body>& requests,
           attempts[p].state ? static_cast<int>(attempts[p].state->streams.size()) : 0;
       for (std::size_t g = 0; g < group.requests.size(); ++g) {
         const request_body& body = requests[group.requests[g]];
+        // Deleted earlier in this batch: gone for what follows (a create waits for the commit).
+        if (attempts[p].effects.removed) {
+          attempts[p].replies.push_back(
+              std::holds_alternative<create_user_request>(body)
+                  ? failure(error{error_code::unavailable, "the user is being deleted; retry"})
+                  : unknown_user(group.user_id));
+          continue;
+        }
         // A user the store does not have exists only through create_user.
         if (!attempts[p].state) {
           if (const auto* create = std::get_if<create_user_request>(&body)) {
@@ -241,7 +249,7 @@ void decider::decide(const std::vector<request_body>& requests,
         }
         attempts[p].replies.push_back(decide_one(body, *attempts[p].state, attempts[p]));
       }
-      if (attempts[p].state && group.expire)
+      if (attempts[p].state && group.expire && !attempts[p].effects.removed)
         core::expire(*attempts[p].state, now_ms_, rules_, attempts[p].effects);
       render_created(group, attempts[p]);
       if (attempts[p].effects.changed && attempts[p].state) {
@@ -250,7 +258,8 @@ void decider::decide(const std::vector<request_body>& requests,
         const std::optional<std::int64_t> expiry = core::next_expiry(state);
         const int delta = static_cast<int>(state.streams.size()) - loaded_streams;
         commits.push_back(user_commit{std::move(state), std::move(attempts[p].effects.audit),
-                                      expiry, std::move(attempts[p].new_request_ids), delta});
+                                      expiry, std::move(attempts[p].new_request_ids), delta,
+                                      attempts[p].effects.removed});
       }
     }
 
@@ -284,10 +293,13 @@ void decider::decide(const std::vector<request_body>& requests,
                             v->allowed && v->granted && a.state
                                 ? grant_if_live(*a.state, v->granted->stream_id)
                                 : std::string()});
+        } else if (const auto* ended = std::get_if<ended_event>(&e.what)) {
+          events.push_back({group.user_id, encode_ended_event(*ended, e.seq), sequence,
+                            encode_playback_note(playback_end{ended->stream_id})});
         } else {
-          const auto& ended = std::get<ended_event>(e.what);
-          events.push_back({group.user_id, encode_ended_event(ended, e.seq), sequence,
-                            encode_playback_note(playback_end{ended.stream_id})});
+          const auto& revoked = std::get<access_revoked>(e.what);
+          events.push_back({group.user_id, encode_revoked_event(revoked, e.seq), sequence,
+                            encode_playback_note(revoked)});
         }
       }
       counters_.allowed += static_cast<std::uint64_t>(a.effects.allowed);
@@ -296,7 +308,7 @@ void decider::decide(const std::vector<request_body>& requests,
       counters_.evicted += static_cast<std::uint64_t>(a.effects.evicted);
       counters_.expired += static_cast<std::uint64_t>(a.effects.expired);
       counters_.replayed += static_cast<std::uint64_t>(a.effects.replayed);
-      if (a.state) cache(std::move(*a.state));
+      if (a.state && !a.effects.removed) cache(std::move(*a.state));
     }
     pending = std::move(still_pending);
   }
@@ -386,6 +398,12 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
           core::expire(state, now_ms_, rules_, out);
           return {outcome::ok, encode_snapshot(state.u.id, state.streams,
                                                core::limit_of(state.u, rules_), epoch(), state.seq)};
+        } else if constexpr (std::is_same_v<T, rotate_token_request>) {
+          core::rotate_token(state, r.token_hash, now_ms_, out);
+          return {outcome::ok, render_current()};
+        } else if constexpr (std::is_same_v<T, delete_user_request>) {
+          core::delete_user(state, now_ms_, rules_, out);
+          return {outcome::no_content, {}};
         } else if constexpr (std::is_same_v<T, authenticate_request>) {
           // A user without a token (the demo catalog's) matches no token.
           if (state.u.token_hash.empty() || !same_digest(state.u.token_hash, r.token_hash))

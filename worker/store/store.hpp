@@ -58,6 +58,10 @@ struct user_commit {
   std::vector<std::string> new_request_ids;
   // The user's live streams now minus as loaded: exact, as the commit is version-checked.
   int streams_delta = 0;
+  // DELETE /api/v1/users/{id}: the user (at state.version), its audit trail and its index
+  // entries go instead; the request ids it decided may still name it until they are forgotten,
+  // and a lookup then finds no such user.
+  bool remove = false;
 };
 
 enum class commit_status { committed, conflict };

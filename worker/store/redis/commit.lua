@@ -6,10 +6,17 @@
 --         3 the lease index of U's slot (zset U -> next expiry)
 --         4 the live-stream count of U's slot (the worker knows the change exactly: it decided
 --           on the version this script checks)
---   ARGV: 1 expected version  2 state bytes  3 next expiry or ''  4 U  5 audit cap
---         6 change of U's live streams  7.. audit rows, oldest first
+--   ARGV: 1 expected version  2 state bytes, or '' to remove the user (DELETE /api/v1/users)
+--         3 next expiry or ''  4 U  5 audit cap  6 change of U's live streams
+--         7.. audit rows, oldest first
 -- Returns 1 when committed, 0 when the version differs (the state is left as it was).
 if (redis.call('HGET', KEYS[1], 'v') or '0') ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  if ARGV[6] ~= '0' then redis.call('INCRBY', KEYS[4], ARGV[6]) end
+  return 1
+end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 redis.call('HSET', KEYS[1], 's', ARGV[2])
 if ARGV[3] == '' then

@@ -395,7 +395,7 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
                    lease_index_of(id),
                    active_of(id),
                    std::to_string(c.state.version),
-                   encode_state(c.state),
+                   c.remove ? std::string() : encode_state(c.state),
                    c.next_expiry ? std::to_string(*c.next_expiry) : std::string(),
                    id,
                    cap,
@@ -432,6 +432,15 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
                  commits[k].state.u.id + "'");
     out.push_back(answer == 1 ? commit_status::committed : commit_status::conflict);
   }
+  // A removed user leaves the user set only once removed, so user_ids() never misses a user
+  // (it may name one just removed: a load then finds none).
+  std::vector<redis_command> removed;
+  for (std::size_t k = 0; k < commits.size(); ++k)
+    if (commits[k].remove && out[k] == commit_status::committed)
+      removed.push_back(
+          {std::string(users_key), {"SREM", std::string(users_key), commits[k].state.u.id}});
+  if (!removed.empty())
+    for (const auto& r : run(removed)) require_no_error(*r, "removing users from the user set");
   return out;
 }
 

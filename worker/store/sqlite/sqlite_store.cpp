@@ -329,6 +329,8 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
       update_user_(db_,
                    "UPDATE users SET state = CAST(?1 AS BLOB), version = version + 1 "
                    "WHERE id = ?2 AND version = ?3"),
+      delete_user_(db_, "DELETE FROM users WHERE id = ?1 AND version = ?2"),
+      delete_audit_(db_, "DELETE FROM audit WHERE user_id = ?1"),
       insert_audit_(db_,
                     "INSERT INTO audit (user_id, at_ms, type, stream_id, request_id, video_id, "
                     "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
@@ -434,6 +436,14 @@ std::size_t sqlite_store::trim_audit(const std::string& user_id, std::size_t lin
   trim_audit_.execute();
   const auto trimmed = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
   return lines > trimmed ? lines - trimmed : 0;
+}
+
+void sqlite_store::unindex(const std::string& user_id) {
+  core::user_state gone;
+  gone.u.id = user_id;
+  index(gone, std::nullopt);
+  requests_of_user_.erase(user_id);
+  audit_lines_of_user_.erase(user_id);
 }
 
 void sqlite_store::index(const core::user_state& state, std::optional<std::int64_t> next_expiry) {
@@ -591,6 +601,16 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
     audit_lines.clear();
     for (std::size_t i = 0; i < commits.size(); ++i) {
       const user_commit& c = commits[i];
+      if (c.remove) {
+        delete_user_.bind(1, c.state.u.id);
+        delete_user_.bind(2, static_cast<std::int64_t>(c.state.version));
+        delete_user_.execute();
+        if (sqlite3_changes(db_.handle()) != 1) continue;
+        statuses[i] = commit_status::committed;
+        delete_audit_.bind(1, c.state.u.id);
+        delete_audit_.execute();
+        continue;
+      }
       // Bound without a copy: lives until the statement has run.
       const std::string bytes = encode_state(c.state);
       if (c.state.version == 0) {
@@ -631,8 +651,13 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
     check_not_moved();
   });
   // Only once durable: a failed commit leaves the indexes matching the file.
-  for (std::size_t i = 0; i < commits.size(); ++i)
-    if (statuses[i] == commit_status::committed) index(commits[i].state, commits[i].next_expiry);
+  for (std::size_t i = 0; i < commits.size(); ++i) {
+    if (statuses[i] != commit_status::committed) continue;
+    if (commits[i].remove)
+      unindex(commits[i].state.u.id);
+    else
+      index(commits[i].state, commits[i].next_expiry);
+  }
   for (auto& [user_id, lines] : audit_lines) audit_lines_of_user_[user_id] = lines;
   return statuses;
 }

@@ -80,6 +80,7 @@ class sqlite_store final : public store {
   std::size_t trim_audit(const std::string& user_id, std::size_t lines);
   // Changes a user's entries in both indexes to those of a state just committed.
   void index(const core::user_state& state, std::optional<std::int64_t> next_expiry);
+  void unindex(const std::string& user_id);  // a user just removed
   template <class Body>
   void run_in_transaction(const char* what, const Body& body);
 
@@ -110,6 +111,8 @@ class sqlite_store final : public store {
   sqlite_statement select_user_;
   sqlite_statement insert_user_;
   sqlite_statement update_user_;
+  sqlite_statement delete_user_;
+  sqlite_statement delete_audit_;
   sqlite_statement insert_audit_;
   sqlite_statement select_audit_;
   sqlite_statement trim_audit_;
