@@ -14,13 +14,16 @@ SOAK_USERS=${SOAK_USERS:-100}
 CHUNK_SECONDS=${CHUNK_SECONDS:-15}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-50}
 export BENCH_USERS=$SOAK_USERS
-bin=build/bench
 out=bench/out
 mkdir -p "$out"
 command -v wrk >/dev/null || { echo "wrk is missing: run bench/run.sh once (it installs it)" >&2; exit 1; }
 
-cmake --preset bench >/dev/null
-cmake --build --preset bench --target streamgate-worker streamgate-api >/dev/null
+# BENCH_BIN: a build directory whose programs to run as they are (no build), e.g. build/release.
+bin=${BENCH_BIN:-build/bench}
+if [ -z "${BENCH_BIN:-}" ]; then
+  cmake --preset bench >/dev/null
+  cmake --build --preset bench --target streamgate-worker streamgate-api >/dev/null
+fi
 
 tmp=$(mktemp -d /tmp/streamgate-soak.XXXXXX)
 pids=()
