@@ -48,6 +48,26 @@ asio::awaitable<http_response> get_user(const request_context& ctx) {
   co_return co_await relay(ctx, std::move(body));
 }
 
+namespace {
+
+// Asks the worker to store `token`'s hash with `body`; the answer that means it did (`stored`)
+// shows the token before the user's fields. The only answers that ever hold a token: no cache may
+// keep them.
+asio::awaitable<http_response> call_with_token(const request_context& ctx, request_body body,
+                                               outcome stored, const std::string& token) {
+  auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
+  if (!reply) co_return unavailable_response("no worker answered in time; retry");
+  if (reply->result == stored)
+    reply->body = prepend_fields(R"("token":")" + token + '"', reply->body);
+  http_response res = reply_response(std::move(*reply));
+  res.set(http::field::cache_control, "no-store");
+  co_return res;
+}
+
+bool blank(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+}  // namespace
+
 // The user's token is made here and shown once, in the 201, also with --auth none (so a store can
 // later be served with --auth token); the worker stores only its SHA-256. The api picks the id
 // when the client did not, because the token names its user.
@@ -57,40 +77,24 @@ asio::awaitable<http_response> create_user(const request_context& ctx) {
   if (!decoded->id) decoded->id = new_id("u_");
   const std::string token = new_token(*decoded->id);
   decoded->token_hash = sha256_hex(token);
+  // A named body: GCC 12 destroys a temporary argument of a co_await twice.
   request_body body = std::move(*decoded);
-  auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
-  if (!reply) co_return unavailable_response("no worker answered in time; retry");
-  if (reply->result == outcome::created)
-    reply->body = prepend_fields(R"("token":")" + token + '"', reply->body);
-  http_response res = reply_response(std::move(*reply));
-  // The only answer that ever holds the token: no cache may keep it.
-  res.set(http::field::cache_control, "no-store");
-  co_return res;
+  co_return co_await call_with_token(ctx, std::move(body), outcome::created, token);
 }
 
-// Hands back the token with the user and keeps only its hash, as create_user does: the only
-// answer that ever holds it. The old token is refused from the worker's commit on, by every api
-// (docs/design.md §6, revocation).
+// A new token, made and shown as create_user does. The old token is refused from the worker's
+// commit on, by every api (docs/design.md §6, revocation).
 asio::awaitable<http_response> rotate_user_token(const request_context& ctx) {
   std::string_view sent = ctx.request.body();
-  while (!sent.empty() && (sent.front() == ' ' || sent.front() == '\n' || sent.front() == '\r' ||
-                           sent.front() == '\t'))
-    sent.remove_prefix(1);
-  while (!sent.empty() && (sent.back() == ' ' || sent.back() == '\n' || sent.back() == '\r' ||
-                           sent.back() == '\t'))
-    sent.remove_suffix(1);
+  while (!sent.empty() && blank(sent.front())) sent.remove_prefix(1);
+  while (!sent.empty() && blank(sent.back())) sent.remove_suffix(1);
   if (!sent.empty() && sent != "{}")
-    co_return error_response(bad_request("this request takes no body (or {}): the api makes the token"));
+    co_return error_response(
+        bad_request("this request takes no body (or {}): the api makes the token"));
   const std::string user_id(ctx.param("id"));
   const std::string token = new_token(user_id);
   request_body body = rotate_token_request{user_id, sha256_hex(token)};
-  auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
-  if (!reply) co_return unavailable_response("no worker answered in time; retry");
-  if (reply->result == outcome::ok)
-    reply->body = prepend_fields(R"("token":")" + token + '"', reply->body);
-  http_response res = reply_response(std::move(*reply));
-  res.set(http::field::cache_control, "no-store");
-  co_return res;
+  co_return co_await call_with_token(ctx, std::move(body), outcome::ok, token);
 }
 
 // Ends the user's streams (reason "deleted"), then removes the user and its audit trail.
