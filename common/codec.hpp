@@ -1,10 +1,10 @@
 #pragma once
 
-// JSON encoding and strict decoding of everything streamgate sends or receives.
-// RapidJSON stays inside codec.cpp. Decoders refuse: invalid JSON or UTF-8, nesting deeper than
-// max_json_depth, wrong types, missing required fields, unknown fields, ids outside
-// [A-Za-z0-9_-]{1,64}; the error is bad_request and its message names the field
-// (e.g. "field 'videoId' must be an id matching [A-Za-z0-9_-]{1,64}").
+// JSON encoding and strict decoding of everything streamgate sends or receives, one family per
+// file under common/codec/; RapidJSON stays there (strict_json.hpp). Decoders refuse: invalid JSON
+// or UTF-8, nesting deeper than max_json_depth, wrong types, missing required fields, unknown
+// fields, ids outside [A-Za-z0-9_-]{1,64}; the error is bad_request and its message names the
+// field (e.g. "field 'videoId' must be an id matching [A-Za-z0-9_-]{1,64}").
 
 #include <optional>
 #include <string>
