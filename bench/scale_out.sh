@@ -73,7 +73,7 @@ run_setup() {
   for _ in $(seq 1 "$workers"); do
     local rq ev; rq=$(free_port); ev=$(free_port)
     "$bin/worker/streamgate-worker" --requests "tcp://127.0.0.1:$rq" --events "tcp://127.0.0.1:$ev" \
-      --store "$store" --catalog data/catalog.json --lease-seconds 600 --log-level warn \
+      --store "$store" --catalog data/catalog.json --seed --lease-seconds 600 --log-level warn \
       2>>"$tmp/worker.log" &
     worker_pids+=($!); pids+=($!)
     endpoints+=(--requests "tcp://127.0.0.1:$rq" --events "tcp://127.0.0.1:$ev")

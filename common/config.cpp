@@ -446,6 +446,10 @@ std::vector<option_spec> worker_specs() {
        "serve any peer that reaches a non-loopback --requests or --events without CURVE keys; "
        "without it such a worker refuses to start",
        "false", false, true},
+      {"seed", "true|false",
+       "load --catalog into an empty Redis; without it a worker refuses an empty Redis, which may "
+       "be one that lost its data (a new SQLite file is always seeded)",
+       "false", false, true},
   };
   add_log_specs(specs);
   return specs;
@@ -737,6 +741,9 @@ result<command_line<worker_config>> load_worker_config(int argc, const char* con
         options.integer("audit-retention-days", 1, 3650, c.audit_retention_days);
         options.integer("audit-lines-per-user", 1, 5000, c.audit_lines_per_user);
         options.integer("max-batch", 1, 100000, c.max_batch);
+        std::string seed = c.seed ? "true" : "false";
+        options.one_of("seed", {"true", "false"}, "true or false", seed);
+        c.seed = seed == "true";
         read_worker_link(options, c);
         read_log(options, c.log);
       });

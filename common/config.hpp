@@ -53,6 +53,9 @@ struct worker_config {
   worker_link_keys link_keys;
   // Lets a worker without keys bind a non-loopback endpoint (anyone reaching it is served).
   bool insecure_link = false;
+  // An empty shared store is seeded only when told so (hardening: a Redis that lost its data
+  // must not come back as a fresh catalog unnoticed).
+  bool seed = false;
   log_config log;
 };
 

@@ -107,6 +107,13 @@ int main(int argc, char* argv[]) {
     const std::unique_ptr<store> s = open_store(config);
     const core::rules rules = rules_from(config);
     if (!s->seeded()) {
+      if (!s->exclusive() && !config.seed) {
+        spdlog::critical(
+            "the store {} holds no dataset: a new Redis, or one that lost its data; start one "
+            "worker with --seed to load the catalog '{}' into it",
+            config.store, config.catalog);
+        return exit_usage;
+      }
       if (auto seeded = seed_catalog(*s, config.catalog, rules); !seeded) {
         spdlog::error("{}", seeded.error().message);
         return exit_usage;

@@ -297,7 +297,8 @@ class field_reader final {
   // "users[2].name", the name of a field as a message shows it.
   std::string label(std::string_view name) const {
     std::string rendered(parent_);
-    if (index_ != no_index) rendered += "[" + std::to_string(index_) + "]";
+    // Appended piece by piece: GCC 12 at -O3 takes "[" + string for an overlapping memcpy.
+    if (index_ != no_index) rendered.append("[").append(std::to_string(index_)).append("]");
     if (!rendered.empty()) rendered += '.';
     rendered += name;
     return rendered;

@@ -1,6 +1,7 @@
 // Operators' mistakes at start-up (common/config, common/bounded_file): the real programs refuse a
 // --config that is a directory or a device, a --catalog that is one, a quoted number in a config
-// file and a --listen that is no address, with a message naming the value and exit status 2,
+// file, a --listen that is no address and an empty Redis without --seed, with a message naming
+// the value and exit status 2,
 // instead of aborting on an exception or reading without end; --listen localhost:PORT serves.
 
 #include <stdlib.h>  // mkdtemp
@@ -8,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "free_port.hpp"
 #include "helpers.hpp"
 #include "process.hpp"
+#include "redis_server.hpp"
 #include "stack.hpp"
 #include "wait.hpp"
 
@@ -125,4 +128,57 @@ TEST_CASE("an api told --listen localhost:PORT serves on 127.0.0.1", "[integrati
       20s);
   INFO("last: " << last << "\noutput: " << file_text(dir.path() / "api.log"));
   CHECK(serving);
+}
+
+TEST_CASE("a worker seeds an empty Redis only when told --seed, so one that lost its data stays refused",
+          "[integration][config]") {
+  const scratch_dir dir;
+  redis_server redis(dir.path() / "redis");
+  int run = 0;
+  // One worker's life: its own log; `args` after the common ones.
+  const auto start_worker = [&](std::vector<std::string> args) {
+    std::vector<std::string> all{"--requests", "tcp://127.0.0.1:" + std::to_string(free_port()),
+                                 "--events",   "tcp://127.0.0.1:" + std::to_string(free_port()),
+                                 "--store",    redis.url(),
+                                 "--catalog",  STREAMGATE_CATALOG};
+    all.insert(all.end(), args.begin(), args.end());
+    const fs::path log = dir.path() / ("worker-" + std::to_string(++run) + ".log");
+    return std::make_unique<process>(worker_program(), all, dir.path(), log);
+  };
+  const auto check_refused = [&] {
+    auto worker = start_worker({});
+    REQUIRE(wait_until([&] { return !worker->running(); }, 10s));
+    const std::string output = file_text(worker->log_file());
+    INFO("output: " << output);
+    CHECK(worker->exit_description() == "exited with 2");
+    CHECK(output.find("holds no dataset") != std::string::npos);
+    CHECK(output.find("--seed") != std::string::npos);
+  };
+  // Serves (logs that it started), then stops cleanly; `loaded` whether it seeded.
+  const auto check_serves = [&](std::vector<std::string> args, bool loaded) {
+    auto worker = start_worker(std::move(args));
+    std::string output;
+    REQUIRE(wait_until(
+        [&] {
+          REQUIRE(worker->running());
+          output = file_text(worker->log_file());
+          return output.find("streamgate-worker started") != std::string::npos;
+        },
+        10s));
+    INFO("output: " << output);
+    CHECK((output.find("loaded the catalog") != std::string::npos) == loaded);
+    CHECK(worker->stop() == 0);
+  };
+
+  check_refused();                  // a new Redis
+  check_serves({"--seed"}, true);   // told to: seeds it
+  check_serves({}, false);          // seeded: any worker serves it
+  check_serves({"--seed"}, false);  // --seed never seeds twice
+
+  // Redis loses its data (a restart without persistence, a FLUSHALL): nothing re-seeds it unasked.
+  process flush(STREAMGATE_REDIS_CLI_BIN, {"-p", std::to_string(redis.port()), "FLUSHALL"},
+                dir.path(), dir.path() / "redis-cli.log");
+  REQUIRE(wait_until([&] { return !flush.running(); }, 10s));
+  REQUIRE(flush.exit_description() == "exited with 0");
+  check_refused();
 }

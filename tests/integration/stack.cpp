@@ -189,6 +189,8 @@ std::vector<std::string> stack::worker_flags(int worker) const {
                                                   .string(),
       "--catalog",  STREAMGATE_CATALOG,
   };
+  // Every test's Redis starts empty: its workers may seed it (any of them; the first one does).
+  if (redis_ || cluster_) flags.push_back("--seed");
   if (options_.lease) {
     flags.push_back("--lease-seconds");
     flags.push_back(std::to_string(*options_.lease));

@@ -103,7 +103,7 @@ const std::vector<std::string> worker_flags{"requests",      "events",
                                             "audit-retention-days", "audit-lines-per-user",
                                             "max-batch",     "log-level",
                                             "log-format",    "curve-secret-key-file",
-                                            "curve-allowed-clients-file", "insecure-link"};
+                                            "curve-allowed-clients-file", "insecure-link", "seed"};
 const std::vector<std::string> api_flags{"listen",     "requests",  "events",
                                          "web-root",   "docs-root", "verdict-timeout-ms",
                                          "io-threads", "log-level", "log-format",
