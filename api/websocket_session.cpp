@@ -27,6 +27,16 @@ constexpr std::size_t max_message_bytes = 16 * 1024;
 // the server's memory. Bytes too, because a denied verdict lists every stream of the user.
 constexpr std::size_t max_outbox = 4096;
 constexpr std::size_t max_outbox_bytes = 8 * 1024 * 1024;
+// One socket write carries the messages queued, up to about this much: a reading client keeps up
+// with a burst in a few turns of the io thread, and a client that stops reading holds at most
+// this much copied beside the outbox (api/batched_write_stream).
+constexpr std::size_t max_batch_bytes = 64 * 1024;
+// The kernel's send buffer of a WebSocket (Linux doubles it for its bookkeeping). Left to grow,
+// Linux lets it reach 4 MiB: a client that stops reading would go on taking a share of the io
+// thread for thousands of messages before it looked any different from one that reads, and under
+// load its siblings that read were closed with it. Pushed events are small; this still carries
+// megabytes a second to a reader 100 ms away.
+constexpr int socket_send_buffer_bytes = 128 * 1024;
 constexpr auto handshake_timeout = 30s;
 // Beast pings after half of it without traffic, and closes after all of it without an answer.
 constexpr auto idle_timeout = 60s;
@@ -108,6 +118,8 @@ void websocket_session::shut_down() {
     if (self->closing_) return;
     self->closing_ = true;
     self->outbox_ready_.cancel();
+    // Still in the handshake: serve() closes once it is over.
+    if (!self->open_) return;
     asio::co_spawn(
         self->ws_.get_executor(),
         [self]() -> asio::awaitable<void> {
@@ -120,18 +132,31 @@ void websocket_session::shut_down() {
 asio::awaitable<void> websocket_session::serve(http_request request) {
   // The websocket stream keeps its own timeouts; the tcp_stream's would cut it mid-life.
   beast::get_lowest_layer(ws_).expires_never();
+  beast::error_code ignored;  // without it the kernel's default applies: still bounded
+  beast::get_lowest_layer(ws_).socket().set_option(
+      asio::socket_base::send_buffer_size(socket_send_buffer_bytes), ignored);
   ws_.set_option(websocket::stream_base::timeout{handshake_timeout, idle_timeout, true});
   ws_.read_message_max(max_message_bytes);
   ws_.text(true);
+  ws_.next_layer().keep_alive_with(weak_from_this());
+  // Registered before the snapshot is asked for, so no event falls between the two; events
+  // that arrive meanwhile are held and put in order around the snapshot. And before the
+  // handshake, so the socket counts against --max-websockets-per-user from the moment it passed
+  // that check, not only once the 101 went out (the destructor unregisters it).
+  order_.begin_fetch();
+  services_.sockets.add(user_id_, shared_from_this());
   const auto [ec] = co_await ws_.async_accept(request, use_nothrow);
   if (ec) {
     log_connection_failure("websocket handshake", ec);
     co_return;
   }
-  // Registered before the snapshot is asked for, so no event falls between the two; events
-  // that arrive meanwhile are held and put in order around the snapshot.
-  order_.begin_fetch();
-  services_.sockets.add(user_id_, shared_from_this());
+  open_ = true;
+  if (closing_) {
+    const auto [close_error] = co_await ws_.async_close(websocket::close_code::going_away,
+                                                        use_nothrow);
+    log_connection_failure("websocket close", close_error);
+    co_return;
+  }
   if (!co_await send_snapshot()) co_return;
   asio::co_spawn(
       ws_.get_executor(), [self = shared_from_this()] { return self->write_loop(); },
@@ -223,13 +248,24 @@ asio::awaitable<void> websocket_session::write_loop() {
       co_await outbox_ready_.async_wait(use_nothrow);
       continue;
     }
-    const auto [ec, n] = co_await ws_.async_write(asio::buffer(*outbox_.front()), use_nothrow);
+    // Everything queued meanwhile, framed into one buffer and written at once: a socket that
+    // reads keeps up however many other sockets the io thread serves (docs/design.md §4, "Slow
+    // readers"). Not after a close frame went out (Beast's read answers the client's close).
+    beast::error_code ec;
+    for (std::size_t batch = 0; !outbox_.empty() && batch < max_batch_bytes && ws_.is_open();) {
+      const std::size_t size = outbox_.front()->size();
+      ws_.write(asio::buffer(*outbox_.front()), ec);
+      if (ec) break;
+      batch += size;
+      outbox_bytes_ -= size;
+      outbox_.pop_front();
+    }
+    if (!ec) ec = co_await ws_.next_layer().flush();
     if (ec) {
       log_connection_failure("websocket write", ec);
       break;
     }
-    outbox_bytes_ -= outbox_.front()->size();
-    outbox_.pop_front();
+    if (!ws_.is_open()) break;
   }
   writing_ = false;
 }

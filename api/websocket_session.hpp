@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/batched_write_stream.hpp"
 #include "api/connection_limit.hpp"
 #include "api/event_order.hpp"
 #include "api/http_types.hpp"
@@ -21,7 +22,8 @@ namespace streamgate {
 
 // One user's WebSocket (docs/design.md §4). After the handshake it registers for the user's
 // events and sends the user's snapshot before any event; then one coroutine reads the client's
-// messages and another writes the outbox. Everything runs on the connection's strand.
+// messages and another writes the outbox, everything queued at once (api/batched_write_stream).
+// Everything runs on the connection's strand.
 class websocket_session final : public event_sink,
                                 public std::enable_shared_from_this<websocket_session> {
  public:
@@ -55,16 +57,17 @@ class websocket_session final : public event_sink,
   void enqueue(std::string message);
   void abort();
 
-  beast::websocket::stream<beast::tcp_stream> ws_;
+  beast::websocket::stream<batched_write_stream> ws_;
   const std::string user_id_;
   api_services& services_;
   beast::flat_buffer buffer_;
-  // Written one at a time by write_loop; held back until the snapshot went out.
+  // Written by write_loop, a batch at a time; held back until the snapshot went out.
   std::deque<std::shared_ptr<const std::string>> outbox_;
   event_order order_;  // the user's events against the snapshots sent
   std::size_t outbox_bytes_ = 0;
   asio::steady_timer outbox_ready_;  // write_loop sleeps on it while the outbox is empty
   bool writing_ = false;
+  bool open_ = false;  // the handshake is over
   bool closing_ = false;
   connection_slot slot_;
 };
