@@ -65,7 +65,8 @@ int main(int argc, char* argv[]) {
     if (max_connections < static_cast<std::size_t>(config.max_connections))
       spdlog::warn("--max-connections {} lowered to {}: this process may open {} files", config.max_connections,
                    max_connections, open_files);
-    connection_limit connections(max_connections);
+    connection_limit connections(max_connections,
+                                 static_cast<std::size_t>(config.max_connections_per_address));
     api_services services{link, sockets, routes, verdict_timeout, config.web_root};
     services.docs_root = config.docs_root;
     services.link = &link.stats();

@@ -62,10 +62,11 @@ echo "load average at start: $(loadavg)" | tee "$out/loadavg.txt"
   --events "tcp://127.0.0.1:$ev_port" --store "sqlite:$tmp/store.db" --catalog data/catalog.json \
   --lease-seconds 600 --log-level warn 2>"$out/worker.log" &
 worker_pid=$!; pids+=("$worker_pid")
-# Playback tokens valid for an hour: the authorize run's token outlives any WRK_DURATION.
+# Playback tokens valid for an hour: the authorize run's token outlives any WRK_DURATION. Every
+# client here connects from 127.0.0.1, the hold from 10,000 sockets: no per-address cap.
 "$bin/api/streamgate-api" --listen "127.0.0.1:$api_port" --requests "tcp://127.0.0.1:$req_port" \
   --events "tcp://127.0.0.1:$ev_port" --web-root web --playback-token-seconds 3600 \
-  --start-rate 0 --log-level warn 2>"$out/api.log" &
+  --start-rate 0 --max-connections-per-address 0 --log-level warn 2>"$out/api.log" &
 api_pid=$!; pids+=("$api_pid")
 wait_http "$api/health" 20
 

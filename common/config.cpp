@@ -478,6 +478,11 @@ std::vector<option_spec> api_specs() {
       {"max-connections", "N",
        "open HTTP and WebSocket connections at most; more are answered 503 (1-1000000)",
        std::to_string(d.max_connections)},
+      {"max-connections-per-address", "N",
+       "open connections from one client address (an IPv6 client: its /64) at most; more are "
+       "answered 503 too_many_connections (0-1000000, 0 is no cap; behind a proxy every client "
+       "has its address)",
+       "a quarter of --max-connections, at least 64"},
       {"allowed-origin", "ORIGIN",
        "a browser origin (scheme://host[:port]) besides the api's own allowed to open WebSockets "
        "and send POST, PATCH, PUT and DELETE; repeat for more",
@@ -765,6 +770,8 @@ result<command_line<api_config>> load_api_config(int argc, const char* const arg
         options.integer("accepted-start-ms", 1, 600000, c.accepted_start_ms);
         options.integer("io-threads", 1, 64, c.io_threads);
         options.integer("max-connections", 1, 1000000, c.max_connections);
+        c.max_connections_per_address = connections_per_address(c.max_connections);
+        options.integer("max-connections-per-address", 0, 1000000, c.max_connections_per_address);
         read_allowed_origins(options, c.allowed_origins);
         read_log(options, c.log);
         read_auth(options, c);

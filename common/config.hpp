@@ -64,6 +64,13 @@ struct worker_config {
 #define STREAMGATE_DOCS_ROOT "docs-assets"
 #endif
 
+// The default of --max-connections-per-address for a --max-connections: a quarter, so one
+// address leaves most of the slots to others, but at least 64, so a small cap does not turn a
+// browser's few connections (or a test's dozens) away.
+constexpr int connections_per_address(int max_connections) {
+  return max_connections / 4 > 64 ? max_connections / 4 : 64;
+}
+
 struct api_config {
   std::string listen_host = "127.0.0.1";
   unsigned short listen_port = 8080;
@@ -75,6 +82,10 @@ struct api_config {
   int accepted_start_ms = 60000;
   int io_threads = 1;
   int max_connections = 10000;  // open HTTP and WebSocket connections; more get 503
+  // Open connections from one client address (an IPv6 client: its /64); more get 503; 0 is no
+  // cap. Unless given: a quarter of max_connections, at least 64 (connections_per_address()).
+  // Behind a proxy every client has the proxy's address (docs/design.md §6).
+  int max_connections_per_address = connections_per_address(max_connections);
   // Browser origins besides the api's own that may upgrade to a WebSocket and change state
   // (api/cross_site_guard); each "scheme://host[:port]".
   std::vector<std::string> allowed_origins;

@@ -24,6 +24,7 @@ std::string_view to_string(error_code code) {
     case error_code::invalid_token: return "invalid_token";
     case error_code::rate_limited: return "rate_limited";
     case error_code::too_many_websockets: return "too_many_websockets";
+    case error_code::too_many_connections: return "too_many_connections";
   }
   return "internal";
 }

@@ -3,6 +3,13 @@
 // crowd of idle clients nor one client pipelining thousands of requests can take the api's
 // descriptors or memory, and everyone else keeps getting answers.
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <vector>
@@ -65,6 +72,41 @@ std::unique_ptr<ws_client> admitted_websocket(unsigned short port, const std::st
 int status_of_a_new_connection(unsigned short port) {
   const auto r = raw_exchange(port, health_request);
   return r ? r->status : 0;
+}
+
+// GET /health on a new connection from the local address `source` (127.0.0.2: another client
+// address of this machine): the answer, or none when the server closed without one.
+struct sourced_answer {
+  int status = 0;
+  std::string body;
+  std::string retry_after;
+};
+std::optional<sourced_answer> health_from(const std::string& source, unsigned short port) {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.socket().open(asio::ip::tcp::v4());
+  stream.socket().bind({asio::ip::make_address(source), 0});
+  http::request<http::string_body> request{http::verb::get, "/health", 11};
+  request.set(http::field::host, "127.0.0.1");
+  http::response<http::string_body> response;
+  beast::flat_buffer buffer;
+  bool answered = false;
+  stream.expires_after(10s);
+  stream.async_connect({asio::ip::make_address("127.0.0.1"), port}, [&](beast::error_code ec) {
+    if (ec) return;
+    http::async_write(stream, request, [&](beast::error_code wec, std::size_t) {
+      if (wec) return;
+      http::async_read(stream, buffer, response, [&](beast::error_code rec, std::size_t) {
+        answered = !rec;
+      });
+    });
+  });
+  ioc.run();
+  if (!answered) return std::nullopt;
+  return sourced_answer{static_cast<int>(response.result_int()), response.body(),
+                        std::string(response[http::field::retry_after])};
 }
 
 }  // namespace
@@ -180,4 +222,48 @@ TEST_CASE("a connection that sends no request is closed at the first-request dea
   auto next = admitted_client(s.http_port());
   CHECK_FALSE(idle_one.request_on_same_connection(http::verb::get, "/health"));
   CHECK_FALSE(idle_two.request_on_same_connection(http::verb::get, "/health"));
+}
+
+// Hardening (a black-box probe): one client could take every connection slot.
+TEST_CASE("past --max-connections-per-address a new connection from that address gets 503 while "
+          "other addresses still connect",
+          "[integration][limits]") {
+  stack s(stack_options{}.api_args({"--max-connections-per-address", "2"}));
+  const auto user = [&] {
+    http_client setup(s.http_port());
+    return create_user(setup);
+  }();
+
+  // One HTTP connection and one WebSocket from 127.0.0.1 hold that address's two places.
+  auto http_one = admitted_client(s.http_port());
+  auto ws = admitted_websocket(s.http_port(), user);
+
+  SECTION("a third connection from 127.0.0.1 is answered 503 too_many_connections and closed") {
+    const auto refused = raw_exchange(s.http_port(), health_request);
+    REQUIRE(refused);
+    INFO(refused->describe());
+    check_error(*refused, 503, "too_many_connections");
+    CHECK_THAT(refused->body, Catch::Contains("--max-connections-per-address"));
+    CHECK(refused->header("Retry-After") == "1");
+    CHECK_FALSE(refused->keep_alive);
+    // The connections let in are served as before.
+    const auto still = http_one->request_on_same_connection(http::verb::get, "/health");
+    REQUIRE(still);
+    CHECK(still->status == 200);
+  }
+  SECTION("another client address is let in") {
+    const auto other = health_from("127.0.0.2", s.http_port());
+    REQUIRE(other);
+    CHECK(other->status == 200);
+  }
+  SECTION("closing the WebSocket frees its place for the next connection from the address") {
+    ws.reset();
+    auto next = admitted_client(s.http_port());
+    CHECK(status_of_a_new_connection(s.http_port()) == 503);
+  }
+  SECTION("closing the HTTP connection frees its place") {
+    http_one->close();
+    auto next = admitted_client(s.http_port());
+    CHECK(status_of_a_new_connection(s.http_port()) == 503);
+  }
 }

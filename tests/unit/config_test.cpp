@@ -108,7 +108,8 @@ const std::vector<std::string> api_flags{"listen",     "requests",  "events",
                                          "web-root",   "docs-root", "verdict-timeout-ms",
                                          "io-threads", "log-level", "log-format",
                                          "accepted-start-ms",
-                                         "max-connections", "auth", "admin-token",
+                                         "max-connections", "max-connections-per-address",
+                                         "auth", "admin-token",
                                          "allowed-origin", "media-root",
                                          "playback-token-seconds", "playback-key-file",
                                          "playback-key", "start-rate", "start-burst",
@@ -157,7 +158,26 @@ TEST_CASE("an api without options runs with the documented defaults", "[config]"
   CHECK(c.verdict_timeout_ms == 2000);
   CHECK(c.io_threads == 1);
   CHECK(c.max_connections == 10000);
+  CHECK(c.max_connections_per_address == 2500);
   CHECK(c.log.level == "info");
+}
+
+TEST_CASE("the per-address connection cap is a quarter of --max-connections unless given",
+          "[config]") {
+  environment env;
+  const auto cap = [&](const std::vector<std::string>& flags) {
+    const auto loaded = load_api(arguments(flags), env);
+    REQUIRE(loaded.has_value());
+    return loaded->config.max_connections_per_address;
+  };
+  CHECK(cap({"--max-connections", "40000"}) == 10000);
+  // At least 64: a small --max-connections is not turned into a handful per address.
+  CHECK(cap({"--max-connections", "100"}) == 64);
+  CHECK(cap({"--max-connections", "3"}) == 64);
+  CHECK(cap({"--max-connections", "100", "--max-connections-per-address", "7"}) == 7);
+  CHECK(cap({"--max-connections-per-address", "0"}) == 0);  // no cap
+  env.set("STREAMGATE_MAX_CONNECTIONS_PER_ADDRESS", "12");
+  CHECK(cap({}) == 12);
 }
 
 TEST_CASE("every worker flag is read as given", "[config]") {
@@ -352,6 +372,8 @@ TEST_CASE("bad api flags are refused with the value quoted", "[config]") {
       {{"--io-threads", "65"}, "bad value '65' for --io-threads"},
       {{"--max-connections", "0"},
        "bad value '0' for --max-connections: expected an integer from 1 to 1000000"},
+      {{"--max-connections-per-address", "-1"},
+       "bad value '-1' for --max-connections-per-address: expected an integer from 0 to 1000000"},
       {{"--web-root", ""}, "bad value '' for --web-root: expected a non-empty path"},
       {{"--log-level", "verbose"}, "bad value 'verbose' for --log-level"},
       {{"--requests", "nowhere", "--events", "tcp://h:2"},
