@@ -28,3 +28,17 @@ for i in range(count):
         sys.exit(f"creating bench-u{i}: HTTP {r.status}")
 PY
 }
+
+# A scratch directory $tmp and the list $pids of started processes, all stopped and removed on
+# exit (an interrupt included).
+start_scratch() {  # name
+  tmp=$(mktemp -d "/tmp/$1.XXXXXX")
+  pids=()
+  trap stop_scratch EXIT
+  trap 'exit 130' INT TERM
+}
+stop_scratch() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}

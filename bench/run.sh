@@ -43,15 +43,7 @@ cmake --preset bench >/dev/null
 cmake --build --preset bench
 
 # ---- processes -------------------------------------------------------------------------------
-tmp=$(mktemp -d /tmp/streamgate-bench.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+start_scratch streamgate-bench
 
 
 req_port=$(free_port); ev_port=$(free_port); api_port=$(free_port); nginx_port=$(free_port)

@@ -25,15 +25,7 @@ if [ -z "${BENCH_BIN:-}" ]; then
   cmake --build --preset bench --target streamgate-worker streamgate-api >/dev/null
 fi
 
-tmp=$(mktemp -d /tmp/streamgate-soak.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+start_scratch streamgate-soak
 
 req_port=$(free_port); ev_port=$(free_port); api_port=$(free_port)
 "$bin/worker/streamgate-worker" --requests "tcp://127.0.0.1:$req_port" \
