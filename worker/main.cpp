@@ -64,9 +64,11 @@ std::jthread stop_on_signal(sigset_t signals, std::atomic<bool>& stop_requested)
 std::unique_ptr<streamgate::store> open_store(const streamgate::worker_config& config) {
   using namespace streamgate;
   const auto audit_cap = static_cast<std::size_t>(config.audit_lines_per_user);
-  if (const auto path = sqlite_path(config.store)) return sqlite_store::open(*path, audit_cap);
+  const std::int64_t request_memory_ms = std::int64_t{config.request_memory_seconds} * 1000;
+  if (const auto path = sqlite_path(config.store))
+    return sqlite_store::open(*path, audit_cap, request_memory_ms);
   redis_store_options options;
-  options.request_memory_ms = std::int64_t{config.request_memory_seconds} * 1000;
+  options.request_memory_ms = request_memory_ms;
   options.audit_cap = audit_cap;
   return redis_store::open(*parse_redis_urls(config.store), options);
 }

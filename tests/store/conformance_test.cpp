@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "test_store.hpp"
+#include "tests/unit/starts_named.hpp"
 #include "wait.hpp"
 #include "worker/store/redis/redis_store.hpp"
 #include "worker/store/sqlite/sqlite_store.hpp"
@@ -160,10 +161,10 @@ user_commit commit_of(core::user_state state, std::vector<audit_entry> audit = {
                       std::optional<std::int64_t> next_expiry = std::nullopt,
                       std::vector<std::string> new_request_ids = {}) {
   user_commit c;
+  c.new_starts = test::starts_named(state, new_request_ids);
   c.state = std::move(state);
   c.audit = std::move(audit);
   c.next_expiry = next_expiry;
-  c.new_request_ids = std::move(new_request_ids);
   return c;
 }
 
@@ -679,6 +680,44 @@ TEST_CASE("a request id decided in a commit names its user and an unknown one na
           commit_status::committed);
   CHECK(s->request_owner("ra-2") == std::optional<std::string>("alice"));
   CHECK(s->request_owner("ra-1") == std::optional<std::string>("alice"));
+}
+
+TEST_CASE("a user's starts come back beside its state, the newest of them past the cap",
+          "[store][conformance][starts]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  test_store ts(kind);
+  auto s = ts.open();
+  const std::int64_t now = s->load({}).now_ms;
+  REQUIRE(commit_one(*s, commit_of(plain_user("hana"))) == commit_status::committed);
+
+  // Each commit adds one start, as the decision core commits them; the state itself stays small.
+  constexpr std::size_t cap = core::remembered_starts_per_user;
+  const std::size_t made = cap + cap / 8 + 1;
+  core::user_state hana = load_one(*s, "hana");
+  for (std::size_t i = 0; i < made; ++i) {
+    const std::string id = "rh-" + std::to_string(i);
+    hana.starts.push_back(denied_start(id, now + static_cast<std::int64_t>(i)));
+    REQUIRE(commit_one(*s, commit_of(hana, {}, std::nullopt, {id})) == commit_status::committed);
+    ++hana.version;
+  }
+  const core::user_state loaded = load_one(*s, "hana");
+  CHECK(loaded.version == hana.version);
+  REQUIRE(loaded.starts.size() == cap);
+  CHECK(loaded.starts.front() == hana.starts[made - cap]);
+  CHECK(loaded.starts.back() == hana.starts.back());
+  CHECK(s->request_owner("rh-" + std::to_string(made - 1)) == std::optional<std::string>("hana"));
+  if (ts.sqlite()) CHECK_FALSE(s->request_owner("rh-0"));  // Redis forgets it by its TTL
+
+  // Removed with the user.
+  core::user_state gone = loaded;
+  REQUIRE(commit_one(*s, [&] {
+            user_commit c = commit_of(gone);
+            c.remove = true;
+            return c;
+          }()) == commit_status::committed);
+  REQUIRE(commit_one(*s, commit_of(plain_user("hana"))) == commit_status::committed);
+  CHECK(load_one(*s, "hana").starts.empty());
 }
 
 TEST_CASE("the dataset id is made once and is the same for every open of the store",

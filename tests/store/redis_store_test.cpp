@@ -21,6 +21,7 @@
 
 #include "redis_cluster.hpp"
 #include "redis_server.hpp"
+#include "tests/unit/starts_named.hpp"
 #include "tests/unit/temp_dir.hpp"
 #include "wait.hpp"
 #include "worker/store/redis/connection.hpp"
@@ -86,10 +87,15 @@ user_commit commit_of(core::user_state state, std::optional<std::int64_t> next_e
                       std::vector<audit_entry> audit = {},
                       std::vector<std::string> request_ids = {}) {
   user_commit c;
+  // The state's own start of each id, or a bare one when the test keeps none in the state.
+  c.new_starts = test::starts_named(state, request_ids);
+  for (const std::string& id : request_ids)
+    if (std::none_of(c.new_starts.begin(), c.new_starts.end(),
+                     [&](const core::remembered_start& r) { return r.request_id == id; }))
+      c.new_starts.emplace_back().request_id = id;
   c.state = std::move(state);
   c.next_expiry = next_expiry;
   c.audit = std::move(audit);
-  c.new_request_ids = std::move(request_ids);
   return c;
 }
 
@@ -283,7 +289,7 @@ TEST_CASE("a redis user's load gives the store's clock and the state as committe
   alice.starts.push_back(
       {"r1", "v1", "device-1", wall, true, false, "s_1", wall + 90'000, "", 1, 2});
   alice.seq = 7;
-  REQUIRE(commit_one(*s, commit_of(alice, wall + 90'000)) == commit_status::committed);
+  REQUIRE(commit_one(*s, commit_of(alice, wall + 90'000, {}, {"r1"})) == commit_status::committed);
 
   const loaded_users loaded = s->load({"alice", "nobody"});
   CHECK(std::abs(loaded.now_ms - wall) < 5'000);

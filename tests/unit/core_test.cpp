@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
@@ -68,7 +69,7 @@ std::vector<std::string> ids_of(const std::vector<stream>& streams) {
   return ids;
 }
 
-std::vector<std::string> request_ids_of(const std::vector<remembered_start>& starts) {
+std::vector<std::string> request_ids_of(const std::deque<remembered_start>& starts) {
   std::vector<std::string> ids;
   for (const remembered_start& s : starts) ids.push_back(s.request_id);
   return ids;
@@ -542,7 +543,7 @@ TEST_CASE("a repeated request id replays the original verdict without deciding a
     effects first;
     const verdict original = start(state, start_of("r1", "tv"), true, "s1", t0, r, first).v;
     const std::vector<stream> streams_before = state.streams;
-    const std::vector<remembered_start> starts_before = state.starts;
+    const std::deque<remembered_start> starts_before = state.starts;
 
     effects out;
     const start_result replay =
@@ -554,6 +555,10 @@ TEST_CASE("a repeated request id replays the original verdict without deciding a
     CHECK(describe_all(out.events) == std::vector<std::string>{"2 verdict r1 allowed s1"});
     check_same(published_verdict(out), original);
     CHECK(out.audit.empty());
+    // The store keeps the start decided, once: a replay gives it nothing new to keep.
+    REQUIRE(first.remembered.size() == 1);
+    CHECK(first.remembered[0] == state.starts.back());
+    CHECK(out.remembered.empty());
     check_counters(out, {.replayed = 1});
     CHECK(out.changed);  // the seq moved
     CHECK(state.seq == 2);
@@ -628,7 +633,7 @@ TEST_CASE("a request id is remembered until decided_at + request_memory_ms, then
   CHECK(state.starts[0].decided_at_ms == (replayed ? t0 : t0 + offset));
 }
 
-TEST_CASE("an expiry pass forgets a start at the end of its window, and that alone is a change",
+TEST_CASE("an expiry pass forgets a start at the end of its window, and that alone is no change",
           "[core][replay][expiry]") {
   const rules r = test_rules();
   user_state state = state_of("alice");
@@ -640,8 +645,9 @@ TEST_CASE("an expiry pass forgets a start at the end of its window, and that alo
   CHECK_FALSE(out.changed);
   CHECK(state.starts.size() == 1);
 
+  // Nothing to commit: the store drops the start past the same window on its own.
   expire(state, t0 + memory, r, out);
-  CHECK(out.changed);
+  CHECK_FALSE(out.changed);
   CHECK(state.starts.empty());
   CHECK(find_start(state, "r1") == nullptr);
   CHECK(out.events.empty());

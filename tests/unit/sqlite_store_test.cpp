@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/starts_named.hpp"
 #include "tests/unit/temp_dir.hpp"
 #include "worker/store/sqlite/handle.hpp"
 
@@ -64,7 +65,7 @@ user_commit granted(core::user_state state, const std::string& stream_id,
   user_commit c;
   c.audit = {audit_line(state.u.id, s.started_at_ms, "allowed", request_id)};
   c.next_expiry = expires_at_ms;
-  c.new_request_ids = {request_id};
+  c.new_starts = test::starts_named(state, {request_id});
   c.state = std::move(state);
   return c;
 }
@@ -81,6 +82,11 @@ core::user_state loaded_one(sqlite_store& store, const std::string& id) {
   REQUIRE(loaded.states[0].has_value());
   return *loaded.states[0];
 }
+
+// Every table and index of a store file, by name.
+constexpr const char* schema_objects =
+    "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master "
+    "WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name)";
 
 std::string text_of(const std::filesystem::path& file, const char* sql) {
   sqlite_db db(file.string());
@@ -240,10 +246,10 @@ TEST_CASE("the lease and request indexes follow commits and survive a reopen", "
   CHECK(store->request_owner("r1") == "alice");
   CHECK_FALSE(store->request_owner("r9"));
 
-  // Bob's stream ends and his start is forgotten; alice's lease is renewed.
+  // Bob's stream ends; alice's lease is renewed. Bob's start stays remembered: starts are
+  // forgotten by age (prune) and by the per-user cap, never by a later commit.
   core::user_state bob = loaded_one(*store, "bob");
   bob.streams.clear();
-  bob.starts.clear();
   user_commit bob_ends;
   bob_ends.state = bob;
   core::user_state alice = loaded_one(*store, "alice");
@@ -258,7 +264,7 @@ TEST_CASE("the lease and request indexes follow commits and survive a reopen", "
     CHECK(s.due_users(t0 + 40, 10) == std::vector<std::string>{"carol"});
     CHECK(s.due_users(t0 + 50, 10) == std::vector<std::string>{"carol", "alice"});
     CHECK(s.request_owner("r1") == "alice");
-    CHECK_FALSE(s.request_owner("r2"));
+    CHECK(s.request_owner("r2") == "bob");
     CHECK(s.request_owner("r3") == "carol");
   };
   check_indexes(*store);
@@ -417,11 +423,122 @@ TEST_CASE("a store of schema 1, 2 or 3 is migrated keeping users, streams, video
     CHECK(store->recent_audit("alice", 1)[0].type == "stopped");
   }
 
-  CHECK(text_of(file, "PRAGMA user_version") == "4");
-  CHECK(text_of(file,
-                "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master "
-                "WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name)") ==
-        "audit,audit_by_user,meta,plans,users,videos");
+  CHECK(text_of(file, "PRAGMA user_version") == "5");
+  CHECK(text_of(file, schema_objects) == "audit,audit_by_user,meta,plans,starts,starts_by_user,"
+                                         "users,videos");
+}
+
+// Schema 4 kept each user's remembered starts inside its state (encoding version 1). This is
+// the state a schema-4 worker wrote for alice: one live stream, an allowed and a denied start
+// (tests/unit/state_codec_test.cpp decodes the same bytes).
+constexpr const char* v4_tables = R"sql(
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE users (id TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL)
+    WITHOUT ROWID;
+  CREATE TABLE videos (id TEXT PRIMARY KEY, title TEXT NOT NULL,
+    duration_seconds INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE plans (id TEXT PRIMARY KEY, max_streams INTEGER NOT NULL, policy TEXT NOT NULL)
+    WITHOUT ROWID;
+  CREATE TABLE audit (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, at_ms INTEGER NOT NULL,
+    type TEXT NOT NULL, stream_id TEXT, request_id TEXT, video_id TEXT, reason TEXT);
+  CREATE INDEX audit_by_user ON audit (user_id, id);
+  INSERT INTO meta VALUES ('dataset_id', 'd_v4'), ('seeded', '1');
+  PRAGMA user_version = 4;
+)sql";
+constexpr const char* v4_alice =
+    "INSERT INTO users VALUES ('alice', 7, X'"
+    "0105616c69636505416c69636500000103735f3100027631027476d00fa0"
+    "fe0a0209722d616c6c6f776564027631027476d00f0103735f31a0fe0a00020608722d64656e6965"
+    "640276310570686f6e65a01f0000000d6c696d69745f72656163686564060602')";
+
+TEST_CASE("a store of schema 4 keeps its dataset, and each state's starts become rows",
+          "[sqlite_store]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "v4.db";
+  {
+    sqlite_db db(file.string());
+    db.exec(v4_tables);
+    db.exec(v4_alice);
+  }
+
+  {
+    auto store = sqlite_store::open(file);
+    CHECK(store->dataset_id() == "d_v4");
+    CHECK(store->seeded());
+    const core::user_state alice = loaded_one(*store, "alice");
+    CHECK(alice.version == 7);
+    CHECK(alice.seq == 2);
+    CHECK(alice.streams.size() == 1);
+    REQUIRE(alice.starts.size() == 2);
+    CHECK(alice.starts[0].request_id == "r-allowed");
+    CHECK(alice.starts[0].stream_id == "s_1");
+    CHECK(alice.starts[1].request_id == "r-denied");
+    CHECK(alice.starts[1].reason == "limit_reached");
+    CHECK(store->request_owner("r-allowed") == "alice");
+    CHECK(store->request_owner("r-denied") == "alice");
+  }
+  CHECK(text_of(file, "PRAGMA user_version") == "5");
+  CHECK(text_of(file, "SELECT count(*) FROM starts") == "2");
+  // The state row holds no start any more: written again in encoding version 2.
+  CHECK(text_of(file, "SELECT hex(substr(state, 1, 1)) FROM users") == "02");
+  CHECK(sqlite_store::open(file)->dataset_id() == "d_v4");
+}
+
+TEST_CASE("a user's starts are trimmed to the newest ones past an eighth over the cap",
+          "[sqlite_store][starts]") {
+  test::temp_dir dir;
+  auto store = sqlite_store::open(dir.path() / "x.db");
+  REQUIRE(store->commit({created(new_user("alice"))})[0] == commit_status::committed);
+  constexpr std::size_t cap = core::remembered_starts_per_user;
+  const std::size_t made = cap + cap / 8 + 1;
+  for (std::size_t i = 0; i < made; ++i) {
+    core::user_state alice = loaded_one(*store, "alice");
+    user_commit c = created(alice);
+    core::remembered_start start = allowed_start("r" + std::to_string(i), make_stream("s", "alice", t0));
+    c.new_starts = {start};
+    REQUIRE(store->commit({c})[0] == commit_status::committed);
+  }
+  const core::user_state alice = loaded_one(*store, "alice");
+  REQUIRE(alice.starts.size() == cap);
+  CHECK(alice.starts.front().request_id == "r" + std::to_string(made - cap));
+  CHECK(alice.starts.back().request_id == "r" + std::to_string(made - 1));
+  CHECK_FALSE(store->request_owner("r0"));
+  CHECK_FALSE(store->request_owner("r" + std::to_string(made - cap - 1)));
+  CHECK(store->request_owner("r" + std::to_string(made - cap)) == "alice");
+}
+
+TEST_CASE("starts past the request memory are pruned in steps, with their owners",
+          "[sqlite_store][starts]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  constexpr std::int64_t memory = 60'000;
+  auto store = sqlite_store::open(file, 1000, memory);
+  REQUIRE(store->commit({created(new_user("alice")), created(new_user("bob"))}) ==
+          std::vector<commit_status>(2, commit_status::committed));
+  const std::int64_t now = store->load({}).now_ms;
+  const auto start_at = [](const std::string& id, std::int64_t at) {
+    core::remembered_start s = allowed_start(id, make_stream("s", "x", at + 90'000));
+    s.decided_at_ms = at;
+    return s;
+  };
+  user_commit alice = created(loaded_one(*store, "alice"));
+  alice.new_starts = {start_at("old-a", now - memory - 5), start_at("new-a", now)};
+  user_commit bob = created(loaded_one(*store, "bob"));
+  bob.new_starts = {start_at("old-b", now - memory - 3)};
+  REQUIRE(store->commit({alice, bob}) == std::vector<commit_status>(2, commit_status::committed));
+
+  // A step looks at the oldest rows only: of alice's two, one is past the window; bob's waits.
+  CHECK(store->prune(0, 2) == 1);
+  CHECK_FALSE(store->request_owner("old-a"));
+  CHECK(store->request_owner("old-b") == "bob");
+  CHECK(store->prune(0, 10) == 1);
+  CHECK(store->prune(0, 10) == 0);
+  CHECK_FALSE(store->request_owner("old-b"));
+  CHECK(store->request_owner("new-a") == "alice");
+  REQUIRE(loaded_one(*store, "alice").starts.size() == 1);
+  CHECK(loaded_one(*store, "bob").starts.empty());
+  store.reset();
+  CHECK(sqlite_store::open(file, 1000, memory)->request_owner("new-a") == "alice");
 }
 
 // Hardening (a black-box probe): the message about a bad row once read the row's memory after
@@ -476,9 +593,9 @@ TEST_CASE("a lease at the end of time survives migration and reloads", "[sqlite_
 TEST_CASE("a store of a newer schema is refused", "[sqlite_store]") {
   test::temp_dir dir;
   const auto file = dir.path() / "new.db";
-  sqlite_db(file.string()).exec("PRAGMA user_version = 5");
+  sqlite_db(file.string()).exec("PRAGMA user_version = 6");
   CHECK_THROWS_WITH(sqlite_store::open(file),
-                    Catch::Contains("schema version 5") && Catch::Contains("reads version 4"));
+                    Catch::Contains("schema version 6") && Catch::Contains("reads version 5"));
 }
 
 }  // namespace streamgate
@@ -506,18 +623,18 @@ TEST_CASE("the audit trail is pruned of lines older than the cut-off, oldest fir
   REQUIRE(store->commit({recent})[0] == commit_status::committed);
 
   // Cut-off 5,000: the 7 lines before it go, 3 at a time at most; the recent ones stay.
-  CHECK(store->prune_audit(5'000, 3) == 3);
-  CHECK(store->prune_audit(5'000, 3) == 3);
-  CHECK(store->prune_audit(5'000, 3) == 1);
-  CHECK(store->prune_audit(5'000, 3) == 0);
+  CHECK(store->prune(5'000, 3) == 3);
+  CHECK(store->prune(5'000, 3) == 3);
+  CHECK(store->prune(5'000, 3) == 1);
+  CHECK(store->prune(5'000, 3) == 0);
   CHECK(store->recent_audit("bob", 10).empty());
   const auto kept = store->recent_audit("alice", 10);
   REQUIRE(kept.size() == 3);
   CHECK(kept[0].request_id == "new2");
   CHECK(kept[2].request_id == "new0");
   // The lines past the cut-off are never touched, however many steps.
-  CHECK(store->prune_audit(9'000, 1000) == 0);
-  CHECK(store->prune_audit(0, 0) == 0);
+  CHECK(store->prune(9'000, 1000) == 0);
+  CHECK(store->prune(0, 0) == 0);
 }
 
 }  // namespace streamgate

@@ -18,7 +18,8 @@ core::user_state bare_user() {
 }
 
 // A user with every optional field set, live streams (one of them, impossibly, naming another
-// owner) and allowed, over-limit and denied remembered starts.
+// owner) and allowed, over-limit and denied remembered starts (which encode_state leaves out:
+// they are kept beside the state, each by encode_start).
 core::user_state rich_user() {
   core::user_state state;
   state.u.id = "alice";
@@ -85,7 +86,63 @@ TEST_CASE("a user state survives encoding and decoding unchanged", "[state_codec
   REQUIRE(decoded.has_value());
   core::user_state expected = original;
   expected.version = version;
+  expected.starts.clear();
   CHECK(*decoded == expected);
+}
+
+TEST_CASE("a remembered start survives encoding and decoding unchanged", "[state_codec]") {
+  for (const core::user_state& state : {rich_user(), extreme_user()}) {
+    for (const core::remembered_start& start : state.starts) {
+      CAPTURE(start.request_id);
+      const auto decoded = decode_start(encode_start(start));
+      REQUIRE(decoded.has_value());
+      CHECK(*decoded == start);
+    }
+  }
+}
+
+TEST_CASE("a truncated, extended or unknown remembered start is refused", "[state_codec]") {
+  const std::string bytes = encode_start(rich_user().starts[0]);
+  for (std::size_t size = 0; size < bytes.size(); ++size) {
+    CAPTURE(size);
+    const auto decoded = decode_start(std::string_view(bytes).substr(0, size));
+    REQUIRE_FALSE(decoded.has_value());
+    CHECK_THAT(decoded.error().message, Catch::Contains("truncated"));
+  }
+  const auto extended = decode_start(bytes + '\0');
+  REQUIRE_FALSE(extended.has_value());
+  CHECK_THAT(extended.error().message, Catch::Contains("1 trailing bytes"));
+  const auto unknown = decode_start("\x02" + bytes.substr(1));
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK_THAT(unknown.error().message, Catch::Contains("unknown remembered start encoding version 2"));
+}
+
+TEST_CASE("a state of encoding version 1 gives back the starts it held", "[state_codec]") {
+  // What a worker before schema 5 wrote: alice, one live stream, an allowed and a denied start.
+  const std::string v1(
+      "\x01\x05\x61\x6c\x69\x63\x65\x05\x41\x6c\x69\x63\x65\x00\x00\x01\x03\x73\x5f\x31"
+      "\x00\x02\x76\x31\x02\x74\x76\xd0\x0f\xa0\xfe\x0a\x02\x09\x72\x2d\x61\x6c\x6c\x6f"
+      "\x77\x65\x64\x02\x76\x31\x02\x74\x76\xd0\x0f\x01\x03\x73\x5f\x31\xa0\xfe\x0a\x00"
+      "\x02\x06\x08\x72\x2d\x64\x65\x6e\x69\x65\x64\x02\x76\x31\x05\x70\x68\x6f\x6e\x65"
+      "\xa0\x1f\x00\x00\x00\x0d\x6c\x69\x6d\x69\x74\x5f\x72\x65\x61\x63\x68\x65\x64\x06"
+      "\x06\x02",
+      102);
+  const auto decoded = decode_state(v1, 3);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->u.id == "alice");
+  CHECK(decoded->streams.size() == 1);
+  CHECK(decoded->seq == 2);
+  REQUIRE(decoded->starts.size() == 2);
+  const core::remembered_start allowed{"r-allowed", "v1", "tv", 1000, true, false, "s_1", 91000,
+                                       "", 1, 3};
+  const core::remembered_start denied{"r-denied", "v1", "phone", 2000, false, false, "", 0,
+                                      "limit_reached", 3, 3};
+  CHECK(decoded->starts[0] == allowed);
+  CHECK(decoded->starts[1] == denied);
+  // Written again, it is version 2 and holds no start.
+  const std::string again = encode_state(*decoded);
+  CHECK(again[0] == 2);
+  CHECK(decode_state(again, 3)->starts.empty());
 }
 
 TEST_CASE("a user state encodes compactly", "[state_codec]") {
@@ -95,7 +152,7 @@ TEST_CASE("a user state encodes compactly", "[state_codec]") {
   one_stream.streams = {
       {"s_0123456789abcdef0123456789abcdef", "u1", "v01", "phone", t0, t0 + 90'000}};
   CHECK(encode_state(one_stream).size() - bare <= 34 + 1 + 4 + 6 + 1 + 6 + 3);
-  CHECK(encode_state(one_stream)[0] == 1);  // the encoding version comes first
+  CHECK(encode_state(one_stream)[0] == 2);  // the encoding version comes first
 }
 
 TEST_CASE("every truncation of an encoded user state is refused", "[state_codec]") {
@@ -119,13 +176,13 @@ TEST_CASE("bytes after an encoded user state are refused", "[state_codec]") {
 
 TEST_CASE("a malformed user state is refused with what is wrong", "[state_codec]") {
   const std::string good = encode_state(bare_user());
-  // bare_user: [version][2 u 1][3 A n n][flags][0 token][0 streams][0 starts][0 seq]
+  // bare_user: [version][2 u 1][3 A n n][flags][0 token][0 streams][0 seq]
   const std::size_t flags_at = 1 + 3 + 4;
-  REQUIRE(good.size() == flags_at + 5);
+  REQUIRE(good.size() == flags_at + 4);
 
   auto [name, bytes, expected] = GENERATE_REF(table<std::string, std::string, std::string>({
-      {"unknown encoding version", "\x02" + good.substr(1),
-       "unknown user state encoding version 2"},
+      {"unknown encoding version", "\x03" + good.substr(1),
+       "unknown user state encoding version 3"},
       {"empty input", "", "truncated"},
       {"unknown user flag", good.substr(0, flags_at) + "\x08" + good.substr(flags_at + 1),
        "unknown user field flags 8"},
@@ -137,7 +194,7 @@ TEST_CASE("a malformed user state is refused with what is wrong", "[state_codec]
       {"a varint of 11 bytes",
        good.substr(0, good.size() - 1) + "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f",
        "over 64 bits"},
-      {"a stream count larger than the input", good.substr(0, good.size() - 3) + "\x05\x00\x00",
+      {"a stream count larger than the input", good.substr(0, good.size() - 2) + "\x05\x00",
        "truncated"},
       {"a string longer than the input", good.substr(0, 1) + "\x7f" + good.substr(2), "truncated"},
   }));

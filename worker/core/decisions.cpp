@@ -51,11 +51,11 @@ void settle(user_state& state, std::int64_t now_ms, const rules& r, effects& out
   std::erase_if(state.streams, lapsed);
 
   // Not only the front: starts are appended in decision order, but a clock that stepped back
-  // can leave a later start with an earlier time.
-  const auto forgotten = std::erase_if(state.starts, [&](const remembered_start& s) {
+  // can leave a later start with an earlier time. Not a change to commit: the store keeps starts
+  // beside the state and drops them past the same window itself.
+  std::erase_if(state.starts, [&](const remembered_start& s) {
     return s.decided_at_ms + r.request_memory_ms <= now_ms;
   });
-  if (forgotten > 0) out.changed = true;
 }
 
 std::vector<stream>::iterator find_live(user_state& state, const std::string& stream_id) {
@@ -101,12 +101,10 @@ remembered_start remembered_of(const verdict& v) {
   return kept;
 }
 
-void remember(user_state& state, const verdict& v, const rules& r) {
-  state.starts.push_back(remembered_of(v));
-  if (state.starts.size() > r.max_remembered_starts) {
-    const auto excess = static_cast<std::ptrdiff_t>(state.starts.size() - r.max_remembered_starts);
-    state.starts.erase(state.starts.begin(), state.starts.begin() + excess);
-  }
+void remember(user_state& state, const verdict& v, const rules& r, effects& out) {
+  out.remembered.push_back(remembered_of(v));
+  state.starts.push_back(out.remembered.back());
+  while (state.starts.size() > r.max_remembered_starts) state.starts.pop_front();
 }
 
 void audit_verdict(const user_state& state, const verdict& v, std::int64_t now_ms, effects& out) {
@@ -217,7 +215,7 @@ start_result start(user_state& state, const start_request& request, bool video_k
   }
 
   audit_verdict(state, v, now_ms, out);
-  remember(state, v, r);
+  remember(state, v, r, out);
   publish(state, out, v);
   return start_result{std::move(v), false};
 }

@@ -9,7 +9,8 @@
 // A decision that changed nothing durable leaves effects.changed false, so nothing is committed.
 // Every decision first ends the streams whose lease ran out by `now_ms` (reason expired), so a
 // lapsed lease never counts against the limit nor takes a heartbeat, whether or not an expiry
-// pass ran; and forgets remembered starts past their memory window.
+// pass ran; and forgets remembered starts past their memory window (in memory only: the store
+// drops them past the same window on its own).
 
 #include <cstdint>
 #include <optional>
@@ -33,6 +34,8 @@ struct event {
 struct effects {
   std::vector<event> events;
   std::vector<audit_entry> audit;
+  // The starts decided here, in order: the store keeps them beside the state (user_state.hpp).
+  std::vector<remembered_start> remembered;
   bool changed = false;  // the state differs from what was loaded: it must be committed
   bool removed = false;  // the user was deleted: the commit removes it from the store
   // Counters where the decision is made (docs/design.md, "Metrics").

@@ -1,17 +1,25 @@
 #pragma once
 
 // The state of one user, as the decision core reads and changes it and as a store loads and
-// commits it whole (docs/design.md, "Decision core"). Nothing here knows a store, a socket, JSON
+// commits it (docs/design.md, "Decision core"). Nothing here knows a store, a socket, JSON
 // or a clock: times are the store's wall-clock milliseconds, given by the caller.
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
 #include "common/domain.hpp"
 
 namespace streamgate::core {
+
+// At most this many starts are remembered per user (the oldest is forgotten first), so one user
+// cannot grow a worker or a store without bound (hardening: compact request memory). A retry of
+// a start pushed out by this many later starts of the same user within the memory window is
+// decided again: the fault test's busiest users make about 50 starts in seconds. Stores keep at
+// least this many per user.
+inline constexpr std::size_t remembered_starts_per_user = 256;
 
 // The global rules every decision applies; the same on every worker of a deployment.
 struct rules {
@@ -20,14 +28,7 @@ struct rules {
   std::int64_t lease_ms = 90'000;
   // How long a start's requestId is remembered, so a retry gets the original verdict.
   std::int64_t request_memory_ms = 600'000;
-  // At most this many starts are remembered per user (the oldest is forgotten first), so one
-  // user cannot grow a worker or a store without bound (hardening: compact request memory). The
-  // whole state is written at every decision, so this also bounds what one decision writes
-  // (about 100 bytes a start). A retry of a start pushed out by this many later starts of the
-  // same user within the memory window is decided again: the fault test's busiest users make
-  // about 50 starts in seconds (16, then 64, were too few there). Keeping the request memory
-  // beside the state instead of in it is the way out (docs/design.md §8).
-  std::size_t max_remembered_starts = 256;
+  std::size_t max_remembered_starts = remembered_starts_per_user;  // lowered by tests only
   std::vector<plan> plans;  // by id; a user's plan that is not here counts as no plan
 };
 
@@ -52,7 +53,9 @@ struct remembered_start {
 struct user_state {
   user u;
   std::vector<stream> streams;           // live streams, oldest first
-  std::vector<remembered_start> starts;  // oldest first, within the memory window
+  // Oldest first, within the memory window. Kept beside the state, not in it: a decision writes
+  // only the starts it made (effects::remembered), never the whole request memory again.
+  std::deque<remembered_start> starts;
   std::uint64_t seq = 0;                 // the number of the user's latest event (0: none yet)
   // The store's version of this state when it was loaded: a commit is accepted only while the
   // store still holds that version (compare-and-commit). 0 for a user the store does not have.

@@ -1,7 +1,9 @@
 #include "worker/server/decider.hpp"
 
 #include <algorithm>
+#include <random>
 #include <string_view>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 #include <variant>
@@ -13,10 +15,14 @@ namespace streamgate {
 
 namespace {
 
-// Version conflicts need two workers deciding for one user at once (a route change, a worker
-// that comes back): one retry nearly always settles it; three bound the work of a pathological
-// case, after which the client hears 503 and retries with its requestId.
-constexpr int max_rounds = 4;
+// Version conflicts need two workers deciding for one user at once: a worker that comes back, or
+// an api that thought a busy worker dead and routed its users elsewhere (docs/design.md §1).
+// Every conflict means the other worker committed, so deciding again makes progress; rounds go
+// on, each after a random pause that grows, so the two workers fall out of step, until this much
+// time is spent. Only then does the client hear 503 and retry with its requestId.
+constexpr auto conflict_budget = std::chrono::seconds(2);
+constexpr auto first_conflict_pause = std::chrono::microseconds(200);
+constexpr auto longest_conflict_pause = std::chrono::milliseconds(20);
 // A worker that shares its store keeps at most this many users' states; past it the cache starts
 // over (cheap: states reload on the next miss, and a stale one is caught by the version check).
 constexpr std::size_t max_shared_cache = 200'000;
@@ -80,7 +86,6 @@ struct decider::user_group {
 struct decider::attempt {
   std::optional<core::user_state> state;
   core::effects effects;
-  std::vector<std::string> new_request_ids;
   std::vector<reply> replies;  // parallel to the group's requests
 };
 
@@ -200,8 +205,14 @@ void decider::decide(const std::vector<request_body>& requests,
 
   std::vector<std::size_t> pending(groups.size());
   for (std::size_t g = 0; g < groups.size(); ++g) pending[g] = g;
-  for (int round = 0; round < max_rounds && !pending.empty(); ++round) {
+  const auto first_round = std::chrono::steady_clock::now();
+  auto pause_ceiling = std::chrono::duration_cast<std::chrono::microseconds>(first_conflict_pause);
+  for (int round = 0; !pending.empty(); ++round) {
     if (round > 0) {
+      if (std::chrono::steady_clock::now() - first_round > conflict_budget) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(
+          std::uniform_int_distribution<std::int64_t>(0, pause_ceiling.count())(jitter_)));
+      pause_ceiling = std::min<std::chrono::microseconds>(pause_ceiling * 2, longest_conflict_pause);
       std::vector<std::string> reload;
       for (std::size_t g : pending) reload.push_back(groups[g].user_id);
       load(reload, true);
@@ -258,7 +269,7 @@ void decider::decide(const std::vector<request_body>& requests,
         const std::optional<std::int64_t> expiry = core::next_expiry(state);
         const int delta = static_cast<int>(state.streams.size()) - loaded_streams;
         commits.push_back(user_commit{std::move(state), std::move(attempts[p].effects.audit),
-                                      expiry, std::move(attempts[p].new_request_ids), delta,
+                                      expiry, std::move(attempts[p].effects.remembered), delta,
                                       attempts[p].effects.removed});
       }
     }
@@ -312,7 +323,7 @@ void decider::decide(const std::vector<request_body>& requests,
     }
     pending = std::move(still_pending);
   }
-  // Still refused after every round: told 503, never a decision that was not committed.
+  // Still refused when the budget ran out: told 503, never a decision that was not committed.
   for (std::size_t g : pending)
     for (std::size_t i : groups[g].requests)
       replies[i] = failure(error{error_code::unavailable, "concurrent updates of this user; retry"});
@@ -363,7 +374,6 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
             return failure(conflict("requestId already used"));
           core::start_result started = core::start(state, r, find_video(r.video_id) != nullptr,
                                                    new_id("s_"), now_ms_, rules_, out);
-          if (!started.replayed) a.new_request_ids.push_back(r.request_id);
           // docs/design.md, "Bad input": an unknown video is a 404 to the caller; the denial is
           // still recorded and published, and a replay maps the same way.
           if (started.v.reason == "unknown_video")

@@ -4,8 +4,8 @@
 // start"): load the users the batch needs (and the store's time), decide each user's requests in
 // order on a copy of its state, commit every changed user in one store call, and only then hand
 // back the replies and the events. A user whose commit met a newer version (another worker
-// committed first) is reloaded and decided again, a bounded number of times; its requests are
-// answered 503 after that, never with a decision that was not committed.
+// committed first) is reloaded and decided again, after a random pause, for up to two seconds;
+// its requests are answered 503 after that, never with a decision that was not committed.
 //
 // It knows no ZeroMQ (worker_loop does) and no store kind; replies and events are rendered here
 // with common/codec, so every op's mapping is tested without sockets.
@@ -16,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <queue>
+#include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -107,6 +108,8 @@ class decider final {
   // The batch's start request ids and the user each already belongs to (none: new).
   std::unordered_map<std::string, std::string> request_owners_;
   decision_counters counters_;
+  // Draws the pause before a user whose commit conflicted is decided again.
+  std::minstd_rand jitter_{std::random_device{}()};
 };
 
 }  // namespace streamgate

@@ -31,10 +31,11 @@ constexpr std::chrono::seconds dataset_check_interval{1};
 // After the store failed: long enough not to spin on a store that is down, short enough that
 // the apis' resends find it back soon.
 constexpr std::chrono::milliseconds store_retry_wait{200};
-// The audit trail is pruned in steps this small, once a second, so a step never stalls a batch
-// for long; 1,000 a second outpaces any trail this worker can write.
-constexpr std::size_t audit_lines_per_prune = 1000;
-constexpr std::chrono::seconds prune_interval{1};
+// The audit trail and the remembered starts are pruned in steps this small, four times a
+// second, so a step never stalls a batch for long; 4,000 of each a second outpaces what this
+// worker writes (bench/soak.sh), and per-user caps bound both meanwhile.
+constexpr std::size_t records_per_prune = 1000;
+constexpr std::chrono::milliseconds prune_interval{250};
 
 zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,
                           const std::string& endpoint, const std::string& curve_secret_key) {
@@ -97,7 +98,7 @@ void worker_loop::run(const std::atomic<bool>& stop_requested) {
     if (!bodies_.empty() || expiry_due) answer_batch(expiry_due);
     if (clock::now() >= next_prune) {
       next_prune = clock::now() + prune_interval;
-      prune_audit();
+      prune();
     }
   }
   requests_.close();
@@ -186,14 +187,14 @@ void worker_loop::answer_batch(bool expiry_due) {
   to_publish_.clear();
 }
 
-void worker_loop::prune_audit() {
+void worker_loop::prune() {
   const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now().time_since_epoch());
   try {
-    store_.prune_audit((wall - audit_retention_).count(), audit_lines_per_prune);
+    store_.prune((wall - audit_retention_).count(), records_per_prune);
   } catch (const store_unavailable& e) {
     // Not urgent: the next second tries again, and the next batch says whether the store is back.
-    spdlog::warn("could not prune the audit trail: {}", e.what());
+    spdlog::warn("could not prune the audit trail and remembered starts: {}", e.what());
   }
 }
 

@@ -48,7 +48,7 @@ class worker_loop final {
   void drop(std::string_view reason);
   void answer_batch(bool expiry_due);
   void send(zmq::message_t& identity, std::uint64_t corr, const reply& answer);
-  void prune_audit();
+  void prune();
 
   decider& decider_;
   store& store_;

@@ -8,7 +8,7 @@ namespace streamgate {
 namespace {
 
 // Bumped with every change of the layout below; a state written by a newer worker is refused
-// rather than misread. Layout of version 1, in this order:
+// rather than misread. Layout of version 2, in this order:
 //   byte     encoding version
 //   string   user id, name
 //   varint   which optional user fields follow (bit 0 max_streams, 1 policy, 2 plan)
@@ -16,15 +16,19 @@ namespace {
 //   string   token_hash
 //   varint   stream count, then per stream: string stream_id, owner (see below), video_id,
 //            session_id; zigzag started_at_ms, zigzag (expires_at_ms - started_at_ms)
-//   varint   start count, then per start: string request_id, video_id, session_id; zigzag
-//            decided_at_ms; varint flags (bit 0 allowed, 1 over_limit); string stream_id;
-//            zigzag expires_at_ms (allowed: minus decided_at_ms); string reason; zigzag active,
-//            limit
 //   varint   seq
+// Version 1 (read, never written) had the user's remembered starts between the streams and seq:
+// a varint count, then each start as below. They now live beside the state, one value each:
+//   byte     start encoding version (1)
+//   string   request_id, video_id, session_id; zigzag decided_at_ms; varint flags (bit 0
+//            allowed, 1 over_limit); string stream_id; zigzag expires_at_ms (allowed: minus
+//            decided_at_ms); string reason; zigzag active, limit
 // Times are stored as differences where one is near another (a lease is near its start), so a
 // 41-bit millisecond clock costs its 6 bytes once per stream rather than twice. Differences wrap
 // modulo 2^64, so every int64 pair round-trips, however far apart.
-constexpr unsigned char encoding_version = 1;
+constexpr unsigned char encoding_version = 2;
+constexpr unsigned char encoding_with_starts = 1;
+constexpr unsigned char start_encoding_version = 1;
 
 constexpr std::uint64_t has_max_streams = 1;
 constexpr std::uint64_t has_policy = 2;
@@ -168,11 +172,28 @@ std::string read_stream_owner(reader& r, const std::string& owner) {
   return r.raw(tag - 1);
 }
 
+void read_start(reader& r, core::remembered_start& s) {
+  s.request_id = r.text();
+  s.video_id = r.text();
+  s.session_id = r.text();
+  s.decided_at_ms = r.signed_varint();
+  const std::uint64_t flags = r.flags(start_flags, "start");
+  s.allowed = (flags & start_allowed) != 0;
+  s.over_limit = (flags & start_over_limit) != 0;
+  s.stream_id = r.text();
+  const std::int64_t expires = r.signed_varint();
+  s.expires_at_ms = s.allowed ? wrapping_add(s.decided_at_ms, expires) : expires;
+  s.reason = r.text();
+  s.active = r.small_int("active");
+  s.limit = r.small_int("limit");
+}
+
 core::user_state read_state(reader& r, std::uint64_t version) {
   const unsigned char encoding = r.byte();
-  if (encoding != encoding_version)
+  if (encoding != encoding_version && encoding != encoding_with_starts)
     throw malformed{"unknown user state encoding version " + std::to_string(encoding) +
-                    " (this worker reads version " + std::to_string(encoding_version) + ")"};
+                    " (this worker reads versions " + std::to_string(encoding_with_starts) +
+                    " and " + std::to_string(encoding_version) + ")"};
 
   core::user_state state;
   state.version = version;
@@ -200,21 +221,9 @@ core::user_state read_state(reader& r, std::uint64_t version) {
     s.expires_at_ms = wrapping_add(s.started_at_ms, r.signed_varint());
   }
 
-  state.starts.resize(r.count(min_start_bytes));
-  for (core::remembered_start& s : state.starts) {
-    s.request_id = r.text();
-    s.video_id = r.text();
-    s.session_id = r.text();
-    s.decided_at_ms = r.signed_varint();
-    const std::uint64_t flags = r.flags(start_flags, "start");
-    s.allowed = (flags & start_allowed) != 0;
-    s.over_limit = (flags & start_over_limit) != 0;
-    s.stream_id = r.text();
-    const std::int64_t expires = r.signed_varint();
-    s.expires_at_ms = s.allowed ? wrapping_add(s.decided_at_ms, expires) : expires;
-    s.reason = r.text();
-    s.active = r.small_int("active");
-    s.limit = r.small_int("limit");
+  if (encoding == encoding_with_starts) {
+    state.starts.resize(r.count(min_start_bytes));
+    for (core::remembered_start& s : state.starts) read_start(r, s);
   }
 
   state.seq = r.varint();
@@ -225,8 +234,8 @@ core::user_state read_state(reader& r, std::uint64_t version) {
 
 std::string encode_state(const core::user_state& state) {
   std::string out;
-  // Enough for a user with a few streams and starts, so the common state is one allocation.
-  out.reserve(64 + 96 * state.streams.size() + 128 * state.starts.size());
+  // Enough for a user with a few streams, so the common state is one allocation.
+  out.reserve(64 + 96 * state.streams.size());
   writer w(out);
   w.byte(encoding_version);
 
@@ -250,23 +259,43 @@ std::string encode_state(const core::user_state& state) {
     w.signed_varint(wrapping_sub(s.expires_at_ms, s.started_at_ms));
   }
 
-  w.varint(state.starts.size());
-  for (const core::remembered_start& s : state.starts) {
-    w.text(s.request_id);
-    w.text(s.video_id);
-    w.text(s.session_id);
-    w.signed_varint(s.decided_at_ms);
-    w.varint((s.allowed ? start_allowed : 0) | (s.over_limit ? start_over_limit : 0));
-    w.text(s.stream_id);
-    // A denied start has no lease (0): stored as is, one byte, rather than as a difference.
-    w.signed_varint(s.allowed ? wrapping_sub(s.expires_at_ms, s.decided_at_ms) : s.expires_at_ms);
-    w.text(s.reason);
-    w.signed_varint(s.active);
-    w.signed_varint(s.limit);
-  }
-
   w.varint(state.seq);
   return out;
+}
+
+std::string encode_start(const core::remembered_start& s) {
+  std::string out;
+  out.reserve(64 + s.request_id.size() + s.session_id.size());
+  writer w(out);
+  w.byte(start_encoding_version);
+  w.text(s.request_id);
+  w.text(s.video_id);
+  w.text(s.session_id);
+  w.signed_varint(s.decided_at_ms);
+  w.varint((s.allowed ? start_allowed : 0) | (s.over_limit ? start_over_limit : 0));
+  w.text(s.stream_id);
+  // A denied start has no lease (0): stored as is, one byte, rather than as a difference.
+  w.signed_varint(s.allowed ? wrapping_sub(s.expires_at_ms, s.decided_at_ms) : s.expires_at_ms);
+  w.text(s.reason);
+  w.signed_varint(s.active);
+  w.signed_varint(s.limit);
+  return out;
+}
+
+result<core::remembered_start> decode_start(std::string_view bytes) {
+  try {
+    reader r(bytes);
+    const unsigned char encoding = r.byte();
+    if (encoding != start_encoding_version)
+      throw malformed{"unknown remembered start encoding version " + std::to_string(encoding)};
+    core::remembered_start start;
+    read_start(r, start);
+    if (r.left() != 0)
+      return bad_request(std::to_string(r.left()) + " trailing bytes after the remembered start");
+    return start;
+  } catch (const malformed& e) {
+    return bad_request(e.message);
+  }
 }
 
 result<core::user_state> decode_state(std::string_view bytes, std::uint64_t version) {

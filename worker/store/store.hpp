@@ -5,6 +5,10 @@
 // store only stores: every rule lives in the decision core (worker/core). Two stores implement
 // it: SQLite (one machine, one writer) and Redis (one server or a Redis Cluster, many workers).
 //
+// A state is small (the user and its live streams); what a user's starts decided is kept beside
+// it, one record per start, so a decision writes its own start and never the whole request
+// memory again (docs/design.md §8).
+//
 // Compare-and-commit: a user's state is committed only if the store still holds the version it
 // was loaded at; the stored version then becomes version + 1. A worker that decided on a stale
 // state (another worker committed first) gets `conflict` for that user, reloads and decides again,
@@ -54,8 +58,11 @@ struct user_commit {
   core::user_state state;  // the new state; state.version is the version it was loaded at
   std::vector<audit_entry> audit;           // appended to the user's audit trail
   std::optional<std::int64_t> next_expiry;  // the lease index entry; none: no live stream
-  // Request ids first decided in this commit, for GET /api/v1/requests/{id}.
-  std::vector<std::string> new_request_ids;
+  // The starts first decided in this commit (core::effects::remembered). The store keeps them
+  // beside the state, at least the user's newest core::remembered_starts_per_user of them for
+  // the request memory window, and load() gives them back in state.starts; their request ids
+  // name the user for request_owner().
+  std::vector<core::remembered_start> new_starts;
   // The user's live streams now minus as loaded: exact, as the commit is version-checked.
   int streams_delta = 0;
   // DELETE /api/v1/users/{id}: the user (at state.version), its audit trail and its index
@@ -98,11 +105,12 @@ class store {
   // Live streams of all users, for the streamgate_active_streams gauge; nullopt when this store
   // does not keep the total (an exclusive store's worker sums its cache instead).
   virtual std::optional<std::uint64_t> active_streams() = 0;
-  // Deletes at most `max_lines` audit lines older than `before_ms`, oldest first; returns how
-  // many. Called in the background in small steps, so the trail stays bounded without a long
-  // pause (hardening: the SQLite audit trail was never trimmed). Redis caps each user's list in
-  // the commit instead and prunes nothing here.
-  virtual std::size_t prune_audit(std::int64_t before_ms, std::size_t max_lines) = 0;
+  // Deletes at most `max_records` audit lines older than `audit_before_ms` and as many
+  // remembered starts past their memory window, oldest first; returns how many of both. Called
+  // in the background in small steps, so both stay bounded without a long pause (hardening: the
+  // SQLite audit trail was never trimmed). Redis caps each user's lists in the commit and lets an
+  // idle user's starts expire instead, and prunes nothing here.
+  virtual std::size_t prune(std::int64_t audit_before_ms, std::size_t max_records) = 0;
   // The user's newest `limit` audit lines, newest first.
   virtual std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) = 0;
 };

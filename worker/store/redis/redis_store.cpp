@@ -28,6 +28,7 @@ constexpr char packing_version = '\x01';
 
 std::string user_key(std::string_view user_id) { return "{user:" + std::string(user_id) + "}"; }
 std::string audit_key(std::string_view user_id) { return user_key(user_id) + ":audit"; }
+std::string starts_key(std::string_view user_id) { return user_key(user_id) + ":starts"; }
 std::string lease_index_key(std::size_t slot) { return "{" + redis_slot_tags()[slot] + "}:leases"; }
 // The lease index of the user's slot: the commit script writes it with the user's keys.
 std::string lease_index_of(std::string_view user_id) {
@@ -320,12 +321,17 @@ dataset_catalog redis_store::load_catalog() {
 loaded_users redis_store::load(const std::vector<std::string>& user_ids,
                                const std::vector<std::string>& request_ids) {
   std::vector<redis_command> commands;
-  commands.reserve(user_ids.size() + request_ids.size() + 1);
+  commands.reserve(2 * user_ids.size() + request_ids.size() + 1);
   // One node's clock for every worker (the one holding sg:dataset), so all agree on leases.
   commands.push_back({"sg:dataset", {"TIME"}});
   for (const std::string& id : user_ids) {
     std::string key = user_key(id);
     commands.push_back({key, {"HMGET", key, "v", "s"}});
+    // Not atomic with the HMGET, and needs not be: a start is appended in the commit that
+    // bumps the version, so starts newer than the state loaded come with a newer version, and
+    // the commit of anything decided on this state is refused.
+    key = starts_key(id);
+    commands.push_back({key, {"LRANGE", key, "0", "-1"}});
   }
   for (const std::string& id : request_ids) {
     std::string key = request_key(id);
@@ -339,7 +345,7 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
   out.now_ms = reply_integer(reply_at(time, 0)) * 1000 + reply_integer(reply_at(time, 1)) / 1000;
   out.states.reserve(user_ids.size());
   for (std::size_t i = 0; i < user_ids.size(); ++i) {
-    const redisReply& fields = *replies[i + 1];
+    const redisReply& fields = *replies[1 + 2 * i];
     require_no_error(fields, "HMGET of user '" + user_ids[i] + "'");
     const redisReply& version = reply_at(fields, 0);
     const redisReply& bytes = reply_at(fields, 1);
@@ -354,10 +360,19 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
     if (!state)
       unexpected("the state of user '" + user_ids[i] +
                  "' is not one of ours: " + state.error().message);
+    const redisReply& starts = *replies[2 + 2 * i];
+    require_no_error(starts, "LRANGE of the starts of user '" + user_ids[i] + "'");
+    for (std::size_t k = 0; k < reply_size(starts); ++k) {
+      auto start = decode_start(reply_string(reply_at(starts, k)));
+      if (!start)
+        unexpected("a start of user '" + user_ids[i] +
+                   "' is not one of ours: " + start.error().message);
+      state->starts.push_back(std::move(*start));
+    }
     out.states.emplace_back(std::move(*state));
   }
   for (std::size_t i = 0; i < request_ids.size(); ++i) {
-    const redisReply& owner = *replies[1 + user_ids.size() + i];
+    const redisReply& owner = *replies[1 + 2 * user_ids.size() + i];
     require_no_error(owner, "GET of request '" + request_ids[i] + "'");
     out.owners.push_back(reply_is_nil(owner) ? std::nullopt
                                              : std::optional<std::string>(reply_string(owner)));
@@ -377,10 +392,11 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   scripts.reserve(commits.size());
   const std::string memory = std::to_string(options_.request_memory_ms);
   const std::string cap = std::to_string(options_.audit_cap);
+  const std::string starts_cap = std::to_string(core::remembered_starts_per_user);
   for (const user_commit& c : commits) {
     const std::string& id = c.state.u.id;
-    for (const std::string& request_id : c.new_request_ids) {
-      std::string key = request_key(request_id);
+    for (const core::remembered_start& start : c.new_starts) {
+      std::string key = request_key(start.request_id);
       indexes.push_back({key, {"SET", key, id, "PX", memory}});
     }
     if (c.state.version == 0)
@@ -389,18 +405,24 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     redis_command& script = scripts.emplace_back();
     script.args = {"EVALSHA",
                    script_sha_,
-                   "4",
+                   "5",
                    key,
                    audit_key(id),
                    lease_index_of(id),
                    active_of(id),
+                   starts_key(id),
                    std::to_string(c.state.version),
                    c.remove ? std::string() : encode_state(c.state),
                    c.next_expiry ? std::to_string(*c.next_expiry) : std::string(),
                    id,
                    cap,
-                   std::to_string(c.streams_delta)};
+                   std::to_string(c.streams_delta),
+                   starts_cap,
+                   memory,
+                   std::to_string(c.new_starts.size())};
     script.key = std::move(key);
+    for (const core::remembered_start& start : c.new_starts)
+      script.args.push_back(encode_start(start));
     // The list keeps the newest `cap` lines anyway: older ones of this commit are not sent.
     const std::size_t skip =
         c.audit.size() > options_.audit_cap ? c.audit.size() - options_.audit_cap : 0;

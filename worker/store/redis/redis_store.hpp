@@ -9,6 +9,9 @@
 // Cluster slot):
 //   {user:U}             hash: v the version (decimal; absent: 0), s encode_state's bytes
 //   {user:U}:audit       list of packed audit lines, oldest first, trimmed to the cap
+//   {user:U}:starts      list of encode_start's bytes, oldest first, trimmed to
+//                        core::remembered_starts_per_user; expires once the user made no start
+//                        for the request memory window (all its starts are past it then)
 //   {<tag of slot>}:leases  per Cluster slot: zset U -> the user's next lease expiry, for every
 //                        user of that slot (no single hot key; written by the commit script)
 //   {<tag of slot>}:active  per Cluster slot: the live streams of its users (commit script)
@@ -67,8 +70,8 @@ class redis_store final : public store {
   std::vector<std::string> due_users(std::int64_t now_ms, std::size_t max) override;
   std::optional<std::string> request_owner(const std::string& request_id) override;
   std::vector<std::string> user_ids() override;
-  // Each user's list is trimmed to the audit cap by the commit script.
-  std::size_t prune_audit(std::int64_t, std::size_t) override { return 0; }
+  // The commit script trims each user's lists and lets an idle user's starts expire.
+  std::size_t prune(std::int64_t, std::size_t) override { return 0; }
   // The sum of the per-slot live-stream counters the commit script keeps: one pipeline over the
   // 16384 slots (milliseconds; for a metrics scrape, not for the hot path).
   std::optional<std::uint64_t> active_streams() override;

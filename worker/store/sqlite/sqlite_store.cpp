@@ -74,14 +74,15 @@ namespace {
 
 // Bumped with every change of the tables below; a store written by a newer worker is refused
 // rather than misread. 1-3: the limiter's tables (users, videos, streams, verdicts, audit);
-// 4: one row per user holding its whole state (worker/core), plus plans and meta.
-constexpr std::int64_t schema_version = 4;
+// 4: one row per user holding its whole state (worker/core), plus plans and meta; 5: the
+// remembered starts move out of the state into rows of their own (start_records.hpp).
+constexpr std::int64_t schema_version = 5;
 
 // Rows are looked up by their text key, so the small ones live in the key's own b-tree (WITHOUT
 // ROWID): a user's row is found in one descent. The audit keeps a rowid (INTEGER PRIMARY KEY):
 // appended at the end of its b-tree in time order, and read newest first per user through the
 // (user_id, id) index. It is append-only, so ids are never reused without AUTOINCREMENT.
-constexpr const char* create_v4_tables = R"sql(
+constexpr const char* create_tables = R"sql(
   CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -181,10 +182,11 @@ policy policy_from_store(std::string_view text, const std::string& what) {
 // not converted: it holds whole verdict records of the old codec, and a request id is remembered
 // for minutes only, so the one cost is that a client retrying across the upgrade is decided anew.
 // Streams whose user no longer exists are dropped with it: no state can hold them.
-void migrate(const sqlite_db& db, std::int64_t from) {
+void migrate_from_rows(const sqlite_db& db, std::int64_t from) {
   db.exec("ALTER TABLE users RENAME TO old_users");
   if (from >= 2) db.exec("ALTER TABLE audit RENAME TO old_audit");
-  db.exec(create_v4_tables);
+  db.exec(create_tables);
+  start_records::create_table(db);
   if (from >= 2) {
     db.exec(
         "INSERT INTO audit (id, user_id, at_ms, type, stream_id, request_id, video_id, reason) "
@@ -248,6 +250,28 @@ void migrate(const sqlite_db& db, std::int64_t from) {
   if (any_user || any_video) put_meta(db, seeded_key, "1");
 }
 
+// Schema 4 kept a user's remembered starts inside its state (encoding version 1): each becomes a
+// row, and the state is written again without them.
+void migrate_starts_out_of_states(const sqlite_db& db) {
+  start_records::create_table(db);
+  // Read whole before any is written: a scan does not meet the rows it rewrites.
+  std::vector<core::user_state> states;
+  sqlite_statement users(db, "SELECT id, state FROM users ORDER BY id");
+  while (users.next_row()) {
+    auto state = decode_state(users.column_text(1), 0);
+    // Left as it is: its loads fail with store_unavailable, as they did before (rebuild_indexes).
+    if (state) states.push_back(std::move(*state));
+  }
+  sqlite_statement rewrite(db, "UPDATE users SET state = CAST(?1 AS BLOB) WHERE id = ?2");
+  for (const core::user_state& state : states) {
+    start_records::insert_legacy(db, state.u.id, state.starts);
+    const std::string bytes = encode_state(state);
+    rewrite.bind(1, bytes);
+    rewrite.bind(2, state.u.id);
+    rewrite.execute();
+  }
+}
+
 void set_up_schema(const sqlite_db& db, const std::filesystem::path& path) {
   const std::int64_t version = read_int(db, "PRAGMA user_version");
   if (version == schema_version) return;
@@ -260,12 +284,16 @@ void set_up_schema(const sqlite_db& db, const std::filesystem::path& path) {
   db.exec("BEGIN IMMEDIATE");
   try {
     if (version == 0) {
-      db.exec(create_v4_tables);
+      db.exec(create_tables);
       db.exec(create_audit_index);
+      start_records::create_table(db);
+    } else if (version < 4) {
+      migrate_from_rows(db, version);
     } else {
-      migrate(db, version);
+      migrate_starts_out_of_states(db);
     }
-    put_meta(db, dataset_id_key, new_id("d_"));
+    // Schema 4 has its dataset's id already: the same data keeps the same identity.
+    if (version < 4) put_meta(db, dataset_id_key, new_id("d_"));
     db.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str());
     db.exec("COMMIT");
   } catch (...) {
@@ -301,7 +329,8 @@ std::optional<std::int64_t> earliest_expiry(const core::user_state& state) {
 }  // namespace
 
 std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& path,
-                                                 std::size_t audit_lines_per_user) {
+                                                 std::size_t audit_lines_per_user,
+                                                 std::int64_t request_memory_ms) {
   if (audit_lines_per_user < 1)
     throw std::invalid_argument("sqlite store: an audit cap of 0 lines per user keeps no trail");
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
@@ -311,12 +340,13 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& pa
   sqlite_db db(path.string());
   configure(db);
   set_up_schema(db, path);
-  return std::unique_ptr<sqlite_store>(
-      new sqlite_store(path, std::move(lock), std::move(db), audit_lines_per_user));
+  return std::unique_ptr<sqlite_store>(new sqlite_store(
+      path, std::move(lock), std::move(db), audit_lines_per_user, request_memory_ms));
 }
 
 sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock,
-                           sqlite_db db, std::size_t audit_lines_per_user)
+                           sqlite_db db, std::size_t audit_lines_per_user,
+                           std::int64_t request_memory_ms)
     : path_(std::move(path)),
       lock_(std::move(lock)),
       db_(std::move(db)),
@@ -353,7 +383,8 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
       select_meta_(db_, "SELECT value FROM meta WHERE key = ?1"),
       upsert_meta_(db_,
                    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value") {
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      starts_(db_, request_memory_ms) {
   select_meta_.bind(1, std::string_view(dataset_id_key));
   if (select_meta_.next_row()) {
     dataset_id_ = select_meta_.column_text(0);
@@ -418,8 +449,9 @@ void sqlite_store::rebuild_indexes() {
                     state.error().message);
       continue;
     }
-    index(*state, earliest_expiry(*state));
+    index(state->u.id, earliest_expiry(*state));
   }
+  starts_.build_index();
 }
 
 void sqlite_store::count_audit_lines() {
@@ -439,52 +471,18 @@ std::size_t sqlite_store::trim_audit(const std::string& user_id, std::size_t lin
 }
 
 void sqlite_store::unindex(const std::string& user_id) {
-  core::user_state gone;
-  gone.u.id = user_id;
-  index(gone, std::nullopt);
-  requests_of_user_.erase(user_id);
+  index(user_id, std::nullopt);
   audit_lines_of_user_.erase(user_id);
 }
 
-void sqlite_store::index(const core::user_state& state, std::optional<std::int64_t> next_expiry) {
-  const std::string& id = state.u.id;
-
-  const auto indexed = expiry_of_.find(id);
+void sqlite_store::index(const std::string& user_id, std::optional<std::int64_t> next_expiry) {
+  const auto indexed = expiry_of_.find(user_id);
   if (indexed != expiry_of_.end() && (!next_expiry || indexed->second != *next_expiry)) {
-    by_expiry_.erase({indexed->second, id});
+    by_expiry_.erase({indexed->second, user_id});
     expiry_of_.erase(indexed);
   }
-  if (next_expiry && expiry_of_.emplace(id, *next_expiry).second)
-    by_expiry_.emplace(*next_expiry, id);
-
-  std::vector<std::string> remembered;
-  remembered.reserve(state.starts.size());
-  for (const core::remembered_start& s : state.starts) remembered.push_back(s.request_id);
-  std::sort(remembered.begin(), remembered.end());
-  const auto held = requests_of_user_.find(id);
-  static const std::vector<std::string> none;
-  const std::vector<std::string>& before = held == requests_of_user_.end() ? none : held->second;
-  // Forgotten ones leave the index unless a later decision gave the id to another user.
-  std::vector<std::string> changed;
-  std::set_difference(before.begin(), before.end(), remembered.begin(), remembered.end(),
-                      std::back_inserter(changed));
-  for (const std::string& request_id : changed)
-    if (const auto owner = owner_of_request_.find(request_id);
-        owner != owner_of_request_.end() && owner->second == id)
-      owner_of_request_.erase(owner);
-  changed.clear();
-  std::set_difference(remembered.begin(), remembered.end(), before.begin(), before.end(),
-                      std::back_inserter(changed));
-  for (std::string& request_id : changed)
-    owner_of_request_.insert_or_assign(std::move(request_id), id);
-
-  if (remembered.empty()) {
-    if (held != requests_of_user_.end()) requests_of_user_.erase(held);
-  } else if (held != requests_of_user_.end()) {
-    held->second = std::move(remembered);
-  } else {
-    requests_of_user_.emplace(id, std::move(remembered));
-  }
+  if (next_expiry && expiry_of_.emplace(user_id, *next_expiry).second)
+    by_expiry_.emplace(*next_expiry, user_id);
 }
 
 bool sqlite_store::seeded() {
@@ -528,7 +526,7 @@ void sqlite_store::seed(const dataset_catalog& catalog,
     upsert_meta_.bind(2, std::string_view("1"));
     upsert_meta_.execute();
   });
-  for (const core::user_state* state : inserted) index(*state, earliest_expiry(*state));
+  for (const core::user_state* state : inserted) index(state->u.id, earliest_expiry(*state));
 }
 
 dataset_catalog sqlite_store::load_catalog() {
@@ -565,7 +563,7 @@ loaded_users sqlite_store::load(const std::vector<std::string>& user_ids,
   loaded_users loaded;
   loaded.now_ms = now_ms();
   loaded.owners.reserve(request_ids.size());
-  for (const std::string& id : request_ids) loaded.owners.push_back(request_owner(id));
+  for (const std::string& id : request_ids) loaded.owners.push_back(starts_.owner(id));
   loaded.states.reserve(user_ids.size());
   try {
     for (const std::string& id : user_ids) {
@@ -582,6 +580,7 @@ loaded_users sqlite_store::load(const std::vector<std::string>& user_ids,
       if (!state)
         throw store_unavailable("the stored state of user '" + id +
                                 "' cannot be read: " + state.error().message);
+      for (core::remembered_start& s : starts_.of_user(id)) state->starts.push_back(std::move(s));
       loaded.states.emplace_back(std::move(*state));
     }
   } catch (const sqlite_error& e) {
@@ -599,6 +598,7 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
   run_in_transaction("commit a batch", [&] {
     std::fill(statuses.begin(), statuses.end(), commit_status::conflict);
     audit_lines.clear();
+    starts_.discard();
     for (std::size_t i = 0; i < commits.size(); ++i) {
       const user_commit& c = commits[i];
       if (c.remove) {
@@ -609,6 +609,7 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
         statuses[i] = commit_status::committed;
         delete_audit_.bind(1, c.state.u.id);
         delete_audit_.execute();
+        starts_.stage_remove_user(c.state.u.id);
         continue;
       }
       // Bound without a copy: lives until the statement has run.
@@ -626,6 +627,7 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
       // No row written: the user exists already (a create) or moved past the version loaded.
       if (sqlite3_changes(db_.handle()) != 1) continue;
       statuses[i] = commit_status::committed;
+      starts_.stage_add(c.state.u.id, c.new_starts);
       for (const audit_entry& e : c.audit) {
         insert_audit_.bind(1, e.user_id);
         insert_audit_.bind(2, e.at_ms);
@@ -651,12 +653,13 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
     check_not_moved();
   });
   // Only once durable: a failed commit leaves the indexes matching the file.
+  starts_.apply();
   for (std::size_t i = 0; i < commits.size(); ++i) {
     if (statuses[i] != commit_status::committed) continue;
     if (commits[i].remove)
       unindex(commits[i].state.u.id);
     else
-      index(commits[i].state, commits[i].next_expiry);
+      index(commits[i].state.u.id, commits[i].next_expiry);
   }
   for (auto& [user_id, lines] : audit_lines) audit_lines_of_user_[user_id] = lines;
   return statuses;
@@ -672,9 +675,7 @@ std::vector<std::string> sqlite_store::due_users(std::int64_t now_ms, std::size_
 }
 
 std::optional<std::string> sqlite_store::request_owner(const std::string& request_id) {
-  const auto found = owner_of_request_.find(request_id);
-  if (found == owner_of_request_.end()) return std::nullopt;
-  return found->second;
+  return starts_.owner(request_id);
 }
 
 std::vector<std::string> sqlite_store::user_ids() {
@@ -689,20 +690,24 @@ std::vector<std::string> sqlite_store::user_ids() {
   return ids;
 }
 
-std::size_t sqlite_store::prune_audit(std::int64_t before_ms, std::size_t max_lines) {
+std::size_t sqlite_store::prune(std::int64_t audit_before_ms, std::size_t max_records) {
   std::size_t pruned = 0;
-  if (max_lines == 0) return pruned;
+  if (max_records == 0) return pruned;
+  const std::int64_t now = now_ms();
   // Ids grow with time (appended, the clock never goes back), so the oldest lines are the first
-  // ids: looking at the first `max_lines` only keeps a call short however long the trail is.
-  run_in_transaction("prune the audit trail", [&] {
+  // ids: looking at the first `max_records` only keeps a call short however long the trail is.
+  run_in_transaction("prune the audit trail and the remembered starts", [&] {
+    starts_.discard();
     sqlite_statement prune(db_,
                            "DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY id "
                            "LIMIT ?2) AND at_ms < ?1");
-    prune.bind(1, before_ms);
-    prune.bind(2, static_cast<std::int64_t>(max_lines));
+    prune.bind(1, audit_before_ms);
+    prune.bind(2, static_cast<std::int64_t>(max_records));
     prune.execute();
     pruned = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
+    pruned += starts_.stage_prune(now, max_records);
   });
+  starts_.apply();
   return pruned;
 }
 

@@ -4,8 +4,8 @@
 // A user's state is one row (its version and encode_state's bytes); a batch's commits are one
 // transaction (group commit), synced before commit() returns (synchronous=FULL), so a verdict
 // published after commit() survives a crash or a power loss. Because the worker is the file's only
-// writer, the lease index and the request-owner index live in memory, rebuilt from the rows at
-// open, and a cached state never goes stale (exclusive()).
+// writer, the lease index and the request-owner index (start_records.hpp) live in memory, rebuilt
+// from the rows at open, and a cached state never goes stale (exclusive()).
 //
 // Used from one thread. Every method but open() throws store_unavailable when SQLite fails, and
 // commit() throws store_lost when the file was deleted or replaced under the store.
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "worker/store/sqlite/handle.hpp"
+#include "worker/store/sqlite/start_records.hpp"
 #include "worker/store/store.hpp"
 
 namespace streamgate {
@@ -42,9 +43,11 @@ class sqlite_store final : public store {
   // Locks the file, then creates its parent directory, the file and the schema, or migrates an
   // older schema. Throws store_in_use; sqlite_error when the file cannot be read or has a newer
   // schema; std::system_error / std::filesystem::filesystem_error for the lock file or directory.
-  // Each user keeps at most `audit_lines_per_user` audit lines (the newest), like Redis does.
+  // Each user keeps at most `audit_lines_per_user` audit lines (the newest), like Redis does, and
+  // its starts for `request_memory_ms` (rules::request_memory_ms).
   static std::unique_ptr<sqlite_store> open(const std::filesystem::path& path,
-                                            std::size_t audit_lines_per_user = 1000);
+                                            std::size_t audit_lines_per_user = 1000,
+                                            std::int64_t request_memory_ms = 600'000);
   ~sqlite_store() override;
   sqlite_store(const sqlite_store&) = delete;
   sqlite_store& operator=(const sqlite_store&) = delete;
@@ -61,14 +64,14 @@ class sqlite_store final : public store {
   std::vector<std::string> due_users(std::int64_t now_ms, std::size_t max) override;
   std::optional<std::string> request_owner(const std::string& request_id) override;
   std::vector<std::string> user_ids() override;
-  std::size_t prune_audit(std::int64_t before_ms, std::size_t max_lines) override;
+  std::size_t prune(std::int64_t audit_before_ms, std::size_t max_records) override;
   // The worker caches every user of its exclusive store and sums them itself.
   std::optional<std::uint64_t> active_streams() override { return std::nullopt; }
   std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
 
  private:
   sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock, sqlite_db db,
-               std::size_t audit_lines_per_user);
+               std::size_t audit_lines_per_user, std::int64_t request_memory_ms);
 
   // The wall clock, never going backwards (a clock step back would shorten no lease granted).
   std::int64_t now_ms();
@@ -78,8 +81,8 @@ class sqlite_store final : public store {
   // Deletes the user's lines older than its newest audit_cap_ once it holds a few more (so a
   // trim is rare, and each one looks at about audit_cap_ index entries); returns the lines kept.
   std::size_t trim_audit(const std::string& user_id, std::size_t lines);
-  // Changes a user's entries in both indexes to those of a state just committed.
-  void index(const core::user_state& state, std::optional<std::int64_t> next_expiry);
+  // Changes a user's lease index entry to that of a state just committed.
+  void index(const std::string& user_id, std::optional<std::int64_t> next_expiry);
   void unindex(const std::string& user_id);  // a user just removed
   template <class Body>
   void run_in_transaction(const char* what, const Body& body);
@@ -96,10 +99,6 @@ class sqlite_store final : public store {
   // is replaced at each commit), so a due user really has a lapsed lease in its latest state.
   std::set<std::pair<std::int64_t, std::string>> by_expiry_;
   std::unordered_map<std::string, std::int64_t> expiry_of_;
-  // The request-owner index: the request ids each user's latest state remembers, so one it forgot
-  // leaves the index too; bounded by the users' remembered starts.
-  std::unordered_map<std::string, std::string> owner_of_request_;
-  std::unordered_map<std::string, std::vector<std::string>> requests_of_user_;
   // The per-user audit cap (hardening: the trail grew without bound) and each user's line count,
   // counted at open and kept by commit(); an upper bound, as retention prunes lines unseen here.
   const std::size_t audit_cap_;
@@ -120,6 +119,7 @@ class sqlite_store final : public store {
   sqlite_statement upsert_plan_;
   sqlite_statement select_meta_;
   sqlite_statement upsert_meta_;
+  start_records starts_;  // after db_: its statements are finalized before the connection closes
 };
 
 }  // namespace streamgate

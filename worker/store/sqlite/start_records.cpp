@@ -1,0 +1,179 @@
+#include "worker/store/sqlite/start_records.hpp"
+
+#include "worker/store/state_codec.hpp"
+
+namespace streamgate {
+
+namespace {
+
+// Appended in decision order, so the rowid is the order of a user's starts (through
+// starts_by_user) and of all starts by age (the table's own b-tree, for pruning). The start is
+// encode_start's bytes, bound as text and cast like a state (sqlite_store.cpp); its request id
+// and time are columns too, for the index and for pruning without decoding.
+constexpr const char* create_sql = R"sql(
+  CREATE TABLE starts (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    decided_at_ms INTEGER NOT NULL,
+    start BLOB NOT NULL
+  );
+  CREATE INDEX starts_by_user ON starts (user_id, id);
+)sql";
+
+constexpr const char* insert_sql =
+    "INSERT INTO starts (user_id, request_id, decided_at_ms, start) "
+    "VALUES (?1, ?2, ?3, CAST(?4 AS BLOB))";
+
+// An eighth over the floor before a trim, as for the audit trail.
+constexpr std::size_t rows_kept = core::remembered_starts_per_user;
+constexpr std::size_t trim_at = rows_kept + rows_kept / 8;
+
+void bind_start(sqlite_statement& insert, const std::string& user_id,
+                const core::remembered_start& s, const std::string& bytes) {
+  insert.bind(1, user_id);
+  insert.bind(2, s.request_id);
+  insert.bind(3, s.decided_at_ms);
+  insert.bind(4, bytes);
+}
+
+}  // namespace
+
+void start_records::create_table(const sqlite_db& db) { db.exec(create_sql); }
+
+void start_records::insert_legacy(const sqlite_db& db, const std::string& user_id,
+                                  const std::deque<core::remembered_start>& starts) {
+  sqlite_statement insert(db, insert_sql);
+  for (const core::remembered_start& s : starts) {
+    const std::string bytes = encode_start(s);
+    bind_start(insert, user_id, s, bytes);
+    insert.execute();
+  }
+}
+
+start_records::start_records(const sqlite_db& db, std::int64_t request_memory_ms)
+    : db_(db),
+      request_memory_ms_(request_memory_ms),
+      insert_(db, insert_sql),
+      select_of_user_(db, "SELECT start FROM starts WHERE user_id = ?1 ORDER BY id"),
+      // Through starts_by_user: the rows_kept-th newest id in one descent and a short walk.
+      trim_(db,
+            "DELETE FROM starts WHERE user_id = ?1 AND id < (SELECT id FROM starts "
+            "WHERE user_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2) RETURNING request_id"),
+      delete_of_user_(db, "DELETE FROM starts WHERE user_id = ?1 RETURNING request_id"),
+      // Looks at the oldest `max` rows only, so a step stays short however many rows there are.
+      prune_(db,
+             "DELETE FROM starts WHERE id IN (SELECT id FROM starts ORDER BY id LIMIT ?2) "
+             "AND decided_at_ms <= ?1 RETURNING request_id, user_id") {}
+
+void start_records::build_index() {
+  owner_of_request_.clear();
+  rows_of_user_.clear();
+  sqlite_statement rows(db_, "SELECT request_id, user_id FROM starts ORDER BY id");
+  while (rows.next_row()) {
+    std::string user_id(rows.column_text(1));
+    ++rows_of_user_[user_id];
+    owner_of_request_.insert_or_assign(std::string(rows.column_text(0)), std::move(user_id));
+  }
+}
+
+std::deque<core::remembered_start> start_records::of_user(const std::string& user_id) {
+  std::deque<core::remembered_start> starts;
+  select_of_user_.bind(1, user_id);
+  while (select_of_user_.next_row()) {
+    auto start = decode_start(select_of_user_.column_text(0));
+    if (!start) {
+      select_of_user_.reset();
+      throw sqlite_error("a remembered start of user '" + user_id +
+                         "' cannot be read: " + start.error().message);
+    }
+    starts.push_back(std::move(*start));
+  }
+  return starts;
+}
+
+std::optional<std::string> start_records::owner(const std::string& request_id) const {
+  const auto found = owner_of_request_.find(request_id);
+  if (found == owner_of_request_.end()) return std::nullopt;
+  return found->second;
+}
+
+std::size_t start_records::rows_of(const std::string& user_id) const {
+  if (const auto staged = staged_rows_.find(user_id); staged != staged_rows_.end())
+    return staged->second;
+  const auto counted = rows_of_user_.find(user_id);
+  return counted == rows_of_user_.end() ? 0 : counted->second;
+}
+
+void start_records::stage_add(const std::string& user_id,
+                              const std::vector<core::remembered_start>& starts) {
+  if (starts.empty()) return;
+  for (const core::remembered_start& s : starts) {
+    const std::string bytes = encode_start(s);
+    bind_start(insert_, user_id, s, bytes);
+    insert_.execute();
+    changes_.push_back({s.request_id, user_id, true});
+  }
+  std::size_t rows = rows_of(user_id) + starts.size();
+  if (rows > trim_at) {
+    trim_.bind(1, user_id);
+    trim_.bind(2, static_cast<std::int64_t>(rows_kept - 1));
+    while (trim_.next_row()) {
+      note_gone(std::string(trim_.column_text(0)), user_id);
+      --rows;
+    }
+  }
+  staged_rows_[user_id] = rows;
+}
+
+void start_records::stage_remove_user(const std::string& user_id) {
+  delete_of_user_.bind(1, user_id);
+  while (delete_of_user_.next_row()) note_gone(std::string(delete_of_user_.column_text(0)), user_id);
+  staged_rows_[user_id] = 0;
+}
+
+std::size_t start_records::stage_prune(std::int64_t now_ms, std::size_t max) {
+  if (max == 0) return 0;
+  std::size_t pruned = 0;
+  prune_.bind(1, now_ms - request_memory_ms_);
+  prune_.bind(2, static_cast<std::int64_t>(max));
+  while (prune_.next_row()) {
+    const std::string user_id(prune_.column_text(1));
+    note_gone(std::string(prune_.column_text(0)), user_id);
+    const std::size_t rows = rows_of(user_id);
+    staged_rows_[user_id] = rows > 0 ? rows - 1 : 0;
+    ++pruned;
+  }
+  return pruned;
+}
+
+void start_records::note_gone(std::string request_id, const std::string& user_id) {
+  changes_.push_back({std::move(request_id), user_id, false});
+}
+
+void start_records::apply() {
+  // In the order the rows changed. A gone request id that a later decision gave to another user
+  // keeps that owner.
+  for (index_change& c : changes_) {
+    if (c.added) {
+      owner_of_request_.insert_or_assign(std::move(c.request_id), std::move(c.user_id));
+    } else if (const auto owner = owner_of_request_.find(c.request_id);
+               owner != owner_of_request_.end() && owner->second == c.user_id) {
+      owner_of_request_.erase(owner);
+    }
+  }
+  for (auto& [user_id, rows] : staged_rows_) {
+    if (rows == 0)
+      rows_of_user_.erase(user_id);
+    else
+      rows_of_user_[user_id] = rows;
+  }
+  discard();
+}
+
+void start_records::discard() {
+  changes_.clear();
+  staged_rows_.clear();
+}
+
+}  // namespace streamgate
