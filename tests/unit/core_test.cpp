@@ -1,6 +1,5 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
@@ -69,7 +68,7 @@ std::vector<std::string> ids_of(const std::vector<stream>& streams) {
   return ids;
 }
 
-std::vector<std::string> request_ids_of(const std::deque<remembered_start>& starts) {
+std::vector<std::string> request_ids_of(const std::vector<remembered_start>& starts) {
   std::vector<std::string> ids;
   for (const remembered_start& s : starts) ids.push_back(s.request_id);
   return ids;
@@ -543,7 +542,7 @@ TEST_CASE("a repeated request id replays the original verdict without deciding a
     effects first;
     const verdict original = start(state, start_of("r1", "tv"), true, "s1", t0, r, first).v;
     const std::vector<stream> streams_before = state.streams;
-    const std::deque<remembered_start> starts_before = state.starts;
+    const std::vector<remembered_start> starts_before = state.starts;
 
     effects out;
     const start_result replay =

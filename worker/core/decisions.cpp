@@ -104,7 +104,10 @@ remembered_start remembered_of(const verdict& v) {
 void remember(user_state& state, const verdict& v, const rules& r, effects& out) {
   out.remembered.push_back(remembered_of(v));
   state.starts.push_back(out.remembered.back());
-  while (state.starts.size() > r.max_remembered_starts) state.starts.pop_front();
+  if (state.starts.size() > r.max_remembered_starts) {
+    const auto excess = static_cast<std::ptrdiff_t>(state.starts.size() - r.max_remembered_starts);
+    state.starts.erase(state.starts.begin(), state.starts.begin() + excess);
+  }
 }
 
 void audit_verdict(const user_state& state, const verdict& v, std::int64_t now_ms, effects& out) {

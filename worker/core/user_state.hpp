@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -55,7 +54,9 @@ struct user_state {
   std::vector<stream> streams;           // live streams, oldest first
   // Oldest first, within the memory window. Kept beside the state, not in it: a decision writes
   // only the starts it made (effects::remembered), never the whole request memory again.
-  std::deque<remembered_start> starts;
+  // A vector, not a deque: libstdc++'s deque move may throw, and a vector of states copies
+  // those as it grows (worker/store/store.hpp).
+  std::vector<remembered_start> starts;
   std::uint64_t seq = 0;                 // the number of the user's latest event (0: none yet)
   // The store's version of this state when it was loaded: a commit is accepted only while the
   // store still holds that version (compare-and-commit). 0 for a user the store does not have.

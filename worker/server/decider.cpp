@@ -219,6 +219,7 @@ void decider::decide(const std::vector<request_body>& requests,
     }
     std::vector<attempt> attempts(pending.size());
     std::vector<user_commit> commits;
+    commits.reserve(pending.size());
     std::vector<std::size_t> committing;  // index in attempts of each commit
     for (std::size_t p = 0; p < pending.size(); ++p) {
       user_group& group = groups[pending[p]];

@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/domain.hpp"
@@ -70,6 +71,9 @@ struct user_commit {
   // and a lookup then finds no such user.
   bool remove = false;
 };
+
+// A batch's commits grow in a vector: it must move them, never copy whole states.
+static_assert(std::is_nothrow_move_constructible_v<user_commit>);
 
 enum class commit_status { committed, conflict };
 

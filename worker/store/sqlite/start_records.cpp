@@ -42,7 +42,7 @@ void bind_start(sqlite_statement& insert, const std::string& user_id,
 void start_records::create_table(const sqlite_db& db) { db.exec(create_sql); }
 
 void start_records::insert_legacy(const sqlite_db& db, const std::string& user_id,
-                                  const std::deque<core::remembered_start>& starts) {
+                                  const std::vector<core::remembered_start>& starts) {
   sqlite_statement insert(db, insert_sql);
   for (const core::remembered_start& s : starts) {
     const std::string bytes = encode_start(s);
@@ -77,8 +77,8 @@ void start_records::build_index() {
   }
 }
 
-std::deque<core::remembered_start> start_records::of_user(const std::string& user_id) {
-  std::deque<core::remembered_start> starts;
+std::vector<core::remembered_start> start_records::of_user(const std::string& user_id) {
+  std::vector<core::remembered_start> starts;
   select_of_user_.bind(1, user_id);
   while (select_of_user_.next_row()) {
     auto start = decode_start(select_of_user_.column_text(0));

@@ -14,7 +14,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -32,14 +31,14 @@ class start_records final {
   static void create_table(const sqlite_db& db);
   // Rows for the starts a state of encoding version 1 held inside it (schema 4 to 5).
   static void insert_legacy(const sqlite_db& db, const std::string& user_id,
-                            const std::deque<core::remembered_start>& starts);
+                            const std::vector<core::remembered_start>& starts);
 
   start_records(const sqlite_db& db, std::int64_t request_memory_ms);
 
   // Reads every row's request id and user into the index (at open).
   void build_index();
   // The user's starts, oldest first. Throws sqlite_error.
-  std::deque<core::remembered_start> of_user(const std::string& user_id);
+  std::vector<core::remembered_start> of_user(const std::string& user_id);
   std::optional<std::string> owner(const std::string& request_id) const;
 
   void stage_add(const std::string& user_id, const std::vector<core::remembered_start>& starts);
