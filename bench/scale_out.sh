@@ -49,9 +49,10 @@ start_redis() {  # dir port [cluster]
   wait_for redis-cli -p "$2" ping
 }
 
-# setup name, store (sqlite|redis|cluster), workers
+# setup name, store (sqlite|redis|cluster), workers; SCALE_ONLY="sqlite-1w redis-1w" runs those
 run_setup() {
   local name=$1 kind=$2 workers=$3 store redis_pids=() redis_ports=() worker_pids=() endpoints=()
+  if [ -n "${SCALE_ONLY:-}" ] && [[ " $SCALE_ONLY " != *" $name "* ]]; then return 0; fi
   if [ "$kind" = sqlite ]; then
     store="sqlite:$tmp/$name.db"
   else

@@ -369,6 +369,20 @@ TEST_CASE("a commit from a stale version is refused and changes nothing", "[stor
           newest_first({first_audit[0], second_audit[0]}, 10));
     CHECK_FALSE(named_due(*s, "gina", now));
   }
+
+  // In one batch with users whose commits are current (on one Redis server, one script call for
+  // all of them): only the stale one is refused, in its place in the answer.
+  core::user_state stale = at_version(v2, 1);
+  stale.u.name = "Gina, stale again";
+  core::user_state ivy = plain_user("ivy");
+  core::user_state gina = stored;
+  gina.u.name = "Gina at version 3";
+  const std::vector<commit_status> mixed =
+      s->commit({commit_of(ivy), commit_of(stale), commit_of(gina)});
+  CHECK(mixed == std::vector<commit_status>{commit_status::committed, commit_status::conflict,
+                                            commit_status::committed});
+  CHECK(load_one(*s, "gina") == at_version(gina, 3));
+  CHECK(load_one(*s, "ivy") == at_version(ivy, 1));
 }
 
 TEST_CASE("two workers committing one user from the same loaded version: exactly one commits",

@@ -1,40 +1,58 @@
--- Compare-and-commit of one user's state (worker/store/redis/redis_store.cpp). No rule of
--- streamgate lives here: the decision core decided; this only applies the change list, and only
--- if no other worker committed the user since it was loaded. Every key carries the user's hash
--- tag's slot, so it runs on one Redis Cluster node, atomically.
---   KEYS: 1 {user:U} (hash: v version, s state)  2 {user:U}:audit (list, oldest first)
---         3 the lease index of U's slot (zset U -> next expiry)
---         4 the live-stream count of U's slot (the worker knows the change exactly: it decided
---           on the version this script checks)
---         5 {user:U}:starts (list of remembered starts, oldest first)
---   ARGV: 1 expected version  2 state bytes, or '' to remove the user (DELETE /api/v1/users)
---         3 next expiry or ''  4 U  5 audit cap  6 change of U's live streams
---         7 starts cap  8 request memory (ms)  9 n, the number of new starts
---         10..9+n the new starts, oldest first  then the audit rows, oldest first
--- Returns 1 when committed, 0 when the version differs (the state is left as it was).
-if (redis.call('HGET', KEYS[1], 'v') or '0') ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
-  redis.call('ZREM', KEYS[3], ARGV[4])
-  if ARGV[6] ~= '0' then redis.call('INCRBY', KEYS[4], ARGV[6]) end
-  return 1
+-- Compare-and-commit of a group of users' states (worker/store/redis/redis_store.cpp): all of a
+-- batch's users on one Redis server, one slot's users on a Redis Cluster (where every key of a
+-- script must be in one slot: each key carries its user's hash tag). No rule of streamgate lives
+-- here: the decision core decided; this only applies each user's change list, and only if no
+-- other worker committed that user since it was loaded. One call for many users, because the
+-- call itself costs Redis more than the writes it makes.
+--   KEYS: per user i, at 5 * (i - 1): 1 {user:U} (hash: v version, s state)
+--         2 {user:U}:audit (list, oldest first)  3 the lease index of U's slot (zset U -> next
+--         expiry)  4 the live-stream count of U's slot (the worker knows the change exactly: it
+--         decided on the version this script checks)  5 {user:U}:starts (list, oldest first)
+--   ARGV: 1 audit cap  2 starts cap  3 request memory (ms), then per user, in KEYS' order:
+--         expected version; the next version (decimal: a Lua number would lose digits);
+--         state bytes, or '' to remove the user (DELETE /api/v1/users); next
+--         expiry or ''; U; change of U's live streams; n, the number of new starts; m, the
+--         number of audit rows; the n starts, oldest first; the m audit rows, oldest first
+-- Returns per user 1 when committed, 0 when its version differs (its state left as it was).
+local audit_cap, starts_cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local answers = {}
+local a = 4
+for k = 0, #KEYS / 5 - 1 do
+  local user, audit, leases, active, starts = KEYS[5*k+1], KEYS[5*k+2], KEYS[5*k+3], KEYS[5*k+4], KEYS[5*k+5]
+  local version, next_version, state = ARGV[a], ARGV[a+1], ARGV[a+2]
+  local expiry, id, delta = ARGV[a+3], ARGV[a+4], ARGV[a+5]
+  local n, m = tonumber(ARGV[a+6]), tonumber(ARGV[a+7])
+  local first = a + 8
+  a = first + n + m
+  if (redis.call('HGET', user, 'v') or '0') ~= version then
+    answers[k+1] = 0
+  else
+    answers[k+1] = 1
+    if delta ~= '0' then redis.call('INCRBY', active, delta) end
+    if state == '' then
+      redis.call('DEL', user, audit, starts)
+      redis.call('ZREM', leases, id)
+    else
+      redis.call('HSET', user, 'v', next_version, 's', state)
+      if expiry == '' then
+        redis.call('ZREM', leases, id)
+      else
+        redis.call('ZADD', leases, expiry, id)
+      end
+      -- Each call from here costs Redis about as much as the write itself, so a list is
+      -- trimmed only when RPUSH says it outgrew its cap.
+      if n > 0 then
+        if redis.call('RPUSH', starts, unpack(ARGV, first, first + n - 1)) > starts_cap then
+          redis.call('LTRIM', starts, -starts_cap, -1)
+        end
+        redis.call('PEXPIRE', starts, ARGV[3])
+      end
+      if m > 0 then
+        if redis.call('RPUSH', audit, unpack(ARGV, first + n, first + n + m - 1)) > audit_cap then
+          redis.call('LTRIM', audit, -audit_cap, -1)
+        end
+      end
+    end
+  end
 end
-redis.call('HINCRBY', KEYS[1], 'v', 1)
-redis.call('HSET', KEYS[1], 's', ARGV[2])
-if ARGV[3] == '' then
-  redis.call('ZREM', KEYS[3], ARGV[4])
-else
-  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-end
-if ARGV[6] ~= '0' then redis.call('INCRBY', KEYS[4], ARGV[6]) end
-local starts = tonumber(ARGV[9])
-if starts > 0 then
-  redis.call('RPUSH', KEYS[5], unpack(ARGV, 10, 9 + starts))
-  redis.call('LTRIM', KEYS[5], -tonumber(ARGV[7]), -1)
-  redis.call('PEXPIRE', KEYS[5], ARGV[8])
-end
-if #ARGV > 9 + starts then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 10 + starts))
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
-end
-return 1
+return answers

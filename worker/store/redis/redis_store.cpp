@@ -5,6 +5,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "common/ids.hpp"
@@ -388,12 +389,18 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   // server; a cluster's nodes run their pipelines independently, so there the indexes take a
   // round trip of their own first.
   std::vector<redis_command> indexes;
-  std::vector<redis_command> scripts;
-  scripts.reserve(commits.size());
   const std::string memory = std::to_string(options_.request_memory_ms);
   const std::string cap = std::to_string(options_.audit_cap);
-  const std::string starts_cap = std::to_string(core::remembered_starts_per_user);
-  for (const user_commit& c : commits) {
+  // One script call per group: every user on one server, each slot's users on a Cluster.
+  struct script_group {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+    std::vector<std::size_t> commits;  // indexes in `commits`, in the keys' order
+  };
+  std::vector<script_group> groups;
+  std::unordered_map<std::size_t, std::size_t> group_of_slot;
+  for (std::size_t k = 0; k < commits.size(); ++k) {
+    const user_commit& c = commits[k];
     const std::string& id = c.state.u.id;
     for (const core::remembered_start& start : c.new_starts) {
       std::string key = request_key(start.request_id);
@@ -401,33 +408,45 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     }
     if (c.state.version == 0)
       indexes.push_back({std::string(users_key), {"SADD", std::string(users_key), id}});
+
     std::string key = user_key(id);
-    redis_command& script = scripts.emplace_back();
-    script.args = {"EVALSHA",
-                   script_sha_,
-                   "5",
-                   key,
-                   audit_key(id),
-                   lease_index_of(id),
-                   active_of(id),
-                   starts_key(id),
-                   std::to_string(c.state.version),
-                   c.remove ? std::string() : encode_state(c.state),
-                   c.next_expiry ? std::to_string(*c.next_expiry) : std::string(),
-                   id,
-                   cap,
-                   std::to_string(c.streams_delta),
-                   starts_cap,
-                   memory,
-                   std::to_string(c.new_starts.size())};
-    script.key = std::move(key);
-    for (const core::remembered_start& start : c.new_starts)
-      script.args.push_back(encode_start(start));
+    const std::size_t slot = router_.cluster() ? redis_slot_of(key) : 0;
+    const auto [found, added] = group_of_slot.try_emplace(slot, groups.size());
+    if (added) groups.emplace_back();
+    script_group& g = groups[found->second];
+    g.commits.push_back(k);
+    g.keys.push_back(std::move(key));
+    g.keys.push_back(audit_key(id));
+    g.keys.push_back(lease_index_of(id));
+    g.keys.push_back(active_of(id));
+    g.keys.push_back(starts_key(id));
     // The list keeps the newest `cap` lines anyway: older ones of this commit are not sent.
     const std::size_t skip =
         c.audit.size() > options_.audit_cap ? c.audit.size() - options_.audit_cap : 0;
-    for (std::size_t i = skip; i < c.audit.size(); ++i)
-      script.args.push_back(pack_audit(c.audit[i]));
+    g.args.push_back(std::to_string(c.state.version));
+    g.args.push_back(std::to_string(c.state.version + 1));
+    g.args.push_back(c.remove ? std::string() : encode_state(c.state));
+    g.args.push_back(c.next_expiry ? std::to_string(*c.next_expiry) : std::string());
+    g.args.push_back(id);
+    g.args.push_back(std::to_string(c.streams_delta));
+    g.args.push_back(std::to_string(c.new_starts.size()));
+    g.args.push_back(std::to_string(c.audit.size() - skip));
+    for (const core::remembered_start& start : c.new_starts) g.args.push_back(encode_start(start));
+    for (std::size_t i = skip; i < c.audit.size(); ++i) g.args.push_back(pack_audit(c.audit[i]));
+  }
+  std::vector<redis_command> scripts;
+  scripts.reserve(groups.size());
+  const std::string starts_cap = std::to_string(core::remembered_starts_per_user);
+  for (script_group& g : groups) {
+    redis_command& script = scripts.emplace_back();
+    script.key = g.keys.front();
+    script.args.reserve(6 + g.keys.size() + g.args.size());
+    script.args = {"EVALSHA", script_sha_, std::to_string(g.keys.size())};
+    std::move(g.keys.begin(), g.keys.end(), std::back_inserter(script.args));
+    script.args.push_back(cap);
+    script.args.push_back(starts_cap);
+    script.args.push_back(memory);
+    std::move(g.args.begin(), g.args.end(), std::back_inserter(script.args));
   }
 
   std::vector<redis_reply_ptr> replies;
@@ -444,15 +463,21 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     replies.erase(replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(index_count));
   }
 
-  std::vector<commit_status> out;
-  out.reserve(commits.size());
-  for (std::size_t k = 0; k < commits.size(); ++k) {
-    require_no_error(*replies[k], "commit.lua");
-    const long long answer = reply_integer(*replies[k]);
-    if (answer != 0 && answer != 1)
-      unexpected("commit.lua answered " + std::to_string(answer) + " for user '" +
-                 commits[k].state.u.id + "'");
-    out.push_back(answer == 1 ? commit_status::committed : commit_status::conflict);
+  std::vector<commit_status> out(commits.size(), commit_status::conflict);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const redisReply& answers = *replies[g];
+    require_no_error(answers, "commit.lua");
+    if (reply_size(answers) != groups[g].commits.size())
+      unexpected("commit.lua answered " + std::to_string(reply_size(answers)) + " of " +
+                 std::to_string(groups[g].commits.size()) + " users");
+    for (std::size_t i = 0; i < groups[g].commits.size(); ++i) {
+      const std::size_t k = groups[g].commits[i];
+      const long long answer = reply_integer(reply_at(answers, i));
+      if (answer != 0 && answer != 1)
+        unexpected("commit.lua answered " + std::to_string(answer) + " for user '" +
+                   commits[k].state.u.id + "'");
+      out[k] = answer == 1 ? commit_status::committed : commit_status::conflict;
+    }
   }
   // A removed user leaves the user set only once removed, so user_ids() never misses a user
   // (it may name one just removed: a load then finds none).
