@@ -56,33 +56,6 @@ void api_metrics::count_request(std::string_view route, unsigned status) {
   ++requests_[{std::string(route), status}];
 }
 
-void api_metrics::count_event(std::string_view event_json) {
-  rapidjson::Document doc;
-  doc.Parse(event_json.data(), event_json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return;
-  const auto text = [&](const char* key) -> std::string_view {
-    const auto m = doc.FindMember(key);
-    if (m == doc.MemberEnd() || !m->value.IsString()) return {};
-    return {m->value.GetString(), m->value.GetStringLength()};
-  };
-  const auto integer = [&](const char* key) -> int {
-    const auto m = doc.FindMember(key);
-    return m != doc.MemberEnd() && m->value.IsInt() ? m->value.GetInt() : 0;
-  };
-  const std::string_view type = text("type");
-  if (type == "verdict") {
-    add(text("verdict") == "allowed" ? allowed_ : denied_);
-    // "active" is the count after the decision: a start that used the last or the next-to-last
-    // slot, or was refused at the limit.
-    const int limit = integer("limit");
-    if (limit > 0 && integer("active") >= limit - 1) add(near_limit_);
-  } else if (type == "ended") {
-    const std::string_view reason = text("reason");
-    if (reason == "evicted") add(evicted_);
-    if (reason == "expired") add(expired_);
-  }
-}
-
 void api_metrics::observe_verdict_latency(std::chrono::steady_clock::duration d) {
   const double seconds = std::chrono::duration<double>(d).count();
   for (std::size_t i = 0; i < latency_buckets.size(); ++i)
@@ -106,16 +79,6 @@ std::string api_metrics::render(const link_stats* link, bool worker_up,
           "route=\"" + label_value(key.first) + "\",status=\"" + std::to_string(key.second) + "\"",
           count);
   }
-  header(out, "streamgate_verdicts_total", "counter",
-         "Verdicts relayed from the workers, and streams evicted by evict_oldest.");
-  sample(out, "streamgate_verdicts_total", "outcome=\"allowed\"", get(allowed_));
-  sample(out, "streamgate_verdicts_total", "outcome=\"denied\"", get(denied_));
-  sample(out, "streamgate_verdicts_total", "outcome=\"evicted\"", get(evicted_));
-  header(out, "streamgate_lease_expiries_total", "counter", "Streams ended by an expired lease.");
-  sample(out, "streamgate_lease_expiries_total", "", get(expired_));
-  header(out, "streamgate_starts_near_limit_total", "counter",
-         "Verdicts where the user's active streams reached limit-1 or more.");
-  sample(out, "streamgate_starts_near_limit_total", "", get(near_limit_));
   header(out, "streamgate_starts_rate_limited_total", "counter",
          "Starts answered 429 rate_limited by this api (--start-rate), never sent to a worker.");
   sample(out, "streamgate_starts_rate_limited_total", "", get(rate_limited_));
@@ -192,6 +155,9 @@ std::string render_worker_stats(std::string_view stats_json) {
     header(out, "streamgate_worker_version_conflicts_total", "counter",
            "Commits the store refused because another worker committed the user first.");
     sample(out, "streamgate_worker_version_conflicts_total", "", count("conflicts"));
+    header(out, "streamgate_worker_starts_near_limit_total", "counter",
+           "Starts the answering worker decided that left the user at one below the limit or more.");
+    sample(out, "streamgate_worker_starts_near_limit_total", "", count("nearLimit"));
   }
   // Absent when the worker's store could not tell (Redis unreachable): no sample beats a wrong one.
   const auto active = doc.FindMember("activeStreams");

@@ -2,8 +2,9 @@
 
 // The api's Prometheus metrics (GET /metrics, text exposition format 0.0.4), written by hand:
 // a few relaxed atomics and one small mutex-guarded map, no client library. Counters count from
-// this api's start; with several apis, each one counts the verdicts and ends it relays (every
-// api hears every worker's events), so sum a single api's series or take max() across apis.
+// this api's start. Decisions are counted by the workers where they are made, and shown from the
+// answering worker's stats (render_worker_stats), never by an api from the events it relays: every
+// api hears every event, so several apis would each count the same verdict (docs/design.md §11).
 
 #include <array>
 #include <atomic>
@@ -27,8 +28,6 @@ class api_metrics final {
 
   // `route` is the route's pattern ("/api/v1/users/{id}"), so the label set stays small.
   void count_request(std::string_view route, unsigned status);
-  // An event the bridge relays from a worker (docs/design.md §4), as is.
-  void count_event(std::string_view event_json);
   void observe_verdict_latency(std::chrono::steady_clock::duration d);
   void set_pending_calls(std::size_t n) { pending_calls_.store(n, std::memory_order_relaxed); }
   void count_rate_limited_start() { rate_limited_.fetch_add(1, std::memory_order_relaxed); }
@@ -39,11 +38,6 @@ class api_metrics final {
  private:
   mutable std::mutex requests_mutex_;
   std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;
-  std::atomic<std::uint64_t> allowed_{0};
-  std::atomic<std::uint64_t> denied_{0};
-  std::atomic<std::uint64_t> evicted_{0};
-  std::atomic<std::uint64_t> expired_{0};
-  std::atomic<std::uint64_t> near_limit_{0};
   std::atomic<std::uint64_t> rate_limited_{0};
   std::array<std::atomic<std::uint64_t>, latency_buckets.size()> latency_counts_{};
   std::atomic<std::uint64_t> latency_count_{0};

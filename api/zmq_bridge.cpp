@@ -367,7 +367,6 @@ void zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
       continue;
     }
     stats_.events.fetch_add(1, std::memory_order_relaxed);
-    metrics().count_event(frames[1].to_string_view());
     std::string_view event = frames[1].to_string_view();
     std::string granted;  // the event with a playback token, rendered once for every socket
     if (note) {

@@ -533,6 +533,23 @@ TEST_CASE("an empty session never matches, nor does the session of a lapsed stre
 
 // ---- replays and request memory ----
 
+TEST_CASE("a start that leaves the user at one below the limit or more counts as near the limit",
+          "[core][metrics]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice", 3);
+  std::vector<int> near;
+  for (int i = 1; i <= 4; ++i) {
+    effects out;
+    start(state, start_of("r" + n(i), "tv" + n(i)), true, "s" + n(i), t0 + i, r, out);
+    near.push_back(out.near_limit);
+  }
+  // 1 of 3, 2 of 3, 3 of 3, then refused at 3.
+  CHECK(near == std::vector<int>{0, 1, 1, 1});
+  effects replay;
+  start(state, start_of("r4", "tv4"), true, "s9", t0 + 9, r, replay);
+  CHECK(replay.near_limit == 0);  // decided once, counted once
+}
+
 TEST_CASE("a repeated request id replays the original verdict without deciding again",
           "[core][replay]") {
   const rules r = test_rules();

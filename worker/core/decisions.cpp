@@ -216,6 +216,9 @@ start_result start(user_state& state, const start_request& request, bool video_k
   } else {
     ++out.denied;
   }
+  // A start that took the last or the next-to-last slot, or was refused at the limit: users
+  // about to meet the limit, for capacity planning (docs/design.md §11).
+  if (v.limit > 0 && v.active >= v.limit - 1) ++out.near_limit;
 
   audit_verdict(state, v, now_ms, out);
   remember(state, v, r, out);

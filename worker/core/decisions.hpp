@@ -42,6 +42,7 @@ struct effects {
   int allowed = 0;
   int denied = 0;
   int over_limit = 0;  // allowed under the monitor policy although at the limit
+  int near_limit = 0;  // a start that left the user at one below the limit or more
   int evicted = 0;
   int expired = 0;
   int replayed = 0;

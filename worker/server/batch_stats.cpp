@@ -30,7 +30,8 @@ std::string batch_stats::to_json(std::optional<std::uint64_t> active_streams,
          std::to_string(d.denied) + R"(,"overLimit":)" + std::to_string(d.over_limit) +
          R"(,"evicted":)" + std::to_string(d.evicted) + R"(,"expired":)" +
          std::to_string(d.expired) + R"(,"replayed":)" + std::to_string(d.replayed) +
-         R"(,"conflicts":)" + std::to_string(d.conflicts) + '}';
+         R"(,"conflicts":)" + std::to_string(d.conflicts) + R"(,"nearLimit":)" +
+         std::to_string(d.near_limit) + '}';
   out += '}';
   return out;
 }

@@ -317,6 +317,7 @@ void decider::decide(const std::vector<request_body>& requests,
       counters_.allowed += static_cast<std::uint64_t>(a.effects.allowed);
       counters_.denied += static_cast<std::uint64_t>(a.effects.denied);
       counters_.over_limit += static_cast<std::uint64_t>(a.effects.over_limit);
+      counters_.near_limit += static_cast<std::uint64_t>(a.effects.near_limit);
       counters_.evicted += static_cast<std::uint64_t>(a.effects.evicted);
       counters_.expired += static_cast<std::uint64_t>(a.effects.expired);
       counters_.replayed += static_cast<std::uint64_t>(a.effects.replayed);

@@ -48,6 +48,7 @@ struct decision_counters {
   std::uint64_t allowed = 0;
   std::uint64_t denied = 0;
   std::uint64_t over_limit = 0;
+  std::uint64_t near_limit = 0;
   std::uint64_t evicted = 0;
   std::uint64_t expired = 0;
   std::uint64_t replayed = 0;
