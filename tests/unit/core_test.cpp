@@ -686,7 +686,9 @@ TEST_CASE("request ids are per user", "[core][replay]") {
   CHECK(out.allowed == 2);
 }
 
-TEST_CASE("at most max_remembered_starts are kept, the oldest forgotten first", "[core][replay]") {
+TEST_CASE("the latest max_remembered_starts are kept, an eighth more at most, the oldest forgotten "
+          "first",
+          "[core][replay]") {
   rules r = test_rules();
   user_state state = state_of("alice");
 
@@ -705,6 +707,19 @@ TEST_CASE("at most max_remembered_starts are kept, the oldest forgotten first", 
     CHECK(out.audit.size() == 1);
     CHECK(request_ids_of(state.starts) == std::vector<std::string>{"r4", "r5", "r1"});
     CHECK(start(state, start_of("r4"), true, "s2", t0 + 11, r, out).replayed);
+  }
+  SECTION("a cap of 16 holds up to 18, then trims back to the latest 16") {
+    r.max_remembered_starts = 16;
+    effects out;
+    for (int i = 1; i <= 18; ++i)
+      start(state, start_of("r" + n(i), "", "x"), false, "", t0 + i, r, out);
+    CHECK(state.starts.size() == 18);
+    CHECK(find_start(state, "r1") != nullptr);
+    start(state, start_of("r19", "", "x"), false, "", t0 + 19, r, out);
+    REQUIRE(state.starts.size() == 16);
+    CHECK(state.starts.front().request_id == "r4");
+    CHECK(state.starts.back().request_id == "r19");
+    CHECK(find_start(state, "r3") == nullptr);
   }
   SECTION("a cap of 0 remembers nothing, so a retry is decided anew") {
     r.max_remembered_starts = 0;

@@ -13,11 +13,11 @@
 
 namespace streamgate::core {
 
-// At most this many starts are remembered per user (the oldest is forgotten first), so one user
-// cannot grow a worker or a store without bound (hardening: compact request memory). A retry of
-// a start pushed out by this many later starts of the same user within the memory window is
-// decided again: the fault test's busiest users make about 50 starts in seconds. Stores keep at
-// least this many per user.
+// At least this many of a user's latest starts are remembered, at most an eighth more (the
+// oldest is forgotten first), so one user cannot grow a worker or a store without bound
+// (hardening: compact request memory). A retry of a start pushed out by this many later starts
+// of the same user within the memory window is decided again: the fault test's busiest users make
+// about 50 starts in seconds. Stores keep at least this many per user.
 inline constexpr std::size_t remembered_starts_per_user = 256;
 
 // The global rules every decision applies; the same on every worker of a deployment.
