@@ -624,6 +624,15 @@ TEST_CASE("the lease index names a user whose lease is due, not one whose lease 
   REQUIRE(commit_one(*s, commit_of(lapsed, {}, now + 3'600'000)) == commit_status::committed);
   CHECK_FALSE(named_due(*s, "lapsed", now));
   CHECK(named_due(*s, "lapsed", now + 3'600'001));
+  // A later stream leaves the earliest expiry as loaded: the entry stays as the last commit wrote
+  // it, whether or not the store writes it again.
+  lapsed.version = 2;
+  lapsed.streams.push_back(stream_of("lapsed", "s4", now + 7'200'000));
+  user_commit same = commit_of(lapsed, {}, now + 3'600'000);
+  same.same_expiry_as_loaded = true;
+  REQUIRE(commit_one(*s, same) == commit_status::committed);
+  CHECK_FALSE(named_due(*s, "lapsed", now));
+  CHECK(named_due(*s, "lapsed", now + 3'600'001));
 }
 
 TEST_CASE("a removed user is gone from the store, its trail and indexes; a stale removal conflicts",

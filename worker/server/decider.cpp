@@ -232,6 +232,8 @@ void decider::decide(const std::vector<request_body>& requests,
       }
       const int loaded_streams =
           attempts[p].state ? static_cast<int>(attempts[p].state->streams.size()) : 0;
+      const std::optional<std::int64_t> loaded_expiry =
+          attempts[p].state ? core::next_expiry(*attempts[p].state) : std::nullopt;
       for (std::size_t g = 0; g < group.requests.size(); ++g) {
         const request_body& body = requests[group.requests[g]];
         // Deleted earlier in this batch: gone for what follows (a create waits for the commit).
@@ -271,7 +273,7 @@ void decider::decide(const std::vector<request_body>& requests,
         const int delta = static_cast<int>(state.streams.size()) - loaded_streams;
         commits.push_back(user_commit{std::move(state), std::move(attempts[p].effects.audit),
                                       expiry, std::move(attempts[p].effects.remembered), delta,
-                                      attempts[p].effects.removed});
+                                      attempts[p].effects.removed, expiry == loaded_expiry});
       }
     }
 

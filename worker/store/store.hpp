@@ -70,6 +70,9 @@ struct user_commit {
   // entries go instead; the request ids it decided may still name it until they are forgotten,
   // and a lookup then finds no such user.
   bool remove = false;
+  // next_expiry is what the state had when it was loaded: the lease index entry, written by the
+  // commit of that version, is right already, and a store may leave it alone (docs/design.md §8).
+  bool same_expiry_as_loaded = false;
 };
 
 // A batch's commits grow in a vector: it must move them, never copy whole states.

@@ -11,7 +11,8 @@
 --   ARGV: 1 audit cap  2 starts cap  3 request memory (ms), then per user, in KEYS' order:
 --         expected version; the next version (decimal: a Lua number would lose digits);
 --         state bytes, or '' to remove the user (DELETE /api/v1/users); next
---         expiry or ''; U; change of U's live streams; n, the number of new starts; m, the
+--         expiry, '' for none, or '=' when it is the one the loaded version had (whose commit
+--         wrote it to the lease index already); U; change of U's live streams; n, the number of new starts; m, the
 --         number of audit rows; the n starts, oldest first; the m audit rows, oldest first
 -- Returns per user 1 when committed, 0 when its version differs (its state left as it was).
 local audit_cap, starts_cap = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -36,7 +37,7 @@ for k = 0, #KEYS / 5 - 1 do
       redis.call('HSET', user, 'v', next_version, 's', state)
       if expiry == '' then
         redis.call('ZREM', leases, id)
-      else
+      elseif expiry ~= '=' then
         redis.call('ZADD', leases, expiry, id)
       end
       -- Each call from here costs Redis about as much as the write itself, so a list is
