@@ -10,16 +10,17 @@
 --         decided on the version this script checks)  5 {user:U}:starts (list, oldest first)
 --   ARGV: 1 audit cap  2 starts cap  3 request memory (ms), then per user, in KEYS' order:
 --         expected version; the next version (decimal: a Lua number would lose digits);
---         state bytes, or '' to remove the user (DELETE /api/v1/users); next
---         expiry, '' for none, or '=' when it is the one the loaded version had (whose commit
---         wrote it to the lease index already); U; change of U's live streams; n, the number of new starts; m, the
---         number of audit rows; the n starts, oldest first; the m audit rows, oldest first
+--         state bytes, or '' to remove the user (DELETE /api/v1/users); next expiry, '' for
+--         none, or '=' when it is the one the loaded version had (whose commit wrote it to the
+--         lease index already); U; change of U's live streams; n, the number of new starts; m,
+--         the number of audit rows; the n starts, oldest first; the m audit rows, oldest first
 -- Returns per user 1 when committed, 0 when its version differs (its state left as it was).
 local audit_cap, starts_cap = tonumber(ARGV[1]), tonumber(ARGV[2])
 local answers = {}
 local a = 4
 for k = 0, #KEYS / 5 - 1 do
-  local user, audit, leases, active, starts = KEYS[5*k+1], KEYS[5*k+2], KEYS[5*k+3], KEYS[5*k+4], KEYS[5*k+5]
+  local user, audit, leases = KEYS[5*k+1], KEYS[5*k+2], KEYS[5*k+3]
+  local active, starts = KEYS[5*k+4], KEYS[5*k+5]
   local version, next_version, state = ARGV[a], ARGV[a+1], ARGV[a+2]
   local expiry, id, delta = ARGV[a+3], ARGV[a+4], ARGV[a+5]
   local n, m = tonumber(ARGV[a+6]), tonumber(ARGV[a+7])
