@@ -212,7 +212,8 @@ void decider::decide(const std::vector<request_body>& requests,
       if (std::chrono::steady_clock::now() - first_round > conflict_budget) break;
       std::this_thread::sleep_for(std::chrono::microseconds(
           std::uniform_int_distribution<std::int64_t>(0, pause_ceiling.count())(jitter_)));
-      pause_ceiling = std::min<std::chrono::microseconds>(pause_ceiling * 2, longest_conflict_pause);
+      pause_ceiling =
+          std::min<std::chrono::microseconds>(pause_ceiling * 2, longest_conflict_pause);
       std::vector<std::string> reload;
       for (std::size_t g : pending) reload.push_back(groups[g].user_id);
       load(reload, true);

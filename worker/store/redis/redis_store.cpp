@@ -427,8 +427,8 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     g.args.push_back(std::to_string(c.state.version + 1));
     g.args.push_back(c.remove ? std::string() : encode_state(c.state));
     g.args.push_back(c.same_expiry_as_loaded ? std::string("=")
-                     : c.next_expiry            ? std::to_string(*c.next_expiry)
-                                                : std::string());
+                     : c.next_expiry         ? std::to_string(*c.next_expiry)
+                                             : std::string());
     g.args.push_back(id);
     g.args.push_back(std::to_string(c.streams_delta));
     g.args.push_back(std::to_string(c.new_starts.size()));

@@ -340,8 +340,8 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& pa
   sqlite_db db(path.string());
   configure(db);
   set_up_schema(db, path);
-  return std::unique_ptr<sqlite_store>(new sqlite_store(
-      path, std::move(lock), std::move(db), audit_lines_per_user, request_memory_ms));
+  return std::unique_ptr<sqlite_store>(new sqlite_store(path, std::move(lock), std::move(db),
+                                                        audit_lines_per_user, request_memory_ms));
 }
 
 sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock,
@@ -457,7 +457,8 @@ void sqlite_store::rebuild_indexes() {
 void sqlite_store::count_audit_lines() {
   sqlite_statement counts(db_, "SELECT user_id, count(*) FROM audit GROUP BY user_id");
   while (counts.next_row())
-    audit_lines_of_user_[std::string(counts.column_text(0))] = static_cast<std::size_t>(counts.column_int(1));
+    audit_lines_of_user_[std::string(counts.column_text(0))] =
+        static_cast<std::size_t>(counts.column_int(1));
 }
 
 std::size_t sqlite_store::trim_audit(const std::string& user_id, std::size_t lines) {
@@ -642,7 +643,7 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
         const std::string& id = c.state.u.id;
         const auto staged = audit_lines.find(id);
         const auto counted = audit_lines_of_user_.find(id);
-        const std::size_t before = staged != audit_lines.end()                ? staged->second
+        const std::size_t before = staged != audit_lines.end()             ? staged->second
                                    : counted != audit_lines_of_user_.end() ? counted->second
                                                                            : 0;
         audit_lines[id] = trim_audit(id, before + c.audit.size());

@@ -128,7 +128,8 @@ void start_records::stage_add(const std::string& user_id,
 
 void start_records::stage_remove_user(const std::string& user_id) {
   delete_of_user_.bind(1, user_id);
-  while (delete_of_user_.next_row()) note_gone(std::string(delete_of_user_.column_text(0)), user_id);
+  while (delete_of_user_.next_row())
+    note_gone(std::string(delete_of_user_.column_text(0)), user_id);
   staged_rows_[user_id] = 0;
 }
 
