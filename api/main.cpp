@@ -15,18 +15,18 @@
 #include <thread>
 #include <vector>
 
-#include "api/api_routes.hpp"
-#include "api/auth.hpp"
-#include "api/connection_errors.hpp"
-#include "api/connection_limit.hpp"
-#include "api/descriptor_limit.hpp"
-#include "api/listener.hpp"
+#include "api/routes/api_routes.hpp"
+#include "api/auth/auth.hpp"
+#include "api/http/connection_errors.hpp"
+#include "api/http/connection_limit.hpp"
+#include "api/http/descriptor_limit.hpp"
+#include "api/http/listener.hpp"
 #include "api/playback/playback_gate.hpp"
 #include "api/services.hpp"
 #include "api/shutdown.hpp"
-#include "api/start_rate_limit.hpp"
-#include "api/worker_link.hpp"
-#include "api/ws_registry.hpp"
+#include "api/routes/start_rate_limit.hpp"
+#include "api/worker_link/worker_link.hpp"
+#include "api/websocket/ws_registry.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
 

@@ -6,7 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
 
-#include "api/ws_registry.hpp"
+#include "api/websocket/ws_registry.hpp"
 
 namespace streamgate {
 

@@ -3,10 +3,10 @@
 #include <boost/asio/io_context.hpp>
 #include <memory>
 
-#include "api/http_types.hpp"
-#include "api/listener.hpp"
+#include "api/http/http_types.hpp"
+#include "api/http/listener.hpp"
 #include "api/services.hpp"
-#include "api/worker_link.hpp"
+#include "api/worker_link/worker_link.hpp"
 
 namespace streamgate {
 

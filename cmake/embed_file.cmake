@@ -1,9 +1,9 @@
 # Writes OUTPUT, a C++ source defining `const std::string_view streamgate::SYMBOL` with the bytes
 # of INPUT, so the program serves them without finding files at run time.
 #   cmake -DINPUT=api/openapi.json -DOUTPUT=x.cpp -DSYMBOL=openapi_document -P embed_file.cmake
-# HEADER names the header declaring SYMBOL (api/embedded.hpp when not given).
+# HEADER names the header declaring SYMBOL (api/routes/embedded.hpp when not given).
 if(NOT DEFINED HEADER)
-  set(HEADER "api/embedded.hpp")
+  set(HEADER "api/routes/embedded.hpp")
 endif()
 file(READ "${INPUT}" content)
 set(delimiter "sg_embed")

@@ -87,7 +87,7 @@ struct api_config {
   // Behind a proxy every client has the proxy's address (docs/design.md §6).
   int max_connections_per_address = connections_per_address(max_connections);
   // Browser origins besides the api's own that may upgrade to a WebSocket and change state
-  // (api/cross_site_guard); each "scheme://host[:port]".
+  // (api/http/cross_site_guard); each "scheme://host[:port]".
   std::vector<std::string> allowed_origins;
   log_config log;
   // none: anyone may act for any user (the local demo). token: bearer tokens (docs/design.md §6).

@@ -8,7 +8,7 @@
 namespace streamgate {
 
 // Transport-neutral failure kinds. The api maps them to HTTP statuses in one table
-// (api/status_map), the worker sends them back as the outcome of a reply.
+// (api/http/status_map), the worker sends them back as the outcome of a reply.
 enum class error_code {
   bad_request,
   not_found,

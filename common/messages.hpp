@@ -14,7 +14,7 @@
 //   the embedded store; the whole Redis dataset with Redis). The snapshot reply carries the
 //   epoch and the seq it reflects, so an api can order a user's events against a snapshot: an
 //   event it did not expect (a gap after a PUB drop, a late one, a new epoch after a restart)
-//   makes it fetch a fresh snapshot for that user's WebSockets (api/event_order.hpp).
+//   makes it fetch a fresh snapshot for that user's WebSockets (api/websocket/event_order.hpp).
 // The worker renders reply bodies and events once, so the api relays bytes without re-encoding.
 
 #include <cstdint>

@@ -8,13 +8,13 @@
 #include <string_view>
 #include <utility>
 
-#include "api/handlers.hpp"
+#include "api/routes/handlers.hpp"
 #include "api/playback/byte_range.hpp"
 #include "api/playback/playback_gate.hpp"
 #include "api/playback/playlist.hpp"
-#include "api/responses.hpp"
+#include "api/http/responses.hpp"
 #include "api/services.hpp"
-#include "api/static_files.hpp"
+#include "api/routes/static_files.hpp"
 #include "common/clock.hpp"
 
 namespace streamgate {

@@ -24,7 +24,7 @@ class playback_gate final {
   explicit playback_gate(playback_signer signer);
 
   // `"playback":{"token":"...","expiresAt":"..."}`, a token for `grant` valid from `now_ms`, to be
-  // added to a reply or an event (api/json_splice).
+  // added to a reply or an event (api/worker_link/json_splice).
   std::string field(const playback_grant& grant, std::int64_t now_ms) const;
 
   // The stream ended: its tokens are refused from now on.

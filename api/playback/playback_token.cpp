@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "api/tokens.hpp"
+#include "api/auth/tokens.hpp"
 #include "common/ids.hpp"
 
 namespace streamgate {

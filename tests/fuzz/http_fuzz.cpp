@@ -1,8 +1,8 @@
 // libFuzzer harness: the api's HTTP path, in process. The bytes after the first are what a
 // client sends on one connection (one request or several pipelined); they go through a Beast
-// request parser with the api's own limits (api/http_limits.hpp); each head goes through the
-// api's check of heads (api/request_head), and every request parsed through its check of other
-// sites' requests (api/cross_site_guard), router and handlers, on an io_context run here, to a
+// request parser with the api's own limits (api/http/http_limits.hpp); each head goes through the
+// api's check of heads (api/http/request_head), and every request parsed through its check of other
+// sites' requests (api/http/cross_site_guard), router and handlers, on an io_context run here, to a
 // fake worker whose reply the first byte chooses (each outcome, or none in time).
 //
 // Whatever the bytes, nothing may crash, hang, leak or throw, and every answer must be one the
@@ -25,15 +25,15 @@
 #include <string>
 #include <string_view>
 
-#include "api/api_routes.hpp"
-#include "api/cross_site_guard.hpp"
-#include "api/http_limits.hpp"
-#include "api/request_head.hpp"
-#include "api/responses.hpp"
-#include "api/router.hpp"
+#include "api/routes/api_routes.hpp"
+#include "api/http/cross_site_guard.hpp"
+#include "api/http/http_limits.hpp"
+#include "api/http/request_head.hpp"
+#include "api/http/responses.hpp"
+#include "api/http/router.hpp"
 #include "api/services.hpp"
-#include "api/worker_client.hpp"
-#include "api/ws_registry.hpp"
+#include "api/worker_link/worker_client.hpp"
+#include "api/websocket/ws_registry.hpp"
 #include "common/codec.hpp"
 
 using namespace streamgate;

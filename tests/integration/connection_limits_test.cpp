@@ -23,7 +23,7 @@ using namespace streamgate::it;
 
 namespace {
 
-// The api's per-connection request cap (api/http_limits.hpp).
+// The api's per-connection request cap (api/http/http_limits.hpp).
 constexpr int requests_per_connection = 1000;
 
 const std::string health_request = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";

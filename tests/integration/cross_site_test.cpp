@@ -1,4 +1,4 @@
-// Cross-site use of an api on loopback (docs/design.md §6, api/cross_site_guard): what a foreign
+// Cross-site use of an api on loopback (docs/design.md §6, api/http/cross_site_guard): what a foreign
 // web page can make its visitor's browser send without a CORS preflight is refused before it
 // reaches a worker, and what curl and the api's own pages send is served as before.
 

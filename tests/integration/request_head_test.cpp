@@ -1,4 +1,4 @@
-// The head of a request (RFC 9112; docs/design.md §5, api/request_head): a body framed any other
+// The head of a request (RFC 9112; docs/design.md §5, api/http/request_head): a body framed any other
 // way than by Content-Length or chunked alone is refused with 400 and the connection closed, so
 // what follows it is never served as a request of its own (request smuggling); an HTTP/1.1
 // request needs one valid Host; a target in absolute form is served by its path.

@@ -1,4 +1,4 @@
-// The web UI's files (api/static_files, api/static_headers; docs/design.md §6): HEAD answers like
+// The web UI's files (api/routes/static_files, api/routes/static_headers; docs/design.md §6): HEAD answers like
 // GET without a body, and every static answer tells the browser not to guess its type and what
 // the page may load and reach.
 

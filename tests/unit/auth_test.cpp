@@ -2,7 +2,7 @@
 // route table's access column, the router's gate with a fake worker, log redaction, and the
 // worker's answer to authenticate.
 
-#include "api/auth.hpp"
+#include "api/auth/auth.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,12 +15,12 @@
 #include <variant>
 #include <vector>
 
-#include "api/api_routes.hpp"
+#include "api/routes/api_routes.hpp"
 #include "api/services.hpp"
-#include "api/token_cache.hpp"
-#include "api/tokens.hpp"
-#include "api/worker_client.hpp"
-#include "api/ws_registry.hpp"
+#include "api/auth/token_cache.hpp"
+#include "api/auth/tokens.hpp"
+#include "api/worker_link/worker_client.hpp"
+#include "api/websocket/ws_registry.hpp"
 #include "common/codec.hpp"
 
 namespace streamgate {

@@ -1,5 +1,5 @@
-#include "api/connection_limit.hpp"
-#include "api/descriptor_limit.hpp"
+#include "api/http/connection_limit.hpp"
+#include "api/http/descriptor_limit.hpp"
 
 #include <catch2/catch.hpp>
 #include <optional>

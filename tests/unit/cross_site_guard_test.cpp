@@ -1,4 +1,4 @@
-#include "api/cross_site_guard.hpp"
+#include "api/http/cross_site_guard.hpp"
 
 #include <boost/beast/http/field.hpp>
 #include <catch2/catch.hpp>

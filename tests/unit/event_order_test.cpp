@@ -1,4 +1,4 @@
-// The order a WebSocket sends a user's events and snapshots in (api/event_order.hpp).
+// The order a WebSocket sends a user's events and snapshots in (api/websocket/event_order.hpp).
 
 #include <catch2/catch.hpp>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "api/event_order.hpp"
+#include "api/websocket/event_order.hpp"
 
 namespace {
 

@@ -13,10 +13,10 @@
 #include <string>
 #include <utility>
 
-#include "api/api_routes.hpp"
-#include "api/embedded.hpp"
-#include "api/link_stats.hpp"
-#include "api/metrics.hpp"
+#include "api/routes/api_routes.hpp"
+#include "api/routes/embedded.hpp"
+#include "api/worker_link/link_stats.hpp"
+#include "api/metrics/metrics.hpp"
 #include "common/log.hpp"
 #include "worker/server/batch_stats.hpp"
 

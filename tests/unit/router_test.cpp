@@ -1,4 +1,4 @@
-#include "api/router.hpp"
+#include "api/http/router.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,13 +12,13 @@
 #include <tuple>
 #include <vector>
 
-#include "api/api_routes.hpp"
-#include "api/json_splice.hpp"
+#include "api/routes/api_routes.hpp"
+#include "api/worker_link/json_splice.hpp"
 #include "api/services.hpp"
-#include "api/static_files.hpp"
-#include "api/status_map.hpp"
-#include "api/worker_client.hpp"
-#include "api/ws_registry.hpp"
+#include "api/routes/static_files.hpp"
+#include "api/http/status_map.hpp"
+#include "api/worker_link/worker_client.hpp"
+#include "api/websocket/ws_registry.hpp"
 
 namespace streamgate {
 namespace {

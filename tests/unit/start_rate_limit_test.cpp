@@ -1,6 +1,6 @@
-// The per-user start rate limit (api/start_rate_limit.hpp), with an injected clock.
+// The per-user start rate limit (api/routes/start_rate_limit.hpp), with an injected clock.
 
-#include "api/start_rate_limit.hpp"
+#include "api/routes/start_rate_limit.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "api/user_page.hpp"
+#include "api/routes/user_page.hpp"
 
 #include <catch2/catch.hpp>
 #include <optional>

@@ -1,0 +1,43 @@
+#include "api/http/responses.hpp"
+
+#include <utility>
+
+#include "api/http/status_map.hpp"
+#include "common/codec.hpp"
+
+namespace streamgate {
+
+namespace {
+constexpr std::string_view json_type = "application/json";
+}  // namespace
+
+http_response json_response(http::status status, std::string body) {
+  http_response res{status, 11};
+  res.set(http::field::content_type, json_type);
+  res.body() = std::move(body);
+  return res;
+}
+
+http_response error_response(const error& e) { return error_response(e.code, e.message); }
+
+http_response error_response(error_code code, std::string_view message) {
+  http_response res = json_response(status_of(code), encode_error(code, message));
+  // RFC 6750: a 401 names the scheme that would be accepted.
+  if (code == error_code::unauthorized)
+    res.set(http::field::www_authenticate, R"(Bearer realm="streamgate")");
+  return res;
+}
+
+http_response unavailable_response(std::string_view message) {
+  http_response res = error_response(error_code::unavailable, message);
+  res.set(http::field::retry_after, "1");
+  return res;
+}
+
+http_response reply_response(worker_reply reply) {
+  const http::status status = status_of(reply.result);
+  if (status == http::status::no_content) return http_response{status, 11};
+  return json_response(status, std::move(reply.body));
+}
+
+}  // namespace streamgate

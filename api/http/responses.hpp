@@ -1,0 +1,25 @@
+#pragma once
+
+// The responses handlers build. Statuses come from status_map, error bodies from encode_error,
+// so every error looks the same: {"error":{"code","message"}} as application/json.
+
+#include <string>
+#include <string_view>
+
+#include "api/http/http_types.hpp"
+#include "api/worker_link/worker_client.hpp"
+#include "common/error.hpp"
+
+namespace streamgate {
+
+http_response json_response(http::status status, std::string body);
+http_response error_response(const error& e);
+http_response error_response(error_code code, std::string_view message);
+
+// 503 with Retry-After: 1, for when no worker answered in time.
+http_response unavailable_response(std::string_view message);
+
+// The worker's reply as is: status from its outcome, its body verbatim.
+http_response reply_response(worker_reply reply);
+
+}  // namespace streamgate

@@ -1,0 +1,177 @@
+#include "api/metrics/metrics.hpp"
+
+#include <rapidjson/document.h>
+
+#include <cstdio>
+
+#include "api/worker_link/link_stats.hpp"
+
+namespace streamgate {
+
+namespace {
+
+void add(std::atomic<std::uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
+
+std::uint64_t get(const std::atomic<std::uint64_t>& counter) {
+  return counter.load(std::memory_order_relaxed);
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  char number[32];
+  std::snprintf(number, sizeof number, "%.9g", value);
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(number).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(std::to_string(value)).append("\n");
+}
+
+// Route patterns and statuses are ours, but escape anyway: a label value must stay well-formed.
+std::string label_value(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+void api_metrics::count_request(std::string_view route, unsigned status) {
+  const std::lock_guard lock(requests_mutex_);
+  ++requests_[{std::string(route), status}];
+}
+
+void api_metrics::observe_verdict_latency(std::chrono::steady_clock::duration d) {
+  const double seconds = std::chrono::duration<double>(d).count();
+  for (std::size_t i = 0; i < latency_buckets.size(); ++i)
+    if (seconds <= latency_buckets[i]) add(latency_counts_[i]);
+  add(latency_count_);
+  latency_sum_us_.fetch_add(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()),
+      std::memory_order_relaxed);
+}
+
+std::string api_metrics::render(const link_stats* link, bool worker_up,
+                                std::size_t websockets) const {
+  std::string out;
+  header(out, "streamgate_http_requests_total", "counter",
+         "HTTP requests answered, by route and status.");
+  {
+    const std::lock_guard lock(requests_mutex_);
+    for (const auto& [key, count] : requests_)
+      sample(
+          out, "streamgate_http_requests_total",
+          "route=\"" + label_value(key.first) + "\",status=\"" + std::to_string(key.second) + "\"",
+          count);
+  }
+  header(out, "streamgate_starts_rate_limited_total", "counter",
+         "Starts answered 429 rate_limited by this api (--start-rate), never sent to a worker.");
+  sample(out, "streamgate_starts_rate_limited_total", "", get(rate_limited_));
+  header(out, "streamgate_websocket_connections", "gauge", "Open WebSockets on this api.");
+  sample(out, "streamgate_websocket_connections", "", std::uint64_t{websockets});
+  header(out, "streamgate_worker_up", "gauge", "1 when a worker answered a ping recently.");
+  sample(out, "streamgate_worker_up", "", std::uint64_t{worker_up ? 1u : 0u});
+  header(out, "streamgate_pending_calls", "gauge", "Worker calls waiting for a reply.");
+  sample(out, "streamgate_pending_calls", "",
+         std::uint64_t{pending_calls_.load(std::memory_order_relaxed)});
+  // Dropped: requests ZeroMQ refused or the queue could not take, and unreadable messages.
+  header(out, "streamgate_zmq_dropped_total", "counter",
+         "ZeroMQ messages refused, not queued, or malformed.");
+  sample(out, "streamgate_zmq_dropped_total", "",
+         link ? get(link->refused) + get(link->queue_full) + get(link->malformed) : 0);
+  header(out, "streamgate_worker_foreign_dataset_total", "counter",
+         "Heartbeats of workers refused because they serve another dataset than this api.");
+  sample(out, "streamgate_worker_foreign_dataset_total", "",
+         link ? get(link->foreign_dataset) : 0);
+  header(out, "streamgate_zmq_retries_total", "counter", "Requests resent to a worker.");
+  sample(out, "streamgate_zmq_retries_total", "", link ? get(link->resent) : 0);
+  header(out, "streamgate_verdict_latency_seconds", "histogram",
+         "From sending a start to the worker to its reply, on this api.");
+  for (std::size_t i = 0; i < latency_buckets.size(); ++i) {
+    char le[32];
+    std::snprintf(le, sizeof le, "le=\"%g\"", latency_buckets[i]);
+    sample(out, "streamgate_verdict_latency_seconds_bucket", le, get(latency_counts_[i]));
+  }
+  sample(out, "streamgate_verdict_latency_seconds_bucket", "le=\"+Inf\"", get(latency_count_));
+  sample(out, "streamgate_verdict_latency_seconds_sum", "",
+         static_cast<double>(get(latency_sum_us_)) / 1e6);
+  sample(out, "streamgate_verdict_latency_seconds_count", "", get(latency_count_));
+  return out;
+}
+
+std::string render_worker_stats(std::string_view stats_json) {
+  rapidjson::Document doc;
+  doc.Parse(stats_json.data(), stats_json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return {};
+  const auto batches = doc.FindMember("batches");
+  const auto requests = doc.FindMember("requests");
+  const auto buckets = doc.FindMember("batchSize");
+  if (batches == doc.MemberEnd() || !batches->value.IsUint64() || requests == doc.MemberEnd() ||
+      !requests->value.IsUint64() || buckets == doc.MemberEnd() || !buckets->value.IsArray())
+    return {};
+  std::string out;
+  header(out, "streamgate_worker_batch_size", "histogram",
+         "Requests a worker decided per group commit (pings and scrapes not counted).");
+  for (const auto& bucket : buckets->value.GetArray()) {
+    if (!bucket.IsArray() || bucket.Size() != 2 || !bucket[0].IsUint64() || !bucket[1].IsUint64())
+      return {};
+    sample(out, "streamgate_worker_batch_size_bucket",
+           "le=\"" + std::to_string(bucket[0].GetUint64()) + "\"", bucket[1].GetUint64());
+  }
+  sample(out, "streamgate_worker_batch_size_bucket", "le=\"+Inf\"", batches->value.GetUint64());
+  sample(out, "streamgate_worker_batch_size_sum", "", requests->value.GetUint64());
+  sample(out, "streamgate_worker_batch_size_count", "", batches->value.GetUint64());
+  // Counted by the worker where it decides, committed decisions only (docs/design.md, "Metrics").
+  const auto decisions = doc.FindMember("decisions");
+  if (decisions != doc.MemberEnd() && decisions->value.IsObject()) {
+    const auto& d = decisions->value;
+    const auto count = [&](const char* name) -> std::uint64_t {
+      const auto it = d.FindMember(name);
+      return it != d.MemberEnd() && it->value.IsUint64() ? it->value.GetUint64() : 0;
+    };
+    header(out, "streamgate_worker_decisions_total", "counter",
+           "Decisions the answering worker committed since it started, by outcome.");
+    for (const auto& [label, name] :
+         {std::pair{"allowed", "allowed"}, std::pair{"denied", "denied"},
+          std::pair{"over_limit", "overLimit"}, std::pair{"evicted", "evicted"},
+          std::pair{"expired", "expired"}, std::pair{"replayed", "replayed"}})
+      sample(out, "streamgate_worker_decisions_total", std::string("outcome=\"") + label + "\"",
+             count(name));
+    header(out, "streamgate_worker_version_conflicts_total", "counter",
+           "Commits the store refused because another worker committed the user first.");
+    sample(out, "streamgate_worker_version_conflicts_total", "", count("conflicts"));
+    header(out, "streamgate_worker_starts_near_limit_total", "counter",
+           "Starts the answering worker decided that left the user at one below the limit or more.");
+    sample(out, "streamgate_worker_starts_near_limit_total", "", count("nearLimit"));
+  }
+  // Absent when the worker's store could not tell (Redis unreachable): no sample beats a wrong one.
+  const auto active = doc.FindMember("activeStreams");
+  if (active != doc.MemberEnd() && active->value.IsUint64()) {
+    header(out, "streamgate_active_streams", "gauge",
+           "Live streams of all users, as the worker's store holds them.");
+    sample(out, "streamgate_active_streams", "", active->value.GetUint64());
+  }
+  return out;
+}
+
+api_metrics& metrics() {
+  static api_metrics instance;
+  return instance;
+}
+
+}  // namespace streamgate

@@ -1,0 +1,113 @@
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "api/routes/handlers.hpp"
+#include "api/worker_link/json_splice.hpp"
+#include "api/http/query_limit.hpp"
+#include "api/http/responses.hpp"
+#include "api/services.hpp"
+#include "api/auth/tokens.hpp"
+#include "api/routes/user_page.hpp"
+#include "api/worker_link/worker_client.hpp"
+#include "common/codec.hpp"
+#include "common/ids.hpp"
+
+namespace streamgate {
+
+// A page of users and, when more follow, a Link to the next (docs/design.md §3): the body stays
+// the array it always was, so clients that read one page of everything keep working.
+asio::awaitable<http_response> list_users(const request_context& ctx) {
+  std::string name = ctx.query("name").value_or("");
+  if (name.size() > max_name_length)
+    co_return error_response(bad_request("query parameter 'name' must be at most " +
+                                         std::to_string(max_name_length) + " characters"));
+  const result<int> limit = query_limit(ctx, default_users_page, max_users_page);
+  if (!limit) co_return error_response(limit.error());
+  std::optional<std::string> cursor = ctx.query("cursor");
+  if (cursor && !is_valid_id(*cursor))
+    co_return error_response(bad_request(
+        "query parameter 'cursor' must be the cursor of a next page's link, as given"));
+  request_body body = list_users_request{name, std::move(cursor), *limit + 1};
+  auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
+  if (!reply) co_return unavailable_response("no worker answered in time; retry");
+  if (reply->result != outcome::ok) co_return reply_response(std::move(*reply));
+  auto page = cut_user_page(reply->body, static_cast<std::size_t>(*limit));
+  if (!page) co_return error_response(error_code::internal, "the worker's user list is malformed");
+  reply->body = std::move(page->body);
+  http_response res = reply_response(std::move(*reply));
+  if (page->next_cursor)
+    res.set(http::field::link,
+            "<" + next_page_target(name, *limit, *page->next_cursor) + R"(>; rel="next")");
+  co_return res;
+}
+
+asio::awaitable<http_response> get_user(const request_context& ctx) {
+  request_body body = get_user_request{std::string(ctx.param("id"))};
+  co_return co_await relay(ctx, std::move(body));
+}
+
+namespace {
+
+// Asks the worker to store `token`'s hash with `body`; the answer that means it did (`stored`)
+// shows the token before the user's fields. The only answers that ever hold a token: no cache may
+// keep them.
+asio::awaitable<http_response> call_with_token(const request_context& ctx, request_body body,
+                                               outcome stored, const std::string& token) {
+  auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
+  if (!reply) co_return unavailable_response("no worker answered in time; retry");
+  if (reply->result == stored)
+    reply->body = prepend_fields(R"("token":")" + token + '"', reply->body);
+  http_response res = reply_response(std::move(*reply));
+  res.set(http::field::cache_control, "no-store");
+  co_return res;
+}
+
+bool blank(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+}  // namespace
+
+// The user's token is made here and shown once, in the 201, also with --auth none (so a store can
+// later be served with --auth token); the worker stores only its SHA-256. The api picks the id
+// when the client did not, because the token names its user.
+asio::awaitable<http_response> create_user(const request_context& ctx) {
+  auto decoded = decode_create_user_body(ctx.request.body());
+  if (!decoded) co_return error_response(decoded.error());
+  if (!decoded->id) decoded->id = new_id("u_");
+  const std::string token = new_token(*decoded->id);
+  decoded->token_hash = sha256_hex(token);
+  // A named body: GCC 12 destroys a temporary argument of a co_await twice.
+  request_body body = std::move(*decoded);
+  co_return co_await call_with_token(ctx, std::move(body), outcome::created, token);
+}
+
+// A new token, made and shown as create_user does. The old token is refused from the worker's
+// commit on, by every api (docs/design.md §6, revocation).
+asio::awaitable<http_response> rotate_user_token(const request_context& ctx) {
+  std::string_view sent = ctx.request.body();
+  while (!sent.empty() && blank(sent.front())) sent.remove_prefix(1);
+  while (!sent.empty() && blank(sent.back())) sent.remove_suffix(1);
+  if (!sent.empty() && sent != "{}")
+    co_return error_response(
+        bad_request("this request takes no body (or {}): the api makes the token"));
+  const std::string user_id(ctx.param("id"));
+  const std::string token = new_token(user_id);
+  request_body body = rotate_token_request{user_id, sha256_hex(token)};
+  co_return co_await call_with_token(ctx, std::move(body), outcome::ok, token);
+}
+
+// Ends the user's streams (reason "deleted"), then removes the user and its audit trail.
+asio::awaitable<http_response> delete_user(const request_context& ctx) {
+  request_body body = delete_user_request{std::string(ctx.param("id"))};
+  co_return co_await relay(ctx, std::move(body));
+}
+
+asio::awaitable<http_response> patch_user(const request_context& ctx) {
+  auto decoded = decode_patch_user_body(ctx.request.body(), std::string(ctx.param("id")));
+  if (!decoded) co_return error_response(decoded.error());
+  request_body body = std::move(*decoded);
+  co_return co_await relay(ctx, std::move(body));
+}
+
+}  // namespace streamgate

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/http/http_types.hpp"
+#include "common/messages.hpp"
+
+namespace streamgate {
+
+// A worker's answer to one request (the frames after the corr, messages.hpp).
+struct worker_reply {
+  outcome result = outcome::internal;
+  std::string body;  // JSON rendered by the worker, relayed to clients without being parsed
+};
+
+// What handlers and WebSocket sessions need from the workers. worker_link is the ZeroMQ
+// implementation; tests substitute a fake, so handlers are tested without sockets.
+class worker_client {
+ public:
+  virtual ~worker_client() = default;
+
+  // Resumes the calling coroutine on its own executor with the reply, or with nullopt when none
+  // came within `timeout` (or the link is stopping). Never blocks a thread.
+  // Pass `body` as a named object, never a temporary: GCC 12 bit-copies a class prvalue passed
+  // by value to a coroutine, which corrupts short strings (an invalid free). The same holds for
+  // every coroutine taking a class by value (relay, ...).
+  virtual asio::awaitable<std::optional<worker_reply>> call(request_body body,
+                                                            std::chrono::milliseconds timeout) = 0;
+
+  // Sends without waiting: the verdict of a start reaches clients through the events (PUB).
+  // False when the request could not even be queued.
+  virtual bool send_only(request_body body) = 0;
+
+  // Whether a worker answered a ping recently; cheap enough for every GET /health.
+  virtual bool worker_up() const = 0;
+
+  // Whether this api sent a start with this requestId and is still waiting for its verdict.
+  virtual bool in_flight(std::string_view request_id) const = 0;
+};
+
+}  // namespace streamgate

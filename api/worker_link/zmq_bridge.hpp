@@ -1,0 +1,142 @@
+#pragma once
+
+// The one thread that owns every ZeroMQ socket of the api (they are not thread-safe): a DEALER
+// to each worker's requests endpoint and a SUB to each worker's events endpoint. It sends the
+// calls io threads queue, resends idempotent ones whose reply is late (Lazy Pirate), gives up at
+// their deadline, pings every worker for liveness and hands events to the WebSockets.
+//
+// A late reply is resent only when the request may be lost: it was refused (no worker
+// connected), or the connection it went out on has dropped since (seen by a socket monitor), or
+// another worker now serves its user. A worker that is merely slow already holds the request,
+// and resending to it would multiply its load exactly when it is overloaded.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+#include "api/worker_link/call_queue.hpp"
+#include "api/worker_link/in_flight_requests.hpp"
+#include "api/worker_link/link_stats.hpp"
+#include "api/playback/playback_gate.hpp"
+#include "api/auth/token_cache.hpp"
+#include "api/websocket/ws_registry.hpp"
+#include "common/config.hpp"
+
+namespace streamgate {
+
+class zmq_bridge final {
+ public:
+  // Connects the sockets at once, so a bad endpoint fails at start-up (zmq::error_t). With
+  // `keys`, every socket is a CURVE client of the workers (docs/design.md §6).
+  zmq_bridge(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
+             call_queue& calls,
+             in_flight_requests& in_flight, ws_registry& events, link_stats& stats,
+             std::atomic<std::uint64_t>& next_corr, playback_gate& playback,
+             token_cache& confirmed_tokens);
+  ~zmq_bridge();
+  zmq_bridge(const zmq_bridge&) = delete;
+  zmq_bridge& operator=(const zmq_bridge&) = delete;
+
+  void start();
+  // Joins the thread; every caller still waiting resumes with nullopt. Idempotent.
+  void stop();
+
+  // Any thread: a worker answered within the last liveness window.
+  bool worker_up() const;
+
+ private:
+  using clock = std::chrono::steady_clock;
+
+  struct worker_sockets {
+    zmq::socket_t requests;        // DEALER
+    zmq::socket_t events;          // SUB
+    zmq::socket_t monitor;         // PAIR: the DEALER's disconnections
+    std::uint64_t connection = 0;  // counts the DEALER's disconnections
+    clock::time_point last_reply{};
+    // Its events: a SUB joins asynchronously and misses what is published before, so a worker
+    // serves only once it is heard here too (its PUB answers every ping with a heartbeat).
+    clock::time_point last_heard{};
+    bool resync_when_heard = true;  // new, or disconnected since it was last heard
+    // Wall-clock ms since when it was not heard (the api's start, or the disconnect).
+    std::int64_t unheard_since_ms = 0;
+    // The dataset its heartbeats announce; a worker of another dataset than the api's is never
+    // routed to (docs/design.md, "Stores": one dataset per deployment).
+    std::string dataset{};
+    bool foreign = false;
+  };
+  struct pending_call {
+    worker_call call;
+    std::chrono::milliseconds retry_interval;
+    clock::time_point next_action;       // the next resend, or the deadline
+    std::optional<std::size_t> sent_to;  // the worker that took it; none when refused
+    std::uint64_t sent_on = 0;           // that worker's connection count then
+  };
+  struct timer {
+    clock::time_point at;
+    std::uint64_t corr;
+    bool operator>(const timer& other) const { return at > other.at; }
+  };
+  struct ping {
+    std::size_t worker;
+    clock::time_point sent_at;
+  };
+  using pending_map = std::unordered_map<std::uint64_t, pending_call>;
+
+  void run();
+  void take_calls(clock::time_point now);
+  bool send(pending_call& p, clock::time_point now);
+  bool may_be_lost(const pending_call& p, clock::time_point now) const;
+  void schedule(std::uint64_t corr, pending_call& p, clock::time_point now);
+  void fire_timers(clock::time_point now);
+  void finish(pending_map::iterator it, std::optional<worker_reply> reply);
+  void ping_workers(clock::time_point now);
+  void receive_replies(std::size_t worker, clock::time_point now);
+  void receive_events(worker_sockets& w, clock::time_point now);
+  void note_dataset(worker_sockets& w, std::string_view dataset);
+  void receive_disconnections(std::size_t worker);
+  void mark_alive(std::size_t worker, clock::time_point now);
+  // Answers requests and is heard on its event socket.
+  bool alive(const worker_sockets& w, clock::time_point now) const;
+  // Up when some worker is alive and none answers without being heard (this api would miss the
+  // events of what it decides).
+  void update_up(clock::time_point now);
+  std::size_t pick_worker(std::size_t route_key, clock::time_point now) const;
+  std::chrono::milliseconds poll_timeout(clock::time_point now) const;
+  void fail_all();
+
+  call_queue& calls_;
+  in_flight_requests& in_flight_;
+  ws_registry& events_;
+  // Signs the playback of what replies and events grant, and hears which streams ended.
+  playback_gate& playback_;
+  token_cache& confirmed_tokens_;
+  link_stats& stats_;
+  std::atomic<std::uint64_t>& next_corr_;
+
+  zmq::context_t context_{1};
+  std::vector<worker_sockets> workers_;
+
+  // Bridge thread only.
+  pending_map pending_;
+  std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
+  std::unordered_map<std::uint64_t, ping> pings_;
+  std::vector<worker_call> taken_;  // reused for every batch taken from the queue
+  clock::time_point next_ping_{};
+  std::string dataset_;  // the first dataset heard: the one this api serves
+
+  std::atomic<bool> up_{false};  // update_up()'s verdict, for worker_up() on io threads
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace streamgate
