@@ -87,7 +87,13 @@ int main(int argc, char* argv[]) {
                                            config.listen_port);
     const auto server =
         std::make_shared<listener>(ioc, endpoint, services, config.allowed_origins);
-    link.start();
+    link.start(ioc);
+    // The link lets go of the io_context after the threads below, or when an exception leaves
+    // this scope, and always before the io_context is destroyed.
+    struct link_detacher {
+      worker_link& link;
+      ~link_detacher() { link.detach(); }
+    } const detach_link_last{link};
     server->run();
     spdlog::info("listening on {}:{}, auth {}", server->local_endpoint().address().to_string(),
                  server->local_endpoint().port(), config.auth);
@@ -101,7 +107,6 @@ int main(int argc, char* argv[]) {
     for (int i = 1; i < config.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
     ioc.run();
     for (std::thread& t : threads) t.join();
-    link.stop();
   } catch (const std::exception& e) {
     spdlog::critical("streamgate-api: {}", e.what());
     return 1;

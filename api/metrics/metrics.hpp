@@ -45,7 +45,7 @@ class api_metrics final {
   std::atomic<std::size_t> pending_calls_{0};
 };
 
-// The process's one instance: the bridge thread, io threads and the /metrics handler share it.
+// The process's one instance: the bridge's strand, io threads and the /metrics handler share it.
 api_metrics& metrics();
 
 // streamgate_worker_batch_size (a histogram) and streamgate_active_streams (a gauge) from the

@@ -6,7 +6,7 @@
 namespace streamgate {
 
 // What the link dropped or retried, for /metrics and for diagnosing a worker outage.
-// Written by the bridge thread and io threads, read by anyone: relaxed atomics.
+// Written by the bridge's strand and io threads, read by anyone: relaxed atomics.
 struct link_stats {
   std::atomic<std::uint64_t> sent{0};          // requests sent to a worker (first attempts)
   std::atomic<std::uint64_t> resent{0};        // retries of idempotent requests

@@ -1,6 +1,6 @@
 #pragma once
 
-// One request on its way from an io thread to the ZeroMQ bridge thread, and the caller waiting
+// One request on its way from an io thread to the ZeroMQ bridge's strand, and the caller waiting
 // for its reply.
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -20,7 +20,7 @@
 namespace streamgate {
 
 // A suspended caller. The reply is posted to the caller's own executor (its session's strand),
-// so the bridge thread never runs session code; the executor is work-tracked, so the
+// so the bridge's strand never runs session code; the executor is work-tracked, so the
 // io_context cannot run out of work while a caller waits.
 class reply_waiter final {
  public:

@@ -61,9 +61,11 @@ worker_link::worker_link(const std::vector<worker_endpoint>& workers, const api_
       bridge_(workers, keys, calls_, in_flight_, events, stats_, next_corr_, playback,
               confirmed_tokens) {}
 
-void worker_link::start() { bridge_.start(); }
+void worker_link::start(asio::io_context& io) { bridge_.start(io); }
 
 void worker_link::stop() { bridge_.stop(); }
+
+void worker_link::detach() { bridge_.detach(); }
 
 worker_call worker_link::make_call(request_body body, std::chrono::milliseconds timeout) {
   worker_call c;
@@ -76,14 +78,22 @@ worker_call worker_link::make_call(request_body body, std::chrono::milliseconds 
   }
   c.created = std::chrono::steady_clock::now();
   c.deadline = c.created + timeout;
-  // Encoded here, on the io threads, so the single bridge thread only moves bytes.
+  // Encoded here, on the io threads, so the bridge's strand only moves bytes.
   c.wire = encode_request(request{c.corr, std::move(body)});
   return c;
 }
 
 bool worker_link::submit(worker_call&& c) {
   if (!c.request_id.empty()) in_flight_.add(c.request_id);
-  if (calls_.push(std::move(c))) return true;
+  switch (calls_.push(std::move(c))) {
+    case call_queue::pushed::first:
+      bridge_.wake();
+      return true;
+    case call_queue::pushed::behind:
+      return true;
+    case call_queue::pushed::refused:
+      break;
+  }
   // Not moved from: push leaves a refused call as it was.
   stats_.queue_full.fetch_add(1, std::memory_order_relaxed);
   if (!c.request_id.empty()) in_flight_.remove(c.request_id);

@@ -1,7 +1,7 @@
 #pragma once
 
 // The api's side of the ZeroMQ contract (common/messages.hpp): io threads encode and queue
-// calls, the bridge thread sends them, and each reply resumes its caller on the caller's strand.
+// calls, the bridge's strand sends them, and each reply resumes its caller on the caller's strand.
 // No thread blocks per request.
 
 #include <atomic>
@@ -29,9 +29,12 @@ class worker_link final : public worker_client {
               ws_registry& events, std::chrono::milliseconds send_only_window,
               playback_gate& playback, token_cache& confirmed_tokens);
 
-  void start();
+  // The bridge runs on a strand of `io` (docs/design.md §1).
+  void start(asio::io_context& io);
   // Every caller still waiting resumes with nullopt; later calls get nullopt at once.
   void stop();
+  // Last, when no thread runs `io` any more and before it is destroyed (zmq_bridge::detach).
+  void detach();
 
   asio::awaitable<std::optional<worker_reply>> call(request_body body,
                                                     std::chrono::milliseconds timeout) override;

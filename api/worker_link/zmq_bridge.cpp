@@ -4,16 +4,17 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
 #include <charconv>
 #include <string>
 #include <utility>
 
-#include "api/worker_link/json_splice.hpp"
 #include "api/metrics/metrics.hpp"
+#include "api/worker_link/json_splice.hpp"
+#include "api/worker_link/zmq_sockets.hpp"
 #include "common/clock.hpp"
 #include "common/codec.hpp"
-#include "common/link_keys.hpp"
 
 namespace streamgate {
 
@@ -29,89 +30,13 @@ constexpr auto ping_interval = 500ms;
 constexpr auto ping_interval_down = 100ms;
 // Three missed pings: a worker busy with one long batch is not declared dead at once.
 constexpr auto liveness_window = 1500ms;
-constexpr auto max_poll_wait = 500ms;
 // A retry sooner than this would only add load to a worker that is merely slow.
 constexpr auto min_retry_interval = 50ms;
-// Messages taken from one socket per wake-up, so one busy socket cannot starve the others.
-constexpr int max_receive_batch = 512;
-
-constexpr int requests_hwm = 10'000;
-constexpr int events_hwm = 100'000;
-
-// CURVE client keys of the worker link (docs/design.md §6), set before connecting so every
-// connection does the handshake: a worker that does not know this api's key, or an impostor
-// without the worker's secret key, gets no connection at all. No keys: plain.
-void use_curve(zmq::socket_t& socket, const api_link_keys& keys) {
-  if (keys.secret_key.empty()) return;
-  std::array<char, z85_key_length + 1> public_key{};
-  if (zmq_curve_public(public_key.data(), keys.secret_key.c_str()) != 0) throw zmq::error_t();
-  socket.set(zmq::sockopt::curve_serverkey, keys.worker_public_key);
-  socket.set(zmq::sockopt::curve_publickey, std::string_view(public_key.data(), z85_key_length));
-  socket.set(zmq::sockopt::curve_secretkey, keys.secret_key);
-}
-
-zmq::socket_t open_dealer(zmq::context_t& context, const std::string& endpoint,
-                          const api_link_keys& keys) {
-  zmq::socket_t socket(context, zmq::socket_type::dealer);
-  use_curve(socket, keys);
-  socket.set(zmq::sockopt::sndhwm, requests_hwm);
-  socket.set(zmq::sockopt::rcvhwm, requests_hwm);
-  // Refuse to queue for a worker that is not connected: a request sent once (stop, create)
-  // must fail now rather than reach a restarted worker after its caller got a 503.
-  socket.set(zmq::sockopt::immediate, 1);
-  socket.set(zmq::sockopt::linger, 0);
-  socket.set(zmq::sockopt::reconnect_ivl, 100);
-  socket.set(zmq::sockopt::reconnect_ivl_max, 1000);
-  // Notices a worker host that vanished without closing its connection.
-  socket.set(zmq::sockopt::heartbeat_ivl, 1000);
-  socket.set(zmq::sockopt::heartbeat_timeout, 3000);
-  socket.connect(endpoint);
-  return socket;
-}
-
-// A PAIR that receives the DEALER's disconnections: a request sent on a connection that dropped
-// may be lost and is worth resending; one on a live connection is not.
-zmq::socket_t open_monitor(zmq::context_t& context, zmq::socket_t& dealer, std::size_t worker) {
-  const std::string endpoint = "inproc://streamgate-worker-monitor-" + std::to_string(worker);
-  if (zmq_socket_monitor(dealer.handle(), endpoint.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
-    throw zmq::error_t();
-  zmq::socket_t monitor(context, zmq::socket_type::pair);
-  monitor.set(zmq::sockopt::linger, 0);
-  monitor.connect(endpoint);
-  return monitor;
-}
-
-zmq::socket_t open_sub(zmq::context_t& context, const std::string& endpoint,
-                       const api_link_keys& keys) {
-  zmq::socket_t socket(context, zmq::socket_type::sub);
-  use_curve(socket, keys);
-  socket.set(zmq::sockopt::rcvhwm, events_hwm);
-  socket.set(zmq::sockopt::linger, 0);
-  socket.set(zmq::sockopt::reconnect_ivl, 100);
-  socket.set(zmq::sockopt::reconnect_ivl_max, 1000);
-  // Every user: which users have sockets here changes all the time, and the registry filters.
-  socket.set(zmq::sockopt::subscribe, "");
-  socket.connect(endpoint);
-  return socket;
-}
-
-// Reads one whole multipart message; false when none is waiting. Parts past `frames.size()`
-// are read and dropped, so the next message starts clean; `count` says how many there were.
-template <std::size_t N>
-bool receive_message(zmq::socket_t& socket, std::array<zmq::message_t, N>& frames,
-                     std::size_t& count) {
-  zmq::message_t part;
-  if (!socket.recv(part, zmq::recv_flags::dontwait)) return false;
-  count = 0;
-  for (;;) {
-    const bool more = part.more();
-    if (count < N) frames[count] = std::move(part);
-    ++count;
-    if (!more) return true;
-    // The rest of a message arrives with its first part, so this never waits.
-    static_cast<void>(socket.recv(part));
-  }
-}
+// Messages taken from one socket per wake-up; the next batch waits its turn behind what this one
+// queued. The io threads that read them also write every WebSocket, and a turn of a WebSocket's
+// writer sends up to 64 KiB (api/websocket/websocket_session): a batch of events no larger than
+// that keeps a socket that reads from falling behind while a worker publishes a burst.
+constexpr int max_receive_batch = 64;
 
 std::optional<std::uint64_t> parse_corr(std::string_view text) {
   std::uint64_t corr = 0;
@@ -142,8 +67,8 @@ zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_li
       confirmed_tokens_(confirmed_tokens),
       stats_(stats),
       next_corr_(next_corr) {
-  // Opened on the constructing thread and handed to the bridge thread by its start (a full
-  // memory barrier, which is what ZeroMQ asks for moving a socket between threads).
+  // Opened on the constructing thread and handed to the strand by start()'s post (a full memory
+  // barrier, which is what ZeroMQ asks for moving a socket between threads).
   workers_.reserve(workers.size());
   for (const worker_endpoint& w : workers) {
     zmq::socket_t dealer = open_dealer(context_, w.requests, keys);
@@ -154,56 +79,66 @@ zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_li
   }
 }
 
-zmq_bridge::~zmq_bridge() { stop(); }
+zmq_bridge::~zmq_bridge() = default;
 
-void zmq_bridge::start() {
-  thread_ = std::thread([this] { run(); });
+void zmq_bridge::start(asio::io_context& io) {
+  strand_.emplace(asio::make_strand(io));
+  timer_.emplace(*strand_);
+  // Each reading ends like every other piece of work on the strand: settled.
+  const auto then_settle = [this](auto receive) {
+    return [this, receive] {
+      const auto now = clock::now();
+      receive(now);
+      settle(now);
+    };
+  };
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    worker_sockets& w = workers_[i];
+    w.requests_ready = std::make_unique<zmq_readable>(
+        w.requests, then_settle([this, i](clock::time_point now) { receive_replies(i, now); }));
+    w.events_ready = std::make_unique<zmq_readable>(
+        w.events,
+        then_settle([this, i](clock::time_point now) { receive_events(workers_[i], now); }));
+    w.monitor_ready = std::make_unique<zmq_readable>(
+        w.monitor, then_settle([this, i](clock::time_point) { receive_disconnections(i); }));
+  }
+  asio::post(*strand_, [this] {
+    for (worker_sockets& w : workers_) {
+      w.monitor_ready->open(*strand_);
+      w.requests_ready->open(*strand_);
+      w.events_ready->open(*strand_);
+    }
+    tick();
+  });
 }
 
 void zmq_bridge::stop() {
   stopping_.store(true);
-  calls_.wake();
-  if (thread_.joinable())
-    thread_.join();
-  else
-    fail_all();
+  if (strand_) asio::post(*strand_, [this] { close(false); });
+}
+
+void zmq_bridge::detach() {
+  stopping_.store(true);
+  // No thread runs the io_context any more: the strand is this thread's.
+  close(true);
+}
+
+void zmq_bridge::close(bool destroy) {
+  if (!std::exchange(closed_, true)) fail_all();
+  for (worker_sockets& w : workers_)
+    for (zmq_readable* r : {w.requests_ready.get(), w.events_ready.get(), w.monitor_ready.get()})
+      if (r) r->close(destroy);
+  if (timer_) timer_->cancel();
+  if (!destroy) return;
+  timer_.reset();
+  strand_.reset();
+}
+
+void zmq_bridge::wake() {
+  if (strand_) asio::post(*strand_, [this] { take_calls(); });
 }
 
 bool zmq_bridge::worker_up() const { return up_.load(std::memory_order_relaxed); }
-
-void zmq_bridge::run() {
-  std::vector<zmq_pollitem_t> items;
-  items.push_back({nullptr, calls_.wake_fd(), ZMQ_POLLIN, 0});
-  for (worker_sockets& w : workers_) {
-    items.push_back({w.requests.handle(), 0, ZMQ_POLLIN, 0});
-    items.push_back({w.events.handle(), 0, ZMQ_POLLIN, 0});
-    items.push_back({w.monitor.handle(), 0, ZMQ_POLLIN, 0});
-  }
-  try {
-    while (!stopping_.load()) {
-      auto now = clock::now();
-      if (now >= next_ping_) ping_workers(now);
-      fire_timers(now);
-      const long wait = static_cast<long>(poll_timeout(now).count());
-      // EINTR (a signal landed on this thread) is just an early wake-up.
-      if (zmq_poll(items.data(), static_cast<int>(items.size()), wait) < 0 && errno != EINTR)
-        throw zmq::error_t();
-      now = clock::now();
-      if (items[0].revents & ZMQ_POLLIN) take_calls(now);
-      for (std::size_t i = 0; i < workers_.size(); ++i) {
-        // Disconnections first: a retry due in this round must know of them.
-        if (items[3 + 3 * i].revents & ZMQ_POLLIN) receive_disconnections(i);
-        if (items[1 + 3 * i].revents & ZMQ_POLLIN) receive_replies(i, now);
-        if (items[2 + 3 * i].revents & ZMQ_POLLIN) receive_events(workers_[i], now);
-      }
-      update_up(now);
-      metrics().set_pending_calls(pending_.size());
-    }
-  } catch (const std::exception& e) {
-    spdlog::critical("worker link failed, every request now gets 503: {}", e.what());
-  }
-  fail_all();
-}
 
 void zmq_bridge::fail_all() {
   up_.store(false, std::memory_order_relaxed);
@@ -212,10 +147,42 @@ void zmq_bridge::fail_all() {
     if (c.waiter) std::move(*c.waiter).complete(std::nullopt);
   }
   while (!pending_.empty()) finish(pending_.begin(), std::nullopt);
-  workers_.clear();
 }
 
-void zmq_bridge::take_calls(clock::time_point now) {
+void zmq_bridge::tick() {
+  if (closed_) return;
+  const auto now = clock::now();
+  // Disconnections first: a retry due now must know of them.
+  for (std::size_t i = 0; i < workers_.size(); ++i) receive_disconnections(i);
+  if (now >= next_ping_) ping_workers(now);
+  fire_timers(now);
+  settle(now);
+}
+
+void zmq_bridge::settle(clock::time_point now) {
+  for (worker_sockets& w : workers_)
+    if (std::exchange(w.sent, false)) w.requests_ready->check();
+  update_up(now);
+  metrics().set_pending_calls(pending_.size());
+  arm_timer(now);
+}
+
+void zmq_bridge::arm_timer(clock::time_point now) {
+  const clock::time_point due = next_due(now);
+  // A timer already set sooner wakes the strand in time: every wake-up re-arms for what is due.
+  if (due >= timer_at_) return;
+  timer_at_ = due;
+  timer_->expires_at(due);
+  timer_->async_wait(asio::bind_executor(*strand_, [this](const boost::system::error_code& ec) {
+    if (ec) return;  // re-armed sooner, or closed
+    timer_at_ = clock::time_point::max();
+    tick();
+  }));
+}
+
+void zmq_bridge::take_calls() {
+  if (closed_) return;
+  const auto now = clock::now();
   calls_.take(taken_);
   for (worker_call& c : taken_) {
     const std::uint64_t corr = c.corr;
@@ -233,11 +200,13 @@ void zmq_bridge::take_calls(clock::time_point now) {
     schedule(corr, it->second, now);
   }
   taken_.clear();
+  settle(now);
 }
 
 bool zmq_bridge::send(pending_call& p, clock::time_point now) {
   const std::size_t target = pick_worker(p.call.route_key, now);
   worker_sockets& w = workers_[target];
+  w.sent = true;
   if (w.requests.send(zmq::buffer(p.call.wire), zmq::send_flags::dontwait)) {
     p.sent_to = target;
     p.sent_on = w.connection;
@@ -303,6 +272,7 @@ void zmq_bridge::ping_workers(clock::time_point now) {
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     const std::uint64_t corr = next_corr_.fetch_add(1, std::memory_order_relaxed);
     const std::string wire = encode_request(request{corr, ping_request{}});
+    workers_[i].sent = true;
     if (workers_[i].requests.send(zmq::buffer(wire), zmq::send_flags::dontwait))
       pings_.emplace(corr, ping{i, now});
   }
@@ -451,12 +421,10 @@ std::size_t zmq_bridge::pick_worker(std::size_t route_key, clock::time_point now
   return first;
 }
 
-std::chrono::milliseconds zmq_bridge::poll_timeout(clock::time_point now) const {
-  clock::time_point next = std::min(next_ping_, now + max_poll_wait);
+zmq_bridge::clock::time_point zmq_bridge::next_due(clock::time_point now) const {
+  clock::time_point next = std::max(next_ping_, now);
   if (!timers_.empty()) next = std::min(next, timers_.top().at);
-  if (next <= now) return std::chrono::milliseconds::zero();
-  // Rounded up: waking a fraction of a millisecond early would find nothing due and spin.
-  return std::chrono::ceil<std::chrono::milliseconds>(next - now);
+  return next;
 }
 
 }  // namespace streamgate

@@ -1,9 +1,11 @@
 #pragma once
 
-// The one thread that owns every ZeroMQ socket of the api (they are not thread-safe): a DEALER
-// to each worker's requests endpoint and a SUB to each worker's events endpoint. It sends the
-// calls io threads queue, resends idempotent ones whose reply is late (Lazy Pirate), gives up at
-// their deadline, pings every worker for liveness and hands events to the WebSockets.
+// Owns every ZeroMQ socket of the api (they are not thread-safe): a DEALER to each worker's
+// requests endpoint and a SUB to each worker's events endpoint. It runs on one strand of the
+// api's io_context (docs/design.md §1): no thread of its own, so a call and its reply cross no
+// thread of the api's. It sends the calls io threads queue, resends idempotent ones whose reply
+// is late (Lazy Pirate), gives up at their deadline, pings every worker for liveness and hands
+// events to the WebSockets.
 //
 // A late reply is resent only when the request may be lost: it was refused (no worker
 // connected), or the connection it went out on has dropped since (seen by a socket monitor), or
@@ -11,7 +13,11 @@
 // and resending to it would multiply its load exactly when it is overloaded.
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <chrono>
+#include <memory>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -19,12 +25,12 @@
 #include <queue>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 #include <zmq.hpp>
 
 #include "api/worker_link/call_queue.hpp"
+#include "api/worker_link/zmq_readable.hpp"
 #include "api/worker_link/in_flight_requests.hpp"
 #include "api/worker_link/link_stats.hpp"
 #include "api/playback/playback_gate.hpp"
@@ -47,9 +53,15 @@ class zmq_bridge final {
   zmq_bridge(const zmq_bridge&) = delete;
   zmq_bridge& operator=(const zmq_bridge&) = delete;
 
-  void start();
-  // Joins the thread; every caller still waiting resumes with nullopt. Idempotent.
+  // Starts watching the sockets and pinging the workers on a strand of `io`.
+  void start(asio::io_context& io);
+  // Every caller still waiting resumes with nullopt, soon, on the strand. Idempotent.
   void stop();
+  // With no thread running `io` any more, and before it is destroyed (also when it never ran):
+  // what stop() does, at once, and the Asio objects are destroyed. Always called last.
+  void detach();
+  // Any thread: takes what the call queue holds, on the strand. Called for the first call queued.
+  void wake();
 
   // Any thread: a worker answered within the last liveness window.
   bool worker_up() const;
@@ -62,6 +74,11 @@ class zmq_bridge final {
     zmq::socket_t events;          // SUB
     zmq::socket_t monitor;         // PAIR: the DEALER's disconnections
     std::uint64_t connection = 0;  // counts the DEALER's disconnections
+    // Each socket's readiness, on the strand (see zmq_readable).
+    std::unique_ptr<zmq_readable> requests_ready{};
+    std::unique_ptr<zmq_readable> events_ready{};
+    std::unique_ptr<zmq_readable> monitor_ready{};
+    bool sent = false;  // since its DEALER's readiness was last checked
     clock::time_point last_reply{};
     // Its events: a SUB joins asynchronously and misses what is published before, so a worker
     // serves only once it is heard here too (its PUB answers every ping with a heartbeat).
@@ -92,8 +109,13 @@ class zmq_bridge final {
   };
   using pending_map = std::unordered_map<std::uint64_t, pending_call>;
 
-  void run();
-  void take_calls(clock::time_point now);
+  void close(bool destroy);
+  void take_calls();
+  void tick();
+  // After every piece of work on the strand: re-checks the DEALERs sent on, updates liveness
+  // and arms the timer for what is due next.
+  void settle(clock::time_point now);
+  void arm_timer(clock::time_point now);
   bool send(pending_call& p, clock::time_point now);
   bool may_be_lost(const pending_call& p, clock::time_point now) const;
   void schedule(std::uint64_t corr, pending_call& p, clock::time_point now);
@@ -111,7 +133,7 @@ class zmq_bridge final {
   // events of what it decides).
   void update_up(clock::time_point now);
   std::size_t pick_worker(std::size_t route_key, clock::time_point now) const;
-  std::chrono::milliseconds poll_timeout(clock::time_point now) const;
+  clock::time_point next_due(clock::time_point now) const;
   void fail_all();
 
   call_queue& calls_;
@@ -126,7 +148,10 @@ class zmq_bridge final {
   zmq::context_t context_{1};
   std::vector<worker_sockets> workers_;
 
-  // Bridge thread only.
+  // On the strand only. The Asio objects exist from start() to the last stop().
+  std::optional<asio::strand<asio::io_context::executor_type>> strand_;
+  std::optional<asio::steady_timer> timer_;
+  clock::time_point timer_at_ = clock::time_point::max();
   pending_map pending_;
   std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
   std::unordered_map<std::uint64_t, ping> pings_;
@@ -136,7 +161,7 @@ class zmq_bridge final {
 
   std::atomic<bool> up_{false};  // update_up()'s verdict, for worker_up() on io threads
   std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  bool closed_ = false;
 };
 
 }  // namespace streamgate

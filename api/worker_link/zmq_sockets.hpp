@@ -1,0 +1,46 @@
+#pragma once
+
+// The api's ZeroMQ sockets to one worker, opened with the options the link relies on, and the
+// reading of one whole message from any of them (docs/design.md §1).
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <zmq.hpp>
+
+#include "common/config.hpp"
+
+namespace streamgate {
+
+// A DEALER to a worker's requests endpoint. With `keys`, a CURVE client of the worker
+// (docs/design.md §6).
+zmq::socket_t open_dealer(zmq::context_t& context, const std::string& endpoint,
+                          const api_link_keys& keys);
+
+// A PAIR that receives the DEALER's disconnections: a request sent on a connection that dropped
+// may be lost and is worth resending; one on a live connection is not.
+zmq::socket_t open_monitor(zmq::context_t& context, zmq::socket_t& dealer, std::size_t worker);
+
+// A SUB to a worker's events endpoint, subscribed to every user.
+zmq::socket_t open_sub(zmq::context_t& context, const std::string& endpoint,
+                       const api_link_keys& keys);
+
+// Reads one whole multipart message; false when none is waiting. Parts past `frames.size()`
+// are read and dropped, so the next message starts clean; `count` says how many there were.
+template <std::size_t N>
+bool receive_message(zmq::socket_t& socket, std::array<zmq::message_t, N>& frames,
+                     std::size_t& count) {
+  zmq::message_t part;
+  if (!socket.recv(part, zmq::recv_flags::dontwait)) return false;
+  count = 0;
+  for (;;) {
+    const bool more = part.more();
+    if (count < N) frames[count] = std::move(part);
+    ++count;
+    if (!more) return true;
+    // The rest of a message arrives with its first part, so this never waits.
+    static_cast<void>(socket.recv(part));
+  }
+}
+
+}  // namespace streamgate
