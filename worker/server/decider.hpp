@@ -9,6 +9,9 @@
 //
 // It knows no ZeroMQ (worker_loop does) and no store kind; replies and events are rendered here
 // with common/codec, so every op's mapping is tested without sockets.
+//
+// Its parts: decider.cpp (the cache, the conflict rounds), decider_batch.cpp (grouping, one try
+// at a group, handing back), decider_user_ops.cpp and decider_global_ops.cpp (the ops' replies).
 
 #include <chrono>
 #include <cstddef>
@@ -31,7 +34,7 @@ namespace streamgate {
 
 struct reply {
   outcome status = outcome::ok;
-  std::string body;  // empty for no_content
+  std::string body;        // empty for no_content
   std::string playback{};  // encode_playback_note, or empty (common/messages.hpp)
 };
 
@@ -77,12 +80,32 @@ class decider final {
   const std::string& epoch() const { return store_.dataset_id(); }
 
  private:
+  // decider_batch.hpp
   struct user_group;
   struct attempt;
+  struct batch;
 
+  // decider.cpp: the cache and the conflict rounds of decide().
   void load(const std::vector<std::string>& user_ids, bool fresh,
             const std::vector<std::string>& request_ids = {});
   void cache(core::user_state state);
+
+  // decider_batch.cpp: a batch's groups and their one load, one try at a group, and what a
+  // committed try hands back.
+  static batch group_batch(const std::vector<request_body>& requests,
+                           const std::vector<std::string>& due_users);
+  void load_batch(const batch& b);
+  // Decides the group's requests on its state, taken out of the cache; appends the commit of a
+  // changed state to `commits` and says whether it did.
+  bool decide_group(const batch& b, const user_group& group, attempt& a,
+                    std::vector<user_commit>& commits);
+  // A committed (or unchanged) try: its replies, events and counts, and its state cached again.
+  void hand_back(const user_group& group, attempt& a, std::vector<reply>& replies,
+                 std::vector<published_event>& events);
+
+  // decider_user_ops.cpp: the ops on one user, and the replies they render.
+  static reply failure(const error& e);
+  static reply unknown_user(const std::string& id);
   // Renders the users a group created once all its requests ran, so a reply shows the user as
   // the group left it (a create then a patch in one batch).
   void render_created(const user_group& group, attempt& a) const;
@@ -92,6 +115,8 @@ class decider final {
   // looked-up verdict of a stream that ended since must not yield a playback token.
   std::string grant_if_live(const core::user_state& state, const std::string& stream_id) const;
   reply decide_one(const request_body& body, core::user_state& state, attempt& a);
+
+  // decider_global_ops.cpp: the ops of no one user, answered after the batch's commit.
   reply global(const request_body& body);
   reply list_users(const list_users_request& r);
 

@@ -22,6 +22,9 @@
 //   sg:seeded            the marker seed() writes last; its value is the dataset id
 //
 // Not thread-safe: one worker thread owns it (the due_users cursor is per object).
+//
+// Its parts: redis_store.cpp (open, the per-slot sweeps), redis_store_load.cpp (reading),
+// redis_store_commit.cpp (writing, the script calls), redis_keys.hpp, redis_packing.cpp.
 
 #include <chrono>
 #include <cstddef>

@@ -9,6 +9,9 @@
 //
 // Used from one thread. Every method but open() throws store_unavailable when SQLite fails, and
 // commit() throws store_lost when the file was deleted or replaced under the store.
+//
+// Its parts: sqlite_store.cpp (open, the indexes), sqlite_store_load.cpp (reading),
+// sqlite_store_commit.cpp (writing), sqlite_schema.cpp (tables and migrations), store_lock.cpp.
 
 #include <cstddef>
 #include <cstdint>
@@ -24,19 +27,10 @@
 
 #include "worker/store/sqlite/handle.hpp"
 #include "worker/store/sqlite/start_records.hpp"
+#include "worker/store/sqlite/store_lock.hpp"
 #include "worker/store/store.hpp"
 
 namespace streamgate {
-
-// Another worker (or another store object of this process) holds the file: two owners would each
-// grant a user the full limit.
-class store_in_use final : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// The exclusive lock on the store's sidecar file, held while the store lives (in the .cpp).
-class store_lock;
 
 class sqlite_store final : public store {
  public:
@@ -84,6 +78,7 @@ class sqlite_store final : public store {
   // Changes a user's lease index entry to that of a state just committed.
   void index(const std::string& user_id, std::optional<std::int64_t> next_expiry);
   void unindex(const std::string& user_id);  // a user just removed
+  // Defined in sqlite_store_commit.cpp, whose writes are its only callers.
   template <class Body>
   void run_in_transaction(const char* what, const Body& body);
 

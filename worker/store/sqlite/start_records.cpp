@@ -8,7 +8,7 @@ namespace {
 
 // Appended in decision order, so the rowid is the order of a user's starts (through
 // starts_by_user) and of all starts by age (the table's own b-tree, for pruning). The start is
-// encode_start's bytes, bound as text and cast like a state (sqlite_store.cpp); its request id
+// encode_start's bytes, bound as text and cast like a state (sqlite_schema.hpp); its request id
 // and time are columns too, for the index and for pruning without decoding.
 constexpr const char* create_sql = R"sql(
   CREATE TABLE starts (

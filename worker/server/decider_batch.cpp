@@ -1,0 +1,179 @@
+// The decider's batches: its requests grouped by user and loaded at once, one try at a group
+// (its requests decided in order on the user's state, then the commit that state needs), and what
+// a committed try hands back (replies, events, counters). The rounds that retry a group whose
+// commit conflicted are decide()'s, in decider.cpp.
+
+#include "worker/server/decider_batch.hpp"
+
+#include <unordered_map>
+#include <utility>
+#include <variant>
+
+#include "common/codec.hpp"
+#include "common/ids.hpp"
+
+namespace streamgate {
+
+namespace {
+
+// Ops that only read a user: on a shared store their state is reloaded, so a read never shows
+// what another worker has since changed.
+bool reads_only(const request_body& body) {
+  return std::holds_alternative<get_user_request>(body) ||
+         std::holds_alternative<list_streams_request>(body) ||
+         std::holds_alternative<snapshot_request>(body) ||
+         std::holds_alternative<authenticate_request>(body);
+}
+
+// The user a request acts on; nullopt for the ops that are not about one user.
+std::optional<std::string> user_of(const request_body& body) {
+  return std::visit(
+      [](const auto& r) -> std::optional<std::string> {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, create_user_request>) {
+          return r.id;
+        } else if constexpr (requires { r.user_id; }) {
+          // Answered after the batch's commit, so they see what it decided.
+          if constexpr (std::is_same_v<T, list_events_request>)
+            return std::nullopt;
+          else
+            return r.user_id;
+        } else {
+          return std::nullopt;
+        }
+      },
+      body);
+}
+
+}  // namespace
+
+decider::batch decider::group_batch(const std::vector<request_body>& requests,
+                                    const std::vector<std::string>& due_users) {
+  batch b{requests, {}, {}, std::vector<std::optional<std::string>>(requests.size())};
+  std::unordered_map<std::string, std::size_t> group_of;
+  const auto group_for = [&](const std::string& user_id) -> user_group& {
+    const auto [it, added] = group_of.try_emplace(user_id, b.groups.size());
+    if (added) b.groups.push_back(user_group{user_id, {}, false, false});
+    return b.groups[it->second];
+  };
+
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const request_body& body = requests[i];
+    std::optional<std::string> user_id = user_of(body);
+    if (const auto* create = std::get_if<create_user_request>(&body); create && !create->id)
+      user_id = b.created_ids[i] = new_id("u_");  // 128 random bits: no collision worth a retry
+    if (!user_id) {
+      b.globals.push_back(i);
+      continue;
+    }
+    user_group& g = group_for(*user_id);
+    g.requests.push_back(i);
+    g.reads = g.reads || reads_only(body);
+  }
+  for (const std::string& id : due_users) group_for(id).expire = true;
+  return b;
+}
+
+// One load for the batch: what is not cached, and on a shared store what is only read.
+void decider::load_batch(const batch& b) {
+  std::vector<std::string> missing;
+  std::vector<std::string> reread;
+  for (const user_group& g : b.groups)
+    (g.reads && !store_.exclusive() ? reread : missing).push_back(g.user_id);
+  std::vector<std::string> wanted;
+  for (std::string& id : missing)
+    if (!cache_.contains(id)) wanted.push_back(std::move(id));
+  wanted.insert(wanted.end(), reread.begin(), reread.end());
+  // A requestId is one user's: another user's start with it is refused (409), not decided.
+  request_owners_.clear();
+  std::vector<std::string> request_ids;
+  for (const request_body& body : b.requests)
+    if (const auto* r = std::get_if<start_request>(&body)) request_ids.push_back(r->request_id);
+  load(wanted, true, request_ids);
+}
+
+bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
+                           std::vector<user_commit>& commits) {
+  // Taken out of the cache, not copied: it goes back once committed (or unchanged), and a
+  // user whose commit was refused or failed is reloaded anyway.
+  const auto cached = cache_.find(group.user_id);
+  if (cached != cache_.end()) {
+    a.state = std::move(cached->second);
+    cache_.erase(cached);
+  }
+  const int loaded_streams = a.state ? static_cast<int>(a.state->streams.size()) : 0;
+  const std::optional<std::int64_t> loaded_expiry =
+      a.state ? core::next_expiry(*a.state) : std::nullopt;
+  for (std::size_t g = 0; g < group.requests.size(); ++g) {
+    const request_body& body = b.requests[group.requests[g]];
+    // Deleted earlier in this batch: gone for what follows (a create waits for the commit).
+    if (a.effects.removed) {
+      a.replies.push_back(
+          std::holds_alternative<create_user_request>(body)
+              ? failure(error{error_code::unavailable, "the user is being deleted; retry"})
+              : unknown_user(group.user_id));
+      continue;
+    }
+    // A user the store does not have exists only through create_user.
+    if (!a.state) {
+      if (const auto* create = std::get_if<create_user_request>(&body)) {
+        const std::string& id = create->id ? *create->id : *b.created_ids[group.requests[g]];
+        auto made = core::create_user(*create, id, rules_);
+        if (!made) {
+          a.replies.push_back(failure(made.error()));
+          continue;
+        }
+        a.state = std::move(*made);
+        a.effects.changed = true;
+        a.replies.push_back({outcome::created, {}});  // rendered after the group
+        continue;
+      }
+      a.replies.push_back(unknown_user(group.user_id));
+      continue;
+    }
+    a.replies.push_back(decide_one(body, *a.state, a));
+  }
+  if (a.state && group.expire && !a.effects.removed)
+    core::expire(*a.state, now_ms_, rules_, a.effects);
+  render_created(group, a);
+  if (!a.effects.changed || !a.state) return false;
+  core::user_state& state = *a.state;
+  const std::optional<std::int64_t> expiry = core::next_expiry(state);
+  const int delta = static_cast<int>(state.streams.size()) - loaded_streams;
+  commits.push_back(user_commit{std::move(state), std::move(a.effects.audit), expiry,
+                                std::move(a.effects.remembered), delta, a.effects.removed,
+                                expiry == loaded_expiry});
+  return true;
+}
+
+void decider::hand_back(const user_group& group, attempt& a, std::vector<reply>& replies,
+                        std::vector<published_event>& events) {
+  for (std::size_t g = 0; g < group.requests.size(); ++g)
+    replies[group.requests[g]] = std::move(a.replies[g]);
+  for (core::event& e : a.effects.events) {
+    const std::string sequence = epoch() + ' ' + std::to_string(e.seq);
+    if (const auto* v = std::get_if<verdict>(&e.what)) {
+      events.push_back({group.user_id, encode_verdict_event(*v, e.seq), sequence,
+                        v->allowed && v->granted && a.state
+                            ? grant_if_live(*a.state, v->granted->stream_id)
+                            : std::string()});
+    } else if (const auto* ended = std::get_if<ended_event>(&e.what)) {
+      events.push_back({group.user_id, encode_ended_event(*ended, e.seq), sequence,
+                        encode_playback_note(playback_end{ended->stream_id})});
+    } else {
+      const auto& revoked = std::get<access_revoked>(e.what);
+      events.push_back({group.user_id, encode_revoked_event(revoked, e.seq), sequence,
+                        encode_playback_note(revoked)});
+    }
+  }
+  counters_.allowed += static_cast<std::uint64_t>(a.effects.allowed);
+  counters_.denied += static_cast<std::uint64_t>(a.effects.denied);
+  counters_.over_limit += static_cast<std::uint64_t>(a.effects.over_limit);
+  counters_.near_limit += static_cast<std::uint64_t>(a.effects.near_limit);
+  counters_.evicted += static_cast<std::uint64_t>(a.effects.evicted);
+  counters_.expired += static_cast<std::uint64_t>(a.effects.expired);
+  counters_.replayed += static_cast<std::uint64_t>(a.effects.replayed);
+  if (a.state && !a.effects.removed) cache(std::move(*a.state));
+}
+
+}  // namespace streamgate

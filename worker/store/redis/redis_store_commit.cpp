@@ -1,0 +1,223 @@
+// Writing the Redis store: seeding, a batch's commit pipeline (the lookup indexes, then one
+// commit.lua call per group of users) and the calls of that script, loaded again on every master
+// when a node answers NOSCRIPT.
+
+#include <algorithm>
+#include <cstddef>
+#include <iterator>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "worker/store/earliest_expiry.hpp"
+#include "worker/store/redis/commit_script.hpp"
+#include "worker/store/redis/redis_keys.hpp"
+#include "worker/store/redis/redis_packing.hpp"
+#include "worker/store/redis/redis_store.hpp"
+#include "worker/store/redis/redis_store_errors.hpp"
+#include "worker/store/state_codec.hpp"
+
+namespace streamgate {
+
+namespace {
+
+bool is_noscript(const redisReply& r) {
+  return reply_is_error(r) && reply_string(r).starts_with("NOSCRIPT");
+}
+
+}  // namespace
+
+void redis_store::load_script() {
+  const auto replies = router_.run_on_every_node({"SCRIPT", "LOAD", std::string(redis_commit_lua)});
+  std::string sha;
+  for (const auto& r : replies) {
+    redis_detail::require_no_error(*r, "SCRIPT LOAD of commit.lua");
+    const std::string_view node_sha = reply_string(*r);
+    if (!sha.empty() && node_sha != sha)
+      redis_detail::unexpected("nodes disagree on the SHA1 of commit.lua");
+    sha = node_sha;
+  }
+  if (sha.empty()) redis_detail::unexpected("no node loaded commit.lua");
+  script_sha_ = std::move(sha);
+}
+
+std::vector<redis_reply_ptr> redis_store::run(const std::vector<redis_command>& commands) {
+  std::vector<redis_reply_ptr> replies = router_.run(commands);
+  // A NOSCRIPT call ran nothing, so sending it again is safe. Twice at most: a node that still
+  // lacks the script after a load on every master is not one the slot map knew; the caller then
+  // sees an unexpected reply.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<std::size_t> lost;
+    for (std::size_t i = 0; i < replies.size(); ++i)
+      if (is_noscript(*replies[i])) lost.push_back(i);
+    if (lost.empty()) break;
+    load_script();
+    std::vector<redis_command> again;
+    for (const std::size_t i : lost) {
+      again.push_back(commands[i]);
+      again.back().args[1] = script_sha_;  // EVALSHA's SHA
+    }
+    std::vector<redis_reply_ptr> answers = router_.run(again);
+    for (std::size_t k = 0; k < lost.size(); ++k) replies[lost[k]] = std::move(answers[k]);
+  }
+  return replies;
+}
+
+void redis_store::seed(const dataset_catalog& catalog, const std::vector<core::user_state>& users) {
+  std::vector<redis_command> catalog_commands;
+  if (!catalog.videos.empty()) {
+    redis_command& c = catalog_commands.emplace_back();
+    c.key = redis_detail::videos_key;
+    c.args = {"HSET", std::string(redis_detail::videos_key)};
+    for (const video& v : catalog.videos) {
+      c.args.push_back(v.id);
+      c.args.push_back(redis_detail::pack_video(v));
+    }
+  }
+  if (!catalog.plans.empty()) {
+    redis_command& c = catalog_commands.emplace_back();
+    c.key = redis_detail::plans_key;
+    c.args = {"HSET", std::string(redis_detail::plans_key)};
+    for (const plan& p : catalog.plans) {
+      c.args.push_back(p.id);
+      c.args.push_back(redis_detail::pack_plan(p));
+    }
+  }
+  for (const auto& r : run(catalog_commands))
+    redis_detail::require_no_error(*r, "writing the catalog");
+
+  // Created only where absent (expected version 0): a user who exists, seeded by another worker
+  // or changed since, is kept as it is.
+  std::vector<user_commit> creates;
+  creates.reserve(users.size());
+  for (const core::user_state& u : users) {
+    user_commit& c = creates.emplace_back();
+    c.state = u;
+    c.state.version = 0;
+    c.next_expiry = earliest_expiry(u);
+  }
+  static_cast<void>(commit(creates));
+
+  // Last, in a round trip of its own: only once everything above is acknowledged by every node
+  // does the marker say the dataset is whole.
+  const std::string key(redis_detail::seeded_key);
+  const auto marked = run({{key, {"SET", key, dataset_id_}}});
+  redis_detail::require_no_error(*marked[0], "SET " + key);
+}
+
+std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& commits) {
+  if (commits.empty()) return {};
+  // The lookup indexes are written before the commits, so they name a superset of what was
+  // committed: request_owner() finds the user of every committed request (the user's state then
+  // says what was decided) and user_ids() misses no user. One pipeline keeps that order on one
+  // server; a cluster's nodes run their pipelines independently, so there the indexes take a
+  // round trip of their own first.
+  std::vector<redis_command> indexes;
+  const std::string memory = std::to_string(options_.request_memory_ms);
+  const std::string cap = std::to_string(options_.audit_cap);
+  // One script call per group: every user on one server, each slot's users on a Cluster.
+  struct script_group {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+    std::vector<std::size_t> commits;  // indexes in `commits`, in the keys' order
+  };
+  std::vector<script_group> groups;
+  std::unordered_map<std::size_t, std::size_t> group_of_slot;
+  for (std::size_t k = 0; k < commits.size(); ++k) {
+    const user_commit& c = commits[k];
+    const std::string& id = c.state.u.id;
+    for (const core::remembered_start& start : c.new_starts) {
+      std::string key = redis_detail::request_key(start.request_id);
+      indexes.push_back({key, {"SET", key, id, "PX", memory}});
+    }
+    if (c.state.version == 0)
+      indexes.push_back({std::string(redis_detail::users_key),
+                         {"SADD", std::string(redis_detail::users_key), id}});
+
+    std::string key = redis_detail::user_key(id);
+    const std::size_t slot = router_.cluster() ? redis_slot_of(key) : 0;
+    const auto [found, added] = group_of_slot.try_emplace(slot, groups.size());
+    if (added) groups.emplace_back();
+    script_group& g = groups[found->second];
+    g.commits.push_back(k);
+    g.keys.push_back(std::move(key));
+    g.keys.push_back(redis_detail::audit_key(id));
+    g.keys.push_back(redis_detail::lease_index_of(id));
+    g.keys.push_back(redis_detail::active_of(id));
+    g.keys.push_back(redis_detail::starts_key(id));
+    // The list keeps the newest `cap` lines anyway: older ones of this commit are not sent.
+    const std::size_t skip =
+        c.audit.size() > options_.audit_cap ? c.audit.size() - options_.audit_cap : 0;
+    g.args.push_back(std::to_string(c.state.version));
+    g.args.push_back(std::to_string(c.state.version + 1));
+    g.args.push_back(c.remove ? std::string() : encode_state(c.state));
+    g.args.push_back(c.same_expiry_as_loaded ? std::string("=")
+                     : c.next_expiry         ? std::to_string(*c.next_expiry)
+                                             : std::string());
+    g.args.push_back(id);
+    g.args.push_back(std::to_string(c.streams_delta));
+    g.args.push_back(std::to_string(c.new_starts.size()));
+    g.args.push_back(std::to_string(c.audit.size() - skip));
+    for (const core::remembered_start& start : c.new_starts) g.args.push_back(encode_start(start));
+    for (std::size_t i = skip; i < c.audit.size(); ++i)
+      g.args.push_back(redis_detail::pack_audit(c.audit[i]));
+  }
+  std::vector<redis_command> scripts;
+  scripts.reserve(groups.size());
+  const std::string starts_cap = std::to_string(core::remembered_starts_per_user);
+  for (script_group& g : groups) {
+    redis_command& script = scripts.emplace_back();
+    script.key = g.keys.front();
+    script.args.reserve(6 + g.keys.size() + g.args.size());
+    script.args = {"EVALSHA", script_sha_, std::to_string(g.keys.size())};
+    std::move(g.keys.begin(), g.keys.end(), std::back_inserter(script.args));
+    script.args.push_back(cap);
+    script.args.push_back(starts_cap);
+    script.args.push_back(memory);
+    std::move(g.args.begin(), g.args.end(), std::back_inserter(script.args));
+  }
+
+  std::vector<redis_reply_ptr> replies;
+  if (router_.cluster() && !indexes.empty()) {
+    for (const auto& r : run(indexes))
+      redis_detail::require_no_error(*r, "writing the request and user indexes");
+    replies = run(scripts);
+  } else {
+    const std::size_t index_count = indexes.size();
+    indexes.insert(indexes.end(), std::make_move_iterator(scripts.begin()),
+                   std::make_move_iterator(scripts.end()));
+    replies = run(indexes);
+    for (std::size_t i = 0; i < index_count; ++i)
+      redis_detail::require_no_error(*replies[i], "writing the request and user indexes");
+    replies.erase(replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(index_count));
+  }
+
+  std::vector<commit_status> out(commits.size(), commit_status::conflict);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const redisReply& answers = *replies[g];
+    redis_detail::require_no_error(answers, "commit.lua");
+    if (reply_size(answers) != groups[g].commits.size())
+      redis_detail::unexpected("commit.lua answered " + std::to_string(reply_size(answers)) +
+                               " of " + std::to_string(groups[g].commits.size()) + " users");
+    for (std::size_t i = 0; i < groups[g].commits.size(); ++i) {
+      const std::size_t k = groups[g].commits[i];
+      const long long answer = reply_integer(reply_at(answers, i));
+      if (answer != 0 && answer != 1)
+        redis_detail::unexpected("commit.lua answered " + std::to_string(answer) + " for user '" +
+                                 commits[k].state.u.id + "'");
+      out[k] = answer == 1 ? commit_status::committed : commit_status::conflict;
+    }
+  }
+  // A removed user leaves the user set only once removed, so user_ids() never misses a user
+  // (it may name one just removed: a load then finds none).
+  std::vector<redis_command> removed;
+  for (std::size_t k = 0; k < commits.size(); ++k)
+    if (commits[k].remove && out[k] == commit_status::committed)
+      removed.push_back({std::string(redis_detail::users_key),
+                         {"SREM", std::string(redis_detail::users_key), commits[k].state.u.id}});
+  if (!removed.empty())
+    for (const auto& r : run(removed))
+      redis_detail::require_no_error(*r, "removing users from the user set");
+  return out;
+}
+}  // namespace streamgate

@@ -1,0 +1,135 @@
+// Reading the Redis store: the seeded marker, the catalog, a batch's load pipeline (the store's
+// time, each user's state and starts, the owners of request ids), the user set and a user's
+// recent audit lines.
+
+#include <algorithm>
+#include <cstddef>
+#include <optional>
+#include <utility>
+
+#include "worker/store/redis/redis_keys.hpp"
+#include "worker/store/redis/redis_packing.hpp"
+#include "worker/store/redis/redis_store.hpp"
+#include "worker/store/redis/redis_store_errors.hpp"
+#include "worker/store/state_codec.hpp"
+
+namespace streamgate {
+
+bool redis_store::seeded() {
+  const std::string key(redis_detail::seeded_key);
+  const auto replies = run({{key, {"GET", key}}});
+  redis_detail::require_no_error(*replies[0], "GET " + key);
+  return !reply_is_nil(*replies[0]) && reply_string(*replies[0]) == dataset_id_;
+}
+
+dataset_catalog redis_store::load_catalog() {
+  const auto replies = run(
+      {{std::string(redis_detail::videos_key), {"HGETALL", std::string(redis_detail::videos_key)}},
+       {std::string(redis_detail::plans_key), {"HGETALL", std::string(redis_detail::plans_key)}}});
+  dataset_catalog catalog;
+  catalog.videos =
+      redis_detail::unpack_hash(*replies[0], "HGETALL sg:videos", redis_detail::unpack_video);
+  catalog.plans =
+      redis_detail::unpack_hash(*replies[1], "HGETALL sg:plans", redis_detail::unpack_plan);
+  return catalog;
+}
+
+loaded_users redis_store::load(const std::vector<std::string>& user_ids,
+                               const std::vector<std::string>& request_ids) {
+  std::vector<redis_command> commands;
+  commands.reserve(2 * user_ids.size() + request_ids.size() + 1);
+  // One node's clock for every worker (the one holding sg:dataset), so all agree on leases.
+  commands.push_back({"sg:dataset", {"TIME"}});
+  for (const std::string& id : user_ids) {
+    std::string key = redis_detail::user_key(id);
+    commands.push_back({key, {"HMGET", key, "v", "s"}});
+    // Not atomic with the HMGET, and needs not be: a start is appended in the commit that
+    // bumps the version, so starts newer than the state loaded come with a newer version, and
+    // the commit of anything decided on this state is refused.
+    key = redis_detail::starts_key(id);
+    commands.push_back({key, {"LRANGE", key, "0", "-1"}});
+  }
+  for (const std::string& id : request_ids) {
+    std::string key = redis_detail::request_key(id);
+    commands.push_back({key, {"GET", key}});
+  }
+  const auto replies = run(commands);
+
+  loaded_users out;
+  const redisReply& time = *replies[0];
+  redis_detail::require_no_error(time, "TIME");
+  out.now_ms = reply_integer(reply_at(time, 0)) * 1000 + reply_integer(reply_at(time, 1)) / 1000;
+  out.states.reserve(user_ids.size());
+  for (std::size_t i = 0; i < user_ids.size(); ++i) {
+    const redisReply& fields = *replies[1 + 2 * i];
+    redis_detail::require_no_error(fields, "HMGET of user '" + user_ids[i] + "'");
+    const redisReply& version = reply_at(fields, 0);
+    const redisReply& bytes = reply_at(fields, 1);
+    if (reply_is_nil(version)) {
+      out.states.emplace_back();
+      continue;
+    }
+    if (reply_is_nil(bytes))
+      redis_detail::unexpected("user '" + user_ids[i] + "' has a version but no state");
+    const long long v = reply_integer(version);
+    if (v < 1)
+      redis_detail::unexpected("user '" + user_ids[i] + "' has version " + std::to_string(v));
+    auto state = decode_state(reply_string(bytes), static_cast<std::uint64_t>(v));
+    if (!state)
+      redis_detail::unexpected("the state of user '" + user_ids[i] +
+                               "' is not one of ours: " + state.error().message);
+    const redisReply& starts = *replies[2 + 2 * i];
+    redis_detail::require_no_error(starts, "LRANGE of the starts of user '" + user_ids[i] + "'");
+    for (std::size_t k = 0; k < reply_size(starts); ++k) {
+      auto start = decode_start(reply_string(reply_at(starts, k)));
+      if (!start)
+        redis_detail::unexpected("a start of user '" + user_ids[i] +
+                                 "' is not one of ours: " + start.error().message);
+      state->starts.push_back(std::move(*start));
+    }
+    out.states.emplace_back(std::move(*state));
+  }
+  for (std::size_t i = 0; i < request_ids.size(); ++i) {
+    const redisReply& owner = *replies[1 + 2 * user_ids.size() + i];
+    redis_detail::require_no_error(owner, "GET of request '" + request_ids[i] + "'");
+    out.owners.push_back(reply_is_nil(owner) ? std::nullopt
+                                             : std::optional<std::string>(reply_string(owner)));
+  }
+  return out;
+}
+
+std::optional<std::string> redis_store::request_owner(const std::string& request_id) {
+  const std::string key = redis_detail::request_key(request_id);
+  const auto replies = run({{key, {"GET", key}}});
+  redis_detail::require_no_error(*replies[0], "GET " + key);
+  if (reply_is_nil(*replies[0])) return std::nullopt;
+  return std::string(reply_string(*replies[0]));
+}
+
+std::vector<std::string> redis_store::user_ids() {
+  const auto replies = run(
+      {{std::string(redis_detail::users_key), {"SMEMBERS", std::string(redis_detail::users_key)}}});
+  const redisReply& members = *replies[0];
+  redis_detail::require_no_error(members, "SMEMBERS sg:users");
+  std::vector<std::string> ids;
+  ids.reserve(reply_size(members));
+  for (std::size_t i = 0; i < reply_size(members); ++i)
+    ids.emplace_back(reply_string(reply_at(members, i)));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<audit_entry> redis_store::recent_audit(const std::string& user_id, int limit) {
+  std::vector<audit_entry> entries;
+  if (limit <= 0) return entries;
+  const std::string key = redis_detail::audit_key(user_id);
+  const auto replies = run({{key, {"LRANGE", key, std::to_string(-limit), "-1"}}});
+  const redisReply& lines = *replies[0];
+  redis_detail::require_no_error(lines, "LRANGE " + key);
+  entries.reserve(reply_size(lines));
+  for (std::size_t i = reply_size(lines); i-- > 0;)
+    entries.push_back(redis_detail::unpack_audit(reply_string(reply_at(lines, i)), user_id));
+  return entries;
+}
+
+}  // namespace streamgate

@@ -1,0 +1,36 @@
+#pragma once
+
+// How an SQLite store's file is made ready before the store uses it: the connection's settings,
+// the tables of the current schema, and the migrations from every older one (docs/design.md,
+// "Stores"). Also the few names the store shares with them: the meta keys and a user's insert.
+// Internal to the SQLite store (sqlite_store*.cpp).
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "common/domain.hpp"
+#include "worker/store/sqlite/handle.hpp"
+
+namespace streamgate::sqlite_detail {
+
+// Keys of the meta table.
+inline constexpr const char* dataset_id_key = "dataset_id";
+inline constexpr const char* seeded_key = "seeded";
+
+// A user's state is bound as text (the handle binds no blobs) and cast: the database is UTF-8, so
+// the cast keeps the bytes as they are, and the row holds a BLOB that no text function touches.
+inline constexpr const char* insert_user_sql =
+    "INSERT INTO users (id, version, state) VALUES (?1, 1, CAST(?2 AS BLOB)) "
+    "ON CONFLICT (id) DO NOTHING";
+
+// The connection's pragmas (locking, WAL, sync, cache). Throws sqlite_error, also when the file
+// cannot be switched to WAL mode.
+void configure_connection(const sqlite_db& db);
+// Creates the schema in a new file or migrates an older one, with its version, in one
+// transaction. Throws sqlite_error, also for a file of a newer schema than this worker reads.
+void set_up_schema(const sqlite_db& db, const std::filesystem::path& path);
+// A policy column's text as a policy; throws sqlite_error naming `what` for an unknown one.
+policy policy_from_store(std::string_view text, const std::string& what);
+
+}  // namespace streamgate::sqlite_detail
