@@ -109,6 +109,8 @@ class zmq_bridge final {
   };
   using pending_map = std::unordered_map<std::uint64_t, pending_call>;
 
+  // Playback tokens run on wall-clock time: every api of a deployment checks them.
+  static std::int64_t wall_ms();
   void close(bool destroy);
   void take_calls();
   void tick();

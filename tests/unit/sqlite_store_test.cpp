@@ -339,7 +339,7 @@ TEST_CASE("a stored state that cannot be read fails that user's loads only", "[s
                     Catch::Contains("user 'bob'") && Catch::Contains("encoding version 9"));
 }
 
-// The schemas of the limiter's store (worker/sqlite_store.cpp), version by version.
+// The schemas of the limiter's store (worker/store/sqlite/sqlite_schema.cpp), version by version.
 constexpr const char* v1_tables = R"sql(
   CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT NOT NULL, max_streams INTEGER,
     policy TEXT) WITHOUT ROWID;

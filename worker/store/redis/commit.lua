@@ -1,9 +1,9 @@
--- Compare-and-commit of a group of users' states (worker/store/redis/redis_store.cpp): all of a
--- batch's users on one Redis server, one slot's users on a Redis Cluster (where every key of a
--- script must be in one slot: each key carries its user's hash tag). No rule of streamgate lives
--- here: the decision core decided; this only applies each user's change list, and only if no
--- other worker committed that user since it was loaded. One call for many users, because the
--- call itself costs Redis more than the writes it makes.
+-- Compare-and-commit of a group of users' states (worker/store/redis/redis_store_commit.cpp):
+-- all of a batch's users on one Redis server, one slot's users on a Redis Cluster (where every
+-- key of a script must be in one slot: each key carries its user's hash tag). No rule of
+-- streamgate lives here: the decision core decided; this only applies each user's change list,
+-- and only if no other worker committed that user since it was loaded. One call for many users,
+-- because the call itself costs Redis more than the writes it makes.
 --   KEYS: per user i, at 5 * (i - 1): 1 {user:U} (hash: v version, s state)
 --         2 {user:U}:audit (list, oldest first)  3 the lease index of U's slot (zset U -> next
 --         expiry)  4 the live-stream count of U's slot (the worker knows the change exactly: it

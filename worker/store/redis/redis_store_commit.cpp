@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "worker/store/earliest_expiry.hpp"
+#include "worker/core/decisions.hpp"
 #include "worker/store/redis/commit_script.hpp"
 #include "worker/store/redis/redis_keys.hpp"
 #include "worker/store/redis/redis_packing.hpp"
@@ -94,7 +94,7 @@ void redis_store::seed(const dataset_catalog& catalog, const std::vector<core::u
     user_commit& c = creates.emplace_back();
     c.state = u;
     c.state.version = 0;
-    c.next_expiry = earliest_expiry(u);
+    c.next_expiry = core::next_expiry(u);
   }
   static_cast<void>(commit(creates));
 

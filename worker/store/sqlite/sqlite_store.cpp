@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "worker/store/earliest_expiry.hpp"
+#include "worker/core/decisions.hpp"
 #include "worker/store/sqlite/sqlite_schema.hpp"
 #include "worker/store/state_codec.hpp"
 
@@ -116,7 +116,7 @@ void sqlite_store::rebuild_indexes() {
                     state.error().message);
       continue;
     }
-    index(state->u.id, earliest_expiry(*state));
+    index(state->u.id, core::next_expiry(*state));
   }
   starts_.build_index();
 }

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "worker/store/earliest_expiry.hpp"
+#include "worker/core/decisions.hpp"
 #include "worker/store/sqlite/sqlite_schema.hpp"
 #include "worker/store/sqlite/sqlite_store.hpp"
 #include "worker/store/state_codec.hpp"
@@ -87,7 +87,7 @@ void sqlite_store::seed(const dataset_catalog& catalog,
     upsert_meta_.bind(2, std::string_view("1"));
     upsert_meta_.execute();
   });
-  for (const core::user_state* state : inserted) index(state->u.id, earliest_expiry(*state));
+  for (const core::user_state* state : inserted) index(state->u.id, core::next_expiry(*state));
 }
 
 std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& commits) {
