@@ -1,0 +1,40 @@
+// The page's elements that the scripts read or change, found once by their data-testid (a few by
+// id). web/index.html holds them all; nothing here changes them.
+
+const byTestId = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
+
+export const ui = {
+  connection: byTestId('connection'),
+  connectionText: byTestId('connection-text'),
+  reconnect: byTestId('reconnect'),
+  picker: byTestId('user-picker'),
+  searchForm: byTestId('user-search-form'),
+  search: byTestId('user-search'),
+  searchStatus: byTestId('user-search-status'),
+  results: byTestId('user-results'),
+  createForm: byTestId('create-user-form'),
+  createName: byTestId('create-user-name'),
+  createMax: byTestId('create-user-max'),
+  createId: byTestId('create-user-id'),
+  createError: byTestId('create-user-error'),
+  createSubmit: byTestId('create-user-submit'),
+  account: byTestId('account'),
+  avatar: byTestId('account-avatar'),
+  userName: byTestId('current-user'),
+  userId: byTestId('current-user-id'),
+  usage: byTestId('usage'),
+  meter: byTestId('meter'),
+  stopAll: byTestId('stop-all'),
+  switchUser: byTestId('switch-user'),
+  workspace: byTestId('workspace'),
+  players: byTestId('players'),
+  playersEmpty: byTestId('players-empty'),
+  playersTitle: document.getElementById('players-title'),
+  catalog: byTestId('catalog'),
+  catalogStatus: byTestId('catalog-status'),
+  streams: byTestId('streams'),
+  streamsEmpty: byTestId('streams-empty'),
+  streamsTitle: document.getElementById('streams-title'),
+  log: byTestId('log'),
+  toasts: byTestId('toasts'),
+};
