@@ -86,7 +86,8 @@ int main(int argc, char* argv[]) {
     const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config.listen_host),
                                            config.listen_port);
     const auto server =
-        std::make_shared<listener>(ioc, endpoint, services, config.allowed_origins);
+        std::make_shared<listener>(ioc, endpoint, services, config.allowed_origins,
+                                   config.io_threads);
     link.start(ioc);
     // The link lets go of the io_context after the threads below, or when an exception leaves
     // this scope, and always before the io_context is destroyed.

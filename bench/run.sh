@@ -65,15 +65,26 @@ wait_http "$api/health" 20
 echo "== creating $BENCH_USERS users"
 create_bench_users "$api_port" "$BENCH_USERS"
 
+# The processes whose CPU each wrk run measures, as name=pid (the nginx run sets its own).
+cpu_pids=()
 run_wrk() {  # name, url, [more wrk options: -s script, -H header]
-  local name=$1 url=$2
+  local name=$1 url=$2 p before=() after=()
   shift 2
   echo "== wrk $name"
+  for p in "${cpu_pids[@]}"; do before+=("$(cpu_ticks "${p#*=}")"); done
   wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency "$@" "$url" \
     >"$out/wrk-$name.txt" 2>&1
+  for p in "${cpu_pids[@]}"; do after+=("$(cpu_ticks "${p#*=}")"); done
   grep -E 'Requests/sec|Non-2xx|Socket errors|status|starts' "$out/wrk-$name.txt" || true
+  # CPU per request of each process over the run, from /proc ticks (10 ms each).
+  local requests i
+  requests=$(awk '/requests in/ {print $1}' "$out/wrk-$name.txt")
+  for i in "${!cpu_pids[@]}"; do
+    echo "${cpu_pids[$i]%%=*} $(((after[i] - before[i]) * 10000000 / ${requests:-1}))"
+  done >"$out/cpu-$name.txt"  # name, then nanoseconds per request
 }
 
+cpu_pids=("api=$api_pid" "worker=$worker_pid")
 run_wrk health "$api/health"
 # The check nginx's auth_request makes before each media request (deploy/nginx-media.conf): the
 # token of a live stream, as a player sends it in a segment's query.
@@ -119,6 +130,10 @@ echo "== WebSocket, fixed rate $half/s"
 "$bin/bench/streamgate-bench" --port "$api_port" --users "$WS_USERS" --connections "$WS_USERS" \
   --rate "$half" --duration "$WS_DURATION" --json >"$out/ws-rate.json" || true
 cat "$out/ws-rate.json"
+echo "== WebSocket, fixed rate 1000/s"
+"$bin/bench/streamgate-bench" --port "$api_port" --users "$WS_USERS" --connections "$WS_USERS" \
+  --rate 1000 --duration "$WS_DURATION" --json >"$out/ws-1000.json" || true
+cat "$out/ws-1000.json"
 
 echo "== holding $HOLD_CONNECTIONS idle WebSockets"
 rss_before=$(rss_kib "$api_pid")
@@ -160,6 +175,8 @@ NGINX
 "$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$out/nginx.log" &
 pids+=("$!")
 wait_http "http://127.0.0.1:$nginx_port/" 10
+nginx_worker=$(pgrep -P "${pids[-1]}" | head -1 || true)  # its one worker process
+cpu_pids=(); [ -n "$nginx_worker" ] && cpu_pids=("nginx=$nginx_worker")
 run_wrk nginx "http://127.0.0.1:$nginx_port/"
 
 echo "== microbenchmarks"

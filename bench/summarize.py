@@ -40,6 +40,10 @@ def wrk(name):
     errors = re.search(r"Socket errors: (.*)", text)
     result["socket_errors"] = errors.group(1) if errors else ""
     result["statuses"] = {m.group(1): int(m.group(2)) for m in re.finditer(r"status (\d+): (\d+)", text)}
+    # CPU per request of each process over the same run (bench/run.sh's run_wrk), in µs.
+    result["cpu_us_per_request"] = {
+        process: int(ns) / 1e3
+        for process, ns in (line.split() for line in read(f"cpu-{name}.txt").splitlines() if line.strip())}
     return result
 
 
@@ -56,6 +60,7 @@ results = {
     "wrk": {n: wrk(n) for n in ("health", "authorize", "start_wait", "start_stop_mix", "nginx")},
     "ws_max": load("ws-max.json"),
     "ws_rate": load("ws-rate.json"),
+    "ws_1000": load("ws-1000.json"),
     "hold": read("hold.txt").strip().splitlines(),
     "rss": load("rss.json"),
     "micro": {n: micro(n) for n in ("core_bench", "codec_bench")},
@@ -86,12 +91,20 @@ for name, label in (("nginx", "nginx return 200 (ceiling)"), ("health", "GET /he
         if w["socket_errors"]:
             extra += f", socket errors {w['socket_errors']}"
     rows.append(("  latency (wrk)", extra, ""))
-for key, label in (("ws_max", "WebSocket starts, max rate"), ("ws_rate", "WebSocket starts, fixed rate")):
+    cpu = w["cpu_us_per_request"]
+    if cpu:
+        rows.append(("  CPU per request", ", ".join(f"{p} {us:.1f} µs" for p, us in cpu.items()), ""))
+health_cpu = ((results["wrk"]["health"] or {}).get("cpu_us_per_request") or {}).get("api")
+start_cpu = ((results["wrk"]["start_wait"] or {}).get("cpu_us_per_request") or {}).get("api")
+if health_cpu and start_cpu:
+    rows.append(("api CPU, ?wait=true start / GET /health", f"{start_cpu / health_cpu:.2f} x", "-"))
+for key, label in (("ws_max", "WebSocket starts, max rate"), ("ws_rate", "WebSocket starts, fixed rate"),
+                   ("ws_1000", "WebSocket starts, fixed rate")):
     ws = results[key]
     if not ws:
         rows.append((label, "n/a", "-"))
         continue
-    if key == "ws_rate":
+    if key != "ws_max":
         label += f" {ws['rate']:.0f}/s"
     row(label, ws["throughput_per_s"], "verdicts/s", ws["throughput_per_s"])
     lat = ws["latency"]

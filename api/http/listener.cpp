@@ -74,8 +74,10 @@ class count_guard final {
 }  // namespace
 
 listener::listener(asio::io_context& ioc, const asio::ip::tcp::endpoint& endpoint,
-                   api_services& services, const std::vector<std::string>& allowed_origins)
+                   api_services& services, const std::vector<std::string>& allowed_origins,
+                   int io_threads)
     : ioc_(ioc),
+      one_thread_(io_threads == 1),
       acceptor_(asio::make_strand(ioc)),
       services_(services),
       guard_(std::make_shared<const cross_site_guard>(endpoint.address().is_loopback(),
@@ -105,7 +107,12 @@ void listener::stop() {
 asio::awaitable<void> listener::accept_loop() {
   while (acceptor_.is_open()) {
     // Each connection on its own strand: its coroutine, timers and posted replies never race.
-    auto [ec, accepted] = co_await acceptor_.async_accept(asio::make_strand(ioc_), use_nothrow);
+    // With one io thread nothing can race, and a strand would only cost a lock and reference
+    // counts at every step of every request.
+    const asio::any_io_executor executor =
+        one_thread_ ? asio::any_io_executor(ioc_.get_executor())
+                    : asio::any_io_executor(asio::make_strand(ioc_));
+    auto [ec, accepted] = co_await acceptor_.async_accept(executor, use_nothrow);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       ++accept_failures_unlogged_;
@@ -119,7 +126,7 @@ asio::awaitable<void> listener::accept_loop() {
       co_await backoff.async_wait(use_nothrow);
       continue;
     }
-    asio::ip::tcp::socket socket(std::move(accepted));  // keeps the strand as its executor
+    asio::ip::tcp::socket socket(std::move(accepted));  // keeps that executor
     std::optional<connection_slot> slot = admit(socket);
     if (!slot) continue;
     // Answers are small and written whole; waiting to coalesce them only adds latency.

@@ -17,7 +17,8 @@
 
 namespace streamgate {
 
-// Accepts connections and gives each its own strand and http_session, up to the connection
+// Accepts connections and gives each its own strand (when more than one thread runs the
+// io_context) and http_session, up to the connection
 // limits (api/http/connection_limit: in all, and from one client address). Past them, a new connection
 // gets a short 503 and is closed, rather than left unaccepted:
 // the client learns at once to retry later (or elsewhere, behind a load balancer) instead of
@@ -29,8 +30,9 @@ class listener final : public std::enable_shared_from_this<listener> {
   // Binds at once, so a port in use fails at start-up (boost::system::system_error).
   // `allowed_origins` (--allowed-origin) may use the api from a browser besides its own origin;
   // bound to a loopback address it serves only loopback host names (api/http/cross_site_guard).
+  // `io_threads`: how many threads run `ioc`; with one, a connection needs no strand.
   listener(asio::io_context& ioc, const asio::ip::tcp::endpoint& endpoint, api_services& services,
-           const std::vector<std::string>& allowed_origins = {});
+           const std::vector<std::string>& allowed_origins, int io_threads);
 
   void run();
   // From any thread: no new connections; the ones open stay.
@@ -47,6 +49,7 @@ class listener final : public std::enable_shared_from_this<listener> {
   asio::awaitable<void> answer_busy(asio::ip::tcp::socket socket, const std::string& answer);
 
   asio::io_context& ioc_;
+  const bool one_thread_;
   asio::ip::tcp::acceptor acceptor_;
   api_services& services_;
   // Shared with every session, which may outlive the listener at shutdown.
