@@ -3,7 +3,10 @@
 // Typed configuration of both programs, from (lowest to highest precedence) a JSON file given by
 // --config, the environment (STREAMGATE_<FLAG_NAME>, e.g. STREAMGATE_LEASE_SECONDS), then flags.
 // Keys of the JSON file are the flag names ({"lease-seconds": 30}). Unknown keys and bad values
-// are refused with a message that quotes them. Parsing uses Boost.Program_options.
+// are refused with a message that quotes them. Each program declares its options once, in one
+// table (common/config/api_options.cpp, worker_options.cpp) from which --help, parsing, the
+// environment, the config file and the checks all come; flags are parsed and --help laid out by
+// Boost.Program_options (common/config/command_line.cpp).
 
 #include <functional>
 #include <string>

@@ -65,7 +65,7 @@ std::string playback_signer::key_from_hex(std::string_view hex) {
     fill_random(reinterpret_cast<unsigned char*>(key.data()), key.size());
     return key;
   }
-  // common/config.cpp checked the digits already; a bad pair here is a bug, not input.
+  // common/config/api_options.cpp checked the digits already; a bad pair here is a bug, not input.
   for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
     const int high = hex_digit(hex[i]);
     const int low = hex_digit(hex[i + 1]);
