@@ -32,6 +32,22 @@ std::string create_user(http_client& http, std::optional<int> max_streams) {
   return id;
 }
 
+header_list bearer(std::string_view token) {
+  return {{"Authorization", "Bearer " + std::string(token)}};
+}
+
+account create_account(http_client& http, std::string_view admin_token, std::string_view prefix,
+                       const account_check& check) {
+  const std::string id = unique_id(prefix);
+  const auto r =
+      http.request(http::verb::post, "/api/v1/users",
+                   json::object({{"id", id}, {"name", "Test " + id}}), bearer(admin_token));
+  INFO(r.describe());
+  REQUIRE(r.status == 201);
+  if (check) check(r, id);
+  return {id, json::str(r.json(), "token")};
+}
+
 std::string start_body(const start_args& args) {
   std::string body = "{" + json::quote("videoId") + ":" + json::quote(args.video_id);
   if (!args.session_id.empty())

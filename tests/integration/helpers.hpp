@@ -35,6 +35,23 @@ std::string heartbeat_path(std::string_view user_id, std::string_view stream_id)
 // Creates a user of its own for the test (201 required) and returns its id.
 std::string create_user(http_client& http, std::optional<int> max_streams = std::nullopt);
 
+// ---- bearer tokens (--auth token, docs/design.md §6) ------------------------------------------
+
+// The Authorization header of a request made with `token`.
+header_list bearer(std::string_view token);
+
+// A user and its token, which the api shows once: in the 201 that created the user.
+struct account {
+  std::string id;
+  std::string token;
+};
+// The 201 of POST /api/v1/users and the id asked for, for further checks of the answer.
+using account_check = std::function<void(const http_response& created, const std::string& id)>;
+// POST /api/v1/users with the admin token (201 required): a user of its own for the test, its id
+// made from `prefix`; `check`, when given, looks further at the 201 first.
+account create_account(http_client& http, std::string_view admin_token, std::string_view prefix,
+                       const account_check& check = {});
+
 // What a start sends: start_args{}.session("tv").request("r-1").
 struct start_args {
   std::string video_id = std::string(video_1);

@@ -2,12 +2,15 @@
 
 // The store of one deployment for one test case of tests/store: SQLite, a redis-server or a
 // 3-master Redis Cluster, in a fresh temp dir. Shared by the conformance suite and the decider's
-// tests, so every store is started and opened the same way.
+// tests, so every store is started and opened the same way; and what the conformance suite and
+// the Redis store's tests both give a store and ask of it.
 
+#include <catch2/catch.hpp>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "redis_cluster.hpp"
 #include "redis_server.hpp"
@@ -69,5 +72,41 @@ class test_store final {
   std::unique_ptr<it::redis_cluster> cluster_;
   std::string url_;
 };
+
+// A plain user as a catalog seeds it.
+inline core::user_state plain_user(const std::string& id) {
+  core::user_state s;
+  s.u.id = id;
+  s.u.name = "User " + id;
+  return s;
+}
+
+// Calls to a Redis store right after its server restarted: the first may find the old connection
+// broken (store_unavailable), and the store reconnects on the next.
+template <class Call>
+auto after_reconnect(Call call) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return call();
+    } catch (const store_unavailable&) {
+      if (attempt == 5) throw;
+    }
+  }
+}
+
+// One commit, its answer.
+inline commit_status commit_one(store& s, user_commit c) {
+  const std::vector<commit_status> answers = s.commit({std::move(c)});
+  REQUIRE(answers.size() == 1);
+  return answers[0];
+}
+
+// A user the store holds (REQUIREd).
+inline core::user_state load_one(store& s, const std::string& id) {
+  const loaded_users loaded = s.load({id});
+  REQUIRE(loaded.states.size() == 1);
+  REQUIRE(loaded.states[0].has_value());
+  return *loaded.states[0];
+}
 
 }  // namespace streamgate

@@ -1,0 +1,154 @@
+// The Redis store against a real redis-server and a real three-master Redis Cluster on free
+// loopback ports (started per test case, their data in the test's temp dir), tested on the real
+// thing (redis_store_support.hpp).
+// Here: the audit trail, the lease index and the request index.
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "redis_store_support.hpp"
+#include "test_store.hpp"
+#include "wait.hpp"
+#include "worker/store/redis/redis_store.hpp"
+
+namespace streamgate::redis_test {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+bool same_audit(const audit_entry& a, const audit_entry& b) {
+  return a.user_id == b.user_id && a.at_ms == b.at_ms && a.type == b.type &&
+         a.stream_id == b.stream_id && a.request_id == b.request_id && a.video_id == b.video_id &&
+         a.reason == b.reason;
+}
+
+}  // namespace
+
+TEST_CASE("a redis user's audit is trimmed to its cap and read newest first",
+          "[redis][integration]") {
+  single_redis redis;
+  redis_store_options options;
+  options.audit_cap = 5;
+  auto s = open_store(redis.seeds(), options);
+  core::user_state alice = plain_user("alice");
+  REQUIRE(commit_one(*s, commit_of(alice, {},
+                                   {audit_line("alice", 1, "allowed", "r1"),
+                                    audit_line("alice", 2, "denied", "r2")})) ==
+          commit_status::committed);
+  alice.version = 1;
+  audit_entry full = audit_line("alice", 3, "evicted");
+  full.stream_id = "s_1";
+  full.video_id = "v1";
+  full.reason = "";
+  std::vector<audit_entry> more{full};
+  for (int at = 4; at <= 9; ++at) more.push_back(audit_line("alice", at, "stopped"));
+  REQUIRE(commit_one(*s, commit_of(alice, {}, more)) == commit_status::committed);
+
+  const std::vector<audit_entry> all = s->recent_audit("alice", 100);
+  REQUIRE(all.size() == 5);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CAPTURE(i);
+    CHECK(all[i].at_ms == static_cast<std::int64_t>(9 - i));
+    CHECK(all[i].user_id == "alice");
+  }
+  const std::vector<audit_entry> two = s->recent_audit("alice", 2);
+  REQUIRE(two.size() == 2);
+  CHECK(two[0].at_ms == 9);
+  CHECK(two[1].at_ms == 8);
+  CHECK(s->recent_audit("alice", 0).empty());
+  CHECK(s->recent_audit("nobody", 10).empty());
+
+  SECTION("every field of a line comes back as written") {
+    options.audit_cap = 1000;
+    auto roomy = open_store(redis.seeds(), options);
+    core::user_state bob = plain_user("bob");
+    audit_entry line = audit_line("bob", 1'700'000'000'123, "ended", "r_9");
+    line.stream_id = "s_9";
+    line.video_id = "v2";
+    line.reason = "evicted";
+    REQUIRE(commit_one(*roomy, commit_of(bob, {}, {line})) == commit_status::committed);
+    const auto read = roomy->recent_audit("bob", 10);
+    REQUIRE(read.size() == 1);
+    CHECK(same_audit(read[0], line));
+  }
+  SECTION("a conflicting commit appends no line") {
+    core::user_state stale = plain_user("alice");  // version 0: stale
+    CHECK(commit_one(*s, commit_of(stale, {}, {audit_line("alice", 99, "allowed")})) ==
+          commit_status::conflict);
+    CHECK(s->recent_audit("alice", 1)[0].at_ms == 9);
+  }
+}
+
+TEST_CASE("the redis lease index names a user once its lease is due, and not before",
+          "[redis][integration]") {
+  single_redis redis;
+  auto s = open_store(redis.seeds());
+  const std::int64_t now = store_now(*s);
+  core::user_state alice = plain_user("alice");
+  alice.streams.push_back(stream_of("alice", "s_1", now + 1'000));
+  REQUIRE(commit_one(*s, commit_of(alice, now + 1'000)) == commit_status::committed);
+
+  CHECK(due_in_full_pass(*s, now).empty());
+  CHECK(due_in_full_pass(*s, now + 999).empty());
+  CHECK(due_in_full_pass(*s, now + 1'000) == std::set<std::string>{"alice"});
+
+  SECTION("a renewed lease moves the entry") {
+    alice.version = 1;
+    alice.streams[0].expires_at_ms = now + 5'000;
+    REQUIRE(commit_one(*s, commit_of(alice, now + 5'000)) == commit_status::committed);
+    CHECK(due_in_full_pass(*s, now + 1'000).empty());
+    CHECK(due_in_full_pass(*s, now + 5'000) == std::set<std::string>{"alice"});
+  }
+  SECTION("a user without live streams leaves the index") {
+    alice.version = 1;
+    alice.streams.clear();
+    REQUIRE(commit_one(*s, commit_of(alice)) == commit_status::committed);
+    CHECK(due_in_full_pass(*s, now + 100'000).empty());
+  }
+  SECTION("a conflicting commit leaves the index as it was") {
+    core::user_state stale = alice;  // version 0: stale
+    CHECK(commit_one(*s, commit_of(stale)) == commit_status::conflict);
+    CHECK(due_in_full_pass(*s, now + 1'000) == std::set<std::string>{"alice"});
+  }
+  SECTION("at most `max` users per call, the others in the calls after") {
+    for (int i = 0; i < 20; ++i) {
+      const std::string id = "user" + std::to_string(i);
+      core::user_state u = plain_user(id);
+      u.streams.push_back(stream_of(id, "s_" + id, now + 10));
+      REQUIRE(commit_one(*s, commit_of(u, now + 10)) == commit_status::committed);
+    }
+    std::set<std::string> found;
+    std::size_t calls = 0;
+    while (found.size() < 21 && calls < 200) {
+      const auto due = s->due_users(now + 1'000, 3);
+      CHECK(due.size() <= 3);
+      found.insert(due.begin(), due.end());
+      ++calls;
+    }
+    CHECK(found.size() == 21);
+  }
+}
+
+TEST_CASE("a redis request id names the user who decided it while it is remembered",
+          "[redis][integration]") {
+  single_redis redis;
+  redis_store_options options;
+  options.request_memory_ms = 300;
+  auto s = open_store(redis.seeds(), options);
+  REQUIRE(commit_one(*s, commit_of(plain_user("alice"), {}, {}, {"r1", "r2"})) ==
+          commit_status::committed);
+  CHECK(s->request_owner("r1") == std::optional<std::string>("alice"));
+  CHECK(s->request_owner("r2") == std::optional<std::string>("alice"));
+  CHECK_FALSE(s->request_owner("r3").has_value());
+  // Forgotten with the request memory.
+  CHECK(it::wait_until([&] { return !s->request_owner("r1").has_value(); }, 5s));
+}
+
+}  // namespace streamgate::redis_test
