@@ -37,10 +37,9 @@ std::string given_up_message(std::string_view request_id) {
 }  // namespace
 
 zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
-                       call_queue& calls,
-                       in_flight_requests& in_flight, ws_registry& events, link_stats& stats,
-                       std::atomic<std::uint64_t>& next_corr, playback_gate& playback,
-                       token_cache& confirmed_tokens)
+                       call_queue& calls, in_flight_requests& in_flight, ws_registry& events,
+                       link_stats& stats, std::atomic<std::uint64_t>& next_corr,
+                       playback_gate& playback, token_cache& confirmed_tokens)
     : calls_(calls),
       in_flight_(in_flight),
       events_(events),
@@ -54,8 +53,7 @@ zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_li
   for (const worker_endpoint& w : workers) {
     zmq::socket_t dealer = open_dealer(context_, w.requests, keys);
     zmq::socket_t monitor = open_monitor(context_, dealer, workers_.size());
-    workers_.push_back(
-        {std::move(dealer), open_sub(context_, w.events, keys), std::move(monitor)});
+    workers_.push_back({std::move(dealer), open_sub(context_, w.events, keys), std::move(monitor)});
     workers_.back().unheard_since_ms = wall_ms();
   }
 }
@@ -69,19 +67,21 @@ void zmq_bridge::start(asio::io_context& io) {
   const auto then_settle = [this](auto receive) {
     return [this, receive] {
       const auto now = clock::now();
-      receive(now);
+      const bool more = receive(now);
       settle(now);
+      return more;
     };
   };
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     worker_sockets& w = workers_[i];
     w.requests_ready = std::make_unique<zmq_readable>(
-        w.requests, then_settle([this, i](clock::time_point now) { receive_replies(i, now); }));
+        w.requests,
+        then_settle([this, i](clock::time_point now) { return receive_replies(i, now); }));
     w.events_ready = std::make_unique<zmq_readable>(
         w.events,
-        then_settle([this, i](clock::time_point now) { receive_events(workers_[i], now); }));
+        then_settle([this, i](clock::time_point now) { return receive_events(workers_[i], now); }));
     w.monitor_ready = std::make_unique<zmq_readable>(
-        w.monitor, then_settle([this, i](clock::time_point) { receive_disconnections(i); }));
+        w.monitor, then_settle([this, i](clock::time_point) { return receive_disconnections(i); }));
   }
   asio::post(*strand_, [this] {
     for (worker_sockets& w : workers_) {
@@ -282,8 +282,7 @@ void zmq_bridge::update_up(clock::time_point now) {
 }
 
 bool zmq_bridge::alive(const worker_sockets& w, clock::time_point now) const {
-  return !w.foreign && now - w.last_reply < liveness_window &&
-         now - w.last_heard < liveness_window;
+  return !w.foreign && now - w.last_reply < liveness_window && now - w.last_heard < liveness_window;
 }
 
 std::size_t zmq_bridge::pick_worker(std::size_t route_key, clock::time_point now) const {

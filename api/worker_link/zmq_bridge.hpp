@@ -17,10 +17,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
-#include <memory>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <string>
@@ -29,13 +29,13 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "api/auth/token_cache.hpp"
+#include "api/playback/playback_gate.hpp"
+#include "api/websocket/ws_registry.hpp"
 #include "api/worker_link/call_queue.hpp"
-#include "api/worker_link/zmq_readable.hpp"
 #include "api/worker_link/in_flight_requests.hpp"
 #include "api/worker_link/link_stats.hpp"
-#include "api/playback/playback_gate.hpp"
-#include "api/auth/token_cache.hpp"
-#include "api/websocket/ws_registry.hpp"
+#include "api/worker_link/zmq_readable.hpp"
 #include "common/config.hpp"
 
 namespace streamgate {
@@ -45,9 +45,8 @@ class zmq_bridge final {
   // Connects the sockets at once, so a bad endpoint fails at start-up (zmq::error_t). With
   // `keys`, every socket is a CURVE client of the workers (docs/design.md §6).
   zmq_bridge(const std::vector<worker_endpoint>& workers, const api_link_keys& keys,
-             call_queue& calls,
-             in_flight_requests& in_flight, ws_registry& events, link_stats& stats,
-             std::atomic<std::uint64_t>& next_corr, playback_gate& playback,
+             call_queue& calls, in_flight_requests& in_flight, ws_registry& events,
+             link_stats& stats, std::atomic<std::uint64_t>& next_corr, playback_gate& playback,
              token_cache& confirmed_tokens);
   ~zmq_bridge();
   zmq_bridge(const zmq_bridge&) = delete;
@@ -124,10 +123,11 @@ class zmq_bridge final {
   void fire_timers(clock::time_point now);
   void finish(pending_map::iterator it, std::optional<worker_reply> reply);
   void ping_workers(clock::time_point now);
-  void receive_replies(std::size_t worker, clock::time_point now);
-  void receive_events(worker_sockets& w, clock::time_point now);
+  // Each reads one batch at most and returns true when it stopped at the batch (zmq_readable).
+  bool receive_replies(std::size_t worker, clock::time_point now);
+  bool receive_events(worker_sockets& w, clock::time_point now);
   void note_dataset(worker_sockets& w, std::string_view dataset);
-  void receive_disconnections(std::size_t worker);
+  bool receive_disconnections(std::size_t worker);
   void mark_alive(std::size_t worker, clock::time_point now);
   // Answers requests and is heard on its event socket.
   bool alive(const worker_sockets& w, clock::time_point now) const;

@@ -33,11 +33,11 @@ std::optional<std::uint64_t> parse_corr(std::string_view text) {
 
 }  // namespace
 
-void zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
+bool zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
   std::array<zmq::message_t, 4> frames;
   std::size_t count = 0;
-  for (int n = 0;
-       n < max_receive_batch && receive_message(workers_[worker].requests, frames, count); ++n) {
+  int n = 0;
+  for (; n < max_receive_batch && receive_message(workers_[worker].requests, frames, count); ++n) {
     const bool framed = count == 3 || count == 4;
     const auto corr = framed ? parse_corr(frames[0].to_string_view()) : std::nullopt;
     const auto result = framed ? parse_outcome(frames[1].to_string_view()) : std::nullopt;
@@ -59,12 +59,14 @@ void zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
       body = prepend_fields(playback_.field(*grant, wall_ms()), body);
     finish(it, worker_reply{*result, std::move(body)});
   }
+  return n == max_receive_batch;
 }
 
-void zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
+bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
   std::array<zmq::message_t, 4> frames;
   std::size_t count = 0;
-  for (int n = 0; n < max_receive_batch && receive_message(w.events, frames, count); ++n) {
+  int n = 0;
+  for (; n < max_receive_batch && receive_message(w.events, frames, count); ++n) {
     w.last_heard = now;
     // Joined (again): events published before may have missed every socket, and a crashed
     // worker may have committed decisions it never published, so each fetches a snapshot.
@@ -111,6 +113,7 @@ void zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
     }
     events_.publish(frames[0].to_string_view(), event, std::move(*mark));
   }
+  return n == max_receive_batch;
 }
 
 void zmq_bridge::note_dataset(worker_sockets& w, std::string_view dataset) {
@@ -130,7 +133,7 @@ void zmq_bridge::note_dataset(worker_sockets& w, std::string_view dataset) {
   w.foreign = foreign;
 }
 
-void zmq_bridge::receive_disconnections(std::size_t worker) {
+bool zmq_bridge::receive_disconnections(std::size_t worker) {
   // Each event is two frames (event id and value, then the endpoint); only disconnections are
   // subscribed to, so each one counts.
   std::array<zmq::message_t, 2> frames;
@@ -141,6 +144,7 @@ void zmq_bridge::receive_disconnections(std::size_t worker) {
       workers_[worker].unheard_since_ms = wall_ms();
     spdlog::debug("lost the connection to worker {}", worker);
   }
+  return false;  // read to the end
 }
 
 }  // namespace streamgate

@@ -6,8 +6,8 @@
 
 namespace streamgate {
 
-zmq_readable::zmq_readable(zmq::socket_t& socket, std::function<void()> on_readable)
-    : socket_(socket), on_readable_(std::move(on_readable)) {}
+zmq_readable::zmq_readable(zmq::socket_t& socket, std::function<bool()> drain)
+    : socket_(socket), drain_(std::move(drain)) {}
 
 zmq_readable::~zmq_readable() {
   // Released, not closed: the descriptor belongs to the socket.
@@ -17,13 +17,18 @@ zmq_readable::~zmq_readable() {
 void zmq_readable::open(const asio::any_io_executor& strand) {
   strand_ = strand;
   descriptor_.emplace(strand, socket_.get(zmq::sockopt::fd));
-  check();
+  // What came before the descriptor was watched raised no edge this watcher heard.
+  drain();
 }
 
 void zmq_readable::check() {
   if (closed_) return;
   wait();
-  if ((socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0) run_soon();
+  if (has_input()) drain_soon();
+}
+
+bool zmq_readable::has_input() {
+  return (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
 }
 
 void zmq_readable::wait() {
@@ -32,30 +37,32 @@ void zmq_readable::wait() {
   descriptor_->async_wait(asio::posix::stream_descriptor::wait_read,
                           asio::bind_executor(strand_, [this](const boost::system::error_code& ec) {
                             waiting_ = false;
-                            if (!ec) run();
+                            if (!ec) drain();
                           }));
 }
 
-void zmq_readable::run_soon() {
-  // Posted rather than run here: check() is called from the middle of the link's work.
+void zmq_readable::drain_soon() {
   if (std::exchange(queued_, true)) return;
   asio::post(strand_, [this] {
     queued_ = false;
-    run();
+    drain();
   });
 }
 
-void zmq_readable::run() {
+void zmq_readable::drain() {
   if (closed_) return;
-  on_readable_();
-  check();
+  wait();
+  // Stopped at its batch, or more came: read after what is queued on the strand.
+  if (drain_() || has_input()) drain_soon();
 }
 
 void zmq_readable::close(bool destroy) {
   closed_ = true;
   if (!descriptor_) return;
   static_cast<void>(descriptor_->release());  // cancels the wait: its handler sees closed_
-  if (destroy) descriptor_.reset();
+  if (!destroy) return;
+  descriptor_.reset();
+  strand_ = {};  // a strand's last copy needs its io_context
 }
 
 }  // namespace streamgate
