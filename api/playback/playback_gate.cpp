@@ -16,7 +16,8 @@ constexpr std::int64_t revocation_slack_ms = 60'000;
 
 playback_gate::playback_gate(playback_signer signer)
     : signer_(std::move(signer)),
-      ends_(signer_.validity().count() + revocation_slack_ms, revocation_capacity) {}
+      ends_(signer_.validity().count() + revocation_slack_ms, revocation_capacity),
+      verified_(verified_capacity) {}
 
 std::string playback_gate::field(const playback_grant& grant, std::int64_t now_ms) const {
   const std::int64_t expires = now_ms + signer_.validity().count();
@@ -36,8 +37,12 @@ void playback_gate::distrust_until(std::int64_t now_ms) { ends_.distrust_before(
 
 result<playback_claims> playback_gate::check(std::string_view token, std::string_view video_id,
                                              std::int64_t now_ms) const {
-  auto claims = signer_.verify(token);
-  if (!claims) return error{error_code::invalid_token, "the playback token is not valid"};
+  auto claims = verified_.find(token, now_ms);
+  if (!claims) {
+    claims = signer_.verify(token);
+    if (!claims) return error{error_code::invalid_token, "the playback token is not valid"};
+    verified_.remember(token, *claims, now_ms);
+  }
   if (claims->video_id != video_id)
     return error{error_code::wrong_video, "the playback token is for another video"};
   const std::int64_t signed_at = claims->expires_at_ms - signer_.validity().count();

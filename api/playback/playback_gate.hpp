@@ -11,6 +11,7 @@
 
 #include "api/playback/playback_token.hpp"
 #include "api/playback/revocation_set.hpp"
+#include "api/playback/verified_tokens.hpp"
 #include "common/error.hpp"
 #include "common/messages.hpp"
 
@@ -20,6 +21,9 @@ class playback_gate final {
  public:
   // How many ended streams are remembered at most (revocation_set): about 100 bytes each.
   static constexpr std::size_t revocation_capacity = 200'000;
+  // How many checked tokens are remembered at most (verified_tokens): about 300 bytes each, and a
+  // live stream has two or three at a time (one per heartbeat).
+  static constexpr std::size_t verified_capacity = 16'384;
 
   explicit playback_gate(playback_signer signer);
 
@@ -38,10 +42,12 @@ class playback_gate final {
                                 std::int64_t now_ms) const;
 
   std::size_t remembered_ends() const { return ends_.size(); }
+  std::size_t remembered_tokens() const { return verified_.size(); }
 
  private:
   playback_signer signer_;
   revocation_set ends_;
+  mutable verified_tokens verified_;  // a memory of check(), which changes no answer
 };
 
 }  // namespace streamgate

@@ -10,6 +10,7 @@
 #include "api/playback/playback_token.hpp"
 #include "api/playback/playlist.hpp"
 #include "api/playback/revocation_set.hpp"
+#include "api/playback/verified_tokens.hpp"
 
 using namespace streamgate;
 using namespace std::chrono_literals;
@@ -96,6 +97,47 @@ TEST_CASE("after a gap in what the api heard, older tokens need a heartbeat", "[
   gate.distrust_until(t0 + 10);
   CHECK(refusal(gate, before, "v01", t0 + 11) == error_code::token_expired);
   CHECK(gate.check(token_of(gate, t0 + 10), "v01", t0 + 11).has_value());
+}
+
+TEST_CASE(
+    "a checked token is remembered only while genuine and unexpired, and cached answers "
+    "change nothing",
+    "[unit][playback]") {
+  playback_gate gate(signer());
+  const std::string token = token_of(gate, t0);  // valid until t0 + 60 s
+  CHECK(refusal(gate, token + "x", "v01", t0) == error_code::invalid_token);
+  CHECK(gate.remembered_tokens() == 0);  // a forgery is never remembered
+
+  REQUIRE(gate.check(token, "v01", t0).has_value());
+  CHECK(gate.remembered_tokens() == 1);
+  // Remembered, and still checked against the video, the expiry and the ends every time.
+  REQUIRE(gate.check(token, "v01", t0 + 1).has_value());
+  CHECK(refusal(gate, token, "v02", t0 + 1) == error_code::wrong_video);
+  CHECK(refusal(gate, token, "v01", t0 + 60'000) == error_code::token_expired);
+  gate.ended("s_1", t0 + 2);
+  CHECK(refusal(gate, token, "v01", t0 + 3) == error_code::stream_ended);
+}
+
+TEST_CASE("the memory of verified tokens is bounded and forgets expired ones", "[unit][playback]") {
+  verified_tokens verified(3);
+  const auto claims_until = [](std::int64_t expires) {
+    return playback_claims{"s_1", "alice", "v01", expires};
+  };
+  verified.remember("expired", claims_until(t0), t0);
+  CHECK(verified.size() == 0);
+
+  for (const char* token : {"a", "b", "c", "d"})
+    verified.remember(token, claims_until(t0 + 10), t0);
+  CHECK(verified.size() == 3);
+  CHECK_FALSE(verified.find("a", t0));  // the oldest went first
+  REQUIRE(verified.find("d", t0));
+  CHECK(verified.find("d", t0)->stream_id == "s_1");
+  CHECK_FALSE(verified.find("d", t0 + 10));  // at its expiry
+
+  // Expired entries make room before live ones are dropped.
+  verified.remember("e", claims_until(t0 + 100), t0 + 10);
+  CHECK(verified.size() == 1);
+  CHECK(verified.find("e", t0 + 10));
 }
 
 TEST_CASE("the revocation set is bounded, and never re-admits what it drops", "[unit][playback]") {
