@@ -23,9 +23,9 @@ result<bool> wait_mode(const request_context& ctx) {
   return bad_request("query parameter 'wait' must be true or false");
 }
 
-// Every answer to a start names its requestId, so the client can retry without a second slot.
+// Every answer to a start names its requestId, so the client can retry without a second slot. A
+// verdict's body names it already; an error's ({"error":{...}}, encode_error) never does.
 std::string with_request_id(std::string body, std::string_view request_id) {
-  if (body.find("\"requestId\"") != std::string::npos) return body;
   return prepend_fields(id_field("requestId", request_id), body);
 }
 
