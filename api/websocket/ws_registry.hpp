@@ -1,8 +1,9 @@
 #pragma once
 
 // Which WebSockets of this api belong to which user, so a user's events reach only that user's
-// sockets (docs/design.md §4). Written by io threads (connect, disconnect), read by the ZeroMQ
-// bridge thread (every event), hence the mutex; it is held only to copy the few weak pointers.
+// sockets (docs/design.md §4). Written by sessions (connect, disconnect) and read by the worker
+// link's strand (every event), on any of the io threads, hence the mutex; it is held only to
+// copy the few weak pointers.
 
 #include <cstddef>
 #include <functional>
