@@ -2,7 +2,7 @@
 
 // Everything an api knows about playback (docs/design.md §9): it signs the tokens it hands out
 // and decides, from a token alone, whether media may be served. Shared by the worker link's
-// thread (signing, ends) and the io threads (checks); every member is safe to call from any.
+// strand (signing, ends) and the io threads (checks); every member is safe to call from any.
 
 #include <cstddef>
 #include <cstdint>
