@@ -190,7 +190,8 @@ bool zmq_bridge::send(pending_call& p, clock::time_point now) {
   const std::size_t target = pick_worker(p.call.route_key, now);
   worker_sockets& w = workers_[target];
   w.sent = true;
-  if (w.requests.send(zmq::buffer(p.call.wire), zmq::send_flags::dontwait)) {
+  if (again_if_interrupted(
+          [&] { return w.requests.send(zmq::buffer(p.call.wire), zmq::send_flags::dontwait); })) {
     p.sent_to = target;
     p.sent_on = w.connection;
     return true;
@@ -256,7 +257,9 @@ void zmq_bridge::ping_workers(clock::time_point now) {
     const std::uint64_t corr = next_corr_.fetch_add(1, std::memory_order_relaxed);
     const std::string wire = encode_request(request{corr, ping_request{}});
     workers_[i].sent = true;
-    if (workers_[i].requests.send(zmq::buffer(wire), zmq::send_flags::dontwait))
+    if (again_if_interrupted([&] {
+          return workers_[i].requests.send(zmq::buffer(wire), zmq::send_flags::dontwait);
+        }))
       pings_.emplace(corr, ping{i, now});
   }
   const bool any_alive = std::any_of(workers_.begin(), workers_.end(),

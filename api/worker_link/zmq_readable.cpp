@@ -4,6 +4,8 @@
 #include <boost/asio/post.hpp>
 #include <utility>
 
+#include "api/worker_link/zmq_sockets.hpp"
+
 namespace streamgate {
 
 zmq_readable::zmq_readable(zmq::socket_t& socket, std::function<bool()> drain)
@@ -28,7 +30,8 @@ void zmq_readable::check() {
 }
 
 bool zmq_readable::has_input() {
-  return (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+  return (again_if_interrupted([this] { return socket_.get(zmq::sockopt::events); }) &
+          ZMQ_POLLIN) != 0;
 }
 
 void zmq_readable::wait() {

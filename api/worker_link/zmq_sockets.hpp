@@ -4,6 +4,7 @@
 // reading of one whole message from any of them (docs/design.md §1).
 
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <string>
 #include <zmq.hpp>
@@ -25,13 +26,29 @@ zmq::socket_t open_monitor(zmq::context_t& context, zmq::socket_t& dealer, std::
 zmq::socket_t open_sub(zmq::context_t& context, const std::string& endpoint,
                        const api_link_keys& keys);
 
+// Makes a ZeroMQ call again when a signal interrupted it. The link runs on the io threads, which
+// also take SIGTERM and SIGINT (asio::signal_set): a signal landing in libzmq's own poll is an
+// EINTR, which cppzmq throws, and which would otherwise end the api. An interrupted call has
+// done nothing yet (libzmq checks its commands before it queues or takes a message).
+template <class Call>
+auto again_if_interrupted(Call&& call) -> decltype(call()) {
+  for (;;) {
+    try {
+      return call();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+  }
+}
+
 // Reads one whole multipart message; false when none is waiting. Parts past `frames.size()`
 // are read and dropped, so the next message starts clean; `count` says how many there were.
 template <std::size_t N>
 bool receive_message(zmq::socket_t& socket, std::array<zmq::message_t, N>& frames,
                      std::size_t& count) {
   zmq::message_t part;
-  if (!socket.recv(part, zmq::recv_flags::dontwait)) return false;
+  if (!again_if_interrupted([&] { return socket.recv(part, zmq::recv_flags::dontwait); }))
+    return false;
   count = 0;
   for (;;) {
     const bool more = part.more();
@@ -39,7 +56,7 @@ bool receive_message(zmq::socket_t& socket, std::array<zmq::message_t, N>& frame
     ++count;
     if (!more) return true;
     // The rest of a message arrives with its first part, so this never waits.
-    static_cast<void>(socket.recv(part));
+    static_cast<void>(again_if_interrupted([&] { return socket.recv(part); }));
   }
 }
 
