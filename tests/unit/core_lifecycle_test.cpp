@@ -1,0 +1,463 @@
+// The decision core after a start (worker/core/decisions.hpp): expiry, heartbeat, stop,
+// stop-all, tokens, deletion, event numbering and users.
+
+#include "core_test_support.hpp"
+
+namespace streamgate::core {
+
+using namespace test_support;
+
+// ---- expiry ----
+
+TEST_CASE("a lease lapses at exactly its expiry", "[core][expiry]") {
+  auto [offset, lapsed] = GENERATE(table<std::int64_t, bool>({
+      {-1, false},
+      {0, true},
+      {1, true},
+  }));
+  CAPTURE(offset);
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  fill(state, 1, r);
+  const std::int64_t now = t0 + lease + offset;
+
+  effects out;
+  expire(state, now, r, out);
+  CHECK(out.changed == lapsed);
+  CHECK(out.expired == (lapsed ? 1 : 0));
+  if (lapsed) {
+    CHECK(state.streams.empty());
+    CHECK(describe_all(out.events) == std::vector<std::string>{"2 ended s1 expired"});
+    CHECK(describe_all(out.audit) == std::vector<std::string>{"expired stream=s1 video=v1"});
+    check_stamps(out, "alice", now);
+  } else {
+    CHECK(ids_of(state.streams) == std::vector<std::string>{"s1"});
+    CHECK(out.events.empty());
+    CHECK(out.audit.empty());
+  }
+}
+
+TEST_CASE("every decision ends lapsed streams first, so they neither count nor take a heartbeat",
+          "[core][expiry]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  fill(state, 2, r);  // s1 lapses at t0 + lease, s2 a second later
+  effects ignored;
+  REQUIRE(start(state, start_of("r3", "", "v3"), true, "s3", t0 + 50'000, r, ignored).v.allowed);
+  const std::int64_t now = t0 + lease + 1000;
+  const std::vector<std::string> expired{"4 ended s1 expired", "5 ended s2 expired"};
+  const std::vector<std::string> expired_audit{"expired stream=s1 video=v1",
+                                               "expired stream=s2 video=v1"};
+  effects out;
+
+  SECTION("start: at the limit of 3 before expiry, below it after") {
+    const verdict v = start(state, start_of("r4"), true, "s4", now, r, out).v;
+    CHECK(v.allowed);
+    CHECK(v.active == 2);
+    CHECK(describe_all(out.events) ==
+          std::vector<std::string>{expired[0], expired[1], "6 verdict r4 allowed s4"});
+    CHECK(describe_all(out.audit) ==
+          std::vector<std::string>{expired_audit[0], expired_audit[1],
+                                   "allowed stream=s4 request=r4 video=v1"});
+    check_stamps(out, "alice", now);
+    check_counters(out, {.allowed = 1, .expired = 2});
+  }
+  SECTION("heartbeat") {
+    CHECK(heartbeat(state, "s3", now, r, out).value() == now + lease);
+    CHECK(describe_all(out.events) == expired);
+    CHECK(describe_all(out.audit) == expired_audit);
+    check_counters(out, {.expired = 2});
+  }
+  SECTION("stop") {
+    CHECK(stop(state, "s3", now, r, out).has_value());
+    CHECK(describe_all(out.events) ==
+          std::vector<std::string>{expired[0], expired[1], "6 ended s3 stopped"});
+    check_counters(out, {.expired = 2});
+  }
+  SECTION("stop_all counts only the live streams") {
+    CHECK(stop_all(state, now, r, out) == 1);
+    CHECK(describe_all(out.events) ==
+          std::vector<std::string>{expired[0], expired[1], "6 ended s3 stop_all"});
+    check_counters(out, {.expired = 2});
+  }
+  SECTION("expire") {
+    expire(state, now, r, out);
+    CHECK(describe_all(out.events) == expired);
+    CHECK(describe_all(out.audit) == expired_audit);
+    CHECK(ids_of(state.streams) == std::vector<std::string>{"s3"});
+    check_counters(out, {.expired = 2});
+  }
+  CHECK(out.changed);
+}
+
+TEST_CASE("next_expiry is the earliest lease among the live streams", "[core][expiry]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  CHECK(next_expiry(state) == std::nullopt);
+  fill(state, 2, r);
+  CHECK(next_expiry(state) == t0 + lease);
+
+  effects out;
+  REQUIRE(heartbeat(state, "s1", t0 + 5000, r, out).has_value());
+  CHECK(next_expiry(state) == t0 + 1000 + lease);
+  REQUIRE(stop(state, "s2", t0 + 6000, r, out).has_value());
+  CHECK(next_expiry(state) == t0 + 5000 + lease);
+  REQUIRE(stop(state, "s1", t0 + 7000, r, out).has_value());
+  CHECK(next_expiry(state) == std::nullopt);
+}
+
+// ---- heartbeat, stop, stop_all ----
+
+TEST_CASE("a heartbeat renews a live stream's lease and publishes nothing", "[core][heartbeat]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  fill(state, 2, r);
+  const std::int64_t now = t0 + 60'000;
+
+  effects out;
+  const result<std::int64_t> renewed = heartbeat(state, "s1", now, r, out);
+  REQUIRE(renewed.has_value());
+  CHECK(*renewed == now + lease);
+  CHECK(state.streams[0].expires_at_ms == now + lease);
+  CHECK(state.streams[0].started_at_ms == t0);
+  CHECK(state.streams[1].expires_at_ms == t0 + 1000 + lease);
+  CHECK(ids_of(state.streams) == std::vector<std::string>{"s1", "s2"});  // still oldest first
+  CHECK(out.changed);
+  CHECK(out.events.empty());
+  CHECK(out.audit.empty());
+  check_counters(out, {});
+  CHECK(state.seq == 2);
+
+  // Past its first lease s1 lives on; s2, never renewed, does not.
+  out.clear();
+  expire(state, t0 + 1000 + lease, r, out);
+  CHECK(ids_of(state.streams) == std::vector<std::string>{"s1"});
+  CHECK(describe_all(out.events) == std::vector<std::string>{"3 ended s2 expired"});
+}
+
+TEST_CASE("a heartbeat is not_found unless the user has that stream live", "[core][heartbeat]") {
+  using strings = std::vector<std::string>;
+  auto [stream_id, at, changed, events] = GENERATE(table<std::string, std::int64_t, bool, strings>({
+      {"nope", t0 + 1000, false, {}},
+      {"", t0 + 1000, false, {}},
+      {"b1", t0 + 1000, false, {}},  // bob's stream: never seen from alice's state
+      {"s1", t0 + lease, true, {"2 ended s1 expired"}},
+  }));
+  CAPTURE(stream_id, at);
+  const rules r = test_rules();
+  user_state alice = state_of("alice");
+  fill(alice, 1, r);
+  user_state bob = state_of("bob");
+  effects ignored;
+  start(bob, start_of("r1", "", "v1", "bob"), true, "b1", t0, r, ignored);
+  const user_state bob_before = bob;
+
+  effects out;
+  const result<std::int64_t> renewed = heartbeat(alice, stream_id, at, r, out);
+  REQUIRE(renewed.has_error());
+  CHECK(renewed.error().code == error_code::not_found);
+  CHECK(renewed.error().message == "unknown stream '" + stream_id + "'");
+  CHECK(out.changed == changed);
+  CHECK(describe_all(out.events) == events);
+  CHECK(bob == bob_before);
+}
+
+TEST_CASE("stop ends one stream with reason stopped, and only a live stream of the user",
+          "[core][stop]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  effects ignored;
+  for (int i = 1; i <= 3; ++i)
+    start(state, start_of("r" + n(i), "", "v" + n(i)), true, "s" + n(i), t0 + i, r, ignored);
+  const std::int64_t now = t0 + 5000;
+
+  effects out;
+  REQUIRE(stop(state, "s2", now, r, out).has_value());
+  CHECK(ids_of(state.streams) == std::vector<std::string>{"s1", "s3"});
+  CHECK(describe_all(out.events) == std::vector<std::string>{"4 ended s2 stopped"});
+  CHECK(describe_all(out.audit) == std::vector<std::string>{"stopped stream=s2 video=v2"});
+  check_stamps(out, "alice", now);
+  check_counters(out, {});
+  CHECK(out.changed);
+
+  const std::string id = GENERATE(as<std::string>{}, "s2", "b1", "");
+  CAPTURE(id);
+  effects again;
+  const result<void> refused = stop(state, id, now + 1, r, again);
+  REQUIRE(refused.has_error());
+  CHECK(refused.error().code == error_code::not_found);
+  CHECK(refused.error().message == "unknown stream '" + id + "'");
+  CHECK_FALSE(again.changed);
+  CHECK(again.events.empty());
+  CHECK(ids_of(state.streams) == std::vector<std::string>{"s1", "s3"});
+}
+
+TEST_CASE("stop_all ends every live stream with reason stop_all and returns how many",
+          "[core][stop]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  effects out;
+
+  SECTION("three streams") {
+    fill(state, 3, r);
+    const std::int64_t now = t0 + 5000;
+    CHECK(stop_all(state, now, r, out) == 3);
+    CHECK(state.streams.empty());
+    CHECK(describe_all(out.events) == std::vector<std::string>{"4 ended s1 stop_all",
+                                                               "5 ended s2 stop_all",
+                                                               "6 ended s3 stop_all"});
+    CHECK(describe_all(out.audit) == std::vector<std::string>{"stop_all stream=s1 video=v1",
+                                                              "stop_all stream=s2 video=v1",
+                                                              "stop_all stream=s3 video=v1"});
+    check_stamps(out, "alice", now);
+    check_counters(out, {});
+    CHECK(out.changed);
+  }
+  SECTION("no stream: 0, and nothing changed") {
+    CHECK(stop_all(state, t0, r, out) == 0);
+    CHECK_FALSE(out.changed);
+    CHECK(out.events.empty());
+    CHECK(out.audit.empty());
+  }
+  SECTION("only lapsed streams: 0, but their expiry is a change") {
+    fill(state, 1, r);
+    CHECK(stop_all(state, t0 + lease, r, out) == 0);
+    CHECK(out.changed);
+    CHECK(describe_all(out.events) == std::vector<std::string>{"2 ended s1 expired"});
+  }
+}
+
+TEST_CASE("a new token replaces the old one's hash, is audited and revokes the user's access",
+          "[core][access]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  state.u.token_hash = std::string(64, 'a');
+  fill(state, 2, r);
+  effects out;
+  rotate_token(state, std::string(64, 'b'), t0 + 10, out);
+  CHECK(state.u.token_hash == std::string(64, 'b'));
+  CHECK(ids_of(state.streams) == std::vector<std::string>{"s1", "s2"});  // they keep playing
+  CHECK(describe_all(out.events) == std::vector<std::string>{"3 revoked alice"});
+  CHECK(describe_all(out.audit) == std::vector<std::string>{"token_rotated"});
+  check_stamps(out, "alice", t0 + 10);
+  CHECK(out.changed);
+  CHECK_FALSE(out.removed);
+}
+
+TEST_CASE("deleting a user ends its live streams with reason deleted, then revokes and removes it",
+          "[core][access]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  effects out;
+  SECTION("with streams, one of them lapsed") {
+    fill(state, 3, r);
+    state.streams[0].expires_at_ms = t0 + 1;
+    CHECK(delete_user(state, t0 + 5, r, out) == 2);
+    CHECK(state.streams.empty());
+    CHECK(describe_all(out.events) ==
+          std::vector<std::string>{"4 ended s1 expired", "5 ended s2 deleted", "6 ended s3 deleted",
+                                   "7 revoked alice"});
+  }
+  SECTION("without a stream") {
+    CHECK(delete_user(state, t0, r, out) == 0);
+    CHECK(describe_all(out.events) == std::vector<std::string>{"1 revoked alice"});
+  }
+  CHECK(out.changed);
+  CHECK(out.removed);
+}
+
+// ---- seq, changed, effects ----
+
+TEST_CASE("seq numbers every event of the user in decision order, from the loaded seq",
+          "[core][seq]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  state.seq = 41;  // as loaded from the store
+  effects out;
+
+  REQUIRE(start(state, start_of("r1"), true, "s1", t0, r, out).v.allowed);
+  REQUIRE(start(state, start_of("r2"), true, "s2", t0 + 1000, r, out).v.allowed);
+  REQUIRE(start(state, start_of("r1"), true, "s9", t0 + 2000, r, out).replayed);
+  REQUIRE(heartbeat(state, "s2", t0 + 3000, r, out).has_value());
+  REQUIRE(stop(state, "s2", t0 + 4000, r, out).has_value());
+  REQUIRE_FALSE(start(state, start_of("r3", "", "x"), false, "s3", t0 + 5000, r, out).v.allowed);
+  expire(state, t0 + lease, r, out);
+  CHECK(stop_all(state, t0 + lease + 1, r, out) == 0);
+
+  CHECK(describe_all(out.events) == std::vector<std::string>{
+                                        "42 verdict r1 allowed s1",
+                                        "43 verdict r2 allowed s2",
+                                        "44 verdict r1 allowed s1",
+                                        "45 ended s2 stopped",
+                                        "46 verdict r3 denied unknown_video",
+                                        "47 ended s1 expired",
+                                    });
+  CHECK(state.seq == 47);
+  CHECK(describe_all(out.audit) == std::vector<std::string>{
+                                       "allowed stream=s1 request=r1 video=v1",
+                                       "allowed stream=s2 request=r2 video=v1",
+                                       "stopped stream=s2 video=v1",
+                                       "denied request=r3 video=x reason=unknown_video",
+                                       "expired stream=s1 video=v1",
+                                   });
+  check_counters(out, {.allowed = 2, .denied = 1, .expired = 1, .replayed = 1});
+}
+
+TEST_CASE("a decision that changes nothing leaves changed false and publishes nothing",
+          "[core][changed]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  fill(state, 1, r);
+  const user_state before = state;
+  const std::int64_t now = t0 + 1000;  // nothing lapsed, nothing forgotten
+  effects out;
+
+  SECTION("expire") { expire(state, now, r, out); }
+  SECTION("heartbeat of an unknown stream") {
+    CHECK(heartbeat(state, "nope", now, r, out).has_error());
+  }
+  SECTION("stop of an unknown stream") { CHECK(stop(state, "nope", now, r, out).has_error()); }
+  CHECK_FALSE(out.changed);
+  CHECK(out.events.empty());
+  CHECK(out.audit.empty());
+  check_counters(out, {});
+  CHECK(state == before);
+}
+
+TEST_CASE("effects accumulate across decisions until cleared", "[core][changed]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice", 1);
+  effects out;
+  start(state, start_of("r1"), true, "s1", t0, r, out);
+  start(state, start_of("r2"), true, "s2", t0 + 1, r, out);
+  CHECK(out.events.size() == 2);
+  CHECK(out.audit.size() == 2);
+  check_counters(out, {.allowed = 1, .denied = 1});
+
+  out.clear();
+  CHECK(out.events.empty());
+  CHECK(out.audit.empty());
+  CHECK_FALSE(out.changed);
+  check_counters(out, {});
+}
+
+// ---- users ----
+
+TEST_CASE("create_user makes a version 0 state from a valid request", "[core][users]") {
+  auto [max_streams, plan_id, token_hash] =
+      GENERATE(table<std::optional<int>, std::optional<std::string>, std::optional<std::string>>({
+          {std::nullopt, std::nullopt, std::nullopt},
+          {0, std::nullopt, std::string(64, 'a')},
+          {max_streams_ceiling, "family", std::nullopt},
+          {2, "solo", std::string(64, 'f')},
+      }));
+  CAPTURE(max_streams, plan_id);
+  create_user_request request;
+  request.id = "ignored-the-id-argument-wins";
+  request.name = "Alice";
+  request.max_streams = max_streams;
+  request.policy_override = policy::monitor;
+  request.token_hash = token_hash;
+  request.plan = plan_id;
+
+  const result<user_state> created = create_user(request, "u_1", test_rules());
+  REQUIRE(created.has_value());
+  CHECK(created->u ==
+        user{"u_1", "Alice", max_streams, policy::monitor, plan_id, token_hash.value_or("")});
+  CHECK(created->streams.empty());
+  CHECK(created->starts.empty());
+  CHECK(created->seq == 0);
+  CHECK(created->version == 0);
+}
+
+TEST_CASE("create_user refuses a limit outside 0..max_streams_ceiling or an unknown plan",
+          "[core][users]") {
+  auto [max_streams, plan_id, message] =
+      GENERATE(table<std::optional<int>, std::optional<std::string>, std::string>({
+          {-1, std::nullopt, "maxStreams -1 is outside 0..1000"},
+          {max_streams_ceiling + 1, std::nullopt, "maxStreams 1001 is outside 0..1000"},
+          {std::nullopt, "gold", "unknown plan 'gold'"},
+          {std::nullopt, "", "unknown plan ''"},
+          {3, "SOLO", "unknown plan 'SOLO'"},
+      }));
+  CAPTURE(max_streams, plan_id);
+  create_user_request request;
+  request.name = "Alice";
+  request.max_streams = max_streams;
+  request.plan = plan_id;
+  const result<user_state> created = create_user(request, "u_1", test_rules());
+  REQUIRE(created.has_error());
+  CHECK(created.error().code == error_code::bad_request);
+  CHECK(created.error().message == message);
+}
+
+TEST_CASE("patch_user applies only the fields that are set", "[core][users]") {
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  state.u = user{"alice", "Alice", 2, policy::deny, "solo", "hash"};
+  fill(state, 1, r);
+  user expected = state.u;
+  patch_user_request patch;
+  patch.user_id = "alice";
+
+  SECTION("nothing") {}
+  SECTION("name") {
+    patch.name = "Alice L.";
+    expected.name = "Alice L.";
+  }
+  SECTION("limit, to the ceiling") {
+    patch.max_streams = max_streams_ceiling;
+    expected.max_streams = max_streams_ceiling;
+  }
+  SECTION("policy") {
+    patch.policy_override = policy::evict_oldest;
+    expected.policy_override = policy::evict_oldest;
+  }
+  SECTION("plan") {
+    patch.plan = "family";
+    expected.plan = "family";
+  }
+  SECTION("all at once, limit to 0") {
+    patch.name = "A";
+    patch.max_streams = 0;
+    patch.policy_override = policy::monitor;
+    patch.plan = "shadow";
+    expected = user{"alice", "A", 0, policy::monitor, "shadow", "hash"};
+  }
+  const std::vector<stream> streams = state.streams;
+  REQUIRE(patch_user(state, patch, r).has_value());
+  CHECK(state.u == expected);
+  CHECK(state.streams == streams);  // a lowered limit ends no running stream
+  CHECK(state.seq == 1);
+}
+
+TEST_CASE("patch_user refuses a bad limit or plan and changes nothing", "[core][users]") {
+  auto [name, max_streams, plan_id, message] =
+      GENERATE(table<std::optional<std::string>, std::optional<int>, std::optional<std::string>,
+                     std::string>({
+          {std::nullopt, -1, std::nullopt, "maxStreams -1 is outside 0..1000"},
+          {std::nullopt, 1001, std::nullopt, "maxStreams 1001 is outside 0..1000"},
+          {std::nullopt, std::nullopt, "gold", "unknown plan 'gold'"},
+          // A valid field beside a bad one is not applied either.
+          {"Bob", 1001, std::nullopt, "maxStreams 1001 is outside 0..1000"},
+          {"Bob", 2, "gold", "unknown plan 'gold'"},
+      }));
+  CAPTURE(max_streams, plan_id);
+  const rules r = test_rules();
+  user_state state = state_of("alice", 3);
+  const user_state before = state;
+  patch_user_request patch;
+  patch.user_id = "alice";
+  patch.name = name;
+  patch.max_streams = max_streams;
+  patch.plan = plan_id;
+  patch.policy_override = policy::monitor;
+
+  const result<void> patched = patch_user(state, patch, r);
+  REQUIRE(patched.has_error());
+  CHECK(patched.error().code == error_code::bad_request);
+  CHECK(patched.error().message == message);
+  CHECK(state == before);
+}
+
+}  // namespace streamgate::core
