@@ -1,11 +1,14 @@
-// The JSON work on the hot path of a start: the worker decodes the api's request, renders the
-// verdict event it publishes; the api decodes the client's start body.
+// The codec work on the hot path of a start: the worker decodes the api's request and encodes
+// its typed reply on the wire (common/wire), the api decodes that reply, renders the verdict
+// event its sockets get (api/views) and decodes the client's start body.
 
 #include <benchmark/benchmark.h>
 
 #include <string>
 
+#include "api/views/views.hpp"
 #include "common/codec.hpp"
+#include "common/wire/worker_codec.hpp"
 
 namespace {
 
@@ -39,14 +42,14 @@ verdict allowed_verdict() {
   return v;
 }
 
-void BM_encode_verdict_event_allowed(benchmark::State& state) {
-  const verdict v = allowed_verdict();
-  for (auto _ : state) benchmark::DoNotOptimize(encode_verdict_event(v, 1));
+void BM_render_verdict_event_allowed(benchmark::State& state) {
+  const event_body event = allowed_verdict();
+  for (auto _ : state) benchmark::DoNotOptimize(render_event(event, 1, nullptr));
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_encode_verdict_event_allowed);
+BENCHMARK(BM_render_verdict_event_allowed);
 
-void BM_encode_verdict_event_denied(benchmark::State& state) {
+void BM_render_verdict_event_denied(benchmark::State& state) {
   verdict v = allowed_verdict();
   v.allowed = false;
   v.reason = "limit_reached";
@@ -56,10 +59,30 @@ void BM_encode_verdict_event_denied(benchmark::State& state) {
     v.streams.push_back(s);
   }
   v.granted.reset();
-  for (auto _ : state) benchmark::DoNotOptimize(encode_verdict_event(v, 1));
+  const event_body event = v;
+  for (auto _ : state) benchmark::DoNotOptimize(render_event(event, 1, nullptr));
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_encode_verdict_event_denied);
+BENCHMARK(BM_render_verdict_event_denied);
+
+void BM_encode_reply_body_allowed(benchmark::State& state) {
+  const reply_body body = allowed_verdict();
+  for (auto _ : state) benchmark::DoNotOptimize(encode_reply_body(body));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_encode_reply_body_allowed);
+
+void BM_decode_reply_body_allowed(benchmark::State& state) {
+  const std::string frame = encode_reply_body(allowed_verdict());
+  for (auto _ : state) {
+    auto decoded = decode_reply_body(frame);
+    if (!decoded) state.SkipWithError("decode failed");
+    benchmark::DoNotOptimize(decoded);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(frame.size()));
+}
+BENCHMARK(BM_decode_reply_body_allowed);
 
 void BM_decode_start_body(benchmark::State& state) {
   const std::string json = R"({"videoId":"v01","sessionId":"b123456789-42"})";

@@ -41,6 +41,7 @@ struct video {
   std::string id;
   std::string title;
   int duration_seconds = 0;
+  bool operator==(const video&) const = default;
 };
 
 // One playback on one device.
@@ -73,12 +74,14 @@ struct verdict {
   bool over_limit = false;        // allowed under the monitor policy although at the limit
   std::vector<stream> streams;    // the user's active streams, when denied
   std::int64_t decided_at_ms = 0;
+  bool operator==(const verdict&) const = default;
 };
 
 struct ended_event {
   std::string stream_id;
   std::string user_id;
   end_reason reason = end_reason::stopped;
+  bool operator==(const ended_event&) const = default;
 };
 
 // One durable line of a user's audit trail (GET /api/v1/users/{id}/events): a verdict
@@ -91,6 +94,7 @@ struct audit_entry {
   std::string request_id;
   std::string video_id;
   std::string reason;
+  bool operator==(const audit_entry&) const = default;
 };
 
 }  // namespace streamgate

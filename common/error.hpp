@@ -37,6 +37,7 @@ std::string_view to_string(error_code code);
 struct error {
   error_code code;
   std::string message;
+  bool operator==(const error&) const = default;
 };
 
 // Lets boost::system::result<T, error>::value() throw a readable exception.

@@ -4,10 +4,9 @@
 //   api -> worker, DEALER -> ROUTER: one frame, a JSON request (encode_request / decode_request)
 //     {"op":"start","corr":7,"requestId":"r_1","userId":"alice","videoId":"v1","sessionId":"s"}
 //   worker -> api, ROUTER -> DEALER: three frames, and a fourth, a playback note, when any
-//     [corr: decimal text] [outcome: to_string(outcome)] [body: the JSON the api sends as is]
+//     [corr: decimal text] [outcome: to_string(outcome)] [body: encode_reply_body]
 //   worker -> apis, PUB -> SUB: three frames, and a fourth, a playback note, when any
-//     [topic: userId] [event: the WebSocket message of docs/design.md §4, sent to clients as is]
-//     [sequence: "<epoch> <seq>"]
+//     [topic: userId] [event: encode_event_body] [sequence: "<epoch> <seq>"]
 //   and, for each ping a worker takes, a heartbeat of two empty frames [""] [""]: an api relies
 //   on a worker only while it hears it here too (a SUB misses what is published before it joins).
 //   seq numbers a user's events 1, 2, 3, ... within an epoch (one worker process's life with
@@ -15,7 +14,9 @@
 //   epoch and the seq it reflects, so an api can order a user's events against a snapshot: an
 //   event it did not expect (a gap after a PUB drop, a late one, a new epoch after a restart)
 //   makes it fetch a fresh snapshot for that user's WebSockets (api/websocket/event_order.hpp).
-// The worker renders reply bodies and events once, so the api relays bytes without re-encoding.
+// Replies and events are typed (common/worker_replies.hpp, carried by common/wire/worker_codec):
+// the worker knows no client JSON; the api renders every body once (api/views,
+// docs/design.md §10).
 
 #include <cstdint>
 #include <optional>
@@ -80,7 +81,7 @@ struct patch_user_request {
 struct list_streams_request {
   std::string user_id;
 };
-// Reply body is the WebSocket "snapshot" message of the user.
+// Reply body: user_snapshot, rendered as the WebSocket "snapshot" message of the user.
 struct snapshot_request {
   std::string user_id;
 };
@@ -101,17 +102,14 @@ struct list_events_request {
   int limit = 100;
 };
 // Whether `token_hash` (wire "tokenHash", as in create_user) is the user's token hash: ok with
-// body {}, forbidden when it is not (or the user has none), not_found for an unknown user.
+// no body, forbidden when it is not (or the user has none), not_found for an unknown user.
 // Read-only; the api caches ok answers for a while.
 struct authenticate_request {
   std::string user_id;
   std::string token_hash;
 };
-// The worker's own counters, for the api's /metrics. Reply body:
-// {"batches":N,"requests":M,"batchSize":[[1,c],[2,c],...,[512,c]]} where each pair is a
-// histogram bucket's upper bound and its cumulative count (Prometheus' le semantics); batches
-// and requests are the histogram's count and sum. Requests are those other than ping and stats.
-// "activeStreams":N (live streams of all users) follows when the store can tell.
+// The worker's own counters, for the api's /metrics; reply body: worker_stats. Requests are those
+// other than ping and stats.
 struct stats_request {};
 // GET /api/v1/plans: [{"id","maxStreams","policy"}], sorted by id.
 struct list_plans_request {};

@@ -12,7 +12,7 @@ seconds="${1:-30}"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 
-for harness in codec worker_message http; do
+for harness in codec worker_message wire http; do
   work="build/fuzz/corpus/$harness"
   # An HTTP input must be able to reach the 8 KiB header and 16 KiB body limits.
   max_len=4096

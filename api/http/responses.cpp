@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "api/http/status_map.hpp"
-#include "common/codec.hpp"
+#include "api/views/views.hpp"
 
 namespace streamgate {
 
@@ -21,7 +21,7 @@ http_response json_response(http::status status, std::string body) {
 http_response error_response(const error& e) { return error_response(e.code, e.message); }
 
 http_response error_response(error_code code, std::string_view message) {
-  http_response res = json_response(status_of(code), encode_error(code, message));
+  http_response res = json_response(status_of(code), render_error(code, message));
   // RFC 6750: a 401 names the scheme that would be accepted.
   if (code == error_code::unauthorized)
     res.set(http::field::www_authenticate, R"(Bearer realm="streamgate")");
@@ -34,10 +34,10 @@ http_response unavailable_response(std::string_view message) {
   return res;
 }
 
-http_response reply_response(worker_reply reply) {
+http_response reply_response(const worker_reply& reply) {
   const http::status status = status_of(reply.result);
   if (status == http::status::no_content) return http_response{status, 11};
-  return json_response(status, std::move(reply.body));
+  return json_response(status, render_body(reply.body, reply.playback ? &*reply.playback : nullptr));
 }
 
 }  // namespace streamgate

@@ -1,7 +1,7 @@
 #pragma once
 
-// The responses handlers build. Statuses come from status_map, error bodies from encode_error,
-// so every error looks the same: {"error":{"code","message"}} as application/json.
+// The responses handlers build. Statuses come from status_map, bodies from api/views, so every
+// error looks the same: {"error":{"code","message"}} as application/json.
 
 #include <string>
 #include <string_view>
@@ -19,7 +19,7 @@ http_response error_response(error_code code, std::string_view message);
 // 503 with Retry-After: 1, for when no worker answered in time.
 http_response unavailable_response(std::string_view message);
 
-// The worker's reply as is: status from its outcome, its body verbatim.
-http_response reply_response(worker_reply reply);
+// The worker's reply: status from its outcome, its body rendered (api/views, render_body).
+http_response reply_response(const worker_reply& reply);
 
 }  // namespace streamgate

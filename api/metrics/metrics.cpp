@@ -1,6 +1,5 @@
 #include "api/metrics/metrics.hpp"
 
-#include <rapidjson/document.h>
 
 #include <cstdio>
 
@@ -114,57 +113,37 @@ std::string api_metrics::render(const link_stats* link, bool worker_up,
   return out;
 }
 
-std::string render_worker_stats(std::string_view stats_json) {
-  rapidjson::Document doc;
-  doc.Parse(stats_json.data(), stats_json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return {};
-  const auto batches = doc.FindMember("batches");
-  const auto requests = doc.FindMember("requests");
-  const auto buckets = doc.FindMember("batchSize");
-  if (batches == doc.MemberEnd() || !batches->value.IsUint64() || requests == doc.MemberEnd() ||
-      !requests->value.IsUint64() || buckets == doc.MemberEnd() || !buckets->value.IsArray())
-    return {};
+std::string render_worker_stats(const worker_stats& stats) {
   std::string out;
   header(out, "streamgate_worker_batch_size", "histogram",
          "Requests a worker decided per group commit (pings and scrapes not counted).");
-  for (const auto& bucket : buckets->value.GetArray()) {
-    if (!bucket.IsArray() || bucket.Size() != 2 || !bucket[0].IsUint64() || !bucket[1].IsUint64())
-      return {};
+  for (std::size_t i = 0; i < worker_stats::bounds.size(); ++i)
     sample(out, "streamgate_worker_batch_size_bucket",
-           "le=\"" + std::to_string(bucket[0].GetUint64()) + "\"", bucket[1].GetUint64());
-  }
-  sample(out, "streamgate_worker_batch_size_bucket", "le=\"+Inf\"", batches->value.GetUint64());
-  sample(out, "streamgate_worker_batch_size_sum", "", requests->value.GetUint64());
-  sample(out, "streamgate_worker_batch_size_count", "", batches->value.GetUint64());
+           "le=\"" + std::to_string(worker_stats::bounds[i]) + "\"", stats.cumulative[i]);
+  sample(out, "streamgate_worker_batch_size_bucket", "le=\"+Inf\"", stats.batches);
+  sample(out, "streamgate_worker_batch_size_sum", "", stats.requests);
+  sample(out, "streamgate_worker_batch_size_count", "", stats.batches);
   // Counted by the worker where it decides, committed decisions only (docs/design.md, "Metrics").
-  const auto decisions = doc.FindMember("decisions");
-  if (decisions != doc.MemberEnd() && decisions->value.IsObject()) {
-    const auto& d = decisions->value;
-    const auto count = [&](const char* name) -> std::uint64_t {
-      const auto it = d.FindMember(name);
-      return it != d.MemberEnd() && it->value.IsUint64() ? it->value.GetUint64() : 0;
-    };
-    header(out, "streamgate_worker_decisions_total", "counter",
-           "Decisions the answering worker committed since it started, by outcome.");
-    for (const auto& [label, name] :
-         {std::pair{"allowed", "allowed"}, std::pair{"denied", "denied"},
-          std::pair{"over_limit", "overLimit"}, std::pair{"evicted", "evicted"},
-          std::pair{"expired", "expired"}, std::pair{"replayed", "replayed"}})
-      sample(out, "streamgate_worker_decisions_total", std::string("outcome=\"") + label + "\"",
-             count(name));
-    header(out, "streamgate_worker_version_conflicts_total", "counter",
-           "Commits the store refused because another worker committed the user first.");
-    sample(out, "streamgate_worker_version_conflicts_total", "", count("conflicts"));
-    header(out, "streamgate_worker_starts_near_limit_total", "counter",
-           "Starts the answering worker decided that left the user at one below the limit or more.");
-    sample(out, "streamgate_worker_starts_near_limit_total", "", count("nearLimit"));
-  }
+  const decision_counters& d = stats.decisions;
+  header(out, "streamgate_worker_decisions_total", "counter",
+         "Decisions the answering worker committed since it started, by outcome.");
+  for (const auto& [label, count] :
+       {std::pair{"allowed", d.allowed}, std::pair{"denied", d.denied},
+        std::pair{"over_limit", d.over_limit}, std::pair{"evicted", d.evicted},
+        std::pair{"expired", d.expired}, std::pair{"replayed", d.replayed}})
+    sample(out, "streamgate_worker_decisions_total", std::string("outcome=\"") + label + "\"",
+           count);
+  header(out, "streamgate_worker_version_conflicts_total", "counter",
+         "Commits the store refused because another worker committed the user first.");
+  sample(out, "streamgate_worker_version_conflicts_total", "", d.conflicts);
+  header(out, "streamgate_worker_starts_near_limit_total", "counter",
+         "Starts the answering worker decided that left the user at one below the limit or more.");
+  sample(out, "streamgate_worker_starts_near_limit_total", "", d.near_limit);
   // Absent when the worker's store could not tell (Redis unreachable): no sample beats a wrong one.
-  const auto active = doc.FindMember("activeStreams");
-  if (active != doc.MemberEnd() && active->value.IsUint64()) {
+  if (stats.active_streams) {
     header(out, "streamgate_active_streams", "gauge",
            "Live streams of all users, as the worker's store holds them.");
-    sample(out, "streamgate_active_streams", "", active->value.GetUint64());
+    sample(out, "streamgate_active_streams", "", *stats.active_streams);
   }
   return out;
 }

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/worker_replies.hpp"
+
 namespace streamgate {
 
 struct link_stats;
@@ -48,10 +50,10 @@ class api_metrics final {
 // The process's one instance: the bridge's strand, io threads and the /metrics handler share it.
 api_metrics& metrics();
 
-// streamgate_worker_batch_size (a histogram) and streamgate_active_streams (a gauge) from the
-// body of a worker's `stats` reply (common/messages.hpp); empty when the body is not that shape.
+// streamgate_worker_batch_size (a histogram), the worker's decision counters and
+// streamgate_active_streams (a gauge) from a worker's `stats` reply.
 // With several workers the histogram is the worker's that answered the scrape's call; the gauge
 // is the shared store's.
-std::string render_worker_stats(std::string_view stats_json);
+std::string render_worker_stats(const worker_stats& stats);
 
 }  // namespace streamgate

@@ -19,14 +19,9 @@ playback_gate::playback_gate(playback_signer signer)
       ends_(signer_.validity().count() + revocation_slack_ms, revocation_capacity),
       verified_(verified_capacity) {}
 
-std::string playback_gate::field(const playback_grant& grant, std::int64_t now_ms) const {
+playback_pass playback_gate::pass(const playback_grant& grant, std::int64_t now_ms) const {
   const std::int64_t expires = now_ms + signer_.validity().count();
-  std::string out = R"("playback":{"token":")";
-  out += signer_.sign(grant, expires);
-  out += R"(","expiresAt":")";
-  out += format_iso8601(expires);
-  out += "\"}";
-  return out;
+  return {signer_.sign(grant, expires), expires};
 }
 
 void playback_gate::ended(std::string_view stream_id, std::int64_t now_ms) {

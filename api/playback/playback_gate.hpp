@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/playback/playback_pass.hpp"
 #include "api/playback/playback_token.hpp"
 #include "api/playback/revocation_set.hpp"
 #include "api/playback/verified_tokens.hpp"
@@ -27,9 +28,8 @@ class playback_gate final {
 
   explicit playback_gate(playback_signer signer);
 
-  // `"playback":{"token":"...","expiresAt":"..."}`, a token for `grant` valid from `now_ms`, to be
-  // added to a reply or an event (api/worker_link/json_splice).
-  std::string field(const playback_grant& grant, std::int64_t now_ms) const;
+  // A token for `grant` valid from `now_ms`, for a reply or an event (api/views renders it).
+  playback_pass pass(const playback_grant& grant, std::int64_t now_ms) const;
 
   // The stream ended: its tokens are refused from now on.
   void ended(std::string_view stream_id, std::int64_t now_ms);

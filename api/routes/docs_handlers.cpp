@@ -2,6 +2,7 @@
 #include <chrono>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "api/routes/embedded.hpp"
 #include "api/routes/handlers.hpp"
@@ -38,9 +39,10 @@ asio::awaitable<http_response> get_metrics(const request_context& ctx) {
   // The worker's batch sizes: one short round trip per scrape; a scrape while no worker answers
   // goes without them rather than waiting.
   if (s.worker.worker_up()) {
-    request_body stats = stats_request{};
-    const auto reply = co_await s.worker.call(std::move(stats), std::min(s.verdict_timeout, 500ms));
-    if (reply && reply->result == outcome::ok) body += render_worker_stats(reply->body);
+    request_body ask = stats_request{};
+    const auto reply = co_await s.worker.call(std::move(ask), std::min(s.verdict_timeout, 500ms));
+    if (const auto* stats = reply ? std::get_if<worker_stats>(&reply->body) : nullptr)
+      body += render_worker_stats(*stats);
   }
   co_return text_response("text/plain; version=0.0.4; charset=utf-8", body);
 }

@@ -10,7 +10,7 @@ namespace streamgate {
 asio::awaitable<http_response> relay(const request_context& ctx, request_body body) {
   auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
   if (!reply) co_return unavailable_response("no worker answered in time; retry");
-  co_return reply_response(std::move(*reply));
+  co_return reply_response(*reply);
 }
 
 }  // namespace streamgate

@@ -1,13 +1,15 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "api/routes/handlers.hpp"
-#include "api/worker_link/json_splice.hpp"
 #include "api/http/responses.hpp"
+#include "api/http/status_map.hpp"
 #include "api/services.hpp"
 #include "api/routes/start_rate_limit.hpp"
 #include "api/worker_link/worker_client.hpp"
+#include "api/views/views.hpp"
 #include "common/codec.hpp"
 #include "common/ids.hpp"
 
@@ -23,15 +25,11 @@ result<bool> wait_mode(const request_context& ctx) {
   return bad_request("query parameter 'wait' must be true or false");
 }
 
-// Every answer to a start names its requestId, so the client can retry without a second slot. A
-// verdict's body names it already; an error's ({"error":{...}}, encode_error) never does.
-std::string with_request_id(std::string body, std::string_view request_id) {
-  return prepend_fields(id_field("requestId", request_id), body);
-}
-
+// Every answer to a start names its requestId, so the client can retry without a second slot: a
+// verdict's body names it already, an error's is rendered with it (render_start_error).
 http_response retry_later(std::string_view request_id, std::string_view message) {
   http_response res = unavailable_response(message);
-  res.body() = with_request_id(std::move(res.body()), request_id);
+  res.body() = render_start_error(error{error_code::unavailable, std::string(message)}, request_id);
   return res;
 }
 
@@ -67,15 +65,15 @@ asio::awaitable<http_response> start_stream(const request_context& ctx) {
   if (!*wait) {
     if (!worker.worker_up() || !worker.send_only(std::move(start)))
       co_return retry_later(request_id, "no worker is available; retry with the same requestId");
-    co_return json_response(http::status::accepted, encode_pending_body(request_id));
+    co_return json_response(http::status::accepted, render_pending(request_id));
   }
   request_body call = std::move(start);
   auto reply = co_await worker.call(std::move(call), ctx.services.verdict_timeout);
   if (!reply)
     co_return retry_later(request_id, "no verdict in time; retry with the same requestId");
-  if (reply->result != outcome::allowed && reply->result != outcome::denied)
-    reply->body = with_request_id(std::move(reply->body), request_id);
-  co_return reply_response(std::move(*reply));
+  if (const auto* failed = std::get_if<error>(&reply->body))
+    co_return json_response(status_of(reply->result), render_start_error(*failed, request_id));
+  co_return reply_response(*reply);
 }
 
 asio::awaitable<http_response> heartbeat_stream(const request_context& ctx) {
@@ -106,8 +104,8 @@ asio::awaitable<http_response> get_request(const request_context& ctx) {
   if (!reply) co_return unavailable_response("no worker answered in time; retry");
   // Not decided yet, but sent by this api: the verdict is on its way.
   if (reply->result == outcome::not_found && worker.in_flight(request_id))
-    co_return json_response(http::status::ok, encode_pending_body(request_id));
-  co_return reply_response(std::move(*reply));
+    co_return json_response(http::status::ok, render_pending(request_id));
+  co_return reply_response(*reply);
 }
 
 }  // namespace streamgate

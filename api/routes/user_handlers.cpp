@@ -2,15 +2,17 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "api/routes/handlers.hpp"
-#include "api/worker_link/json_splice.hpp"
 #include "api/http/query_limit.hpp"
 #include "api/http/responses.hpp"
+#include "api/http/status_map.hpp"
 #include "api/services.hpp"
 #include "api/auth/tokens.hpp"
 #include "api/routes/user_page.hpp"
 #include "api/worker_link/worker_client.hpp"
+#include "api/views/views.hpp"
 #include "common/codec.hpp"
 #include "common/ids.hpp"
 
@@ -32,14 +34,12 @@ asio::awaitable<http_response> list_users(const request_context& ctx) {
   request_body body = list_users_request{name, std::move(cursor), *limit + 1};
   auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
   if (!reply) co_return unavailable_response("no worker answered in time; retry");
-  if (reply->result != outcome::ok) co_return reply_response(std::move(*reply));
-  auto page = cut_user_page(reply->body, static_cast<std::size_t>(*limit));
-  if (!page) co_return error_response(error_code::internal, "the worker's user list is malformed");
-  reply->body = std::move(page->body);
-  http_response res = reply_response(std::move(*reply));
-  if (page->next_cursor)
-    res.set(http::field::link,
-            "<" + next_page_target(name, *limit, *page->next_cursor) + R"(>; rel="next")");
+  const auto* users = std::get_if<std::vector<user_view>>(&reply->body);
+  if (reply->result != outcome::ok || !users) co_return reply_response(*reply);
+  const auto page = static_cast<std::size_t>(*limit);
+  http_response res = json_response(http::status::ok, render_users(*users, page));
+  if (const auto next = next_cursor(*users, page))
+    res.set(http::field::link, "<" + next_page_target(name, *limit, *next) + R"(>; rel="next")");
   co_return res;
 }
 
@@ -51,15 +51,16 @@ asio::awaitable<http_response> get_user(const request_context& ctx) {
 namespace {
 
 // Asks the worker to store `token`'s hash with `body`; the answer that means it did (`stored`)
-// shows the token before the user's fields. The only answers that ever hold a token: no cache may
-// keep them.
+// shows the token before the user's fields (render_user_with_token). The only answers that ever
+// hold a token: no cache may keep them.
 asio::awaitable<http_response> call_with_token(const request_context& ctx, request_body body,
                                                outcome stored, const std::string& token) {
   auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
   if (!reply) co_return unavailable_response("no worker answered in time; retry");
-  if (reply->result == stored)
-    reply->body = prepend_fields(R"("token":")" + token + '"', reply->body);
-  http_response res = reply_response(std::move(*reply));
+  const auto* shown = std::get_if<user_view>(&reply->body);
+  http_response res = reply->result == stored && shown
+                          ? json_response(status_of(stored), render_user_with_token(*shown, token))
+                          : reply_response(*reply);
   res.set(http::field::cache_control, "no-store");
   co_return res;
 }

@@ -4,8 +4,6 @@
 #include <charconv>
 #include <utility>
 
-#include <rapidjson/document.h>
-
 namespace streamgate {
 
 std::optional<sequence_mark> parse_sequence_frame(std::string_view frame) {
@@ -16,19 +14,6 @@ std::optional<sequence_mark> parse_sequence_frame(std::string_view frame) {
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), mark.seq);
   if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
   return mark;
-}
-
-std::optional<sequence_mark> parse_snapshot_mark(std::string_view snapshot) {
-  rapidjson::Document doc;
-  doc.Parse(snapshot.data(), snapshot.size());
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
-  const auto epoch = doc.FindMember("epoch");
-  const auto seq = doc.FindMember("seq");
-  if (epoch == doc.MemberEnd() || !epoch->value.IsString() || seq == doc.MemberEnd() ||
-      !seq->value.IsUint64())
-    return std::nullopt;
-  return sequence_mark{{epoch->value.GetString(), epoch->value.GetStringLength()},
-                       seq->value.GetUint64()};
 }
 
 bool event_order::begin_fetch() {

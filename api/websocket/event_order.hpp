@@ -29,8 +29,6 @@ struct sequence_mark {
 
 // "<epoch> <seq>", the third frame of a published event; nullopt when malformed.
 std::optional<sequence_mark> parse_sequence_frame(std::string_view frame);
-// The "epoch" and "seq" of a snapshot reply body; nullopt when absent or malformed.
-std::optional<sequence_mark> parse_snapshot_mark(std::string_view snapshot);
 
 using message_ptr = std::shared_ptr<const std::string>;
 

@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "api/http/connection_errors.hpp"
-#include "api/worker_link/json_splice.hpp"
+#include "api/views/views.hpp"
 #include "api/routes/start_rate_limit.hpp"
 #include "api/worker_link/worker_client.hpp"
 #include "common/ids.hpp"
@@ -41,13 +41,16 @@ constexpr auto handshake_timeout = 30s;
 // Beast pings after half of it without traffic, and closes after all of it without an answer.
 constexpr auto idle_timeout = 60s;
 
-constexpr std::string_view error_type = R"("type":"error")";
+// A reply that is not an error where one was expected still gets an error message.
+error error_of(const worker_reply& reply) {
+  if (const auto* e = std::get_if<error>(&reply.body)) return *e;
+  return error{error_code::internal, "the worker's answer was not the expected one"};
+}
 
-// {"type":"error",<context fields>,"error":{...}} from an {"error":{...}} body.
-std::string error_message(std::string_view error_body, std::string_view context = {}) {
-  std::string fields(error_type);
-  if (!context.empty()) (fields += ',') += context;
-  return prepend_fields(fields, error_body);
+// The snapshot of a reply and the event sequence point it reflects; null when it holds none.
+const user_snapshot* snapshot_of(const std::optional<worker_reply>& reply) {
+  return reply && reply->result == outcome::ok ? std::get_if<user_snapshot>(&reply->body)
+                                                : nullptr;
 }
 
 }  // namespace
@@ -167,13 +170,12 @@ asio::awaitable<void> websocket_session::serve(http_request request) {
 asio::awaitable<bool> websocket_session::send_snapshot() {
   request_body body = snapshot_request{user_id_};
   auto reply = co_await services_.worker.call(std::move(body), services_.verdict_timeout);
-  auto mark = reply && reply->result == outcome::ok ? parse_snapshot_mark(reply->body)
-                                                     : std::nullopt;
-  if (mark) {
+  if (const user_snapshot* snapshot = snapshot_of(reply)) {
     // Queued, not written: write_loop, started next, sends it with the events held meanwhile.
     std::vector<message_ptr> ready;
-    const bool fetch = order_.on_snapshot(
-        std::make_shared<const std::string>(std::move(reply->body)), std::move(*mark), ready);
+    const bool fetch =
+        order_.on_snapshot(std::make_shared<const std::string>(render_snapshot(*snapshot)),
+                           {snapshot->epoch, snapshot->seq}, ready);
     enqueue_all(ready);
     if (fetch)
       asio::co_spawn(
@@ -186,12 +188,12 @@ asio::awaitable<bool> websocket_session::send_snapshot() {
   std::string message;
   websocket::close_code code = websocket::close_code::internal_error;
   if (!reply) {
-    message = error_message(encode_error(error_code::unavailable, "no worker answered; reconnect"));
+    message = render_socket_error(error{error_code::unavailable, "no worker answered; reconnect"});
     code = websocket::close_code::try_again_later;
   } else if (reply->result == outcome::ok) {
-    message = error_message(encode_error(error_code::internal, "the worker sent no sequence"));
+    message = render_socket_error(error{error_code::internal, "the worker sent no snapshot"});
   } else {
-    message = error_message(reply->body);
+    message = render_socket_error(error_of(*reply));
     if (reply->result == outcome::not_found) code = websocket::close_code::policy_error;
   }
   closing_ = true;
@@ -212,12 +214,12 @@ asio::awaitable<void> websocket_session::refresh_snapshot() {
   for (int fetches = 0; fetches < max_fetches && !closing_; ++fetches) {
     request_body body = snapshot_request{user_id_};
     auto reply = co_await services_.worker.call(std::move(body), services_.verdict_timeout);
-    auto mark = reply && reply->result == outcome::ok ? parse_snapshot_mark(reply->body)
-                                                       : std::nullopt;
-    if (!mark || closing_) break;
+    const user_snapshot* snapshot = snapshot_of(reply);
+    if (!snapshot || closing_) break;
     std::vector<message_ptr> ready;
-    const bool again = order_.on_snapshot(
-        std::make_shared<const std::string>(std::move(reply->body)), std::move(*mark), ready);
+    const bool again =
+        order_.on_snapshot(std::make_shared<const std::string>(render_snapshot(*snapshot)),
+                           {snapshot->epoch, snapshot->seq}, ready);
     enqueue_all(ready);
     if (!again) co_return;
   }
@@ -273,7 +275,7 @@ asio::awaitable<void> websocket_session::write_loop() {
 asio::awaitable<void> websocket_session::answer(std::string_view text) {
   auto message = decode_ws_client_message(text);
   if (!message) {
-    enqueue(error_message(encode_error(message.error())));
+    enqueue(render_socket_error(message.error()));
     co_return;
   }
   if (auto* s = std::get_if<ws_start>(&*message)) {
@@ -292,42 +294,41 @@ void websocket_session::start(ws_start& message) {
                       body.session_id ? std::move(*body.session_id) : new_id("ses_")};
   const std::string request_id = start.request_id;
   if (const auto refused = refuse_start(services_, user_id_)) {
-    enqueue(error_message(encode_error(refused->reason), id_field("requestId", request_id)));
+    enqueue(render_socket_error(refused->reason, "requestId", request_id));
     return;
   }
   worker_client& worker = services_.worker;
   // The verdict comes back as an event, like every verdict; only a failure to send is answered.
   if (worker.worker_up() && worker.send_only(std::move(start))) return;
-  enqueue(error_message(encode_error(error_code::unavailable,
-                                     "no worker is available; retry with the same requestId"),
-                        id_field("requestId", request_id)));
+  enqueue(render_socket_error(
+      error{error_code::unavailable, "no worker is available; retry with the same requestId"},
+      "requestId", request_id));
 }
 
 asio::awaitable<void> websocket_session::heartbeat(const std::string& stream_id) {
   request_body body = heartbeat_request{user_id_, stream_id};
   auto reply = co_await services_.worker.call(std::move(body), services_.verdict_timeout);
-  const std::string stream_field = id_field("streamId", stream_id);
+  const auto* renewed = reply ? std::get_if<lease>(&reply->body) : nullptr;
   if (!reply) {
-    enqueue(error_message(encode_error(error_code::unavailable, "no worker answered; retry"),
-                          stream_field));
-  } else if (reply->result == outcome::ok) {
-    // {"expiresAt":...} from the worker becomes {"type":"heartbeat","streamId",...,"expiresAt"}.
-    enqueue(prepend_fields(R"("type":"heartbeat",)" + stream_field, reply->body));
+    enqueue(render_socket_error(error{error_code::unavailable, "no worker answered; retry"},
+                                "streamId", stream_id));
+  } else if (reply->result == outcome::ok && renewed) {
+    enqueue(render_socket_heartbeat(stream_id, *renewed,
+                                    reply->playback ? &*reply->playback : nullptr));
   } else {
-    enqueue(error_message(reply->body, stream_field));
+    enqueue(render_socket_error(error_of(*reply), "streamId", stream_id));
   }
 }
 
 asio::awaitable<void> websocket_session::stop(const std::string& stream_id) {
   request_body body = stop_request{user_id_, stream_id};
   auto reply = co_await services_.worker.call(std::move(body), services_.verdict_timeout);
-  const std::string stream_field = id_field("streamId", stream_id);
   // Success needs no answer: the "ended" event reaches every socket of the user.
   if (!reply) {
-    enqueue(error_message(encode_error(error_code::unavailable, "no worker answered; retry"),
-                          stream_field));
+    enqueue(render_socket_error(error{error_code::unavailable, "no worker answered; retry"},
+                                "streamId", stream_id));
   } else if (reply->result != outcome::ok && reply->result != outcome::no_content) {
-    enqueue(error_message(reply->body, stream_field));
+    enqueue(render_socket_error(error_of(*reply), "streamId", stream_id));
   }
 }
 

@@ -35,14 +35,14 @@ std::vector<std::shared_ptr<event_sink>> ws_registry::sinks_of(std::string_view 
   return sinks;
 }
 
-void ws_registry::publish(std::string_view user_id, std::string_view event, sequence_mark mark) {
+void ws_registry::publish(std::string_view user_id, std::string event, sequence_mark mark) {
   // Delivered outside the lock: a delivery posts to a strand, which may take its own locks.
   const std::vector<std::shared_ptr<event_sink>> sinks = sinks_of(user_id);
   if (sinks.empty()) return;
   // Braces, not make_shared's parentheses: clang 14 (the fuzz preset) lacks C++20's
   // parenthesised aggregate initialisation.
   const auto shared =
-      std::make_shared<const user_event>(user_event{std::string(event), std::move(mark)});
+      std::make_shared<const user_event>(user_event{std::move(event), std::move(mark)});
   for (const auto& sink : sinks) sink->deliver(shared);
 }
 

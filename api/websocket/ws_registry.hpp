@@ -45,7 +45,7 @@ class ws_registry final {
   void remove(const std::string& user_id, const event_sink* sink);
 
   // Hands `event` to every socket of the user; the shared copy is made only when there is one.
-  void publish(std::string_view user_id, std::string_view event, sequence_mark mark);
+  void publish(std::string_view user_id, std::string event, sequence_mark mark);
 
   // A message of this api's own for the user's sockets, outside the worker's event sequence.
   void notify(std::string_view user_id, std::string message);

@@ -6,14 +6,20 @@
 #include <string_view>
 
 #include "api/http/http_types.hpp"
+#include "api/playback/playback_pass.hpp"
 #include "common/messages.hpp"
+#include "common/worker_replies.hpp"
 
 namespace streamgate {
 
-// A worker's answer to one request (the frames after the corr, messages.hpp).
+// A worker's answer to one request (the frames after the corr, common/messages.hpp), typed: the
+// route renders it (api/views).
 struct worker_reply {
   outcome result = outcome::internal;
-  std::string body;  // JSON rendered by the worker, relayed to clients without being parsed
+  reply_body body{};
+  // A fresh playback token, when the reply leaves a stream live (an allowed start, a heartbeat,
+  // a looked-up allowed request): signed by the api that answers (docs/design.md §9).
+  std::optional<playback_pass> playback{};
 };
 
 // What handlers and WebSocket sessions need from the workers. worker_link is the ZeroMQ

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "api/metrics/metrics.hpp"
-#include "api/worker_link/json_splice.hpp"
+#include "api/views/views.hpp"
 #include "api/worker_link/zmq_sockets.hpp"
 #include "common/clock.hpp"
 #include "common/codec.hpp"
@@ -26,12 +26,12 @@ constexpr auto liveness_window = 1500ms;
 // A retry sooner than this would only add load to a worker that is merely slow.
 constexpr auto min_retry_interval = 50ms;
 
-// {"type":"error","requestId",...,"error":{...}}: the WebSocket error shape.
+// The WebSocket error a start's sockets get when no worker decided it.
 std::string given_up_message(std::string_view request_id) {
-  return prepend_fields(R"("type":"error",)" + id_field("requestId", request_id),
-                        encode_error(error_code::unavailable,
-                                     "no worker decided this start in time; "
-                                     "retry with the same requestId"));
+  return render_socket_error(error{error_code::unavailable,
+                                   "no worker decided this start in time; "
+                                   "retry with the same requestId"},
+                             "requestId", request_id);
 }
 
 }  // namespace

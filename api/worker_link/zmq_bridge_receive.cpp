@@ -9,10 +9,11 @@
 #include <string>
 #include <utility>
 
-#include "api/worker_link/json_splice.hpp"
+#include "api/views/views.hpp"
 #include "api/worker_link/zmq_bridge.hpp"
 #include "api/worker_link/zmq_sockets.hpp"
 #include "common/codec.hpp"
+#include "common/wire/worker_codec.hpp"
 
 namespace streamgate {
 
@@ -54,10 +55,18 @@ bool zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
       stats_.late_replies.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    std::string body = frames[2].to_string();
+    std::optional<reply_body> body = decode_reply_body(frames[2].to_string_view());
+    if (!body) {
+      // The caller hears why at once rather than waiting for its timeout.
+      stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+      finish(it, worker_reply{outcome::internal,
+                              error{error_code::internal, "the worker's reply could not be read"}});
+      continue;
+    }
+    worker_reply answer{*result, std::move(*body)};
     if (const auto* grant = note ? std::get_if<playback_grant>(&*note) : nullptr)
-      body = prepend_fields(playback_.field(*grant, wall_ms()), body);
-    finish(it, worker_reply{*result, std::move(body)});
+      answer.playback = playback_.pass(*grant, wall_ms());
+    finish(it, std::move(answer));
   }
   return n == max_receive_batch;
 }
@@ -91,27 +100,33 @@ bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
       continue;
     }
     stats_.events.fetch_add(1, std::memory_order_relaxed);
-    std::string_view event = frames[1].to_string_view();
-    std::string granted;  // the event with a playback token, rendered once for every socket
+    const playback_grant* grant = nullptr;
     if (note) {
-      if (const auto* grant = std::get_if<playback_grant>(&*note)) {
-        // Most starts have no socket of their user on this api (every api hears every event):
-        // no token is signed for nobody. publish() would drop the event all the same.
-        if (events_.count_of(frames[0].to_string_view()) == 0) continue;
-        granted = prepend_fields(playback_.field(*grant, wall_ms()), event);
-        event = granted;
-      } else if (const auto* end = std::get_if<playback_end>(&*note)) {
+      if (const auto* end = std::get_if<playback_end>(&*note)) {
         playback_.ended(end->stream_id, wall_ms());
-      } else {
+      } else if (const auto* revoked = std::get_if<access_revoked>(&*note)) {
         // docs/design.md §6, revocation: the user's old token must not pass here on a cached
         // confirmation, nor keep a socket it opened; the sockets are closed, not sent the event.
-        const auto& revoked = std::get<access_revoked>(*note);
-        confirmed_tokens_.forget(revoked.user_id);
-        events_.revoke(revoked.user_id);
+        confirmed_tokens_.forget(revoked->user_id);
+        events_.revoke(revoked->user_id);
         continue;
+      } else {
+        grant = &std::get<playback_grant>(*note);
       }
     }
-    events_.publish(frames[0].to_string_view(), event, std::move(*mark));
+    // Most events have no socket of their user on this api (every api hears every event): none
+    // is read, rendered or given a signed token for nobody. publish() would drop it all the same.
+    if (events_.count_of(frames[0].to_string_view()) == 0) continue;
+    const std::optional<event_body> event = decode_event_body(frames[1].to_string_view());
+    if (!event) {
+      stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    // Rendered once, for every socket of the user on this api.
+    const std::optional<playback_pass> pass =
+        grant ? std::optional(playback_.pass(*grant, wall_ms())) : std::nullopt;
+    events_.publish(frames[0].to_string_view(), render_event(*event, mark->seq, pass ? &*pass : nullptr),
+                    std::move(*mark));
   }
   return n == max_receive_batch;
 }

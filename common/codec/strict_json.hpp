@@ -1,7 +1,7 @@
 #pragma once
 
-// The strict JSON reader and writer every codec of common/codec.hpp is built on (RapidJSON stays
-// behind common/codec.hpp: only the codec's own files include this). Writing: render() on a
+// The strict JSON reader and writer the codecs of common/codec.hpp and the api's views
+// (api/views) are built on; RapidJSON stays behind them. Writing: render() on a
 // per-thread buffer, put*() for members. Reading: parsed_json (bounded depth, valid UTF-8, one
 // object), then a field_reader that refuses unknown, duplicate and missing members and names the
 // field in its message (docs/design.md §5).

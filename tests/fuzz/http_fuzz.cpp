@@ -24,6 +24,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 
 #include "api/routes/api_routes.hpp"
 #include "api/http/cross_site_guard.hpp"
@@ -34,7 +36,7 @@
 #include "api/services.hpp"
 #include "api/worker_link/worker_client.hpp"
 #include "api/websocket/ws_registry.hpp"
-#include "common/codec.hpp"
+#include "common/worker_replies.hpp"
 
 using namespace streamgate;
 
@@ -64,17 +66,33 @@ class scripted_worker final : public worker_client {
     const auto o = static_cast<outcome>(pick);
     switch (o) {
       case outcome::ok:
-        return worker_reply{o, R"({"id":"alice","name":"Alice","maxStreams":3})"};
+        return worker_reply{o, user_view{{"alice", "Alice", 3, std::nullopt}, 3, policy::deny, 0}};
       case outcome::created:
-        return worker_reply{o, R"({"id":"bob","name":"Bob","maxStreams":3})"};
-      case outcome::no_content: return worker_reply{o, ""};
-      case outcome::allowed:
-        return worker_reply{
-            o, R"({"verdict":"allowed","requestId":"r1","stream":{"streamId":"s1"}})"};
-      case outcome::denied:
-        return worker_reply{o, R"({"verdict":"denied","requestId":"r1","reason":"limit_reached"})"};
-      default: return worker_reply{o, encode_error(error_code::not_found, "no such thing")};
+        return worker_reply{o, user_view{{"bob", "Bob", 3, std::nullopt}, 3, policy::deny, 0}};
+      case outcome::no_content: return worker_reply{o, std::monostate{}};
+      case outcome::allowed: {
+        verdict v = decided(true);
+        v.granted = stream{"s1", "alice", "v01", "ses_1", 0, 90000};
+        return worker_reply{o, std::move(v), playback_pass{"s1.token", 60000}};
+      }
+      case outcome::denied: {
+        verdict v = decided(false);
+        v.reason = "limit_reached";
+        return worker_reply{o, std::move(v)};
+      }
+      default: return worker_reply{o, error{error_code::not_found, "no such thing"}};
     }
+  }
+
+  static verdict decided(bool allowed) {
+    verdict v;
+    v.request_id = "r1";
+    v.user_id = "alice";
+    v.video_id = "v01";
+    v.allowed = allowed;
+    v.active = 1;
+    v.limit = 1;
+    return v;
   }
 
   std::uint8_t byte_ = 0;

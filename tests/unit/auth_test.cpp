@@ -172,8 +172,8 @@ class fake_worker final : public worker_client {
   bool worker_up() const override { return true; }
   bool in_flight(std::string_view) const override { return false; }
 
-  std::optional<worker_reply> authenticated = worker_reply{outcome::ok, "{}"};
-  std::optional<worker_reply> reply = worker_reply{outcome::ok, "{}"};
+  std::optional<worker_reply> authenticated = worker_reply{outcome::ok, std::monostate{}};
+  std::optional<worker_reply> reply = worker_reply{outcome::ok, std::monostate{}};
   std::vector<authenticate_request> authentications;
   std::vector<request_body> calls;
 };
@@ -247,9 +247,10 @@ TEST_CASE_METHOD(auth_fixture,
                  "[auth][router]") {
   const std::string other = new_token("alice");
   const std::string third = new_token("alice");
-  worker.authenticated = worker_reply{outcome::forbidden, "{}"};
+  worker.authenticated =
+      worker_reply{outcome::forbidden, error{error_code::forbidden, "not alice's token"}};
   CHECK(send(verb::get, "/api/v1/users/alice", alice).result() == status::unauthorized);
-  worker.authenticated = worker_reply{outcome::not_found, "{}"};
+  worker.authenticated = worker_reply{outcome::not_found, not_found("unknown user 'alice'")};
   CHECK(send(verb::get, "/api/v1/users/alice", other).result() == status::unauthorized);
   REQUIRE(worker.authentications.size() == 2);
   // Refused tokens are remembered for a moment: a flood of one costs no round trip each.

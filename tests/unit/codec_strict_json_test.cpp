@@ -1,10 +1,12 @@
-// The strict JSON reader and writer under every codec (common/codec/strict_json.cpp): client
-// text quoted short and sanitized in messages, and the per-thread buffer after a large body.
+// The strict JSON reader and writer under every codec and the api's views
+// (common/codec/strict_json.cpp): client text quoted short and sanitized in messages, and the
+// per-thread buffer after a large body.
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
+#include "api/views/views.hpp"
 #include "codec_test_support.hpp"
 #include "common/codec.hpp"
 
@@ -20,7 +22,7 @@ TEST_CASE("an unknown field name is quoted short and printable", "[codec]") {
 }
 
 TEST_CASE("an error message with invalid UTF-8 still renders valid JSON", "[codec]") {
-  const std::string body = encode_error(error_code::bad_request, "bad value '\xff\xfe' here \"q\"");
+  const std::string body = render_error(error_code::bad_request, "bad value '\xff\xfe' here \"q\"");
   rapidjson::Document document;
   document.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
   REQUIRE_FALSE(document.HasParseError());
@@ -32,9 +34,9 @@ TEST_CASE("an error message with invalid UTF-8 still renders valid JSON", "[code
 TEST_CASE("a large body is rendered whole and the next one is not affected", "[codec]") {
   std::vector<stream> streams;
   for (int i = 0; i < 2000; ++i) streams.push_back(sample_stream("s_" + std::to_string(i), t0));
-  const rapidjson::Document big = parse(encode_streams(streams));
+  const rapidjson::Document big = parse(render_body(streams));
   CHECK(big.Size() == 2000);
-  CHECK(encode_pending_body("r_2") == R"({"requestId":"r_2","status":"pending"})");
+  CHECK(render_pending("r_2") == R"({"requestId":"r_2","status":"pending"})");
 }
 
 }  // namespace streamgate::codec_test

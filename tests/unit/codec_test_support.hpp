@@ -1,8 +1,9 @@
 #pragma once
 
-// What the codec's tests (tests/unit/codec_*_test.cpp) share: equality of messages field by
-// field, sample values, reading what the encoders wrote, and checking a refusal. Inline in a
-// namespace of their own, so test files compiled together (a unity build) see them once.
+// What the codec's and the views' tests (tests/unit/codec_*_test.cpp, views_test.cpp) share:
+// equality of messages field by field, sample values, reading what the encoders wrote, and
+// checking a refusal. Inline in a namespace of their own, so test files compiled together (a
+// unity build) see them once.
 
 #include <rapidjson/document.h>
 

@@ -10,10 +10,10 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <variant>
 #include <vector>
 
 #include "api/routes/api_routes.hpp"
-#include "api/worker_link/json_splice.hpp"
 #include "api/services.hpp"
 #include "api/routes/static_files.hpp"
 #include "api/http/status_map.hpp"
@@ -199,17 +199,16 @@ TEST_CASE("GET /health reports the worker's liveness without a round trip", "[ap
 
 TEST_CASE("a worker's reply is relayed with the status of its outcome", "[api][router]") {
   api_fixture api;
-  SECTION("a body verbatim") {
-    api.worker.reply = worker_reply{outcome::ok, R"([{"id":"v01"}])"};
+  SECTION("a body, rendered") {
+    api.worker.reply = worker_reply{outcome::ok, std::vector<video>{{"v01", "Sintel", 888}}};
     const http_response res = api.send(verb::get, "/api/v1/videos");
     CHECK(res.result() == status::ok);
-    CHECK(res.body() == R"([{"id":"v01"}])");
+    CHECK(res.body() == R"([{"id":"v01","title":"Sintel","durationSeconds":888}])");
     REQUIRE(api.worker.calls.size() == 1);
     CHECK(std::holds_alternative<list_videos_request>(api.worker.calls[0]));
   }
   SECTION("the plans, as the videos") {
-    api.worker.reply =
-        worker_reply{outcome::ok, R"([{"id":"basic","maxStreams":1,"policy":"deny"}])"};
+    api.worker.reply = worker_reply{outcome::ok, std::vector<plan>{{"basic", 1, policy::deny}}};
     const http_response res = api.send(verb::get, "/api/v1/plans");
     CHECK(res.result() == status::ok);
     CHECK(res[http::field::content_type] == "application/json");
@@ -258,17 +257,26 @@ TEST_CASE("a start answers 202 at once or waits for its verdict", "[api][router]
     CHECK(res.body().find(R"("requestId":"r_1")") != std::string::npos);
     CHECK(api.worker.sent.empty());
   }
-  SECTION("with wait=true a denial is a 429 with the worker's body") {
-    api.worker.reply = worker_reply{outcome::denied, R"({"requestId":"r_1","verdict":"denied"})"};
+  SECTION("with wait=true a denial is a 429 with the worker's verdict") {
+    verdict denied;
+    denied.request_id = "r_1";
+    denied.user_id = "alice";
+    denied.video_id = "v01";
+    denied.reason = "limit_reached";
+    denied.active = 1;
+    denied.limit = 1;
+    api.worker.reply = worker_reply{outcome::denied, denied};
     const http_response res = api.send(verb::post, target + "?wait=true", body);
     CHECK(res.result() == status::too_many_requests);
-    CHECK(res.body() == R"({"requestId":"r_1","verdict":"denied"})");
+    CHECK(res.body() == R"({"requestId":"r_1","verdict":"denied","reason":"limit_reached",)"
+                        R"("active":1,"limit":1,"streams":[]})");
   }
   SECTION("with wait=1 an unknown user is a 404 naming the requestId") {
-    api.worker.reply = worker_reply{outcome::not_found, R"({"error":{"code":"not_found"}})"};
+    api.worker.reply = worker_reply{outcome::not_found, not_found("unknown user 'alice'")};
     const http_response res = api.send(verb::post, target + "?wait=1", body);
     CHECK(res.result() == status::not_found);
-    CHECK(res.body() == R"({"requestId":"r_1","error":{"code":"not_found"}})");
+    CHECK(res.body() ==
+          R"({"requestId":"r_1","error":{"code":"not_found","message":"unknown user 'alice'"}})");
   }
   SECTION("with wait and no verdict in time it is a 503 to retry") {
     const http_response res = api.send(verb::post, target + "?wait=true", body);
@@ -290,7 +298,7 @@ TEST_CASE("a start answers 202 at once or waits for its verdict", "[api][router]
 
 TEST_CASE("a request not decided yet is pending while this api has it in flight", "[api][router]") {
   api_fixture api;
-  api.worker.reply = worker_reply{outcome::not_found, R"({"error":{"code":"not_found"}})"};
+  api.worker.reply = worker_reply{outcome::not_found, not_found("unknown request 'r_1'")};
   SECTION("in flight") {
     api.worker.pending.insert("r_1");
     const http_response res = api.send(verb::get, "/api/v1/requests/r_1");
@@ -301,14 +309,6 @@ TEST_CASE("a request not decided yet is pending while this api has it in flight"
     const http_response res = api.send(verb::get, "/api/v1/requests/r_1");
     CHECK(res.result() == status::not_found);
   }
-}
-
-TEST_CASE("fields are spliced into JSON objects without parsing them", "[api][json]") {
-  CHECK(prepend_fields(R"("a":1)", R"({"b":2})") == R"({"a":1,"b":2})");
-  CHECK(prepend_fields(R"("a":1)", "{}") == R"({"a":1})");
-  CHECK(prepend_fields(R"("a":1)", " { } ") == R"({"a":1 } )");
-  CHECK(prepend_fields(R"("a":1)", "[1]") == "[1]");
-  CHECK(id_field("streamId", "s1") == R"("streamId":"s1")");
 }
 
 TEST_CASE("the WebSocket target needs an upgrade and a valid user", "[api][router]") {

@@ -7,8 +7,9 @@
 // committed first) is reloaded and decided again, after a random pause, for up to two seconds;
 // its requests are answered 503 after that, never with a decision that was not committed.
 //
-// It knows no ZeroMQ (worker_loop does) and no store kind; replies and events are rendered here
-// with common/codec, so every op's mapping is tested without sockets.
+// It knows no ZeroMQ (worker_loop does), no store kind and no client JSON: replies and events are
+// typed (common/worker_replies.hpp), so every op's mapping is tested without sockets, and the api
+// renders them (docs/design.md §10).
 //
 // Its parts: decider.cpp (the cache, the conflict rounds), decider_batch.cpp (grouping, one try
 // at a group, handing back), decider_user_ops.cpp and decider_global_ops.cpp (the ops' replies).
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "common/messages.hpp"
+#include "common/worker_replies.hpp"
 #include "worker/core/decisions.hpp"
 #include "worker/store/store.hpp"
 
@@ -34,28 +36,16 @@ namespace streamgate {
 
 struct reply {
   outcome status = outcome::ok;
-  std::string body;        // empty for no_content
+  reply_body body{};
   std::string playback{};  // encode_playback_note, or empty (common/messages.hpp)
 };
 
 // One event as it leaves on the PUB socket: [topic][body][sequence][playback note, if any].
 struct published_event {
   std::string topic;     // the userId
-  std::string body;      // the WebSocket message (common/codec)
+  event_body body;       // common/wire/worker_codec encodes it
   std::string sequence;  // "<dataset id> <seq>" (common/messages.hpp)
   std::string playback{};
-};
-
-// Counted where decisions are made, for the api's /metrics (committed decisions only).
-struct decision_counters {
-  std::uint64_t allowed = 0;
-  std::uint64_t denied = 0;
-  std::uint64_t over_limit = 0;
-  std::uint64_t near_limit = 0;
-  std::uint64_t evicted = 0;
-  std::uint64_t expired = 0;
-  std::uint64_t replayed = 0;
-  std::uint64_t conflicts = 0;  // commits refused by the version check, then decided again
 };
 
 class decider final {
@@ -106,10 +96,10 @@ class decider final {
   // decider_user_ops.cpp: the ops on one user, and the replies they render.
   static reply failure(const error& e);
   static reply unknown_user(const std::string& id);
-  // Renders the users a group created once all its requests ran, so a reply shows the user as
-  // the group left it (a create then a patch in one batch).
-  void render_created(const user_group& group, attempt& a) const;
-  std::string render_user(const core::user_state& state) const;
+  // Shows the users a group created once all its requests ran, so a reply shows the user as the
+  // group left it (a create then a patch in one batch).
+  void show_created(const user_group& group, attempt& a) const;
+  user_view view_of(const core::user_state& state) const;
   const video* find_video(std::string_view id) const;
   // The grant note of `stream_id` when it is live in `state` now, else empty: a replayed or
   // looked-up verdict of a stream that ended since must not yield a playback token.

@@ -9,7 +9,6 @@
 #include <utility>
 #include <variant>
 
-#include "common/codec.hpp"
 #include "common/ids.hpp"
 
 namespace streamgate {
@@ -125,7 +124,7 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
         }
         a.state = std::move(*made);
         a.effects.changed = true;
-        a.replies.push_back({outcome::created, {}});  // rendered after the group
+        a.replies.push_back({outcome::created, {}});  // shown after the group
         continue;
       }
       a.replies.push_back(unknown_user(group.user_id));
@@ -135,7 +134,7 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
   }
   if (a.state && group.expire && !a.effects.removed)
     core::expire(*a.state, now_ms_, rules_, a.effects);
-  render_created(group, a);
+  show_created(group, a);
   if (!a.effects.changed || !a.state) return false;
   core::user_state& state = *a.state;
   const std::optional<std::int64_t> expiry = core::next_expiry(state);
@@ -153,16 +152,16 @@ void decider::hand_back(const user_group& group, attempt& a, std::vector<reply>&
   for (core::event& e : a.effects.events) {
     const std::string sequence = epoch() + ' ' + std::to_string(e.seq);
     if (const auto* v = std::get_if<verdict>(&e.what)) {
-      events.push_back({group.user_id, encode_verdict_event(*v, e.seq), sequence,
+      events.push_back({group.user_id, *v, sequence,
                         v->allowed && v->granted && a.state
                             ? grant_if_live(*a.state, v->granted->stream_id)
                             : std::string()});
     } else if (const auto* ended = std::get_if<ended_event>(&e.what)) {
-      events.push_back({group.user_id, encode_ended_event(*ended, e.seq), sequence,
+      events.push_back({group.user_id, *ended, sequence,
                         encode_playback_note(playback_end{ended->stream_id})});
     } else {
       const auto& revoked = std::get<access_revoked>(e.what);
-      events.push_back({group.user_id, encode_revoked_event(revoked, e.seq), sequence,
+      events.push_back({group.user_id, revoked, sequence,
                         encode_playback_note(revoked)});
     }
   }

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <variant>
 
-#include "common/codec.hpp"
 #include "worker/server/decider.hpp"
 
 namespace streamgate {
@@ -29,11 +28,7 @@ reply decider::list_users(const list_users_request& r) {
   const auto wanted = static_cast<std::size_t>(r.limit);
   const auto chunk = static_cast<std::ptrdiff_t>(
       r.name_filter.empty() ? wanted : std::max<std::size_t>(wanted, 1000));
-  // Copies, reserved once: a later chunk's load may start a shared store's cache over, which
-  // would leave pointers into the cache dangling.
-  std::vector<user> users;
-  users.reserve(wanted);
-  std::vector<user_row> rows;
+  std::vector<user_view> rows;
   rows.reserve(wanted);
   while (next != ids.end() && rows.size() < wanted) {
     const auto end = next + std::min(chunk, ids.end() - next);
@@ -43,15 +38,14 @@ reply decider::list_users(const list_users_request& r) {
       if (cached == cache_.end() || !contains_ignoring_case(cached->second.u.name, r.name_filter))
         continue;
       const core::user_state& s = cached->second;
-      users.push_back(s.u);
       rows.push_back(
-          {&users.back(), core::limit_of(s.u, rules_), core::policy_of(s.u, rules_),
+          {s.u, core::limit_of(s.u, rules_), core::policy_of(s.u, rules_),
            static_cast<int>(std::count_if(s.streams.begin(), s.streams.end(), [&](const stream& x) {
              return x.expires_at_ms > now_ms_;
            }))});
     }
   }
-  return {outcome::ok, encode_users(rows)};
+  return {outcome::ok, std::move(rows)};
 }
 
 reply decider::global(const request_body& body) {
@@ -61,18 +55,16 @@ reply decider::global(const request_body& body) {
         if constexpr (std::is_same_v<T, list_users_request>) {
           return list_users(r);
         } else if constexpr (std::is_same_v<T, list_videos_request>) {
-          std::vector<const video*> all;
-          for (const video& v : catalog_.videos) all.push_back(&v);
-          return {outcome::ok, encode_videos(all)};
+          return {outcome::ok, catalog_.videos};
         } else if constexpr (std::is_same_v<T, get_video_request>) {
-          if (const video* v = find_video(r.video_id)) return {outcome::ok, encode_video(*v)};
+          if (const video* v = find_video(r.video_id)) return {outcome::ok, *v};
           return failure(not_found("video '" + r.video_id + "' not found"));
         } else if constexpr (std::is_same_v<T, list_plans_request>) {
-          return {outcome::ok, encode_plans(catalog_.plans)};
+          return {outcome::ok, catalog_.plans};
         } else if constexpr (std::is_same_v<T, list_events_request>) {
           load({r.user_id}, !store_.exclusive());
           if (!cache_.contains(r.user_id)) return unknown_user(r.user_id);
-          return {outcome::ok, encode_audit_events(store_.recent_audit(r.user_id, r.limit))};
+          return {outcome::ok, store_.recent_audit(r.user_id, r.limit)};
         } else if constexpr (std::is_same_v<T, get_request_request>) {
           // After the commit, so a start decided in this very batch is found.
           const auto owner = store_.request_owner(r.request_id);
@@ -85,11 +77,12 @@ reply decider::global(const request_body& body) {
           const core::remembered_start* found = core::find_start(cached->second, r.request_id);
           if (!found) return unknown;
           const verdict v = core::verdict_of(cached->second, *found);
-          return {outcome::ok, encode_verdict_body(v),
-                  v.allowed && v.granted ? grant_if_live(cached->second, v.granted->stream_id)
-                                         : std::string()};
+          std::string grant = v.allowed && v.granted
+                                  ? grant_if_live(cached->second, v.granted->stream_id)
+                                  : std::string();
+          return {outcome::ok, v, std::move(grant)};
         } else if constexpr (std::is_same_v<T, ping_request>) {
-          return {outcome::ok, "{}"};
+          return {outcome::ok, std::monostate{}};
         } else {
           return failure(error{error_code::internal, "not a global op"});
         }

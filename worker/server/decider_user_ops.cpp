@@ -1,10 +1,9 @@
 // The ops on one user: each request decided by the decision core on the user's state, and its
-// reply rendered (common/codec), with the playback note of a stream that is live.
+// typed reply (common/worker_replies.hpp), with the playback note of a stream that is live.
 
 #include <algorithm>
 #include <variant>
 
-#include "common/codec.hpp"
 #include "common/ids.hpp"
 #include "worker/server/decider_batch.hpp"
 
@@ -22,21 +21,22 @@ bool same_digest(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-reply decider::failure(const error& e) { return {outcome_of(e.code), encode_error(e)}; }
+reply decider::failure(const error& e) { return {outcome_of(e.code), e}; }
 reply decider::unknown_user(const std::string& id) {
   return failure(not_found("user '" + id + "' not found"));
 }
 
-void decider::render_created(const user_group& group, attempt& a) const {
+void decider::show_created(const user_group& group, attempt& a) const {
   if (!a.state) return;
   for (std::size_t g = 0; g < group.requests.size(); ++g)
-    if (a.replies[g].status == outcome::created && a.replies[g].body.empty())
-      a.replies[g].body = render_user(*a.state);
+    if (a.replies[g].status == outcome::created &&
+        std::holds_alternative<std::monostate>(a.replies[g].body))
+      a.replies[g].body = view_of(*a.state);
 }
 
-std::string decider::render_user(const core::user_state& state) const {
-  return encode_user(state.u, core::limit_of(state.u, rules_), core::policy_of(state.u, rules_),
-                     static_cast<int>(state.streams.size()));
+user_view decider::view_of(const core::user_state& state) const {
+  return {state.u, core::limit_of(state.u, rules_), core::policy_of(state.u, rules_),
+          static_cast<int>(state.streams.size())};
 }
 
 const video* decider::find_video(std::string_view id) const {
@@ -56,9 +56,9 @@ std::string decider::grant_if_live(const core::user_state& state,
 
 reply decider::decide_one(const request_body& body, core::user_state& state, attempt& a) {
   core::effects& out = a.effects;
-  const auto render_current = [&] {
+  const auto current_view = [&] {
     core::expire(state, now_ms_, rules_, out);
-    return render_user(state);
+    return view_of(state);
   };
   return std::visit(
       [&](const auto& r) -> reply {
@@ -73,13 +73,14 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
           // still recorded and published, and a replay maps the same way.
           if (started.v.reason == "unknown_video")
             return failure(not_found("unknown video '" + r.video_id + "'"));
-          if (!started.v.allowed) return {outcome::denied, encode_verdict_body(started.v)};
-          return {outcome::allowed, encode_verdict_body(started.v),
-                  started.v.granted ? grant_if_live(state, started.v.granted->stream_id) : ""};
+          if (!started.v.allowed) return {outcome::denied, std::move(started.v)};
+          std::string grant =
+              started.v.granted ? grant_if_live(state, started.v.granted->stream_id) : "";
+          return {outcome::allowed, std::move(started.v), std::move(grant)};
         } else if constexpr (std::is_same_v<T, heartbeat_request>) {
           auto expires = core::heartbeat(state, r.stream_id, now_ms_, rules_, out);
           if (!expires) return failure(expires.error());
-          return {outcome::ok, encode_heartbeat_body(*expires), grant_if_live(state, r.stream_id)};
+          return {outcome::ok, lease{*expires}, grant_if_live(state, r.stream_id)};
         } else if constexpr (std::is_same_v<T, stop_request>) {
           auto stopped = core::stop(state, r.stream_id, now_ms_, rules_, out);
           if (!stopped) return failure(stopped.error());
@@ -88,25 +89,24 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
           core::stop_all(state, now_ms_, rules_, out);
           return {outcome::no_content, {}};
         } else if constexpr (std::is_same_v<T, get_user_request>) {
-          return {outcome::ok, render_current()};
+          return {outcome::ok, current_view()};
         } else if constexpr (std::is_same_v<T, create_user_request>) {
           return failure(conflict("user '" + state.u.id + "' already exists"));
         } else if constexpr (std::is_same_v<T, patch_user_request>) {
           if (auto patched = core::patch_user(state, r, rules_); !patched)
             return failure(patched.error());
           out.changed = true;
-          return {outcome::ok, render_current()};
+          return {outcome::ok, current_view()};
         } else if constexpr (std::is_same_v<T, list_streams_request>) {
           core::expire(state, now_ms_, rules_, out);
-          return {outcome::ok, encode_streams(state.streams)};
+          return {outcome::ok, state.streams};
         } else if constexpr (std::is_same_v<T, snapshot_request>) {
           core::expire(state, now_ms_, rules_, out);
-          return {outcome::ok,
-                  encode_snapshot(state.u.id, state.streams, core::limit_of(state.u, rules_),
-                                  epoch(), state.seq)};
+          return {outcome::ok, user_snapshot{state.u.id, state.streams,
+                                             core::limit_of(state.u, rules_), epoch(), state.seq}};
         } else if constexpr (std::is_same_v<T, rotate_token_request>) {
           core::rotate_token(state, r.token_hash, now_ms_, out);
-          return {outcome::ok, render_current()};
+          return {outcome::ok, current_view()};
         } else if constexpr (std::is_same_v<T, delete_user_request>) {
           core::delete_user(state, now_ms_, rules_, out);
           return {outcome::no_content, {}};
@@ -115,7 +115,7 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
           if (state.u.token_hash.empty() || !same_digest(state.u.token_hash, r.token_hash))
             return failure(error{error_code::forbidden,
                                  "the token does not belong to user '" + state.u.id + "'"});
-          return {outcome::ok, "{}"};
+          return {outcome::ok, std::monostate{}};
         } else {
           return failure(error{error_code::internal, "not an op of one user"});
         }

@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "common/codec.hpp"
+#include "common/wire/worker_codec.hpp"
 #include "worker/server/heartbeat.hpp"
 
 namespace streamgate {
@@ -130,7 +131,7 @@ bool worker_loop::take_one() {
   // The api's metric scrapes are answered at once and stay out of the batch sizes.
   if (std::holds_alternative<stats_request>(decoded->body)) {
     send(identity, decoded->corr,
-         {outcome::ok, batch_stats_.to_json(decider_.active_streams(), decider_.counters())});
+         {outcome::ok, batch_stats_.report(decider_.active_streams(), decider_.counters())});
     return true;
   }
   if (std::holds_alternative<ping_request>(decoded->body)) publish_heartbeat(events_, decider_.epoch());
@@ -158,7 +159,7 @@ void worker_loop::answer_batch(bool expiry_due) {
     spdlog::error("store unavailable, {} requests answered unavailable: {}", waiting_.size(),
                   e.what());
     const reply unavailable{outcome::unavailable,
-                            encode_error(error_code::unavailable, "the store is unreachable")};
+                            error{error_code::unavailable, "the store is unreachable"}};
     for (waiting& w : waiting_) send(w.identity, w.corr, unavailable);
     waiting_.clear();
     bodies_.clear();
@@ -171,7 +172,8 @@ void worker_loop::answer_batch(bool expiry_due) {
   constexpr auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
   for (const published_event& e : to_publish_) {
     static_cast<void>(events_.send(zmq::buffer(e.topic), more));
-    static_cast<void>(events_.send(zmq::buffer(e.body), more));
+    const std::string body = encode_event_body(e.body);
+    static_cast<void>(events_.send(zmq::buffer(body), more));
     if (e.playback.empty()) {
       static_cast<void>(events_.send(zmq::buffer(e.sequence), zmq::send_flags::dontwait));
     } else {
@@ -202,13 +204,14 @@ void worker_loop::send(zmq::message_t& identity, std::uint64_t corr, const reply
   // dontwait: a ROUTER drops what it cannot route (a gone api) instead of blocking the worker.
   constexpr auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
   const std::string corr_text = std::to_string(corr);
+  const std::string body = encode_reply_body(answer.body);
   static_cast<void>(requests_.send(identity, more));
   static_cast<void>(requests_.send(zmq::buffer(corr_text), more));
   static_cast<void>(requests_.send(zmq::buffer(to_string(answer.status)), more));
   if (answer.playback.empty()) {
-    static_cast<void>(requests_.send(zmq::buffer(answer.body), zmq::send_flags::dontwait));
+    static_cast<void>(requests_.send(zmq::buffer(body), zmq::send_flags::dontwait));
   } else {
-    static_cast<void>(requests_.send(zmq::buffer(answer.body), more));
+    static_cast<void>(requests_.send(zmq::buffer(body), more));
     static_cast<void>(requests_.send(zmq::buffer(answer.playback), zmq::send_flags::dontwait));
   }
 }
