@@ -21,7 +21,7 @@ BENCH_PROFILE=${BENCH_PROFILE:-0}
 export BENCH_USERS
 
 out=bench/out
-bin=build/bench
+bin=${BENCH_BIN:-build/bench}  # programs already built elsewhere (a before/after comparison)
 mkdir -p "$out"
 rm -f "$out"/*.txt "$out"/*.json
 
@@ -38,9 +38,11 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 ulimit -n 65536 2>/dev/null || true
 
-echo "== build (preset bench)"
-cmake --preset bench >/dev/null
-cmake --build --preset bench
+if [ -z "${BENCH_BIN:-}" ]; then
+  echo "== build (preset bench)"
+  cmake --preset bench >/dev/null
+  cmake --build --preset bench
+fi
 
 # ---- processes -------------------------------------------------------------------------------
 start_scratch streamgate-bench
