@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string_view>
 
@@ -133,8 +135,12 @@ stack::~stack() {
   };
   for (std::size_t i = 0; i < apis_.size(); ++i)
     stop_and_check(apis_[i], "streamgate-api " + std::to_string(i));
-  for (std::size_t w = 0; w < workers_.size(); ++w)
+  // A worker restarted just before the end may still be starting (slowly, under a sanitizer):
+  // a SIGTERM before it handles signals would end it as if it had crashed.
+  for (std::size_t w = 0; w < workers_.size(); ++w) {
+    if (workers_[w] && workers_[w]->running()) wait_worker_started(static_cast<int>(w));
     stop_and_check(workers_[w], "streamgate-worker " + std::to_string(w));
+  }
   redis_.reset();
   cluster_.reset();
   // Failed here rather than thrown: a destructor must not throw, and the test case's own
@@ -222,8 +228,26 @@ std::vector<std::string> stack::api_flags(int api) const {
 void stack::start_worker(int worker) {
   auto& slot = workers_.at(static_cast<std::size_t>(worker));
   if (slot && slot->running()) throw std::logic_error("start_worker: the worker is still running");
+  std::error_code ec;
+  const std::uintmax_t logged = std::filesystem::file_size(worker_log(worker), ec);
+  worker_log_offsets_.resize(workers_.size(), 0);
+  worker_log_offsets_.at(static_cast<std::size_t>(worker)) = ec ? 0 : logged;
   slot = std::make_unique<process>(worker_program(), worker_flags(worker), dir_,
                                    worker_log(worker));
+}
+
+bool stack::wait_worker_started(int worker, std::chrono::milliseconds timeout) {
+  const auto w = static_cast<std::size_t>(worker);
+  return wait_until(
+      [&] {
+        if (!worker_running(worker)) return true;
+        std::ifstream log(worker_log(worker));
+        log.seekg(static_cast<std::streamoff>(worker_log_offsets_.at(w)));
+        const std::string since((std::istreambuf_iterator<char>(log)),
+                                std::istreambuf_iterator<char>());
+        return since.find(" started: ") != std::string::npos;
+      },
+      timeout);
 }
 
 void stack::stop_worker(int worker) {

@@ -9,6 +9,7 @@
 // killed and restarted on the same ports and store, as a crash and a restart would.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -110,6 +111,9 @@ class stack final {
 
   // A worker, on the same ports and store each time.
   void start_worker(int worker = 0);
+  // Until the worker started last logged that it serves (its signals are handled from then on),
+  // or exited; false when neither happened within `timeout`.
+  bool wait_worker_started(int worker = 0, std::chrono::milliseconds timeout = 20s);
   void stop_worker(int worker = 0);  // SIGTERM, a clean shutdown
   void kill9_worker(int worker = 0);
   void pause_worker(int worker = 0);  // SIGSTOP: hung, connections open
@@ -140,13 +144,15 @@ class stack final {
 
   stack_options options_;
   std::filesystem::path dir_;
-  int report_;  // diagnostics.hpp
+  int report_;                           // diagnostics.hpp
   std::unique_ptr<redis_server> redis_;  // before the workers, stopped after them
   std::unique_ptr<redis_cluster> cluster_;
   std::vector<unsigned short> requests_ports_;
   std::vector<unsigned short> events_ports_;
   std::vector<unsigned short> http_ports_;
   std::vector<std::unique_ptr<process>> workers_;
+  // Where each worker's log stood when it was last started (the log is appended to).
+  std::vector<std::uintmax_t> worker_log_offsets_;
   std::vector<std::unique_ptr<process>> apis_;
 };
 
