@@ -88,9 +88,9 @@ TEST_CASE("a store of schema 1, 2 or 3 is migrated keeping users, streams, video
     CHECK(store->recent_audit("alice", 1)[0].type == "stopped");
   }
 
-  CHECK(text_of(file, "PRAGMA user_version") == "5");
+  CHECK(text_of(file, "PRAGMA user_version") == "6");
   CHECK(text_of(file, schema_objects) ==
-        "audit,audit_by_user,meta,plans,starts,starts_by_user,"
+        "audit,audit_by_user,decision_log,meta,plans,starts,starts_by_user,"
         "users,videos");
 }
 
@@ -143,7 +143,7 @@ TEST_CASE("a store of schema 4 keeps its dataset, and each state's starts become
     CHECK(store->request_owner("r-allowed") == "alice");
     CHECK(store->request_owner("r-denied") == "alice");
   }
-  CHECK(text_of(file, "PRAGMA user_version") == "5");
+  CHECK(text_of(file, "PRAGMA user_version") == "6");
   CHECK(text_of(file, "SELECT count(*) FROM starts") == "2");
   // The state row holds no start any more: written again in encoding version 2.
   CHECK(text_of(file, "SELECT hex(substr(state, 1, 1)) FROM users") == "02");
@@ -261,9 +261,9 @@ TEST_CASE("a lease at the end of time survives migration and reloads", "[sqlite_
 TEST_CASE("a store of a newer schema is refused", "[sqlite_store]") {
   test::temp_dir dir;
   const auto file = dir.path() / "new.db";
-  sqlite_db(file.string()).exec("PRAGMA user_version = 6");
+  sqlite_db(file.string()).exec("PRAGMA user_version = 7");
   CHECK_THROWS_WITH(sqlite_store::open(file),
-                    Catch::Contains("schema version 6") && Catch::Contains("reads version 5"));
+                    Catch::Contains("schema version 7") && Catch::Contains("reads version 6"));
 }
 
 }  // namespace streamgate::sqlite_test

@@ -34,7 +34,8 @@ constexpr std::chrono::seconds dataset_check_interval{1};
 constexpr std::chrono::milliseconds store_retry_wait{200};
 // The audit trail and the remembered starts are pruned in steps this small, four times a
 // second, so a step never stalls a batch for long; 4,000 of each a second outpaces what this
-// worker writes (bench/soak.sh), and per-user caps bound both meanwhile.
+// worker writes (bench/soak.sh), and per-user caps bound both meanwhile. The same step folds the
+// SQLite store's decision log (docs/design.md §8): a quarter second of decisions at a time.
 constexpr std::size_t records_per_prune = 1000;
 constexpr std::chrono::milliseconds prune_interval{250};
 

@@ -15,8 +15,9 @@ namespace streamgate::sqlite_detail {
 // Bumped with every change of the tables below; a store written by a newer worker is refused
 // rather than misread. 1-3: the limiter's tables (users, videos, streams, verdicts, audit);
 // 4: one row per user holding its whole state (worker/core), plus plans and meta; 5: the
-// remembered starts move out of the state into rows of their own (start_records.hpp).
-constexpr std::int64_t schema_version = 5;
+// remembered starts move out of the state into rows of their own (start_records.hpp); 6: the
+// decision log (log_record.hpp), where commits append and from which the tables are folded.
+constexpr std::int64_t schema_version = 6;
 
 // Rows are looked up by their text key, so the small ones live in the key's own b-tree (WITHOUT
 // ROWID): a user's row is found in one descent. The audit keeps a rowid (INTEGER PRIMARY KEY):
@@ -54,6 +55,14 @@ constexpr const char* create_tables = R"sql(
   );
 )sql";
 constexpr const char* create_audit_index = "CREATE INDEX audit_by_user ON audit (user_id, id)";
+// Appended in commit order (seq grows; emptied by each fold, so ids may be reused after it,
+// which no reader minds: a fold reads and deletes every row in one transaction).
+constexpr const char* create_decision_log = R"sql(
+  CREATE TABLE decision_log (
+    seq INTEGER PRIMARY KEY,
+    record BLOB NOT NULL
+  )
+)sql";
 
 std::int64_t read_int(const sqlite_db& db, const char* sql) {
   sqlite_statement query(db, sql);
@@ -220,9 +229,10 @@ void set_up_schema(const sqlite_db& db, const std::filesystem::path& path) {
       start_records::create_table(db);
     } else if (version < 4) {
       migrate_from_rows(db, version);
-    } else {
+    } else if (version == 4) {
       migrate_starts_out_of_states(db);
     }
+    db.exec(create_decision_log);  // every schema before 6 had none
     // Schema 4 has its dataset's id already: the same data keeps the same identity.
     if (version < 4) put_meta(db, dataset_id_key, new_id("d_"));
     db.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str());

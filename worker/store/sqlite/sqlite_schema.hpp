@@ -5,6 +5,7 @@
 // "Stores"). Also the few names the store shares with them: the meta keys and a user's insert.
 // Internal to the SQLite store (sqlite_store*.cpp).
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -30,6 +31,8 @@ void configure_connection(const sqlite_db& db);
 // Creates the schema in a new file or migrates an older one, with its version, in one
 // transaction. Throws sqlite_error, also for a file of a newer schema than this worker reads.
 void set_up_schema(const sqlite_db& db, const std::filesystem::path& path);
+// The first column of the first row of `sql`; throws sqlite_error when there is no row.
+std::int64_t read_int(const sqlite_db& db, const char* sql);
 // A policy column's text as a policy; throws sqlite_error naming `what` for an unknown one.
 policy policy_from_store(std::string_view text, const std::string& what);
 

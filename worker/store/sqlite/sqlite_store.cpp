@@ -1,7 +1,8 @@
-// The SQLite store's life and in-memory indexes: open (lock, settings, schema), the statements it
-// prepares once, the lease index and audit line counts rebuilt at open and kept by commit(), and
-// the questions those indexes answer. Reading is in sqlite_store_load.cpp, writing in
-// sqlite_store_commit.cpp, the schema in sqlite_schema.cpp.
+// The SQLite store's life and in-memory indexes: open (lock, settings, schema, what a crash left
+// in the decision log), the statements it prepares once, the lease index and audit line counts
+// rebuilt at open and kept by commit() and the fold, and the questions those indexes answer.
+// Reading is in sqlite_store_load.cpp, writing in sqlite_store_commit.cpp and
+// sqlite_store_fold.cpp, the schema in sqlite_schema.cpp.
 
 #include "worker/store/sqlite/sqlite_store.hpp"
 
@@ -44,11 +45,16 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
       commit_(db_, "COMMIT"),
       rollback_(db_, "ROLLBACK"),
       select_user_(db_, "SELECT version, state FROM users WHERE id = ?1"),
+      select_version_(db_, "SELECT version FROM users WHERE id = ?1"),
       insert_user_(db_, sqlite_detail::insert_user_sql),
-      update_user_(db_,
-                   "UPDATE users SET state = CAST(?1 AS BLOB), version = version + 1 "
-                   "WHERE id = ?2 AND version = ?3"),
-      delete_user_(db_, "DELETE FROM users WHERE id = ?1 AND version = ?2"),
+      upsert_user_(db_,
+                   "INSERT INTO users (id, version, state) VALUES (?1, ?2, CAST(?3 AS BLOB)) "
+                   "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
+                   "state = excluded.state"),
+      delete_user_(db_, "DELETE FROM users WHERE id = ?1"),
+      append_log_(db_, "INSERT INTO decision_log (record) VALUES (CAST(?1 AS BLOB))"),
+      read_log_(db_, "SELECT seq, record FROM decision_log ORDER BY seq"),
+      clear_log_(db_, "DELETE FROM decision_log"),
       delete_audit_(db_, "DELETE FROM audit WHERE user_id = ?1"),
       insert_audit_(db_,
                     "INSERT INTO audit (user_id, at_ms, type, stream_id, request_id, video_id, "
@@ -81,11 +87,24 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
   }
   if (dataset_id_.empty())
     throw sqlite_error("the store '" + path_.string() + "' has no dataset id");
-  rebuild_indexes();
+  starts_.build_index();
   count_audit_lines();
+  // What the last run committed but never folded (it crashed, or its last fold failed).
+  logged_ = static_cast<std::size_t>(
+      sqlite_detail::read_int(db_, "SELECT count(*) FROM decision_log"));
+  fold_if_logged();
+  rebuild_lease_index();
 }
 
-sqlite_store::~sqlite_store() = default;
+sqlite_store::~sqlite_store() {
+  // A clean close leaves the tables whole, for an operator's sqlite3 shell; the next open folds
+  // whatever this could not.
+  try {
+    fold_if_logged();
+  } catch (const std::exception& e) {
+    spdlog::warn("the decision log was not folded at close; the next open folds it: {}", e.what());
+  }
+}
 
 std::int64_t sqlite_store::now_ms() {
   using namespace std::chrono;
@@ -106,7 +125,7 @@ void sqlite_store::check_not_moved() {
                      "' was deleted or replaced while this worker held it");
 }
 
-void sqlite_store::rebuild_indexes() {
+void sqlite_store::rebuild_lease_index() {
   sqlite_statement rows(db_, "SELECT id, state FROM users");
   while (rows.next_row()) {
     auto state = decode_state(rows.column_text(1), 0);
@@ -118,7 +137,6 @@ void sqlite_store::rebuild_indexes() {
     }
     index(state->u.id, core::next_expiry(*state));
   }
-  starts_.build_index();
 }
 
 void sqlite_store::count_audit_lines() {
@@ -126,11 +144,6 @@ void sqlite_store::count_audit_lines() {
   while (counts.next_row())
     audit_lines_of_user_[std::string(counts.column_text(0))] =
         static_cast<std::size_t>(counts.column_int(1));
-}
-
-void sqlite_store::unindex(const std::string& user_id) {
-  index(user_id, std::nullopt);
-  audit_lines_of_user_.erase(user_id);
 }
 
 void sqlite_store::index(const std::string& user_id, std::optional<std::int64_t> next_expiry) {

@@ -1,9 +1,14 @@
 #pragma once
 
-// The embedded store: one SQLite file in WAL mode, owned by one worker (docs/design.md, "Stores").
-// A user's state is one row (its version and encode_state's bytes); a batch's commits are one
-// transaction (group commit), synced before commit() returns (synchronous=FULL), so a verdict
-// published after commit() survives a crash or a power loss. Because the worker is the file's only
+// The embedded store: one SQLite file in WAL mode, owned by one worker (docs/design.md §8).
+// A batch's commits are one transaction (group commit) that appends one record per committed user
+// to the decision log (log_record.hpp), synced before commit() returns (synchronous=FULL), so a
+// verdict published after commit() survives a crash or a power loss. Appending keeps a decision to
+// the log's last page or two, where writing a user's row, its start and its audit line in place
+// wrote about five scattered pages per decision (bench/README.md). The log is folded into the
+// tables (a user's state is one row of its version and encode_state's bytes; starts and audit
+// lines are rows beside it) in the background, on every read that needs the tables, at a
+// removal, and at open (what a crash left in the log). Because the worker is the file's only
 // writer, the lease index and the request-owner index (start_records.hpp) live in memory, rebuilt
 // from the rows at open, and a cached state never goes stale (exclusive()).
 //
@@ -11,11 +16,13 @@
 // commit() throws store_lost when the file was deleted or replaced under the store.
 //
 // Its parts: sqlite_store.cpp (open, the indexes), sqlite_store_load.cpp (reading),
-// sqlite_store_commit.cpp (writing), sqlite_schema.cpp (tables and migrations), store_lock.cpp.
+// sqlite_store_commit.cpp (writing the log), sqlite_store_fold.cpp (the log into the tables),
+// sqlite_schema.cpp (tables and migrations), store_lock.cpp.
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -67,20 +74,32 @@ class sqlite_store final : public store {
   sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock, sqlite_db db,
                std::size_t audit_lines_per_user, std::int64_t request_memory_ms);
 
+  // A log this long is folded at the commit that reaches it: the worker folds about four times a
+  // second (prune()), so only a store driven without it (a tool, a test) gets there.
+  static constexpr std::size_t fold_at_records = 16384;
+  // Applies every logged record to the tables and empties the log, in one transaction.
+  void fold_log();
+  // fold_log() when the log holds anything.
+  void fold_if_logged() {
+    if (logged_ > 0) fold_log();
+  }
+  // The version `user_id` has with this batch's records (`staged`) and the log's on top of the
+  // tables; 0 when it does not exist.
+  std::uint64_t version_of(const std::string& user_id,
+                           const std::unordered_map<std::string, std::uint64_t>& staged);
   // The wall clock, never going backwards (a clock step back would shorten no lease granted).
   std::int64_t now_ms();
   void check_not_moved();
-  void rebuild_indexes();
+  void rebuild_lease_index();
   void count_audit_lines();
   // Deletes the user's lines older than its newest audit_cap_ once it holds a few more (so a
   // trim is rare, and each one looks at about audit_cap_ index entries); returns the lines kept.
   std::size_t trim_audit(const std::string& user_id, std::size_t lines);
   // Changes a user's lease index entry to that of a state just committed.
   void index(const std::string& user_id, std::optional<std::int64_t> next_expiry);
-  void unindex(const std::string& user_id);  // a user just removed
-  // Defined in sqlite_store_commit.cpp, whose writes are its only callers.
-  template <class Body>
-  void run_in_transaction(const char* what, const Body& body);
+  // Runs `body` in one write transaction, rolled back when it throws; SQLite's failures become
+  // store_unavailable naming `what`.
+  void run_in_transaction(const char* what, const std::function<void()>& body);
 
   std::filesystem::path path_;
   // Declared before the connection: released only after SQLite has closed the file.
@@ -94,6 +113,9 @@ class sqlite_store final : public store {
   // is replaced at each commit), so a due user really has a lapsed lease in its latest state.
   std::set<std::pair<std::int64_t, std::string>> by_expiry_;
   std::unordered_map<std::string, std::int64_t> expiry_of_;
+  // Records in the log, and the version each user they name has once they are applied (0: removed).
+  std::size_t logged_ = 0;
+  std::unordered_map<std::string, std::uint64_t> logged_versions_;
   // The per-user audit cap (hardening: the trail grew without bound) and each user's line count,
   // counted at open and kept by commit(); an upper bound, as retention prunes lines unseen here.
   const std::size_t audit_cap_;
@@ -103,9 +125,13 @@ class sqlite_store final : public store {
   sqlite_statement commit_;
   sqlite_statement rollback_;
   sqlite_statement select_user_;
+  sqlite_statement select_version_;
   sqlite_statement insert_user_;
-  sqlite_statement update_user_;
+  sqlite_statement upsert_user_;
   sqlite_statement delete_user_;
+  sqlite_statement append_log_;
+  sqlite_statement read_log_;
+  sqlite_statement clear_log_;
   sqlite_statement delete_audit_;
   sqlite_statement insert_audit_;
   sqlite_statement select_audit_;

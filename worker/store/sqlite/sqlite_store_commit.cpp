@@ -1,32 +1,22 @@
-// Writing an SQLite store, each call one transaction: seeding, a batch's group commit (states,
-// remembered starts, audit lines, each user's audit trimmed to its cap) and pruning. The
-// in-memory indexes change only once a transaction is durable.
+// Writing an SQLite store, each call one transaction: seeding, a batch's group commit (one
+// decision log record per committed user) and pruning. The in-memory indexes change only once a
+// transaction is durable. Folding the log into the tables is in sqlite_store_fold.cpp.
 
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <unordered_map>
 
 #include "worker/core/decisions.hpp"
+#include "worker/store/sqlite/log_record.hpp"
 #include "worker/store/sqlite/sqlite_schema.hpp"
 #include "worker/store/sqlite/sqlite_store.hpp"
 #include "worker/store/state_codec.hpp"
 
 namespace streamgate {
 
-namespace {
-
-void bind_optional(sqlite_statement& statement, int index, const std::string& text) {
-  if (text.empty())
-    statement.bind_null(index);
-  else
-    statement.bind(index, text);
-}
-
-}  // namespace
-
-template <class Body>
-void sqlite_store::run_in_transaction(const char* what, const Body& body) {
+void sqlite_store::run_in_transaction(const char* what, const std::function<void()>& body) {
   try {
     begin_.execute();
     try {
@@ -47,18 +37,9 @@ void sqlite_store::run_in_transaction(const char* what, const Body& body) {
   }
 }
 
-std::size_t sqlite_store::trim_audit(const std::string& user_id, std::size_t lines) {
-  // Slack of an eighth: a user at the cap trims once per cap/8 new lines, not at every commit.
-  if (lines <= audit_cap_ + audit_cap_ / 8) return lines;
-  trim_audit_.bind(1, user_id);
-  trim_audit_.bind(2, static_cast<std::int64_t>(audit_cap_ - 1));
-  trim_audit_.execute();
-  const auto trimmed = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
-  return lines > trimmed ? lines - trimmed : 0;
-}
-
 void sqlite_store::seed(const dataset_catalog& catalog,
                         const std::vector<core::user_state>& users) {
+  fold_if_logged();  // a seeded user is never overwritten, so the tables must be whole
   std::vector<const core::user_state*> inserted;
   run_in_transaction("seed the catalog", [&] {
     inserted.clear();
@@ -90,78 +71,69 @@ void sqlite_store::seed(const dataset_catalog& catalog,
   for (const core::user_state* state : inserted) index(state->u.id, core::next_expiry(*state));
 }
 
+std::uint64_t sqlite_store::version_of(
+    const std::string& user_id, const std::unordered_map<std::string, std::uint64_t>& staged) {
+  if (const auto found = staged.find(user_id); found != staged.end()) return found->second;
+  if (const auto found = logged_versions_.find(user_id); found != logged_versions_.end())
+    return found->second;
+  select_version_.bind(1, user_id);
+  if (!select_version_.next_row()) return 0;
+  const auto version = static_cast<std::uint64_t>(select_version_.column_int(0));
+  select_version_.reset();
+  return version;
+}
+
 std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& commits) {
   std::vector<commit_status> statuses(commits.size(), commit_status::conflict);
   if (commits.empty()) return statuses;
-  // Audit line counts as this batch leaves them, applied only once it is durable.
-  std::unordered_map<std::string, std::size_t> audit_lines;
+  // Each named user's version as this batch leaves it (0: removed), applied once durable.
+  std::unordered_map<std::string, std::uint64_t> staged;
+  std::size_t appended = 0;
   run_in_transaction("commit a batch", [&] {
     std::fill(statuses.begin(), statuses.end(), commit_status::conflict);
-    audit_lines.clear();
-    starts_.discard();
+    staged.clear();
+    appended = 0;
     for (std::size_t i = 0; i < commits.size(); ++i) {
       const user_commit& c = commits[i];
-      if (c.remove) {
-        delete_user_.bind(1, c.state.u.id);
-        delete_user_.bind(2, static_cast<std::int64_t>(c.state.version));
-        delete_user_.execute();
-        if (sqlite3_changes(db_.handle()) != 1) continue;
-        statuses[i] = commit_status::committed;
-        delete_audit_.bind(1, c.state.u.id);
-        delete_audit_.execute();
-        starts_.stage_remove_user(c.state.u.id);
-        continue;
-      }
+      const std::string& id = c.state.u.id;
+      // The version check (store.hpp): a create finds no user (0), any other commit the version
+      // it loaded; a removal needs a user to remove.
+      const std::uint64_t stored = version_of(id, staged);
+      if (stored != c.state.version || (c.remove && stored == 0)) continue;
       // Bound without a copy: lives until the statement has run.
-      const std::string bytes = encode_state(c.state);
-      if (c.state.version == 0) {
-        insert_user_.bind(1, c.state.u.id);
-        insert_user_.bind(2, bytes);
-        insert_user_.execute();
-      } else {
-        update_user_.bind(1, bytes);
-        update_user_.bind(2, c.state.u.id);
-        update_user_.bind(3, static_cast<std::int64_t>(c.state.version));
-        update_user_.execute();
-      }
-      // No row written: the user exists already (a create) or moved past the version loaded.
-      if (sqlite3_changes(db_.handle()) != 1) continue;
+      const std::string record = encode_log_record(c, stored);
+      append_log_.bind(1, record);
+      append_log_.execute();
+      staged[id] = c.remove ? 0 : stored + 1;
       statuses[i] = commit_status::committed;
-      starts_.stage_add(c.state.u.id, c.new_starts);
-      for (const audit_entry& e : c.audit) {
-        insert_audit_.bind(1, e.user_id);
-        insert_audit_.bind(2, e.at_ms);
-        insert_audit_.bind(3, e.type);
-        bind_optional(insert_audit_, 4, e.stream_id);
-        bind_optional(insert_audit_, 5, e.request_id);
-        bind_optional(insert_audit_, 6, e.video_id);
-        bind_optional(insert_audit_, 7, e.reason);
-        insert_audit_.execute();
-      }
-      if (!c.audit.empty()) {
-        const std::string& id = c.state.u.id;
-        const auto staged = audit_lines.find(id);
-        const auto counted = audit_lines_of_user_.find(id);
-        const std::size_t before = staged != audit_lines.end()             ? staged->second
-                                   : counted != audit_lines_of_user_.end() ? counted->second
-                                                                           : 0;
-        audit_lines[id] = trim_audit(id, before + c.audit.size());
-      }
+      ++appended;
     }
     // As late as possible before COMMIT, so a file moved during the batch is caught too; the
     // batch is rolled back then.
     check_not_moved();
   });
   // Only once durable: a failed commit leaves the indexes matching the file.
-  starts_.apply();
+  logged_ += appended;
+  bool removed = false;
   for (std::size_t i = 0; i < commits.size(); ++i) {
     if (statuses[i] != commit_status::committed) continue;
-    if (commits[i].remove)
-      unindex(commits[i].state.u.id);
-    else
-      index(commits[i].state.u.id, commits[i].next_expiry);
+    const user_commit& c = commits[i];
+    removed = removed || c.remove;
+    index(c.state.u.id, c.remove ? std::nullopt : c.next_expiry);
+    if (!c.remove) starts_.note_decided(c.state.u.id, c.new_starts);
   }
-  for (auto& [user_id, lines] : audit_lines) audit_lines_of_user_[user_id] = lines;
+  for (auto& [user_id, version] : staged) logged_versions_[user_id] = version;
+  // A removal frees the user's request ids and drops its trail at once, as its rows go; a long
+  // log is folded before it grows without bound between the worker's background folds.
+  if (removed || logged_ >= fold_at_records) {
+    try {
+      fold_log();
+    } catch (const store_unavailable& e) {
+      // The batch is durable in the log: the next fold (a read, the background step, an open)
+      // applies it.
+      spdlog::warn("could not fold the decision log after a commit: {}", e.what());
+    }
+  }
   return statuses;
 }
 
@@ -171,6 +143,7 @@ std::size_t sqlite_store::prune(std::int64_t audit_before_ms, std::size_t max_re
   const std::int64_t now = now_ms();
   // Ids grow with time (appended, the clock never goes back), so the oldest lines are the first
   // ids: looking at the first `max_records` only keeps a call short however long the trail is.
+  fold_if_logged();  // what is pruned is in the tables
   run_in_transaction("prune the audit trail and the remembered starts", [&] {
     starts_.discard();
     sqlite_statement prune(db_,

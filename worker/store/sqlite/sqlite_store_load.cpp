@@ -1,6 +1,8 @@
 // Reading an SQLite store: the seeded marker, the catalog, a batch's users (each state with its
 // remembered starts) and request owners, the user list and a user's recent audit lines.
 
+#include <algorithm>
+
 #include "worker/store/sqlite/sqlite_schema.hpp"
 #include "worker/store/sqlite/sqlite_store.hpp"
 #include "worker/store/state_codec.hpp"
@@ -64,6 +66,11 @@ loaded_users sqlite_store::load(const std::vector<std::string>& user_ids,
   loaded.owners.reserve(request_ids.size());
   for (const std::string& id : request_ids) loaded.owners.push_back(starts_.owner(id));
   loaded.states.reserve(user_ids.size());
+  // A logged state is read from the tables once folded (a worker that forgot its cache after a
+  // failed commit asks for users it decided on).
+  if (std::any_of(user_ids.begin(), user_ids.end(),
+                  [&](const std::string& id) { return logged_versions_.count(id) > 0; }))
+    fold_log();
   try {
     for (const std::string& id : user_ids) {
       select_user_.bind(1, id);
@@ -91,6 +98,7 @@ loaded_users sqlite_store::load(const std::vector<std::string>& user_ids,
 
 std::vector<std::string> sqlite_store::user_ids() {
   std::vector<std::string> ids;
+  fold_if_logged();  // users created or removed since the last fold
   try {
     sqlite_statement query(db_, "SELECT id FROM users ORDER BY id");
     while (query.next_row()) ids.emplace_back(query.column_text(0));
@@ -105,6 +113,7 @@ std::vector<audit_entry> sqlite_store::recent_audit(const std::string& user_id, 
   std::vector<audit_entry> entries;
   // SQLite reads a negative LIMIT as none: a bad limit must not read a whole trail.
   if (limit <= 0) return entries;
+  fold_if_logged();
   try {
     select_audit_.bind(1, user_id);
     select_audit_.bind(2, std::int64_t{limit});

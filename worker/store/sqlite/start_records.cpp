@@ -105,6 +105,12 @@ std::size_t start_records::rows_of(const std::string& user_id) const {
   return counted == rows_of_user_.end() ? 0 : counted->second;
 }
 
+void start_records::note_decided(const std::string& user_id,
+                                 const std::vector<core::remembered_start>& starts) {
+  for (const core::remembered_start& s : starts)
+    owner_of_request_.insert_or_assign(s.request_id, user_id);
+}
+
 void start_records::stage_add(const std::string& user_id,
                               const std::vector<core::remembered_start>& starts) {
   if (starts.empty()) return;

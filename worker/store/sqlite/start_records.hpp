@@ -2,8 +2,9 @@
 
 // The remembered starts of an SQLite store, one row each beside the users' states (store.hpp):
 // a decision inserts its own start, never the whole request memory again. Also the in-memory
-// request-owner index over those rows (request id -> user), exact because the worker owns the
-// file: built at open and changed only once a transaction that changed the rows is durable.
+// request-owner index over those rows and the decision log's starts (request id -> user), exact
+// because the worker owns the file: built at open, and changed only once a transaction that
+// logged a start or changed the rows is durable.
 //
 // Each user keeps at least its newest core::remembered_starts_per_user rows: a trim runs once it
 // holds an eighth more, so a trim is rare and looks at about that many index entries. Rows past
@@ -40,6 +41,9 @@ class start_records final {
   // The user's starts, oldest first. Throws sqlite_error.
   std::vector<core::remembered_start> of_user(const std::string& user_id);
   std::optional<std::string> owner(const std::string& request_id) const;
+
+  // Starts committed in the decision log, not yet rows: their owners are known from now on.
+  void note_decided(const std::string& user_id, const std::vector<core::remembered_start>& starts);
 
   void stage_add(const std::string& user_id, const std::vector<core::remembered_start>& starts);
   void stage_remove_user(const std::string& user_id);

@@ -1,0 +1,150 @@
+// The SQLite store's decision log (worker/store/sqlite/log_record.hpp, sqlite_store_fold.cpp,
+// docs/design.md §8): commits append records, the version check sees them before any fold, a
+// crash leaves them to the next open, and a fold applies them in commit order.
+
+#include <filesystem>
+
+#include "sqlite_store_test_support.hpp"
+#include "worker/store/sqlite/log_record.hpp"
+#include "worker/store/state_codec.hpp"
+
+namespace streamgate::sqlite_test {
+
+namespace {
+
+// The user as the store holds it after `c` committed, without a load (a load folds the log).
+core::user_state after(const user_commit& c) {
+  core::user_state state = c.state;
+  ++state.version;
+  return state;
+}
+
+// A crash: the files as they are on disk while the store is open (every commit synced).
+std::filesystem::path crash_copy(const std::filesystem::path& file) {
+  const auto copy = file.parent_path() / "crashed.db";
+  std::filesystem::copy_file(file, copy);
+  std::filesystem::copy_file(file.string() + "-wal", copy.string() + "-wal");
+  return copy;
+}
+
+}  // namespace
+
+TEST_CASE("a log record reads back as written, and anything else is refused",
+          "[sqlite_store][decision_log]") {
+  user_commit c = granted(new_user("alice"), "s1", "r1", t0 + 30);
+  c.state.version = 4;
+  c.audit.push_back(audit_line("alice", t0, "denied", "r2"));
+  c.audit.back().reason = "limit_reached";
+  c.audit.back().video_id = "v02";
+  const std::string bytes = encode_log_record(c, 4);
+
+  const auto record = decode_log_record(bytes);
+  REQUIRE(record.has_value());
+  CHECK(record->user_id == "alice");
+  CHECK(record->version == 5);
+  CHECK_FALSE(record->remove);
+  CHECK(record->starts == c.new_starts);
+  CHECK(record->audit == c.audit);
+  CHECK(record->state == encode_state(c.state));
+
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    CHECK_FALSE(decode_log_record(bytes.substr(0, n)).has_value());
+  CHECK_FALSE(decode_log_record(bytes + '\0').has_value());
+  std::string other_format = bytes;
+  other_format[0] = 2;
+  CHECK_THROWS_WITH(decode_log_record(other_format).value(), Catch::Contains("unknown format"));
+
+  user_commit removal = c;
+  removal.remove = true;
+  const auto removed = decode_log_record(encode_log_record(removal, 4));
+  REQUIRE(removed.has_value());
+  CHECK(removed->remove);
+  CHECK(removed->state.empty());
+  CHECK(removed->starts.empty());
+  CHECK(removed->audit.empty());
+}
+
+TEST_CASE("commits in the log are version-checked before any fold",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  auto store = sqlite_store::open(dir.path() / "x.db");
+  const user_commit create = created(new_user("alice"));
+  REQUIRE(store->commit({create})[0] == commit_status::committed);
+  CHECK(store->commit({create})[0] == commit_status::conflict);
+
+  const user_commit first = granted(after(create), "s1", "r1", t0 + 30);
+  const user_commit second = granted(after(create), "s2", "r2", t0 + 40);  // also on version 1
+  CHECK(store->commit({first, second}) ==
+        std::vector<commit_status>{commit_status::committed, commit_status::conflict});
+  CHECK(store->commit({second})[0] == commit_status::conflict);
+  CHECK(store->request_owner("r1") == "alice");
+  CHECK_FALSE(store->request_owner("r2"));
+
+  const core::user_state alice = loaded_one(*store, "alice");
+  CHECK(alice.version == 2);
+  CHECK(alice.streams == after(first).streams);
+}
+
+TEST_CASE("what a crash leaves in the log is applied at the next open, in commit order",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  auto store = sqlite_store::open(file);
+  const user_commit alice_created = created(new_user("alice"));
+  const user_commit bob_created = created(new_user("bob"));
+  REQUIRE(store->commit({alice_created, bob_created}) ==
+          std::vector<commit_status>(2, commit_status::committed));
+  const user_commit first = granted(after(alice_created), "s1", "r1", t0 + 30);
+  REQUIRE(store->commit({first})[0] == commit_status::committed);
+  const user_commit second = granted(after(first), "s2", "r2", t0 + 20);
+  REQUIRE(store->commit({second})[0] == commit_status::committed);
+
+  const auto copy = crash_copy(file);
+  CHECK(text_of(copy, "SELECT count(*) FROM decision_log") == "4");
+  CHECK(text_of(copy, "SELECT count(*) FROM users") == "0");
+
+  {
+    auto reopened = sqlite_store::open(copy);
+    CHECK(loaded_one(*reopened, "alice") == after(second));
+    CHECK(loaded_one(*reopened, "bob") == after(bob_created));
+    CHECK(reopened->user_ids() == std::vector<std::string>{"alice", "bob"});
+    const auto audit = reopened->recent_audit("alice", 10);
+    REQUIRE(audit.size() == 2);
+    CHECK(audit[0].request_id == "r2");
+    CHECK(audit[1].request_id == "r1");
+    CHECK(reopened->request_owner("r1") == "alice");
+    CHECK(reopened->request_owner("r2") == "alice");
+    CHECK(reopened->due_users(t0 + 20, 10) == std::vector<std::string>{"alice"});
+  }
+  CHECK(text_of(copy, "SELECT count(*) FROM decision_log") == "0");
+  CHECK(text_of(copy, "SELECT version FROM users WHERE id = 'alice'") == "3");
+}
+
+TEST_CASE("a user removed and created again before a fold keeps nothing of its first life",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  auto store = sqlite_store::open(dir.path() / "x.db");
+  const user_commit create = created(new_user("alice"));
+  REQUIRE(store->commit({create})[0] == commit_status::committed);
+  const user_commit grant = granted(after(create), "s1", "r1", t0 + 30);
+  REQUIRE(store->commit({grant})[0] == commit_status::committed);
+  user_commit removal;
+  removal.state = after(grant);
+  removal.remove = true;
+  // The removal is folded with the records before it, and frees the request id at once.
+  REQUIRE(store->commit({removal})[0] == commit_status::committed);
+  CHECK_FALSE(store->request_owner("r1"));
+  CHECK(store->due_users(t0 + 30, 10).empty());
+  CHECK(store->recent_audit("alice", 10).empty());
+  CHECK(store->user_ids().empty());
+  CHECK_FALSE(store->load({"alice"}).states[0]);
+  CHECK(store->commit({removal})[0] == commit_status::conflict);
+
+  REQUIRE(store->commit({create})[0] == commit_status::committed);
+  const core::user_state again = loaded_one(*store, "alice");
+  CHECK(again.version == 1);
+  CHECK(again.streams.empty());
+  CHECK(again.starts.empty());
+}
+
+}  // namespace streamgate::sqlite_test
