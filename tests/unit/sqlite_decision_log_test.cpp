@@ -148,3 +148,33 @@ TEST_CASE("a user removed and created again before a fold keeps nothing of its f
 }
 
 }  // namespace streamgate::sqlite_test
+
+namespace streamgate::sqlite_test {
+
+TEST_CASE("a background step folds the oldest records and leaves the rest in the log",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  auto store = sqlite_store::open(file);
+  const std::size_t renames = sqlite_store::fold_step_records + 88;
+  user_commit c = created(new_user("alice"));
+  REQUIRE(store->commit({c})[0] == commit_status::committed);
+  for (std::size_t i = 0; i < renames; ++i) {
+    c.state = after(c);
+    c.state.u.name = "alice " + std::to_string(i);
+    REQUIRE(store->commit({c})[0] == commit_status::committed);
+  }
+  store->prune(0, 1);  // no audit line is that old: the step only folds
+
+  // The records after the step's last are still the log's, and the row is the step's last state.
+  const auto copy = crash_copy(file);
+  CHECK(text_of(copy, "SELECT count(*) FROM decision_log") == "89");
+  CHECK(text_of(copy, "SELECT version FROM users") ==
+        std::to_string(sqlite_store::fold_step_records));
+  // The version check still sees the log's newest version.
+  CHECK(store->commit({c})[0] == commit_status::conflict);
+  CHECK(loaded_one(*store, "alice") == after(c));
+  CHECK(loaded_one(*sqlite_store::open(copy), "alice") == after(c));
+}
+
+}  // namespace streamgate::sqlite_test

@@ -32,12 +32,13 @@ constexpr std::chrono::seconds dataset_check_interval{1};
 // After the store failed: long enough not to spin on a store that is down, short enough that
 // the apis' resends find it back soon.
 constexpr std::chrono::milliseconds store_retry_wait{200};
-// The audit trail and the remembered starts are pruned in steps this small, four times a
-// second, so a step never stalls a batch for long; 4,000 of each a second outpaces what this
-// worker writes (bench/soak.sh), and per-user caps bound both meanwhile. The same step folds the
-// SQLite store's decision log (docs/design.md §8): a quarter second of decisions at a time.
-constexpr std::size_t records_per_prune = 1000;
-constexpr std::chrono::milliseconds prune_interval{250};
+// The store's background step, forty times a second, each step small so that it never stalls a
+// batch for long: the audit trail and the remembered starts are pruned 100 records at a time
+// (4,000 of each a second outpaces what this worker writes, bench/soak.sh, and per-user caps
+// bound both meanwhile), and the SQLite store folds its decision log a few hundred records at a
+// time (docs/design.md §8).
+constexpr std::size_t records_per_prune = 100;
+constexpr std::chrono::milliseconds prune_interval{25};
 
 zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,
                           const std::string& endpoint, const std::string& curve_secret_key) {

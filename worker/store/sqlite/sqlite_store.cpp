@@ -53,8 +53,10 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
                    "state = excluded.state"),
       delete_user_(db_, "DELETE FROM users WHERE id = ?1"),
       append_log_(db_, "INSERT INTO decision_log (record) VALUES (CAST(?1 AS BLOB))"),
-      read_log_(db_, "SELECT seq, record FROM decision_log ORDER BY seq"),
-      clear_log_(db_, "DELETE FROM decision_log"),
+      read_log_(db_, "SELECT seq, record FROM decision_log ORDER BY seq LIMIT ?1"),
+      clear_log_(db_, "DELETE FROM decision_log WHERE seq <= ?1"),
+      sync_full_(db_, "PRAGMA synchronous=FULL"),
+      sync_normal_(db_, "PRAGMA synchronous=NORMAL"),
       delete_audit_(db_, "DELETE FROM audit WHERE user_id = ?1"),
       insert_audit_(db_,
                     "INSERT INTO audit (user_id, at_ms, type, stream_id, request_id, video_id, "

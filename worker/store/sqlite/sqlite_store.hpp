@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "worker/store/sqlite/handle.hpp"
+#include "worker/store/sqlite/log_record.hpp"
 #include "worker/store/sqlite/start_records.hpp"
 #include "worker/store/sqlite/store_lock.hpp"
 #include "worker/store/store.hpp"
@@ -52,6 +54,13 @@ class sqlite_store final : public store {
   ~sqlite_store() override;
   sqlite_store(const sqlite_store&) = delete;
   sqlite_store& operator=(const sqlite_store&) = delete;
+
+  // The worker's background step (prune(), every 25 ms) folds this many records, or a quarter
+  // of the log when it fell behind: small steps, so a fold never stalls a batch for long.
+  static constexpr std::size_t fold_step_records = 512;
+  // A log this long is folded whole at the commit that reaches it: only a store driven without
+  // background steps (a tool, a test) or far beyond their pace gets there.
+  static constexpr std::size_t fold_at_records = 16384;
 
   const std::string& dataset_id() const override { return dataset_id_; }
   bool exclusive() const override { return true; }
@@ -74,12 +83,16 @@ class sqlite_store final : public store {
   sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock, sqlite_db db,
                std::size_t audit_lines_per_user, std::int64_t request_memory_ms);
 
-  // A log this long is folded at the commit that reaches it: the worker folds about four times a
-  // second (prune()), so only a store driven without it (a tool, a test) gets there.
-  static constexpr std::size_t fold_at_records = 16384;
-  // Applies every logged record to the tables and empties the log, in one transaction.
-  void fold_log();
-  // fold_log() when the log holds anything.
+  // Applies the oldest `max_records` logged records to the tables and deletes them from the log,
+  // in one transaction.
+  void fold_log(std::size_t max_records = std::numeric_limits<std::size_t>::max());
+  // Reads the oldest `max_records` records into `records`; returns the last one's seq.
+  std::int64_t read_log(std::size_t max_records, std::vector<log_record>& records);
+  // Writes what `r` says to the tables; its state only when it is its user's last record of the
+  // fold. `audit_lines`: each user's audit line count as the fold leaves it.
+  void apply_log_record(const log_record& r, bool last_of_its_user,
+                        std::unordered_map<std::string, std::size_t>& audit_lines);
+  // The whole log, when it holds anything.
   void fold_if_logged() {
     if (logged_ > 0) fold_log();
   }
@@ -99,7 +112,11 @@ class sqlite_store final : public store {
   void index(const std::string& user_id, std::optional<std::int64_t> next_expiry);
   // Runs `body` in one write transaction, rolled back when it throws; SQLite's failures become
   // store_unavailable naming `what`.
-  void run_in_transaction(const char* what, const std::function<void()>& body);
+  // `synced`: synced at COMMIT (synchronous=FULL), as everything a verdict rests on must be; a
+  // fold or a prune is not (NORMAL): lost with a power loss, it leaves what it would have
+  // changed, and the next synced commit makes it durable with it (the WAL is written in order).
+  void run_in_transaction(const char* what, const std::function<void()>& body,
+                          bool synced = true);
 
   std::filesystem::path path_;
   // Declared before the connection: released only after SQLite has closed the file.
@@ -113,9 +130,14 @@ class sqlite_store final : public store {
   // is replaced at each commit), so a due user really has a lapsed lease in its latest state.
   std::set<std::pair<std::int64_t, std::string>> by_expiry_;
   std::unordered_map<std::string, std::int64_t> expiry_of_;
-  // Records in the log, and the version each user they name has once they are applied (0: removed).
+  // Records in the log; for each user they name, its version once they are applied (0: removed)
+  // and how many of them are its.
+  struct logged_user {
+    std::uint64_t version = 0;
+    std::size_t records = 0;
+  };
   std::size_t logged_ = 0;
-  std::unordered_map<std::string, std::uint64_t> logged_versions_;
+  std::unordered_map<std::string, logged_user> logged_users_;
   // The per-user audit cap (hardening: the trail grew without bound) and each user's line count,
   // counted at open and kept by commit(); an upper bound, as retention prunes lines unseen here.
   const std::size_t audit_cap_;
@@ -132,6 +154,9 @@ class sqlite_store final : public store {
   sqlite_statement append_log_;
   sqlite_statement read_log_;
   sqlite_statement clear_log_;
+  bool synced_ = true;  // synchronous=FULL (configure_connection) rather than NORMAL
+  sqlite_statement sync_full_;
+  sqlite_statement sync_normal_;
   sqlite_statement delete_audit_;
   sqlite_statement insert_audit_;
   sqlite_statement select_audit_;

@@ -16,8 +16,15 @@
 
 namespace streamgate {
 
-void sqlite_store::run_in_transaction(const char* what, const std::function<void()>& body) {
+void sqlite_store::run_in_transaction(const char* what, const std::function<void()>& body,
+                                      bool synced) {
   try {
+    // Set before each transaction that needs the other mode, so a commit is synced whatever ran
+    // before it, even a fold that failed halfway.
+    if (synced != synced_) {
+      (synced ? sync_full_ : sync_normal_).execute();
+      synced_ = synced;
+    }
     begin_.execute();
     try {
       body();
@@ -74,8 +81,8 @@ void sqlite_store::seed(const dataset_catalog& catalog,
 std::uint64_t sqlite_store::version_of(
     const std::string& user_id, const std::unordered_map<std::string, std::uint64_t>& staged) {
   if (const auto found = staged.find(user_id); found != staged.end()) return found->second;
-  if (const auto found = logged_versions_.find(user_id); found != logged_versions_.end())
-    return found->second;
+  if (const auto found = logged_users_.find(user_id); found != logged_users_.end())
+    return found->second.version;
   select_version_.bind(1, user_id);
   if (!select_version_.next_row()) return 0;
   const auto version = static_cast<std::uint64_t>(select_version_.column_int(0));
@@ -122,7 +129,9 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
     index(c.state.u.id, c.remove ? std::nullopt : c.next_expiry);
     if (!c.remove) starts_.note_decided(c.state.u.id, c.new_starts);
   }
-  for (auto& [user_id, version] : staged) logged_versions_[user_id] = version;
+  for (std::size_t i = 0; i < commits.size(); ++i)
+    if (statuses[i] == commit_status::committed) ++logged_users_[commits[i].state.u.id].records;
+  for (auto& [user_id, version] : staged) logged_users_[user_id].version = version;
   // A removal frees the user's request ids and drops its trail at once, as its rows go; a long
   // log is folded before it grows without bound between the worker's background folds.
   if (removed || logged_ >= fold_at_records) {
@@ -143,7 +152,7 @@ std::size_t sqlite_store::prune(std::int64_t audit_before_ms, std::size_t max_re
   const std::int64_t now = now_ms();
   // Ids grow with time (appended, the clock never goes back), so the oldest lines are the first
   // ids: looking at the first `max_records` only keeps a call short however long the trail is.
-  fold_if_logged();  // what is pruned is in the tables
+  fold_log(std::max(fold_step_records, logged_ / 4));
   run_in_transaction("prune the audit trail and the remembered starts", [&] {
     starts_.discard();
     sqlite_statement prune(db_,

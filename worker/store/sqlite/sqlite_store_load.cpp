@@ -69,7 +69,7 @@ loaded_users sqlite_store::load(const std::vector<std::string>& user_ids,
   // A logged state is read from the tables once folded (a worker that forgot its cache after a
   // failed commit asks for users it decided on).
   if (std::any_of(user_ids.begin(), user_ids.end(),
-                  [&](const std::string& id) { return logged_versions_.count(id) > 0; }))
+                  [&](const std::string& id) { return logged_users_.count(id) > 0; }))
     fold_log();
   try {
     for (const std::string& id : user_ids) {
