@@ -61,6 +61,12 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
       insert_audit_(db_,
                     "INSERT INTO audit (user_id, at_ms, type, stream_id, request_id, video_id, "
                     "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+      // Ids grow with time (appended, the clock never goes back), so the oldest lines are the
+      // first ids: looking at the first `max_records` only keeps a step short however long the
+      // trail is.
+      prune_audit_(db_,
+                   "DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY id LIMIT ?2) "
+                   "AND at_ms < ?1"),
       select_audit_(db_,
                     "SELECT at_ms, type, stream_id, request_id, video_id, reason FROM audit "
                     "WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2"),

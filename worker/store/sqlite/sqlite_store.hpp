@@ -159,6 +159,7 @@ class sqlite_store final : public store {
   sqlite_statement sync_normal_;
   sqlite_statement delete_audit_;
   sqlite_statement insert_audit_;
+  sqlite_statement prune_audit_;
   sqlite_statement select_audit_;
   sqlite_statement trim_audit_;
   sqlite_statement upsert_video_;

@@ -150,20 +150,16 @@ std::size_t sqlite_store::prune(std::int64_t audit_before_ms, std::size_t max_re
   std::size_t pruned = 0;
   if (max_records == 0) return pruned;
   const std::int64_t now = now_ms();
-  // Ids grow with time (appended, the clock never goes back), so the oldest lines are the first
-  // ids: looking at the first `max_records` only keeps a call short however long the trail is.
-  fold_log(std::max(fold_step_records, logged_ / 4));
-  run_in_transaction("prune the audit trail and the remembered starts", [&] {
+  if (logged_ > 0) fold_log(std::max(fold_step_records, logged_ / 4));
+  const auto prune = [&] {
     starts_.discard();
-    sqlite_statement prune(db_,
-                           "DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY id "
-                           "LIMIT ?2) AND at_ms < ?1");
-    prune.bind(1, audit_before_ms);
-    prune.bind(2, static_cast<std::int64_t>(max_records));
-    prune.execute();
+    prune_audit_.bind(1, audit_before_ms);
+    prune_audit_.bind(2, static_cast<std::int64_t>(max_records));
+    prune_audit_.execute();
     pruned = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
     pruned += starts_.stage_prune(now, max_records);
-  });
+  };
+  run_in_transaction("prune the audit trail and the remembered starts", prune, /*synced=*/false);
   starts_.apply();
   return pruned;
 }
