@@ -95,11 +95,9 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
   if (commits.empty()) return statuses;
   // Each named user's version as this batch leaves it (0: removed), applied once durable.
   std::unordered_map<std::string, std::uint64_t> staged;
-  std::size_t appended = 0;
   run_in_transaction("commit a batch", [&] {
     std::fill(statuses.begin(), statuses.end(), commit_status::conflict);
     staged.clear();
-    appended = 0;
     for (std::size_t i = 0; i < commits.size(); ++i) {
       const user_commit& c = commits[i];
       const std::string& id = c.state.u.id;
@@ -113,24 +111,22 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
       append_log_.execute();
       staged[id] = c.remove ? 0 : stored + 1;
       statuses[i] = commit_status::committed;
-      ++appended;
     }
     // As late as possible before COMMIT, so a file moved during the batch is caught too; the
     // batch is rolled back then.
     check_not_moved();
   });
   // Only once durable: a failed commit leaves the indexes matching the file.
-  logged_ += appended;
   bool removed = false;
   for (std::size_t i = 0; i < commits.size(); ++i) {
     if (statuses[i] != commit_status::committed) continue;
     const user_commit& c = commits[i];
+    ++logged_;
+    ++logged_users_[c.state.u.id].records;
     removed = removed || c.remove;
     index(c.state.u.id, c.remove ? std::nullopt : c.next_expiry);
     if (!c.remove) starts_.note_decided(c.state.u.id, c.new_starts);
   }
-  for (std::size_t i = 0; i < commits.size(); ++i)
-    if (statuses[i] == commit_status::committed) ++logged_users_[commits[i].state.u.id].records;
   for (auto& [user_id, version] : staged) logged_users_[user_id].version = version;
   // A removal frees the user's request ids and drops its trail at once, as its rows go; a long
   // log is folded before it grows without bound between the worker's background folds.
