@@ -14,12 +14,15 @@ WRK_CONNECTIONS=${WRK_CONNECTIONS:-50}
 WRK_DURATION=${WRK_DURATION:-8s}
 BENCH_USERS=${BENCH_USERS:-1000}
 export BENCH_USERS
-bin=build/bench
+# BENCH_BIN: a build directory whose programs to run as they are (a before/after comparison).
+bin=${BENCH_BIN:-build/bench}
 out=bench/out
 mkdir -p "$out"
 
-cmake --preset bench >/dev/null
-cmake --build --preset bench --target streamgate-worker streamgate-api >/dev/null
+if [ -z "${BENCH_BIN:-}" ]; then
+  cmake --preset bench >/dev/null
+  cmake --build --preset bench --target streamgate-worker streamgate-api >/dev/null
+fi
 
 tmp=$(mktemp -d /tmp/streamgate-scale.XXXXXX)
 pids=()

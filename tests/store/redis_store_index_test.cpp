@@ -10,11 +10,13 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "redis_store_support.hpp"
 #include "test_store.hpp"
 #include "wait.hpp"
+#include "worker/store/redis/redis_keys.hpp"
 #include "worker/store/redis/redis_store.hpp"
 
 namespace streamgate::redis_test {
@@ -149,6 +151,38 @@ TEST_CASE("a redis request id names the user who decided it while it is remember
   CHECK_FALSE(s->request_owner("r3").has_value());
   // Forgotten with the request memory.
   CHECK(it::wait_until([&] { return !s->request_owner("r1").has_value(); }, 5s));
+}
+
+TEST_CASE("a single redis server's per-slot lease indexes and live-stream counts, as an older "
+          "worker left them, are merged into one shard once",
+          "[redis][integration]") {
+  single_redis redis;
+  const auto raw = redis.client();
+  using redis_detail::active_key;
+  using redis_detail::lease_index_key;
+  REQUIRE(reply_integer(*raw->command({"ZADD", lease_index_key(0), "500", "carol"})) == 1);
+  REQUIRE(reply_integer(*raw->command({"ZADD", lease_index_key(5), "1000", "alice"})) == 1);
+  REQUIRE(reply_integer(*raw->command({"ZADD", lease_index_key(9000), "2000", "bob"})) == 1);
+  for (const auto& [slot, count] : {std::pair{0, "1"}, {5, "2"}, {9000, "3"}})
+    REQUIRE(reply_string(*raw->command({"SET", active_key(slot), count})) == "OK");
+
+  auto first = open_store(redis.seeds());
+  CHECK(first->due_users(1'999, 100) == std::vector<std::string>{"carol", "alice"});
+  CHECK(first->active_streams() == std::optional<std::uint64_t>(6));
+  for (const std::size_t slot : {5, 9000}) {
+    CHECK(reply_integer(*raw->command({"EXISTS", lease_index_key(slot)})) == 0);
+    CHECK(reply_integer(*raw->command({"EXISTS", active_key(slot)})) == 0);
+  }
+  // A second worker opening finds the marker and merges nothing again.
+  auto second = open_store(redis.seeds());
+  CHECK(second->active_streams() == std::optional<std::uint64_t>(6));
+  core::user_state dave = plain_user("dave");
+  dave.streams.push_back(stream_of("dave", "s_1", 1'500));
+  user_commit started = commit_of(dave, 1'500);
+  started.streams_delta = 1;
+  REQUIRE(commit_one(*second, std::move(started)) == commit_status::committed);
+  CHECK(first->active_streams() == std::optional<std::uint64_t>(7));
+  CHECK(first->due_users(1'999, 100) == std::vector<std::string>{"carol", "alice", "dave"});
 }
 
 }  // namespace streamgate::redis_test

@@ -3,11 +3,12 @@
 -- key of a script must be in one slot: each key carries its user's hash tag). No rule of
 -- streamgate lives here: the decision core decided; this only applies each user's change list,
 -- and only if no other worker committed that user since it was loaded. One call for many users,
--- because the call itself costs Redis more than the writes it makes.
---   KEYS: per user i, at 5 * (i - 1): 1 {user:U} (hash: v version, s state)
---         2 {user:U}:audit (list, oldest first)  3 the lease index of U's slot (zset U -> next
---         expiry)  4 the live-stream count of U's slot (the worker knows the change exactly: it
---         decided on the version this script checks)  5 {user:U}:starts (list, oldest first)
+-- and one write of the shared keys for all of them, because each call costs Redis about as much
+-- as the write it makes.
+--   KEYS: 1 the lease index of the group (zset U -> next expiry)  2 the group's live-stream count
+--         (the worker knows each change exactly: it decided on the version this script checks),
+--         then per user i, at 2 + 3 * (i - 1): 1 {user:U} (hash: v version, s state)
+--         2 {user:U}:audit (list, oldest first)  3 {user:U}:starts (list, oldest first)
 --   ARGV: 1 audit cap  2 starts cap  3 request memory (ms), then per user, in KEYS' order:
 --         expected version; the next version (decimal: a Lua number would lose digits);
 --         state bytes, or '' to remove the user (DELETE /api/v1/users); next expiry, '' for
@@ -15,12 +16,12 @@
 --         lease index already); U; change of U's live streams; n, the number of new starts; m,
 --         the number of audit rows; the n starts, oldest first; the m audit rows, oldest first
 -- Returns per user 1 when committed, 0 when its version differs (its state left as it was).
+local leases, active = KEYS[1], KEYS[2]
 local audit_cap, starts_cap = tonumber(ARGV[1]), tonumber(ARGV[2])
-local answers = {}
+local answers, renewed, ended, streams = {}, {}, {}, 0
 local a = 4
-for k = 0, #KEYS / 5 - 1 do
-  local user, audit, leases = KEYS[5*k+1], KEYS[5*k+2], KEYS[5*k+3]
-  local active, starts = KEYS[5*k+4], KEYS[5*k+5]
+for k = 0, (#KEYS - 2) / 3 - 1 do
+  local user, audit, starts = KEYS[3*k+3], KEYS[3*k+4], KEYS[3*k+5]
   local version, next_version, state = ARGV[a], ARGV[a+1], ARGV[a+2]
   local expiry, id, delta = ARGV[a+3], ARGV[a+4], ARGV[a+5]
   local n, m = tonumber(ARGV[a+6]), tonumber(ARGV[a+7])
@@ -30,16 +31,17 @@ for k = 0, #KEYS / 5 - 1 do
     answers[k+1] = 0
   else
     answers[k+1] = 1
-    if delta ~= '0' then redis.call('INCRBY', active, delta) end
+    streams = streams + tonumber(delta)
     if state == '' then
       redis.call('DEL', user, audit, starts)
-      redis.call('ZREM', leases, id)
+      ended[#ended+1] = id
     else
       redis.call('HSET', user, 'v', next_version, 's', state)
       if expiry == '' then
-        redis.call('ZREM', leases, id)
+        ended[#ended+1] = id
       elseif expiry ~= '=' then
-        redis.call('ZADD', leases, expiry, id)
+        renewed[#renewed+1] = expiry
+        renewed[#renewed+1] = id
       end
       -- Each call from here costs Redis about as much as the write itself, so a list is
       -- trimmed only when RPUSH says it outgrew its cap.
@@ -57,4 +59,13 @@ for k = 0, #KEYS / 5 - 1 do
     end
   end
 end
+-- In slices: unpack() stays far below Lua's C stack limit (LUAI_MAXCSTACK, 8000).
+local function in_slices(command, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(command, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+if streams ~= 0 then redis.call('INCRBY', active, streams) end
+in_slices('ZADD', leases, renewed)
+in_slices('ZREM', leases, ended)
 return answers

@@ -16,6 +16,9 @@ inline constexpr std::string_view videos_key = "sg:videos";
 inline constexpr std::string_view plans_key = "sg:plans";
 inline constexpr std::string_view dataset_key = "sg:dataset";
 inline constexpr std::string_view seeded_key = "sg:seeded";
+// On a single server: present once the per-slot lease indexes and live-stream counts of an older
+// store were merged into slot 0's (redis_store::merge_slot_keys).
+inline constexpr std::string_view one_shard_key = "sg:one-shard";
 
 inline std::string user_key(std::string_view user_id) {
   return "{user:" + std::string(user_id) + "}";
@@ -25,15 +28,15 @@ inline std::string starts_key(std::string_view user_id) { return user_key(user_i
 inline std::string lease_index_key(std::size_t slot) {
   return "{" + redis_slot_tags()[slot] + "}:leases";
 }
-// The lease index of the user's slot: the commit script writes it with the user's keys.
-inline std::string lease_index_of(std::string_view user_id) {
-  return lease_index_key(redis_slot_of(user_key(user_id)));
-}
 inline std::string active_key(std::size_t slot) {
   return "{" + redis_slot_tags()[slot] + "}:active";
 }
-inline std::string active_of(std::string_view user_id) {
-  return active_key(redis_slot_of(user_key(user_id)));
+// The slot whose lease index and live-stream count hold a user. On a Cluster, its own: a commit
+// script's keys must share one slot, and no one key is hot. A single server is one shard: slot
+// 0's keys hold every user, so a commit call writes each once for all its users and the sweep is
+// one command (docs/design.md §8).
+inline std::size_t shard_slot_of(std::string_view user_id, bool cluster) {
+  return cluster ? redis_slot_of(user_key(user_id)) : 0;
 }
 inline std::string request_key(std::string_view request_id) {
   return "sg:request:{" + std::string(request_id) + "}";

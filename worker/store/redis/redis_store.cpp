@@ -1,11 +1,14 @@
-// The Redis store's life and its sweeps over the per-slot keys: open (options, the commit script,
-// the dataset id), the live-stream total and the lease indexes' due users. Reading is in
-// redis_store_load.cpp, writing in redis_store_commit.cpp.
+// The Redis store's life and its sweeps over the shards' keys: open (options, the commit script,
+// the dataset id, a single server's per-slot keys merged), the live-stream total and the lease
+// indexes' due users. Reading is in redis_store_load.cpp, writing in redis_store_commit.cpp.
 
 #include "worker/store/redis/redis_store.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 #include "common/ids.hpp"
 #include "worker/store/redis/redis_keys.hpp"
@@ -45,13 +48,66 @@ std::unique_ptr<redis_store> redis_store::open(std::vector<redis_address> seeds,
   redis_detail::require_no_error(*replies[0], "SET " + key);
   if (reply_is_nil(*replies[1])) redis_detail::unexpected(key + " vanished right after it was set");
   opened->dataset_id_ = std::string(reply_string(*replies[1]));
+  if (!opened->router_.cluster()) opened->merge_slot_keys();
   return opened;
+}
+
+std::size_t redis_store::shard_count() const {
+  return router_.cluster() ? redis_slot_count : 1;
+}
+
+void redis_store::merge_slot_keys() {
+  const std::string marker(redis_detail::one_shard_key);
+  // The marker is WATCHed, so workers opening at once merge once: the others' EXEC finds it
+  // changed and is refused, and their next look finds it set. Only the marker: WATCH is
+  // quadratic in its keys (5 s for 16384). So workers of an older version, which still write
+  // per-slot keys, must be stopped before one of this version opens (README, "Scaling out").
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    redis_command counts{marker, {"MGET"}};
+    for (std::size_t slot = 1; slot < redis_slot_count; ++slot)
+      counts.args.push_back(redis_detail::active_key(slot));
+    const auto looked = run({{marker, {"WATCH", marker}}, {marker, {"GET", marker}}, counts});
+    redis_detail::require_no_error(*looked[0], "WATCH of the per-slot keys");
+    if (!reply_is_nil(*looked[1])) {
+      run({{marker, {"UNWATCH"}}});
+      return;
+    }
+    long long streams = 0;
+    const redisReply& values = *looked[2];
+    for (std::size_t i = 0; i < reply_size(values); ++i) {
+      if (reply_is_nil(reply_at(values, i))) continue;
+      const std::string_view text = reply_string(reply_at(values, i));
+      long long count = 0;
+      if (std::from_chars(text.data(), text.data() + text.size(), count).ptr !=
+          text.data() + text.size())
+        redis_detail::unexpected("a live-stream count is not a number: " + std::string(text));
+      streams += count;
+    }
+    redis_command merge{marker, {"ZUNIONSTORE", redis_detail::lease_index_key(0),
+                                 std::to_string(redis_slot_count)}};
+    redis_command drop{marker, {"DEL"}};
+    for (std::size_t slot = 0; slot < redis_slot_count; ++slot) {
+      merge.args.push_back(redis_detail::lease_index_key(slot));
+      if (slot == 0) continue;
+      drop.args.push_back(redis_detail::lease_index_key(slot));
+      drop.args.push_back(redis_detail::active_key(slot));
+    }
+    const auto done = run({{marker, {"MULTI"}},
+                           merge,
+                           {marker, {"INCRBY", redis_detail::active_key(0), std::to_string(streams)}},
+                           drop,
+                           {marker, {"SET", marker, "1"}},
+                           {marker, {"EXEC"}}});
+    redis_detail::require_no_error(*done.back(), "merging the per-slot keys");
+    if (!reply_is_nil(*done.back())) return;
+  }
+  redis_detail::unexpected("the per-slot keys were being merged by another worker for too long");
 }
 
 std::optional<std::uint64_t> redis_store::active_streams() {
   std::vector<redis_command> commands;
-  commands.reserve(redis_slot_count);
-  for (std::size_t slot = 0; slot < redis_slot_count; ++slot) {
+  commands.reserve(shard_count());
+  for (std::size_t slot = 0; slot < shard_count(); ++slot) {
     std::string key = redis_detail::active_key(slot);
     commands.push_back({key, {"GET", key}});
   }
@@ -67,16 +123,23 @@ std::vector<std::string> redis_store::due_users(std::int64_t now_ms, std::size_t
   std::vector<std::string> due;
   if (max == 0) return due;
   const std::size_t first = next_slot_;
+  const std::size_t shards = shard_count();
+  const std::size_t scanned = std::min(options_.slots_per_scan, shards);
   const std::string now = std::to_string(now_ms);
   const std::string limit = std::to_string(max);
+  // One shard's index names every due user: read a page of it per call, so due users that are
+  // not handled yet (or not this worker's) leave room for the others.
+  const std::size_t offset = shards == 1 ? next_offset_ : 0;
   std::vector<redis_command> commands;
-  commands.reserve(options_.slots_per_scan);
-  for (std::size_t k = 0; k < options_.slots_per_scan; ++k) {
-    std::string key = redis_detail::lease_index_key((first + k) % redis_slot_count);
-    commands.push_back({key, {"ZRANGEBYSCORE", key, "-inf", now, "LIMIT", "0", limit}});
+  commands.reserve(scanned);
+  for (std::size_t k = 0; k < scanned; ++k) {
+    std::string key = redis_detail::lease_index_key((first + k) % shards);
+    commands.push_back(
+        {key, {"ZRANGEBYSCORE", key, "-inf", now, "LIMIT", std::to_string(offset), limit}});
   }
   const auto replies = run(commands);
-  next_slot_ = (first + options_.slots_per_scan) % redis_slot_count;
+  next_slot_ = (first + scanned) % shards;
+  if (shards == 1) next_offset_ = reply_size(*replies[0]) == max ? offset + max : 0;
   for (std::size_t k = 0; k < replies.size(); ++k) {
     const redisReply& users = *replies[k];
     redis_detail::require_no_error(users, "ZRANGEBYSCORE of a lease index");
@@ -84,7 +147,7 @@ std::vector<std::string> redis_store::due_users(std::int64_t now_ms, std::size_t
       if (due.size() == max) {
         // Full: this slot is scanned first next time, so its other due users are not left to
         // wait for a whole pass.
-        next_slot_ = (first + k) % redis_slot_count;
+        next_slot_ = (first + k) % shards;
         return due;
       }
       due.emplace_back(reply_string(reply_at(users, i)));

@@ -12,9 +12,11 @@
 //   {user:U}:starts      list of encode_start's bytes, oldest first, trimmed to
 //                        core::remembered_starts_per_user; expires once the user made no start
 //                        for the request memory window (all its starts are past it then)
-//   {<tag of slot>}:leases  per Cluster slot: zset U -> the user's next lease expiry, for every
-//                        user of that slot (no single hot key; written by the commit script)
-//   {<tag of slot>}:active  per Cluster slot: the live streams of its users (commit script)
+//   {<tag of slot>}:leases  per shard: zset U -> the user's next lease expiry, for every user of
+//                        the shard (written by the commit script). A Cluster's shard is a slot
+//                        (no single hot key); a single server is one shard, slot 0's key
+//   {<tag of slot>}:active  per shard: the live streams of its users (commit script)
+//   sg:one-shard         on a single server: its older per-slot keys were merged into slot 0's
 //   sg:request:{R}       the user who decided request R, expiring with the request memory
 //   sg:users             set of every user id (added before a new user's first commit)
 //   sg:videos, sg:plans  hashes id -> packed catalog entry
@@ -23,7 +25,7 @@
 //
 // Not thread-safe: one worker thread owns it (the due_users cursor is per object).
 //
-// Its parts: redis_store.cpp (open, the per-slot sweeps), redis_store_load.cpp (reading),
+// Its parts: redis_store.cpp (open, the per-shard sweeps), redis_store_load.cpp (reading),
 // redis_store_commit.cpp (writing, the script calls), redis_keys.hpp, redis_packing.cpp.
 
 #include <chrono>
@@ -44,8 +46,8 @@ struct redis_store_options {
   std::size_t audit_cap = 1000;             // audit lines kept per user, 1 to 5000
   // How long sg:request:{id} names its user: the request memory of the rules (core::rules).
   std::int64_t request_memory_ms = 600'000;
-  // Per-slot lease indexes scanned per due_users() call: a full pass over the 16384 takes
-  // 16384 / slots_per_scan calls. 1 to 16384. The worker expires the users it serves from its
+  // A Cluster's per-slot lease indexes scanned per due_users() call: a full pass over the 16384
+  // takes 16384 / slots_per_scan calls. 1 to 16384 (a single server has one, read every call). The worker expires the users it serves from its
   // own heap; this sweep only finds those a dead worker left, so it may be slow (at the worker's
   // 100 ms cadence, 256 a call is a pass in 6.4 s for about 1 ms of worker time a call).
   std::size_t slots_per_scan = 256;
@@ -75,8 +77,9 @@ class redis_store final : public store {
   std::vector<std::string> user_ids() override;
   // The commit script trims each user's lists and lets an idle user's starts expire.
   std::size_t prune(std::int64_t, std::size_t) override { return 0; }
-  // The sum of the per-slot live-stream counters the commit script keeps: one pipeline over the
-  // 16384 slots (milliseconds; for a metrics scrape, not for the hot path).
+  // The sum of the per-shard live-stream counters the commit script keeps: one GET on a single
+  // server, one pipeline over the 16384 slots of a Cluster (milliseconds; for a metrics scrape,
+  // not for the hot path).
   std::optional<std::uint64_t> active_streams() override;
   std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
 
@@ -84,6 +87,12 @@ class redis_store final : public store {
   redis_store(std::vector<redis_address> seeds, redis_store_options options);
 
   void load_script();
+  // The lease indexes and live-stream counts: one per slot on a Cluster, slot 0's on a single
+  // server (redis_keys.hpp, shard_slot_of).
+  std::size_t shard_count() const;
+  // A single server's store written by an older worker keeps them per slot: merged into slot
+  // 0's, once, atomically (MULTI under a WATCH of the marker), and marked so.
+  void merge_slot_keys();
   // Runs the commands; EVALSHA replies of NOSCRIPT (a node restarted or flushed its scripts)
   // load the script on every master and are sent again.
   std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands);
@@ -92,7 +101,8 @@ class redis_store final : public store {
   redis_router router_;
   std::string script_sha_;
   std::string dataset_id_;
-  std::size_t next_slot_ = 0;  // due_users' cursor over the per-slot lease indexes
+  std::size_t next_slot_ = 0;    // due_users' cursor over a Cluster's per-slot lease indexes
+  std::size_t next_offset_ = 0;  // and over a single server's one lease index
 };
 
 }  // namespace streamgate

@@ -126,24 +126,30 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   for (std::size_t k = 0; k < commits.size(); ++k) {
     const user_commit& c = commits[k];
     const std::string& id = c.state.u.id;
+    // NX: of two users' starts with one requestId that two workers decided at once (each
+    // load found it free), the first to commit keeps it; the other's start stays in its own
+    // user's state only. A load could claim it instead (SET NX GET), but a write there makes
+    // Redis sync its AOF twice per batch, which costs more than the rest of the decision.
     for (const core::remembered_start& start : c.new_starts) {
       std::string key = redis_detail::request_key(start.request_id);
-      indexes.push_back({key, {"SET", key, id, "PX", memory}});
+      indexes.push_back({key, {"SET", key, id, "NX", "PX", memory}});
     }
     if (c.state.version == 0)
       indexes.push_back({std::string(redis_detail::users_key),
                          {"SADD", std::string(redis_detail::users_key), id}});
 
-    std::string key = redis_detail::user_key(id);
-    const std::size_t slot = router_.cluster() ? redis_slot_of(key) : 0;
+    // A Cluster's slot is also the user's shard; a single server is one group and one shard.
+    const std::size_t slot = redis_detail::shard_slot_of(id, router_.cluster());
     const auto [found, added] = group_of_slot.try_emplace(slot, groups.size());
-    if (added) groups.emplace_back();
+    if (added) {
+      script_group& g = groups.emplace_back();
+      g.keys.push_back(redis_detail::lease_index_key(slot));
+      g.keys.push_back(redis_detail::active_key(slot));
+    }
     script_group& g = groups[found->second];
     g.commits.push_back(k);
-    g.keys.push_back(std::move(key));
+    g.keys.push_back(redis_detail::user_key(id));
     g.keys.push_back(redis_detail::audit_key(id));
-    g.keys.push_back(redis_detail::lease_index_of(id));
-    g.keys.push_back(redis_detail::active_of(id));
     g.keys.push_back(redis_detail::starts_key(id));
     // The list keeps the newest `cap` lines anyway: older ones of this commit are not sent.
     const std::size_t skip =
@@ -167,7 +173,7 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   const std::string starts_cap = std::to_string(core::remembered_starts_per_user);
   for (script_group& g : groups) {
     redis_command& script = scripts.emplace_back();
-    script.key = g.keys.front();
+    script.key = g.keys.front();  // the lease index: in the group's slot
     script.args.reserve(6 + g.keys.size() + g.args.size());
     script.args = {"EVALSHA", script_sha_, std::to_string(g.keys.size())};
     std::move(g.keys.begin(), g.keys.end(), std::back_inserter(script.args));
