@@ -6,14 +6,19 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "redis_store_support.hpp"
 #include "test_store.hpp"
 #include "worker/store/redis/redis_store.hpp"
+#include "worker/store/state_codec.hpp"
+#include "worker/store/stream_changes.hpp"
 
 namespace streamgate::redis_test {
 
@@ -122,6 +127,98 @@ TEST_CASE("a redis user's load gives the store's clock and the state as committe
   CHECK(*loaded.states[0] == alice);
   CHECK_FALSE(loaded.states[1].has_value());
   CHECK_FALSE(s->exclusive());
+}
+
+namespace {
+
+// A commit of `now` as the decider makes it: with what changed since `loaded`.
+user_commit delta_commit(const core::user_state& loaded, core::user_state now) {
+  user_commit c = commit_of(std::move(now));
+  c.streams_changed = changes_between(leases_of(loaded.streams), c.state.streams);
+  return c;
+}
+
+// The fields of a user's hash, by name.
+std::map<std::string, std::string> hash_of(single_redis& redis, const std::string& user_id) {
+  const auto all = redis.client()->command({"HGETALL", "{user:" + user_id + "}"});
+  std::map<std::string, std::string> fields;
+  for (std::size_t i = 0; i + 1 < reply_size(*all); i += 2)
+    fields.emplace(reply_string(reply_at(*all, i)), reply_string(reply_at(*all, i + 1)));
+  return fields;
+}
+
+// Alice with these live streams, `seq` events after her creation.
+core::user_state alice_with(std::vector<stream> streams, std::uint64_t seq) {
+  core::user_state alice = plain_user("alice");
+  alice.streams = std::move(streams);
+  alice.seq = seq;
+  return alice;
+}
+
+}  // namespace
+
+TEST_CASE("a redis commit writes only the live streams that changed, and a load puts them back "
+          "in the order they were made",
+          "[redis][integration]") {
+  single_redis redis;
+  auto s = open_store(redis.seeds());
+  // Made in one batch (one time), then more in later ones: the order is the making's, not the
+  // times' or the ids'.
+  const core::user_state alice =
+      alice_with({stream_of("alice", "s_z", 90'000), stream_of("alice", "s_a", 90'000)}, 2);
+  REQUIRE(commit_one(*s, commit_of(alice)) == commit_status::committed);
+  core::user_state loaded = load_one(*s, "alice");
+  REQUIRE(loaded.streams == alice.streams);
+
+  core::user_state next = loaded;
+  next.streams.erase(next.streams.begin());                   // s_z stopped
+  next.streams[0].expires_at_ms = 95'000;                     // s_a heart-beaten
+  next.streams.push_back(stream_of("alice", "s_m", 90'000));  // two started in one batch
+  next.streams.push_back(stream_of("alice", "s_b", 90'000));
+  next.seq = 5;
+  REQUIRE(commit_one(*s, delta_commit(loaded, next)) == commit_status::committed);
+  // Another worker's load, without any cache, sees exactly that.
+  auto other = open_store(redis.seeds());
+  const core::user_state reloaded = load_one(*other, "alice");
+  CHECK(reloaded.streams == next.streams);
+  CHECK(reloaded.version == 2);
+  const auto fields = hash_of(redis, "alice");
+  CHECK_FALSE(fields.contains("t:s_z"));
+  CHECK_FALSE(fields.contains("e:s_z"));
+  CHECK(fields.size() == 2 + 2 * 3);  // v, s and a field and a lease per live stream
+
+  SECTION("a delta on a stale version changes nothing") {
+    core::user_state stale = next;
+    stale.streams.clear();
+    CHECK(commit_one(*s, delta_commit(loaded, stale)) == commit_status::conflict);
+    CHECK(load_one(*other, "alice").streams == next.streams);
+  }
+}
+
+TEST_CASE("a redis user written by an older worker, with its streams inside its state, loads, and "
+          "its next commit writes them apart",
+          "[redis][integration]") {
+  single_redis redis;
+  const core::user_state old =
+      alice_with({stream_of("alice", "s_1", 90'000), stream_of("alice", "s_2", 91'000)}, 2);
+  REQUIRE(reply_integer(*redis.client()->command(
+              {"HSET", "{user:alice}", "v", "7", "s", encode_state(old)})) == 2);
+  auto s = open_store(redis.seeds());
+
+  core::user_state loaded = load_one(*s, "alice");
+  CHECK(loaded.streams == old.streams);
+  CHECK(loaded.version == 7);
+  // A commit that changed one stream only still writes both: the hash is written anew.
+  core::user_state next = loaded;
+  next.streams[1].expires_at_ms = 99'000;
+  next.seq = 3;
+  REQUIRE(commit_one(*s, delta_commit(loaded, next)) == commit_status::committed);
+  const auto fields = hash_of(redis, "alice");
+  CHECK(fields.size() == 2 + 2 * 2);
+  const auto state = decode_state(fields.at("s"), 8);
+  REQUIRE(state.has_value());
+  CHECK(state->streams.empty());
+  CHECK(load_one(*open_store(redis.seeds()), "alice").streams == next.streams);
 }
 
 }  // namespace streamgate::redis_test

@@ -103,6 +103,8 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
   const int loaded_streams = a.state ? static_cast<int>(a.state->streams.size()) : 0;
   const std::optional<std::int64_t> loaded_expiry =
       a.state ? core::next_expiry(*a.state) : std::nullopt;
+  const std::optional<stream_leases> loaded_leases =
+      a.state ? std::optional<stream_leases>(leases_of(a.state->streams)) : std::nullopt;
   for (std::size_t g = 0; g < group.requests.size(); ++g) {
     const request_body& body = b.requests[group.requests[g]];
     // Deleted earlier in this batch: gone for what follows (a create waits for the commit).
@@ -139,9 +141,11 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
   core::user_state& state = *a.state;
   const std::optional<std::int64_t> expiry = core::next_expiry(state);
   const int delta = static_cast<int>(state.streams.size()) - loaded_streams;
+  std::optional<stream_changes> changed;
+  if (loaded_leases) changed = changes_between(*loaded_leases, state.streams);
   commits.push_back(user_commit{std::move(state), std::move(a.effects.audit), expiry,
                                 std::move(a.effects.remembered), delta, a.effects.removed,
-                                expiry == loaded_expiry});
+                                expiry == loaded_expiry, std::move(changed)});
   return true;
 }
 

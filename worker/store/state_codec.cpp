@@ -232,10 +232,10 @@ core::user_state read_state(reader& r, std::uint64_t version) {
 
 }  // namespace
 
-std::string encode_state(const core::user_state& state) {
+std::string encode_state(const core::user_state& state, bool with_streams) {
   std::string out;
   // Enough for a user with a few streams, so the common state is one allocation.
-  out.reserve(64 + 96 * state.streams.size());
+  out.reserve(64 + (with_streams ? 96 * state.streams.size() : 0));
   writer w(out);
   w.byte(encoding_version);
 
@@ -249,8 +249,9 @@ std::string encode_state(const core::user_state& state) {
   if (u.plan) w.text(*u.plan);
   w.text(u.token_hash);
 
-  w.varint(state.streams.size());
+  w.varint(with_streams ? state.streams.size() : 0);
   for (const stream& s : state.streams) {
+    if (!with_streams) break;
     w.text(s.stream_id);
     write_stream_owner(w, u.id, s.user_id);
     w.text(s.video_id);

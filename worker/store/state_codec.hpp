@@ -15,8 +15,9 @@
 
 namespace streamgate {
 
-// Without the remembered starts: each store keeps those beside the state, one value each.
-std::string encode_state(const core::user_state& state);
+// Without the remembered starts: each store keeps those beside the state, one value each. Without
+// the live streams too when `with_streams` is false (Redis keeps each apart: stream_changes.hpp).
+std::string encode_state(const core::user_state& state, bool with_streams = true);
 // bad_request naming what is wrong when the bytes are not a state this worker wrote (truncated,
 // an unknown encoding version, a bad policy, trailing bytes). The result's version is `version`.
 // A state of encoding version 1 still holds its starts: they come back in `starts`.

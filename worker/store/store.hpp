@@ -24,6 +24,7 @@
 
 #include "common/domain.hpp"
 #include "worker/core/user_state.hpp"
+#include "worker/store/stream_changes.hpp"
 
 namespace streamgate {
 
@@ -73,6 +74,9 @@ struct user_commit {
   // next_expiry is what the state had when it was loaded: the lease index entry, written by the
   // commit of that version, is right already, and a store may leave it alone (docs/design.md §8).
   bool same_expiry_as_loaded = false;
+  // What changed in the live streams since the loaded version, for a store that keeps each apart;
+  // none (a new user, a test's commit): the store writes them all.
+  std::optional<stream_changes> streams_changed{};
 };
 
 // A batch's commits grow in a vector: it must move them, never copy whole states.

@@ -7,26 +7,37 @@
 -- as the write it makes.
 --   KEYS: 1 the lease index of the group (zset U -> next expiry)  2 the group's live-stream count
 --         (the worker knows each change exactly: it decided on the version this script checks),
---         then per user i, at 2 + 3 * (i - 1): 1 {user:U} (hash: v version, s state)
---         2 {user:U}:audit (list, oldest first)  3 {user:U}:starts (list, oldest first)
+--         then per user i, at 2 + 3 * (i - 1): 1 {user:U} (hash: v version, s state, and a field
+--         per live stream and per lease)  2 {user:U}:audit (list, oldest first)
+--         3 {user:U}:starts (list, oldest first)
 --   ARGV: 1 audit cap  2 starts cap  3 request memory (ms), then per user, in KEYS' order:
 --         expected version; the next version (decimal: a Lua number would lose digits);
 --         state bytes, or '' to remove the user (DELETE /api/v1/users); next expiry, '' for
 --         none, or '=' when it is the one the loaded version had (whose commit wrote it to the
 --         lease index already); U; change of U's live streams; n, the number of new starts; m,
---         the number of audit rows; the n starts, oldest first; the m audit rows, oldest first
+--         the number of audit rows; '1' when the hash is written anew, else ''; f, the number of
+--         stream fields to set; d, the number to delete; the n starts, oldest first; the m audit
+--         rows, oldest first; f field and value pairs; d fields
 -- Returns per user 1 when committed, 0 when its version differs (its state left as it was).
 local leases, active = KEYS[1], KEYS[2]
 local audit_cap, starts_cap = tonumber(ARGV[1]), tonumber(ARGV[2])
 local answers, renewed, ended, streams = {}, {}, {}, 0
+-- In slices: unpack() stays far below Lua's C stack limit (LUAI_MAXCSTACK, 8000).
+local function in_slices(command, key, list, first, last)
+  for i = first, last, 1000 do
+    redis.call(command, key, unpack(list, i, math.min(i + 999, last)))
+  end
+end
 local a = 4
 for k = 0, (#KEYS - 2) / 3 - 1 do
   local user, audit, starts = KEYS[3*k+3], KEYS[3*k+4], KEYS[3*k+5]
   local version, next_version, state = ARGV[a], ARGV[a+1], ARGV[a+2]
   local expiry, id, delta = ARGV[a+3], ARGV[a+4], ARGV[a+5]
   local n, m = tonumber(ARGV[a+6]), tonumber(ARGV[a+7])
-  local first = a + 8
-  a = first + n + m
+  local whole, f, d = ARGV[a+8], tonumber(ARGV[a+9]), tonumber(ARGV[a+10])
+  local first = a + 11
+  local fields = first + n + m
+  a = fields + 2 * f + d
   if (redis.call('HGET', user, 'v') or '0') ~= version then
     answers[k+1] = 0
   else
@@ -36,7 +47,16 @@ for k = 0, (#KEYS - 2) / 3 - 1 do
       redis.call('DEL', user, audit, starts)
       ended[#ended+1] = id
     else
-      redis.call('HSET', user, 'v', next_version, 's', state)
+      -- Deleted first: a field both dropped and set ends up set.
+      if whole == '1' then redis.call('DEL', user) end
+      if d > 0 then in_slices('HDEL', user, ARGV, fields + 2 * f, a - 1) end
+      if f <= 500 then  -- the common case, in one call
+        redis.call('HSET', user, 'v', next_version, 's', state,
+                   unpack(ARGV, fields, fields + 2 * f - 1))
+      else
+        redis.call('HSET', user, 'v', next_version, 's', state)
+        in_slices('HSET', user, ARGV, fields, fields + 2 * f - 1)
+      end
       if expiry == '' then
         ended[#ended+1] = id
       elseif expiry ~= '=' then
@@ -59,13 +79,7 @@ for k = 0, (#KEYS - 2) / 3 - 1 do
     end
   end
 end
--- In slices: unpack() stays far below Lua's C stack limit (LUAI_MAXCSTACK, 8000).
-local function in_slices(command, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(command, key, unpack(list, i, math.min(i + 999, #list)))
-  end
-end
 if streams ~= 0 then redis.call('INCRBY', active, streams) end
-in_slices('ZADD', leases, renewed)
-in_slices('ZREM', leases, ended)
+in_slices('ZADD', leases, renewed, 1, #renewed)
+in_slices('ZREM', leases, ended, 1, #ended)
 return answers

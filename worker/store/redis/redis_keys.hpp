@@ -20,6 +20,10 @@ inline constexpr std::string_view seeded_key = "sg:seeded";
 // store were merged into slot 0's (redis_store::merge_slot_keys).
 inline constexpr std::string_view one_shard_key = "sg:one-shard";
 
+// The user hash's fields besides v and s: a live stream apart (redis_packing.hpp) and its lease.
+inline constexpr std::string_view stream_field_prefix = "t:";
+inline constexpr std::string_view lease_field_prefix = "e:";
+
 inline std::string user_key(std::string_view user_id) {
   return "{user:" + std::string(user_id) + "}";
 }

@@ -109,6 +109,44 @@ audit_entry unpack_audit(std::string_view bytes, const std::string& user_id) {
   return e;
 }
 
+std::string pack_stream(const stream& s, const std::string& owner, stream_place place) {
+  packer out;
+  out.number(static_cast<std::int64_t>(place.seq)).number(static_cast<std::int64_t>(place.rank));
+  // Its owner's, but for a state no decision makes: then said, so every state round-trips.
+  if (s.user_id == owner)
+    out.number(0);
+  else
+    out.number(1).text(s.user_id);
+  return out.text(s.video_id).text(s.session_id).number(s.started_at_ms).take();
+}
+
+std::pair<stream, stream_place> unpack_stream(std::string id, std::string_view bytes,
+                                              const std::string& owner) {
+  unpacker in(bytes);
+  std::pair<stream, stream_place> out;
+  auto& [s, place] = out;
+  s.stream_id = std::move(id);
+  place.seq = static_cast<std::uint64_t>(in.number());
+  place.rank = static_cast<std::uint64_t>(in.number());
+  const std::int64_t own = in.number();
+  s.user_id = own == 0 ? owner : in.text();
+  s.video_id = in.text();
+  s.session_id = in.text();
+  s.started_at_ms = in.number();
+  if (!in.done() || own < 0 || own > 1)
+    unexpected("stream '" + s.stream_id + "' of user '" + owner + "' is not one of ours");
+  return out;
+}
+
+std::string pack_lease(std::int64_t expires_at_ms) { return packer().number(expires_at_ms).take(); }
+
+std::int64_t unpack_lease(std::string_view bytes, const std::string& user_id) {
+  unpacker in(bytes);
+  const std::int64_t expires_at_ms = in.number();
+  if (!in.done()) unexpected("a stream lease of user '" + user_id + "' is not one of ours");
+  return expires_at_ms;
+}
+
 std::string pack_video(const video& v) {
   return packer().text(v.title).number(v.duration_seconds).take();
 }

@@ -5,8 +5,11 @@
 // Internal to the Redis store.
 
 #include <algorithm>
+#include <compare>
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -19,6 +22,22 @@ namespace streamgate::redis_detail {
 // An audit line without its user, whose list holds it: unpack_audit is given it back.
 std::string pack_audit(const audit_entry& e);
 audit_entry unpack_audit(std::string_view bytes, const std::string& user_id);
+// A live stream, kept in its user's hash apart from the state (field t:<stream id>), without its
+// lease (field e:<stream id>, pack_lease), which is all of it that changes. `place` orders a
+// user's streams when loaded: the user's event number of the commit that wrote it, then its rank
+// among the streams that commit wrote.
+struct stream_place {
+  std::uint64_t seq = 0;
+  std::uint64_t rank = 0;
+
+  auto operator<=>(const stream_place&) const = default;
+};
+std::string pack_stream(const stream& s, const std::string& owner, stream_place place);
+// The stream (its lease left 0) and its place; `id` is the field's.
+std::pair<stream, stream_place> unpack_stream(std::string id, std::string_view bytes,
+                                              const std::string& owner);
+std::string pack_lease(std::int64_t expires_at_ms);
+std::int64_t unpack_lease(std::string_view bytes, const std::string& user_id);
 std::string pack_video(const video& v);
 video unpack_video(std::string id, std::string_view bytes);
 std::string pack_plan(const plan& p);

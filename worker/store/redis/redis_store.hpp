@@ -8,6 +8,9 @@
 // Keys (every key of a user carries the hash tag {user:<id>}, so a user's commit runs on one
 // Cluster slot):
 //   {user:U}             hash: v the version (decimal; absent: 0), s encode_state's bytes
+//                        without the live streams; per live stream t:<id> (pack_stream) and
+//                        e:<id> its lease (pack_lease), so a decision writes the streams it
+//                        changed, not all of them (worker/store/stream_changes.hpp)
 //   {user:U}:audit       list of packed audit lines, oldest first, trimmed to the cap
 //   {user:U}:starts      list of encode_start's bytes, oldest first, trimmed to
 //                        core::remembered_starts_per_user; expires once the user made no start
@@ -34,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "worker/store/redis/router.hpp"
@@ -87,6 +91,8 @@ class redis_store final : public store {
   redis_store(std::vector<redis_address> seeds, redis_store_options options);
 
   void load_script();
+  // A user's state from its hash (HGETALL): v, s, and each live stream apart with its lease.
+  core::user_state read_user(const std::string& id, const redisReply& fields);
   // The lease indexes and live-stream counts: one per slot on a Cluster, slot 0's on a single
   // server (redis_keys.hpp, shard_slot_of).
   std::size_t shard_count() const;
@@ -103,6 +109,9 @@ class redis_store final : public store {
   std::string dataset_id_;
   std::size_t next_slot_ = 0;    // due_users' cursor over a Cluster's per-slot lease indexes
   std::size_t next_offset_ = 0;  // and over a single server's one lease index
+  // Users loaded as an older worker wrote them (their streams inside the state): their next
+  // commit rewrites the whole hash.
+  std::unordered_set<std::string> whole_next_;
 };
 
 }  // namespace streamgate

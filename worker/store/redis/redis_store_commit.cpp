@@ -25,6 +25,42 @@ bool is_noscript(const redisReply& r) {
   return reply_is_error(r) && reply_string(r).starts_with("NOSCRIPT");
 }
 
+// The live-stream fields a commit writes in its user's hash: every stream when `whole` (the hash
+// is written anew), else only those `changes` names. Each as field and value in `set`, and the
+// fields of ended streams in `drop`.
+void stream_fields(const user_commit& c, bool whole, std::vector<std::string>& set,
+                   std::vector<std::string>& drop) {
+  const std::vector<stream>& streams = c.state.streams;
+  const std::string& owner = c.state.u.id;
+  // A commit's new streams follow every older one: its event number is larger than that of any
+  // commit before that made a stream, as making one is an event (worker/core/decisions.cpp).
+  const auto write = [&](std::size_t i, std::uint64_t rank) {
+    set.push_back(std::string(redis_detail::stream_field_prefix) + streams[i].stream_id);
+    set.push_back(redis_detail::pack_stream(streams[i], owner, {c.state.seq, rank}));
+  };
+  const auto lease = [&](std::size_t i) {
+    set.push_back(std::string(redis_detail::lease_field_prefix) + streams[i].stream_id);
+    set.push_back(redis_detail::pack_lease(streams[i].expires_at_ms));
+  };
+  if (whole) {
+    for (std::size_t i = 0; i < streams.size(); ++i) {
+      write(i, i);
+      lease(i);
+    }
+    return;
+  }
+  const stream_changes& changes = *c.streams_changed;
+  for (std::size_t r = 0; r < changes.added.size(); ++r) {
+    write(changes.added[r], r);
+    lease(changes.added[r]);
+  }
+  for (const std::size_t i : changes.renewed) lease(i);
+  for (const std::string& id : changes.ended) {
+    drop.push_back(std::string(redis_detail::stream_field_prefix) + id);
+    drop.push_back(std::string(redis_detail::lease_field_prefix) + id);
+  }
+}
+
 }  // namespace
 
 void redis_store::load_script() {
@@ -154,9 +190,13 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     // The list keeps the newest `cap` lines anyway: older ones of this commit are not sent.
     const std::size_t skip =
         c.audit.size() > options_.audit_cap ? c.audit.size() - options_.audit_cap : 0;
+    const bool whole = !c.streams_changed || whole_next_.contains(id);
+    std::vector<std::string> set;
+    std::vector<std::string> drop;
+    if (!c.remove) stream_fields(c, whole, set, drop);
     g.args.push_back(std::to_string(c.state.version));
     g.args.push_back(std::to_string(c.state.version + 1));
-    g.args.push_back(c.remove ? std::string() : encode_state(c.state));
+    g.args.push_back(c.remove ? std::string() : encode_state(c.state, false));
     g.args.push_back(c.same_expiry_as_loaded ? std::string("=")
                      : c.next_expiry         ? std::to_string(*c.next_expiry)
                                              : std::string());
@@ -164,9 +204,14 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     g.args.push_back(std::to_string(c.streams_delta));
     g.args.push_back(std::to_string(c.new_starts.size()));
     g.args.push_back(std::to_string(c.audit.size() - skip));
+    g.args.push_back(whole ? "1" : "");
+    g.args.push_back(std::to_string(set.size() / 2));
+    g.args.push_back(std::to_string(drop.size()));
     for (const core::remembered_start& start : c.new_starts) g.args.push_back(encode_start(start));
     for (std::size_t i = skip; i < c.audit.size(); ++i)
       g.args.push_back(redis_detail::pack_audit(c.audit[i]));
+    std::move(set.begin(), set.end(), std::back_inserter(g.args));
+    std::move(drop.begin(), drop.end(), std::back_inserter(g.args));
   }
   std::vector<redis_command> scripts;
   scripts.reserve(groups.size());
@@ -212,6 +257,7 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
         redis_detail::unexpected("commit.lua answered " + std::to_string(answer) + " for user '" +
                                  commits[k].state.u.id + "'");
       out[k] = answer == 1 ? commit_status::committed : commit_status::conflict;
+      if (answer == 1) whole_next_.erase(commits[k].state.u.id);
     }
   }
   // A removed user leaves the user set only once removed, so user_ids() never misses a user

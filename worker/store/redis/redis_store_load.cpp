@@ -3,8 +3,11 @@
 // recent audit lines.
 
 #include <algorithm>
+#include <charconv>
 #include <cstddef>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "worker/store/redis/redis_keys.hpp"
@@ -14,6 +17,62 @@
 #include "worker/store/state_codec.hpp"
 
 namespace streamgate {
+
+core::user_state redis_store::read_user(const std::string& id, const redisReply& fields) {
+  std::optional<std::string_view> version;
+  std::optional<std::string_view> bytes;
+  std::vector<std::pair<stream, redis_detail::stream_place>> streams;
+  std::unordered_map<std::string_view, std::int64_t> leases;
+  for (std::size_t f = 0; f + 1 < reply_size(fields); f += 2) {
+    const std::string_view name = reply_string(reply_at(fields, f));
+    const std::string_view value = reply_string(reply_at(fields, f + 1));
+    if (name == "v") {
+      version = value;
+    } else if (name == "s") {
+      bytes = value;
+    } else if (name.starts_with(redis_detail::stream_field_prefix)) {
+      streams.push_back(redis_detail::unpack_stream(
+          std::string(name.substr(redis_detail::stream_field_prefix.size())), value, id));
+    } else if (name.starts_with(redis_detail::lease_field_prefix)) {
+      leases[name.substr(redis_detail::lease_field_prefix.size())] =
+          redis_detail::unpack_lease(value, id);
+    } else {
+      redis_detail::unexpected("user '" + id + "' has a field '" + std::string(name) +
+                               "' that is not one of ours");
+    }
+  }
+  if (!version || !bytes)
+    redis_detail::unexpected("user '" + id + "' lacks its version or its state");
+  long long v = 0;
+  if (std::from_chars(version->data(), version->data() + version->size(), v).ptr !=
+          version->data() + version->size() ||
+      v < 1)
+    redis_detail::unexpected("user '" + id + "' has version '" + std::string(*version) + "'");
+  auto state = decode_state(*bytes, static_cast<std::uint64_t>(v));
+  if (!state)
+    redis_detail::unexpected("the state of user '" + id +
+                             "' is not one of ours: " + state.error().message);
+  if (!state->streams.empty()) {
+    // Written by an older worker, with its streams inside: its next commit writes them apart.
+    if (!streams.empty())
+      redis_detail::unexpected("user '" + id + "' has streams both inside its state and apart");
+    whole_next_.insert(id);
+    return std::move(*state);
+  }
+  std::sort(streams.begin(), streams.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  state->streams.reserve(streams.size());
+  for (auto& [s, place] : streams) {
+    const auto lease = leases.find(s.stream_id);
+    if (lease == leases.end())
+      redis_detail::unexpected("stream '" + s.stream_id + "' of user '" + id + "' has no lease");
+    s.expires_at_ms = lease->second;
+    state->streams.push_back(std::move(s));
+  }
+  if (leases.size() != state->streams.size())
+    redis_detail::unexpected("user '" + id + "' has a lease of a stream it does not have");
+  return std::move(*state);
+}
 
 bool redis_store::seeded() {
   const std::string key(redis_detail::seeded_key);
@@ -42,7 +101,7 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
   commands.push_back({"sg:dataset", {"TIME"}});
   for (const std::string& id : user_ids) {
     std::string key = redis_detail::user_key(id);
-    commands.push_back({key, {"HMGET", key, "v", "s"}});
+    commands.push_back({key, {"HGETALL", key}});
     // Not atomic with the HMGET, and needs not be: a start is appended in the commit that
     // bumps the version, so starts newer than the state loaded come with a newer version, and
     // the commit of anything decided on this state is refused.
@@ -62,22 +121,12 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
   out.states.reserve(user_ids.size());
   for (std::size_t i = 0; i < user_ids.size(); ++i) {
     const redisReply& fields = *replies[1 + 2 * i];
-    redis_detail::require_no_error(fields, "HMGET of user '" + user_ids[i] + "'");
-    const redisReply& version = reply_at(fields, 0);
-    const redisReply& bytes = reply_at(fields, 1);
-    if (reply_is_nil(version)) {
+    redis_detail::require_no_error(fields, "HGETALL of user '" + user_ids[i] + "'");
+    if (reply_size(fields) == 0) {
       out.states.emplace_back();
       continue;
     }
-    if (reply_is_nil(bytes))
-      redis_detail::unexpected("user '" + user_ids[i] + "' has a version but no state");
-    const long long v = reply_integer(version);
-    if (v < 1)
-      redis_detail::unexpected("user '" + user_ids[i] + "' has version " + std::to_string(v));
-    auto state = decode_state(reply_string(bytes), static_cast<std::uint64_t>(v));
-    if (!state)
-      redis_detail::unexpected("the state of user '" + user_ids[i] +
-                               "' is not one of ours: " + state.error().message);
+    auto state = read_user(user_ids[i], fields);
     const redisReply& starts = *replies[2 + 2 * i];
     redis_detail::require_no_error(starts, "LRANGE of the starts of user '" + user_ids[i] + "'");
     for (std::size_t k = 0; k < reply_size(starts); ++k) {
@@ -85,9 +134,9 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
       if (!start)
         redis_detail::unexpected("a start of user '" + user_ids[i] +
                                  "' is not one of ours: " + start.error().message);
-      state->starts.push_back(std::move(*start));
+      state.starts.push_back(std::move(*start));
     }
-    out.states.emplace_back(std::move(*state));
+    out.states.emplace_back(std::move(state));
   }
   for (std::size_t i = 0; i < request_ids.size(); ++i) {
     const redisReply& owner = *replies[1 + 2 * user_ids.size() + i];

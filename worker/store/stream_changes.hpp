@@ -1,0 +1,35 @@
+#pragma once
+
+// What a decision changed in one user's live streams, against the state it was loaded at
+// (docs/design.md §8), so a store that keeps each stream apart (Redis) writes those streams and
+// not every live one again: a user holding many streams would otherwise cost a write of all of
+// them at each start. A live stream changes only its lease (core::start renews it on a reused
+// session, core::heartbeat at each beat); it is otherwise made once and then ended.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/domain.hpp"
+
+namespace streamgate {
+
+struct stream_changes {
+  std::vector<std::size_t> added;    // indexes in the new streams, oldest first
+  std::vector<std::size_t> renewed;  // indexes in the new streams of loaded ones whose lease moved
+  std::vector<std::string> ended;    // ids of loaded streams that are gone
+
+  bool operator==(const stream_changes&) const = default;
+};
+
+// The id and lease of each loaded stream, taken before a decision changes them.
+using stream_leases = std::vector<std::pair<std::string, std::int64_t>>;
+stream_leases leases_of(const std::vector<stream>& streams);
+
+// `now` against `loaded`: linear, as both keep the streams in the order they were made (the core
+// appends new ones and erases ended ones, never reorders).
+stream_changes changes_between(const stream_leases& loaded, const std::vector<stream>& now);
+
+}  // namespace streamgate
