@@ -165,6 +165,9 @@ TEST_CASE("a single redis server's per-slot lease indexes and live-stream counts
   REQUIRE(reply_integer(*raw->command({"ZADD", lease_index_key(9000), "2000", "bob"})) == 1);
   for (const auto& [slot, count] : {std::pair{0, "1"}, {5, "2"}, {9000, "3"}})
     REQUIRE(reply_string(*raw->command({"SET", active_key(slot), count})) == "OK");
+  // An older store has its dataset: a store without one is new and has nothing to merge.
+  REQUIRE(reply_string(*raw->command({"SET", std::string(redis_detail::dataset_key), "d_old"})) ==
+          "OK");
 
   auto first = open_store(redis.seeds());
   CHECK(first->due_users(1'999, 100) == std::vector<std::string>{"carol", "alice"});

@@ -41,9 +41,21 @@ std::unique_ptr<redis_store> redis_store::open(std::vector<redis_address> seeds,
                                 std::to_string(options.request_memory_ms) + " ms is not positive");
   std::unique_ptr<redis_store> opened(new redis_store(std::move(seeds), options));
   opened->load_script();
+  const std::string key(redis_detail::dataset_key);
+  if (!opened->router_.cluster()) {
+    // A store that has no dataset yet has no per-slot keys to merge: marked so before its
+    // dataset exists, so whoever sees the dataset sees the mark, and no worker starts merging a
+    // store that is being made (merge_slot_keys).
+    const auto fresh = opened->run({{key, {"EXISTS", key}}});
+    redis_detail::require_no_error(*fresh[0], "EXISTS " + key);
+    if (reply_integer(*fresh[0]) == 0) {
+      const std::string marker(redis_detail::one_shard_key);
+      redis_detail::require_no_error(*opened->run({{marker, {"SET", marker, "1"}}})[0],
+                                     "SET " + marker);
+    }
+  }
   // The first worker to open an empty store names its dataset; NX, so workers opening at once
   // agree on the one that won. Both commands go to the key's node, in this order.
-  const std::string key(redis_detail::dataset_key);
   const auto replies = opened->run({{key, {"SET", key, new_id("d_"), "NX"}}, {key, {"GET", key}}});
   redis_detail::require_no_error(*replies[0], "SET " + key);
   if (reply_is_nil(*replies[1])) redis_detail::unexpected(key + " vanished right after it was set");
@@ -62,6 +74,10 @@ void redis_store::merge_slot_keys() {
   // changed and is refused, and their next look finds it set. Only the marker: WATCH is
   // quadratic in its keys (5 s for 16384). So workers of an older version, which still write
   // per-slot keys, must be stopped before one of this version opens (README, "Scaling out").
+  // The common case first, in one cheap round trip.
+  const auto merged = run({{marker, {"GET", marker}}});
+  redis_detail::require_no_error(*merged[0], "GET " + marker);
+  if (!reply_is_nil(*merged[0])) return;
   for (int attempt = 0; attempt < 3; ++attempt) {
     redis_command counts{marker, {"MGET"}};
     for (std::size_t slot = 1; slot < redis_slot_count; ++slot)
