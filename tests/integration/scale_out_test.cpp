@@ -277,6 +277,9 @@ TEST_CASE("a restart of Redis with AOF on loses no committed stream", "[integrat
     REQUIRE(a.status == 201);
     granted.insert(a.stream_id);
   }
+  // A restart under running workers: one still opening the store (slowly, under a sanitizer)
+  // would rightly exit, as a worker that cannot reach its store at start does.
+  for (int w = 0; w < s.worker_count(); ++w) REQUIRE(s.wait_worker_started(w));
 
   if (s.cluster()) {
     // Every node in turn, so the one holding the user's slot is among them.
