@@ -5,10 +5,8 @@
 #include "worker/store/redis/redis_store.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 
 #include "common/ids.hpp"
 #include "worker/store/redis/redis_keys.hpp"
@@ -90,15 +88,8 @@ void redis_store::merge_slot_keys() {
     }
     long long streams = 0;
     const redisReply& values = *looked[2];
-    for (std::size_t i = 0; i < reply_size(values); ++i) {
-      if (reply_is_nil(reply_at(values, i))) continue;
-      const std::string_view text = reply_string(reply_at(values, i));
-      long long count = 0;
-      if (std::from_chars(text.data(), text.data() + text.size(), count).ptr !=
-          text.data() + text.size())
-        redis_detail::unexpected("a live-stream count is not a number: " + std::string(text));
-      streams += count;
-    }
+    for (std::size_t i = 0; i < reply_size(values); ++i)
+      if (!reply_is_nil(reply_at(values, i))) streams += reply_integer(reply_at(values, i));
     redis_command merge{marker, {"ZUNIONSTORE", redis_detail::lease_index_key(0),
                                  std::to_string(redis_slot_count)}};
     redis_command drop{marker, {"DEL"}};

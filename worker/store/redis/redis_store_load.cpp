@@ -3,7 +3,6 @@
 // recent audit lines.
 
 #include <algorithm>
-#include <charconv>
 #include <cstddef>
 #include <optional>
 #include <string_view>
@@ -19,7 +18,7 @@
 namespace streamgate {
 
 core::user_state redis_store::read_user(const std::string& id, const redisReply& fields) {
-  std::optional<std::string_view> version;
+  const redisReply* version = nullptr;
   std::optional<std::string_view> bytes;
   std::vector<std::pair<stream, redis_detail::stream_place>> streams;
   std::unordered_map<std::string_view, std::int64_t> leases;
@@ -27,7 +26,7 @@ core::user_state redis_store::read_user(const std::string& id, const redisReply&
     const std::string_view name = reply_string(reply_at(fields, f));
     const std::string_view value = reply_string(reply_at(fields, f + 1));
     if (name == "v") {
-      version = value;
+      version = &reply_at(fields, f + 1);
     } else if (name == "s") {
       bytes = value;
     } else if (name.starts_with(redis_detail::stream_field_prefix)) {
@@ -43,11 +42,8 @@ core::user_state redis_store::read_user(const std::string& id, const redisReply&
   }
   if (!version || !bytes)
     redis_detail::unexpected("user '" + id + "' lacks its version or its state");
-  long long v = 0;
-  if (std::from_chars(version->data(), version->data() + version->size(), v).ptr !=
-          version->data() + version->size() ||
-      v < 1)
-    redis_detail::unexpected("user '" + id + "' has version '" + std::string(*version) + "'");
+  const long long v = reply_integer(*version);
+  if (v < 1) redis_detail::unexpected("user '" + id + "' has version " + std::to_string(v));
   auto state = decode_state(*bytes, static_cast<std::uint64_t>(v));
   if (!state)
     redis_detail::unexpected("the state of user '" + id +
