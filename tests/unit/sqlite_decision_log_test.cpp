@@ -7,6 +7,7 @@
 #include "sqlite_store_test_support.hpp"
 #include "worker/store/sqlite/log_record.hpp"
 #include "worker/store/state_codec.hpp"
+#include "worker/store/stream_changes.hpp"
 
 namespace streamgate::sqlite_test {
 
@@ -45,13 +46,18 @@ TEST_CASE("a log record reads back as written, and anything else is refused",
   CHECK_FALSE(record->remove);
   CHECK(record->starts == c.new_starts);
   CHECK(record->audit == c.audit);
-  CHECK(record->state == encode_state(c.state));
+  CHECK(record->state == encode_state(c.state, /*with_streams=*/false));
+  // Nothing said what changed in the streams: all of them, and the stored ones go.
+  CHECK(record->all_streams);
+  CHECK(record->added == c.state.streams);
+  CHECK(record->renewed.empty());
+  CHECK(record->ended.empty());
 
   for (std::size_t n = 0; n < bytes.size(); ++n)
     CHECK_FALSE(decode_log_record(bytes.substr(0, n)).has_value());
   CHECK_FALSE(decode_log_record(bytes + '\0').has_value());
   std::string other_format = bytes;
-  other_format[0] = 2;
+  other_format[0] = 3;
   CHECK_THROWS_WITH(decode_log_record(other_format).value(), Catch::Contains("unknown format"));
 
   user_commit removal = c;
@@ -62,6 +68,61 @@ TEST_CASE("a log record reads back as written, and anything else is refused",
   CHECK(removed->state.empty());
   CHECK(removed->starts.empty());
   CHECK(removed->audit.empty());
+  CHECK(removed->added.empty());
+
+  // What changed against the version loaded: only those streams travel.
+  user_commit delta = c;
+  delta.state.streams = {make_stream("s0", "alice", t0 + 60), c.state.streams[0],
+                         make_stream("s2", "bob", t0 + 70)};
+  delta.streams_changed = stream_changes{{2}, {0}, {"s9"}};
+  const std::string delta_bytes = encode_log_record(delta, 4);
+  const auto changed = decode_log_record(delta_bytes);
+  REQUIRE(changed.has_value());
+  CHECK_FALSE(changed->all_streams);
+  CHECK(changed->added == std::vector<stream>{delta.state.streams[2]});  // its owner kept
+  CHECK(changed->renewed ==
+        std::vector<std::pair<std::string, std::int64_t>>{{"s0", t0 + 60}});
+  CHECK(changed->ended == std::vector<std::string>{"s9"});
+  for (std::size_t n = 0; n < delta_bytes.size(); ++n)
+    CHECK_FALSE(decode_log_record(delta_bytes.substr(0, n)).has_value());
+  // A new user has nothing stored to change: its record holds all its streams.
+  CHECK(decode_log_record(encode_log_record(delta, 0))->all_streams);
+}
+
+TEST_CASE("a commit logs only the streams it changed, and they load in the order made",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  auto store = sqlite_store::open(file);
+  const user_commit create = created(new_user("alice"));
+  REQUIRE(store->commit({create})[0] == commit_status::committed);
+  user_commit two = granted(after(create), "s1", "r1", t0 + 30);
+  two.state.streams.push_back(make_stream("s2", "alice", t0 + 40));
+  two.streams_changed = changes_between({}, two.state.streams);
+  REQUIRE(store->commit({two})[0] == commit_status::committed);
+  store.reset();  // a close folds the log into the tables
+  store = sqlite_store::open(file);
+
+  // s1 stopped, s2 beaten, then two started in one commit at one time, ids against their order.
+  user_commit next = created(after(two));
+  const stream_leases loaded = leases_of(next.state.streams);
+  next.state.streams.erase(next.state.streams.begin());
+  next.state.streams[0].expires_at_ms = t0 + 90;
+  next.state.streams.push_back(make_stream("s9", "alice", t0 + 80));
+  next.state.streams.push_back(make_stream("s3", "alice", t0 + 80));
+  next.streams_changed = changes_between(loaded, next.state.streams);
+  next.next_expiry = t0 + 80;
+  REQUIRE(store->commit({next})[0] == commit_status::committed);
+
+  const auto copy = crash_copy(file);
+  const auto record = decode_log_record(text_of(copy, "SELECT record FROM decision_log"));
+  REQUIRE(record.has_value());
+  CHECK(record->added.size() == 2);
+  CHECK(record->renewed.size() == 1);
+  CHECK(record->ended == std::vector<std::string>{"s1"});
+  CHECK(loaded_one(*sqlite_store::open(copy), "alice") == after(next));
+  CHECK(loaded_one(*store, "alice") == after(next));
+  CHECK(text_of(copy, "SELECT group_concat(stream_id) FROM streams") == "s2,s3,s9");
 }
 
 TEST_CASE("commits in the log are version-checked before any fold",

@@ -1,7 +1,9 @@
 // The SQLite store's schema migrations (worker/store/sqlite/sqlite_schema.cpp): every older
 // schema opens as the current one, keeping its data and dataset id; a newer one is refused.
 
+#include "common/wire/wire_buffer.hpp"
 #include "sqlite_store_test_support.hpp"
+#include "worker/store/state_codec.hpp"
 
 namespace streamgate::sqlite_test {
 
@@ -88,10 +90,10 @@ TEST_CASE("a store of schema 1, 2 or 3 is migrated keeping users, streams, video
     CHECK(store->recent_audit("alice", 1)[0].type == "stopped");
   }
 
-  CHECK(text_of(file, "PRAGMA user_version") == "6");
+  CHECK(text_of(file, "PRAGMA user_version") == "7");
   CHECK(text_of(file, schema_objects) ==
         "audit,audit_by_user,decision_log,meta,plans,starts,starts_by_user,"
-        "users,videos");
+        "streams,users,videos");
 }
 
 // Schema 4 kept each user's remembered starts inside its state (encoding version 1). This is
@@ -143,11 +145,86 @@ TEST_CASE("a store of schema 4 keeps its dataset, and each state's starts become
     CHECK(store->request_owner("r-allowed") == "alice");
     CHECK(store->request_owner("r-denied") == "alice");
   }
-  CHECK(text_of(file, "PRAGMA user_version") == "6");
+  CHECK(text_of(file, "PRAGMA user_version") == "7");
   CHECK(text_of(file, "SELECT count(*) FROM starts") == "2");
+  CHECK(text_of(file, "SELECT stream_id || ' ' || made_version FROM streams") == "s_1 7");
   // The state row holds no start any more: written again in encoding version 2.
   CHECK(text_of(file, "SELECT hex(substr(state, 1, 1)) FROM users") == "02");
   CHECK(sqlite_store::open(file)->dataset_id() == "d_v4");
+}
+
+// Schema 6 kept each user's live streams inside its state, and its decision log's records
+// (format 1) held whole states: what a schema-6 worker that crashed left behind.
+constexpr const char* v6_more_tables = R"sql(
+  CREATE TABLE starts (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, request_id TEXT NOT NULL,
+    decided_at_ms INTEGER NOT NULL, start BLOB NOT NULL);
+  CREATE INDEX starts_by_user ON starts (user_id, id);
+  CREATE TABLE decision_log (seq INTEGER PRIMARY KEY, record BLOB NOT NULL);
+  PRAGMA user_version = 6;
+)sql";
+
+std::string format1_record(const core::user_state& state, std::uint64_t version) {
+  std::string out;
+  wire_writer w(out);
+  w.write_byte(1);
+  w.write_string(state.u.id);
+  w.write_varint(version);
+  w.write_bool(false);  // not a removal
+  w.write_string(encode_state(state));
+  w.write_varint(0);  // starts
+  w.write_varint(0);  // audit lines
+  return out;
+}
+
+TEST_CASE("a store of schema 6 moves each live stream into a row, and folds its old log",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "v6.db";
+  core::user_state alice = new_user("alice");
+  alice.version = 3;
+  alice.streams = {make_stream("s2", "alice", t0 + 20), make_stream("s1", "alice", t0 + 10)};
+  core::user_state bob = new_user("bob");
+  bob.version = 1;
+  bob.streams = {make_stream("b1", "bob", t0 + 5)};
+  core::user_state alice_logged = alice;  // committed on top of version 3, never folded
+  alice_logged.version = 4;
+  alice_logged.streams[1].expires_at_ms = t0 + 50;
+  alice_logged.streams.push_back(make_stream("s0", "alice", t0 + 40));
+  {
+    sqlite_db db(file.string());
+    db.exec(v4_tables);
+    db.exec(v6_more_tables);
+    sqlite_statement insert_user(
+        db, "INSERT INTO users (id, version, state) VALUES (?1, ?2, CAST(?3 AS BLOB))");
+    for (const core::user_state* state : {&alice, &bob}) {
+      const std::string bytes = encode_state(*state);
+      insert_user.bind(1, state->u.id);
+      insert_user.bind(2, static_cast<std::int64_t>(state->version));
+      insert_user.bind(3, bytes);
+      insert_user.execute();
+    }
+    const std::string record = format1_record(alice_logged, 4);
+    sqlite_statement append(db, "INSERT INTO decision_log (record) VALUES (CAST(?1 AS BLOB))");
+    append.bind(1, record);
+    append.execute();
+  }
+
+  {
+    auto store = sqlite_store::open(file);
+    CHECK(store->dataset_id() == "d_v4");
+    // In the order each state had them, not by id or by time.
+    CHECK(loaded_one(*store, "alice") == alice_logged);
+    CHECK(loaded_one(*store, "bob") == bob);
+    CHECK(store->due_users(t0 + 5, 10) == std::vector<std::string>{"bob"});
+    CHECK(store->due_users(t0 + 20, 10) == std::vector<std::string>{"bob", "alice"});
+  }
+  CHECK(text_of(file, "PRAGMA user_version") == "7");
+  CHECK(text_of(file, "SELECT count(*) FROM decision_log") == "0");
+  CHECK(text_of(file, "SELECT group_concat(stream_id) FROM (SELECT stream_id FROM streams "
+                      "ORDER BY user_id, made_version, made_rank)") == "s2,s1,s0,b1");
+  // No state row holds a stream any more: each is as long as a state without any.
+  CHECK(text_of(file, "SELECT length(state) FROM users WHERE id = 'alice'") ==
+        std::to_string(encode_state(alice, /*with_streams=*/false).size()));
 }
 
 TEST_CASE("a user's starts are trimmed to the newest ones past an eighth over the cap",
@@ -261,9 +338,9 @@ TEST_CASE("a lease at the end of time survives migration and reloads", "[sqlite_
 TEST_CASE("a store of a newer schema is refused", "[sqlite_store]") {
   test::temp_dir dir;
   const auto file = dir.path() / "new.db";
-  sqlite_db(file.string()).exec("PRAGMA user_version = 7");
+  sqlite_db(file.string()).exec("PRAGMA user_version = 8");
   CHECK_THROWS_WITH(sqlite_store::open(file),
-                    Catch::Contains("schema version 7") && Catch::Contains("reads version 6"));
+                    Catch::Contains("schema version 8") && Catch::Contains("reads version 7"));
 }
 
 }  // namespace streamgate::sqlite_test

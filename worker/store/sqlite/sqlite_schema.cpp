@@ -16,8 +16,9 @@ namespace streamgate::sqlite_detail {
 // rather than misread. 1-3: the limiter's tables (users, videos, streams, verdicts, audit);
 // 4: one row per user holding its whole state (worker/core), plus plans and meta; 5: the
 // remembered starts move out of the state into rows of their own (start_records.hpp); 6: the
-// decision log (log_record.hpp), where commits append and from which the tables are folded.
-constexpr std::int64_t schema_version = 6;
+// decision log (log_record.hpp), where commits append and from which the tables are folded;
+// 7: each live stream a row of its own, out of its user's state (create_streams).
+constexpr std::int64_t schema_version = 7;
 
 // Rows are looked up by their text key, so the small ones live in the key's own b-tree (WITHOUT
 // ROWID): a user's row is found in one descent. The audit keeps a rowid (INTEGER PRIMARY KEY):
@@ -54,6 +55,24 @@ constexpr const char* create_tables = R"sql(
     reason TEXT
   );
 )sql";
+// A user's live streams, one row each (its state holds none), so a start writes the row of the
+// stream it made and not every live one again. Clustered by user (WITHOUT ROWID), a user's rows
+// are read in one descent and sorted by the commit that made them (its version, then its rank in
+// it): the order the core keeps them in.
+constexpr const char* create_streams = R"sql(
+  CREATE TABLE streams (
+    user_id TEXT NOT NULL,
+    stream_id TEXT NOT NULL,
+    made_version INTEGER NOT NULL,
+    made_rank INTEGER NOT NULL,
+    stream_user_id TEXT,
+    video_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (user_id, stream_id)
+  ) WITHOUT ROWID
+)sql";
 constexpr const char* create_audit_index = "CREATE INDEX audit_by_user ON audit (user_id, id)";
 // Appended in commit order (seq grows; emptied by each fold, so ids may be reused after it,
 // which no reader minds: a fold reads and deletes every row in one transaction).
@@ -77,6 +96,35 @@ std::string read_text(const sqlite_db& db, const char* sql) {
   std::string value = query.next_row() ? std::string(query.column_text(0)) : std::string();
   query.reset();
   return value;
+}
+
+void insert_stream(sqlite_statement& insert, const std::string& user_id, const stream& s,
+                   std::uint64_t made_version, std::size_t made_rank) {
+  insert.bind(1, user_id);
+  insert.bind(2, s.stream_id);
+  insert.bind(3, static_cast<std::int64_t>(made_version));
+  insert.bind(4, static_cast<std::int64_t>(made_rank));
+  // NULL: its user's, as for every stream a decision makes; a state no decision makes round-trips.
+  if (s.user_id == user_id)
+    insert.bind_null(5);
+  else
+    insert.bind(5, s.user_id);
+  insert.bind(6, s.video_id);
+  insert.bind(7, s.session_id);
+  insert.bind(8, s.started_at_ms);
+  insert.bind(9, s.expires_at_ms);
+  insert.execute();
+}
+
+stream read_stream(const sqlite_statement& row, const std::string& user_id) {
+  stream s;
+  s.stream_id = row.column_text(0);
+  s.user_id = row.column_is_null(1) ? user_id : std::string(row.column_text(1));
+  s.video_id = row.column_text(2);
+  s.session_id = row.column_text(3);
+  s.started_at_ms = row.column_int(4);
+  s.expires_at_ms = row.column_int(5);
+  return s;
 }
 
 void configure_connection(const sqlite_db& db) {
@@ -212,6 +260,31 @@ void migrate_starts_out_of_states(const sqlite_db& db) {
   }
 }
 
+// Schema 6 and before kept a user's live streams inside its state: each becomes a row, made by
+// the version the state has, and the state is written again without them.
+void migrate_streams_out_of_states(const sqlite_db& db) {
+  db.exec(create_streams);
+  // Read whole before any is written: a scan does not meet the rows it rewrites.
+  std::vector<core::user_state> states;
+  sqlite_statement users(db, "SELECT id, version, state FROM users ORDER BY id");
+  while (users.next_row()) {
+    auto state = decode_state(users.column_text(2),
+                              static_cast<std::uint64_t>(users.column_int(1)));
+    // Left as it is: its loads fail with store_unavailable, as they did before.
+    if (state) states.push_back(std::move(*state));
+  }
+  sqlite_statement insert(db, insert_stream_sql);
+  sqlite_statement rewrite(db, "UPDATE users SET state = CAST(?1 AS BLOB) WHERE id = ?2");
+  for (const core::user_state& state : states) {
+    for (std::size_t rank = 0; rank < state.streams.size(); ++rank)
+      insert_stream(insert, state.u.id, state.streams[rank], state.version, rank);
+    const std::string bytes = encode_state(state, /*with_streams=*/false);
+    rewrite.bind(1, bytes);
+    rewrite.bind(2, state.u.id);
+    rewrite.execute();
+  }
+}
+
 void set_up_schema(const sqlite_db& db, const std::filesystem::path& path) {
   const std::int64_t version = read_int(db, "PRAGMA user_version");
   if (version == schema_version) return;
@@ -227,12 +300,19 @@ void set_up_schema(const sqlite_db& db, const std::filesystem::path& path) {
       db.exec(create_tables);
       db.exec(create_audit_index);
       start_records::create_table(db);
-    } else if (version < 4) {
-      migrate_from_rows(db, version);
-    } else if (version == 4) {
-      migrate_starts_out_of_states(db);
+      db.exec(create_streams);
+    } else {
+      // Each step leaves the schema the next one starts from (a state still holding its streams
+      // until the last).
+      if (version < 4) {
+        migrate_from_rows(db, version);
+      } else if (version == 4) {
+        migrate_starts_out_of_states(db);
+      }
+      migrate_streams_out_of_states(db);
     }
-    db.exec(create_decision_log);  // every schema before 6 had none
+    // Every schema before 6 had none; a schema 6 log's records are read as they are (format 1).
+    if (version < 6) db.exec(create_decision_log);
     // Schema 4 has its dataset's id already: the same data keeps the same identity.
     if (version < 4) put_meta(db, dataset_id_key, new_id("d_"));
     db.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str());

@@ -5,6 +5,7 @@
 // "Stores"). Also the few names the store shares with them: the meta keys and a user's insert.
 // Internal to the SQLite store (sqlite_store*.cpp).
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -24,6 +25,18 @@ inline constexpr const char* seeded_key = "seeded";
 inline constexpr const char* insert_user_sql =
     "INSERT INTO users (id, version, state) VALUES (?1, 1, CAST(?2 AS BLOB)) "
     "ON CONFLICT (id) DO NOTHING";
+
+// A live stream's row (schema 7): inserted by insert_stream, read back by read_stream from a
+// query's columns stream_id, stream_user_id, video_id, session_id, started_at_ms, expires_at_ms.
+inline constexpr const char* insert_stream_sql =
+    "INSERT INTO streams (user_id, stream_id, made_version, made_rank, stream_user_id, video_id, "
+    "session_id, started_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+inline constexpr const char* stream_columns =
+    "stream_id, stream_user_id, video_id, session_id, started_at_ms, expires_at_ms";
+// `s` as the row of `user_id`'s stream made by the commit of `made_version`, `made_rank`-th in it.
+void insert_stream(sqlite_statement& insert, const std::string& user_id, const stream& s,
+                   std::uint64_t made_version, std::size_t made_rank);
+stream read_stream(const sqlite_statement& row, const std::string& user_id);
 
 // The connection's pragmas (locking, WAL, sync, cache). Throws sqlite_error, also when the file
 // cannot be switched to WAL mode.

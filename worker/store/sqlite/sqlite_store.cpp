@@ -52,6 +52,13 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
                    "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
                    "state = excluded.state"),
       delete_user_(db_, "DELETE FROM users WHERE id = ?1"),
+      select_streams_(db_, (std::string("SELECT ") + sqlite_detail::stream_columns +
+                             " FROM streams WHERE user_id = ?1 ORDER BY made_version, made_rank")),
+      insert_stream_(db_, sqlite_detail::insert_stream_sql),
+      renew_stream_(db_,
+                    "UPDATE streams SET expires_at_ms = ?3 WHERE user_id = ?1 AND stream_id = ?2"),
+      delete_stream_(db_, "DELETE FROM streams WHERE user_id = ?1 AND stream_id = ?2"),
+      delete_streams_of_user_(db_, "DELETE FROM streams WHERE user_id = ?1"),
       append_log_(db_, "INSERT INTO decision_log (record) VALUES (CAST(?1 AS BLOB))"),
       read_log_(db_, "SELECT seq, record FROM decision_log ORDER BY seq LIMIT ?1"),
       clear_log_(db_, "DELETE FROM decision_log WHERE seq <= ?1"),
@@ -134,17 +141,10 @@ void sqlite_store::check_not_moved() {
 }
 
 void sqlite_store::rebuild_lease_index() {
-  sqlite_statement rows(db_, "SELECT id, state FROM users");
-  while (rows.next_row()) {
-    auto state = decode_state(rows.column_text(1), 0);
-    if (!state) {
-      // Not fatal: the other users are served, and this one's loads fail with store_unavailable.
-      spdlog::error("the stored state of user '{}' cannot be read: {}", rows.column_text(0),
-                    state.error().message);
-      continue;
-    }
-    index(state->u.id, core::next_expiry(*state));
-  }
+  // A user's next expiry is its earliest live stream's (core::next_expiry).
+  sqlite_statement rows(db_,
+                        "SELECT user_id, min(expires_at_ms) FROM streams GROUP BY user_id");
+  while (rows.next_row()) index(std::string(rows.column_text(0)), rows.column_int(1));
 }
 
 void sqlite_store::count_audit_lines() {

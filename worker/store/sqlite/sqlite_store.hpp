@@ -6,8 +6,8 @@
 // verdict published after commit() survives a crash or a power loss. Appending keeps a decision to
 // the log's last page or two, where writing a user's row, its start and its audit line in place
 // wrote about five scattered pages per decision (bench/README.md). The log is folded into the
-// tables (a user's state is one row of its version and encode_state's bytes; starts and audit
-// lines are rows beside it) in the background, on every read that needs the tables, at a
+// tables (a user's state is one row of its version and encode_state's bytes without its live
+// streams; each live stream, start and audit line is a row beside it) in the background, on every read that needs the tables, at a
 // removal, and at open (what a crash left in the log). Because the worker is the file's only
 // writer, the lease index and the request-owner index (start_records.hpp) live in memory, rebuilt
 // from the rows at open, and a cached state never goes stale (exclusive()).
@@ -92,6 +92,7 @@ class sqlite_store final : public store {
   // fold. `audit_lines`: each user's audit line count as the fold leaves it.
   void apply_log_record(const log_record& r, bool last_of_its_user,
                         std::unordered_map<std::string, std::size_t>& audit_lines);
+  void apply_stream_changes(const log_record& r);
   // The whole log, when it holds anything.
   void fold_if_logged() {
     if (logged_ > 0) fold_log();
@@ -151,6 +152,11 @@ class sqlite_store final : public store {
   sqlite_statement insert_user_;
   sqlite_statement upsert_user_;
   sqlite_statement delete_user_;
+  sqlite_statement select_streams_;
+  sqlite_statement insert_stream_;
+  sqlite_statement renew_stream_;
+  sqlite_statement delete_stream_;
+  sqlite_statement delete_streams_of_user_;
   sqlite_statement append_log_;
   sqlite_statement read_log_;
   sqlite_statement clear_log_;

@@ -51,12 +51,15 @@ void sqlite_store::seed(const dataset_catalog& catalog,
   run_in_transaction("seed the catalog", [&] {
     inserted.clear();
     for (const core::user_state& state : users) {
-      const std::string bytes = encode_state(state);
+      const std::string bytes = encode_state(state, /*with_streams=*/false);
       insert_user_.bind(1, state.u.id);
       insert_user_.bind(2, bytes);
       insert_user_.execute();
       // A user already stored is never overwritten: it may have changed since it was seeded.
-      if (sqlite3_changes(db_.handle()) == 1) inserted.push_back(&state);
+      if (sqlite3_changes(db_.handle()) != 1) continue;
+      inserted.push_back(&state);
+      for (std::size_t rank = 0; rank < state.streams.size(); ++rank)
+        sqlite_detail::insert_stream(insert_stream_, state.u.id, state.streams[rank], 1, rank);
     }
     for (const video& v : catalog.videos) {
       upsert_video_.bind(1, v.id);

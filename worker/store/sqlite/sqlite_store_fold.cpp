@@ -4,7 +4,8 @@
 // applied as it says: the version check was made when it was committed.
 //
 // A user's state is written once per fold, from its last record in it (a hot user's many
-// decisions are one row write); its starts and audit lines are all written, in order. The
+// decisions are one row write); its stream changes, starts and audit lines are all written, in
+// order. The
 // per-user caps on both are kept here (start_records::stage_add, trim_audit).
 
 #include <sqlite3.h>
@@ -14,6 +15,7 @@
 #include <unordered_map>
 
 #include "worker/store/sqlite/log_record.hpp"
+#include "worker/store/sqlite/sqlite_schema.hpp"
 #include "worker/store/sqlite/sqlite_store.hpp"
 
 namespace streamgate {
@@ -58,12 +60,36 @@ std::int64_t sqlite_store::read_log(std::size_t max_records, std::vector<log_rec
   return last_seq;
 }
 
+void sqlite_store::apply_stream_changes(const log_record& r) {
+  const std::string& id = r.user_id;
+  if (r.all_streams) {
+    delete_streams_of_user_.bind(1, id);
+    delete_streams_of_user_.execute();
+  }
+  for (const std::string& stream_id : r.ended) {
+    delete_stream_.bind(1, id);
+    delete_stream_.bind(2, stream_id);
+    delete_stream_.execute();
+  }
+  for (const auto& [stream_id, expires_at_ms] : r.renewed) {
+    renew_stream_.bind(1, id);
+    renew_stream_.bind(2, stream_id);
+    renew_stream_.bind(3, expires_at_ms);
+    renew_stream_.execute();
+  }
+  // Made by this record's commit, in its order: loads sort by (version, rank).
+  for (std::size_t rank = 0; rank < r.added.size(); ++rank)
+    sqlite_detail::insert_stream(insert_stream_, id, r.added[rank], r.version, rank);
+}
+
 void sqlite_store::apply_log_record(const log_record& r, bool last_of_its_user,
                                     std::unordered_map<std::string, std::size_t>& audit_lines) {
   const std::string& id = r.user_id;
   if (r.remove) {
     delete_user_.bind(1, id);
     delete_user_.execute();
+    delete_streams_of_user_.bind(1, id);
+    delete_streams_of_user_.execute();
     delete_audit_.bind(1, id);
     delete_audit_.execute();
     starts_.stage_remove_user(id);
@@ -76,6 +102,7 @@ void sqlite_store::apply_log_record(const log_record& r, bool last_of_its_user,
     upsert_user_.bind(3, r.state);
     upsert_user_.execute();
   }
+  apply_stream_changes(r);
   starts_.stage_add(id, r.starts);
   for (const audit_entry& e : r.audit) {
     insert_audit_.bind(1, id);

@@ -86,6 +86,9 @@ loaded_users sqlite_store::load(const std::vector<std::string>& user_ids,
       if (!state)
         throw store_unavailable("the stored state of user '" + id +
                                 "' cannot be read: " + state.error().message);
+      select_streams_.bind(1, id);
+      while (select_streams_.next_row())
+        state->streams.push_back(sqlite_detail::read_stream(select_streams_, id));
       for (core::remembered_start& s : starts_.of_user(id)) state->starts.push_back(std::move(s));
       loaded.states.emplace_back(std::move(*state));
     }
