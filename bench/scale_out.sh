@@ -90,9 +90,11 @@ run_setup() {
   create_bench_users "$api_port" "$BENCH_USERS"
   local watched=("$api_pid" "${worker_pids[@]}" "${redis_pids[@]}") before=() after=()
   for pid in "${watched[@]}"; do before+=("$(cpu_ticks "$pid")"); done
+  local written_before; written_before=$(written_bytes "${worker_pids[0]}")
   wrk -t1 -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency -s bench/start_wait.lua \
     "http://127.0.0.1:$api_port/api/v1/users/bench-u0/streams?wait=true" >"$out/scale-$name.txt" 2>&1
   for pid in "${watched[@]}"; do after+=("$(cpu_ticks "$pid")"); done
+  local written=$(($(written_bytes "${worker_pids[0]}") - written_before))
   local rps p99 requests per=""
   rps=$(awk '/Requests\/sec/ {print $2}' "$out/scale-$name.txt")
   p99=$(awk '$1 == "99%" {print $2}' "$out/scale-$name.txt")
@@ -108,6 +110,9 @@ run_setup() {
   [ "${#redis_pids[@]}" -gt 0 ] &&
     per+=$(awk -v d="$redis_ticks" -v n="$requests" 'BEGIN { printf " redis %.1f", d * 10000 / n }')
   local set_line=""
+  # What an SQLite worker writes to its disk (log, folds, checkpoints) per decision.
+  [ "$kind" = sqlite ] &&
+    set_line=$(awk -v d="$written" -v n="$requests" 'BEGIN { printf "  disk KB written %.1f", d / 1024 / n }')
   if [ "${#redis_pids[@]}" -gt 0 ]; then
     # The same server (its first node) under redis-benchmark: CPU per SET, same run.
     local sets=200000 b a flags=()
