@@ -54,6 +54,7 @@ class redis_client final {
   redis_address address_;
   std::chrono::milliseconds timeout_;
   redisContext* context_ = nullptr;
+  std::string formatted_;  // append()'s buffer, kept for its capacity
 };
 
 // Reading replies: these throw store_unavailable on a reply of another type, which only a
