@@ -125,6 +125,28 @@ TEST_CASE("a commit logs only the streams it changed, and they load in the order
   CHECK(text_of(copy, "SELECT group_concat(stream_id) FROM streams") == "s2,s3,s9");
 }
 
+TEST_CASE("a record that adds a stream already stored replaces its row and the log folds on",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  auto store = sqlite_store::open(dir.path() / "x.db");
+  const user_commit create = created(new_user("alice"));
+  REQUIRE(store->commit({create})[0] == commit_status::committed);
+  user_commit grant = granted(after(create), "s1", "r1", t0 + 30);
+  REQUIRE(store->commit({grant})[0] == commit_status::committed);
+  // Says s1 is new although the commit above stored it: never made by the decider.
+  user_commit again = created(after(grant));
+  again.state.streams[0].expires_at_ms = t0 + 60;
+  again.streams_changed = stream_changes{{0}, {}, {}};
+  REQUIRE(store->commit({again})[0] == commit_status::committed);
+  store->prune(0, 1);  // folds the log; no audit line is that old
+
+  const core::user_state alice = loaded_one(*store, "alice");
+  CHECK(alice.streams == after(again).streams);
+  const user_commit later = granted(after(again), "s2", "r2", t0 + 70);
+  CHECK(store->commit({later})[0] == commit_status::committed);
+  CHECK(loaded_one(*store, "alice").streams.size() == 2);
+}
+
 TEST_CASE("commits in the log are version-checked before any fold",
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;

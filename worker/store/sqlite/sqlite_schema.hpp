@@ -28,8 +28,10 @@ inline constexpr const char* insert_user_sql =
 
 // A live stream's row (schema 7): inserted by insert_stream, read back by read_stream from a
 // query's columns stream_id, stream_user_id, video_id, session_id, started_at_ms, expires_at_ms.
+// A row already there is replaced: a log record says what the stream is, and a fold that failed
+// on it would fail again at every retry, leaving every later record unfolded.
 inline constexpr const char* insert_stream_sql =
-    "INSERT INTO streams (user_id, stream_id, made_version, made_rank, stream_user_id, video_id, "
+    "INSERT OR REPLACE INTO streams (user_id, stream_id, made_version, made_rank, stream_user_id, video_id, "
     "session_id, started_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 inline constexpr const char* stream_columns =
     "stream_id, stream_user_id, video_id, session_id, started_at_ms, expires_at_ms";
