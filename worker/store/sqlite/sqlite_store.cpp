@@ -12,9 +12,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "worker/core/decisions.hpp"
 #include "worker/store/sqlite/sqlite_schema.hpp"
-#include "worker/store/state_codec.hpp"
 
 namespace streamgate {
 

@@ -5,8 +5,8 @@
 //
 // A user's state is written once per fold, from its last record in it (a hot user's many
 // decisions are one row write); its stream changes, starts and audit lines are all written, in
-// order. The
-// per-user caps on both are kept here (start_records::stage_add, trim_audit).
+// order. The per-user caps on starts and audit lines are kept here (start_records::stage_add,
+// trim_audit).
 
 #include <sqlite3.h>
 
