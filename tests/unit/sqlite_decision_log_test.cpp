@@ -28,6 +28,15 @@ std::filesystem::path crash_copy(const std::filesystem::path& file) {
   return copy;
 }
 
+// Alice created, then granted s1 by r1, both committed: the grant.
+user_commit alice_granted_s1(sqlite_store& store) {
+  const user_commit create = created(new_user("alice"));
+  REQUIRE(store.commit({create})[0] == commit_status::committed);
+  user_commit grant = granted(after(create), "s1", "r1", t0 + 30);
+  REQUIRE(store.commit({grant})[0] == commit_status::committed);
+  return grant;
+}
+
 }  // namespace
 
 TEST_CASE("a log record reads back as written, and anything else is refused",
@@ -129,10 +138,7 @@ TEST_CASE("a record that adds a stream already stored replaces its row and the l
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
   auto store = sqlite_store::open(dir.path() / "x.db");
-  const user_commit create = created(new_user("alice"));
-  REQUIRE(store->commit({create})[0] == commit_status::committed);
-  user_commit grant = granted(after(create), "s1", "r1", t0 + 30);
-  REQUIRE(store->commit({grant})[0] == commit_status::committed);
+  const user_commit grant = alice_granted_s1(*store);
   // Says s1 is new although the commit above stored it: never made by the decider.
   user_commit again = created(after(grant));
   again.state.streams[0].expires_at_ms = t0 + 60;
@@ -207,10 +213,7 @@ TEST_CASE("a user removed and created again before a fold keeps nothing of its f
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
   auto store = sqlite_store::open(dir.path() / "x.db");
-  const user_commit create = created(new_user("alice"));
-  REQUIRE(store->commit({create})[0] == commit_status::committed);
-  const user_commit grant = granted(after(create), "s1", "r1", t0 + 30);
-  REQUIRE(store->commit({grant})[0] == commit_status::committed);
+  const user_commit grant = alice_granted_s1(*store);
   user_commit removal;
   removal.state = after(grant);
   removal.remove = true;
@@ -223,7 +226,7 @@ TEST_CASE("a user removed and created again before a fold keeps nothing of its f
   CHECK_FALSE(store->load({"alice"}).states[0]);
   CHECK(store->commit({removal})[0] == commit_status::conflict);
 
-  REQUIRE(store->commit({create})[0] == commit_status::committed);
+  REQUIRE(store->commit({created(new_user("alice"))})[0] == commit_status::committed);
   const core::user_state again = loaded_one(*store, "alice");
   CHECK(again.version == 1);
   CHECK(again.streams.empty());

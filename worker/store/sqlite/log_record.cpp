@@ -72,6 +72,10 @@ std::string encode_log_record(const user_commit& c, std::uint64_t stored_version
   const std::vector<stream>& streams = c.state.streams;
   // A delta is against the stored version, which the version check made the loaded one.
   const bool all_streams = !c.remove && (stored_version == 0 || !c.streams_changed);
+  stream_changes every;  // a removal's: none; else, for a record of all streams: each one, added
+  if (all_streams)
+    for (std::size_t i = 0; i < streams.size(); ++i) every.added.push_back(i);
+  const stream_changes& changes = c.remove || all_streams ? every : *c.streams_changed;
   std::string out;
   out.reserve(128);
   wire_writer w(out);
@@ -81,25 +85,15 @@ std::string encode_log_record(const user_commit& c, std::uint64_t stored_version
   w.write_bool(c.remove);
   w.write_string(c.remove ? std::string() : encode_state(c.state, /*with_streams=*/false));
   w.write_bool(all_streams);
-  if (c.remove) {
-    for (int list = 0; list < 3; ++list) w.write_varint(0);  // added, renewed, ended
-  } else if (all_streams) {
-    w.write_varint(streams.size());
-    for (const stream& s : streams) write_stream(w, s, c.state.u.id);
-    w.write_varint(0);
-    w.write_varint(0);
-  } else {
-    const stream_changes& changes = *c.streams_changed;
-    w.write_varint(changes.added.size());
-    for (std::size_t i : changes.added) write_stream(w, streams.at(i), c.state.u.id);
-    w.write_varint(changes.renewed.size());
-    for (std::size_t i : changes.renewed) {
-      w.write_string(streams.at(i).stream_id);
-      w.write_signed(streams.at(i).expires_at_ms);
-    }
-    w.write_varint(changes.ended.size());
-    for (const std::string& id : changes.ended) w.write_string(id);
+  w.write_varint(changes.added.size());
+  for (std::size_t i : changes.added) write_stream(w, streams.at(i), c.state.u.id);
+  w.write_varint(changes.renewed.size());
+  for (std::size_t i : changes.renewed) {
+    w.write_string(streams.at(i).stream_id);
+    w.write_signed(streams.at(i).expires_at_ms);
   }
+  w.write_varint(changes.ended.size());
+  for (const std::string& id : changes.ended) w.write_string(id);
   const auto& starts = c.remove ? std::vector<core::remembered_start>{} : c.new_starts;
   w.write_varint(starts.size());
   for (const core::remembered_start& s : starts) w.write_string(encode_start(s));
