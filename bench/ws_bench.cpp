@@ -7,6 +7,7 @@
 #include <websocketpp/config/asio_no_tls_client.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -156,11 +157,15 @@ class ws_bench final {
     if (ec) ++send_errors_;
   }
 
-  // Fixed rate: every millisecond, send what the schedule says is due by now.
+  // Fixed rate: every millisecond, send what the schedule says is due by now. Start k is due at
+  // start_ + k / rate, so by `elapsed` starts 0 .. floor(elapsed * rate) are, and none due at
+  // or after stop_sending_at_. (Counting only floor(elapsed * rate) sent start k one period after
+  // the time its latency is measured from: every sample was 1 / rate too long.)
   void on_tick() {
     const auto now = clock_type::now();
-    const auto until = std::min(now, stop_sending_at_);
-    const auto due = static_cast<std::uint64_t>(seconds(until - start_) * options_.rate);
+    const double total = std::ceil(options_.duration_s * options_.rate);
+    const double by_now = std::floor(seconds(now - start_) * options_.rate) + 1;
+    const auto due = static_cast<std::uint64_t>(std::min(by_now, total));
     while (started_ < due) {
       const auto scheduled = start_ + std::chrono::duration_cast<clock_type::duration>(
                                           std::chrono::duration<double>(started_ / options_.rate));
