@@ -137,6 +137,10 @@ echo "== WebSocket, fixed rate 1000/s"
   --rate 1000 --duration "$WS_DURATION" --json >"$out/ws-1000.json" || true
 cat "$out/ws-1000.json"
 
+echo "== the disk alone: 4 KiB appends, each synced, 1000/s (what a durable verdict waits on)"
+python3 bench/fsync_probe.py "$tmp" 1000 4 >"$out/fsync.json" || true
+cat "$out/fsync.json"
+
 echo "== holding $HOLD_CONNECTIONS idle WebSockets"
 rss_before=$(rss_kib "$api_pid")
 "$bin/bench/streamgate-bench" --port "$api_port" --users "$BENCH_USERS" --hold "$HOLD_CONNECTIONS" \

@@ -61,6 +61,7 @@ results = {
     "ws_max": load("ws-max.json"),
     "ws_rate": load("ws-rate.json"),
     "ws_1000": load("ws-1000.json"),
+    "fsync": load("fsync.json"),
     "hold": read("hold.txt").strip().splitlines(),
     "rss": load("rss.json"),
     "micro": {n: micro(n) for n in ("core_bench", "codec_bench")},
@@ -112,6 +113,10 @@ for key, label in (("ws_max", "WebSocket starts, max rate"), ("ws_rate", "WebSoc
                  f"p50 {lat['p50_us'] / 1e3:.2f} ms, p99 {lat['p99_us'] / 1e3:.2f} ms, "
                  f"p99.9 {lat['p999_us'] / 1e3:.2f} ms, max {lat['max_us'] / 1e3:.2f} ms"
                  + (f", lost {ws['lost']}, errors {ws['errors']}" if ws["lost"] or ws["errors"] else ""), ""))
+fsync = results["fsync"]
+rows.append((f"disk: 4 KiB append + fdatasync, {fsync['rate']:.0f}/s" if fsync else "disk: fdatasync",
+             f"p50 {fsync['p50_us'] / 1e3:.2f} ms, p99 {fsync['p99_us'] / 1e3:.2f} ms, "
+             f"max {fsync['max_us'] / 1e3:.2f} ms" if fsync else "n/a", "-"))
 rss = results["rss"]
 held = re.search(r"held (\d+) of (\d+)", " ".join(results["hold"]))
 if rss and held and int(held.group(1)) > 0:
