@@ -6,6 +6,7 @@
 // the api, and the worker knows no client JSON.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -60,6 +61,23 @@ struct decision_counters {
   bool operator==(const decision_counters&) const = default;
 };
 
+// How long something took on a worker, as a histogram (rendered in seconds for /metrics).
+struct duration_histogram {
+  static constexpr std::array<std::uint64_t, 12> bounds_us{
+      100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 1'000'000};
+  std::uint64_t count = 0;
+  std::uint64_t sum_us = 0;
+  std::array<std::uint64_t, bounds_us.size()> cumulative{};  // of at most bounds_us[i]
+
+  void observe(std::uint64_t us) {
+    ++count;
+    sum_us += us;
+    for (std::size_t i = 0; i < bounds_us.size(); ++i)
+      if (us <= bounds_us[i]) ++cumulative[i];
+  }
+  bool operator==(const duration_histogram&) const = default;
+};
+
 // The answer to `stats`: the worker's batch size histogram and decision counters, for /metrics.
 struct worker_stats {
   // Upper bounds of the histogram's buckets; beyond the last one a batch counts in +Inf only.
@@ -70,6 +88,10 @@ struct worker_stats {
   std::array<std::uint64_t, bounds.size()> cumulative{};  // batches of at most bounds[i]
   std::optional<std::uint64_t> active_streams;            // when the store can tell
   decision_counters decisions;
+  // A batch's load, decisions and durable commit; the store's background step (lease expiry
+  // aside: the SQLite store folds its decision log there, both prune).
+  duration_histogram batch_time;
+  duration_histogram background_step_time;
   bool operator==(const worker_stats&) const = default;
 };
 

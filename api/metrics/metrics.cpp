@@ -34,6 +34,21 @@ void sample(std::string& out, std::string_view name, std::string_view labels, st
   out.append(" ").append(std::to_string(value)).append("\n");
 }
 
+// A worker's duration histogram, in seconds as Prometheus names them (microseconds on the wire).
+void duration_histogram_of(std::string& out, const std::string& name, std::string_view help,
+                           const duration_histogram& h) {
+  header(out, name, "histogram", help);
+  for (std::size_t i = 0; i < duration_histogram::bounds_us.size(); ++i) {
+    char le[32];
+    std::snprintf(le, sizeof le, "le=\"%g\"",
+                  static_cast<double>(duration_histogram::bounds_us[i]) / 1e6);
+    sample(out, name + "_bucket", le, h.cumulative[i]);
+  }
+  sample(out, name + "_bucket", "le=\"+Inf\"", h.count);
+  sample(out, name + "_sum", "", static_cast<double>(h.sum_us) / 1e6);
+  sample(out, name + "_count", "", h.count);
+}
+
 // Route patterns and statuses are ours, but escape anyway: a label value must stay well-formed.
 std::string label_value(std::string_view text) {
   std::string out;
@@ -123,6 +138,13 @@ std::string render_worker_stats(const worker_stats& stats) {
   sample(out, "streamgate_worker_batch_size_bucket", "le=\"+Inf\"", stats.batches);
   sample(out, "streamgate_worker_batch_size_sum", "", stats.requests);
   sample(out, "streamgate_worker_batch_size_count", "", stats.batches);
+  duration_histogram_of(out, "streamgate_worker_batch_seconds",
+                        "How long a worker took to load, decide and durably commit a batch.",
+                        stats.batch_time);
+  duration_histogram_of(out, "streamgate_worker_background_step_seconds",
+                        "How long each background step of a worker's store took (the SQLite "
+                        "store folds its decision log there; both prune).",
+                        stats.background_step_time);
   // Counted by the worker where it decides, committed decisions only (docs/design.md, "Metrics").
   const decision_counters& d = stats.decisions;
   header(out, "streamgate_worker_decisions_total", "counter",

@@ -50,10 +50,11 @@ class api_metrics final {
 // The process's one instance: the bridge's strand, io threads and the /metrics handler share it.
 api_metrics& metrics();
 
-// streamgate_worker_batch_size (a histogram), the worker's decision counters and
+// streamgate_worker_batch_size, streamgate_worker_batch_seconds and
+// streamgate_worker_background_step_seconds (histograms), the worker's decision counters and
 // streamgate_active_streams (a gauge) from a worker's `stats` reply.
-// With several workers the histogram is the worker's that answered the scrape's call; the gauge
-// is the shared store's.
+// With several workers the histograms are the worker's that answered the scrape's call; the
+// gauge is the shared store's.
 std::string render_worker_stats(const worker_stats& stats);
 
 }  // namespace streamgate

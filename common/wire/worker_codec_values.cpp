@@ -208,16 +208,28 @@ bool get(wire_reader& r, decision_counters& c) {
          get(r, c.evicted) && get(r, c.expired) && get(r, c.replayed) && get(r, c.conflicts);
 }
 
+void put(wire_writer& w, const duration_histogram& h) {
+  put(w, h.count);
+  put(w, h.sum_us);
+  put(w, h.cumulative);
+}
+bool get(wire_reader& r, duration_histogram& h) {
+  return get(r, h.count) && get(r, h.sum_us) && get(r, h.cumulative);
+}
+
 void put(wire_writer& w, const worker_stats& s) {
   put(w, s.batches);
   put(w, s.requests);
   put(w, s.cumulative);
   put(w, s.active_streams);
   put(w, s.decisions);
+  put(w, s.batch_time);
+  put(w, s.background_step_time);
 }
 bool get(wire_reader& r, worker_stats& s) {
   return get(r, s.batches) && get(r, s.requests) && get(r, s.cumulative) &&
-         get(r, s.active_streams) && get(r, s.decisions);
+         get(r, s.active_streams) && get(r, s.decisions) && get(r, s.batch_time) &&
+         get(r, s.background_step_time);
 }
 
 void put(wire_writer& w, const ended_event& e) {

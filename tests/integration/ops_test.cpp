@@ -128,6 +128,11 @@ TEST_CASE("/metrics counts requests and verdicts as starts come in", "[integrati
   CHECK(sample_value(after, R"(streamgate_worker_batch_size_bucket{le="+Inf"})") == batches);
   CHECK(sample_value(after, R"(streamgate_worker_batch_size_bucket{le="512"})") <= batches);
   CHECK(sample_value(after, R"(streamgate_worker_batch_size_bucket{le="1"})") >= 1);
+  // Each of those batches was timed once, from its load to its durable commit.
+  CHECK(sample_value(after, "streamgate_worker_batch_seconds_count") == batches);
+  CHECK(sample_value(after, R"(streamgate_worker_batch_seconds_bucket{le="+Inf"})") == batches);
+  CHECK(sample_value(after, "streamgate_worker_batch_seconds_sum") > 0);
+  CHECK(sample_value(after, "streamgate_worker_background_step_seconds_count") >= 0);
 
   // Two live streams (a start with a live session takes no slot), then one stopped: the
   // store's count, which on Redis trails by a batch.

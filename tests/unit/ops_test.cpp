@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
+#include <chrono>
 #include <optional>
 #include <set>
 #include <string>
@@ -148,6 +149,26 @@ TEST_CASE("a worker's batch sizes and live streams become a histogram and a gaug
   CHECK(text.find("streamgate_worker_decisions_total{outcome=\"denied\"} 0\n") != std::string::npos);
   CHECK(text.find("streamgate_worker_version_conflicts_total 1\n") != std::string::npos);
   CHECK(text.find("streamgate_worker_starts_near_limit_total 3\n") != std::string::npos);
+  CHECK(text.find("# TYPE streamgate_worker_batch_seconds histogram\n") != std::string::npos);
+  CHECK(text.find("# TYPE streamgate_worker_background_step_seconds histogram\n") !=
+        std::string::npos);
+  CHECK(text.find("streamgate_worker_batch_seconds_count 0\n") != std::string::npos);
+
+  // Durations in microseconds on the wire, seconds in the text; a bound counts what equals it.
+  using std::chrono::microseconds;
+  for (const auto us : {100, 101, 2'000'000}) stats.observe_batch_time(microseconds(us));
+  stats.observe_step_time(microseconds(0));
+  const std::string timed = render_worker_stats(stats.report(7, decided));
+  CAPTURE(timed);
+  for (const char* line : {"streamgate_worker_batch_seconds_bucket{le=\"0.0001\"} 1\n",
+                           "streamgate_worker_batch_seconds_bucket{le=\"0.00025\"} 2\n",
+                           "streamgate_worker_batch_seconds_bucket{le=\"1\"} 2\n",
+                           "streamgate_worker_batch_seconds_bucket{le=\"+Inf\"} 3\n",
+                           "streamgate_worker_batch_seconds_sum 2.000201\n",
+                           "streamgate_worker_batch_seconds_count 3\n",
+                           "streamgate_worker_background_step_seconds_bucket{le=\"0.0001\"} 1\n",
+                           "streamgate_worker_background_step_seconds_count 1\n"})
+    CHECK(timed.find(line) != std::string::npos);
   // A store that cannot tell gives no gauge rather than a wrong one.
   CHECK(render_worker_stats(stats.report(std::nullopt, none)).find("streamgate_active_streams") ==
         std::string::npos);

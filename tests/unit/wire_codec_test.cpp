@@ -105,6 +105,12 @@ worker_stats full_stats() {
   for (std::size_t i = 0; i < s.cumulative.size(); ++i) s.cumulative[i] = (i + 1) * 1'000'003;
   s.active_streams = uint64_max - 1;
   s.decisions = {1, 2, 3, 4, 5, 6, 7, uint64_max};
+  s.batch_time.count = uint64_max;
+  s.batch_time.sum_us = 1ull << 50;
+  for (std::size_t i = 0; i < s.batch_time.cumulative.size(); ++i)
+    s.batch_time.cumulative[i] = (i + 1) * 7'000'001;
+  s.background_step_time.count = 3;
+  s.background_step_time.cumulative.back() = 3;
   return s;
 }
 

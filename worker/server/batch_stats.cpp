@@ -23,6 +23,8 @@ worker_stats batch_stats::report(std::optional<std::uint64_t> active_streams,
   for (std::size_t i = 0; i < counts_.size(); ++i) out.cumulative[i] = cumulative += counts_[i];
   out.active_streams = active_streams;
   out.decisions = decisions;
+  out.batch_time = batch_time_;
+  out.background_step_time = step_time_;
   return out;
 }
 

@@ -151,6 +151,7 @@ void worker_loop::answer_batch(bool expiry_due) {
   const auto work = static_cast<std::size_t>(std::count_if(
       bodies_.begin(), bodies_.end(),
       [](const request_body& b) { return !std::holds_alternative<ping_request>(b); }));
+  const auto began = std::chrono::steady_clock::now();
   try {
     const std::vector<std::string> due = expiry_due ? decider_.due_users() : std::vector<std::string>{};
     decider_.decide(bodies_, due, replies_, to_publish_);
@@ -170,7 +171,11 @@ void worker_loop::answer_batch(bool expiry_due) {
     std::this_thread::sleep_for(store_retry_wait);
     return;
   }
-  if (work > 0) batch_stats_.observe(work);
+  if (work > 0) {
+    batch_stats_.observe(work);
+    batch_stats_.observe_batch_time(std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - began));
+  }
   constexpr auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
   for (const published_event& e : to_publish_) {
     static_cast<void>(events_.send(zmq::buffer(e.topic), more));
@@ -194,8 +199,11 @@ void worker_loop::answer_batch(bool expiry_due) {
 void worker_loop::prune() {
   const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now().time_since_epoch());
+  const auto began = std::chrono::steady_clock::now();
   try {
     store_.prune((wall - audit_retention_).count(), records_per_prune);
+    batch_stats_.observe_step_time(std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - began));
   } catch (const store_unavailable& e) {
     // Not urgent: the next second tries again, and the next batch says whether the store is back.
     spdlog::warn("could not prune the audit trail and remembered starts: {}", e.what());
