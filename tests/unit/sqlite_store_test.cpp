@@ -82,7 +82,7 @@ TEST_CASE("a reopened store holds the states, versions, audit and dataset id it 
   CHECK(audit[0].request_id == "r1");
   CHECK(audit[0].stream_id == "s1");
   CHECK(audit[0].video_id.empty());
-  // The worker holds the file's locks while open (locking_mode=EXCLUSIVE): read it after.
+  // A clean close folds the decision log into the tables: read them after.
   store.reset();
   CHECK(text_of(file, "PRAGMA journal_mode") == "wal");
   CHECK(text_of(file, "SELECT typeof(state) FROM users") == "blob");

@@ -130,12 +130,8 @@ stream read_stream(const sqlite_statement& row, const std::string& user_id) {
 void configure_connection(const sqlite_db& db) {
   // An operator's sqlite3 shell holding a lock for an instant is waited for, not an error.
   db.exec("PRAGMA busy_timeout=5000");
-  // The worker owns the file (store_lock), so SQLite's own locks are taken once and kept, and the
-  // WAL index lives in the heap instead of a shared-memory file: no lock or shm syscalls per
-  // transaction, and the page cache stays valid between batches without being checked. The cost:
-  // no other process can read the file while the worker runs (audit lines are read through the
-  // api).
-  db.exec("PRAGMA locking_mode=EXCLUSIVE");
+  // Not locking_mode=EXCLUSIVE, though the worker owns the file (store_lock): the WAL is copied
+  // into the file by a connection and a thread of its own (wal_checkpointer.hpp).
   // journal_mode answers with the mode in force, which stays the old one when WAL is impossible;
   // running without it would break the durability contract.
   const std::string mode = read_text(db, "PRAGMA journal_mode=WAL");
@@ -147,11 +143,6 @@ void configure_connection(const sqlite_db& db) {
   // a decision then reads its user's pages without a syscall.
   db.exec("PRAGMA mmap_size=268435456");  // 256 MiB
   db.exec("PRAGMA cache_size=-65536");    // KiB: 64 MiB
-  // A checkpoint copies each page the WAL holds once, however often it was written since the
-  // last: a fold rewrites the same users' pages again and again, so a WAL of 16384 pages (64 MiB)
-  // rather than SQLite's 1000 copies a hot page once where it copied it many times (measured:
-  // 17.5 -> 12.6 KB written per decision, README.md "Performance").
-  db.exec("PRAGMA wal_autocheckpoint=16384");
 }
 
 void put_meta(const sqlite_db& db, const char* key, const std::string& value) {

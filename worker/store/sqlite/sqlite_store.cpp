@@ -92,7 +92,8 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
       upsert_meta_(db_,
                    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-      starts_(db_, request_memory_ms) {
+      starts_(db_, request_memory_ms),
+      checkpointer_(path_, db_) {
   select_meta_.bind(1, std::string_view(sqlite_detail::dataset_id_key));
   if (select_meta_.next_row()) {
     dataset_id_ = select_meta_.column_text(0);

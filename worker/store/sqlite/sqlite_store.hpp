@@ -37,6 +37,7 @@
 #include "worker/store/sqlite/log_record.hpp"
 #include "worker/store/sqlite/start_records.hpp"
 #include "worker/store/sqlite/store_lock.hpp"
+#include "worker/store/sqlite/wal_checkpointer.hpp"
 #include "worker/store/store.hpp"
 
 namespace streamgate {
@@ -173,6 +174,8 @@ class sqlite_store final : public store {
   sqlite_statement select_meta_;
   sqlite_statement upsert_meta_;
   start_records starts_;  // after db_: its statements are finalized before the connection closes
+  // Last: stopped first, so the writer's connection, closed after it, copies what is left.
+  wal_checkpointer checkpointer_;
 };
 
 }  // namespace streamgate
