@@ -201,6 +201,25 @@ TEST_CASE("a store file deleted or renamed under an open store is lost at the ne
                     Catch::Contains("'" + file.string() + "' was deleted or replaced"));
 }
 
+TEST_CASE("a write to the store file by another connection stops the store at its next commit",
+          "[sqlite_store]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  auto store = sqlite_store::open(file);
+  REQUIRE(store->commit({created(new_user("alice"))})[0] == commit_status::committed);
+  const auto alice = loaded_one(*store, "alice");
+  // Reading it, as an operator's sqlite3 shell may, changes nothing.
+  CHECK(text_of(file, "SELECT id FROM users") == "alice");
+  REQUIRE(store->commit({granted(alice, "s1", "r1", t0)})[0] == commit_status::committed);
+  const auto with_s1 = loaded_one(*store, "alice");
+
+  sqlite_db other(file.string());
+  other.exec("DELETE FROM decision_log");
+  CHECK_THROWS_WITH(store->commit({granted(with_s1, "s2", "r2", t0)}),
+                    Catch::Contains("another process wrote the store file"));
+  CHECK_FALSE(store->request_owner("r2"));
+}
+
 TEST_CASE("seeding adds absent users only and marks the store seeded", "[sqlite_store]") {
   test::temp_dir dir;
   const auto file = dir.path() / "x.db";

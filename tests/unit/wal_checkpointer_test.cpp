@@ -5,6 +5,7 @@
 #include "worker/store/sqlite/wal_checkpointer.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -43,6 +44,11 @@ TEST_CASE("a long WAL is copied into the file while the writer writes on, and st
     writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
     wal_checkpointer checkpointer(file, writer, copy_at_frames);
     sqlite_statement insert(writer, "INSERT INTO t (v) VALUES (zeroblob(?1))");
+    // What the store checks to know it is the file's only writer (check_sole_writer).
+    sqlite_statement data_version(writer, "PRAGMA data_version");
+    REQUIRE(data_version.next_row());
+    const std::int64_t version_before = data_version.column_int(0);
+    data_version.reset();
     for (int i = 0; i < inserts; ++i) {
       insert.bind(1, std::int64_t{blob_bytes});
       insert.execute();
@@ -56,6 +62,10 @@ TEST_CASE("a long WAL is copied into the file while the writer writes on, and st
     CHECK(std::filesystem::file_size(wal) < std::uintmax_t{4 * copy_at_frames} * 4120);
     CHECK(count_of(file) ==
           std::to_string(inserts) + " rows, " + std::to_string(inserts * blob_bytes) + " bytes");
+    // Copies and restarts of the WAL are no other writer's commits.
+    REQUIRE(data_version.next_row());
+    CHECK(data_version.column_int(0) == version_before);
+    data_version.reset();
   }
   // Closed (the copier first, then the writer, which copies the rest): everything is in the file.
   CHECK(count_of(file) ==

@@ -92,6 +92,7 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
       upsert_meta_(db_,
                    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      select_data_version_(db_, "PRAGMA data_version"),
       starts_(db_, request_memory_ms),
       checkpointer_(path_, db_) {
   select_meta_.bind(1, std::string_view(sqlite_detail::dataset_id_key));
@@ -108,6 +109,9 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
       sqlite_detail::read_int(db_, "SELECT count(*) FROM decision_log"));
   fold_if_logged();
   rebuild_lease_index();
+  if (!select_data_version_.next_row()) throw sqlite_error("PRAGMA data_version returned no row");
+  data_version_ = select_data_version_.column_int(0);
+  select_data_version_.reset();
 }
 
 sqlite_store::~sqlite_store() {
@@ -137,6 +141,17 @@ void sqlite_store::check_not_moved() {
   if (moved)
     throw store_lost("the store file '" + path_.string() +
                      "' was deleted or replaced while this worker held it");
+}
+
+void sqlite_store::check_sole_writer() {
+  if (!select_data_version_.next_row()) throw sqlite_error("PRAGMA data_version returned no row");
+  const std::int64_t now = select_data_version_.column_int(0);
+  select_data_version_.reset();
+  // Committing on would decide on states another writer changed unseen (a user could go above
+  // its limit): stop, as for a file moved, and let a restarted worker load the file afresh.
+  if (now != data_version_)
+    throw store_lost("another process wrote the store file '" + path_.string() +
+                     "' while this worker held it");
 }
 
 void sqlite_store::rebuild_lease_index() {

@@ -105,6 +105,9 @@ class sqlite_store final : public store {
   // The wall clock, never going backwards (a clock step back would shorten no lease granted).
   std::int64_t now_ms();
   void check_not_moved();
+  // The states this store caches are the file's only while no other connection commits to it
+  // (SQLite's exclusive locking mode would shut out the WAL copier's connection too).
+  void check_sole_writer();
   void rebuild_lease_index();
   void count_audit_lines();
   // Deletes the user's lines older than its newest audit_cap_ once it holds a few more (so a
@@ -127,6 +130,7 @@ class sqlite_store final : public store {
   sqlite_db db_;
   std::string dataset_id_;
   std::int64_t last_now_ms_ = 0;
+  std::int64_t data_version_ = 0;  // PRAGMA data_version: changes with another's commit only
 
   // The lease index: every user with a live stream, by its earliest expiry. Exact (a user's entry
   // is replaced at each commit), so a due user really has a lapsed lease in its latest state.
@@ -173,6 +177,7 @@ class sqlite_store final : public store {
   sqlite_statement upsert_plan_;
   sqlite_statement select_meta_;
   sqlite_statement upsert_meta_;
+  sqlite_statement select_data_version_;
   start_records starts_;  // after db_: its statements are finalized before the connection closes
   // Last: stopped first, so the writer's connection, closed after it, copies what is left.
   wal_checkpointer checkpointer_;

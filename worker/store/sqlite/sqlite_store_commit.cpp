@@ -115,9 +115,10 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
       staged[id] = c.remove ? 0 : stored + 1;
       statuses[i] = commit_status::committed;
     }
-    // As late as possible before COMMIT, so a file moved during the batch is caught too; the
-    // batch is rolled back then.
+    // As late as possible before COMMIT, so a file moved or written during the batch is caught
+    // too; the batch is rolled back then.
     check_not_moved();
+    check_sole_writer();
   });
   // Only once durable: a failed commit leaves the indexes matching the file.
   bool removed = false;
