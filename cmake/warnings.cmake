@@ -12,7 +12,8 @@ function(streamgate_warnings target)
 endfunction()
 
 # Compiles the target's sources in batches (one compiler run parses Beast and Asio once per batch
-# instead of once per file): the api and the integration tests are most of the build time.
+# instead of once per file): the api and the test programs are most of the build time, and CI
+# builds the unit tests twice (release, ASan).
 function(streamgate_unity_build target)
   set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
   # GCC flags coroutine frames of one batched file as using another file's anonymous namespace.
