@@ -180,13 +180,20 @@ TEST_CASE("the lease and request indexes follow commits and survive a reopen", "
   check_indexes(*store);
 }
 
+// A store at `file` holding alice, as loaded back.
+std::pair<std::unique_ptr<sqlite_store>, core::user_state> store_with_alice(
+    const std::filesystem::path& file) {
+  auto store = sqlite_store::open(file);
+  REQUIRE(store->commit({created(new_user("alice"))})[0] == commit_status::committed);
+  auto alice = loaded_one(*store, "alice");
+  return {std::move(store), std::move(alice)};
+}
+
 TEST_CASE("a store file deleted or renamed under an open store is lost at the next commit",
           "[sqlite_store]") {
   test::temp_dir dir;
   const auto file = dir.path() / "x.db";
-  auto store = sqlite_store::open(file);
-  REQUIRE(store->commit({created(new_user("alice"))})[0] == commit_status::committed);
-  const auto alice = loaded_one(*store, "alice");
+  auto [store, alice] = store_with_alice(file);
 
   const bool renamed = GENERATE(false, true);
   CAPTURE(renamed);
@@ -205,9 +212,7 @@ TEST_CASE("a write to the store file by another connection stops the store at it
           "[sqlite_store]") {
   test::temp_dir dir;
   const auto file = dir.path() / "x.db";
-  auto store = sqlite_store::open(file);
-  REQUIRE(store->commit({created(new_user("alice"))})[0] == commit_status::committed);
-  const auto alice = loaded_one(*store, "alice");
+  auto [store, alice] = store_with_alice(file);
   // Reading it, as an operator's sqlite3 shell may, changes nothing.
   CHECK(text_of(file, "SELECT id FROM users") == "alice");
   REQUIRE(store->commit({granted(alice, "s1", "r1", t0)})[0] == commit_status::committed);
