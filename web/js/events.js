@@ -11,7 +11,9 @@ import {
 } from './state.js';
 import { removeStream } from './streams.js';
 import { DENIED_TEXT } from './texts.js';
-import { DEFAULT_LEASE_MS, HEARTBEAT_RETRY_MS, MIN_HEARTBEAT_MS } from './timing.js';
+import {
+  DEFAULT_LEASE_MS, HEARTBEAT_RETRY_MS, heartbeatEvery, MIN_HEARTBEAT_MS,
+} from './timing.js';
 import { ui } from './ui.js';
 
 export function onMessage(msg) {
@@ -140,7 +142,11 @@ function takePlayback(player, playback) {
   if (typeof playback?.token !== 'string' || !playback.token) return;
   player.playback = playback;
   const life = timeOf(playback.expiresAt) - serverNow();
-  if (Number.isFinite(life) && life > 0) player.tokenMs = life;
+  if (!Number.isFinite(life) || life <= 0) return;
+  player.tokenMs = life;
+  // The next heartbeat was planned without this token's life (the first one comes with the
+  // verdict): a token shorter than a third of the lease would expire before it.
+  player.nextBeatAt = Math.min(player.nextBeatAt, now() + heartbeatEvery(player));
 }
 
 /**
