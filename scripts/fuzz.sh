@@ -12,20 +12,32 @@ seconds="${1:-30}"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 
-for harness in codec worker_message wire http; do
-  work="build/fuzz/corpus/$harness"
+# One harness per core at a time: each is a single process.
+jobs=$(nproc)
+run_harness() {
+  local harness=$1 work="build/fuzz/corpus/$1" log="build/fuzz/$1.log"
   # An HTTP input must be able to reach the 8 KiB header and 16 KiB body limits.
-  max_len=4096
+  local max_len=4096
   [ "$harness" = http ] && max_len=32768
   mkdir -p "$work"
-  echo "fuzz_$harness: ${seconds}s"
-  log="build/fuzz/$harness.log"
   if ! "build/fuzz/tests/fuzz/fuzz_$harness" -max_total_time="$seconds" -max_len="$max_len" \
-      -artifact_prefix="build/fuzz/" -print_final_stats=1 "$work" "tests/fuzz/corpus/$harness" \
-      >"$log" 2>&1; then
+      -artifact_prefix="build/fuzz/$harness-" -print_final_stats=1 "$work" \
+      "tests/fuzz/corpus/$harness" >"$log" 2>&1; then
     tail -40 "$log"
-    echo "fuzz_$harness found a failure (input saved as build/fuzz/crash-*)"
-    exit 1
+    echo "fuzz_$harness found a failure (input saved as build/fuzz/$harness-crash-*)"
+    return 1
   fi
-  grep -E "^stat::number_of_executed_units" "$log"
+  echo "fuzz_$harness: ${seconds}s, $(grep -E "^stat::number_of_executed_units" "$log")"
+}
+
+running=()
+failed=0
+for harness in codec worker_message wire http; do
+  run_harness "$harness" & running+=($!)
+  if (( ${#running[@]} >= jobs )); then
+    wait "${running[0]}" || failed=1
+    running=("${running[@]:1}")
+  fi
 done
+for pid in "${running[@]}"; do wait "$pid" || failed=1; done
+exit "$failed"
