@@ -1,13 +1,15 @@
 // The SQLite store's WAL copier (worker/store/sqlite/wal_checkpointer.hpp) on a real file: a
-// writer in autocommit mode, one transaction of about one page per insert, and a small copy
-// threshold so that a test writes a few megabytes, not the store's 64 MiB.
+// writer in autocommit mode, one transaction of about one page per insert, and small copy
+// thresholds so that a test writes a few megabytes, not the store's 64 MiB.
 
 #include "worker/store/sqlite/wal_checkpointer.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "tests/unit/temp_dir.hpp"
 #include "worker/store/sqlite/handle.hpp"
@@ -17,9 +19,20 @@ namespace streamgate {
 
 namespace {
 
-constexpr int inserts = 2000;
 constexpr int blob_bytes = 3000;  // about one 4 KiB page per insert
-constexpr int copy_at_frames = 64;
+constexpr std::uintmax_t frame_bytes = 4096 + 24;  // a page and its frame header
+
+std::uintmax_t wal_frames(const std::filesystem::path& wal) {
+  const std::uintmax_t size = std::filesystem::exists(wal) ? std::filesystem::file_size(wal) : 0;
+  return size > 32 ? (size - 32) / frame_bytes : 0;
+}
+
+std::int64_t data_version_of(sqlite_statement& data_version) {
+  REQUIRE(data_version.next_row());
+  const std::int64_t version = data_version.column_int(0);
+  data_version.reset();
+  return version;
+}
 
 std::string count_of(const std::filesystem::path& file) {
   sqlite_db reader(file.string());
@@ -33,8 +46,43 @@ std::string count_of(const std::filesystem::path& file) {
 
 }  // namespace
 
-TEST_CASE("a long WAL is copied into the file while the writer writes on, and starts again",
+TEST_CASE("the copier's own thread copies a long WAL into the file while the writer is idle",
           "[sqlite_store][wal]") {
+  // Above writer_copies_below: reaching it wakes the thread, and the writer copies nothing.
+  constexpr int copy_at_frames = 1024;
+  static_assert(copy_at_frames > 2 * wal_checkpointer::writer_copies_below);
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  const std::filesystem::path wal = file.string() + "-wal";
+  sqlite_db writer(file.string());
+  sqlite_detail::configure_connection(writer);
+  writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
+  wal_checkpointer checkpointer(file, writer, copy_at_frames);
+  sqlite_statement insert(writer, "INSERT INTO t (v) VALUES (zeroblob(?1))");
+  sqlite_statement data_version(writer, "PRAGMA data_version");
+  const std::int64_t version_before = data_version_of(data_version);
+  int rows = 0;
+  while (wal_frames(wal) < copy_at_frames) {
+    insert.bind(1, std::int64_t{blob_bytes});
+    insert.execute();
+    ++rows;
+  }
+  // The writer writes no more: only the thread can bring the rows into the file.
+  const std::uintmax_t copied_size = std::uintmax_t(rows) * blob_bytes;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::filesystem::file_size(file) < copied_size &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling period
+  CHECK(std::filesystem::file_size(file) >= copied_size);
+  // Its copies are no other writer's commits (check_sole_writer).
+  CHECK(data_version_of(data_version) == version_before);
+}
+
+TEST_CASE("the writer copies a short rest of a long WAL itself, and the WAL starts again",
+          "[sqlite_store][wal]") {
+  // Below writer_copies_below: the writer copies at each commit past the threshold.
+  constexpr int copy_at_frames = 64;
+  constexpr int inserts = 2000;
   test::temp_dir dir;
   const auto file = dir.path() / "x.db";
   const std::filesystem::path wal = file.string() + "-wal";
@@ -46,9 +94,7 @@ TEST_CASE("a long WAL is copied into the file while the writer writes on, and st
     sqlite_statement insert(writer, "INSERT INTO t (v) VALUES (zeroblob(?1))");
     // What the store checks to know it is the file's only writer (check_sole_writer).
     sqlite_statement data_version(writer, "PRAGMA data_version");
-    REQUIRE(data_version.next_row());
-    const std::int64_t version_before = data_version.column_int(0);
-    data_version.reset();
+    const std::int64_t version_before = data_version_of(data_version);
     for (int i = 0; i < inserts; ++i) {
       insert.bind(1, std::int64_t{blob_bytes});
       insert.execute();
@@ -59,13 +105,11 @@ TEST_CASE("a long WAL is copied into the file while the writer writes on, and st
           std::uintmax_t{inserts - 2 * copy_at_frames - 64} * blob_bytes);
     // ...and the WAL started again each time it was all copied, so it never grew to the ~8 MB
     // of every insert: it stays within about twice the threshold (pages of 4 KiB and a header).
-    CHECK(std::filesystem::file_size(wal) < std::uintmax_t{4 * copy_at_frames} * 4120);
+    CHECK(std::filesystem::file_size(wal) < std::uintmax_t{4 * copy_at_frames} * frame_bytes);
     CHECK(count_of(file) ==
           std::to_string(inserts) + " rows, " + std::to_string(inserts * blob_bytes) + " bytes");
     // Copies and restarts of the WAL are no other writer's commits.
-    REQUIRE(data_version.next_row());
-    CHECK(data_version.column_int(0) == version_before);
-    data_version.reset();
+    CHECK(data_version_of(data_version) == version_before);
   }
   // Closed (the copier first, then the writer, which copies the rest): everything is in the file.
   CHECK(count_of(file) ==

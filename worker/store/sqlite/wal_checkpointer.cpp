@@ -21,6 +21,9 @@ void copy(sqlite3* db, int* logged, int* copied) {
 wal_checkpointer::wal_checkpointer(const std::filesystem::path& path, const sqlite_db& writer,
                                    int copy_at_frames)
     : db_(path.string()), writer_(writer.handle()), copy_at_frames_(copy_at_frames) {
+  // A connection opens the WAL only when it first reads the file; until then SQLite takes it for
+  // one not in WAL mode, and its checkpoints return at once having copied nothing.
+  db_.exec("SELECT count(*) FROM sqlite_schema");
   // Replaces SQLite's own checkpoint at commit (wal_autocheckpoint is such a hook).
   sqlite3_wal_hook(writer_, &wal_checkpointer::on_commit, this);
   thread_ = std::thread([this] { run(); });
