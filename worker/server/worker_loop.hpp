@@ -45,6 +45,8 @@ class worker_loop final {
     std::uint64_t corr;
   };
   bool take_one();
+  // A request has arrived that the loop has not taken yet.
+  bool request_waiting();
   void drop(std::string_view reason);
   void answer_batch(bool expiry_due);
   void send(zmq::message_t& identity, std::uint64_t corr, const reply& answer);
