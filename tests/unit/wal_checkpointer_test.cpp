@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <thread>
 
+#include "tests/support/wait.hpp"
 #include "tests/unit/temp_dir.hpp"
 #include "worker/store/sqlite/handle.hpp"
 #include "worker/store/sqlite/sqlite_schema.hpp"
@@ -27,12 +27,36 @@ std::uintmax_t wal_frames(const std::filesystem::path& wal) {
   return size > 32 ? (size - 32) / frame_bytes : 0;
 }
 
-std::int64_t data_version_of(sqlite_statement& data_version) {
-  REQUIRE(data_version.next_row());
-  const std::int64_t version = data_version.column_int(0);
-  data_version.reset();
-  return version;
+sqlite_db table_writer(const std::filesystem::path& file) {
+  sqlite_db writer(file.string());
+  sqlite_detail::configure_connection(writer);
+  writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
+  return writer;
 }
+
+// A writer of one table with the copier on its connection; members end in reverse order, so the
+// copier stops before the writer's connection closes (and copies the rest), as in the store.
+struct copied_writer {
+  copied_writer(const std::filesystem::path& file, int copy_at_frames)
+      : writer(table_writer(file)), checkpointer(file, writer, copy_at_frames) {}
+
+  void insert_page() {
+    insert.bind(1, std::int64_t{blob_bytes});
+    insert.execute();
+  }
+  // What the store checks to know it is the file's only writer (check_sole_writer).
+  std::int64_t data_version() {
+    REQUIRE(data_version_query.next_row());
+    const std::int64_t version = data_version_query.column_int(0);
+    data_version_query.reset();
+    return version;
+  }
+
+  sqlite_db writer;
+  wal_checkpointer checkpointer;
+  sqlite_statement insert{writer, "INSERT INTO t (v) VALUES (zeroblob(?1))"};
+  sqlite_statement data_version_query{writer, "PRAGMA data_version"};
+};
 
 std::string count_of(const std::filesystem::path& file) {
   sqlite_db reader(file.string());
@@ -54,28 +78,16 @@ TEST_CASE("the copier's own thread copies a long WAL into the file while the wri
   test::temp_dir dir;
   const auto file = dir.path() / "x.db";
   const std::filesystem::path wal = file.string() + "-wal";
-  sqlite_db writer(file.string());
-  sqlite_detail::configure_connection(writer);
-  writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
-  wal_checkpointer checkpointer(file, writer, copy_at_frames);
-  sqlite_statement insert(writer, "INSERT INTO t (v) VALUES (zeroblob(?1))");
-  sqlite_statement data_version(writer, "PRAGMA data_version");
-  const std::int64_t version_before = data_version_of(data_version);
+  copied_writer w(file, copy_at_frames);
+  const std::int64_t version_before = w.data_version();
   int rows = 0;
-  while (wal_frames(wal) < copy_at_frames) {
-    insert.bind(1, std::int64_t{blob_bytes});
-    insert.execute();
-    ++rows;
-  }
+  for (; wal_frames(wal) < copy_at_frames; ++rows) w.insert_page();
   // The writer writes no more: only the thread can bring the rows into the file.
   const std::uintmax_t copied_size = std::uintmax_t(rows) * blob_bytes;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::filesystem::file_size(file) < copied_size &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling period
-  CHECK(std::filesystem::file_size(file) >= copied_size);
+  CHECK(it::wait_until([&] { return std::filesystem::file_size(file) >= copied_size; },
+                       std::chrono::seconds(20)));
   // Its copies are no other writer's commits (check_sole_writer).
-  CHECK(data_version_of(data_version) == version_before);
+  CHECK(w.data_version() == version_before);
 }
 
 TEST_CASE("the writer copies a short rest of a long WAL itself, and the WAL starts again",
@@ -87,18 +99,9 @@ TEST_CASE("the writer copies a short rest of a long WAL itself, and the WAL star
   const auto file = dir.path() / "x.db";
   const std::filesystem::path wal = file.string() + "-wal";
   {
-    sqlite_db writer(file.string());
-    sqlite_detail::configure_connection(writer);
-    writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
-    wal_checkpointer checkpointer(file, writer, copy_at_frames);
-    sqlite_statement insert(writer, "INSERT INTO t (v) VALUES (zeroblob(?1))");
-    // What the store checks to know it is the file's only writer (check_sole_writer).
-    sqlite_statement data_version(writer, "PRAGMA data_version");
-    const std::int64_t version_before = data_version_of(data_version);
-    for (int i = 0; i < inserts; ++i) {
-      insert.bind(1, std::int64_t{blob_bytes});
-      insert.execute();
-    }
+    copied_writer w(file, copy_at_frames);
+    const std::int64_t version_before = w.data_version();
+    for (int i = 0; i < inserts; ++i) w.insert_page();
     // Copied while the writer was open: the file holds most of the rows already (all but what
     // came after the last copy, at most twice the threshold in pages)...
     CHECK(std::filesystem::file_size(file) >=
@@ -109,7 +112,7 @@ TEST_CASE("the writer copies a short rest of a long WAL itself, and the WAL star
     CHECK(count_of(file) ==
           std::to_string(inserts) + " rows, " + std::to_string(inserts * blob_bytes) + " bytes");
     // Copies and restarts of the WAL are no other writer's commits.
-    CHECK(data_version_of(data_version) == version_before);
+    CHECK(w.data_version() == version_before);
   }
   // Closed (the copier first, then the writer, which copies the rest): everything is in the file.
   CHECK(count_of(file) ==
