@@ -89,7 +89,7 @@ struct worker_stats {
   std::optional<std::uint64_t> active_streams;            // when the store can tell
   decision_counters decisions;
   // A batch's load, decisions and durable commit; the store's background step (lease expiry
-  // aside: the SQLite store folds its decision log there, both prune).
+  // aside: the stores prune there).
   duration_histogram batch_time;
   duration_histogram background_step_time;
   bool operator==(const worker_stats&) const = default;

@@ -142,8 +142,8 @@ std::string render_worker_stats(const worker_stats& stats) {
                         "How long a worker took to load, decide and durably commit a batch.",
                         stats.batch_time);
   duration_histogram_of(out, "streamgate_worker_background_step_seconds",
-                        "How long each background step of a worker's store took (the SQLite "
-                        "store folds its decision log there; both prune).",
+                        "How long each background step of a worker's store took (pruning the "
+                        "audit trail and the remembered starts).",
                         stats.background_step_time);
   // Counted by the worker where it decides, committed decisions only (docs/design.md, "Metrics").
   const decision_counters& d = stats.decisions;

@@ -1,10 +1,14 @@
-// The SQLite store's decision log (worker/store/sqlite/log_record.hpp, sqlite_store_fold.cpp,
-// docs/design.md §8): commits append records, the version check sees them before any fold, a
-// crash leaves them to the next open, and a fold applies them in commit order.
+// The SQLite store's decision log (worker/store/sqlite/log_record.hpp, decision_log.hpp,
+// log_folder.hpp, table_writer.cpp, docs/design.md §8): commits append records, the version check
+// sees them before any fold, a crash leaves them to the next open, and a fold applies them in
+// commit order, once.
 
+#include <chrono>
 #include <filesystem>
+#include <utility>
 
 #include "sqlite_store_test_support.hpp"
+#include "tests/support/wait.hpp"
 #include "worker/store/sqlite/log_record.hpp"
 #include "worker/store/state_codec.hpp"
 #include "worker/store/stream_changes.hpp"
@@ -20,11 +24,15 @@ core::user_state after(const user_commit& c) {
   return state;
 }
 
-// A crash: the files as they are on disk while the store is open (every commit synced).
-std::filesystem::path crash_copy(const std::filesystem::path& file) {
-  const auto copy = file.parent_path() / "crashed.db";
-  std::filesystem::copy_file(file, copy);
-  std::filesystem::copy_file(file.string() + "-wal", copy.string() + "-wal");
+// A crash: the files as they are on disk while the store is open (every commit synced), taken
+// while its folder is idle.
+std::filesystem::path crash_copy(const std::filesystem::path& file,
+                                 const std::string& name = "crashed.db") {
+  const auto copy = file.parent_path() / name;
+  for (const auto& [from, to] : {std::pair{file, copy}, std::pair{log_of(file), log_of(copy)}}) {
+    std::filesystem::copy_file(from, to);
+    std::filesystem::copy_file(from.string() + "-wal", to.string() + "-wal");
+  }
   return copy;
 }
 
@@ -102,7 +110,7 @@ TEST_CASE("a commit logs only the streams it changed, and they load in the order
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
   const auto file = dir.path() / "x.db";
-  auto store = sqlite_store::open(file);
+  auto store = open_unfolded(file);
   const user_commit create = created(new_user("alice"));
   REQUIRE(store->commit({create})[0] == commit_status::committed);
   user_commit two = granted(after(create), "s1", "r1", t0 + 30);
@@ -110,7 +118,7 @@ TEST_CASE("a commit logs only the streams it changed, and they load in the order
   two.streams_changed = changes_between({}, two.state.streams);
   REQUIRE(store->commit({two})[0] == commit_status::committed);
   store.reset();  // a close folds the log into the tables
-  store = sqlite_store::open(file);
+  store = open_unfolded(file);
 
   // s1 stopped, s2 beaten, then two started in one commit at one time, ids against their order.
   user_commit next = created(after(two));
@@ -124,7 +132,7 @@ TEST_CASE("a commit logs only the streams it changed, and they load in the order
   REQUIRE(store->commit({next})[0] == commit_status::committed);
 
   const auto copy = crash_copy(file);
-  const auto record = decode_log_record(text_of(copy, "SELECT record FROM decision_log"));
+  const auto record = decode_log_record(text_of(log_of(copy), "SELECT record FROM decision_log"));
   REQUIRE(record.has_value());
   CHECK(record->added.size() == 2);
   CHECK(record->renewed.size() == 1);
@@ -137,14 +145,14 @@ TEST_CASE("a commit logs only the streams it changed, and they load in the order
 TEST_CASE("a record that adds a stream already stored replaces its row and the log folds on",
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
-  auto store = sqlite_store::open(dir.path() / "x.db");
+  auto store = open_unfolded(dir.path() / "x.db");
   const user_commit grant = alice_granted_s1(*store);
   // Says s1 is new although the commit above stored it: never made by the decider.
   user_commit again = created(after(grant));
   again.state.streams[0].expires_at_ms = t0 + 60;
   again.streams_changed = stream_changes{{0}, {}, {}};
   REQUIRE(store->commit({again})[0] == commit_status::committed);
-  store->prune(0, 1);  // folds the log; no audit line is that old
+  store->settle();
 
   const core::user_state alice = loaded_one(*store, "alice");
   CHECK(alice.streams == after(again).streams);
@@ -156,7 +164,7 @@ TEST_CASE("a record that adds a stream already stored replaces its row and the l
 TEST_CASE("commits in the log are version-checked before any fold",
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
-  auto store = sqlite_store::open(dir.path() / "x.db");
+  auto store = open_unfolded(dir.path() / "x.db");
   const user_commit create = created(new_user("alice"));
   REQUIRE(store->commit({create})[0] == commit_status::committed);
   CHECK(store->commit({create})[0] == commit_status::conflict);
@@ -178,7 +186,7 @@ TEST_CASE("what a crash leaves in the log is applied at the next open, in commit
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
   const auto file = dir.path() / "x.db";
-  auto store = sqlite_store::open(file);
+  auto store = open_unfolded(file);
   const user_commit alice_created = created(new_user("alice"));
   const user_commit bob_created = created(new_user("bob"));
   REQUIRE(store->commit({alice_created, bob_created}) ==
@@ -189,7 +197,7 @@ TEST_CASE("what a crash leaves in the log is applied at the next open, in commit
   REQUIRE(store->commit({second})[0] == commit_status::committed);
 
   const auto copy = crash_copy(file);
-  CHECK(text_of(copy, "SELECT count(*) FROM decision_log") == "4");
+  CHECK(text_of(log_of(copy), "SELECT count(*) FROM decision_log") == "4");
   CHECK(text_of(copy, "SELECT count(*) FROM users") == "0");
 
   {
@@ -205,14 +213,14 @@ TEST_CASE("what a crash leaves in the log is applied at the next open, in commit
     CHECK(reopened->request_owner("r2") == "alice");
     CHECK(reopened->due_users(t0 + 20, 10) == std::vector<std::string>{"alice"});
   }
-  CHECK(text_of(copy, "SELECT count(*) FROM decision_log") == "0");
+  CHECK(text_of(log_of(copy), "SELECT count(*) FROM decision_log") == "0");
   CHECK(text_of(copy, "SELECT version FROM users WHERE id = 'alice'") == "3");
 }
 
 TEST_CASE("a user removed and created again before a fold keeps nothing of its first life",
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
-  auto store = sqlite_store::open(dir.path() / "x.db");
+  auto store = open_unfolded(dir.path() / "x.db");
   const user_commit grant = alice_granted_s1(*store);
   user_commit removal;
   removal.state = after(grant);
@@ -237,30 +245,69 @@ TEST_CASE("a user removed and created again before a fold keeps nothing of its f
 
 namespace streamgate::sqlite_test {
 
-TEST_CASE("a background step folds the oldest records and leaves the rest in the log",
+TEST_CASE("the folder folds on its thread once enough records wait, and the log drops them next",
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
   const auto file = dir.path() / "x.db";
-  auto store = sqlite_store::open(file);
-  const std::size_t renames = sqlite_store::fold_step_records + 88;
+  constexpr std::size_t fold_at = 64;
+  auto store = open_unfolded(file, fold_at);
   user_commit c = created(new_user("alice"));
   REQUIRE(store->commit({c})[0] == commit_status::committed);
-  for (std::size_t i = 0; i < renames; ++i) {
-    c.state = after(c);
-    c.state.u.name = "alice " + std::to_string(i);
+  for (std::size_t i = 1; i < fold_at; ++i) {
+    c = granted(after(c), "s" + std::to_string(i), "r" + std::to_string(i), t0 + 30);
     REQUIRE(store->commit({c})[0] == commit_status::committed);
   }
-  store->prune(0, 1);  // no audit line is that old: the step only folds
+  // The 64th record woke the folder: the tables come to hold all of them, with no read asking.
+  REQUIRE(it::wait_until(
+      [&] { return text_of(file, "SELECT version FROM users") == std::to_string(fold_at); },
+      std::chrono::seconds(20)));
+  CHECK(text_of(file, "SELECT value FROM meta WHERE key = 'log_folded_through'") ==
+        std::to_string(fold_at));
+  store->settle();  // returns once the folder is idle and has reported its fold; folds nothing
+  // Until the next commit the log keeps them: a crash now must not apply them twice.
+  const auto folded_not_cleared = crash_copy(file);
+  CHECK(text_of(log_of(folded_not_cleared), "SELECT count(*) FROM decision_log") ==
+        std::to_string(fold_at));
+  {
+    auto reopened = open_unfolded(folded_not_cleared);
+    CHECK(loaded_one(*reopened, "alice") == after(c));
+    CHECK(reopened->recent_audit("alice", 1000).size() == fold_at - 1);
+  }
 
-  // The records after the step's last are still the log's, and the row is the step's last state.
-  const auto copy = crash_copy(file);
-  CHECK(text_of(copy, "SELECT count(*) FROM decision_log") == "89");
-  CHECK(text_of(copy, "SELECT version FROM users") ==
-        std::to_string(sqlite_store::fold_step_records));
+  c = granted(after(c), "s_next", "r_next", t0 + 30);
+  REQUIRE(store->commit({c})[0] == commit_status::committed);
+  CHECK(text_of(log_of(file), "SELECT group_concat(seq) FROM decision_log") ==
+        std::to_string(fold_at + 1));
   // The version check still sees the log's newest version.
   CHECK(store->commit({c})[0] == commit_status::conflict);
   CHECK(loaded_one(*store, "alice") == after(c));
-  CHECK(loaded_one(*sqlite_store::open(copy), "alice") == after(c));
+  CHECK(store->recent_audit("alice", 1000).size() == fold_at);
+}
+
+TEST_CASE("a decision log of another dataset is refused, an empty one is taken over",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  const auto first = dir.path() / "first.db";
+  const auto second = dir.path() / "second.db";
+  {
+    auto store = open_unfolded(first);
+    REQUIRE(store->commit({created(new_user("alice"))})[0] == commit_status::committed);
+    const auto crashed = crash_copy(first);  // a log holding alice's record
+    std::filesystem::rename(log_of(crashed), log_of(second));
+    std::filesystem::rename(log_of(crashed).string() + "-wal", log_of(second).string() + "-wal");
+  }
+  CHECK_THROWS_WITH(sqlite_store::open(second),
+                    Catch::Contains("holds records of dataset") &&
+                        Catch::Contains(log_of(second).string()));
+  // Emptied, it is the second store's: nothing of the first is applied.
+  {
+    sqlite_db log(log_of(second).string());
+    log.exec("DELETE FROM decision_log");
+  }
+  auto store = sqlite_store::open(second);
+  CHECK(store->user_ids().empty());
+  CHECK(text_of(log_of(second), "SELECT value FROM meta WHERE key = 'dataset_id'") ==
+        store->dataset_id());
 }
 
 }  // namespace streamgate::sqlite_test

@@ -7,14 +7,17 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tests/unit/starts_named.hpp"
 #include "tests/unit/temp_dir.hpp"
+#include "worker/store/sqlite/decision_log.hpp"
 #include "worker/store/sqlite/handle.hpp"
 #include "worker/store/sqlite/sqlite_store.hpp"
 
@@ -77,6 +80,18 @@ inline user_commit created(core::user_state state) {
   user_commit c;
   c.state = std::move(state);
   return c;
+}
+
+// A store whose log is folded on demand only (settle(), a load or a read that needs the tables,
+// a removal, the close): what the log and the tables hold between two steps is known.
+inline std::unique_ptr<sqlite_store> open_unfolded(const std::filesystem::path& file,
+                                                   std::size_t fold_at = 1'000'000) {
+  return sqlite_store::open(file, 1000, 600'000, {fold_at, std::chrono::hours(1)});
+}
+
+// The decision log file beside the tables file `file`.
+inline std::filesystem::path log_of(const std::filesystem::path& file) {
+  return decision_log::path_beside(file);
 }
 
 inline core::user_state loaded_one(sqlite_store& store, const std::string& id) {

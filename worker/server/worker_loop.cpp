@@ -35,8 +35,8 @@ constexpr std::chrono::milliseconds store_retry_wait{200};
 // The store's background step, forty times a second, each step small so that it never stalls a
 // batch for long: the audit trail and the remembered starts are pruned 100 records at a time
 // (4,000 of each a second outpaces what this worker writes, bench/soak.sh, and per-user caps
-// bound both meanwhile), and the SQLite store folds its decision log a few hundred records at a
-// time (docs/design.md §8).
+// bound both meanwhile). The SQLite store folds its decision log on a thread of its own and
+// skips a step while a fold runs there (docs/design.md §8).
 constexpr std::size_t records_per_prune = 100;
 constexpr std::chrono::milliseconds prune_interval{25};
 // A step waits while requests are waiting, so that it runs between batches rather than in front

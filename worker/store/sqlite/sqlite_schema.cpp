@@ -17,8 +17,10 @@ namespace streamgate::sqlite_detail {
 // 4: one row per user holding its whole state (worker/core), plus plans and meta; 5: the
 // remembered starts move out of the state into rows of their own (start_records.hpp); 6: the
 // decision log (log_record.hpp), where commits append and from which the tables are folded;
-// 7: each live stream a row of its own, out of its user's state (create_streams).
-constexpr std::int64_t schema_version = 7;
+// 7: each live stream a row of its own, out of its user's state (create_streams); 8: the decision
+// log moves to a file of its own (decision_log.hpp): the store folds and drops an older one at
+// open (table_writer::fold_log_of_old_schema).
+constexpr std::int64_t schema_version = 8;
 
 // Rows are looked up by their text key, so the small ones live in the key's own b-tree (WITHOUT
 // ROWID): a user's row is found in one descent. The audit keeps a rowid (INTEGER PRIMARY KEY):
@@ -74,15 +76,6 @@ constexpr const char* create_streams = R"sql(
   ) WITHOUT ROWID
 )sql";
 constexpr const char* create_audit_index = "CREATE INDEX audit_by_user ON audit (user_id, id)";
-// Appended in commit order (seq grows; emptied by each fold, so ids may be reused after it,
-// which no reader minds: a fold reads and deletes every row in one transaction).
-constexpr const char* create_decision_log = R"sql(
-  CREATE TABLE decision_log (
-    seq INTEGER PRIMARY KEY,
-    record BLOB NOT NULL
-  )
-)sql";
-
 std::int64_t read_int(const sqlite_db& db, const char* sql) {
   sqlite_statement query(db, sql);
   if (!query.next_row()) throw sqlite_error(std::string(sql) + " returned no row");
@@ -297,7 +290,7 @@ void set_up_schema(const sqlite_db& db, const std::filesystem::path& path) {
       db.exec(create_audit_index);
       start_records::create_table(db);
       db.exec(create_streams);
-    } else {
+    } else if (version < 7) {
       // Each step leaves the schema the next one starts from (a state still holding its streams
       // until the last).
       if (version < 4) {
@@ -307,8 +300,6 @@ void set_up_schema(const sqlite_db& db, const std::filesystem::path& path) {
       }
       migrate_streams_out_of_states(db);
     }
-    // Every schema before 6 had none; a schema 6 log's records are read as they are (format 1).
-    if (version < 6) db.exec(create_decision_log);
     // Schema 4 has its dataset's id already: the same data keeps the same identity.
     if (version < 4) put_meta(db, dataset_id_key, new_id("d_"));
     db.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str());

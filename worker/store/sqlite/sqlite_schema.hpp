@@ -19,6 +19,8 @@ namespace streamgate::sqlite_detail {
 // Keys of the meta table.
 inline constexpr const char* dataset_id_key = "dataset_id";
 inline constexpr const char* seeded_key = "seeded";
+// The seq of the last decision log record the tables hold (decision_log.hpp).
+inline constexpr const char* folded_through_key = "log_folded_through";
 
 // A user's state is bound as text (the handle binds no blobs) and cast: the database is UTF-8, so
 // the cast keeps the bytes as they are, and the row holds a BLOB that no text function touches.
@@ -46,6 +48,8 @@ void configure_connection(const sqlite_db& db);
 // Creates the schema in a new file or migrates an older one, with its version, in one
 // transaction. Throws sqlite_error, also for a file of a newer schema than this worker reads.
 void set_up_schema(const sqlite_db& db, const std::filesystem::path& path);
+// Sets `key` in a file's meta table to `value`.
+void put_meta(const sqlite_db& db, const char* key, const std::string& value);
 // The first column of the first row of `sql`; throws sqlite_error when there is no row.
 std::int64_t read_int(const sqlite_db& db, const char* sql);
 // A policy column's text as a policy; throws sqlite_error naming `what` for an unknown one.

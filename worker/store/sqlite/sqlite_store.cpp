@@ -1,8 +1,8 @@
 // The SQLite store's life and in-memory indexes: open (lock, settings, schema, what a crash left
-// in the decision log), the statements it prepares once, the lease index and audit line counts
-// rebuilt at open and kept by commit() and the fold, and the questions those indexes answer.
-// Reading is in sqlite_store_load.cpp, writing in sqlite_store_commit.cpp and
-// sqlite_store_fold.cpp, the schema in sqlite_schema.cpp.
+// in the decision log), the statements it prepares once, the lease index rebuilt at open and kept
+// by commit(), what the log folder reports, and the questions those indexes answer. Reading is in
+// sqlite_store_load.cpp, writing the log in sqlite_store_commit.cpp, the tables in
+// table_writer.cpp (on log_folder.cpp's thread), the schema in sqlite_schema.cpp.
 
 #include "worker/store/sqlite/sqlite_store.hpp"
 
@@ -18,7 +18,8 @@ namespace streamgate {
 
 std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& path,
                                                  std::size_t audit_lines_per_user,
-                                                 std::int64_t request_memory_ms) {
+                                                 std::int64_t request_memory_ms,
+                                                 log_folder::timing fold) {
   if (audit_lines_per_user < 1)
     throw std::invalid_argument("sqlite store: an audit cap of 0 lines per user keeps no trail");
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
@@ -29,72 +30,25 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& pa
   sqlite_detail::configure_connection(db);
   sqlite_detail::set_up_schema(db, path);
   return std::unique_ptr<sqlite_store>(new sqlite_store(path, std::move(lock), std::move(db),
-                                                        audit_lines_per_user, request_memory_ms));
+                                                        audit_lines_per_user, request_memory_ms,
+                                                        fold));
 }
 
 sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock,
                            sqlite_db db, std::size_t audit_lines_per_user,
-                           std::int64_t request_memory_ms)
+                           std::int64_t request_memory_ms, log_folder::timing fold)
     : path_(std::move(path)),
       lock_(std::move(lock)),
       db_(std::move(db)),
-      audit_cap_(audit_lines_per_user),
-      begin_(db_, "BEGIN IMMEDIATE"),
-      commit_(db_, "COMMIT"),
-      rollback_(db_, "ROLLBACK"),
       select_user_(db_, "SELECT version, state FROM users WHERE id = ?1"),
       select_version_(db_, "SELECT version FROM users WHERE id = ?1"),
-      insert_user_(db_, sqlite_detail::insert_user_sql),
-      upsert_user_(db_,
-                   "INSERT INTO users (id, version, state) VALUES (?1, ?2, CAST(?3 AS BLOB)) "
-                   "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
-                   "state = excluded.state"),
-      delete_user_(db_, "DELETE FROM users WHERE id = ?1"),
       select_streams_(db_, (std::string("SELECT ") + sqlite_detail::stream_columns +
                              " FROM streams WHERE user_id = ?1 ORDER BY made_version, made_rank")),
-      insert_stream_(db_, sqlite_detail::insert_stream_sql),
-      renew_stream_(db_,
-                    "UPDATE streams SET expires_at_ms = ?3 WHERE user_id = ?1 AND stream_id = ?2"),
-      delete_stream_(db_, "DELETE FROM streams WHERE user_id = ?1 AND stream_id = ?2"),
-      delete_streams_of_user_(db_, "DELETE FROM streams WHERE user_id = ?1"),
-      append_log_(db_, "INSERT INTO decision_log (record) VALUES (CAST(?1 AS BLOB))"),
-      read_log_(db_, "SELECT seq, record FROM decision_log ORDER BY seq LIMIT ?1"),
-      clear_log_(db_, "DELETE FROM decision_log WHERE seq <= ?1"),
-      sync_full_(db_, "PRAGMA synchronous=FULL"),
-      sync_normal_(db_, "PRAGMA synchronous=NORMAL"),
-      delete_audit_(db_, "DELETE FROM audit WHERE user_id = ?1"),
-      insert_audit_(db_,
-                    "INSERT INTO audit (user_id, at_ms, type, stream_id, request_id, video_id, "
-                    "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-      // Ids grow with time (appended, the clock never goes back), so the oldest lines are the
-      // first ids: looking at the first `max_records` only keeps a step short however long the
-      // trail is.
-      prune_audit_(db_,
-                   "DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY id LIMIT ?2) "
-                   "AND at_ms < ?1"),
+      select_starts_(db_, "SELECT start FROM starts WHERE user_id = ?1 ORDER BY id"),
       select_audit_(db_,
                     "SELECT at_ms, type, stream_id, request_id, video_id, reason FROM audit "
                     "WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2"),
-      // Through audit_by_user (user_id, id): the cap-th newest id in one descent and a short
-      // walk, then the older lines of that user only.
-      trim_audit_(db_,
-                  "DELETE FROM audit WHERE user_id = ?1 AND id < (SELECT id FROM audit "
-                  "WHERE user_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)"),
-      upsert_video_(db_,
-                    "INSERT INTO videos (id, title, duration_seconds) VALUES (?1, ?2, ?3) "
-                    "ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
-                    "duration_seconds = excluded.duration_seconds"),
-      upsert_plan_(db_,
-                   "INSERT INTO plans (id, max_streams, policy) VALUES (?1, ?2, ?3) "
-                   "ON CONFLICT (id) DO UPDATE SET max_streams = excluded.max_streams, "
-                   "policy = excluded.policy"),
-      select_meta_(db_, "SELECT value FROM meta WHERE key = ?1"),
-      upsert_meta_(db_,
-                   "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-      select_data_version_(db_, "PRAGMA data_version"),
-      starts_(db_, request_memory_ms),
-      checkpointer_(path_, db_) {
+      select_meta_(db_, "SELECT value FROM meta WHERE key = ?1") {
   select_meta_.bind(1, std::string_view(sqlite_detail::dataset_id_key));
   if (select_meta_.next_row()) {
     dataset_id_ = select_meta_.column_text(0);
@@ -102,23 +56,37 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
   }
   if (dataset_id_.empty())
     throw sqlite_error("the store '" + path_.string() + "' has no dataset id");
-  starts_.build_index();
-  count_audit_lines();
-  // What the last run committed but never folded (it crashed, or its last fold failed).
-  logged_ = static_cast<std::size_t>(
-      sqlite_detail::read_int(db_, "SELECT count(*) FROM decision_log"));
-  fold_if_logged();
+
+  // What the last run committed but never folded (it crashed, or its last fold failed), applied
+  // once: the tables know the last seq they hold.
+  auto writer = std::make_unique<table_writer>(path_, audit_lines_per_user, request_memory_ms);
+  std::vector<request_gone> gone;  // the index is built below, from the rows as they end up
+  writer->fold_log_of_old_schema(gone);
+  log_ = std::make_unique<decision_log>(decision_log::path_beside(path_), dataset_id_);
+  folded_through_ = writer->folded_through();
+  writer->fold(log_->records_after(folded_through_), gone);
+  folded_through_ = writer->folded_through();
+  next_seq_ = std::max(folded_through_, log_->last_seq()) + 1;
+  log_->begin();
+  log_->clear_through(next_seq_ - 1);
+  log_->commit();
+  cleared_through_ = next_seq_ - 1;
+
+  owners_.build(db_);
   rebuild_lease_index();
-  if (!select_data_version_.next_row()) throw sqlite_error("PRAGMA data_version returned no row");
-  data_version_ = select_data_version_.column_int(0);
-  select_data_version_.reset();
+  log_data_version_ = log_->data_version();
+  checkpointer_ = std::make_unique<wal_checkpointer>(log_->path(), log_->db());
+  folder_ = std::make_unique<log_folder>(std::move(writer), folded_through_, fold);
 }
 
 sqlite_store::~sqlite_store() {
-  // A clean close leaves the tables whole, for an operator's sqlite3 shell; the next open folds
-  // whatever this could not.
+  // A clean close leaves the tables whole, for an operator's sqlite3 shell, and the log empty;
+  // the next open folds whatever this could not.
   try {
-    fold_if_logged();
+    settle();
+    log_->begin();
+    log_->clear_through(folded_through_);
+    log_->commit();
   } catch (const std::exception& e) {
     spdlog::warn("the decision log was not folded at close; the next open folds it: {}", e.what());
   }
@@ -132,26 +100,42 @@ std::int64_t sqlite_store::now_ms() {
   return last_now_ms_;
 }
 
-void sqlite_store::check_not_moved() {
-  int moved = 0;
-  if (sqlite3_file_control(db_.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK)
+void sqlite_store::check_files() {
+  int tables_moved = 0;
+  if (sqlite3_file_control(db_.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &tables_moved) !=
+      SQLITE_OK)
     throw sqlite_error("cannot check whether the store file has moved");
   // Writing on would commit into a file nobody will open again: every decision confirmed from
   // now on would be lost at the next start.
-  if (moved)
+  if (tables_moved)
     throw store_lost("the store file '" + path_.string() +
                      "' was deleted or replaced while this worker held it");
+  if (log_->moved())
+    throw store_lost("the decision log '" + log_->path().string() +
+                     "' was deleted or replaced while this worker held it");
+  // Committing on would decide on states another writer changed unseen (a user could go above
+  // its limit): stop, as for a file moved, and let a restarted worker load the files afresh. The
+  // table writer checks the tables so (table_writer.hpp).
+  if (log_->data_version() != log_data_version_)
+    throw store_lost("another process wrote the decision log '" + log_->path().string() +
+                     "' while this worker held it");
 }
 
-void sqlite_store::check_sole_writer() {
-  if (!select_data_version_.next_row()) throw sqlite_error("PRAGMA data_version returned no row");
-  const std::int64_t now = select_data_version_.column_int(0);
-  select_data_version_.reset();
-  // Committing on would decide on states another writer changed unseen (a user could go above
-  // its limit): stop, as for a file moved, and let a restarted worker load the file afresh.
-  if (now != data_version_)
-    throw store_lost("another process wrote the store file '" + path_.string() +
-                     "' while this worker held it");
+void sqlite_store::take_fold_results() {
+  log_folder::results r = folder_->take();
+  owners_.forget(r.gone);
+  folded_through_ = r.folded_through;
+  while (!unfolded_.empty() && unfolded_.front().first <= folded_through_) {
+    const auto user = logged_users_.find(unfolded_.front().second);
+    if (user != logged_users_.end() && --user->second.records == 0) logged_users_.erase(user);
+    unfolded_.pop_front();
+  }
+  if (r.lost) throw store_lost(*r.lost);
+}
+
+void sqlite_store::settle() {
+  folder_->settle();
+  take_fold_results();
 }
 
 void sqlite_store::rebuild_lease_index() {
@@ -159,13 +143,6 @@ void sqlite_store::rebuild_lease_index() {
   sqlite_statement rows(db_,
                         "SELECT user_id, min(expires_at_ms) FROM streams GROUP BY user_id");
   while (rows.next_row()) index(std::string(rows.column_text(0)), rows.column_int(1));
-}
-
-void sqlite_store::count_audit_lines() {
-  sqlite_statement counts(db_, "SELECT user_id, count(*) FROM audit GROUP BY user_id");
-  while (counts.next_row())
-    audit_lines_of_user_[std::string(counts.column_text(0))] =
-        static_cast<std::size_t>(counts.column_int(1));
 }
 
 void sqlite_store::index(const std::string& user_id, std::optional<std::int64_t> next_expiry) {
@@ -188,7 +165,7 @@ std::vector<std::string> sqlite_store::due_users(std::int64_t now_ms, std::size_
 }
 
 std::optional<std::string> sqlite_store::request_owner(const std::string& request_id) {
-  return starts_.owner(request_id);
+  return owners_.owner(request_id);
 }
 
 }  // namespace streamgate

@@ -1,83 +1,28 @@
-// Writing an SQLite store, each call one transaction: seeding, a batch's group commit (one
-// decision log record per committed user) and pruning. The in-memory indexes change only once a
-// transaction is durable. Folding the log into the tables is in sqlite_store_fold.cpp.
+// Writing an SQLite store from the worker's thread: a batch's group commit (one decision log
+// record per committed user, one synced transaction), and handing seeding and pruning to the log
+// folder's thread. The in-memory indexes change only once a transaction is durable.
 
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <unordered_map>
 
 #include "worker/core/decisions.hpp"
 #include "worker/store/sqlite/log_record.hpp"
-#include "worker/store/sqlite/sqlite_schema.hpp"
 #include "worker/store/sqlite/sqlite_store.hpp"
-#include "worker/store/state_codec.hpp"
 
 namespace streamgate {
 
-void sqlite_store::run_in_transaction(const char* what, const std::function<void()>& body,
-                                      bool synced) {
-  try {
-    // Set before each transaction that needs the other mode, so a commit is synced whatever ran
-    // before it, even a fold that failed halfway.
-    if (synced != synced_) {
-      (synced ? sync_full_ : sync_normal_).execute();
-      synced_ = synced;
-    }
-    begin_.execute();
-    try {
-      body();
-      commit_.execute();
-    } catch (...) {
-      // A failed COMMIT may have rolled back already; ROLLBACK then fails harmlessly with "no
-      // transaction is active", which must not hide the original error.
-      try {
-        rollback_.execute();
-      } catch (const sqlite_error&) {
-      }
-      throw;
-    }
-  } catch (const sqlite_error& e) {
-    throw store_unavailable(std::string("cannot ") + what + " in the store '" + path_.string() +
-                            "': " + e.what());
-  }
-}
-
 void sqlite_store::seed(const dataset_catalog& catalog,
                         const std::vector<core::user_state>& users) {
-  fold_if_logged();  // a seeded user is never overwritten, so the tables must be whole
   std::vector<const core::user_state*> inserted;
-  run_in_transaction("seed the catalog", [&] {
-    inserted.clear();
-    for (const core::user_state& state : users) {
-      const std::string bytes = encode_state(state, /*with_streams=*/false);
-      insert_user_.bind(1, state.u.id);
-      insert_user_.bind(2, bytes);
-      insert_user_.execute();
-      // A user already stored is never overwritten: it may have changed since it was seeded.
-      if (sqlite3_changes(db_.handle()) != 1) continue;
-      inserted.push_back(&state);
-      for (std::size_t rank = 0; rank < state.streams.size(); ++rank)
-        sqlite_detail::insert_stream(insert_stream_, state.u.id, state.streams[rank], 1, rank);
-    }
-    for (const video& v : catalog.videos) {
-      upsert_video_.bind(1, v.id);
-      upsert_video_.bind(2, v.title);
-      upsert_video_.bind(3, std::int64_t{v.duration_seconds});
-      upsert_video_.execute();
-    }
-    for (const plan& p : catalog.plans) {
-      upsert_plan_.bind(1, p.id);
-      upsert_plan_.bind(2, std::int64_t{p.max_streams});
-      upsert_plan_.bind(3, to_string(p.limit_policy));
-      upsert_plan_.execute();
-    }
-    // Last, in the same transaction: the marker is there only with everything above.
-    upsert_meta_.bind(1, std::string_view(sqlite_detail::seeded_key));
-    upsert_meta_.bind(2, std::string_view("1"));
-    upsert_meta_.execute();
-  });
+  settle();  // a seeded user is never overwritten, so the tables must be whole
+  try {
+    folder_->run([&](table_writer& writer) { inserted = writer.seed(catalog, users); });
+  } catch (const sqlite_error& e) {
+    throw store_unavailable("cannot seed the catalog in the store '" + path_.string() +
+                            "': " + e.what());
+  }
   for (const core::user_state* state : inserted) index(state->u.id, core::next_expiry(*state));
 }
 
@@ -86,6 +31,7 @@ std::uint64_t sqlite_store::version_of(
   if (const auto found = staged.find(user_id); found != staged.end()) return found->second;
   if (const auto found = logged_users_.find(user_id); found != logged_users_.end())
     return found->second.version;
+  // Not in the log: the tables hold its last commit (the folder reported it folded).
   select_version_.bind(1, user_id);
   if (!select_version_.next_row()) return 0;
   const auto version = static_cast<std::uint64_t>(select_version_.column_int(0));
@@ -96,71 +42,92 @@ std::uint64_t sqlite_store::version_of(
 std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& commits) {
   std::vector<commit_status> statuses(commits.size(), commit_status::conflict);
   if (commits.empty()) return statuses;
+  take_fold_results();
+  // The tables cannot keep up or cannot be written: the batch waits, or gets 503, before the
+  // log and the folder's memory grow without bound.
+  if (folder_->waiting() >= max_unfolded_records) settle();
   // Each named user's version as this batch leaves it (0: removed), applied once durable.
   std::unordered_map<std::string, std::uint64_t> staged;
-  run_in_transaction("commit a batch", [&] {
-    std::fill(statuses.begin(), statuses.end(), commit_status::conflict);
-    staged.clear();
-    for (std::size_t i = 0; i < commits.size(); ++i) {
-      const user_commit& c = commits[i];
-      const std::string& id = c.state.u.id;
-      // The version check (store.hpp): a create finds no user (0), any other commit the version
-      // it loaded; a removal needs a user to remove.
-      const std::uint64_t stored = version_of(id, staged);
-      if (stored != c.state.version || (c.remove && stored == 0)) continue;
-      // Bound without a copy: lives until the statement has run.
-      const std::string record = encode_log_record(c, stored);
-      append_log_.bind(1, record);
-      append_log_.execute();
-      staged[id] = c.remove ? 0 : stored + 1;
-      statuses[i] = commit_status::committed;
+  std::vector<logged_record> records;
+  const std::int64_t clear_through = folded_through_;
+  try {
+    log_->begin();
+    try {
+      for (std::size_t i = 0; i < commits.size(); ++i) {
+        const user_commit& c = commits[i];
+        const std::string& id = c.state.u.id;
+        // The version check (store.hpp): a create finds no user (0), any other commit the
+        // version it loaded; a removal needs a user to remove.
+        const std::uint64_t stored = version_of(id, staged);
+        if (stored != c.state.version || (c.remove && stored == 0)) continue;
+        logged_record& r = records.emplace_back();
+        r.seq = next_seq_ + static_cast<std::int64_t>(records.size()) - 1;
+        r.bytes = encode_log_record(c, stored);
+        log_->append(r.seq, r.bytes);
+        staged[id] = c.remove ? 0 : stored + 1;
+        statuses[i] = commit_status::committed;
+      }
+      // What the tables hold goes from the log in the same transaction: no sync of its own.
+      if (clear_through > cleared_through_) log_->clear_through(clear_through);
+      // As late as possible before COMMIT, so a file moved or written during the batch is caught
+      // too; the batch is rolled back then.
+      check_files();
+      log_->commit();
+    } catch (...) {
+      // A failed COMMIT may have rolled back already; ROLLBACK then fails harmlessly with "no
+      // transaction is active", which must not hide the original error.
+      try {
+        log_->rollback();
+      } catch (const sqlite_error&) {
+      }
+      throw;
     }
-    // As late as possible before COMMIT, so a file moved or written during the batch is caught
-    // too; the batch is rolled back then.
-    check_not_moved();
-    check_sole_writer();
-  });
-  // Only once durable: a failed commit leaves the indexes matching the file.
+  } catch (const sqlite_error& e) {
+    throw store_unavailable("cannot commit a batch to the decision log '" +
+                            log_->path().string() + "': " + e.what());
+  }
+  // Only once durable: a failed commit leaves the indexes matching the files.
+  cleared_through_ = std::max(cleared_through_, clear_through);
   bool removed = false;
   for (std::size_t i = 0; i < commits.size(); ++i) {
     if (statuses[i] != commit_status::committed) continue;
     const user_commit& c = commits[i];
-    ++logged_;
+    unfolded_.emplace_back(next_seq_++, c.state.u.id);
     ++logged_users_[c.state.u.id].records;
     removed = removed || c.remove;
     index(c.state.u.id, c.remove ? std::nullopt : c.next_expiry);
-    if (!c.remove) starts_.note_decided(c.state.u.id, c.new_starts);
+    if (!c.remove) owners_.note_decided(c.state.u.id, c.new_starts);
   }
   for (auto& [user_id, version] : staged) logged_users_[user_id].version = version;
-  // A removal frees the user's request ids and drops its trail at once, as its rows go; a long
-  // log is folded before it grows without bound between the worker's background folds.
-  if (removed || logged_ >= fold_at_records) {
+  folder_->add(std::move(records));
+  // A removal frees the user's request ids and drops its trail at once, as its rows go.
+  if (removed) {
     try {
-      fold_log();
+      settle();
     } catch (const store_unavailable& e) {
-      // The batch is durable in the log: the next fold (a read, the background step, an open)
-      // applies it.
-      spdlog::warn("could not fold the decision log after a commit: {}", e.what());
+      // The batch is durable in the log: the folder applies it when it can.
+      spdlog::warn("could not fold a user's removal at once: {}", e.what());
     }
   }
   return statuses;
 }
 
 std::size_t sqlite_store::prune(std::int64_t audit_before_ms, std::size_t max_records) {
-  std::size_t pruned = 0;
-  if (max_records == 0) return pruned;
+  take_fold_results();
+  // Never waits for a fold (a step of the worker's thread): the next step prunes instead.
+  if (max_records == 0 || folder_->folding()) return 0;
   const std::int64_t now = now_ms();
-  if (logged_ > 0) fold_log(std::max(fold_step_records, logged_ / 4));
-  const auto prune = [&] {
-    starts_.discard();
-    prune_audit_.bind(1, audit_before_ms);
-    prune_audit_.bind(2, static_cast<std::int64_t>(max_records));
-    prune_audit_.execute();
-    pruned = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
-    pruned += starts_.stage_prune(now, max_records);
-  };
-  run_in_transaction("prune the audit trail and the remembered starts", prune, /*synced=*/false);
-  starts_.apply();
+  std::size_t pruned = 0;
+  std::vector<request_gone> gone;
+  try {
+    folder_->run([&](table_writer& writer) {
+      pruned = writer.prune(audit_before_ms, now, max_records, gone);
+    });
+  } catch (const sqlite_error& e) {
+    throw store_unavailable("cannot prune the audit trail and the remembered starts of the store '" +
+                            path_.string() + "': " + e.what());
+  }
+  owners_.forget(gone);
   return pruned;
 }
 

@@ -63,14 +63,15 @@ loaded_users sqlite_store::load(const std::vector<std::string>& user_ids,
                                 const std::vector<std::string>& request_ids) {
   loaded_users loaded;
   loaded.now_ms = now_ms();
-  loaded.owners.reserve(request_ids.size());
-  for (const std::string& id : request_ids) loaded.owners.push_back(starts_.owner(id));
-  loaded.states.reserve(user_ids.size());
+  take_fold_results();
   // A logged state is read from the tables once folded (a worker that forgot its cache after a
   // failed commit asks for users it decided on).
   if (std::any_of(user_ids.begin(), user_ids.end(),
                   [&](const std::string& id) { return logged_users_.count(id) > 0; }))
-    fold_log();
+    settle();
+  loaded.owners.reserve(request_ids.size());
+  for (const std::string& id : request_ids) loaded.owners.push_back(owners_.owner(id));
+  loaded.states.reserve(user_ids.size());
   try {
     for (const std::string& id : user_ids) {
       select_user_.bind(1, id);
@@ -89,7 +90,16 @@ loaded_users sqlite_store::load(const std::vector<std::string>& user_ids,
       select_streams_.bind(1, id);
       while (select_streams_.next_row())
         state->streams.push_back(sqlite_detail::read_stream(select_streams_, id));
-      for (core::remembered_start& s : starts_.of_user(id)) state->starts.push_back(std::move(s));
+      select_starts_.bind(1, id);
+      while (select_starts_.next_row()) {
+        auto start = decode_start(select_starts_.column_text(0));
+        if (!start) {
+          select_starts_.reset();
+          throw store_unavailable("a remembered start of user '" + id +
+                                  "' cannot be read: " + start.error().message);
+        }
+        state->starts.push_back(std::move(*start));
+      }
       loaded.states.emplace_back(std::move(*state));
     }
   } catch (const sqlite_error& e) {
@@ -101,7 +111,7 @@ loaded_users sqlite_store::load(const std::vector<std::string>& user_ids,
 
 std::vector<std::string> sqlite_store::user_ids() {
   std::vector<std::string> ids;
-  fold_if_logged();  // users created or removed since the last fold
+  settle();  // users created or removed since the last fold
   try {
     sqlite_statement query(db_, "SELECT id FROM users ORDER BY id");
     while (query.next_row()) ids.emplace_back(query.column_text(0));
@@ -116,7 +126,7 @@ std::vector<audit_entry> sqlite_store::recent_audit(const std::string& user_id, 
   std::vector<audit_entry> entries;
   // SQLite reads a negative LIMIT as none: a bad limit must not read a whole trail.
   if (limit <= 0) return entries;
-  fold_if_logged();
+  settle();
   try {
     select_audit_.bind(1, user_id);
     select_audit_.bind(2, std::int64_t{limit});

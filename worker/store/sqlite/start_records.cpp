@@ -55,7 +55,6 @@ start_records::start_records(const sqlite_db& db, std::int64_t request_memory_ms
     : db_(db),
       request_memory_ms_(request_memory_ms),
       insert_(db, insert_sql),
-      select_of_user_(db, "SELECT start FROM starts WHERE user_id = ?1 ORDER BY id"),
       // Through starts_by_user: the rows_kept-th newest id in one descent and a short walk.
       trim_(db,
             "DELETE FROM starts WHERE user_id = ?1 AND id < (SELECT id FROM starts "
@@ -66,36 +65,11 @@ start_records::start_records(const sqlite_db& db, std::int64_t request_memory_ms
              "DELETE FROM starts WHERE id IN (SELECT id FROM starts ORDER BY id LIMIT ?2) "
              "AND decided_at_ms <= ?1 RETURNING request_id, user_id") {}
 
-void start_records::build_index() {
-  owner_of_request_.clear();
+void start_records::count_rows() {
   rows_of_user_.clear();
-  sqlite_statement rows(db_, "SELECT request_id, user_id FROM starts ORDER BY id");
-  while (rows.next_row()) {
-    std::string user_id(rows.column_text(1));
-    ++rows_of_user_[user_id];
-    owner_of_request_.insert_or_assign(std::string(rows.column_text(0)), std::move(user_id));
-  }
-}
-
-std::vector<core::remembered_start> start_records::of_user(const std::string& user_id) {
-  std::vector<core::remembered_start> starts;
-  select_of_user_.bind(1, user_id);
-  while (select_of_user_.next_row()) {
-    auto start = decode_start(select_of_user_.column_text(0));
-    if (!start) {
-      select_of_user_.reset();
-      throw sqlite_error("a remembered start of user '" + user_id +
-                         "' cannot be read: " + start.error().message);
-    }
-    starts.push_back(std::move(*start));
-  }
-  return starts;
-}
-
-std::optional<std::string> start_records::owner(const std::string& request_id) const {
-  const auto found = owner_of_request_.find(request_id);
-  if (found == owner_of_request_.end()) return std::nullopt;
-  return found->second;
+  sqlite_statement rows(db_, "SELECT user_id, count(*) FROM starts GROUP BY user_id");
+  while (rows.next_row())
+    rows_of_user_[std::string(rows.column_text(0))] = static_cast<std::size_t>(rows.column_int(1));
 }
 
 std::size_t start_records::rows_of(const std::string& user_id) const {
@@ -105,12 +79,6 @@ std::size_t start_records::rows_of(const std::string& user_id) const {
   return counted == rows_of_user_.end() ? 0 : counted->second;
 }
 
-void start_records::note_decided(const std::string& user_id,
-                                 const std::vector<core::remembered_start>& starts) {
-  for (const core::remembered_start& s : starts)
-    owner_of_request_.insert_or_assign(s.request_id, user_id);
-}
-
 void start_records::stage_add(const std::string& user_id,
                               const std::vector<core::remembered_start>& starts) {
   if (starts.empty()) return;
@@ -118,14 +86,13 @@ void start_records::stage_add(const std::string& user_id,
     const std::string bytes = encode_start(s);
     bind_start(insert_, user_id, s, bytes);
     insert_.execute();
-    changes_.push_back({s.request_id, user_id, true});
   }
   std::size_t rows = rows_of(user_id) + starts.size();
   if (rows > trim_at) {
     trim_.bind(1, user_id);
     trim_.bind(2, static_cast<std::int64_t>(rows_kept - 1));
     while (trim_.next_row()) {
-      note_gone(std::string(trim_.column_text(0)), user_id);
+      gone_.push_back({std::string(trim_.column_text(0)), user_id});
       --rows;
     }
   }
@@ -135,7 +102,7 @@ void start_records::stage_add(const std::string& user_id,
 void start_records::stage_remove_user(const std::string& user_id) {
   delete_of_user_.bind(1, user_id);
   while (delete_of_user_.next_row())
-    note_gone(std::string(delete_of_user_.column_text(0)), user_id);
+    gone_.push_back({std::string(delete_of_user_.column_text(0)), user_id});
   staged_rows_[user_id] = 0;
 }
 
@@ -146,7 +113,7 @@ std::size_t start_records::stage_prune(std::int64_t now_ms, std::size_t max) {
   prune_.bind(2, static_cast<std::int64_t>(max));
   while (prune_.next_row()) {
     const std::string user_id(prune_.column_text(1));
-    note_gone(std::string(prune_.column_text(0)), user_id);
+    gone_.push_back({std::string(prune_.column_text(0)), user_id});
     const std::size_t rows = rows_of(user_id);
     staged_rows_[user_id] = rows > 0 ? rows - 1 : 0;
     ++pruned;
@@ -154,21 +121,8 @@ std::size_t start_records::stage_prune(std::int64_t now_ms, std::size_t max) {
   return pruned;
 }
 
-void start_records::note_gone(std::string request_id, const std::string& user_id) {
-  changes_.push_back({std::move(request_id), user_id, false});
-}
-
-void start_records::apply() {
-  // In the order the rows changed. A gone request id that a later decision gave to another user
-  // keeps that owner.
-  for (index_change& c : changes_) {
-    if (c.added) {
-      owner_of_request_.insert_or_assign(std::move(c.request_id), std::move(c.user_id));
-    } else if (const auto owner = owner_of_request_.find(c.request_id);
-               owner != owner_of_request_.end() && owner->second == c.user_id) {
-      owner_of_request_.erase(owner);
-    }
-  }
+void start_records::apply(std::vector<request_gone>& gone) {
+  for (request_gone& g : gone_) gone.push_back(std::move(g));
   for (auto& [user_id, rows] : staged_rows_) {
     if (rows == 0)
       rows_of_user_.erase(user_id);
@@ -179,7 +133,7 @@ void start_records::apply() {
 }
 
 void start_records::discard() {
-  changes_.clear();
+  gone_.clear();
   staged_rows_.clear();
 }
 
