@@ -64,6 +64,8 @@ class sqlite_store final : public store {
   // Committed records the folder may have waiting before a commit waits for it: a bound on
   // memory and on the log when the tables cannot be written.
   static constexpr std::size_t max_unfolded_records = 65536;
+  // Folded records a batch deletes from the log, at most.
+  static constexpr std::size_t clear_step_records = 1024;
 
   const std::string& dataset_id() const override { return dataset_id_; }
   bool exclusive() const override { return true; }

@@ -49,7 +49,10 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
   // Each named user's version as this batch leaves it (0: removed), applied once durable.
   std::unordered_map<std::string, std::uint64_t> staged;
   std::vector<logged_record> records;
-  const std::int64_t clear_through = folded_through_;
+  // A few of the folded records at a time: deleting a whole fold's records (thousands) in one
+  // batch would hold that batch up; each batch clears more than it appends.
+  const std::int64_t clear_through =
+      std::min(folded_through_, cleared_through_ + static_cast<std::int64_t>(clear_step_records));
   try {
     log_->begin();
     try {
@@ -67,7 +70,7 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
         staged[id] = c.remove ? 0 : stored + 1;
         statuses[i] = commit_status::committed;
       }
-      // What the tables hold goes from the log in the same transaction: no sync of its own.
+      // What the tables hold goes from the log in a batch's transaction: no sync of its own.
       if (clear_through > cleared_through_) log_->clear_through(clear_through);
       // As late as possible before COMMIT, so a file moved or written during the batch is caught
       // too; the batch is rolled back then.

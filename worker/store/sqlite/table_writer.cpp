@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "worker/store/sqlite/sqlite_schema.hpp"
+#include "worker/store/sqlite/wal_checkpointer.hpp"
 #include "worker/store/state_codec.hpp"
 
 namespace streamgate {
@@ -23,6 +24,10 @@ void bind_optional(sqlite_statement& statement, int index, const std::string& te
 sqlite_db open_file(const std::filesystem::path& path) {
   sqlite_db db(path.string());
   sqlite_detail::configure_connection(db);
+  // SQLite copies the WAL into the file at the commit that makes it this long (a fold's, on the
+  // folder's thread), not at 1,000 pages: a page that many folds rewrite is copied once.
+  db.exec(("PRAGMA wal_autocheckpoint=" + std::to_string(wal_checkpointer::default_copy_at_frames))
+              .c_str());
   return db;
 }
 
