@@ -97,8 +97,7 @@ TEST_CASE("a log record reads back as written, and anything else is refused",
   REQUIRE(changed.has_value());
   CHECK_FALSE(changed->all_streams);
   CHECK(changed->added == std::vector<stream>{delta.state.streams[2]});  // its owner kept
-  CHECK(changed->renewed ==
-        std::vector<std::pair<std::string, std::int64_t>>{{"s0", t0 + 60}});
+  CHECK(changed->renewed == std::vector<std::pair<std::string, std::int64_t>>{{"s0", t0 + 60}});
   CHECK(changed->ended == std::vector<std::string>{"s9"});
   for (std::size_t n = 0; n < delta_bytes.size(); ++n)
     CHECK_FALSE(decode_log_record(delta_bytes.substr(0, n)).has_value());
@@ -284,6 +283,33 @@ TEST_CASE("the folder folds on its thread once enough records wait, and the log 
   CHECK(store->recent_audit("alice", 1000).size() == fold_at);
 }
 
+TEST_CASE("a fold that fails keeps its records, commits go on, and the next fold applies them once",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  auto store = open_unfolded(file);
+  const user_commit grant = alice_granted_s1(*store);
+  {
+    // Another connection holds the tables' write lock past the folder's busy timeout.
+    sqlite_db other(file.string());
+    other.exec("BEGIN IMMEDIATE");
+    CHECK_THROWS_AS(store->settle(), store_unavailable);
+    // The log still takes commits, version-checked against the unfolded records.
+    const user_commit second = granted(after(grant), "s2", "r2", t0 + 40);
+    CHECK(store->commit({second})[0] == commit_status::committed);
+    CHECK(store->commit({second})[0] == commit_status::conflict);
+    other.exec("ROLLBACK");  // wrote nothing: no other writer as far as the store can tell
+  }
+  store->settle();
+  const core::user_state alice = loaded_one(*store, "alice");
+  CHECK(alice.version == 3);
+  CHECK(alice.streams.size() == 2);
+  const auto audit = store->recent_audit("alice", 10);
+  REQUIRE(audit.size() == 2);
+  CHECK(audit[0].request_id == "r2");
+  CHECK(audit[1].request_id == "r1");
+}
+
 TEST_CASE("a decision log of another dataset is refused, an empty one is taken over",
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
@@ -296,9 +322,8 @@ TEST_CASE("a decision log of another dataset is refused, an empty one is taken o
     std::filesystem::rename(log_of(crashed), log_of(second));
     std::filesystem::rename(log_of(crashed).string() + "-wal", log_of(second).string() + "-wal");
   }
-  CHECK_THROWS_WITH(sqlite_store::open(second),
-                    Catch::Contains("holds records of dataset") &&
-                        Catch::Contains(log_of(second).string()));
+  CHECK_THROWS_WITH(sqlite_store::open(second), Catch::Contains("holds records of dataset") &&
+                                                    Catch::Contains(log_of(second).string()));
   // Emptied, it is the second store's: nothing of the first is applied.
   {
     sqlite_db log(log_of(second).string());

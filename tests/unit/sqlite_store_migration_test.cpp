@@ -221,8 +221,9 @@ TEST_CASE("a store of schema 6 moves each live stream into a row, and folds its 
   CHECK(text_of(file, "PRAGMA user_version") == "8");
   // Folded at open, and dropped: the log is a file of its own now.
   CHECK(text_of(file, "SELECT count(*) FROM sqlite_master WHERE name = 'decision_log'") == "0");
-  CHECK(text_of(file, "SELECT group_concat(stream_id) FROM (SELECT stream_id FROM streams "
-                      "ORDER BY user_id, made_version, made_rank)") == "s2,s1,s0,b1");
+  CHECK(text_of(file,
+                "SELECT group_concat(stream_id) FROM (SELECT stream_id FROM streams "
+                "ORDER BY user_id, made_version, made_rank)") == "s2,s1,s0,b1");
   // No state row holds a stream any more: each is as long as a state without any.
   CHECK(text_of(file, "SELECT length(state) FROM users WHERE id = 'alice'") ==
         std::to_string(encode_state(alice, /*with_streams=*/false).size()));

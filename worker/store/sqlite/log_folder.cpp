@@ -10,8 +10,7 @@
 
 namespace streamgate {
 
-log_folder::log_folder(std::unique_ptr<table_writer> writer, std::int64_t folded_through,
-                       timing t)
+log_folder::log_folder(std::unique_ptr<table_writer> writer, std::int64_t folded_through, timing t)
     : writer_(std::move(writer)), timing_(t) {
   results_.folded_through = folded_through;
   thread_ = std::thread([this] { loop(); });
@@ -41,17 +40,17 @@ void log_folder::add(std::vector<logged_record> records) {
 void log_folder::settle() {
   std::unique_lock lock(mutex_);
   if (waiting_.empty() && folding_ == 0) return;
-  const std::uint64_t attempts = attempts_;
+  const std::uint64_t failures = failures_;
   ++settlers_;
   wake_.notify_one();
   // Until everything is folded, or a fold failed after this call began (tried again later).
   done_.wait(lock, [&] {
-    return (waiting_.empty() && folding_ == 0) || results_.lost ||
-           (attempts_ != attempts && failed_ && folding_ == 0);
+    return (waiting_.empty() && folding_ == 0) || results_.lost || failures_ != failures;
   });
   --settlers_;
   if (results_.lost) throw store_lost(*results_.lost);
-  if (!waiting_.empty()) throw store_unavailable("cannot fold the decision log: " + failed_.value_or("?"));
+  if (failures_ != failures)
+    throw store_unavailable("cannot fold the decision log: " + failed_.value_or("?"));
 }
 
 void log_folder::run(const std::function<void(table_writer&)>& task) {
@@ -86,13 +85,15 @@ bool log_folder::folding() const {
 bool log_folder::due(clock::time_point now) const {
   if (stopping_ || task_ != nullptr) return true;
   if (waiting_.empty() || now < retry_at_) return false;
-  return settlers_ > 0 || waiting_.size() >= timing_.fold_at ||
+  // A failed fold is tried again at retry_at_.
+  return failed_ || settlers_ > 0 || waiting_.size() >= timing_.fold_at ||
          now >= oldest_at_ + timing_.fold_after;
 }
 
 log_folder::clock::time_point log_folder::next_due() const {
   auto next = clock::time_point::max();
-  if (!waiting_.empty()) next = std::max(oldest_at_ + timing_.fold_after, retry_at_);
+  if (!waiting_.empty())
+    next = failed_ ? retry_at_ : std::max(oldest_at_ + timing_.fold_after, retry_at_);
   return next;
 }
 
@@ -153,13 +154,12 @@ void log_folder::work(std::unique_lock<std::mutex>& lock) {
       lost_now = e.what();
     } catch (const std::exception& e) {
       failed = e.what();
-      spdlog::warn("could not fold the decision log into the tables (tried again in {} ms): {}",
-                   timing_.fold_after.count(), e.what());
+      spdlog::warn("could not fold the decision log into the tables (tried again soon): {}",
+                   e.what());
     }
   }
 
   lock.lock();
-  ++attempts_;
   folding_ = 0;
   if (folded) {
     results_.folded_through = batch.back().seq;
@@ -168,9 +168,10 @@ void log_folder::work(std::unique_lock<std::mutex>& lock) {
     // Kept, before what came meanwhile, and tried again later.
     std::move(waiting_.begin(), waiting_.end(), std::back_inserter(batch));
     waiting_ = std::move(batch);
-    oldest_at_ = now;
-    retry_at_ = now + timing_.fold_after;
+    oldest_at_ = clock::now();
+    retry_at_ = oldest_at_ + std::min<clock::duration>(timing_.fold_after, max_retry_wait);
     failed_ = failed;
+    if (failed) ++failures_;
   }
   std::move(gone.begin(), gone.end(), std::back_inserter(results_.gone));
   if (lost_now) results_.lost = lost_now;

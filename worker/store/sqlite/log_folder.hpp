@@ -9,7 +9,8 @@
 // thread: the last seq the tables hold (whose records the log may drop), the request ids whose
 // starts went, and the error that stopped folding.
 //
-// A fold that fails keeps its records and is tried again `fold_after` later. A file deleted,
+// A fold that fails keeps its records and is tried again `fold_after` later, or one second
+// later when that is sooner (a settle() waits for that try). A file deleted,
 // replaced or written by another process (store_lost) stops folding for good: take() reports it.
 
 #include <chrono>
@@ -73,6 +74,7 @@ class log_folder final {
 
  private:
   using clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds max_retry_wait{1000};
   void loop();
   // Runs the task, or folds what waits; the lock is released meanwhile.
   void work(std::unique_lock<std::mutex>& lock);
@@ -87,13 +89,13 @@ class log_folder final {
   std::condition_variable wake_;  // the thread's
   std::condition_variable done_;  // the waiters'
   std::vector<logged_record> waiting_;
-  clock::time_point oldest_at_{};   // when the oldest waiting record was added
-  clock::time_point retry_at_{};    // after a failed fold
-  std::size_t folding_ = 0;         // records taken by the fold in progress
-  int settlers_ = 0;                // callers of settle(): fold now
+  clock::time_point oldest_at_{};  // when the oldest waiting record was added
+  clock::time_point retry_at_{};   // after a failed fold
+  std::size_t folding_ = 0;        // records taken by the fold in progress
+  int settlers_ = 0;               // callers of settle(): fold now
   const std::function<void(table_writer&)>* task_ = nullptr;
   std::exception_ptr task_error_;
-  std::uint64_t attempts_ = 0;          // folds tried
+  std::uint64_t failures_ = 0;         // folds that failed
   std::optional<std::string> failed_;  // the last fold's error, until one succeeds
   results results_;
   bool stopping_ = false;

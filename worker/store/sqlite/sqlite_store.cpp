@@ -29,9 +29,8 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& pa
   sqlite_db db(path.string());
   sqlite_detail::configure_connection(db);
   sqlite_detail::set_up_schema(db, path);
-  return std::unique_ptr<sqlite_store>(new sqlite_store(path, std::move(lock), std::move(db),
-                                                        audit_lines_per_user, request_memory_ms,
-                                                        fold));
+  return std::unique_ptr<sqlite_store>(new sqlite_store(
+      path, std::move(lock), std::move(db), audit_lines_per_user, request_memory_ms, fold));
 }
 
 sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_lock> lock,
@@ -43,7 +42,7 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
       select_user_(db_, "SELECT version, state FROM users WHERE id = ?1"),
       select_version_(db_, "SELECT version FROM users WHERE id = ?1"),
       select_streams_(db_, (std::string("SELECT ") + sqlite_detail::stream_columns +
-                             " FROM streams WHERE user_id = ?1 ORDER BY made_version, made_rank")),
+                            " FROM streams WHERE user_id = ?1 ORDER BY made_version, made_rank")),
       select_starts_(db_, "SELECT start FROM starts WHERE user_id = ?1 ORDER BY id"),
       select_audit_(db_,
                     "SELECT at_ms, type, stream_id, request_id, video_id, reason FROM audit "
@@ -140,8 +139,7 @@ void sqlite_store::settle() {
 
 void sqlite_store::rebuild_lease_index() {
   // A user's next expiry is its earliest live stream's (core::next_expiry).
-  sqlite_statement rows(db_,
-                        "SELECT user_id, min(expires_at_ms) FROM streams GROUP BY user_id");
+  sqlite_statement rows(db_, "SELECT user_id, min(expires_at_ms) FROM streams GROUP BY user_id");
   while (rows.next_row()) index(std::string(rows.column_text(0)), rows.column_int(1));
 }
 

@@ -86,8 +86,8 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
       throw;
     }
   } catch (const sqlite_error& e) {
-    throw store_unavailable("cannot commit a batch to the decision log '" +
-                            log_->path().string() + "': " + e.what());
+    throw store_unavailable("cannot commit a batch to the decision log '" + log_->path().string() +
+                            "': " + e.what());
   }
   // Only once durable: a failed commit leaves the indexes matching the files.
   cleared_through_ = std::max(cleared_through_, clear_through);
@@ -127,8 +127,9 @@ std::size_t sqlite_store::prune(std::int64_t audit_before_ms, std::size_t max_re
       pruned = writer.prune(audit_before_ms, now, max_records, gone);
     });
   } catch (const sqlite_error& e) {
-    throw store_unavailable("cannot prune the audit trail and the remembered starts of the store '" +
-                            path_.string() + "': " + e.what());
+    throw store_unavailable(
+        "cannot prune the audit trail and the remembered starts of the store '" + path_.string() +
+        "': " + e.what());
   }
   owners_.forget(gone);
   return pruned;

@@ -176,8 +176,9 @@ void table_writer::fold(const std::vector<logged_record>& records,
 }
 
 void table_writer::fold_log_of_old_schema(std::vector<request_gone>& gone) {
-  if (sqlite_detail::read_int(db_, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
-                                   "AND name = 'decision_log'") == 0)
+  if (sqlite_detail::read_int(db_,
+                              "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+                              "AND name = 'decision_log'") == 0)
     return;
   std::vector<logged_record> records;
   {
@@ -193,17 +194,19 @@ void table_writer::fold_log_of_old_schema(std::vector<request_gone>& gone) {
   starts_.apply(gone);
 }
 
-std::size_t table_writer::prune(std::int64_t audit_before_ms, std::int64_t now_ms,
-                                std::size_t max, std::vector<request_gone>& gone) {
+std::size_t table_writer::prune(std::int64_t audit_before_ms, std::int64_t now_ms, std::size_t max,
+                                std::vector<request_gone>& gone) {
   std::size_t pruned = 0;
   if (max == 0) return pruned;
-  run_in_transaction([&] {
-    prune_audit_.bind(1, audit_before_ms);
-    prune_audit_.bind(2, static_cast<std::int64_t>(max));
-    prune_audit_.execute();
-    pruned = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
-    pruned += starts_.stage_prune(now_ms, max);
-  }, /*synced=*/false);
+  run_in_transaction(
+      [&] {
+        prune_audit_.bind(1, audit_before_ms);
+        prune_audit_.bind(2, static_cast<std::int64_t>(max));
+        prune_audit_.execute();
+        pruned = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
+        pruned += starts_.stage_prune(now_ms, max);
+      },
+      /*synced=*/false);
   starts_.apply(gone);
   return pruned;
 }
