@@ -1,11 +1,12 @@
 #pragma once
 
-// Copies the SQLite store's WAL into its database file on a thread of its own (docs/design.md
-// §8). SQLite's own checkpoint runs in the committing thread once the WAL holds 16384 pages: it
-// copies tens of megabytes and syncs the file while every decision waits, and under saturation
-// those pauses made half of the p99 (README.md "Performance"). Here the worker's thread only says
-// how long the WAL is after each commit (SQLite's WAL hook), and this thread copies with a
-// connection of its own, in PASSIVE mode, which never blocks the writer: it goes on appending.
+// Copies the WAL of the SQLite store's decision log (decision_log.hpp), which the worker's thread
+// writes, into its database file on a thread of its own (docs/design.md §8). SQLite's own
+// checkpoint runs in the committing thread once the WAL holds 16384 pages: it copies tens of
+// megabytes and syncs the file while every decision waits, and under saturation those pauses
+// made half of the p99 (README.md "Performance"). Here the worker's thread only says how long the
+// WAL is after each commit (SQLite's WAL hook), and this thread copies with a connection of its
+// own, in PASSIVE mode, which never blocks the writer: it goes on appending.
 //
 // A WAL starts again from its first page only when a write transaction begins with every page
 // copied, which a copy running beside the writer rarely leaves. So once the WAL is long, this
