@@ -1,7 +1,5 @@
 #include "worker/store/sqlite/decision_log.hpp"
 
-#include <sqlite3.h>
-
 #include "worker/store/sqlite/sqlite_schema.hpp"
 
 namespace streamgate {
@@ -79,13 +77,6 @@ void decision_log::append(std::int64_t seq, std::string_view bytes) {
 void decision_log::clear_through(std::int64_t seq) {
   clear_.bind(1, seq);
   clear_.execute();
-}
-
-bool decision_log::moved() const {
-  int moved = 0;
-  if (sqlite3_file_control(db_.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK)
-    throw sqlite_error("cannot check whether the decision log '" + path_.string() + "' has moved");
-  return moved != 0;
 }
 
 std::int64_t decision_log::data_version() {

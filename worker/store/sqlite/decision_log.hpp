@@ -51,8 +51,6 @@ class decision_log final {
   void append(std::int64_t seq, std::string_view bytes);
   void clear_through(std::int64_t seq);
 
-  // True when the file was deleted or replaced under the connection.
-  bool moved() const;
   // PRAGMA data_version: changes when another connection commits to the file.
   std::int64_t data_version();
 

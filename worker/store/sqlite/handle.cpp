@@ -28,6 +28,13 @@ void sqlite_db::exec(const char* sql) const {
     throw_sqlite(db_.get(), std::string("SQL failed (") + sql + ")");
 }
 
+bool sqlite_db::moved() const {
+  int moved = 0;
+  if (sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK)
+    throw_sqlite(db_.get(), "cannot check whether the file has moved");
+  return moved != 0;
+}
+
 void sqlite_db::closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
 sqlite_statement::sqlite_statement(const sqlite_db& db, std::string_view sql) : db_(db.handle()) {

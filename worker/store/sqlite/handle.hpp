@@ -27,6 +27,9 @@ class sqlite_db final {
   sqlite3* handle() const { return db_.get(); }
   // Runs SQL text of one or more statements, discarding any rows.
   void exec(const char* sql) const;
+  // True when the file was deleted or replaced since the connection opened it
+  // (SQLITE_FCNTL_HAS_MOVED).
+  bool moved() const;
 
  private:
   struct closer {

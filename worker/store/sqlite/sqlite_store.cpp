@@ -7,7 +7,6 @@
 #include "worker/store/sqlite/sqlite_store.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
@@ -100,16 +99,12 @@ std::int64_t sqlite_store::now_ms() {
 }
 
 void sqlite_store::check_files() {
-  int tables_moved = 0;
-  if (sqlite3_file_control(db_.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &tables_moved) !=
-      SQLITE_OK)
-    throw sqlite_error("cannot check whether the store file has moved");
   // Writing on would commit into a file nobody will open again: every decision confirmed from
   // now on would be lost at the next start.
-  if (tables_moved)
+  if (db_.moved())
     throw store_lost("the store file '" + path_.string() +
                      "' was deleted or replaced while this worker held it");
-  if (log_->moved())
+  if (log_->db().moved())
     throw store_lost("the decision log '" + log_->path().string() +
                      "' was deleted or replaced while this worker held it");
   // Committing on would decide on states another writer changed unseen (a user could go above

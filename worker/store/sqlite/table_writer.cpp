@@ -103,11 +103,8 @@ table_writer::table_writer(const std::filesystem::path& path, std::size_t audit_
 }
 
 void table_writer::check_file() {
-  int moved = 0;
-  if (sqlite3_file_control(db_.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK)
-    throw sqlite_error("cannot check whether the store file has moved");
   // Writing on would commit into a file nobody will open again.
-  if (moved)
+  if (db_.moved())
     throw store_lost("the store file '" + path_.string() +
                      "' was deleted or replaced while this worker held it");
   if (!select_data_version_.next_row()) throw sqlite_error("PRAGMA data_version returned no row");
