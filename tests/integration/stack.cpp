@@ -40,6 +40,22 @@ std::filesystem::path make_temp_dir() {
   return pattern;
 }
 
+// Each section of a test case builds a stack, and a new cluster's nodes call themselves ok only
+// 2 s after they start (tests/support/redis_cluster.cpp): the cluster of a stack that ends with
+// every node as started is kept, and the next stack of this test program gets it emptied.
+std::unique_ptr<redis_cluster>& kept_cluster() {
+  static std::unique_ptr<redis_cluster> kept;
+  return kept;
+}
+
+std::unique_ptr<redis_cluster> take_cluster(const std::filesystem::path& dir) {
+  if (std::unique_ptr<redis_cluster> kept = std::move(kept_cluster())) {
+    kept->empty();
+    return kept;
+  }
+  return std::make_unique<redis_cluster>(dir);
+}
+
 bool mentions_port_in_use(const std::filesystem::path& log) {
   std::string text = tail_of(log, 200);
   std::transform(text.begin(), text.end(), text.begin(),
@@ -73,7 +89,7 @@ stack::stack(stack_options options)
   workers_.resize(static_cast<std::size_t>(options_.worker_count));
   if (options_.cluster) {
     try {
-      cluster_ = std::make_unique<redis_cluster>(dir_ / "cluster");
+      cluster_ = take_cluster(dir_ / "cluster");
     } catch (const std::exception&) {
       close_report(report_, true);
       throw;
@@ -142,6 +158,7 @@ stack::~stack() {
     stop_and_check(workers_[w], "streamgate-worker " + std::to_string(w));
   }
   redis_.reset();
+  if (cluster_ && !cluster_->disturbed()) kept_cluster() = std::move(cluster_);
   cluster_.reset();
   // Failed here rather than thrown: a destructor must not throw, and the test case's own
   // failure, when there is one, is already on its way.

@@ -5,10 +5,9 @@
 // killed with SIGKILL and restarted on the same port with the same data, as a crash and an
 // operator's restart would. The destructor stops every node.
 //
-// Needs STREAMGATE_REDIS_SERVER_BIN (as redis_server does) and STREAMGATE_REDIS_CLI_BIN, the
-// redis-cli program that creates the cluster (`redis-cli --cluster create`), both as string
-// literals, e.g. -DSTREAMGATE_REDIS_CLI_BIN='"/usr/bin/redis-cli"'; and links to hiredis, which
-// asks the nodes for CLUSTER INFO.
+// Needs STREAMGATE_REDIS_SERVER_BIN (as redis_server does) as a string literal, e.g.
+// -DSTREAMGATE_REDIS_SERVER_BIN='"/usr/bin/redis-server"'; and links to hiredis, which assigns
+// the slots, makes the nodes meet and asks them for CLUSTER INFO.
 
 #include <cstddef>
 #include <filesystem>
@@ -36,6 +35,12 @@ class redis_cluster final {
   std::string url() const;
   std::string node_url(std::size_t node) const;
 
+  // Deletes every key and script on every node, so the cluster holds what a new one would; then
+  // waits until every node says cluster_state:ok.
+  void empty();
+  // Whether a node was ever killed: what its restart left behind is not a new cluster's state.
+  bool disturbed() const { return disturbed_; }
+
   // SIGKILL without warning; waits until the node is gone.
   void kill9(std::size_t node);
   // Starts a killed node again on its port with its data, and returns once every node says
@@ -56,9 +61,12 @@ class redis_cluster final {
 
   void start(node_state& n);
   void create();
+  // Sends `text` to the node; throws unless it answers OK.
+  void command(std::size_t node, const std::string& text);
 
   std::filesystem::path dir_;
   std::vector<node_state> nodes_;
+  bool disturbed_ = false;
 };
 
 }  // namespace streamgate::it
