@@ -14,6 +14,9 @@ wait_http() {  # url, seconds
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, 10 ms ticks
+# The machine's busy and idle ticks (all cores): busy is user, nice, system, irq, softirq, steal;
+# idle is idle and iowait.
+machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
 written_bytes() { awk '$1 == "write_bytes:" {print $2}' "/proc/$1/io"; }  # sent to the disk
 
 create_bench_users() {  # api port, count: bench-u0 .. bench-u<count-1>, maxStreams 1000 each

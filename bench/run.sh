@@ -74,9 +74,17 @@ run_wrk() {  # name, url, [more wrk options: -s script, -H header]
   shift 2
   echo "== wrk $name"
   for p in "${cpu_pids[@]}"; do before+=("$(cpu_ticks "${p#*=}")"); done
+  local machine_before machine_after
+  machine_before=$(machine_ticks)
   wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency "$@" "$url" \
     >"$out/wrk-$name.txt" 2>&1
+  machine_after=$(machine_ticks)
   for p in "${cpu_pids[@]}"; do after+=("$(cpu_ticks "${p#*=}")"); done
+  # How busy the whole machine was: a run far from 100 % is held up by waiting (a durable commit
+  # waits on the disk), not by CPU.
+  echo "$machine_before $machine_after" |
+    awk '{busy = $3 - $1; idle = $4 - $2; print (busy + idle ? int(100 * busy / (busy + idle)) : 0)}' \
+    >"$out/busy-$name.txt"
   grep -E 'Requests/sec|Non-2xx|Socket errors|status|starts' "$out/wrk-$name.txt" || true
   # CPU per request of each process over the run, from /proc ticks (10 ms each).
   local requests i

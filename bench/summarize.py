@@ -44,6 +44,10 @@ def wrk(name):
     result["cpu_us_per_request"] = {
         process: int(ns) / 1e3
         for process, ns in (line.split() for line in read(f"cpu-{name}.txt").splitlines() if line.strip())}
+    # How busy the whole machine was over the run, in percent of all its cores.
+    busy = read(f"busy-{name}.txt").strip()
+    if busy:
+        result["machine_busy_percent"] = int(busy)
     return result
 
 
@@ -95,6 +99,8 @@ for name, label in (("nginx", "nginx return 200 (ceiling)"), ("health", "GET /he
     cpu = w["cpu_us_per_request"]
     if cpu:
         rows.append(("  CPU per request", ", ".join(f"{p} {us:.1f} µs" for p, us in cpu.items()), ""))
+    if "machine_busy_percent" in w:
+        rows.append(("  machine busy", f"{w['machine_busy_percent']} % of all cores", ""))
 health_cpu = ((results["wrk"]["health"] or {}).get("cpu_us_per_request") or {}).get("api")
 start_cpu = ((results["wrk"]["start_wait"] or {}).get("cpu_us_per_request") or {}).get("api")
 if health_cpu and start_cpu:
