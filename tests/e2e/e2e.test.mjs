@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { outDir, Stack } from './lib/stack.mjs';
+import { stepsOf } from './lib/steps.mjs';
 import { waitVideoAdvances } from './lib/video.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -107,19 +108,12 @@ after(async () => {
 });
 
 test('the stream limit works live across two pages of a user, a restart of the api, and stop-all', async (t) => {
-  let failed = false;
-  const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      for (const [label, page] of Object.entries(pages)) {
-        if (page && !page.isClosed()) await page.screenshot({ path: path.join(outDir, `failed-${label}.png`), fullPage: true }).catch(() => {});
-      }
-      console.error(`step "${name}" failed; process logs:\n${stack.logs()}`);
-      if (pageErrors.length) console.error(`page errors:\n${pageErrors.join('\n')}`);
-      throw err;
+  const step = stepsOf(t, async (name) => {
+    for (const [label, page] of Object.entries(pages)) {
+      if (page && !page.isClosed()) await page.screenshot({ path: path.join(outDir, `failed-${label}.png`), fullPage: true }).catch(() => {});
     }
+    console.error(`step "${name}" failed; process logs:\n${stack.logs()}`);
+    if (pageErrors.length) console.error(`page errors:\n${pageErrors.join('\n')}`);
   });
 
   const pages = {};

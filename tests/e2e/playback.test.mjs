@@ -16,6 +16,7 @@ import { chromium } from 'playwright-core';
 
 import { watchRenewals } from './lib/renewals.mjs';
 import { outDir, Stack } from './lib/stack.mjs';
+import { stepsOf } from './lib/steps.mjs';
 import { videoSelector, waitVideoAdvances, watchMedia } from './lib/video.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -84,20 +85,13 @@ after(async () => {
 });
 
 test('real video plays with rotating tokens and stops within a second of its end elsewhere', async (t) => {
-  let failed = false;
   const pages = {};
-  const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      for (const [label, { page }] of Object.entries(pages)) {
-        if (!page.isClosed()) await page.screenshot({ path: path.join(outDir, `failed-playback-${label}.png`), fullPage: true }).catch(() => {});
-      }
-      console.error(`step "${name}" failed; process logs:\n${stack.logs()}`);
-      if (pageErrors.length) console.error(`page errors:\n${pageErrors.join('\n')}`);
-      throw err;
+  const step = stepsOf(t, async (name) => {
+    for (const [label, { page }] of Object.entries(pages)) {
+      if (!page.isClosed()) await page.screenshot({ path: path.join(outDir, `failed-playback-${label}.png`), fullPage: true }).catch(() => {});
     }
+    console.error(`step "${name}" failed; process logs:\n${stack.logs()}`);
+    if (pageErrors.length) console.error(`page errors:\n${pageErrors.join('\n')}`);
   });
 
   const contextA = await browser.newContext({ viewport: { width: 1280, height: 900 } });
