@@ -6,6 +6,7 @@
 #include <iterator>
 #include <utility>
 
+#include "common/thread_name.hpp"
 #include "worker/store/store.hpp"
 
 namespace streamgate {
@@ -14,6 +15,7 @@ log_folder::log_folder(std::unique_ptr<table_writer> writer, std::int64_t folded
     : writer_(std::move(writer)), timing_(t) {
   results_.folded_through = folded_through;
   thread_ = std::thread([this] { loop(); });
+  name_thread(thread_, "sg-log-fold");
 }
 
 log_folder::~log_folder() {

@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "common/thread_name.hpp"
+
 namespace streamgate {
 
 namespace {
@@ -27,6 +29,7 @@ wal_checkpointer::wal_checkpointer(const std::filesystem::path& path, const sqli
   // Replaces SQLite's own checkpoint at commit (wal_autocheckpoint is such a hook).
   sqlite3_wal_hook(writer_, &wal_checkpointer::on_commit, this);
   thread_ = std::thread([this] { run(); });
+  name_thread(thread_, "sg-wal-copy");
 }
 
 wal_checkpointer::~wal_checkpointer() {
