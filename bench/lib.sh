@@ -14,6 +14,14 @@ wait_http() {  # url, seconds
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, 10 ms ticks
+# The same per thread name of a process ("name ticks" lines; threads of one name summed): the
+# worker's deciding thread, its store's threads (sg-log-fold, sg-wal-copy) and libzmq's.
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+  done | awk '{ticks[$1] += $2} END {for (name in ticks) print name, ticks[name]}' | sort
+}
 # The machine's busy and idle ticks (all cores): busy is user, nice, system, irq, softirq, steal;
 # idle is idle and iowait.
 machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }

@@ -74,12 +74,20 @@ run_wrk() {  # name, url, [more wrk options: -s script, -H header]
   shift 2
   echo "== wrk $name"
   for p in "${cpu_pids[@]}"; do before+=("$(cpu_ticks "${p#*=}")"); done
-  local machine_before machine_after
+  local machine_before machine_after threads_before=""
+  [ -n "${worker_pid:-}" ] && threads_before=$(thread_ticks "$worker_pid")
   machine_before=$(machine_ticks)
   wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency "$@" "$url" \
     >"$out/wrk-$name.txt" 2>&1
   machine_after=$(machine_ticks)
   for p in "${cpu_pids[@]}"; do after+=("$(cpu_ticks "${p#*=}")"); done
+  # The worker's CPU per request by thread (bench/README.md): which of its threads a change
+  # should make cheaper.
+  if [ -n "$threads_before" ]; then
+    join <(echo "$threads_before") <(thread_ticks "$worker_pid") |
+      awk -v n="$(awk '/requests in/ {print $1}' "$out/wrk-$name.txt")" \
+        '$3 > $2 && n > 0 {print $1, int(($3 - $2) * 10000000 / n)}' >"$out/threads-$name.txt"
+  fi
   # How busy the whole machine was: a run far from 100 % is held up by waiting (a durable commit
   # waits on the disk), not by CPU.
   echo "$machine_before $machine_after" |

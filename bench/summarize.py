@@ -44,6 +44,10 @@ def wrk(name):
     result["cpu_us_per_request"] = {
         process: int(ns) / 1e3
         for process, ns in (line.split() for line in read(f"cpu-{name}.txt").splitlines() if line.strip())}
+    # The worker's share by thread (its deciding thread, its store's, libzmq's), in µs.
+    result["worker_threads_us_per_request"] = {
+        thread: int(ns) / 1e3
+        for thread, ns in (line.split() for line in read(f"threads-{name}.txt").splitlines() if line.strip())}
     # How busy the whole machine was over the run, in percent of all its cores.
     busy = read(f"busy-{name}.txt").strip()
     if busy:
@@ -99,6 +103,10 @@ for name, label in (("nginx", "nginx return 200 (ceiling)"), ("health", "GET /he
     cpu = w["cpu_us_per_request"]
     if cpu:
         rows.append(("  CPU per request", ", ".join(f"{p} {us:.1f} µs" for p, us in cpu.items()), ""))
+    threads = w["worker_threads_us_per_request"]
+    if threads and name in ("start_wait", "start_stop_mix"):
+        rows.append(("  worker by thread", ", ".join(
+            f"{t} {us:.1f} µs" for t, us in sorted(threads.items(), key=lambda kv: -kv[1])), ""))
     if "machine_busy_percent" in w:
         rows.append(("  machine busy", f"{w['machine_busy_percent']} % of all cores", ""))
 health_cpu = ((results["wrk"]["health"] or {}).get("cpu_us_per_request") or {}).get("api")
