@@ -21,6 +21,9 @@ TEST_CASE("the changes of a user's live streams name each added, renewed and end
   const std::vector<stream> loaded{live("s1", 10), live("s2", 20), live("s3", 30)};
   const stream_leases before = leases_of(loaded);
   REQUIRE(before == stream_leases{{"s1", 10}, {"s2", 20}, {"s3", 30}});
+  REQUIRE(before.size() == 3);
+  CHECK(before.id(1) == "s2");
+  CHECK(before.expires_at_ms(2) == 30);
 
   SECTION("nothing changed") { CHECK(changes_between(before, loaded) == stream_changes{}); }
   SECTION("a start adds at the end, a heartbeat renews, a stop or an expiry ends") {
@@ -34,6 +37,17 @@ TEST_CASE("the changes of a user's live streams name each added, renewed and end
   SECTION("no stream was loaded") {
     const std::vector<stream> now{live("s1", 10)};
     CHECK(changes_between({}, now) == stream_changes{{0}, {}, {}});
+  }
+  SECTION("ids of other lengths are read back whole, and end whole") {
+    const std::vector<stream> longer{live("s_0123456789abcdef0123456789", 10), live("s", 20),
+                                     live("stream-three", 30)};
+    const stream_leases leases = leases_of(longer);
+    CHECK(leases.id(0) == "s_0123456789abcdef0123456789");
+    CHECK(leases.id(1) == "s");
+    CHECK(leases.id(2) == "stream-three");
+    const std::vector<stream> now{longer[1]};
+    CHECK(changes_between(leases, now) ==
+          stream_changes{{}, {}, {"s_0123456789abcdef0123456789", "stream-three"}});
   }
   SECTION("out of order (never made by the core): what moved is ended and added again") {
     const std::vector<stream> now{live("s2", 20), live("s1", 10), live("s3", 30)};
