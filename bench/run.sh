@@ -88,8 +88,8 @@ run_wrk() {  # name, url, [more wrk options: -s script, -H header]
       awk -v n="$(awk '/requests in/ {print $1}' "$out/wrk-$name.txt")" \
         '$3 > $2 && n > 0 {print $1, int(($3 - $2) * 10000000 / n)}' >"$out/threads-$name.txt"
   fi
-  # How busy the whole machine was: a run far from 100 % is held up by waiting (a durable commit
-  # waits on the disk), not by CPU.
+  # How busy the whole machine was: a run far from 100 % is held up by waiting, not by CPU alone
+  # (docs/design.md §8 says why that wait is not the decision log's fsync).
   echo "$machine_before $machine_after" |
     awk '{busy = $3 - $1; idle = $4 - $2; print (busy + idle ? int(100 * busy / (busy + idle)) : 0)}' \
     >"$out/busy-$name.txt"

@@ -10,10 +10,10 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
+import { shoot } from './lib/screenshot.mjs';
 import { outDir, Stack } from './lib/stack.mjs';
 import { stepsOf } from './lib/steps.mjs';
 import { waitVideoAdvances } from './lib/video.mjs';
@@ -43,10 +43,7 @@ const sel = {
 
 async function screenshot(page, name) {
   shot += 1;
-  const file = path.join(outDir, `${String(shot).padStart(2, '0')}-${name}.png`);
-  // A phone page is shot as its screen shows it; a desktop page whole.
-  const fullPage = (page.viewportSize()?.width ?? 0) > 600;
-  await page.screenshot({ path: file, fullPage, animations: 'disabled', caret: 'hide' });
+  await shoot(page, `${String(shot).padStart(2, '0')}-${name}.png`);
 }
 
 /** Waits until `selector` matches exactly `count` elements. */
@@ -110,7 +107,7 @@ after(async () => {
 test('the stream limit works live across two pages of a user, a restart of the api, and stop-all', async (t) => {
   const step = stepsOf(t, async (name) => {
     for (const [label, page] of Object.entries(pages)) {
-      if (page && !page.isClosed()) await page.screenshot({ path: path.join(outDir, `failed-${label}.png`), fullPage: true }).catch(() => {});
+      if (page && !page.isClosed()) await shoot(page, `failed-${label}.png`).catch(() => {});
     }
     console.error(`step "${name}" failed; process logs:\n${stack.logs()}`);
     if (pageErrors.length) console.error(`page errors:\n${pageErrors.join('\n')}`);

@@ -134,7 +134,7 @@ namespace {
 // A commit of `now` as the decider makes it: with what changed since `loaded`.
 user_commit delta_commit(const core::user_state& loaded, core::user_state now) {
   user_commit c = commit_of(std::move(now));
-  c.streams_changed = changes_between(leases_of(loaded.streams), c.state.streams);
+  c.streams_changed = changes_between(stream_leases(loaded.streams), c.state.streams);
   return c;
 }
 

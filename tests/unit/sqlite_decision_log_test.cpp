@@ -121,7 +121,7 @@ TEST_CASE("a commit logs only the streams it changed, and they load in the order
 
   // s1 stopped, s2 beaten, then two started in one commit at one time, ids against their order.
   user_commit next = created(after(two));
-  const stream_leases loaded = leases_of(next.state.streams);
+  const stream_leases loaded(next.state.streams);
   next.state.streams.erase(next.state.streams.begin());
   next.state.streams[0].expires_at_ms = t0 + 90;
   next.state.streams.push_back(make_stream("s9", "alice", t0 + 80));

@@ -19,7 +19,7 @@ stream live(const std::string& id, std::int64_t expires_at_ms) {
 
 TEST_CASE("the changes of a user's live streams name each added, renewed and ended one", "[unit]") {
   const std::vector<stream> loaded{live("s1", 10), live("s2", 20), live("s3", 30)};
-  const stream_leases before = leases_of(loaded);
+  const stream_leases before(loaded);
   REQUIRE(before == stream_leases{{"s1", 10}, {"s2", 20}, {"s3", 30}});
   REQUIRE(before.size() == 3);
   CHECK(before.id(1) == "s2");
@@ -41,7 +41,7 @@ TEST_CASE("the changes of a user's live streams name each added, renewed and end
   SECTION("ids of other lengths are read back whole, and end whole") {
     const std::vector<stream> longer{live("s_0123456789abcdef0123456789", 10), live("s", 20),
                                      live("stream-three", 30)};
-    const stream_leases leases = leases_of(longer);
+    const stream_leases leases(longer);
     CHECK(leases.id(0) == "s_0123456789abcdef0123456789");
     CHECK(leases.id(1) == "s");
     CHECK(leases.id(2) == "stream-three");

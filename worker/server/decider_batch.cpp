@@ -104,7 +104,7 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
   const std::optional<std::int64_t> loaded_expiry =
       a.state ? core::next_expiry(*a.state) : std::nullopt;
   const std::optional<stream_leases> loaded_leases =
-      a.state ? std::optional<stream_leases>(leases_of(a.state->streams)) : std::nullopt;
+      a.state ? std::optional<stream_leases>(a.state->streams) : std::nullopt;
   for (std::size_t g = 0; g < group.requests.size(); ++g) {
     const request_body& body = b.requests[group.requests[g]];
     // Deleted earlier in this batch: gone for what follows (a create waits for the commit).

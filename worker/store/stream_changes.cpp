@@ -25,8 +25,6 @@ std::string_view stream_leases::id(std::size_t i) const {
   return std::string_view(ids_).substr(begin, entries_[i].id_end - begin);
 }
 
-stream_leases leases_of(const std::vector<stream>& streams) { return stream_leases(streams); }
-
 stream_changes changes_between(const stream_leases& loaded, const std::vector<stream>& now) {
   // Both in the order the streams were made: a loaded stream is either at the head of what is
   // left of `now` (kept) or gone (ended); what follows the last kept one is new.

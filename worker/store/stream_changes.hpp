@@ -30,7 +30,7 @@ struct stream_changes {
 // one buffer: taking them costs two allocations however many streams a user holds, where a copy
 // of each id cost one allocation per live stream at every decision (bench/run.sh users hold
 // about a hundred).
-class stream_leases {
+class stream_leases final {
  public:
   stream_leases() = default;
   explicit stream_leases(const std::vector<stream>& streams);
@@ -53,7 +53,6 @@ class stream_leases {
   std::string ids_;
   std::vector<entry> entries_;
 };
-stream_leases leases_of(const std::vector<stream>& streams);
 
 // `now` against `loaded`: linear, as both keep the streams in the order they were made (the core
 // appends new ones and erases ended ones, never reorders).
