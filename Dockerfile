@@ -4,7 +4,7 @@ FROM debian:12 AS build
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev \
-      libzmq3-dev cppzmq-dev rapidjson-dev libsqlite3-dev libspdlog-dev libssl-dev libhiredis-dev \
+      libzmq3-dev cppzmq-dev rapidjson-dev libsqlite3-dev libspdlog-dev libssl-dev libhiredis-dev libjemalloc-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt CMakePresets.json ./
@@ -19,7 +19,7 @@ RUN cmake --preset release -B /build -DSTREAMGATE_BUILD_TESTS=OFF \
 FROM debian:12-slim
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       libboost-program-options1.81.0 libboost-url1.81.0 libzmq5 libsqlite3-0 libspdlog1.10 \
-      libssl3 libhiredis0.14 curl \
+      libssl3 libhiredis0.14 libjemalloc2 curl \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/api/streamgate-api /build/worker/streamgate-worker \
      /build/worker/streamgate-keygen /usr/local/bin/
