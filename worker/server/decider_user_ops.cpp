@@ -48,9 +48,13 @@ const video* decider::find_video(std::string_view id) const {
 
 std::string decider::grant_if_live(const core::user_state& state,
                                    const std::string& stream_id) const {
-  for (const stream& s : state.streams)
-    if (s.stream_id == stream_id && s.expires_at_ms > now_ms_)
-      return encode_playback_note(playback_grant{s.stream_id, s.user_id, s.video_id});
+  // Newest first: a start's stream is the last one made, so a user holding many streams is not
+  // read through at every start.
+  for (auto s = state.streams.rbegin(); s != state.streams.rend(); ++s)
+    if (s->stream_id == stream_id)
+      return s->expires_at_ms > now_ms_
+                 ? encode_playback_note(playback_grant{s->stream_id, s->user_id, s->video_id})
+                 : std::string();
   return {};
 }
 
