@@ -165,8 +165,9 @@ test('real video plays with rotating tokens and stops once it ends elsewhere', a
   });
 
   await step("a Stop in page B stops A's player, saying why (the delay is reported)", async () => {
-    const { page: A } = pages.A;
+    const { page: A, media } = pages.A;
     const { page: B } = pages.B;
+    const lastToken = media.lastToken(v2.id);
     const stop = B.locator(`[data-testid="stream"][data-video-id="${v2.id}"] [data-testid="stream-stop"]`);
     await stop.click();
     const [goneAt, stoppedAt] = await Promise.all([
@@ -175,6 +176,11 @@ test('real video plays with rotating tokens and stops once it ends elsewhere', a
     ]);
     t.diagnostic(`stopped: A's player stopped ${stoppedAt - goneAt} ms after B saw the stop`);
     await waitVideoAdvances(A, v3.id, WAIT_MS);
+
+    // As for an eviction: the server refuses the stopped stream's token too.
+    const refused = await fetch(`${stack.baseUrl}/media/${v2.id}/index.m3u8?token=${encodeURIComponent(lastToken)}`);
+    assert.equal(refused.status, 403);
+    assert.equal((await refused.json()).error.code, 'stream_ended');
     await shoot(A, 'playback-03-A-stopped-elsewhere.png');
   });
 
