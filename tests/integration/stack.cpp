@@ -117,6 +117,12 @@ stack::stack(stack_options options)
       for (int w = 0; w < options_.worker_count; ++w) start_worker(w);
       for (int i = 0; i < options_.api_count; ++i) start_api(i);
       wait_all_healthy(options_.start_timeout);
+      // Healthy needs one live worker; a started stack needs every one of them (a worker whose
+      // port was taken exits while another serves, and the retry below must see it).
+      for (int w = 0; w < options_.worker_count; ++w)
+        if (!wait_worker_started(w, options_.start_timeout) || !worker_running(w))
+          throw std::runtime_error("streamgate-worker " + std::to_string(w) +
+                                   " did not start: " + worker_exit(w));
       return;
     } catch (const std::exception& e) {
       bool port_taken = false;
