@@ -27,6 +27,15 @@ thread_ticks() {
 machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
 written_bytes() { awk '$1 == "write_bytes:" {print $2}' "/proc/$1/io"; }  # sent to the disk
 
+# The workers' batches so far, from an api's /metrics: "count sum_of_sizes seconds_in_batches".
+batch_totals() {  # api port
+  curl -s "http://127.0.0.1:$1/metrics" | awk '
+    $1 == "streamgate_worker_batch_size_count" {n = $2}
+    $1 == "streamgate_worker_batch_size_sum" {size = $2}
+    $1 == "streamgate_worker_batch_seconds_sum" {secs = $2}
+    END {printf "%d %d %f\n", n, size, secs}'
+}
+
 create_bench_users() {  # api port, count: bench-u0 .. bench-u<count-1>, maxStreams 1000 each
   python3 - "$1" "$2" <<'PY'
 import http.client, json, sys

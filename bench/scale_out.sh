@@ -6,6 +6,12 @@
 # per setup: req/s, p99, and the CPU each process spent per decision (from /proc ticks over the
 # wrk run); for Redis also the CPU that server spends per SET under `redis-benchmark -c 50 -t set`
 # right after, on the same server (the issue's yardstick: a decision should cost Redis no more).
+# Also, with one worker, its batches over the run (how many decisions share a commit, how long
+# each took, and how much of the run the worker spent inside one: near 100 % with the machine
+# far from busy means the path is bound by its round trips, not by CPU), and for Redis what each
+# command cost per decision (bench/out/scale-<setup>-commands.txt, from INFO commandstats summed
+# over the nodes; EVALSHA's time includes that of the commands its script ran, which are listed
+# too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -89,12 +95,18 @@ run_setup() {
   wait_for curl -sf "http://127.0.0.1:$api_port/health"
   create_bench_users "$api_port" "$BENCH_USERS"
   local watched=("$api_pid" "${worker_pids[@]}" "${redis_pids[@]}") before=() after=()
+  for port in "${redis_ports[@]}"; do redis-cli -p "$port" config resetstat >/dev/null; done
+  local batches_before batches
+  batches_before=$(batch_totals "$api_port")
+  local machine_before machine_after; machine_before=$(machine_ticks)
   for pid in "${watched[@]}"; do before+=("$(cpu_ticks "$pid")"); done
   local written_before; written_before=$(written_bytes "${worker_pids[0]}")
   wrk -t1 -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency -s bench/start_wait.lua \
     "http://127.0.0.1:$api_port/api/v1/users/bench-u0/streams?wait=true" >"$out/scale-$name.txt" 2>&1
   for pid in "${watched[@]}"; do after+=("$(cpu_ticks "$pid")"); done
   local written=$(($(written_bytes "${worker_pids[0]}") - written_before))
+  batches=$(batch_totals "$api_port")
+  machine_after=$(machine_ticks)
   local rps p99 requests per=""
   rps=$(awk '/Requests\/sec/ {print $2}' "$out/scale-$name.txt")
   p99=$(awk '$1 == "99%" {print $2}' "$out/scale-$name.txt")
@@ -109,6 +121,21 @@ run_setup() {
   done
   [ "${#redis_pids[@]}" -gt 0 ] &&
     per+=$(awk -v d="$redis_ticks" -v n="$requests" 'BEGIN { printf " redis %.1f", d * 10000 / n }')
+  # Over the wrk run only. An api's /metrics carries the batches of the one worker its scrape
+  # reached, so they are shown for one worker only.
+  local batch_line busy
+  busy=$(echo "$machine_before $machine_after" | awk '{b = $3 - $1; i = $4 - $2; if (b + i > 0) printf "%.0f", b * 100 / (b + i)}')
+  batch_line="  machine $busy % busy"
+  [ "$workers" -eq 1 ] &&
+    batch_line+=$(echo "$batches_before $batches" | awk -v secs="${WRK_DURATION%s}" '{
+      n = $4 - $1; size = $5 - $2; t = $6 - $3
+      if (n > 0) printf ", batches: %.1f decisions, %.2f ms each, in one %.0f %% of the run", size / n, t * 1000 / n, t * 100 / secs }')
+  if [ "${#redis_pids[@]}" -gt 0 ]; then
+    for port in "${redis_ports[@]}"; do redis-cli -p "$port" info commandstats; done |
+      awk -F'[:,=]' -v n="$requests" '/^cmdstat_/ {calls[$1] += $3; usec[$1] += $5}
+        END {for (c in calls) printf "%-26s %6.2f calls %8.2f us per decision\n", substr(c, 9), calls[c] / n, usec[c] / n}' |
+      sort -k4 -nr >"$out/scale-$name-commands.txt"
+  fi
   local set_line=""
   # What an SQLite worker writes to its disk (log, folds, checkpoints) per decision.
   [ "$kind" = sqlite ] &&
@@ -124,7 +151,7 @@ run_setup() {
     [ "$kind" = cluster ] && for pid in "${redis_pids[@]:1}"; do a=$((a + $(cpu_ticks "$pid"))); done
     set_line=$(awk -v d="$((a - b))" -v n="$sets" 'BEGIN { printf "  redis per SET %.1f", d * 10000 / n }')
   fi
-  printf '%-12s %9s req/s  p99 %-8s us CPU per decision:%s%s\n' "$name" "$rps" "$p99" "$per" "$set_line" |
+  printf '%-12s %9s req/s  p99 %-8s us CPU per decision:%s%s%s\n' "$name" "$rps" "$p99" "$per" "$set_line" "$batch_line" |
     tee -a "$out/scale-out.txt"
   stop_all
 }
