@@ -11,20 +11,17 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
+import { launchBrowser } from './lib/browser.mjs';
 import { shoot } from './lib/screenshot.mjs';
 import { outDir, Stack } from './lib/stack.mjs';
 import { stepsOf } from './lib/steps.mjs';
 import { waitVideoAdvances } from './lib/video.mjs';
+import { eventually, WAIT_MS } from './lib/wait.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // Short enough that a page which stopped heartbeating would lose its streams during the test,
 // long enough to ride out the api restart of the reconnect step.
 const LEASE_SECONDS = Number(process.env.E2E_LEASE_SECONDS || 20);
-const WAIT_MS = Number(process.env.E2E_WAIT_MS || 15000);
 
 const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
 const userName = `E2E Viewer ${runId}`;
@@ -79,24 +76,12 @@ async function openPage(context, name) {
   return page;
 }
 
-/** Polls until fn() is truthy; for conditions outside a page (REST). */
-async function eventually(fn, what, deadlineMs = WAIT_MS) {
-  const deadline = Date.now() + deadlineMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 200)); // the polling period
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 before(async () => {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   stack = new Stack();
   await stack.start({ leaseSeconds: LEASE_SECONDS });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  browser = await launchBrowser();
 });
 
 after(async () => {

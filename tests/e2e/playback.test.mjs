@@ -11,18 +11,15 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
+import { launchBrowser } from './lib/browser.mjs';
 import { watchRenewals } from './lib/renewals.mjs';
 import { shoot } from './lib/screenshot.mjs';
 import { outDir, Stack } from './lib/stack.mjs';
 import { stepsOf } from './lib/steps.mjs';
 import { videoSelector, waitVideoAdvances, watchMedia } from './lib/video.mjs';
+import { eventually, WAIT_MS } from './lib/wait.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const WAIT_MS = Number(process.env.E2E_WAIT_MS || 15000);
 // Short tokens (the api's default is 60 s), so the test sees them rotate under a playing video.
 const TOKEN_SECONDS = Number(process.env.E2E_TOKEN_SECONDS || 8);
 // "Within about a second" is a timing, so it is reported (t.diagnostic), not asserted: the test
@@ -50,16 +47,6 @@ async function openPage(context, name, userId) {
   return { page, media, renewals };
 }
 
-/** Polls until fn() is truthy; for conditions outside a page. */
-async function eventually(fn, what, deadlineMs = WAIT_MS) {
-  const deadline = Date.now() + deadlineMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 200)); // the polling period
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Resolves to the time (ms) a page condition first held. */
 async function whenHolds(page, fn, arg, timeout = WAIT_MS) {
   await page.waitForFunction(fn, arg, { timeout, polling: 50 });
@@ -76,7 +63,7 @@ before(async () => {
   mkdirSync(outDir, { recursive: true });
   stack = new Stack({ name: 'playback', apiArgs: ['--playback-token-seconds', String(TOKEN_SECONDS)] });
   await stack.start({ leaseSeconds: 30 });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -155,12 +142,12 @@ test('real video plays with rotating tokens and stops once it ends elsewhere', a
       whenHolds(A, endedWithoutVideo, [v1.id, 'Evicted']),
     ]);
     t.diagnostic(`evicted: A's player stopped ${stoppedAt - allowedAt} ms after B's verdict`);
-    await Promise.all([waitVideoAdvances(B, v4.id, WAIT_MS), waitVideoAdvances(A, v2.id, WAIT_MS), waitVideoAdvances(A, v3.id, WAIT_MS)]);
-
     // The server refuses the evicted stream's token too: a player that ignored the event would stop.
+    // Asked at once, while the token has yet to expire: past its validity it is refused as expired.
     const refused = await fetch(`${stack.baseUrl}/media/${v1.id}/index.m3u8?token=${encodeURIComponent(lastToken)}`);
     assert.equal(refused.status, 403);
     assert.equal((await refused.json()).error.code, 'stream_ended');
+    await Promise.all([waitVideoAdvances(B, v4.id, WAIT_MS), waitVideoAdvances(A, v2.id, WAIT_MS), waitVideoAdvances(A, v3.id, WAIT_MS)]);
     await shoot(A, 'playback-02-A-evicted.png');
   });
 
@@ -175,12 +162,12 @@ test('real video plays with rotating tokens and stops once it ends elsewhere', a
       whenHolds(A, endedWithoutVideo, [v2.id, 'Stopped from another device or tab']),
     ]);
     t.diagnostic(`stopped: A's player stopped ${stoppedAt - goneAt} ms after B saw the stop`);
-    await waitVideoAdvances(A, v3.id, WAIT_MS);
-
-    // As for an eviction: the server refuses the stopped stream's token too.
+    // As for an eviction, and asked at once for the same reason: the server refuses the stopped
+    // stream's token too.
     const refused = await fetch(`${stack.baseUrl}/media/${v2.id}/index.m3u8?token=${encodeURIComponent(lastToken)}`);
     assert.equal(refused.status, 403);
     assert.equal((await refused.json()).error.code, 'stream_ended');
+    await waitVideoAdvances(A, v3.id, WAIT_MS);
     await shoot(A, 'playback-03-A-stopped-elsewhere.png');
   });
 
