@@ -25,6 +25,11 @@ thread_ticks() {
 # The machine's busy and idle ticks (all cores): busy is user, nice, system, irq, softirq, steal;
 # idle is idle and iowait.
 machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
+# Percent of all cores busy between two machine_ticks readings: a run far from 100 % is held up
+# by waiting, not by CPU alone.
+busy_percent() {  # "busy idle" before, "busy idle" after
+  echo "$1 $2" | awk '{busy = $3 - $1; idle = $4 - $2; print (busy + idle ? int(100 * busy / (busy + idle)) : 0)}'
+}
 written_bytes() { awk '$1 == "write_bytes:" {print $2}' "/proc/$1/io"; }  # sent to the disk
 
 # The workers' batches so far, from an api's /metrics: "count sum_of_sizes seconds_in_batches".

@@ -90,9 +90,7 @@ run_wrk() {  # name, url, [more wrk options: -s script, -H header]
   fi
   # How busy the whole machine was: a run far from 100 % is held up by waiting, not by CPU alone
   # (docs/design.md §8 says why that wait is not the decision log's fsync).
-  echo "$machine_before $machine_after" |
-    awk '{busy = $3 - $1; idle = $4 - $2; print (busy + idle ? int(100 * busy / (busy + idle)) : 0)}' \
-    >"$out/busy-$name.txt"
+  busy_percent "$machine_before" "$machine_after" >"$out/busy-$name.txt"
   grep -E 'Requests/sec|Non-2xx|Socket errors|status|starts' "$out/wrk-$name.txt" || true
   # CPU per request of each process over the run, from /proc ticks (10 ms each).
   local requests i

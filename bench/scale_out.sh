@@ -123,9 +123,8 @@ run_setup() {
     per+=$(awk -v d="$redis_ticks" -v n="$requests" 'BEGIN { printf " redis %.1f", d * 10000 / n }')
   # Over the wrk run only. An api's /metrics carries the batches of the one worker its scrape
   # reached, so they are shown for one worker only.
-  local batch_line busy
-  busy=$(echo "$machine_before $machine_after" | awk '{b = $3 - $1; i = $4 - $2; if (b + i > 0) printf "%.0f", b * 100 / (b + i)}')
-  batch_line="  machine $busy % busy"
+  local batch_line
+  batch_line="  machine $(busy_percent "$machine_before" "$machine_after") % busy"
   [ "$workers" -eq 1 ] &&
     batch_line+=$(echo "$batches_before $batches" | awk -v secs="${WRK_DURATION%s}" '{
       n = $4 - $1; size = $5 - $2; t = $6 - $3
