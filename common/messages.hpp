@@ -1,13 +1,18 @@
 #pragma once
 
-// The messages between api and worker. Wire format (ZeroMQ):
-//   api -> worker, DEALER -> ROUTER: one frame, a JSON request (encode_request / decode_request)
+// The messages between api and worker. Wire format (ZeroMQ); each message carries a batch, one
+// entry after the other, so that libzmq wakes its I/O threads once per batch rather than once
+// per entry (docs/design.md §10):
+//   api -> worker, DEALER -> ROUTER: one frame per request, a JSON request (encode_request /
+//     decode_request); what a worker's batch has no room for waits for its next batch
 //     {"op":"start","corr":7,"requestId":"r_1","userId":"alice","videoId":"v1","sessionId":"s"}
-//   worker -> api, ROUTER -> DEALER: three frames, and a fourth, a playback note, when any
+//   worker -> api, ROUTER -> DEALER: four frames per reply, the batch's replies to that api
 //     [corr: decimal text] [outcome: to_string(outcome)] [body: encode_reply_body]
-//   worker -> apis, PUB -> SUB: three frames, and a fourth, a playback note, when any
+//     [playback note, or empty when none]
+//   worker -> apis, PUB -> SUB: four frames per event, all the batch's events
 //     [topic: userId] [event: encode_event_body] [sequence: "<epoch> <seq>"]
-//   and, for each ping a worker takes, a heartbeat of two empty frames [""] [""]: an api relies
+//     [playback note, or empty when none]
+//   and, for each ping a worker takes, a heartbeat of two frames [""] [dataset id]: an api relies
 //   on a worker only while it hears it here too (a SUB misses what is published before it joins).
 //   seq numbers a user's events 1, 2, 3, ... within an epoch (one worker process's life with
 //   the embedded store; the whole Redis dataset with Redis). The snapshot reply carries the

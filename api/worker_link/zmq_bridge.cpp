@@ -167,6 +167,9 @@ void zmq_bridge::take_calls() {
   if (closed_) return;
   const auto now = clock::now();
   calls_.take(taken_);
+  // Every worker's share of the calls leaves as one message (common/messages.hpp).
+  std::vector<std::vector<pending_call*>> to_worker(workers_.size());
+  std::vector<std::uint64_t> corrs;
   for (worker_call& c : taken_) {
     const std::uint64_t corr = c.corr;
     const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now);
@@ -174,7 +177,19 @@ void zmq_bridge::take_calls() {
     const auto [it, inserted] =
         pending_.try_emplace(corr, pending_call{std::move(c), interval, {}, std::nullopt, 0});
     if (!inserted) continue;  // corrs are unique; a repeat is a bug, not a second caller
-    if (send(it->second, now)) {
+    corrs.push_back(corr);
+  }
+  taken_.clear();
+  // Pointers to the map's values stay valid while nothing is inserted or erased.
+  for (const std::uint64_t corr : corrs) {
+    pending_call& p = pending_.at(corr);
+    to_worker[pick_worker(p.call.route_key, now)].push_back(&p);
+  }
+  for (std::size_t i = 0; i < workers_.size(); ++i)
+    if (!to_worker[i].empty()) send(i, to_worker[i]);
+  for (const std::uint64_t corr : corrs) {
+    const auto it = pending_.find(corr);
+    if (it->second.sent_to) {
       stats_.sent.fetch_add(1, std::memory_order_relaxed);
     } else if (!it->second.call.idempotent) {
       finish(it, std::nullopt);
@@ -182,23 +197,35 @@ void zmq_bridge::take_calls() {
     }
     schedule(corr, it->second, now);
   }
-  taken_.clear();
   settle(now);
 }
 
 bool zmq_bridge::send(pending_call& p, clock::time_point now) {
-  const std::size_t target = pick_worker(p.call.route_key, now);
+  std::vector<pending_call*> one{&p};
+  return send(pick_worker(p.call.route_key, now), one);
+}
+
+bool zmq_bridge::send(std::size_t target, const std::vector<pending_call*>& calls) {
   worker_sockets& w = workers_[target];
   w.sent = true;
-  if (again_if_interrupted(
-          [&] { return w.requests.send(zmq::buffer(p.call.wire), zmq::send_flags::dontwait); })) {
-    p.sent_to = target;
-    p.sent_on = w.connection;
-    return true;
+  // A DEALER takes a message whole or not at all: only its first part can be refused.
+  bool taken = true;
+  for (std::size_t k = 0; k < calls.size() && taken; ++k) {
+    const auto flags = k + 1 < calls.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                            : zmq::send_flags::dontwait;
+    taken = again_if_interrupted(
+        [&] { return w.requests.send(zmq::buffer(calls[k]->call.wire), flags).has_value(); });
   }
-  p.sent_to.reset();
-  stats_.refused.fetch_add(1, std::memory_order_relaxed);
-  return false;
+  for (pending_call* p : calls) {
+    if (taken) {
+      p->sent_to = target;
+      p->sent_on = w.connection;
+    } else {
+      p->sent_to.reset();
+      stats_.refused.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  return taken;
 }
 
 bool zmq_bridge::may_be_lost(const pending_call& p, clock::time_point now) const {

@@ -117,7 +117,10 @@ class zmq_bridge final {
   // and arms the timer for what is due next.
   void settle(clock::time_point now);
   void arm_timer(clock::time_point now);
+  // Sends to the worker the call's user is routed to now; false when it was refused.
   bool send(pending_call& p, clock::time_point now);
+  // Sends the calls to worker `target` as one message; false when it was refused.
+  bool send(std::size_t target, const std::vector<pending_call*>& calls);
   bool may_be_lost(const pending_call& p, clock::time_point now) const;
   void schedule(std::uint64_t corr, pending_call& p, clock::time_point now);
   void fire_timers(clock::time_point now);
@@ -126,6 +129,9 @@ class zmq_bridge final {
   // Each reads one batch at most and returns true when it stopped at the batch (zmq_readable).
   bool receive_replies(std::size_t worker, clock::time_point now);
   bool receive_events(worker_sockets& w, clock::time_point now);
+  // One reply or event: the frames_per_entry frames from `entry` (zmq_bridge_receive.cpp).
+  void take_reply(std::size_t worker, const zmq::message_t* entry, clock::time_point now);
+  void take_event(const zmq::message_t* entry);
   void note_dataset(worker_sockets& w, std::string_view dataset);
   bool receive_disconnections(std::size_t worker);
   void mark_alive(std::size_t worker, clock::time_point now);
@@ -157,7 +163,8 @@ class zmq_bridge final {
   pending_map pending_;
   std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
   std::unordered_map<std::uint64_t, ping> pings_;
-  std::vector<worker_call> taken_;  // reused for every batch taken from the queue
+  std::vector<worker_call> taken_;      // reused for every batch taken from the queue
+  std::vector<zmq::message_t> frames_;  // reused for every message read
   clock::time_point next_ping_{};
   std::string dataset_;  // the first dataset heard: the one this api serves
 

@@ -4,10 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <charconv>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "api/views/views.hpp"
 #include "api/worker_link/zmq_bridge.hpp"
@@ -19,11 +19,15 @@ namespace streamgate {
 
 namespace {
 
-// Messages taken from one socket per wake-up; the next batch waits its turn behind what this one
-// queued. The io threads that read them also write every WebSocket, and a turn of a WebSocket's
-// writer sends up to 64 KiB (api/websocket/websocket_session): a batch of events no larger than
-// that keeps a socket that reads from falling behind while a worker publishes a burst.
-constexpr int max_receive_batch = 64;
+// Replies and events taken from one socket per wake-up; the next batch waits its turn behind what
+// this one queued. The io threads that read them also write every WebSocket, and a turn of a
+// WebSocket's writer sends up to 64 KiB (api/websocket/websocket_session): a batch of events no
+// larger than that keeps a socket that reads from falling behind while a worker publishes a
+// burst. A message is taken whole, so a batch may end one message past this.
+constexpr std::size_t max_receive_batch = 64;
+// A reply is [corr] [outcome] [body] [playback note, or empty], an event [topic] [body]
+// [sequence] [playback note, or empty]; a message holds one or more (common/messages.hpp).
+constexpr std::size_t frames_per_entry = 4;
 
 std::optional<std::uint64_t> parse_corr(std::string_view text) {
   std::uint64_t corr = 0;
@@ -32,50 +36,71 @@ std::optional<std::uint64_t> parse_corr(std::string_view text) {
   return corr;
 }
 
+// An entry's playback note into `note` (none when its frame is empty); false when the frame is
+// not a note.
+bool read_note(const zmq::message_t& frame, std::optional<playback_note>& note) {
+  note.reset();
+  if (frame.size() == 0) return true;
+  note = parse_playback_note(frame.to_string_view());
+  return note.has_value();
+}
+
+bool holds_entries(const std::vector<zmq::message_t>& frames) {
+  return !frames.empty() && frames.size() % frames_per_entry == 0;
+}
+
 }  // namespace
 
 bool zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
-  std::array<zmq::message_t, 4> frames;
-  std::size_t count = 0;
-  int n = 0;
-  for (; n < max_receive_batch && receive_message(workers_[worker].requests, frames, count); ++n) {
-    const bool framed = count == 3 || count == 4;
-    const auto corr = framed ? parse_corr(frames[0].to_string_view()) : std::nullopt;
-    const auto result = framed ? parse_outcome(frames[1].to_string_view()) : std::nullopt;
-    const auto note = count == 4 ? parse_playback_note(frames[3].to_string_view()) : std::nullopt;
-    if (!corr || !result || (count == 4 && !note)) {
+  std::size_t taken = 0;
+  while (taken < max_receive_batch && receive_message(workers_[worker].requests, frames_)) {
+    if (!holds_entries(frames_)) {
+      ++taken;
       stats_.malformed.fetch_add(1, std::memory_order_relaxed);
-      spdlog::debug("dropped a malformed reply of {} frames from worker {}", count, worker);
+      spdlog::debug("dropped a malformed reply of {} frames from worker {}", frames_.size(),
+                    worker);
       continue;
     }
-    mark_alive(worker, now);
-    if (pings_.erase(*corr) != 0) continue;
-    const auto it = pending_.find(*corr);
-    if (it == pending_.end()) {
-      stats_.late_replies.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    std::optional<reply_body> body = decode_reply_body(frames[2].to_string_view());
-    if (!body) {
-      // The caller hears why at once rather than waiting for its timeout.
-      stats_.malformed.fetch_add(1, std::memory_order_relaxed);
-      finish(it, worker_reply{outcome::internal,
-                              error{error_code::internal, "the worker's reply could not be read"}});
-      continue;
-    }
-    worker_reply answer{*result, std::move(*body)};
-    if (const auto* grant = note ? std::get_if<playback_grant>(&*note) : nullptr)
-      answer.playback = playback_.pass(*grant, wall_ms());
-    finish(it, std::move(answer));
+    for (std::size_t f = 0; f < frames_.size(); f += frames_per_entry, ++taken)
+      take_reply(worker, &frames_[f], now);
   }
-  return n == max_receive_batch;
+  return taken >= max_receive_batch;
+}
+
+void zmq_bridge::take_reply(std::size_t worker, const zmq::message_t* entry,
+                            clock::time_point now) {
+  const auto corr = parse_corr(entry[0].to_string_view());
+  const auto result = parse_outcome(entry[1].to_string_view());
+  std::optional<playback_note> note;
+  if (!corr || !result || !read_note(entry[3], note)) {
+    stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("dropped a malformed reply from worker {}", worker);
+    return;
+  }
+  mark_alive(worker, now);
+  if (pings_.erase(*corr) != 0) return;
+  const auto it = pending_.find(*corr);
+  if (it == pending_.end()) {
+    stats_.late_replies.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  std::optional<reply_body> body = decode_reply_body(entry[2].to_string_view());
+  if (!body) {
+    // The caller hears why at once rather than waiting for its timeout.
+    stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+    finish(it, worker_reply{outcome::internal,
+                            error{error_code::internal, "the worker's reply could not be read"}});
+    return;
+  }
+  worker_reply answer{*result, std::move(*body)};
+  if (const auto* grant = note ? std::get_if<playback_grant>(&*note) : nullptr)
+    answer.playback = playback_.pass(*grant, wall_ms());
+  finish(it, std::move(answer));
 }
 
 bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
-  std::array<zmq::message_t, 4> frames;
-  std::size_t count = 0;
-  int n = 0;
-  for (; n < max_receive_batch && receive_message(w.events, frames, count); ++n) {
+  std::size_t taken = 0;
+  while (taken < max_receive_batch && receive_message(w.events, frames_)) {
     w.last_heard = now;
     // Joined (again): events published before may have missed every socket, and a crashed
     // worker may have committed decisions it never published, so each fetches a snapshot.
@@ -88,47 +113,58 @@ bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
       confirmed_tokens_.clear();
       events_.resync_all();
     }
-    if (count == 2 && frames[0].size() == 0) {  // a heartbeat, naming the worker's dataset
-      note_dataset(w, frames[1].to_string_view());
+    if (frames_.size() == 2 && frames_[0].size() == 0) {  // a heartbeat, naming the dataset
+      ++taken;
+      note_dataset(w, frames_[1].to_string_view());
       continue;
     }
-    const bool framed = count == 3 || count == 4;
-    auto mark = framed ? parse_sequence_frame(frames[2].to_string_view()) : std::nullopt;
-    const auto note = count == 4 ? parse_playback_note(frames[3].to_string_view()) : std::nullopt;
-    if (!mark || (count == 4 && !note)) {
+    if (!holds_entries(frames_)) {
+      ++taken;
       stats_.malformed.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    stats_.events.fetch_add(1, std::memory_order_relaxed);
-    const playback_grant* grant = nullptr;
-    if (note) {
-      if (const auto* end = std::get_if<playback_end>(&*note)) {
-        playback_.ended(end->stream_id, wall_ms());
-      } else if (const auto* revoked = std::get_if<access_revoked>(&*note)) {
-        // docs/design.md §6, revocation: the user's old token must not pass here on a cached
-        // confirmation, nor keep a socket it opened; the sockets are closed, not sent the event.
-        confirmed_tokens_.forget(revoked->user_id);
-        events_.revoke(revoked->user_id);
-        continue;
-      } else {
-        grant = &std::get<playback_grant>(*note);
-      }
-    }
-    // Most events have no socket of their user on this api (every api hears every event): none
-    // is read, rendered or given a signed token for nobody. publish() would drop it all the same.
-    if (events_.count_of(frames[0].to_string_view()) == 0) continue;
-    const std::optional<event_body> event = decode_event_body(frames[1].to_string_view());
-    if (!event) {
-      stats_.malformed.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    // Rendered once, for every socket of the user on this api.
-    const std::optional<playback_pass> pass =
-        grant ? std::optional(playback_.pass(*grant, wall_ms())) : std::nullopt;
-    events_.publish(frames[0].to_string_view(), render_event(*event, mark->seq, pass ? &*pass : nullptr),
-                    std::move(*mark));
+    for (std::size_t f = 0; f < frames_.size(); f += frames_per_entry, ++taken)
+      take_event(&frames_[f]);
   }
-  return n == max_receive_batch;
+  return taken >= max_receive_batch;
+}
+
+void zmq_bridge::take_event(const zmq::message_t* entry) {
+  auto mark = parse_sequence_frame(entry[2].to_string_view());
+  std::optional<playback_note> note;
+  if (!mark || !read_note(entry[3], note)) {
+    stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  stats_.events.fetch_add(1, std::memory_order_relaxed);
+  const playback_grant* grant = nullptr;
+  if (note) {
+    if (const auto* end = std::get_if<playback_end>(&*note)) {
+      playback_.ended(end->stream_id, wall_ms());
+    } else if (const auto* revoked = std::get_if<access_revoked>(&*note)) {
+      // docs/design.md §6, revocation: the user's old token must not pass here on a cached
+      // confirmation, nor keep a socket it opened; the sockets are closed, not sent the event.
+      confirmed_tokens_.forget(revoked->user_id);
+      events_.revoke(revoked->user_id);
+      return;
+    } else {
+      grant = &std::get<playback_grant>(*note);
+    }
+  }
+  // Most events have no socket of their user on this api (every api hears every event): none
+  // is read, rendered or given a signed token for nobody. publish() would drop it all the same.
+  const std::string_view topic = entry[0].to_string_view();
+  if (events_.count_of(topic) == 0) return;
+  const std::optional<event_body> event = decode_event_body(entry[1].to_string_view());
+  if (!event) {
+    stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // Rendered once, for every socket of the user on this api.
+  const std::optional<playback_pass> pass =
+      grant ? std::optional(playback_.pass(*grant, wall_ms())) : std::nullopt;
+  events_.publish(topic, render_event(*event, mark->seq, pass ? &*pass : nullptr),
+                  std::move(*mark));
 }
 
 void zmq_bridge::note_dataset(worker_sockets& w, std::string_view dataset) {
@@ -151,9 +187,7 @@ void zmq_bridge::note_dataset(worker_sockets& w, std::string_view dataset) {
 bool zmq_bridge::receive_disconnections(std::size_t worker) {
   // Each event is two frames (event id and value, then the endpoint); only disconnections are
   // subscribed to, so each one counts.
-  std::array<zmq::message_t, 2> frames;
-  std::size_t count = 0;
-  while (receive_message(workers_[worker].monitor, frames, count)) {
+  while (receive_message(workers_[worker].monitor, frames_)) {
     ++workers_[worker].connection;
     if (!std::exchange(workers_[worker].resync_when_heard, true))
       workers_[worker].unheard_since_ms = wall_ms();

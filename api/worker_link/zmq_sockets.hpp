@@ -3,10 +3,10 @@
 // The api's ZeroMQ sockets to one worker, opened with the options the link relies on, and the
 // reading of one whole message from any of them (docs/design.md §1).
 
-#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "common/config.hpp"
@@ -41,19 +41,16 @@ auto again_if_interrupted(Call&& call) -> decltype(call()) {
   }
 }
 
-// Reads one whole multipart message; false when none is waiting. Parts past `frames.size()`
-// are read and dropped, so the next message starts clean; `count` says how many there were.
-template <std::size_t N>
-bool receive_message(zmq::socket_t& socket, std::array<zmq::message_t, N>& frames,
-                     std::size_t& count) {
+// Reads one whole multipart message into `frames` (emptied first); false when none is waiting.
+// A worker sends a batch's replies, and its events, as one message of many parts.
+inline bool receive_message(zmq::socket_t& socket, std::vector<zmq::message_t>& frames) {
+  frames.clear();
   zmq::message_t part;
   if (!again_if_interrupted([&] { return socket.recv(part, zmq::recv_flags::dontwait); }))
     return false;
-  count = 0;
   for (;;) {
     const bool more = part.more();
-    if (count < N) frames[count] = std::move(part);
-    ++count;
+    frames.push_back(std::move(part));
     if (!more) return true;
     // The rest of a message arrives with its first part, so this never waits.
     static_cast<void>(again_if_interrupted([&] { return socket.recv(part); }));

@@ -2,6 +2,7 @@
 // with 503 and Retry-After, and recovers when the worker comes back; no request is decided twice.
 
 #include <catch2/catch.hpp>
+#include <set>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -194,7 +195,7 @@ TEST_CASE("a malformed ZeroMQ message to the worker is dropped and the worker ke
   for (const auto& garbage : garbage_messages) {
     dealer.send(zmq::buffer(garbage), zmq::send_flags::none);
   }
-  // Two frames where one is expected.
+  // A message of two requests, neither one.
   dealer.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);
   dealer.send(zmq::str_buffer("b"), zmq::send_flags::none);
   // A well-formed ping after the garbage (common/messages.hpp): its reply, on the same
@@ -209,8 +210,10 @@ TEST_CASE("a malformed ZeroMQ message to the worker is dropped and the worker ke
     REQUIRE_FALSE(frames.empty());
     ping_answered = frames[0].to_string() == "4242";
     if (ping_answered) {
-      REQUIRE(frames.size() == 3);
+      // One reply: [corr] [outcome] [body] [no playback note] (common/messages.hpp).
+      REQUIRE(frames.size() == 4);
       CHECK(frames[1].to_string() == "ok");
+      CHECK(frames[3].size() == 0);
     }
   }
 
@@ -219,6 +222,42 @@ TEST_CASE("a malformed ZeroMQ message to the worker is dropped and the worker ke
   INFO(r.describe());
   CHECK(r.status == 201);
   CHECK(http.get("/health").status == 200);
+}
+
+TEST_CASE("a message of several requests gets each answered, a malformed one among them dropped",
+          "[integration][worker-down]") {
+  // An api sends the calls it takes at once as one message, a frame each, and a worker answers
+  // a batch's replies as one message, four frames each (common/messages.hpp). With a batch of
+  // one, the message's later requests wait for the next batches.
+  const std::vector<std::string> worker_args =
+      GENERATE(std::vector<std::string>{}, std::vector<std::string>{"--max-batch", "1"});
+  INFO("worker flags: " << (worker_args.empty() ? "none" : worker_args[0] + " " + worker_args[1]));
+  stack s(stack_options{}.worker_args(worker_args));
+  zmq::context_t context;
+  zmq::socket_t dealer(context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.set(zmq::sockopt::rcvtimeo, 10000);
+  dealer.connect("tcp://127.0.0.1:" + std::to_string(s.requests_port()));
+  const std::vector<std::string> requests{R"({"op":"ping","corr":501})", "not json",
+                                          R"({"op":"ping","corr":502})",
+                                          R"({"op":"ping","corr":503})"};
+  for (std::size_t i = 0; i < requests.size(); ++i)
+    dealer.send(zmq::buffer(requests[i]),
+                i + 1 < requests.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+
+  std::set<std::string> answered;
+  while (answered.size() < 3) {
+    std::vector<zmq::message_t> frames;
+    const auto received = zmq::recv_multipart(dealer, std::back_inserter(frames));
+    REQUIRE(received.has_value());  // none: no reply within 10 s
+    REQUIRE(frames.size() % 4 == 0);
+    for (std::size_t f = 0; f < frames.size(); f += 4) {
+      CHECK(frames[f + 1].to_string() == "ok");
+      answered.insert(frames[f].to_string());
+    }
+  }
+  CHECK(answered == std::set<std::string>{"501", "502", "503"});
+  CHECK(s.worker_running());
 }
 
 TEST_CASE("a start accepted with 202 that no worker decides in time is reported to the sockets",

@@ -12,7 +12,6 @@
 #include <variant>
 
 #include "common/codec.hpp"
-#include "common/wire/worker_codec.hpp"
 #include "worker/server/heartbeat.hpp"
 
 namespace streamgate {
@@ -86,7 +85,10 @@ void worker_loop::run(const std::atomic<bool>& stop_requested) {
     const auto now = clock::now();
     const auto wait = std::max(std::chrono::milliseconds::zero(),
                                std::chrono::ceil<std::chrono::milliseconds>(next_expiry - now));
-    zmq::poll(items.data(), items.size(), std::min(wait, expiry_interval));
+    // Requests left in the inbox by the last batch are taken at once.
+    zmq::poll(items.data(), items.size(),
+              inbox_next_ < inbox_.size() ? std::chrono::milliseconds::zero()
+                                          : std::min(wait, expiry_interval));
     for (std::size_t taken = 0; taken < max_batch_ && take_one(); ++taken) {
     }
     const bool expiry_due = clock::now() >= next_expiry;
@@ -114,26 +116,34 @@ void worker_loop::run(const std::atomic<bool>& stop_requested) {
 }
 
 bool worker_loop::request_waiting() {
-  return (requests_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+  return inbox_next_ < inbox_.size() || (requests_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+}
+
+bool worker_loop::read_message() {
+  inbox_.clear();
+  inbox_next_ = 1;  // after the identity
+  zmq::message_t part;
+  if (!requests_.recv(part, zmq::recv_flags::dontwait)) return false;
+  // All parts of a message arrive together, so reading the rest never waits.
+  for (;;) {
+    const bool more = part.more();
+    inbox_.push_back(std::move(part));
+    if (!more) return true;
+    static_cast<void>(requests_.recv(part));
+  }
 }
 
 bool worker_loop::take_one() {
+  if (inbox_next_ >= inbox_.size()) {
+    if (!read_message()) return false;
+    if (inbox_.size() < 2) {
+      drop("a message of an identity and no request");
+      return true;
+    }
+  }
   zmq::message_t identity;
-  if (!requests_.recv(identity, zmq::recv_flags::dontwait)) return false;
-  // All parts of a message arrive together, so reading the rest never waits. Every part is read
-  // even when there are too many, so the next message starts clean.
-  std::size_t frames = 1;
-  zmq::message_t payload;
-  for (bool more = identity.more(); more; ++frames) {
-    zmq::message_t part;
-    static_cast<void>(requests_.recv(part));
-    more = part.more();
-    if (frames == 1) payload = std::move(part);
-  }
-  if (frames != 2) {
-    drop("expected 2 frames [identity][request], got " + std::to_string(frames));
-    return true;
-  }
+  identity.copy(inbox_.front());
+  const zmq::message_t& payload = inbox_[inbox_next_++];
   auto decoded = decode_request(payload.to_string_view());
   if (!decoded) {
     drop(decoded.error().message);
@@ -141,11 +151,15 @@ bool worker_loop::take_one() {
   }
   // The api's metric scrapes are answered at once and stay out of the batch sizes.
   if (std::holds_alternative<stats_request>(decoded->body)) {
-    send(identity, decoded->corr,
-         {outcome::ok, batch_stats_.report(decider_.active_streams(), decider_.counters())});
+    std::vector<reply_address> to;
+    to.push_back({std::move(identity), decoded->corr});
+    send_replies(
+        requests_, to,
+        {{outcome::ok, batch_stats_.report(decider_.active_streams(), decider_.counters())}});
     return true;
   }
-  if (std::holds_alternative<ping_request>(decoded->body)) publish_heartbeat(events_, decider_.epoch());
+  if (std::holds_alternative<ping_request>(decoded->body))
+    publish_heartbeat(events_, decider_.epoch());
   waiting_.push_back({std::move(identity), decoded->corr});
   bodies_.push_back(std::move(decoded->body));
   return true;
@@ -162,7 +176,8 @@ void worker_loop::answer_batch(bool expiry_due) {
       [](const request_body& b) { return !std::holds_alternative<ping_request>(b); }));
   const auto began = std::chrono::steady_clock::now();
   try {
-    const std::vector<std::string> due = expiry_due ? decider_.due_users() : std::vector<std::string>{};
+    const std::vector<std::string> due =
+        expiry_due ? decider_.due_users() : std::vector<std::string>{};
     decider_.decide(bodies_, due, replies_, to_publish_);
   } catch (const store_unavailable& e) {
     // Answered at once rather than left to the api's timeout: the client hears 503 and retries
@@ -172,7 +187,7 @@ void worker_loop::answer_batch(bool expiry_due) {
                   e.what());
     const reply unavailable{outcome::unavailable,
                             error{error_code::unavailable, "the store is unreachable"}};
-    for (waiting& w : waiting_) send(w.identity, w.corr, unavailable);
+    send_replies(requests_, waiting_, std::vector<reply>(waiting_.size(), unavailable));
     waiting_.clear();
     bodies_.clear();
     replies_.clear();
@@ -185,20 +200,8 @@ void worker_loop::answer_batch(bool expiry_due) {
     batch_stats_.observe_batch_time(std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - began));
   }
-  constexpr auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-  for (const published_event& e : to_publish_) {
-    static_cast<void>(events_.send(zmq::buffer(e.topic), more));
-    const std::string body = encode_event_body(e.body);
-    static_cast<void>(events_.send(zmq::buffer(body), more));
-    if (e.playback.empty()) {
-      static_cast<void>(events_.send(zmq::buffer(e.sequence), zmq::send_flags::dontwait));
-    } else {
-      static_cast<void>(events_.send(zmq::buffer(e.sequence), more));
-      static_cast<void>(events_.send(zmq::buffer(e.playback), zmq::send_flags::dontwait));
-    }
-  }
-  for (std::size_t i = 0; i < waiting_.size() && i < replies_.size(); ++i)
-    send(waiting_[i].identity, waiting_[i].corr, replies_[i]);
+  publish_events(events_, to_publish_);
+  send_replies(requests_, waiting_, replies_);
   waiting_.clear();
   bodies_.clear();
   replies_.clear();
@@ -216,22 +219,6 @@ void worker_loop::prune() {
   } catch (const store_unavailable& e) {
     // Not urgent: the next second tries again, and the next batch says whether the store is back.
     spdlog::warn("could not prune the audit trail and remembered starts: {}", e.what());
-  }
-}
-
-void worker_loop::send(zmq::message_t& identity, std::uint64_t corr, const reply& answer) {
-  // dontwait: a ROUTER drops what it cannot route (a gone api) instead of blocking the worker.
-  constexpr auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-  const std::string corr_text = std::to_string(corr);
-  const std::string body = encode_reply_body(answer.body);
-  static_cast<void>(requests_.send(identity, more));
-  static_cast<void>(requests_.send(zmq::buffer(corr_text), more));
-  static_cast<void>(requests_.send(zmq::buffer(to_string(answer.status)), more));
-  if (answer.playback.empty()) {
-    static_cast<void>(requests_.send(zmq::buffer(body), zmq::send_flags::dontwait));
-  } else {
-    static_cast<void>(requests_.send(zmq::buffer(body), more));
-    static_cast<void>(requests_.send(zmq::buffer(answer.playback), zmq::send_flags::dontwait));
   }
 }
 

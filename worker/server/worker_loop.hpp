@@ -20,6 +20,7 @@
 #include "common/config.hpp"
 #include "worker/server/batch_stats.hpp"
 #include "worker/server/decider.hpp"
+#include "worker/server/outgoing.hpp"
 
 namespace streamgate {
 
@@ -40,16 +41,13 @@ class worker_loop final {
   std::uint64_t dropped_messages() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
-  struct waiting {
-    zmq::message_t identity;
-    std::uint64_t corr;
-  };
+  // Takes one request: the next of the message in the inbox, else of the next message read.
   bool take_one();
+  bool read_message();
   // A request has arrived that the loop has not taken yet.
   bool request_waiting();
   void drop(std::string_view reason);
   void answer_batch(bool expiry_due);
-  void send(zmq::message_t& identity, std::uint64_t corr, const reply& answer);
   void prune();
 
   decider& decider_;
@@ -58,7 +56,11 @@ class worker_loop final {
   std::chrono::milliseconds audit_retention_;
   zmq::socket_t requests_;
   zmq::socket_t events_;
-  std::vector<waiting> waiting_;
+  // The message being taken: [identity] [request]... (common/messages.hpp). What a full batch
+  // leaves of it waits here for the next one, so a batch never exceeds --max-batch.
+  std::vector<zmq::message_t> inbox_;
+  std::size_t inbox_next_ = 0;
+  std::vector<reply_address> waiting_;
   std::vector<request_body> bodies_;
   std::vector<reply> replies_;
   std::vector<published_event> to_publish_;
