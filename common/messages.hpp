@@ -19,6 +19,7 @@
 //   epoch and the seq it reflects, so an api can order a user's events against a snapshot: an
 //   event it did not expect (a gap after a PUB drop, a late one, a new epoch after a restart)
 //   makes it fetch a fresh snapshot for that user's WebSockets (api/websocket/event_order.hpp).
+// A message holds at most max_entries_per_message entries; a larger batch leaves as several.
 // Replies and events are typed (common/worker_replies.hpp, carried by common/wire/worker_codec):
 // the worker knows no client JSON; the api renders every body once (api/views,
 // docs/design.md §10).
@@ -33,6 +34,11 @@
 #include "common/error.hpp"
 
 namespace streamgate {
+
+// Entries (requests, replies or events) one message carries at most. Sockets bound their queues
+// in messages (ZeroMQ's high-water marks), so this is what turns those bounds into bounds on
+// entries; and a batch of this many already wakes a peer's I/O thread once for all of them.
+inline constexpr std::size_t max_entries_per_message = 64;
 
 struct start_request {
   std::string request_id;
@@ -132,11 +138,11 @@ struct delete_user_request {
 };
 
 using request_body =
-    std::variant<start_request, heartbeat_request, stop_request, stop_all_request,
-                 get_user_request, list_users_request, create_user_request, patch_user_request,
-                 list_streams_request, snapshot_request, list_videos_request, get_video_request,
-                 get_request_request, ping_request, list_events_request, authenticate_request,
-                 stats_request, list_plans_request, rotate_token_request, delete_user_request>;
+    std::variant<start_request, heartbeat_request, stop_request, stop_all_request, get_user_request,
+                 list_users_request, create_user_request, patch_user_request, list_streams_request,
+                 snapshot_request, list_videos_request, get_video_request, get_request_request,
+                 ping_request, list_events_request, authenticate_request, stats_request,
+                 list_plans_request, rotate_token_request, delete_user_request>;
 
 struct request {
   std::uint64_t corr = 0;  // chosen by the api to match the reply to its caller

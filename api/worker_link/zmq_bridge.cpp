@@ -11,6 +11,7 @@
 #include "api/worker_link/zmq_sockets.hpp"
 #include "common/clock.hpp"
 #include "common/codec.hpp"
+#include "common/messages.hpp"
 
 namespace streamgate {
 
@@ -167,7 +168,8 @@ void zmq_bridge::take_calls() {
   if (closed_) return;
   const auto now = clock::now();
   calls_.take(taken_);
-  // Every worker's share of the calls leaves as one message (common/messages.hpp).
+  // Every worker's share of the calls leaves as one message (or several of
+  // max_entries_per_message each, common/messages.hpp).
   std::vector<std::vector<pending_call*>> to_worker(workers_.size());
   std::vector<std::uint64_t> corrs;
   for (worker_call& c : taken_) {
@@ -185,8 +187,15 @@ void zmq_bridge::take_calls() {
     pending_call& p = pending_.at(corr);
     to_worker[pick_worker(p.call.route_key, now)].push_back(&p);
   }
-  for (std::size_t i = 0; i < workers_.size(); ++i)
-    if (!to_worker[i].empty()) send(i, to_worker[i]);
+  std::vector<pending_call*> message;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    for (std::size_t k = 0; k < to_worker[i].size(); k += max_entries_per_message) {
+      const auto from = to_worker[i].begin() + static_cast<std::ptrdiff_t>(k);
+      message.assign(from, from + static_cast<std::ptrdiff_t>(
+                                      std::min(max_entries_per_message, to_worker[i].size() - k)));
+      send(i, message);
+    }
+  }
   for (const std::uint64_t corr : corrs) {
     const auto it = pending_.find(corr);
     if (it->second.sent_to) {

@@ -3,13 +3,16 @@
 #include <string_view>
 
 #include "common/link_keys.hpp"
+#include "common/messages.hpp"
 
 namespace streamgate {
 
 namespace {
 
 constexpr int requests_hwm = 10'000;
-constexpr int events_hwm = 100'000;
+// Events come unasked, up to max_entries_per_message in a message: about 100,000 at most wait
+// for a strand that fell behind (ZeroMQ drops beyond it, and the gap makes the sockets resync).
+constexpr int events_hwm = static_cast<int>(100'000 / max_entries_per_message);
 
 // CURVE client keys of the worker link (docs/design.md §6), set before connecting so every
 // connection does the handshake: a worker that does not know this api's key, or an impostor

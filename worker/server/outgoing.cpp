@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "common/messages.hpp"
 #include "common/wire/worker_codec.hpp"
 
 namespace streamgate {
@@ -15,6 +16,12 @@ void send_frame(zmq::socket_t& socket, zmq::const_buffer frame, bool last) {
   static_cast<void>(socket.send(frame, last
                                            ? zmq::send_flags::dontwait
                                            : zmq::send_flags::sndmore | zmq::send_flags::dontwait));
+}
+
+// The entry at `index` of `count` is the last of its message: of all, or of its share of
+// max_entries_per_message.
+bool ends_message(std::size_t index, std::size_t count) {
+  return index + 1 == count || (index + 1) % max_entries_per_message == 0;
 }
 
 }  // namespace
@@ -34,8 +41,10 @@ void send_replies(zmq::socket_t& router, const std::vector<reply_address>& to,
         sent[i] = true;
       }
     }
-    send_frame(router, zmq::buffer(to[first].identity.data(), to[first].identity.size()), false);
+    const zmq::message_t& identity = to[first].identity;
     for (std::size_t k = 0; k < group.size(); ++k) {
+      if (k % max_entries_per_message == 0)
+        send_frame(router, zmq::buffer(identity.data(), identity.size()), false);
       const reply_address& address = to[group[k]];
       const reply& answer = answers[group[k]];
       const std::string corr = std::to_string(address.corr);
@@ -43,7 +52,7 @@ void send_replies(zmq::socket_t& router, const std::vector<reply_address>& to,
       send_frame(router, zmq::buffer(corr), false);
       send_frame(router, zmq::buffer(to_string(answer.status)), false);
       send_frame(router, zmq::buffer(body), false);
-      send_frame(router, zmq::buffer(answer.playback), k + 1 == group.size());
+      send_frame(router, zmq::buffer(answer.playback), ends_message(k, group.size()));
     }
   }
 }
@@ -55,7 +64,7 @@ void publish_events(zmq::socket_t& pub, const std::vector<published_event>& even
     send_frame(pub, zmq::buffer(e.topic), false);
     send_frame(pub, zmq::buffer(body), false);
     send_frame(pub, zmq::buffer(e.sequence), false);
-    send_frame(pub, zmq::buffer(e.playback), i + 1 == events.size());
+    send_frame(pub, zmq::buffer(e.playback), ends_message(i, events.size()));
   }
 }
 

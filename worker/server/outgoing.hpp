@@ -1,7 +1,8 @@
 #pragma once
 
 // What the worker sends after a batch is committed (common/messages.hpp has the frames): each
-// api's replies as one message, and all the batch's events as one. libzmq hands a message to its
+// api's replies as one message, and all the batch's events as one (or as several of
+// max_entries_per_message each). libzmq hands a message to its
 // I/O thread when its last frame is sent, and wakes that thread (a write on its mailbox) when the
 // thread was idle; sent one by one, nearly every reply and event of a batch woke it again, a
 // syscall on this thread and a wake-up on that one each (docs/design.md §10).

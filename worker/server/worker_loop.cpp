@@ -12,15 +12,19 @@
 #include <variant>
 
 #include "common/codec.hpp"
+#include "common/messages.hpp"
 #include "worker/server/heartbeat.hpp"
 
 namespace streamgate {
 
 namespace {
 
-// Generous but bounded queues: a burst of tens of thousands of requests is absorbed, and a peer
-// that stops reading costs a bounded amount of memory (ZeroMQ drops beyond it).
+// Generous but bounded queues: a burst of tens of thousands of requests is absorbed (an api's own
+// call queue bounds what it sends, and replies answer only what was asked). Events are sent
+// unasked, in messages of up to max_entries_per_message each: an api that stops reading them
+// costs at most about 100,000 events here (ZeroMQ drops beyond it; the api resyncs its sockets).
 constexpr int high_water_mark = 100'000;
+constexpr int events_high_water_mark = static_cast<int>(100'000 / max_entries_per_message);
 // Long enough for the last replies to leave at shutdown, short enough never to hang it.
 constexpr int linger_ms = 200;
 // The longest wait between two checks of the stop flag, and between two looks at the lease index.
@@ -44,9 +48,12 @@ constexpr std::chrono::milliseconds prune_interval{25};
 constexpr std::chrono::milliseconds prune_deferral_limit{100};
 
 zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,
-                          const std::string& endpoint, const std::string& curve_secret_key) {
+                          const std::string& endpoint, const std::string& curve_secret_key,
+                          int send_high_water_mark) {
   zmq::socket_t socket(context, type);
-  socket.set(zmq::sockopt::sndhwm, high_water_mark);
+  // Before the bind, like every option: a connection accepted before it was set would keep the
+  // default.
+  socket.set(zmq::sockopt::sndhwm, send_high_water_mark);
   socket.set(zmq::sockopt::rcvhwm, high_water_mark);
   socket.set(zmq::sockopt::linger, linger_ms);
   // Set before the bind: every connection it accepts then does the CURVE handshake.
@@ -72,8 +79,10 @@ worker_loop::worker_loop(zmq::context_t& context, const worker_endpoint& bind, i
       store_(s),
       max_batch_(static_cast<std::size_t>(std::max(max_batch, 1))),
       audit_retention_(audit_retention),
-      requests_(make_socket(context, zmq::socket_type::router, bind.requests, curve_secret_key)),
-      events_(make_socket(context, zmq::socket_type::pub, bind.events, curve_secret_key)) {}
+      requests_(make_socket(context, zmq::socket_type::router, bind.requests, curve_secret_key,
+                            high_water_mark)),
+      events_(make_socket(context, zmq::socket_type::pub, bind.events, curve_secret_key,
+                          events_high_water_mark)) {}
 
 void worker_loop::run(const std::atomic<bool>& stop_requested) {
   using clock = std::chrono::steady_clock;
