@@ -45,6 +45,9 @@ struct start_request {
   std::string user_id;
   std::string video_id;
   std::string session_id;
+  // The api made request_id (the client gave none): no other user can hold it, so the worker
+  // does not look up its owner, a round trip to a shared store (docs/design.md §8).
+  bool request_id_made = false;
 };
 struct heartbeat_request {
   std::string user_id;

@@ -3,15 +3,15 @@
 #include <utility>
 #include <variant>
 
-#include "api/routes/handlers.hpp"
 #include "api/http/responses.hpp"
 #include "api/http/status_map.hpp"
-#include "api/services.hpp"
+#include "api/routes/handlers.hpp"
+#include "api/routes/new_start.hpp"
 #include "api/routes/start_rate_limit.hpp"
-#include "api/worker_link/worker_client.hpp"
+#include "api/services.hpp"
 #include "api/views/views.hpp"
+#include "api/worker_link/worker_client.hpp"
 #include "common/codec.hpp"
-#include "common/ids.hpp"
 
 namespace streamgate {
 
@@ -56,9 +56,7 @@ asio::awaitable<http_response> start_stream(const request_context& ctx) {
   const result<bool> wait = wait_mode(ctx);
   if (!wait) co_return error_response(wait.error());
 
-  start_request start{body->request_id ? std::move(*body->request_id) : new_id("r_"),
-                      std::string(ctx.param("id")), std::move(body->video_id),
-                      body->session_id ? std::move(*body->session_id) : new_id("ses_")};
+  start_request start = new_start(std::move(*body), std::string(ctx.param("id")));
   const std::string request_id = start.request_id;
   worker_client& worker = ctx.services.worker;
 

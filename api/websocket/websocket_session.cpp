@@ -9,10 +9,10 @@
 #include <variant>
 
 #include "api/http/connection_errors.hpp"
-#include "api/views/views.hpp"
+#include "api/routes/new_start.hpp"
 #include "api/routes/start_rate_limit.hpp"
+#include "api/views/views.hpp"
 #include "api/worker_link/worker_client.hpp"
-#include "common/ids.hpp"
 
 namespace streamgate {
 
@@ -288,10 +288,7 @@ asio::awaitable<void> websocket_session::answer(std::string_view text) {
 }
 
 void websocket_session::start(ws_start& message) {
-  start_body& body = message.body;
-  start_request start{body.request_id ? std::move(*body.request_id) : new_id("r_"), user_id_,
-                      std::move(body.video_id),
-                      body.session_id ? std::move(*body.session_id) : new_id("ses_")};
+  start_request start = new_start(std::move(message.body), user_id_);
   const std::string request_id = start.request_id;
   if (const auto refused = refuse_start(services_, user_id_)) {
     enqueue(render_socket_error(refused->reason, "requestId", request_id));

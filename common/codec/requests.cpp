@@ -22,7 +22,8 @@ struct op_spec {
 
 // In the order of request_body's alternatives: an alternative's index is its op.
 constexpr std::array<op_spec, std::variant_size_v<request_body>> op_specs{{
-    {"start", fields(field::request_id, field::user_id, field::video_id, field::session_id), 0},
+    {"start", fields(field::request_id, field::user_id, field::video_id, field::session_id),
+     fields(field::request_id_made)},
     {"heartbeat", fields(field::user_id, field::stream_id), 0},
     {"stop", fields(field::user_id, field::stream_id), 0},
     {"stop_all", fields(field::user_id), 0},
@@ -64,6 +65,10 @@ void write_fields(json_writer& w, const start_request& r) {
   put(w, "userId", r.user_id);
   put(w, "videoId", r.video_id);
   put(w, "sessionId", r.session_id);
+  if (r.request_id_made) {
+    put_key(w, "requestIdMade");
+    w.Bool(true);
+  }
 }
 void write_fields(json_writer& w, const heartbeat_request& r) {
   put(w, "userId", r.user_id);
@@ -120,6 +125,7 @@ void read_fields(field_reader& f, start_request& r) {
   r.user_id = f.id(field::user_id);
   r.video_id = f.id(field::video_id);
   r.session_id = f.id(field::session_id);
+  r.request_id_made = f.flag(field::request_id_made);
 }
 void read_fields(field_reader& f, heartbeat_request& r) {
   r.user_id = f.id(field::user_id);

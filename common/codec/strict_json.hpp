@@ -135,16 +135,17 @@ enum class field : unsigned {
   plan,
   plans,
   after,
+  request_id_made,
   count,
 };
 
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(field::count)> field_names{
-    "op",     "corr",      "type",       "requestId",
-    "userId", "videoId",   "sessionId",  "streamId",
-    "id",     "name",      "maxStreams", "policy",
-    "users",  "videos",    "title",      "durationSeconds",
-    "limit",  "tokenHash", "plan",       "plans",
-    "after",
+    "op",     "corr",          "type",       "requestId",
+    "userId", "videoId",       "sessionId",  "streamId",
+    "id",     "name",          "maxStreams", "policy",
+    "users",  "videos",        "title",      "durationSeconds",
+    "limit",  "tokenHash",     "plan",       "plans",
+    "after",  "requestIdMade",
 };
 
 static_assert(std::none_of(field_names.begin(), field_names.end(),
@@ -276,6 +277,15 @@ class field_reader final {
   std::optional<std::string> optional_sha256_hex(field f) {
     if (!has(f)) return std::nullopt;
     return sha256_hex(f);
+  }
+
+  // Only `true` is written (an absent flag is false), so only `true` is read.
+  bool flag(field f) {
+    const json_value* v = get(f);
+    if (v == nullptr) return false;
+    if (v->IsTrue()) return true;
+    must(f, "be true when present");
+    return false;
   }
 
   std::uint64_t uint64(field f) {

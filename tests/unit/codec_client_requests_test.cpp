@@ -52,6 +52,9 @@ TEST_CASE("malformed start bodies are refused with the field named", "[codec]") 
       {R"({"videoId":"v1","requestId":"r r"})", "field 'requestId' " + bad_id},
       {R"({"videoId":"v1","foo":true})", "unknown field 'foo'"},
       {R"({"videoId":"v1","userId":"bob"})", "unknown field 'userId'"},
+      // Only the api marks a requestId as made: a client cannot skip the owner lookup.
+      {R"({"videoId":"v1","requestId":"r_9","requestIdMade":true})",
+       "unknown field 'requestIdMade'"},
       {R"({"videoId":"v1","x":)" + nested_17 + "}", "JSON nested deeper than 16"},
       {std::string(100000, '['), "JSON nested deeper than 16"},
   }));

@@ -16,6 +16,7 @@ namespace streamgate::codec_test {
 TEST_CASE("every request variant survives encode then decode unchanged", "[codec]") {
   const request original = GENERATE(values<request>({
       {7, start_request{"r_1", "alice", "v1", "s"}},
+      {30, start_request{"r_2", "alice", "v1", "s", true}},
       {1, heartbeat_request{"alice", "s_1"}},
       {2, stop_request{"alice", "s_1"}},
       {3, stop_all_request{"alice"}},
@@ -64,6 +65,11 @@ TEST_CASE("a request is one object with op and corr before its fields", "[codec]
   CHECK(
       encode_request({7, start_request{"r_1", "alice", "v1", "s"}}) ==
       R"({"op":"start","corr":7,"requestId":"r_1","userId":"alice","videoId":"v1","sessionId":"s"})");
+  // Only a made requestId is marked; a client's is not (no "requestIdMade":false on the wire).
+  CHECK(
+      encode_request({8, start_request{"r_2", "alice", "v1", "s", true}}) ==
+      R"({"op":"start","corr":8,"requestId":"r_2","userId":"alice","videoId":"v1","sessionId":"s",)"
+      R"("requestIdMade":true})");
   CHECK(encode_request({9, ping_request{}}) == R"({"op":"ping","corr":9})");
   CHECK(encode_request({1, create_user_request{std::nullopt, "Bob", std::nullopt, std::nullopt}}) ==
         R"({"op":"create_user","corr":1,"name":"Bob"})");
@@ -130,6 +136,14 @@ TEST_CASE("malformed requests are refused with the field named", "[codec]") {
        "field 'videoId' " + bad_id},
       {R"({"op":"start","corr":1,"requestId":"r","userId":"u","videoId":null,"sessionId":"s"})",
        "field 'videoId' " + bad_id},
+      {R"({"op":"start","corr":1,"requestId":"r","userId":"u","videoId":"v","sessionId":"s",)"
+       R"("requestIdMade":false})",
+       "field 'requestIdMade' must be true when present"},
+      {R"({"op":"start","corr":1,"requestId":"r","userId":"u","videoId":"v","sessionId":"s",)"
+       R"("requestIdMade":"yes"})",
+       "field 'requestIdMade' must be true when present"},
+      {R"({"op":"heartbeat","corr":1,"userId":"u","streamId":"s","requestIdMade":true})",
+       "unknown field 'requestIdMade'"},
       {R"({"op":"get_request","corr":1,"requestId":"r 1"})", "field 'requestId' " + bad_id},
       {R"({"op":"create_user","corr":1,"name":""})",
        "field 'name' must be a non-empty string of at most 200 bytes"},

@@ -22,7 +22,7 @@ namespace streamgate::codec_test {
 // ---- equality of messages, field by field (the messages have no operator==) ------------------
 
 inline auto fields_of(const start_request& r) {
-  return std::tie(r.request_id, r.user_id, r.video_id, r.session_id);
+  return std::tie(r.request_id, r.user_id, r.video_id, r.session_id, r.request_id_made);
 }
 inline auto fields_of(const heartbeat_request& r) { return std::tie(r.user_id, r.stream_id); }
 inline auto fields_of(const stop_request& r) { return std::tie(r.user_id, r.stream_id); }

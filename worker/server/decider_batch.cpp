@@ -83,11 +83,13 @@ void decider::load_batch(const batch& b) {
   for (std::string& id : missing)
     if (!cache_.contains(id)) wanted.push_back(std::move(id));
   wanted.insert(wanted.end(), reread.begin(), reread.end());
-  // A requestId is one user's: another user's start with it is refused (409), not decided.
+  // A requestId is one user's: another user's start with it is refused (409), not decided. One
+  // the api made for this start can be no one else's.
   request_owners_.clear();
   std::vector<std::string> request_ids;
   for (const request_body& body : b.requests)
-    if (const auto* r = std::get_if<start_request>(&body)) request_ids.push_back(r->request_id);
+    if (const auto* r = std::get_if<start_request>(&body); r && !r->request_id_made)
+      request_ids.push_back(r->request_id);
   load(wanted, true, request_ids);
 }
 

@@ -102,6 +102,14 @@ class redis_store final : public store {
   // Runs the commands; EVALSHA replies of NOSCRIPT (a node restarted or flushed its scripts)
   // load the script on every master and are sent again.
   std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands);
+  // The store's clock for a load that needs nothing else (every user cached, no requestId to
+  // look up): its last TIME, read with every load and every commit, plus the time this worker
+  // measured since, which spares that load its round trip (docs/design.md §8). A reading is
+  // taken once its reply came, so an estimate is never ahead of the server's clock and at most a
+  // round trip behind; one older than max_reading_age is read again.
+  static constexpr std::chrono::seconds max_reading_age{1};
+  void note_time(const redisReply& time);
+  std::optional<std::int64_t> estimated_now_ms() const;
 
   redis_store_options options_;
   redis_router router_;
@@ -112,6 +120,8 @@ class redis_store final : public store {
   // Users loaded as an older worker wrote them (their streams inside the state): their next
   // commit rewrites the whole hash.
   std::unordered_set<std::string> whole_next_;
+  std::int64_t read_ms_ = 0;  // the last TIME, in ms
+  std::optional<std::chrono::steady_clock::time_point> read_at_;
 };
 
 }  // namespace streamgate

@@ -228,6 +228,9 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     std::move(g.args.begin(), g.args.end(), std::back_inserter(script.args));
   }
 
+  // Read after the commits (on the node of every worker's clock): the next batch's load may
+  // need nothing else (redis_store::estimated_now_ms).
+  scripts.push_back({std::string(redis_detail::dataset_key), {"TIME"}});
   std::vector<redis_reply_ptr> replies;
   if (router_.cluster() && !indexes.empty()) {
     for (const auto& r : run(indexes))
@@ -242,6 +245,8 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
       redis_detail::require_no_error(*replies[i], "writing the request and user indexes");
     replies.erase(replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(index_count));
   }
+  note_time(*replies.back());
+  replies.pop_back();
 
   std::vector<commit_status> out(commits.size(), commit_status::conflict);
   for (std::size_t g = 0; g < groups.size(); ++g) {

@@ -89,12 +89,31 @@ dataset_catalog redis_store::load_catalog() {
   return catalog;
 }
 
+void redis_store::note_time(const redisReply& time) {
+  redis_detail::require_no_error(time, "TIME");
+  read_ms_ = reply_integer(reply_at(time, 0)) * 1000 + reply_integer(reply_at(time, 1)) / 1000;
+  read_at_ = std::chrono::steady_clock::now();
+}
+
+std::optional<std::int64_t> redis_store::estimated_now_ms() const {
+  if (!read_at_) return std::nullopt;
+  const auto since = std::chrono::steady_clock::now() - *read_at_;
+  if (since >= max_reading_age) return std::nullopt;
+  return read_ms_ + std::chrono::duration_cast<std::chrono::milliseconds>(since).count();
+}
+
 loaded_users redis_store::load(const std::vector<std::string>& user_ids,
                                const std::vector<std::string>& request_ids) {
+  loaded_users out;
+  if (user_ids.empty() && request_ids.empty())
+    if (const auto now = estimated_now_ms()) {
+      out.now_ms = *now;
+      return out;
+    }
   std::vector<redis_command> commands;
   commands.reserve(2 * user_ids.size() + request_ids.size() + 1);
   // One node's clock for every worker (the one holding sg:dataset), so all agree on leases.
-  commands.push_back({"sg:dataset", {"TIME"}});
+  commands.push_back({std::string(redis_detail::dataset_key), {"TIME"}});
   for (const std::string& id : user_ids) {
     std::string key = redis_detail::user_key(id);
     commands.push_back({key, {"HGETALL", key}});
@@ -110,10 +129,8 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
   }
   const auto replies = run(commands);
 
-  loaded_users out;
-  const redisReply& time = *replies[0];
-  redis_detail::require_no_error(time, "TIME");
-  out.now_ms = reply_integer(reply_at(time, 0)) * 1000 + reply_integer(reply_at(time, 1)) / 1000;
+  note_time(*replies[0]);
+  out.now_ms = read_ms_;
   out.states.reserve(user_ids.size());
   for (std::size_t i = 0; i < user_ids.size(); ++i) {
     const redisReply& fields = *replies[1 + 2 * i];
