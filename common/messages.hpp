@@ -6,6 +6,7 @@
 //   api -> worker, DEALER -> ROUTER: one frame per request, a JSON request (encode_request /
 //     decode_request); what a worker's batch has no room for waits for its next batch
 //     {"op":"start","corr":7,"requestId":"r_1","userId":"alice","videoId":"v1","sessionId":"s"}
+//     (a start whose requestId the api made ends with "requestIdMade":true)
 //   worker -> api, ROUTER -> DEALER: four frames per reply, the batch's replies to that api
 //     [corr: decimal text] [outcome: to_string(outcome)] [body: encode_reply_body]
 //     [playback note, or empty when none]
