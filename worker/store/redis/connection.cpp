@@ -91,6 +91,13 @@ void redis_client::append(const std::vector<std::string_view>& args) {
     fail("cannot queue a command");
 }
 
+void redis_client::flush() {
+  if (context_ == nullptr) fail("not connected");
+  // A blocking context writes until the buffer is empty or the timeout passes.
+  for (int done = 0; done == 0;)
+    if (redisBufferWrite(context_, &done) != REDIS_OK) fail("connection lost");
+}
+
 redis_reply_ptr redis_client::get_reply() {
   if (context_ == nullptr) fail("not connected");
   void* raw = nullptr;

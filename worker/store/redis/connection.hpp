@@ -41,6 +41,9 @@ class redis_client final {
 
   // Queues one command; arguments are binary safe.
   void append(const std::vector<std::string_view>& args);
+  // Sends what is queued without waiting for a reply, so that several nodes work on their
+  // pipelines at once (redis_router); get_reply() sends it otherwise.
+  void flush();
   redis_reply_ptr get_reply();
   redis_reply_ptr command(const std::vector<std::string_view>& args);
   bool connected() const { return context_ != nullptr; }
