@@ -1,7 +1,7 @@
 // The values of the worker's wire codec (common/wire/worker_codec.hpp, docs/design.md §10): the
 // put/get pair of each field type and of each struct a frame carries, laid out as version 1 says
 // (the table atop worker_codec.cpp). Apart from the frames, so that this file is the one a new
-// field touches: each struct lists its fields once for put and once for get, in the same order.
+// field touches: each struct lists its fields once (fields()), which its put and its get both walk.
 // The pairs a frame needs are declared in worker_codec_values.hpp, the others only here. All are
 // in worker_codec_detail itself, none in an unnamed namespace within it: from there a call would
 // not see the header's pairs, a name in an inner namespace hiding the outer ones.
@@ -9,11 +9,13 @@
 #include "common/wire/worker_codec_values.hpp"
 
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <variant>
 #include <vector>
@@ -80,169 +82,103 @@ void put(wire_writer& w, const std::array<T, N>& values);
 template <class T, std::size_t N>
 bool get(wire_reader& r, std::array<T, N>& values);
 
-// ---- structs: each lists its fields once for put and once for get, in the same order -----------
+// ---- structs: each lists its fields once, in wire order ----------------------------------------
+// fields() ties a struct's members, const or not; put_fields and get_fields walk that one list, so
+// a struct's put and get cannot drift apart. A struct held by another but not by a frame is
+// declared first: a template sees only the overloads declared before it.
+
+void put(wire_writer& w, const user& u);
+bool get(wire_reader& r, user& u);
+void put(wire_writer& w, const decision_counters& c);
+bool get(wire_reader& r, decision_counters& c);
+void put(wire_writer& w, const duration_histogram& h);
+bool get(wire_reader& r, duration_histogram& h);
+
+template <class S, class T>
+concept either_const = std::same_as<std::remove_const_t<S>, T>;
+
+auto fields(either_const<error> auto& e) { return std::tie(e.code, e.message); }
+auto fields(either_const<user> auto& u) {
+  return std::tie(u.id, u.name, u.max_streams, u.policy_override, u.plan);
+}
+auto fields(either_const<user_view> auto& v) {
+  return std::tie(v.u, v.limit, v.effective_policy, v.active);
+}
+auto fields(either_const<plan> auto& p) { return std::tie(p.id, p.max_streams, p.limit_policy); }
+auto fields(either_const<video> auto& v) { return std::tie(v.id, v.title, v.duration_seconds); }
+auto fields(either_const<stream> auto& s) {
+  return std::tie(s.stream_id, s.user_id, s.video_id, s.session_id, s.started_at_ms,
+                  s.expires_at_ms);
+}
+auto fields(either_const<verdict> auto& v) {
+  return std::tie(v.request_id, v.user_id, v.video_id, v.session_id, v.allowed, v.granted, v.active,
+                  v.limit, v.reason, v.over_limit, v.streams, v.decided_at_ms);
+}
+auto fields(either_const<lease> auto& l) { return std::tie(l.expires_at_ms); }
+auto fields(either_const<user_snapshot> auto& s) {
+  return std::tie(s.user_id, s.streams, s.limit, s.epoch, s.seq);
+}
+auto fields(either_const<audit_entry> auto& a) {
+  return std::tie(a.user_id, a.at_ms, a.type, a.stream_id, a.request_id, a.video_id, a.reason);
+}
+auto fields(either_const<decision_counters> auto& c) {
+  return std::tie(c.allowed, c.denied, c.over_limit, c.near_limit, c.evicted, c.expired, c.replayed,
+                  c.conflicts);
+}
+auto fields(either_const<duration_histogram> auto& h) {
+  return std::tie(h.count, h.sum_us, h.cumulative);
+}
+auto fields(either_const<worker_stats> auto& s) {
+  return std::tie(s.batches, s.requests, s.cumulative, s.active_streams, s.decisions, s.batch_time,
+                  s.background_step_time);
+}
+auto fields(either_const<ended_event> auto& e) {
+  return std::tie(e.stream_id, e.user_id, e.reason);
+}
+auto fields(either_const<access_revoked> auto& a) { return std::tie(a.user_id); }
+
+template <class S>
+void put_fields(wire_writer& w, const S& s) {
+  std::apply([&w](const auto&... field) { (put(w, field), ...); }, fields(s));
+}
+template <class S>
+bool get_fields(wire_reader& r, S& s) {
+  // && stops at the first field that cannot be read.
+  return std::apply([&r](auto&... field) { return (get(r, field) && ...); }, fields(s));
+}
 
 void put(wire_writer&, const std::monostate&) {}
 bool get(wire_reader&, std::monostate&) { return true; }
-
-void put(wire_writer& w, const error& e) {
-  put(w, e.code);
-  put(w, e.message);
-}
-bool get(wire_reader& r, error& e) { return get(r, e.code) && get(r, e.message); }
-
-void put(wire_writer& w, const user& u) {
-  put(w, u.id);
-  put(w, u.name);
-  put(w, u.max_streams);
-  put(w, u.policy_override);
-  put(w, u.plan);
-}
-bool get(wire_reader& r, user& u) {
-  return get(r, u.id) && get(r, u.name) && get(r, u.max_streams) && get(r, u.policy_override) &&
-         get(r, u.plan);
-}
-
-void put(wire_writer& w, const user_view& v) {
-  put(w, v.u);
-  put(w, v.limit);
-  put(w, v.effective_policy);
-  put(w, v.active);
-}
-bool get(wire_reader& r, user_view& v) {
-  return get(r, v.u) && get(r, v.limit) && get(r, v.effective_policy) && get(r, v.active);
-}
-
-void put(wire_writer& w, const plan& p) {
-  put(w, p.id);
-  put(w, p.max_streams);
-  put(w, p.limit_policy);
-}
-bool get(wire_reader& r, plan& p) {
-  return get(r, p.id) && get(r, p.max_streams) && get(r, p.limit_policy);
-}
-
-void put(wire_writer& w, const video& v) {
-  put(w, v.id);
-  put(w, v.title);
-  put(w, v.duration_seconds);
-}
-bool get(wire_reader& r, video& v) {
-  return get(r, v.id) && get(r, v.title) && get(r, v.duration_seconds);
-}
-
-void put(wire_writer& w, const stream& s) {
-  put(w, s.stream_id);
-  put(w, s.user_id);
-  put(w, s.video_id);
-  put(w, s.session_id);
-  put(w, s.started_at_ms);
-  put(w, s.expires_at_ms);
-}
-bool get(wire_reader& r, stream& s) {
-  return get(r, s.stream_id) && get(r, s.user_id) && get(r, s.video_id) && get(r, s.session_id) &&
-         get(r, s.started_at_ms) && get(r, s.expires_at_ms);
-}
-
-void put(wire_writer& w, const verdict& v) {
-  put(w, v.request_id);
-  put(w, v.user_id);
-  put(w, v.video_id);
-  put(w, v.session_id);
-  put(w, v.allowed);
-  put(w, v.granted);
-  put(w, v.active);
-  put(w, v.limit);
-  put(w, v.reason);
-  put(w, v.over_limit);
-  put(w, v.streams);
-  put(w, v.decided_at_ms);
-}
-bool get(wire_reader& r, verdict& v) {
-  return get(r, v.request_id) && get(r, v.user_id) && get(r, v.video_id) && get(r, v.session_id) &&
-         get(r, v.allowed) && get(r, v.granted) && get(r, v.active) && get(r, v.limit) &&
-         get(r, v.reason) && get(r, v.over_limit) && get(r, v.streams) && get(r, v.decided_at_ms);
-}
-
-void put(wire_writer& w, const lease& l) { put(w, l.expires_at_ms); }
-bool get(wire_reader& r, lease& l) { return get(r, l.expires_at_ms); }
-
-void put(wire_writer& w, const user_snapshot& s) {
-  put(w, s.user_id);
-  put(w, s.streams);
-  put(w, s.limit);
-  put(w, s.epoch);
-  put(w, s.seq);
-}
-bool get(wire_reader& r, user_snapshot& s) {
-  return get(r, s.user_id) && get(r, s.streams) && get(r, s.limit) && get(r, s.epoch) &&
-         get(r, s.seq);
-}
-
-void put(wire_writer& w, const audit_entry& a) {
-  put(w, a.user_id);
-  put(w, a.at_ms);
-  put(w, a.type);
-  put(w, a.stream_id);
-  put(w, a.request_id);
-  put(w, a.video_id);
-  put(w, a.reason);
-}
-bool get(wire_reader& r, audit_entry& a) {
-  return get(r, a.user_id) && get(r, a.at_ms) && get(r, a.type) && get(r, a.stream_id) &&
-         get(r, a.request_id) && get(r, a.video_id) && get(r, a.reason);
-}
-
-void put(wire_writer& w, const decision_counters& c) {
-  put(w, c.allowed);
-  put(w, c.denied);
-  put(w, c.over_limit);
-  put(w, c.near_limit);
-  put(w, c.evicted);
-  put(w, c.expired);
-  put(w, c.replayed);
-  put(w, c.conflicts);
-}
-bool get(wire_reader& r, decision_counters& c) {
-  return get(r, c.allowed) && get(r, c.denied) && get(r, c.over_limit) && get(r, c.near_limit) &&
-         get(r, c.evicted) && get(r, c.expired) && get(r, c.replayed) && get(r, c.conflicts);
-}
-
-void put(wire_writer& w, const duration_histogram& h) {
-  put(w, h.count);
-  put(w, h.sum_us);
-  put(w, h.cumulative);
-}
-bool get(wire_reader& r, duration_histogram& h) {
-  return get(r, h.count) && get(r, h.sum_us) && get(r, h.cumulative);
-}
-
-void put(wire_writer& w, const worker_stats& s) {
-  put(w, s.batches);
-  put(w, s.requests);
-  put(w, s.cumulative);
-  put(w, s.active_streams);
-  put(w, s.decisions);
-  put(w, s.batch_time);
-  put(w, s.background_step_time);
-}
-bool get(wire_reader& r, worker_stats& s) {
-  return get(r, s.batches) && get(r, s.requests) && get(r, s.cumulative) &&
-         get(r, s.active_streams) && get(r, s.decisions) && get(r, s.batch_time) &&
-         get(r, s.background_step_time);
-}
-
-void put(wire_writer& w, const ended_event& e) {
-  put(w, e.stream_id);
-  put(w, e.user_id);
-  put(w, e.reason);
-}
-bool get(wire_reader& r, ended_event& e) {
-  return get(r, e.stream_id) && get(r, e.user_id) && get(r, e.reason);
-}
-
-void put(wire_writer& w, const access_revoked& a) { put(w, a.user_id); }
-bool get(wire_reader& r, access_revoked& a) { return get(r, a.user_id); }
+void put(wire_writer& w, const error& e) { put_fields(w, e); }
+bool get(wire_reader& r, error& e) { return get_fields(r, e); }
+void put(wire_writer& w, const user& u) { put_fields(w, u); }
+bool get(wire_reader& r, user& u) { return get_fields(r, u); }
+void put(wire_writer& w, const user_view& v) { put_fields(w, v); }
+bool get(wire_reader& r, user_view& v) { return get_fields(r, v); }
+void put(wire_writer& w, const plan& p) { put_fields(w, p); }
+bool get(wire_reader& r, plan& p) { return get_fields(r, p); }
+void put(wire_writer& w, const video& v) { put_fields(w, v); }
+bool get(wire_reader& r, video& v) { return get_fields(r, v); }
+void put(wire_writer& w, const stream& s) { put_fields(w, s); }
+bool get(wire_reader& r, stream& s) { return get_fields(r, s); }
+void put(wire_writer& w, const verdict& v) { put_fields(w, v); }
+bool get(wire_reader& r, verdict& v) { return get_fields(r, v); }
+void put(wire_writer& w, const lease& l) { put_fields(w, l); }
+bool get(wire_reader& r, lease& l) { return get_fields(r, l); }
+void put(wire_writer& w, const user_snapshot& s) { put_fields(w, s); }
+bool get(wire_reader& r, user_snapshot& s) { return get_fields(r, s); }
+void put(wire_writer& w, const audit_entry& a) { put_fields(w, a); }
+bool get(wire_reader& r, audit_entry& a) { return get_fields(r, a); }
+void put(wire_writer& w, const decision_counters& c) { put_fields(w, c); }
+bool get(wire_reader& r, decision_counters& c) { return get_fields(r, c); }
+void put(wire_writer& w, const duration_histogram& h) { put_fields(w, h); }
+bool get(wire_reader& r, duration_histogram& h) { return get_fields(r, h); }
+void put(wire_writer& w, const worker_stats& s) { put_fields(w, s); }
+bool get(wire_reader& r, worker_stats& s) { return get_fields(r, s); }
+void put(wire_writer& w, const ended_event& e) { put_fields(w, e); }
+bool get(wire_reader& r, ended_event& e) { return get_fields(r, e); }
+void put(wire_writer& w, const access_revoked& a) { put_fields(w, a); }
+bool get(wire_reader& r, access_revoked& a) { return get_fields(r, a); }
 
 // ---- containers, defined ------------------------------------------------------------------------
 
