@@ -141,6 +141,48 @@ TEST_CASE("a commit logs only the streams it changed, and they load in the order
   CHECK(text_of(copy, "SELECT group_concat(stream_id) FROM streams") == "s2,s3,s9");
 }
 
+TEST_CASE("one fold applies each user's records in their order, however the users interleave",
+          "[sqlite_store][decision_log]") {
+  // The fold writes user by user (table_writer::apply_all); the log holds zed's records before
+  // and after amy's, and each user's later record ends what its earlier one made.
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  auto store = open_unfolded(file);
+  const user_commit zed_created = created(new_user("zed"));
+  const user_commit amy_created = created(new_user("amy"));
+  REQUIRE(store->commit({zed_created, amy_created}) ==
+          std::vector<commit_status>(2, commit_status::committed));
+  const user_commit zed_s1 = granted(after(zed_created), "s1", "r1", t0 + 30);
+  const user_commit amy_s2 = granted(after(amy_created), "s2", "r2", t0 + 30);
+  REQUIRE(store->commit({zed_s1, amy_s2}) ==
+          std::vector<commit_status>(2, commit_status::committed));
+  // Each ends its first stream and starts another.
+  const auto replaced = [](const user_commit& before, const char* stream_id,
+                           const char* request_id) {
+    user_commit next = granted(after(before), stream_id, request_id, t0 + 60);
+    const stream_leases loaded(after(before).streams);
+    next.state.streams.erase(next.state.streams.begin());
+    next.streams_changed = changes_between(loaded, next.state.streams);
+    next.next_expiry = t0 + 60;
+    return next;
+  };
+  const user_commit amy_s4 = replaced(amy_s2, "s4", "r4");
+  const user_commit zed_s3 = replaced(zed_s1, "s3", "r3");
+  REQUIRE(store->commit({amy_s4})[0] == commit_status::committed);
+  REQUIRE(store->commit({zed_s3})[0] == commit_status::committed);
+  store.reset();  // a close folds the whole log in one fold
+
+  CHECK(text_of(file, "SELECT group_concat(id || ':' || version) FROM users") == "amy:3,zed:3");
+  CHECK(text_of(file, "SELECT group_concat(stream_id) FROM streams") == "s4,s3");
+  auto reopened = sqlite_store::open(file);
+  CHECK(loaded_one(*reopened, "zed") == after(zed_s3));
+  CHECK(loaded_one(*reopened, "amy") == after(amy_s4));
+  const auto zed_audit = reopened->recent_audit("zed", 10);
+  REQUIRE(zed_audit.size() == 2);
+  CHECK(zed_audit[0].request_id == "r3");
+  CHECK(zed_audit[1].request_id == "r1");
+}
+
 TEST_CASE("a record that adds a stream already stored replaces its row and the log folds on",
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <numeric>
 #include <unordered_map>
 
 #include "worker/store/sqlite/sqlite_schema.hpp"
@@ -69,9 +70,10 @@ table_writer::table_writer(const std::filesystem::path& path, std::size_t audit_
       insert_audit_(db_,
                     "INSERT INTO audit (user_id, at_ms, type, stream_id, request_id, video_id, "
                     "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-      // Ids grow with time (appended, the clock never goes back), so the oldest lines are the
-      // first ids: looking at the first `max_records` only keeps a step short however long the
-      // trail is.
+      // Ids grow with time from fold to fold (appended, the clock never goes back; within a fold
+      // they follow the users' order, apply_all), so the oldest lines are the first ids: looking
+      // at the first `max_records` only keeps a step short however long the trail is. A line of
+      // the last fold not yet old enough holds the step up for that fold's window at most.
       prune_audit_(db_,
                    "DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY id LIMIT ?2) "
                    "AND at_ms < ?1"),
@@ -284,10 +286,16 @@ void table_writer::apply_stream_changes(const log_record& r) {
 }
 
 void table_writer::apply_all(const std::vector<log_record>& records) {
-  std::unordered_map<std::string_view, std::size_t> last_of_user;
-  for (std::size_t i = 0; i < records.size(); ++i) last_of_user[records[i].user_id] = i;
-  for (std::size_t i = 0; i < records.size(); ++i)
-    apply(records[i], last_of_user[records[i].user_id] == i);
+  // In the order of the tables' keys, which all begin with the user id, each user's records in
+  // their own order: consecutive writes then land on the same pages.
+  std::vector<std::size_t> order(records.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return records[a].user_id < records[b].user_id;
+  });
+  for (std::size_t k = 0; k < order.size(); ++k)
+    apply(records[order[k]],
+          k + 1 == order.size() || records[order[k + 1]].user_id != records[order[k]].user_id);
 }
 
 void table_writer::apply(const log_record& r, bool last_of_its_user) {
