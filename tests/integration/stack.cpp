@@ -56,6 +56,19 @@ std::unique_ptr<redis_cluster> take_cluster(const std::filesystem::path& dir) {
   return std::make_unique<redis_cluster>(dir);
 }
 
+// What a log that is appended to holds past `offset` (where it stood when its process started).
+std::uintmax_t log_size(const std::filesystem::path& log) {
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(log, ec);
+  return ec ? 0 : size;
+}
+
+std::string log_since(const std::filesystem::path& log, std::uintmax_t offset) {
+  std::ifstream in(log);
+  in.seekg(static_cast<std::streamoff>(offset));
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 bool mentions_port_in_use(const std::filesystem::path& log) {
   std::string text = tail_of(log, 200);
   std::transform(text.begin(), text.end(), text.begin(),
@@ -251,10 +264,8 @@ std::vector<std::string> stack::api_flags(int api) const {
 void stack::start_worker(int worker) {
   auto& slot = workers_.at(static_cast<std::size_t>(worker));
   if (slot && slot->running()) throw std::logic_error("start_worker: the worker is still running");
-  std::error_code ec;
-  const std::uintmax_t logged = std::filesystem::file_size(worker_log(worker), ec);
   worker_log_offsets_.resize(workers_.size(), 0);
-  worker_log_offsets_.at(static_cast<std::size_t>(worker)) = ec ? 0 : logged;
+  worker_log_offsets_.at(static_cast<std::size_t>(worker)) = log_size(worker_log(worker));
   slot = std::make_unique<process>(worker_program(), worker_flags(worker), dir_,
                                    worker_log(worker));
 }
@@ -264,11 +275,8 @@ bool stack::wait_worker_started(int worker, std::chrono::milliseconds timeout) {
   return wait_until(
       [&] {
         if (!worker_running(worker)) return true;
-        std::ifstream log(worker_log(worker));
-        log.seekg(static_cast<std::streamoff>(worker_log_offsets_.at(w)));
-        const std::string since((std::istreambuf_iterator<char>(log)),
-                                std::istreambuf_iterator<char>());
-        return since.find(" started: ") != std::string::npos;
+        return log_since(worker_log(worker), worker_log_offsets_.at(w)).find(" started: ") !=
+               std::string::npos;
       },
       timeout);
 }
@@ -302,9 +310,10 @@ std::string stack::worker_exit(int worker) const {
 void stack::start_api(int api) {
   auto& slot = apis_.at(static_cast<std::size_t>(api));
   if (slot && slot->running()) throw std::logic_error("start_api: the api is still running");
-  slot = std::make_unique<process>(api_program(), api_flags(api), dir_,
-                                   dir_ / ("api" + std::to_string(api) + ".log"),
-                                   options_.more_api_env);
+  const auto log = dir_ / ("api" + std::to_string(api) + ".log");
+  api_log_offsets_.resize(apis_.size(), 0);
+  api_log_offsets_.at(static_cast<std::size_t>(api)) = log_size(log);
+  slot = std::make_unique<process>(api_program(), api_flags(api), dir_, log, options_.more_api_env);
 }
 
 void stack::stop_api(int api) {
@@ -344,6 +353,16 @@ void stack::wait_healthy(int api, std::chrono::milliseconds timeout) {
   const bool healthy = wait_until(
       [&] {
         check_alive(api);
+        // A port this api failed to bind may be another test's api, whose answer proves nothing
+        // (its port was free when chosen, then taken): only this api's own word that it listens
+        // there does. A port taken ends the wait, for the start's retry on other ports.
+        const std::string said = log_since(dir_ / ("api" + std::to_string(api) + ".log"),
+                                           api_log_offsets_.at(static_cast<std::size_t>(api)));
+        if (said.find("in use") != std::string::npos)
+          throw std::runtime_error("api " + std::to_string(api) + ": its port was taken");
+        if (said.find("listening on 127.0.0.1:" + std::to_string(http_port(api)) + ",") ==
+            std::string::npos)
+          return false;
         try {
           http_client probe(http_port(api), 2s);
           const auto r = probe.get("/health");

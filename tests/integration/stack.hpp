@@ -154,6 +154,8 @@ class stack final {
   // Where each worker's log stood when it was last started (the log is appended to).
   std::vector<std::uintmax_t> worker_log_offsets_;
   std::vector<std::unique_ptr<process>> apis_;
+  // The same for each api.
+  std::vector<std::uintmax_t> api_log_offsets_;
 };
 
 }  // namespace streamgate::it
