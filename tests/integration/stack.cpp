@@ -56,7 +56,8 @@ std::unique_ptr<redis_cluster> take_cluster(const std::filesystem::path& dir) {
   return std::make_unique<redis_cluster>(dir);
 }
 
-// What a log that is appended to holds past `offset` (where it stood when its process started).
+// A process's log is appended to: where it stood when the process started (0 when absent), and
+// what it holds past that.
 std::uintmax_t log_size(const std::filesystem::path& log) {
   std::error_code ec;
   const std::uintmax_t size = std::filesystem::file_size(log, ec);
@@ -69,8 +70,7 @@ std::string log_since(const std::filesystem::path& log, std::uintmax_t offset) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-bool mentions_port_in_use(const std::filesystem::path& log) {
-  std::string text = tail_of(log, 200);
+bool mentions_port_in_use(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text.find("in use") != std::string::npos;
@@ -117,8 +117,7 @@ stack::stack(stack_options options)
     }
   }
   for (int i = 0; i < options_.api_count; ++i)
-    add_log(report_, "streamgate-api " + std::to_string(i),
-            dir_ / ("api" + std::to_string(i) + ".log"));
+    add_log(report_, "streamgate-api " + std::to_string(i), api_log(i));
   apis_.resize(static_cast<std::size_t>(options_.api_count));
 
   // A free port can be taken by someone else before a child binds it: then start again on
@@ -140,10 +139,9 @@ stack::stack(stack_options options)
     } catch (const std::exception& e) {
       bool port_taken = false;
       for (int w = 0; w < options_.worker_count; ++w)
-        port_taken = port_taken || mentions_port_in_use(worker_log(w));
+        port_taken = port_taken || mentions_port_in_use(tail_of(worker_log(w), 200));
       for (int i = 0; i < options_.api_count; ++i)
-        port_taken =
-            port_taken || mentions_port_in_use(dir_ / ("api" + std::to_string(i) + ".log"));
+        port_taken = port_taken || mentions_port_in_use(tail_of(api_log(i), 200));
       for (auto& api : apis_) api.reset();
       for (auto& worker : workers_) worker.reset();
       if (!port_taken || attempt == attempts) {
@@ -217,6 +215,10 @@ std::filesystem::path stack::worker_log(int worker) const {
   // Worker 0 keeps the name tests and diagnostics have always read.
   return dir_ / (worker == 0 ? std::string("worker.log")
                              : "worker" + std::to_string(worker) + ".log");
+}
+
+std::filesystem::path stack::api_log(int api) const {
+  return dir_ / ("api" + std::to_string(api) + ".log");
 }
 
 std::vector<std::string> stack::worker_flags(int worker) const {
@@ -310,10 +312,10 @@ std::string stack::worker_exit(int worker) const {
 void stack::start_api(int api) {
   auto& slot = apis_.at(static_cast<std::size_t>(api));
   if (slot && slot->running()) throw std::logic_error("start_api: the api is still running");
-  const auto log = dir_ / ("api" + std::to_string(api) + ".log");
   api_log_offsets_.resize(apis_.size(), 0);
-  api_log_offsets_.at(static_cast<std::size_t>(api)) = log_size(log);
-  slot = std::make_unique<process>(api_program(), api_flags(api), dir_, log, options_.more_api_env);
+  api_log_offsets_.at(static_cast<std::size_t>(api)) = log_size(api_log(api));
+  slot = std::make_unique<process>(api_program(), api_flags(api), dir_, api_log(api),
+                                   options_.more_api_env);
 }
 
 void stack::stop_api(int api) {
@@ -356,9 +358,9 @@ void stack::wait_healthy(int api, std::chrono::milliseconds timeout) {
         // A port this api failed to bind may be another test's api, whose answer proves nothing
         // (its port was free when chosen, then taken): only this api's own word that it listens
         // there does. A port taken ends the wait, for the start's retry on other ports.
-        const std::string said = log_since(dir_ / ("api" + std::to_string(api) + ".log"),
-                                           api_log_offsets_.at(static_cast<std::size_t>(api)));
-        if (said.find("in use") != std::string::npos)
+        const std::string said =
+            log_since(api_log(api), api_log_offsets_.at(static_cast<std::size_t>(api)));
+        if (mentions_port_in_use(said))
           throw std::runtime_error("api " + std::to_string(api) + ": its port was taken");
         if (said.find("listening on 127.0.0.1:" + std::to_string(http_port(api)) + ",") ==
             std::string::npos)
@@ -387,8 +389,6 @@ void stack::wait_all_healthy(std::chrono::milliseconds timeout) {
 
 std::string stack::worker_log_tail(int worker) const { return tail_of(worker_log(worker), 30); }
 
-std::string stack::api_log_tail(int api) const {
-  return tail_of(dir_ / ("api" + std::to_string(api) + ".log"), 30);
-}
+std::string stack::api_log_tail(int api) const { return tail_of(api_log(api), 30); }
 
 }  // namespace streamgate::it

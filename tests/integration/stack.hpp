@@ -139,6 +139,7 @@ class stack final {
   std::vector<std::string> worker_flags(int worker) const;
   std::filesystem::path worker_log(int worker) const;
   std::vector<std::string> api_flags(int api) const;
+  std::filesystem::path api_log(int api) const;
   void choose_ports();
   void check_alive(int api);
 

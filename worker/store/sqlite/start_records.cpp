@@ -10,9 +10,8 @@ namespace {
 // table_writer::apply_all), so the rowid is the order of a user's starts (through starts_by_user)
 // and of all starts by age give or take a fold's window (the table's own b-tree, for pruning:
 // a start of the last fold not yet past the memory window holds a step up that long at most).
-// The start is
-// encode_start's bytes, bound as text and cast like a state (sqlite_schema.hpp); its request id
-// and time are columns too, for the index and for pruning without decoding.
+// The start is encode_start's bytes, bound as text and cast like a state (sqlite_schema.hpp); its
+// request id and time are columns too, for the index and for pruning without decoding.
 constexpr const char* create_sql = R"sql(
   CREATE TABLE starts (
     id INTEGER PRIMARY KEY,

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <limits>
 #include <numeric>
-#include <unordered_map>
 
 #include "worker/store/sqlite/sqlite_schema.hpp"
 #include "worker/store/sqlite/wal_checkpointer.hpp"
