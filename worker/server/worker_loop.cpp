@@ -43,8 +43,8 @@ constexpr std::chrono::milliseconds store_retry_wait{200};
 constexpr std::size_t records_per_prune = 100;
 constexpr std::chrono::milliseconds prune_interval{25};
 // A step waits while requests are waiting, so that it runs between batches rather than in front
-// of one; never longer than this past its time, so that saturation does not starve it (README.md
-// "Performance": WebSocket p99 at 1,000/s and saturated req/s both better).
+// of one; never longer than this past its time, so that saturation does not starve it
+// (bench/HISTORY.md, "Changes measured": WebSocket p99 at 1,000/s and saturated req/s both better).
 constexpr std::chrono::milliseconds prune_deferral_limit{100};
 
 zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,

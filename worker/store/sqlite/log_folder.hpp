@@ -34,9 +34,9 @@ namespace streamgate {
 
 class log_folder final {
  public:
-  // Larger folds write a page that many records change once for all of them (README.md
-  // "Performance": 4,096 / 250 ms against 16,384 / 1 s); a read that needs the tables folds at
-  // once whatever waits.
+  // Larger folds write a page that many records change once for all of them (bench/HISTORY.md,
+  // "Changes measured", session 15's row); a read that needs the tables folds at once whatever
+  // waits.
   struct timing {
     std::size_t fold_at = 16384;
     std::chrono::milliseconds fold_after{1000};

@@ -4,7 +4,7 @@
 // writes, into its database file on a thread of its own (docs/design.md §8). SQLite's own
 // checkpoint runs in the committing thread once the WAL holds 16384 pages: it copies tens of
 // megabytes and syncs the file while every decision waits, and under saturation those pauses
-// made half of the p99 (README.md "Performance"). Here the worker's thread only says how long the
+// made half of the p99 (bench/HISTORY.md). Here the worker's thread only says how long the
 // WAL is after each commit (SQLite's WAL hook), and this thread copies with a connection of its
 // own, in PASSIVE mode, which never blocks the writer: it goes on appending.
 //
@@ -25,7 +25,7 @@ namespace streamgate {
 class wal_checkpointer final {
  public:
   // A WAL this long is copied (SQLite's own default is 1000 pages: a longer WAL copies a page
-  // written again and again once, README.md "Performance").
+  // written again and again once, bench/HISTORY.md).
   static constexpr int default_copy_at_frames = 16384;
   // What the writer copies itself so that the WAL starts again.
   static constexpr int writer_copies_below = 256;
