@@ -100,6 +100,7 @@ stack::stack(stack_options options)
   for (int w = 0; w < options_.worker_count; ++w)
     add_log(report_, "streamgate-worker " + std::to_string(w), worker_log(w));
   workers_.resize(static_cast<std::size_t>(options_.worker_count));
+  worker_log_offsets_.assign(workers_.size(), 0);
   if (options_.cluster) {
     try {
       cluster_ = take_cluster(dir_ / "cluster");
@@ -119,6 +120,7 @@ stack::stack(stack_options options)
   for (int i = 0; i < options_.api_count; ++i)
     add_log(report_, "streamgate-api " + std::to_string(i), api_log(i));
   apis_.resize(static_cast<std::size_t>(options_.api_count));
+  api_log_offsets_.assign(apis_.size(), 0);
 
   // A free port can be taken by someone else before a child binds it: then start again on
   // other ports, a few times, rather than fail a test for a race outside it.
@@ -139,9 +141,9 @@ stack::stack(stack_options options)
     } catch (const std::exception& e) {
       bool port_taken = false;
       for (int w = 0; w < options_.worker_count; ++w)
-        port_taken = port_taken || mentions_port_in_use(tail_of(worker_log(w), 200));
+        port_taken = port_taken || mentions_port_in_use(worker_said(w));
       for (int i = 0; i < options_.api_count; ++i)
-        port_taken = port_taken || mentions_port_in_use(tail_of(api_log(i), 200));
+        port_taken = port_taken || mentions_port_in_use(api_said(i));
       for (auto& api : apis_) api.reset();
       for (auto& worker : workers_) worker.reset();
       if (!port_taken || attempt == attempts) {
@@ -221,6 +223,14 @@ std::filesystem::path stack::api_log(int api) const {
   return dir_ / ("api" + std::to_string(api) + ".log");
 }
 
+std::string stack::worker_said(int worker) const {
+  return log_since(worker_log(worker), worker_log_offsets_.at(static_cast<std::size_t>(worker)));
+}
+
+std::string stack::api_said(int api) const {
+  return log_since(api_log(api), api_log_offsets_.at(static_cast<std::size_t>(api)));
+}
+
 std::vector<std::string> stack::worker_flags(int worker) const {
   std::vector<std::string> flags{
       "--requests", endpoint(requests_port(worker)),
@@ -266,19 +276,16 @@ std::vector<std::string> stack::api_flags(int api) const {
 void stack::start_worker(int worker) {
   auto& slot = workers_.at(static_cast<std::size_t>(worker));
   if (slot && slot->running()) throw std::logic_error("start_worker: the worker is still running");
-  worker_log_offsets_.resize(workers_.size(), 0);
   worker_log_offsets_.at(static_cast<std::size_t>(worker)) = log_size(worker_log(worker));
   slot = std::make_unique<process>(worker_program(), worker_flags(worker), dir_,
                                    worker_log(worker));
 }
 
 bool stack::wait_worker_started(int worker, std::chrono::milliseconds timeout) {
-  const auto w = static_cast<std::size_t>(worker);
   return wait_until(
       [&] {
         if (!worker_running(worker)) return true;
-        return log_since(worker_log(worker), worker_log_offsets_.at(w)).find(" started: ") !=
-               std::string::npos;
+        return worker_said(worker).find(" started: ") != std::string::npos;
       },
       timeout);
 }
@@ -312,7 +319,6 @@ std::string stack::worker_exit(int worker) const {
 void stack::start_api(int api) {
   auto& slot = apis_.at(static_cast<std::size_t>(api));
   if (slot && slot->running()) throw std::logic_error("start_api: the api is still running");
-  api_log_offsets_.resize(apis_.size(), 0);
   api_log_offsets_.at(static_cast<std::size_t>(api)) = log_size(api_log(api));
   slot = std::make_unique<process>(api_program(), api_flags(api), dir_, api_log(api),
                                    options_.more_api_env);
@@ -358,8 +364,7 @@ void stack::wait_healthy(int api, std::chrono::milliseconds timeout) {
         // A port this api failed to bind may be another test's api, whose answer proves nothing
         // (its port was free when chosen, then taken): only this api's own word that it listens
         // there does. A port taken ends the wait, for the start's retry on other ports.
-        const std::string said =
-            log_since(api_log(api), api_log_offsets_.at(static_cast<std::size_t>(api)));
+        const std::string said = api_said(api);
         if (mentions_port_in_use(said))
           throw std::runtime_error("api " + std::to_string(api) + ": its port was taken");
         if (said.find("listening on 127.0.0.1:" + std::to_string(http_port(api)) + ",") ==

@@ -140,6 +140,9 @@ class stack final {
   std::filesystem::path worker_log(int worker) const;
   std::vector<std::string> api_flags(int api) const;
   std::filesystem::path api_log(int api) const;
+  // What a worker's or an api's log holds since it was last started.
+  std::string worker_said(int worker) const;
+  std::string api_said(int api) const;
   void choose_ports();
   void check_alive(int api);
 
