@@ -131,10 +131,14 @@ TEST_CASE("a redis user's load gives the store's clock and the state as committe
 
 namespace {
 
-// A commit of `now` as the decider makes it: with what changed since `loaded`.
-user_commit delta_commit(const core::user_state& loaded, core::user_state now) {
+// A commit of `now` as the decider makes it: with the streams the core said it started, renewed
+// and ended since the state was loaded.
+user_commit delta_commit(core::user_state now, const std::vector<std::string>& started,
+                         const std::vector<std::string>& renewed,
+                         const std::vector<std::string>& ended) {
   user_commit c = commit_of(std::move(now));
-  c.streams_changed = changes_between(stream_leases(loaded.streams), c.state.streams);
+  c.streams_changed = changes_of(started, renewed, ended, c.state.streams);
+  REQUIRE(c.streams_changed.has_value());
   return c;
 }
 
@@ -176,7 +180,8 @@ TEST_CASE("a redis commit writes only the live streams that changed, and a load 
   next.streams.push_back(stream_of("alice", "s_m", 90'000));  // two started in one batch
   next.streams.push_back(stream_of("alice", "s_b", 90'000));
   next.seq = 5;
-  REQUIRE(commit_one(*s, delta_commit(loaded, next)) == commit_status::committed);
+  REQUIRE(commit_one(*s, delta_commit(next, {"s_m", "s_b"}, {"s_a"}, {"s_z"})) ==
+          commit_status::committed);
   // Another worker's load, without any cache, sees exactly that.
   auto other = open_store(redis.seeds());
   const core::user_state reloaded = load_one(*other, "alice");
@@ -190,7 +195,7 @@ TEST_CASE("a redis commit writes only the live streams that changed, and a load 
   SECTION("a delta on a stale version changes nothing") {
     core::user_state stale = next;
     stale.streams.clear();
-    CHECK(commit_one(*s, delta_commit(loaded, stale)) == commit_status::conflict);
+    CHECK(commit_one(*s, delta_commit(stale, {}, {}, {"s_z", "s_a"})) == commit_status::conflict);
     CHECK(load_one(*other, "alice").streams == next.streams);
   }
 }
@@ -212,7 +217,7 @@ TEST_CASE("a redis user written by an older worker, with its streams inside its 
   core::user_state next = loaded;
   next.streams[1].expires_at_ms = 99'000;
   next.seq = 3;
-  REQUIRE(commit_one(*s, delta_commit(loaded, next)) == commit_status::committed);
+  REQUIRE(commit_one(*s, delta_commit(next, {}, {"s_2"}, {})) == commit_status::committed);
   const auto fields = hash_of(redis, "alice");
   CHECK(fields.size() == 2 + 2 * 2);
   const auto state = decode_state(fields.at("s"), 8);

@@ -281,8 +281,45 @@ TEST_CASE("a decision that changes nothing leaves changed false and publishes no
   CHECK_FALSE(out.changed);
   CHECK(out.events.empty());
   CHECK(out.audit.empty());
+  CHECK(out.started.empty());
+  CHECK(out.renewed.empty());
+  CHECK(out.ended.empty());
   check_counters(out, {});
   CHECK(state == before);
+}
+
+TEST_CASE("effects name the streams decisions made, renewed and ended, in decision order",
+          "[core][changed]") {
+  // What a store writes of the streams (worker/store/stream_changes.hpp): a miss here would lose
+  // a stream or a lease there.
+  const rules r = test_rules();
+  user_state state = state_of("alice");
+  fill(state, 2, r, t0, {"a", "b"});
+  effects out;
+  const std::int64_t now = t0 + 2000;
+
+  SECTION("a start, a reused session, a heartbeat and a stop; a replay and a denial change none") {
+    REQUIRE(start(state, start_of("r3", "c"), true, "s3", now, r, out).v.allowed);
+    REQUIRE(start(state, start_of("r4", "a"), true, "s4", now, r, out).v.granted->stream_id ==
+            "s1");
+    REQUIRE(start(state, start_of("r1", "a"), true, "s5", now, r, out).replayed);
+    REQUIRE_FALSE(start(state, start_of("r6", "d"), true, "s6", now, r, out).v.allowed);
+    REQUIRE_FALSE(heartbeat(state, "s2", now, r, out).has_error());
+    REQUIRE_FALSE(stop(state, "s3", now, r, out).has_error());
+    CHECK(out.started == std::vector<std::string>{"s3"});
+    CHECK(out.renewed == std::vector<std::string>{"s1", "s2"});
+    CHECK(out.ended == std::vector<std::string>{"s3"});
+  }
+  SECTION("a lapsed lease, an eviction, a stop_all") {
+    state.u.max_streams = 1;
+    state.u.policy_override = policy::evict_oldest;
+    REQUIRE(start(state, start_of("r3"), true, "s3", t0 + lease, r, out).v.allowed);
+    CHECK(out.started == std::vector<std::string>{"s3"});
+    CHECK(out.ended == std::vector<std::string>{"s1", "s2"});  // s1 lapsed, s2 evicted
+    stop_all(state, t0 + lease, r, out);
+    CHECK(out.ended == std::vector<std::string>{"s1", "s2", "s3"});
+    CHECK(out.renewed.empty());
+  }
 }
 
 TEST_CASE("effects accumulate across decisions until cleared", "[core][changed]") {

@@ -114,19 +114,18 @@ TEST_CASE("a commit logs only the streams it changed, and they load in the order
   REQUIRE(store->commit({create})[0] == commit_status::committed);
   user_commit two = granted(after(create), "s1", "r1", t0 + 30);
   two.state.streams.push_back(make_stream("s2", "alice", t0 + 40));
-  two.streams_changed = changes_between({}, two.state.streams);
+  two.streams_changed = changes_of({"s1", "s2"}, {}, {}, two.state.streams);
   REQUIRE(store->commit({two})[0] == commit_status::committed);
   store.reset();  // a close folds the log into the tables
   store = open_unfolded(file);
 
   // s1 stopped, s2 beaten, then two started in one commit at one time, ids against their order.
   user_commit next = created(after(two));
-  const stream_leases loaded(next.state.streams);
   next.state.streams.erase(next.state.streams.begin());
   next.state.streams[0].expires_at_ms = t0 + 90;
   next.state.streams.push_back(make_stream("s9", "alice", t0 + 80));
   next.state.streams.push_back(make_stream("s3", "alice", t0 + 80));
-  next.streams_changed = changes_between(loaded, next.state.streams);
+  next.streams_changed = changes_of({"s9", "s3"}, {"s2"}, {"s1"}, next.state.streams);
   next.next_expiry = t0 + 80;
   REQUIRE(store->commit({next})[0] == commit_status::committed);
 
@@ -160,9 +159,9 @@ TEST_CASE("one fold applies each user's records in their order, however the user
   const auto replaced = [](const user_commit& before, const char* stream_id,
                            const char* request_id) {
     user_commit next = granted(after(before), stream_id, request_id, t0 + 60);
-    const stream_leases loaded(after(before).streams);
+    const std::string ended = next.state.streams.front().stream_id;
     next.state.streams.erase(next.state.streams.begin());
-    next.streams_changed = changes_between(loaded, next.state.streams);
+    next.streams_changed = changes_of({stream_id}, {}, {ended}, next.state.streams);
     next.next_expiry = t0 + 60;
     return next;
   };

@@ -26,6 +26,7 @@ void publish(user_state& state, effects& out,
 void record_end(user_state& state, const stream& s, end_reason reason, std::int64_t now_ms,
                 effects& out) {
   publish(state, out, ended_event{s.stream_id, state.u.id, reason});
+  out.ended.push_back(s.stream_id);
   audit_entry& line = out.audit.emplace_back();
   line.user_id = state.u.id;
   line.at_ms = now_ms;
@@ -188,6 +189,7 @@ start_result start(user_state& state, const start_request& request, bool video_k
   } else if (same_session != state.streams.end()) {
     // A reload or a retry of a playback that runs: activity, so the lease is renewed too.
     same_session->expires_at_ms = now_ms + r.lease_ms;
+    out.renewed.push_back(same_session->stream_id);
     allow(*same_session);
   } else {
     const std::size_t max = as_size(v.limit);
@@ -207,6 +209,7 @@ start_result start(user_state& state, const start_request& request, bool video_k
       added.session_id = request.session_id;
       added.started_at_ms = now_ms;
       added.expires_at_ms = now_ms + r.lease_ms;
+      out.started.push_back(new_stream_id);
       allow(added);
     } else {
       deny("limit_reached");
@@ -234,6 +237,7 @@ result<std::int64_t> heartbeat(user_state& state, const std::string& stream_id, 
   const auto found = find_live(state, stream_id);
   if (found == state.streams.end()) return unknown_stream(stream_id);
   found->expires_at_ms = now_ms + r.lease_ms;
+  out.renewed.push_back(stream_id);
   out.changed = true;
   return found->expires_at_ms;
 }

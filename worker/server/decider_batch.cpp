@@ -102,11 +102,10 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
     a.state = std::move(cached->second);
     cache_.erase(cached);
   }
-  const int loaded_streams = a.state ? static_cast<int>(a.state->streams.size()) : 0;
+  const bool loaded = a.state.has_value();
+  const int loaded_streams = loaded ? static_cast<int>(a.state->streams.size()) : 0;
   const std::optional<std::int64_t> loaded_expiry =
-      a.state ? core::next_expiry(*a.state) : std::nullopt;
-  const std::optional<stream_leases> loaded_leases =
-      a.state ? std::optional<stream_leases>(a.state->streams) : std::nullopt;
+      loaded ? core::next_expiry(*a.state) : std::nullopt;
   for (std::size_t g = 0; g < group.requests.size(); ++g) {
     const request_body& body = b.requests[group.requests[g]];
     // Deleted earlier in this batch: gone for what follows (a create waits for the commit).
@@ -143,8 +142,10 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
   core::user_state& state = *a.state;
   const std::optional<std::int64_t> expiry = core::next_expiry(state);
   const int delta = static_cast<int>(state.streams.size()) - loaded_streams;
+  // A user that was not loaded (created here) has no stored streams to change: all are written.
   std::optional<stream_changes> changed;
-  if (loaded_leases) changed = changes_between(*loaded_leases, state.streams);
+  if (loaded)
+    changed = changes_of(a.effects.started, a.effects.renewed, a.effects.ended, state.streams);
   commits.push_back(user_commit{std::move(state), std::move(a.effects.audit), expiry,
                                 std::move(a.effects.remembered), delta, a.effects.removed,
                                 expiry == loaded_expiry, std::move(changed)});

@@ -1,45 +1,49 @@
 #include "worker/store/stream_changes.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 namespace streamgate {
 
-stream_leases::stream_leases(const std::vector<stream>& streams) {
-  std::size_t bytes = 0;
-  for (const stream& s : streams) bytes += s.stream_id.size();
-  ids_.reserve(bytes);
-  entries_.reserve(streams.size());
-  for (const stream& s : streams) add(s.stream_id, s.expires_at_ms);
+namespace {
+
+// The lists are one commit's changes: a handful, so a search beats building a set.
+bool holds(const std::vector<std::string>& ids, std::string_view id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
-stream_leases::stream_leases(
-    std::initializer_list<std::pair<std::string_view, std::int64_t>> leases) {
-  for (const auto& [id, expires_at_ms] : leases) add(id, expires_at_ms);
-}
+}  // namespace
 
-void stream_leases::add(std::string_view id, std::int64_t expires_at_ms) {
-  ids_ += id;
-  entries_.push_back({ids_.size(), expires_at_ms});
-}
-
-std::string_view stream_leases::id(std::size_t i) const {
-  const std::size_t begin = i == 0 ? 0 : entries_[i - 1].id_end;
-  return std::string_view(ids_).substr(begin, entries_[i].id_end - begin);
-}
-
-stream_changes changes_between(const stream_leases& loaded, const std::vector<stream>& now) {
-  // Both in the order the streams were made: a loaded stream is either at the head of what is
-  // left of `now` (kept) or gone (ended); what follows the last kept one is new.
+std::optional<stream_changes> changes_of(const std::vector<std::string>& started,
+                                         const std::vector<std::string>& renewed,
+                                         const std::vector<std::string>& ended,
+                                         const std::vector<stream>& now) {
   stream_changes out;
-  std::size_t next = 0;  // the first stream of `now` not matched yet
-  for (std::size_t i = 0; i < loaded.size(); ++i) {
-    const std::string_view id = loaded.id(i);
-    if (next < now.size() && now[next].stream_id == id) {
-      if (now[next].expires_at_ms != loaded.expires_at_ms(i)) out.renewed.push_back(next);
-      ++next;
-    } else {
-      out.ended.emplace_back(id);
-    }
+  for (const std::string& id : ended)
+    if (!holds(started, id)) out.ended.push_back(id);
+
+  // The started streams still live are the newest of `now`, in the order they were made.
+  std::vector<std::string_view> live_started;
+  for (const std::string& id : started)
+    if (!holds(ended, id)) live_started.push_back(id);
+  if (live_started.size() > now.size()) return std::nullopt;
+  const std::size_t first_added = now.size() - live_started.size();
+  for (std::size_t j = 0; j < live_started.size(); ++j) {
+    if (now[first_added + j].stream_id != live_started[j]) return std::nullopt;
+    out.added.push_back(first_added + j);
   }
-  for (; next < now.size(); ++next) out.added.push_back(next);
+
+  // Each renewed stream that was loaded and is still live, once, in the order of `now`.
+  for (const std::string& id : renewed) {
+    if (holds(started, id) || holds(ended, id)) continue;
+    const auto found =
+        std::find_if(now.begin(), now.begin() + static_cast<std::ptrdiff_t>(first_added),
+                     [&](const stream& s) { return s.stream_id == id; });
+    if (found == now.begin() + static_cast<std::ptrdiff_t>(first_added)) return std::nullopt;
+    out.renewed.push_back(static_cast<std::size_t>(found - now.begin()));
+  }
+  std::sort(out.renewed.begin(), out.renewed.end());
+  out.renewed.erase(std::unique(out.renewed.begin(), out.renewed.end()), out.renewed.end());
   return out;
 }
 

@@ -1,17 +1,14 @@
 #pragma once
 
 // What a decision changed in one user's live streams, against the state it was loaded at
-// (docs/design.md §8), so a store that keeps each stream apart (Redis) writes those streams and
-// not every live one again: a user holding many streams would otherwise cost a write of all of
-// them at each start. A live stream changes only its lease (core::start renews it on a reused
-// session, core::heartbeat at each beat); it is otherwise made once and then ended.
+// (docs/design.md §8), so a store that keeps each stream apart writes those streams and not every
+// live one again: a user holding many streams would otherwise cost a write of all of them at each
+// start. A live stream changes only its lease (core::start renews it on a reused session,
+// core::heartbeat at each beat); it is otherwise made once and then ended.
 
 #include <cstddef>
-#include <cstdint>
-#include <initializer_list>
+#include <optional>
 #include <string>
-#include <string_view>
-#include <utility>
 #include <vector>
 
 #include "common/domain.hpp"
@@ -26,36 +23,16 @@ struct stream_changes {
   bool operator==(const stream_changes&) const = default;
 };
 
-// The id and lease of each loaded stream, taken before a decision changes them. The ids share
-// one buffer: taking them costs two allocations however many streams a user holds, where a copy
-// of each id cost one allocation per live stream at every decision (bench/run.sh users hold
-// about a hundred).
-class stream_leases final {
- public:
-  stream_leases() = default;
-  explicit stream_leases(const std::vector<stream>& streams);
-  stream_leases(std::initializer_list<std::pair<std::string_view, std::int64_t>> leases);
-
-  std::size_t size() const { return entries_.size(); }
-  std::string_view id(std::size_t i) const;
-  std::int64_t expires_at_ms(std::size_t i) const { return entries_[i].expires_at_ms; }
-
-  bool operator==(const stream_leases&) const = default;
-
- private:
-  void add(std::string_view id, std::int64_t expires_at_ms);
-
-  struct entry {
-    std::size_t id_end;  // in ids_, where the id ends (the next one begins)
-    std::int64_t expires_at_ms;
-    bool operator==(const entry&) const = default;
-  };
-  std::string ids_;
-  std::vector<entry> entries_;
-};
-
-// `now` against `loaded`: linear, as both keep the streams in the order they were made (the core
-// appends new ones and erases ended ones, never reorders).
-stream_changes changes_between(const stream_leases& loaded, const std::vector<stream>& now);
+// The changes the decision core reported (core::effects' started, renewed and ended stream ids,
+// in decision order) against the live streams it left, `now`: a stream started and ended in one
+// commit was never stored, and one renewed that was started or ended in it is not renewed. From
+// what the core did rather than a copy of every loaded stream to compare with, so it costs what
+// changed, not what the user holds (bench/HISTORY.md, session 24). nullopt when `now` does not end
+// with the started streams still live, in the order made (the core appends them, never reorders):
+// the store then writes every stream.
+std::optional<stream_changes> changes_of(const std::vector<std::string>& started,
+                                         const std::vector<std::string>& renewed,
+                                         const std::vector<std::string>& ended,
+                                         const std::vector<stream>& now);
 
 }  // namespace streamgate
