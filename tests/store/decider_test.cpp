@@ -3,9 +3,12 @@
 // deciding for one user at once (a route change, a worker that comes back): the version check
 // lets exactly one of them commit, and the other decides again on what was committed.
 
+#include "worker/server/decider.hpp"
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <variant>
@@ -16,7 +19,6 @@
 #include "test_store.hpp"
 #include "wait.hpp"
 #include "worker/seed.hpp"
-#include "worker/server/decider.hpp"
 
 namespace streamgate {
 namespace {
@@ -189,6 +191,45 @@ TEST_CASE("a lease that runs out is ended by whichever worker finds it due, once
   CHECK(d.counters().expired == 1);
   // Asked again, it finds nothing more to end.
   CHECK(decide(d, {}, {"alice"}).events.empty());
+}
+
+TEST_CASE("a later start leaves the user due at the earliest lease, which ends alone",
+          "[store][decider][lease]") {
+  // The lease index keeps the earliest of the user's leases, also when a decision only added a
+  // stream with a later one: the first stream ends on time, while the second still plays.
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  test_store ts(kind);
+  auto s = ts.open();
+  seed(*s);
+  worker_config config;
+  config.lease_seconds = 2;
+  decider d(*s, rules_from(config));
+  const batch_result first = decide(d, {start_of("alice", "r1", "tv")});
+  REQUIRE(first.replies[0].status == outcome::allowed);
+  const std::int64_t first_expiry = std::get<verdict>(first.replies[0].body).granted->expires_at_ms;
+  // The second start once the store's clock passed a second: its lease ends a second later.
+  REQUIRE(it::wait_until([&] { return s->load({}).now_ms >= first_expiry - 1'000; },
+                         std::chrono::seconds(20)));
+  const batch_result second = decide(d, {start_of("alice", "r2", "phone")});
+  REQUIRE(second.replies[0].status == outcome::allowed);
+  const std::string second_stream = std::get<verdict>(second.replies[0].body).granted->stream_id;
+
+  std::vector<published_event> ended;
+  REQUIRE(it::wait_until(
+      [&] {
+        ended = decide(d, {}, d.due_users()).events;
+        return !ended.empty();
+      },
+      std::chrono::seconds(20)));
+  REQUIRE(ended.size() == 1);
+  CHECK(std::get<ended_event>(ended[0].body).stream_id ==
+        std::get<verdict>(first.replies[0].body).granted->stream_id);
+  const batch_result listed = decide(d, {list_streams_request{"alice"}});
+  const auto* streams = std::get_if<std::vector<stream>>(&listed.replies[0].body);
+  REQUIRE(streams);
+  REQUIRE(streams->size() == 1);
+  CHECK(streams->front().stream_id == second_stream);
 }
 
 TEST_CASE("the worker confirms a token only against the user's stored hash, and never shows it",

@@ -56,9 +56,10 @@ std::vector<std::string> decider::due_users() {
 }
 
 void decider::cache(core::user_state state) {
-  // An exclusive store's own lease index is exact and in memory already: no second one here.
-  if (const auto expiry = core::next_expiry(state); expiry && !store_.exclusive())
-    lease_heap_.emplace(*expiry, state.u.id);
+  // An exclusive store's own lease index is exact and in memory already: no second one here (and
+  // no pass over the user's streams to find its next expiry).
+  if (!store_.exclusive())
+    if (const auto expiry = core::next_expiry(state)) lease_heap_.emplace(*expiry, state.u.id);
   std::string id = state.u.id;
   cache_.insert_or_assign(std::move(id), std::move(state));
 }

@@ -5,6 +5,7 @@
 
 #include "worker/server/decider_batch.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -140,12 +141,22 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
   show_created(group, a);
   if (!a.effects.changed || !a.state) return false;
   core::user_state& state = *a.state;
-  const std::optional<std::int64_t> expiry = core::next_expiry(state);
   const int delta = static_cast<int>(state.streams.size()) - loaded_streams;
   // A user that was not loaded (created here) has no stored streams to change: all are written.
   std::optional<stream_changes> changed;
   if (loaded)
     changed = changes_of(a.effects.started, a.effects.renewed, a.effects.ended, state.streams);
+  // When the decisions only made streams, the earliest lease is the loaded one or one of theirs:
+  // no second pass over every stream the user holds.
+  std::optional<std::int64_t> expiry;
+  if (changed && changed->ended.empty() && changed->renewed.empty()) {
+    expiry = loaded_expiry;
+    for (const std::size_t i : changed->added)
+      expiry =
+          std::min(expiry.value_or(state.streams[i].expires_at_ms), state.streams[i].expires_at_ms);
+  } else {
+    expiry = core::next_expiry(state);
+  }
   commits.push_back(user_commit{std::move(state), std::move(a.effects.audit), expiry,
                                 std::move(a.effects.remembered), delta, a.effects.removed,
                                 expiry == loaded_expiry, std::move(changed)});
