@@ -49,6 +49,19 @@ start_request start_of(const std::string& user, const std::string& request_id,
   return start_request{request_id, user, "v01", session};
 }
 
+// The events of the first expiry pass that ends something: the lease index names a user once
+// one of its leases is due.
+std::vector<published_event> first_expiry_pass(decider& d) {
+  std::vector<published_event> ended;
+  REQUIRE(it::wait_until(
+      [&] {
+        ended = decide(d, {}, d.due_users()).events;
+        return !ended.empty();
+      },
+      std::chrono::seconds(20)));
+  return ended;
+}
+
 }  // namespace
 
 TEST_CASE("a start is answered and published once committed, with the user's next seq",
@@ -177,13 +190,7 @@ TEST_CASE("a lease that runs out is ended by whichever worker finds it due, once
   REQUIRE(decide(d, {start_of("alice", "r1")}).replies[0].status == outcome::allowed);
 
   // The lease index names alice once her lease is due; the ended event follows the verdict.
-  std::vector<published_event> ended;
-  REQUIRE(it::wait_until(
-      [&] {
-        ended = decide(d, {}, d.due_users()).events;
-        return !ended.empty();
-      },
-      std::chrono::seconds(20)));
+  const std::vector<published_event> ended = first_expiry_pass(d);
   REQUIRE(ended.size() == 1);
   REQUIRE(std::holds_alternative<ended_event>(ended[0].body));
   CHECK(std::get<ended_event>(ended[0].body).reason == end_reason::expired);
@@ -215,13 +222,7 @@ TEST_CASE("a later start leaves the user due at the earliest lease, which ends a
   REQUIRE(second.replies[0].status == outcome::allowed);
   const std::string second_stream = std::get<verdict>(second.replies[0].body).granted->stream_id;
 
-  std::vector<published_event> ended;
-  REQUIRE(it::wait_until(
-      [&] {
-        ended = decide(d, {}, d.due_users()).events;
-        return !ended.empty();
-      },
-      std::chrono::seconds(20)));
+  const std::vector<published_event> ended = first_expiry_pass(d);
   REQUIRE(ended.size() == 1);
   CHECK(std::get<ended_event>(ended[0].body).stream_id ==
         std::get<verdict>(first.replies[0].body).granted->stream_id);
