@@ -23,8 +23,9 @@
 namespace streamgate {
 namespace {
 
-core::rules test_rules() {
+core::rules test_rules(int lease_seconds = worker_config{}.lease_seconds) {
   worker_config config;
+  config.lease_seconds = lease_seconds;
   return rules_from(config);
 }
 
@@ -37,6 +38,21 @@ struct batch_result {
   std::vector<published_event> events;
 };
 
+store& seeded(store& s) {
+  seed(s);
+  return s;
+}
+
+// One worker on a seeded store of `kind`: the store as that worker opened it, and its decider.
+struct seeded_worker {
+  seeded_worker(const std::string& kind, const core::rules& rules)
+      : ts(kind), s(ts.open()), d(seeded(*s), rules) {}
+
+  test_store ts;
+  std::unique_ptr<store> s;
+  decider d;
+};
+
 batch_result decide(decider& d, std::vector<request_body> requests,
                     std::vector<std::string> due = {}) {
   batch_result r;
@@ -47,6 +63,14 @@ batch_result decide(decider& d, std::vector<request_body> requests,
 start_request start_of(const std::string& user, const std::string& request_id,
                        const std::string& session = "") {
   return start_request{request_id, user, "v01", session};
+}
+
+// The user's live streams, as GET /api/v1/users/{id}/streams lists them.
+std::vector<stream> live_streams(decider& d, const std::string& user) {
+  const batch_result listed = decide(d, {list_streams_request{user}});
+  const auto* streams = std::get_if<std::vector<stream>>(&listed.replies[0].body);
+  REQUIRE(streams);
+  return *streams;
 }
 
 // The events of the first expiry pass that ends something: the lease index names a user once
@@ -122,10 +146,8 @@ TEST_CASE("unknown users, existing users and bad plans get their errors on every
           "[store][decider]") {
   const std::string kind = GENERATE("sqlite", "redis", "cluster");
   CAPTURE(kind);
-  test_store ts(kind);
-  auto s = ts.open();
-  seed(*s);
-  decider d(*s, test_rules());
+  seeded_worker w(kind, test_rules());
+  decider& d = w.d;
   create_user_request dup{"alice", "Alice again", std::nullopt, std::nullopt, std::nullopt,
                           std::nullopt};
   create_user_request bad_plan{"zed", "Zed", std::nullopt, std::nullopt, std::nullopt,
@@ -170,23 +192,15 @@ TEST_CASE("two workers deciding for one user at once: only one commits, the othe
   CHECK_FALSE(std::get<verdict>(on_b.events[0].body).allowed);
   CHECK(on_b.events[0].sequence == store_b->dataset_id() + " 2");
 
-  const batch_result listed = decide(a, {list_streams_request{"dave"}});
-  const auto* streams = std::get_if<std::vector<stream>>(&listed.replies[0].body);
-  REQUIRE(streams);
-  CHECK(streams->size() == 1);  // exactly one stream
+  CHECK(live_streams(a, "dave").size() == 1);  // exactly one stream
 }
 
 TEST_CASE("a lease that runs out is ended by whichever worker finds it due, once",
           "[store][decider][lease]") {
   const std::string kind = GENERATE("sqlite", "redis", "cluster");
   CAPTURE(kind);
-  test_store ts(kind);
-  auto s = ts.open();
-  seed(*s);
-  worker_config config;
-  config.lease_seconds = 1;
-  const core::rules rules = rules_from(config);
-  decider d(*s, rules);
+  seeded_worker w(kind, test_rules(/*lease_seconds=*/1));
+  decider& d = w.d;
   REQUIRE(decide(d, {start_of("alice", "r1")}).replies[0].status == outcome::allowed);
 
   // The lease index names alice once her lease is due; the ended event follows the verdict.
@@ -194,7 +208,7 @@ TEST_CASE("a lease that runs out is ended by whichever worker finds it due, once
   REQUIRE(ended.size() == 1);
   REQUIRE(std::holds_alternative<ended_event>(ended[0].body));
   CHECK(std::get<ended_event>(ended[0].body).reason == end_reason::expired);
-  CHECK(ended[0].sequence == s->dataset_id() + " 2");
+  CHECK(ended[0].sequence == w.s->dataset_id() + " 2");
   CHECK(d.counters().expired == 1);
   // Asked again, it finds nothing more to end.
   CHECK(decide(d, {}, {"alice"}).events.empty());
@@ -206,17 +220,13 @@ TEST_CASE("a later start leaves the user due at the earliest lease, which ends a
   // stream with a later one: the first stream ends on time, while the second still plays.
   const std::string kind = GENERATE("sqlite", "redis", "cluster");
   CAPTURE(kind);
-  test_store ts(kind);
-  auto s = ts.open();
-  seed(*s);
-  worker_config config;
-  config.lease_seconds = 2;
-  decider d(*s, rules_from(config));
+  seeded_worker w(kind, test_rules(/*lease_seconds=*/2));
+  decider& d = w.d;
   const batch_result first = decide(d, {start_of("alice", "r1", "tv")});
   REQUIRE(first.replies[0].status == outcome::allowed);
   const std::int64_t first_expiry = std::get<verdict>(first.replies[0].body).granted->expires_at_ms;
   // The second start once the store's clock passed a second: its lease ends a second later.
-  REQUIRE(it::wait_until([&] { return s->load({}).now_ms >= first_expiry - 1'000; },
+  REQUIRE(it::wait_until([&] { return w.s->load({}).now_ms >= first_expiry - 1'000; },
                          std::chrono::seconds(20)));
   const batch_result second = decide(d, {start_of("alice", "r2", "phone")});
   REQUIRE(second.replies[0].status == outcome::allowed);
@@ -226,11 +236,9 @@ TEST_CASE("a later start leaves the user due at the earliest lease, which ends a
   REQUIRE(ended.size() == 1);
   CHECK(std::get<ended_event>(ended[0].body).stream_id ==
         std::get<verdict>(first.replies[0].body).granted->stream_id);
-  const batch_result listed = decide(d, {list_streams_request{"alice"}});
-  const auto* streams = std::get_if<std::vector<stream>>(&listed.replies[0].body);
-  REQUIRE(streams);
-  REQUIRE(streams->size() == 1);
-  CHECK(streams->front().stream_id == second_stream);
+  const std::vector<stream> left = live_streams(d, "alice");
+  REQUIRE(left.size() == 1);
+  CHECK(left.front().stream_id == second_stream);
 }
 
 TEST_CASE("the worker confirms a token only against the user's stored hash, and never shows it",

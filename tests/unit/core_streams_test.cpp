@@ -283,7 +283,6 @@ TEST_CASE("a decision that changes nothing leaves changed false and publishes no
   CHECK(out.audit.empty());
   CHECK(out.started.empty());
   CHECK(out.renewed.empty());
-  CHECK(out.ended.empty());
   check_counters(out, {});
   CHECK(state == before);
 }
@@ -308,16 +307,16 @@ TEST_CASE("effects name the streams decisions made, renewed and ended, in decisi
     REQUIRE_FALSE(stop(state, "s3", now, r, out).has_error());
     CHECK(out.started == std::vector<std::string>{"s3"});
     CHECK(out.renewed == std::vector<std::string>{"s1", "s2"});
-    CHECK(out.ended == std::vector<std::string>{"s3"});
+    CHECK(ended_ids(out) == std::vector<std::string>{"s3"});
   }
   SECTION("a lapsed lease, an eviction, a stop_all") {
     state.u.max_streams = 1;
     state.u.policy_override = policy::evict_oldest;
     REQUIRE(start(state, start_of("r3"), true, "s3", t0 + lease, r, out).v.allowed);
     CHECK(out.started == std::vector<std::string>{"s3"});
-    CHECK(out.ended == std::vector<std::string>{"s1", "s2"});  // s1 lapsed, s2 evicted
+    CHECK(ended_ids(out) == std::vector<std::string>{"s1", "s2"});  // s1 lapsed, s2 evicted
     stop_all(state, t0 + lease, r, out);
-    CHECK(out.ended == std::vector<std::string>{"s1", "s2", "s3"});
+    CHECK(ended_ids(out) == std::vector<std::string>{"s1", "s2", "s3"});
     CHECK(out.renewed.empty());
   }
 }

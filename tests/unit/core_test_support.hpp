@@ -73,6 +73,14 @@ inline std::vector<std::string> ids_of(const std::vector<stream>& streams) {
   return ids;
 }
 
+// The streams the decisions ended, as their ended events name them, in order.
+inline std::vector<std::string> ended_ids(const effects& out) {
+  std::vector<std::string> ids;
+  for (const event& e : out.events)
+    if (const auto* ended = std::get_if<ended_event>(&e.what)) ids.push_back(ended->stream_id);
+  return ids;
+}
+
 inline std::vector<std::string> request_ids_of(const std::vector<remembered_start>& starts) {
   std::vector<std::string> ids;
   for (const remembered_start& s : starts) ids.push_back(s.request_id);

@@ -26,7 +26,6 @@ void publish(user_state& state, effects& out,
 void record_end(user_state& state, const stream& s, end_reason reason, std::int64_t now_ms,
                 effects& out) {
   publish(state, out, ended_event{s.stream_id, state.u.id, reason});
-  out.ended.push_back(s.stream_id);
   audit_entry& line = out.audit.emplace_back();
   line.user_id = state.u.id;
   line.at_ms = now_ms;

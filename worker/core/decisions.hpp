@@ -36,12 +36,11 @@ struct effects {
   std::vector<audit_entry> audit;
   // The starts decided here, in order: the store keeps them beside the state (user_state.hpp).
   std::vector<remembered_start> remembered;
-  // What became of the live streams, by stream id in decision order: those made, those whose
-  // lease was renewed, those that ended. A store writes only these (worker/store/stream_changes),
-  // so a decision costs the same however many streams the user holds.
+  // The live streams made and those whose lease was renewed, by stream id in decision order (the
+  // ended ones are the ended events). A store writes only what changed (worker/store/
+  // stream_changes.hpp), so a decision costs the same however many streams the user holds.
   std::vector<std::string> started;
   std::vector<std::string> renewed;
-  std::vector<std::string> ended;
   bool changed = false;  // the state differs from what was loaded: it must be committed
   bool removed = false;  // the user was deleted: the commit removes it from the store
   // Counters where the decision is made (docs/design.md, "Metrics").

@@ -144,8 +144,13 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
   const int delta = static_cast<int>(state.streams.size()) - loaded_streams;
   // A user that was not loaded (created here) has no stored streams to change: all are written.
   std::optional<stream_changes> changed;
-  if (loaded)
-    changed = changes_of(a.effects.started, a.effects.renewed, a.effects.ended, state.streams);
+  if (loaded) {
+    // Every ending publishes its ended event (worker/core/decisions.cpp, record_end).
+    std::vector<std::string> ended;
+    for (const core::event& e : a.effects.events)
+      if (const auto* end = std::get_if<ended_event>(&e.what)) ended.push_back(end->stream_id);
+    changed = changes_of(a.effects.started, a.effects.renewed, ended, state.streams);
+  }
   // When the decisions only made streams, the earliest lease is the loaded one or one of theirs:
   // no second pass over every stream the user holds.
   std::optional<std::int64_t> expiry;

@@ -34,12 +34,12 @@ std::optional<stream_changes> changes_of(const std::vector<std::string>& started
   }
 
   // Each renewed stream that was loaded and is still live, once, in the order of `now`.
+  const auto loaded_end = now.begin() + static_cast<std::ptrdiff_t>(first_added);
   for (const std::string& id : renewed) {
     if (holds(started, id) || holds(ended, id)) continue;
     const auto found =
-        std::find_if(now.begin(), now.begin() + static_cast<std::ptrdiff_t>(first_added),
-                     [&](const stream& s) { return s.stream_id == id; });
-    if (found == now.begin() + static_cast<std::ptrdiff_t>(first_added)) return std::nullopt;
+        std::find_if(now.begin(), loaded_end, [&](const stream& s) { return s.stream_id == id; });
+    if (found == loaded_end) return std::nullopt;
     out.renewed.push_back(static_cast<std::size_t>(found - now.begin()));
   }
   std::sort(out.renewed.begin(), out.renewed.end());

@@ -23,13 +23,13 @@ struct stream_changes {
   bool operator==(const stream_changes&) const = default;
 };
 
-// The changes the decision core reported (core::effects' started, renewed and ended stream ids,
-// in decision order) against the live streams it left, `now`: a stream started and ended in one
-// commit was never stored, and one renewed that was started or ended in it is not renewed. From
-// what the core did rather than a copy of every loaded stream to compare with, so it costs what
-// changed, not what the user holds (bench/HISTORY.md, session 24). nullopt when `now` does not end
-// with the started streams still live, in the order made (the core appends them, never reorders):
-// the store then writes every stream.
+// The changes the decision core reported (core::effects' started and renewed stream ids and
+// its ended events' ones, in decision order) against the live streams it left, `now`: a stream
+// started and ended in one commit was never stored, and one renewed that was started or ended in it
+// is not renewed. From what the core did rather than a copy of every loaded stream to compare with,
+// so it costs what changed, not what the user holds (bench/HISTORY.md, session 24). nullopt when
+// `now` does not end with the started streams still live, in the order made (the core appends them,
+// never reorders): the store then writes every stream.
 std::optional<stream_changes> changes_of(const std::vector<std::string>& started,
                                          const std::vector<std::string>& renewed,
                                          const std::vector<std::string>& ended,
