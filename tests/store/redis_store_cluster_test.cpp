@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -28,45 +29,6 @@ std::vector<std::string> many_users() {
   for (int i = 0; i < 30; ++i) ids.push_back("user" + std::to_string(i));
   std::sort(ids.begin(), ids.end());
   return ids;
-}
-
-// The node that serves `slot`, as node 0's map says.
-std::size_t owner_of(cluster_redis& redis, std::size_t slot) {
-  const auto slots = redis.client(0)->command({"CLUSTER", "SLOTS"});
-  for (std::size_t r = 0; r < reply_size(*slots); ++r) {
-    const redisReply& range = reply_at(*slots, r);
-    if (reply_integer(reply_at(range, 0)) <= static_cast<long long>(slot) &&
-        static_cast<long long>(slot) <= reply_integer(reply_at(range, 1))) {
-      const long long port = reply_integer(reply_at(reply_at(range, 2), 1));
-      for (std::size_t n = 0; n < it::redis_cluster::node_count; ++n)
-        if (redis.cluster().port(n) == port) return n;
-    }
-  }
-  FAIL("no master serves slot " << slot);
-  return 0;
-}
-
-// Moves `slot` and its keys from node `from` to node `to`, as redis-cli --cluster reshard does.
-void move_slot(cluster_redis& redis, std::size_t slot, std::size_t from, std::size_t to) {
-  const auto source = redis.client(from);
-  const auto target = redis.client(to);
-  const std::string number = std::to_string(slot);
-  const std::string from_id(reply_string(*source->command({"CLUSTER", "MYID"})));
-  const std::string to_id(reply_string(*target->command({"CLUSTER", "MYID"})));
-  REQUIRE(reply_string(*target->command({"CLUSTER", "SETSLOT", number, "IMPORTING", from_id})) ==
-          "OK");
-  REQUIRE(reply_string(*source->command({"CLUSTER", "SETSLOT", number, "MIGRATING", to_id})) ==
-          "OK");
-  const auto keys = source->command({"CLUSTER", "GETKEYSINSLOT", number, "1000"});
-  std::vector<std::string> migrate{
-      "MIGRATE", "127.0.0.1", std::to_string(redis.cluster().port(to)), "", "0", "5000", "KEYS"};
-  for (std::size_t k = 0; k < reply_size(*keys); ++k)
-    migrate.emplace_back(reply_string(reply_at(*keys, k)));
-  if (reply_size(*keys) > 0)
-    REQUIRE(reply_string(*source->command({migrate.begin(), migrate.end()})) == "OK");
-  for (std::size_t n = 0; n < it::redis_cluster::node_count; ++n)
-    REQUIRE(reply_string(
-                *redis.client(n)->command({"CLUSTER", "SETSLOT", number, "NODE", to_id})) == "OK");
 }
 
 }  // namespace
@@ -176,17 +138,17 @@ TEST_CASE(
     for (std::size_t j = i + 1; j < ids.size() && !pair; ++j) {
       const auto a = redis_slot_of(redis_detail::user_key(ids[i]));
       const auto b = redis_slot_of(redis_detail::user_key(ids[j]));
-      if (a != b && owner_of(redis, a) == owner_of(redis, b)) pair.emplace(ids[i], ids[j]);
+      if (a != b && redis.cluster().owner_of(a) == redis.cluster().owner_of(b))
+        pair.emplace(ids[i], ids[j]);
     }
   REQUIRE(pair.has_value());
   const auto& [moving, staying] = *pair;
   s->seed(demo_catalog(), {plain_user(moving), plain_user(staying)});
   const loaded_users loaded = s->load({moving, staying});
 
-  const std::size_t slot = redis_slot_of(redis_detail::user_key(moving));
-  const std::size_t from = owner_of(redis, slot);
-  const std::size_t to = (from + 1) % it::redis_cluster::node_count;
-  move_slot(redis, slot, from, to);
+  const std::uint16_t slot = redis_slot_of(redis_detail::user_key(moving));
+  const std::size_t from = redis.cluster().owner_of(slot);
+  redis.cluster().move_slot(slot, (from + 1) % it::redis_cluster::node_count);
 
   std::vector<user_commit> commits;
   for (const auto& state : loaded.states) {

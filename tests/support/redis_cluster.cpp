@@ -8,10 +8,13 @@
 
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "free_port.hpp"
 #include "wait.hpp"
@@ -83,6 +86,33 @@ std::optional<std::string> ask(unsigned short port, const char* command) {
   redisFree(c);
   return answer;
 }
+
+// One command (its arguments as given) on a new connection; throws when the node does not
+// answer, or answers an error.
+std::unique_ptr<redisReply, void (*)(void*)> run(unsigned short port,
+                                                 const std::vector<std::string>& args) {
+  const timeval timeout{5, 0};
+  std::unique_ptr<redisContext, void (*)(redisContext*)> c(
+      redisConnectWithTimeout("127.0.0.1", port, timeout), redisFree);
+  if (c == nullptr || c->err != 0 || redisSetTimeout(c.get(), timeout) != REDIS_OK)
+    throw std::runtime_error("no cluster node answers on port " + std::to_string(port));
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (const std::string& a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  std::unique_ptr<redisReply, void (*)(void*)> reply(
+      static_cast<redisReply*>(
+          redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lengths.data())),
+      freeReplyObject);
+  if (!reply || reply->type == REDIS_REPLY_ERROR)
+    throw std::runtime_error("the cluster node on port " + std::to_string(port) + " refused " +
+                             args.front() + (reply ? ": " + std::string(reply->str) : ""));
+  return reply;
+}
+
+std::string text_of(const redisReply& r) { return std::string(r.str, r.len); }
 
 }  // namespace
 
@@ -183,6 +213,36 @@ void redis_cluster::wait_until_ok() {
       },
       ok_timeout);
   if (!ok) throw std::runtime_error("the redis cluster is not ok; its nodes' output:\n" + logs());
+}
+
+std::size_t redis_cluster::owner_of(std::uint16_t slot) const {
+  // [[first, last, [host, port, id], replicas...], ...]
+  const auto slots = run(port(0), {"CLUSTER", "SLOTS"});
+  for (std::size_t r = 0; r < slots->elements; ++r) {
+    const redisReply& range = *slots->element[r];
+    if (range.element[0]->integer <= slot && slot <= range.element[1]->integer)
+      for (std::size_t n = 0; n < nodes_.size(); ++n)
+        if (nodes_[n].port == range.element[2]->element[1]->integer) return n;
+  }
+  throw std::runtime_error("no master serves slot " + std::to_string(slot));
+}
+
+void redis_cluster::move_slot(std::uint16_t slot, std::size_t to) {
+  const std::size_t from = owner_of(slot);
+  const std::string number = std::to_string(slot);
+  const std::string from_id = text_of(*run(port(from), {"CLUSTER", "MYID"}));
+  const std::string to_id = text_of(*run(port(to), {"CLUSTER", "MYID"}));
+  run(port(to), {"CLUSTER", "SETSLOT", number, "IMPORTING", from_id});
+  run(port(from), {"CLUSTER", "SETSLOT", number, "MIGRATING", to_id});
+  const auto keys = run(port(from), {"CLUSTER", "GETKEYSINSLOT", number, "1000"});
+  if (keys->elements > 0) {
+    std::vector<std::string> migrate{"MIGRATE", "127.0.0.1", std::to_string(port(to)), "", "0",
+                                     "5000",    "KEYS"};
+    for (std::size_t k = 0; k < keys->elements; ++k) migrate.push_back(text_of(*keys->element[k]));
+    run(port(from), migrate);
+  }
+  for (std::size_t n = 0; n < nodes_.size(); ++n)
+    run(port(n), {"CLUSTER", "SETSLOT", number, "NODE", to_id});
 }
 
 void redis_cluster::empty() {

@@ -10,6 +10,7 @@
 // the slots, makes the nodes meet and asks them for CLUSTER INFO.
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -49,6 +50,11 @@ class redis_cluster final {
   bool running(std::size_t node);
   // Throws with every node's output when some node does not say cluster_state:ok in time.
   void wait_until_ok();
+  // The node that serves `slot`, as node 0's map says.
+  std::size_t owner_of(std::uint16_t slot) const;
+  // Moves `slot` with its keys from its owner to node `to`, as redis-cli --cluster reshard does
+  // (IMPORTING, MIGRATING, MIGRATE ... KEYS, then the new owner on every node).
+  void move_slot(std::uint16_t slot, std::size_t to);
   // The nodes' output, for a failure message.
   std::string logs() const;
 
