@@ -190,7 +190,7 @@ TEST_CASE("a redis commit writes only the live streams that changed, and a load 
   const auto fields = hash_of(redis, "alice");
   CHECK_FALSE(fields.contains("t:s_z"));
   CHECK_FALSE(fields.contains("e:s_z"));
-  CHECK(fields.size() == 2 + 2 * 3);  // v, s and a field and a lease per live stream
+  CHECK(fields.size() == 3 + 2 * 3);  // v, s, n and a field and a lease per live stream
 
   SECTION("a delta on a stale version changes nothing") {
     core::user_state stale = next;
@@ -219,11 +219,46 @@ TEST_CASE("a redis user written by an older worker, with its streams inside its 
   next.seq = 3;
   REQUIRE(commit_one(*s, delta_commit(next, {}, {"s_2"}, {})) == commit_status::committed);
   const auto fields = hash_of(redis, "alice");
-  CHECK(fields.size() == 2 + 2 * 2);
+  CHECK(fields.size() == 3 + 2 * 2);
   const auto state = decode_state(fields.at("s"), 8);
   REQUIRE(state.has_value());
   CHECK(state->streams.empty());
   CHECK(load_one(*open_store(redis.seeds()), "alice").streams == next.streams);
+}
+
+TEST_CASE(
+    "a redis user's starts are a ring in its hash: each commit writes only its own, the "
+    "oldest are overwritten, and a load gives back the newest in order",
+    "[redis][integration]") {
+  single_redis redis;
+  auto s = open_store(redis.seeds());
+  REQUIRE(commit_one(*s, commit_of(plain_user("alice"))) == commit_status::committed);
+  const std::int64_t now = store_now(*s);
+  constexpr std::size_t ring = core::most_remembered_starts;
+  constexpr std::size_t made = ring + 40;  // around the ring once, and 40 past it
+  core::user_state alice = load_one(*s, "alice");
+  std::vector<core::remembered_start> starts;
+  for (std::size_t i = 0; i < made; ++i) {
+    starts.push_back(
+        {"r-" + std::to_string(i), "v1", "", now, false, false, "", 0, "limit_reached", 3, 3});
+    user_commit c = delta_commit(alice, {}, {}, {});
+    c.new_starts = {starts.back()};
+    REQUIRE(commit_one(*s, c) == commit_status::committed);
+    ++alice.version;
+  }
+
+  const auto fields = hash_of(redis, "alice");
+  CHECK(fields.at("n") == std::to_string(made));
+  std::size_t start_fields = 0;
+  for (const auto& [name, value] : fields) start_fields += name.starts_with("q:") ? 1 : 0;
+  CHECK(start_fields == ring);
+  CHECK(fields.at("q:0") == encode_start(starts[ring]));  // start 288 overwrote start 0
+
+  const core::user_state loaded = load_one(*open_store(redis.seeds()), "alice");
+  CHECK(loaded.version == alice.version);
+  const std::vector<core::remembered_start> newest(
+      starts.end() - static_cast<std::ptrdiff_t>(core::remembered_starts_per_user), starts.end());
+  CHECK(loaded.starts == newest);
 }
 
 }  // namespace streamgate::redis_test

@@ -19,6 +19,9 @@ namespace streamgate::core {
 // of the same user within the memory window is decided again: the fault test's busiest users make
 // about 50 starts in seconds. Stores keep at least this many per user.
 inline constexpr std::size_t remembered_starts_per_user = 256;
+// The most a user remembers before the oldest eighth is forgotten (decisions.cpp, remember).
+inline constexpr std::size_t most_remembered_starts =
+    remembered_starts_per_user + remembered_starts_per_user / 8;
 
 // The global rules every decision applies; the same on every worker of a deployment.
 struct rules {

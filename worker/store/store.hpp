@@ -119,9 +119,9 @@ class store {
   // Deletes at most `max_records` audit lines older than `audit_before_ms` and as many
   // remembered starts past their memory window, oldest first; returns how many of both. Called
   // in the background in small steps, so both stay bounded without a long pause (hardening: the
-  // SQLite audit trail was never trimmed). Redis caps each user's lists in the commit and lets an
-  // idle user's starts expire instead, and prunes nothing here. The SQLite store prunes the rows
-  // its tables hold (not what its log has yet to fold), and none while a fold runs.
+  // SQLite audit trail was never trimmed). Redis caps each user's audit list in the commit and
+  // keeps its starts in a ring of fixed size instead, and prunes nothing here. The SQLite store
+  // prunes the rows its tables hold (not what its log has yet to fold), and none while a fold runs.
   virtual std::size_t prune(std::int64_t audit_before_ms, std::size_t max_records) = 0;
   // The user's newest `limit` audit lines, newest first.
   virtual std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) = 0;

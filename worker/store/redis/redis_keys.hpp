@@ -20,15 +20,18 @@ inline constexpr std::string_view seeded_key = "sg:seeded";
 // store were merged into slot 0's (redis_store::merge_slot_keys).
 inline constexpr std::string_view one_shard_key = "sg:one-shard";
 
-// The user hash's fields besides v and s: a live stream apart (redis_packing.hpp) and its lease.
+// The user hash's fields besides v and s: a live stream apart (redis_packing.hpp) and its lease;
+// the number of starts written so far and, in a ring of core::most_remembered_starts fields, start
+// number k at q:<k mod that size> (commit.lua).
 inline constexpr std::string_view stream_field_prefix = "t:";
 inline constexpr std::string_view lease_field_prefix = "e:";
+inline constexpr std::string_view starts_made_field = "n";
+inline constexpr std::string_view start_field_prefix = "q:";
 
 inline std::string user_key(std::string_view user_id) {
   return "{user:" + std::string(user_id) + "}";
 }
 inline std::string audit_key(std::string_view user_id) { return user_key(user_id) + ":audit"; }
-inline std::string starts_key(std::string_view user_id) { return user_key(user_id) + ":starts"; }
 inline std::string lease_index_key(std::size_t slot) {
   return "{" + redis_slot_tags()[slot] + "}:leases";
 }

@@ -10,11 +10,11 @@
 //   {user:U}             hash: v the version (decimal; absent: 0), s encode_state's bytes
 //                        without the live streams; per live stream t:<id> (pack_stream) and
 //                        e:<id> its lease (pack_lease), so a decision writes the streams it
-//                        changed, not all of them (worker/store/stream_changes.hpp)
+//                        changed, not all of them (worker/store/stream_changes.hpp); n the
+//                        starts written so far, and start k as encode_start's bytes at
+//                        q:<k mod core::most_remembered_starts>: a ring, so a start is one more
+//                        field of the commit's HSET and the oldest is overwritten, never trimmed
 //   {user:U}:audit       list of packed audit lines, oldest first, trimmed to the cap
-//   {user:U}:starts      list of encode_start's bytes, oldest first, trimmed to
-//                        core::remembered_starts_per_user; expires once the user made no start
-//                        for the request memory window (all its starts are past it then)
 //   {<tag of slot>}:leases  per shard: zset U -> the user's next lease expiry, for every user of
 //                        the shard (written by the commit script). A Cluster's shard is a slot
 //                        (no single hot key); a single server is one shard, slot 0's key
@@ -79,7 +79,7 @@ class redis_store final : public store {
   std::vector<std::string> due_users(std::int64_t now_ms, std::size_t max) override;
   std::optional<std::string> request_owner(const std::string& request_id) override;
   std::vector<std::string> user_ids() override;
-  // The commit script trims each user's lists and lets an idle user's starts expire.
+  // The commit script trims each user's audit list; its ring of starts never outgrows its size.
   std::size_t prune(std::int64_t, std::size_t) override { return 0; }
   // The sum of the per-shard live-stream counters the commit script keeps: one GET on a single
   // server, one pipeline over the 16384 slots of a Cluster (milliseconds; for a metrics scrape,

@@ -186,11 +186,17 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     g.commits.push_back(k);
     g.keys.push_back(redis_detail::user_key(id));
     g.keys.push_back(redis_detail::audit_key(id));
-    g.keys.push_back(redis_detail::starts_key(id));
     // The list keeps the newest `cap` lines anyway: older ones of this commit are not sent.
     const std::size_t skip =
         c.audit.size() > options_.audit_cap ? c.audit.size() - options_.audit_cap : 0;
     const bool whole = !c.streams_changed || whole_next_.contains(id);
+    // A hash written anew numbers its ring of starts from 0 again: it gets every start the state
+    // remembers, else only this commit's. The ring keeps the newest of either anyway.
+    const std::vector<core::remembered_start>& starts =
+        whole && !c.remove ? c.state.starts : c.new_starts;
+    const std::size_t starts_skip = starts.size() > core::most_remembered_starts
+                                        ? starts.size() - core::most_remembered_starts
+                                        : 0;
     std::vector<std::string> set;
     std::vector<std::string> drop;
     if (!c.remove) stream_fields(c, whole, set, drop);
@@ -202,12 +208,14 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
                                              : std::string());
     g.args.push_back(id);
     g.args.push_back(std::to_string(c.streams_delta));
-    g.args.push_back(std::to_string(c.new_starts.size()));
+    g.args.push_back(std::to_string(c.remove ? 0 : starts.size() - starts_skip));
     g.args.push_back(std::to_string(c.audit.size() - skip));
     g.args.push_back(whole ? "1" : "");
     g.args.push_back(std::to_string(set.size() / 2));
     g.args.push_back(std::to_string(drop.size()));
-    for (const core::remembered_start& start : c.new_starts) g.args.push_back(encode_start(start));
+    if (!c.remove)
+      for (std::size_t i = starts_skip; i < starts.size(); ++i)
+        g.args.push_back(encode_start(starts[i]));
     for (std::size_t i = skip; i < c.audit.size(); ++i)
       g.args.push_back(redis_detail::pack_audit(c.audit[i]));
     std::move(set.begin(), set.end(), std::back_inserter(g.args));
@@ -215,16 +223,15 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   }
   std::vector<redis_command> scripts;
   scripts.reserve(groups.size());
-  const std::string starts_cap = std::to_string(core::remembered_starts_per_user);
+  const std::string ring = std::to_string(core::most_remembered_starts);
   for (script_group& g : groups) {
     redis_command& script = scripts.emplace_back();
     script.key = g.keys.front();  // the lease index: in the group's slot
-    script.args.reserve(6 + g.keys.size() + g.args.size());
+    script.args.reserve(5 + g.keys.size() + g.args.size());
     script.args = {"EVALSHA", script_sha_, std::to_string(g.keys.size())};
     std::move(g.keys.begin(), g.keys.end(), std::back_inserter(script.args));
     script.args.push_back(cap);
-    script.args.push_back(starts_cap);
-    script.args.push_back(memory);
+    script.args.push_back(ring);
     std::move(g.args.begin(), g.args.end(), std::back_inserter(script.args));
   }
 

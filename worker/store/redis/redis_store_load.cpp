@@ -3,6 +3,7 @@
 // recent audit lines.
 
 #include <algorithm>
+#include <charconv>
 #include <cstddef>
 #include <optional>
 #include <string_view>
@@ -17,11 +18,50 @@
 
 namespace streamgate {
 
+namespace {
+
+std::size_t ring_slot(std::string_view digits, const std::string& user_id) {
+  std::size_t slot = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), slot);
+  if (ec != std::errc{} || end != digits.data() + digits.size() ||
+      slot >= core::most_remembered_starts)
+    redis_detail::unexpected("user '" + user_id + "' has a start field q:" + std::string(digits) +
+                             " outside its ring");
+  return slot;
+}
+
+// The newest core::remembered_starts_per_user starts of a ring that has had `made` written to it,
+// oldest first: as many as the commit script's list kept before the ring (docs/design.md §8).
+void read_starts(const std::string& user_id, long long made,
+                 const std::unordered_map<std::size_t, std::string_view>& fields,
+                 std::vector<core::remembered_start>& out) {
+  const auto ring = static_cast<long long>(core::most_remembered_starts);
+  if (made < 0 || static_cast<long long>(fields.size()) != std::min(made, ring))
+    redis_detail::unexpected("user '" + user_id + "' has " + std::to_string(fields.size()) +
+                             " start fields after " + std::to_string(made) + " starts");
+  const long long kept = std::min(made, static_cast<long long>(core::remembered_starts_per_user));
+  out.reserve(static_cast<std::size_t>(kept));
+  for (long long k = made - kept; k < made; ++k) {
+    const auto field = fields.find(static_cast<std::size_t>(k % ring));
+    if (field == fields.end())
+      redis_detail::unexpected("user '" + user_id + "' lacks start " + std::to_string(k));
+    auto start = decode_start(field->second);
+    if (!start)
+      redis_detail::unexpected("a start of user '" + user_id +
+                               "' is not one of ours: " + start.error().message);
+    out.push_back(std::move(*start));
+  }
+}
+
+}  // namespace
+
 core::user_state redis_store::read_user(const std::string& id, const redisReply& fields) {
   const redisReply* version = nullptr;
   std::optional<std::string_view> bytes;
   std::vector<std::pair<stream, redis_detail::stream_place>> streams;
   std::unordered_map<std::string_view, std::int64_t> leases;
+  const redisReply* starts_made = nullptr;
+  std::unordered_map<std::size_t, std::string_view> start_fields;  // by ring slot
   for (std::size_t f = 0; f + 1 < reply_size(fields); f += 2) {
     const std::string_view name = reply_string(reply_at(fields, f));
     const std::string_view value = reply_string(reply_at(fields, f + 1));
@@ -35,6 +75,10 @@ core::user_state redis_store::read_user(const std::string& id, const redisReply&
     } else if (name.starts_with(redis_detail::lease_field_prefix)) {
       leases[name.substr(redis_detail::lease_field_prefix.size())] =
           redis_detail::unpack_lease(value, id);
+    } else if (name == redis_detail::starts_made_field) {
+      starts_made = &reply_at(fields, f + 1);
+    } else if (name.starts_with(redis_detail::start_field_prefix)) {
+      start_fields[ring_slot(name.substr(redis_detail::start_field_prefix.size()), id)] = value;
     } else {
       redis_detail::unexpected("user '" + id + "' has a field '" + std::string(name) +
                                "' that is not one of ours");
@@ -48,6 +92,7 @@ core::user_state redis_store::read_user(const std::string& id, const redisReply&
   if (!state)
     redis_detail::unexpected("the state of user '" + id +
                              "' is not one of ours: " + state.error().message);
+  read_starts(id, starts_made ? reply_integer(*starts_made) : 0, start_fields, state->starts);
   if (!state->streams.empty()) {
     // Written by an older worker, with its streams inside: its next commit writes them apart.
     if (!streams.empty())
@@ -111,17 +156,12 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
       return out;
     }
   std::vector<redis_command> commands;
-  commands.reserve(2 * user_ids.size() + request_ids.size() + 1);
+  commands.reserve(user_ids.size() + request_ids.size() + 1);
   // One node's clock for every worker (the one holding sg:dataset), so all agree on leases.
   commands.push_back({std::string(redis_detail::dataset_key), {"TIME"}});
   for (const std::string& id : user_ids) {
     std::string key = redis_detail::user_key(id);
     commands.push_back({key, {"HGETALL", key}});
-    // Not atomic with the HMGET, and needs not be: a start is appended in the commit that
-    // bumps the version, so starts newer than the state loaded come with a newer version, and
-    // the commit of anything decided on this state is refused.
-    key = redis_detail::starts_key(id);
-    commands.push_back({key, {"LRANGE", key, "0", "-1"}});
   }
   for (const std::string& id : request_ids) {
     std::string key = redis_detail::request_key(id);
@@ -133,26 +173,16 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
   out.now_ms = read_ms_;
   out.states.reserve(user_ids.size());
   for (std::size_t i = 0; i < user_ids.size(); ++i) {
-    const redisReply& fields = *replies[1 + 2 * i];
+    const redisReply& fields = *replies[1 + i];
     redis_detail::require_no_error(fields, "HGETALL of user '" + user_ids[i] + "'");
     if (reply_size(fields) == 0) {
       out.states.emplace_back();
       continue;
     }
-    auto state = read_user(user_ids[i], fields);
-    const redisReply& starts = *replies[2 + 2 * i];
-    redis_detail::require_no_error(starts, "LRANGE of the starts of user '" + user_ids[i] + "'");
-    for (std::size_t k = 0; k < reply_size(starts); ++k) {
-      auto start = decode_start(reply_string(reply_at(starts, k)));
-      if (!start)
-        redis_detail::unexpected("a start of user '" + user_ids[i] +
-                                 "' is not one of ours: " + start.error().message);
-      state.starts.push_back(std::move(*start));
-    }
-    out.states.emplace_back(std::move(state));
+    out.states.emplace_back(read_user(user_ids[i], fields));
   }
   for (std::size_t i = 0; i < request_ids.size(); ++i) {
-    const redisReply& owner = *replies[1 + 2 * user_ids.size() + i];
+    const redisReply& owner = *replies[1 + user_ids.size() + i];
     redis_detail::require_no_error(owner, "GET of request '" + request_ids[i] + "'");
     out.owners.push_back(reply_is_nil(owner) ? std::nullopt
                                              : std::optional<std::string>(reply_string(owner)));
