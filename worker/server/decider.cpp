@@ -6,6 +6,7 @@
 #include "worker/server/decider.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <random>
 #include <thread>
 #include <utility>
@@ -47,7 +48,7 @@ std::vector<std::string> decider::due_users() {
     lease_heap_.pop();
     const auto cached = cache_.find(user_id);
     if (cached == cache_.end()) continue;
-    const auto expiry = core::next_expiry(cached->second);
+    const auto& expiry = cached->second.next_expiry;
     if (expiry && *expiry <= now_ms_) due.push_back(user_id);
   }
   std::sort(due.begin(), due.end());
@@ -56,12 +57,16 @@ std::vector<std::string> decider::due_users() {
 }
 
 void decider::cache(core::user_state state) {
-  // An exclusive store's own lease index is exact and in memory already: no second one here (and
-  // no pass over the user's streams to find its next expiry).
-  if (!store_.exclusive())
-    if (const auto expiry = core::next_expiry(state)) lease_heap_.emplace(*expiry, state.u.id);
+  const std::optional<std::int64_t> expiry = core::next_expiry(state);
+  cache(std::move(state), expiry);
+}
+
+void decider::cache(core::user_state state, std::optional<std::int64_t> next_expiry) {
+  assert(next_expiry == core::next_expiry(state));
+  // An exclusive store's own lease index is exact and in memory already: no second one here.
+  if (!store_.exclusive() && next_expiry) lease_heap_.emplace(*next_expiry, state.u.id);
   std::string id = state.u.id;
-  cache_.insert_or_assign(std::move(id), std::move(state));
+  cache_.insert_or_assign(std::move(id), cached_user{std::move(state), next_expiry});
 }
 
 std::optional<std::uint64_t> decider::active_streams() {
@@ -73,7 +78,7 @@ std::optional<std::uint64_t> decider::active_streams() {
     }
   }
   std::uint64_t total = 0;
-  for (const auto& [id, state] : cache_) total += state.streams.size();
+  for (const auto& [id, cached] : cache_) total += cached.state.streams.size();
   return total;
 }
 

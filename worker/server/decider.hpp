@@ -78,7 +78,9 @@ class decider final {
   // decider.cpp: the cache and the conflict rounds of decide().
   void load(const std::vector<std::string>& user_ids, bool fresh,
             const std::vector<std::string>& request_ids = {});
+  // A state as loaded (its next lease expiry found here), or as a try left it (found already).
   void cache(core::user_state state);
+  void cache(core::user_state state, std::optional<std::int64_t> next_expiry);
 
   // decider_batch.cpp: a batch's groups and their one load, one try at a group, and what a
   // committed try hands back.
@@ -113,7 +115,13 @@ class decider final {
   store& store_;
   core::rules rules_;
   dataset_catalog catalog_;
-  std::unordered_map<std::string, core::user_state> cache_;
+  // Each state with its next lease expiry (core::next_expiry), kept so that neither a decision nor
+  // the expiry pass walks every stream of a user to find it again.
+  struct cached_user {
+    core::user_state state;
+    std::optional<std::int64_t> next_expiry;
+  };
+  std::unordered_map<std::string, cached_user> cache_;
   // (next lease expiry, user) of cached states on a shared store, whose own index is only swept
   // slowly; an entry may be stale (renewed, ended): it is checked against the cached state when
   // due.

@@ -100,13 +100,13 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
   // user whose commit was refused or failed is reloaded anyway.
   const auto cached = cache_.find(group.user_id);
   if (cached != cache_.end()) {
-    a.state = std::move(cached->second);
+    a.state = std::move(cached->second.state);
+    a.next_expiry = cached->second.next_expiry;
     cache_.erase(cached);
   }
   const bool loaded = a.state.has_value();
   const int loaded_streams = loaded ? static_cast<int>(a.state->streams.size()) : 0;
-  const std::optional<std::int64_t> loaded_expiry =
-      loaded ? core::next_expiry(*a.state) : std::nullopt;
+  const std::optional<std::int64_t> loaded_expiry = a.next_expiry;
   for (std::size_t g = 0; g < group.requests.size(); ++g) {
     const request_body& body = b.requests[group.requests[g]];
     // Deleted earlier in this batch: gone for what follows (a create waits for the commit).
@@ -162,6 +162,7 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
   } else {
     expiry = core::next_expiry(state);
   }
+  a.next_expiry = expiry;
   commits.push_back(user_commit{std::move(state), std::move(a.effects.audit), expiry,
                                 std::move(a.effects.remembered), delta, a.effects.removed,
                                 expiry == loaded_expiry, std::move(changed)});
@@ -195,7 +196,7 @@ void decider::hand_back(const user_group& group, attempt& a, std::vector<reply>&
   counters_.evicted += static_cast<std::uint64_t>(a.effects.evicted);
   counters_.expired += static_cast<std::uint64_t>(a.effects.expired);
   counters_.replayed += static_cast<std::uint64_t>(a.effects.replayed);
-  if (a.state && !a.effects.removed) cache(std::move(*a.state));
+  if (a.state && !a.effects.removed) cache(std::move(*a.state), a.next_expiry);
 }
 
 }  // namespace streamgate

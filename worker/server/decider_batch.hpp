@@ -23,6 +23,7 @@ struct decider::user_group {
 // One try at a group: what it decided, kept until the store answers its commit.
 struct decider::attempt {
   std::optional<core::user_state> state;
+  std::optional<std::int64_t> next_expiry;  // of `state`: as cached, then as committed
   core::effects effects;
   std::vector<reply> replies;  // parallel to the group's requests
 };

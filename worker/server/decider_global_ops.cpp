@@ -35,9 +35,10 @@ reply decider::list_users(const list_users_request& r) {
     load(std::vector<std::string>(next, end), !store_.exclusive());
     for (; next != end && rows.size() < wanted; ++next) {
       const auto cached = cache_.find(*next);
-      if (cached == cache_.end() || !contains_ignoring_case(cached->second.u.name, r.name_filter))
+      if (cached == cache_.end() ||
+          !contains_ignoring_case(cached->second.state.u.name, r.name_filter))
         continue;
-      const core::user_state& s = cached->second;
+      const core::user_state& s = cached->second.state;
       rows.push_back(
           {s.u, core::limit_of(s.u, rules_), core::policy_of(s.u, rules_),
            static_cast<int>(std::count_if(s.streams.begin(), s.streams.end(), [&](const stream& x) {
@@ -74,12 +75,12 @@ reply decider::global(const request_body& body) {
           load({*owner}, !store_.exclusive());
           const auto cached = cache_.find(*owner);
           if (cached == cache_.end()) return unknown;
-          const core::remembered_start* found = core::find_start(cached->second, r.request_id);
+          const core::user_state& state = cached->second.state;
+          const core::remembered_start* found = core::find_start(state, r.request_id);
           if (!found) return unknown;
-          const verdict v = core::verdict_of(cached->second, *found);
-          std::string grant = v.allowed && v.granted
-                                  ? grant_if_live(cached->second, v.granted->stream_id)
-                                  : std::string();
+          const verdict v = core::verdict_of(state, *found);
+          std::string grant =
+              v.allowed && v.granted ? grant_if_live(state, v.granted->stream_id) : std::string();
           return {outcome::ok, v, std::move(grant)};
         } else if constexpr (std::is_same_v<T, ping_request>) {
           return {outcome::ok, std::monostate{}};
