@@ -1,5 +1,7 @@
 #include "common/ids.hpp"
 
+#include <cstddef>
+#include <cstdint>
 #include <random>
 
 namespace streamgate {
@@ -32,6 +34,21 @@ std::string new_id(std::string_view prefix) {
   for (int word = 0; word < 2; ++word) {
     std::uint64_t bits = generator();
     for (int nibble = 0; nibble < 16; ++nibble, bits >>= 4) *out++ = hex[bits & 0xf];
+  }
+  return id;
+}
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char base64url[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string id = "r_0123456789abc";
+  std::uint64_t bits = generator();
+  const std::uint64_t more = generator();
+  for (std::size_t i = 2; i < id.size(); ++i) {
+    if (i == 12) bits = more;  // 10 characters of 6 bits from the first draw, 3 from the second
+    id[i] = base64url[bits & 63];
+    bits >>= 6;
   }
   return id;
 }
