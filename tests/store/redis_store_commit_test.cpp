@@ -259,6 +259,21 @@ TEST_CASE(
   const std::vector<core::remembered_start> newest(
       starts.end() - static_cast<std::ptrdiff_t>(core::remembered_starts_per_user), starts.end());
   CHECK(loaded.starts == newest);
+
+  // A ring that is not as the script leaves it is not ours: the load refuses it (503), rather
+  // than forget a start the user made or replay one it did not.
+  const auto raw = redis.client();
+  SECTION("a ring that lacks a start it counts") {
+    REQUIRE(reply_integer(*raw->command({"HDEL", "{user:alice}", "q:5"})) == 1);
+  }
+  SECTION("a start field outside the ring") {
+    REQUIRE(reply_integer(*raw->command(
+                {"HSET", "{user:alice}", "q:" + std::to_string(ring), fields.at("q:0")})) == 1);
+  }
+  SECTION("a start that is not one of ours") {
+    REQUIRE(reply_integer(*raw->command({"HSET", "{user:alice}", "q:7", "garbage"})) == 0);
+  }
+  CHECK_THROWS_AS(open_store(redis.seeds())->load({"alice"}), store_unavailable);
 }
 
 }  // namespace streamgate::redis_test
