@@ -74,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // every user is always within the limit.
     if (static_cast<int>(state.streams.size()) > core::limit_of(state.u, rules))
       throw std::logic_error("a user is above the limit: " + id);
-    if (state.starts.size() > rules.max_remembered_starts + rules.max_remembered_starts / 8)
+    if (state.starts.size() > core::with_slack(rules.max_remembered_starts))
       throw std::logic_error("a user remembers more starts than the cap");
   }
   return 0;

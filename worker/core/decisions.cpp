@@ -104,9 +104,7 @@ remembered_start remembered_of(const verdict& v) {
 void remember(user_state& state, const verdict& v, const rules& r, effects& out) {
   out.remembered.push_back(remembered_of(v));
   state.starts.push_back(out.remembered.back());
-  // Trimmed an eighth over the cap, back to the cap: a user at its cap moves its starts down once
-  // per cap/8 starts rather than at every start (core_bench).
-  if (state.starts.size() > r.max_remembered_starts + r.max_remembered_starts / 8) {
+  if (state.starts.size() > with_slack(r.max_remembered_starts)) {
     const auto excess = static_cast<std::ptrdiff_t>(state.starts.size() - r.max_remembered_starts);
     state.starts.erase(state.starts.begin(), state.starts.begin() + excess);
   }

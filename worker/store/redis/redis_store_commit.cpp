@@ -21,6 +21,9 @@ namespace streamgate {
 
 namespace {
 
+// How many of the oldest of `size` entries a list capped at `cap` drops at once: not sent.
+std::size_t beyond(std::size_t size, std::size_t cap) { return size > cap ? size - cap : 0; }
+
 bool is_noscript(const redisReply& r) {
   return reply_is_error(r) && reply_string(r).starts_with("NOSCRIPT");
 }
@@ -187,16 +190,13 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     g.keys.push_back(redis_detail::user_key(id));
     g.keys.push_back(redis_detail::audit_key(id));
     // The list keeps the newest `cap` lines anyway: older ones of this commit are not sent.
-    const std::size_t skip =
-        c.audit.size() > options_.audit_cap ? c.audit.size() - options_.audit_cap : 0;
+    const std::size_t skip = beyond(c.audit.size(), options_.audit_cap);
     const bool whole = !c.streams_changed || whole_next_.contains(id);
     // A hash written anew numbers its ring of starts from 0 again: it gets every start the state
     // remembers, else only this commit's. The ring keeps the newest of either anyway.
     const std::vector<core::remembered_start>& starts =
         whole && !c.remove ? c.state.starts : c.new_starts;
-    const std::size_t starts_skip = starts.size() > core::most_remembered_starts
-                                        ? starts.size() - core::most_remembered_starts
-                                        : 0;
+    const std::size_t starts_skip = beyond(starts.size(), core::most_remembered_starts);
     std::vector<std::string> set;
     std::vector<std::string> drop;
     if (!c.remove) stream_fields(c, whole, set, drop);

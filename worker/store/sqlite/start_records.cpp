@@ -27,9 +27,9 @@ constexpr const char* insert_sql =
     "INSERT INTO starts (user_id, request_id, decided_at_ms, start) "
     "VALUES (?1, ?2, ?3, CAST(?4 AS BLOB))";
 
-// An eighth over the floor before a trim, as for the audit trail.
+// An eighth over the floor before a trim, as the decision core trims, and the audit trail.
 constexpr std::size_t rows_kept = core::remembered_starts_per_user;
-constexpr std::size_t trim_at = rows_kept + rows_kept / 8;
+constexpr std::size_t trim_at = core::most_remembered_starts;
 
 void bind_start(sqlite_statement& insert, const std::string& user_id,
                 const core::remembered_start& s, const std::string& bytes) {
