@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "worker/core/user_state.hpp"
 #include "worker/store/sqlite/sqlite_schema.hpp"
 #include "worker/store/sqlite/wal_checkpointer.hpp"
 #include "worker/store/state_codec.hpp"
@@ -253,8 +254,8 @@ void table_writer::count_audit_lines() {
 }
 
 std::size_t table_writer::trim_audit(const std::string& user_id, std::size_t lines) {
-  // Slack of an eighth: a user at the cap trims once per cap/8 new lines, not at every commit.
-  if (lines <= audit_cap_ + audit_cap_ / 8) return lines;
+  // A user at the cap trims once per cap/8 new lines, not at every commit.
+  if (lines <= core::with_slack(audit_cap_)) return lines;
   trim_audit_.bind(1, user_id);
   trim_audit_.bind(2, static_cast<std::int64_t>(audit_cap_ - 1));
   trim_audit_.execute();
