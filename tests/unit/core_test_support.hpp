@@ -1,8 +1,8 @@
 #pragma once
 
 // What the decision core's tests share (core_start_test.cpp, core_replay_test.cpp,
-// core_streams_test.cpp, core_users_test.cpp): rules and states with an injected time, and
-// descriptions of effects.
+// core_streams_test.cpp, core_users_test.cpp, core_list_aids_test.cpp): rules and states with an
+// injected time, and descriptions of effects.
 
 #include <catch2/catch.hpp>
 #include <cstdint>

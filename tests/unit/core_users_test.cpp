@@ -32,8 +32,14 @@ TEST_CASE("deleting a user ends its live streams with reason deleted, then revok
   user_state state = state_of("alice");
   effects out;
   SECTION("with streams, one of them lapsed") {
-    fill(state, 3, r);
-    state.streams[0].expires_at_ms = t0 + 1;
+    // s1 was granted a lease of 1 ms (the rule was shorter then), so it lapsed before the
+    // deletion. Only the core changes a state's streams (user_state.hpp, list_aids).
+    rules short_lease = r;
+    short_lease.lease_ms = 1;
+    effects ignored;
+    REQUIRE(start(state, start_of("r1"), true, "s1", t0, short_lease, ignored).v.allowed);
+    REQUIRE(start(state, start_of("r2"), true, "s2", t0, r, ignored).v.allowed);
+    REQUIRE(start(state, start_of("r3"), true, "s3", t0, r, ignored).v.allowed);
     CHECK(delete_user(state, t0 + 5, r, out) == 2);
     CHECK(state.streams.empty());
     CHECK(describe_all(out.events) ==

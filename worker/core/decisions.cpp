@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
+
+#include "worker/core/list_aids.hpp"
 
 namespace streamgate::core {
 
@@ -39,23 +42,49 @@ void record_end(user_state& state, const stream& s, end_reason reason, std::int6
 void end_at(user_state& state, std::size_t index, end_reason reason, std::int64_t now_ms,
             effects& out) {
   record_end(state, state.streams[index], reason, now_ms, out);
-  state.streams.erase(state.streams.begin() + static_cast<std::ptrdiff_t>(index));
+  aids::remove(state.streams, state.aids.sessions, index, 1);
+}
+
+void end_all(user_state& state, end_reason reason, std::int64_t now_ms, effects& out) {
+  for (const stream& s : state.streams) record_end(state, s, reason, now_ms, out);
+  state.streams.clear();
+  state.aids.sessions.clear();
+}
+
+// Lower the bounds of settle()'s passes (list_aids) for a lease or a start just made. A renewed
+// lease too: a clock that stepped back can renew one to end sooner than it did.
+void lease_ends_at(user_state& state, std::int64_t expires_at_ms) {
+  state.aids.leases_end_from_ms = std::min(state.aids.leases_end_from_ms, expires_at_ms);
+}
+void start_decided_at(user_state& state, std::int64_t decided_at_ms) {
+  state.aids.starts_decided_from_ms = std::min(state.aids.starts_decided_from_ms, decided_at_ms);
 }
 
 // Runs before every decision, so a lapsed lease never counts against the limit nor takes a
-// heartbeat, whether or not an expiry pass ran since it lapsed.
+// heartbeat, whether or not an expiry pass ran since it lapsed. Each list is passed over only
+// once `now` reaches its bound (list_aids), which the pass then sets again.
 void settle(user_state& state, std::int64_t now_ms, const rules& r, effects& out) {
-  const auto lapsed = [now_ms](const stream& s) { return s.expires_at_ms <= now_ms; };
-  for (const stream& s : state.streams)
-    if (lapsed(s)) record_end(state, s, end_reason::expired, now_ms, out);
-  std::erase_if(state.streams, lapsed);
+  constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
+  list_aids& a = state.aids;
+  if (now_ms >= a.leases_end_from_ms) {
+    const auto lapsed = [now_ms](const stream& s) { return s.expires_at_ms <= now_ms; };
+    for (const stream& s : state.streams)
+      if (lapsed(s)) record_end(state, s, end_reason::expired, now_ms, out);
+    aids::remove_if(state.streams, a.sessions, lapsed);
+    a.leases_end_from_ms = never;
+    for (const stream& s : state.streams) lease_ends_at(state, s.expires_at_ms);
+  }
 
   // Not only the front: starts are appended in decision order, but a clock that stepped back
   // can leave a later start with an earlier time. Not a change to commit: the store keeps starts
   // beside the state and drops them past the same window itself.
-  std::erase_if(state.starts, [&](const remembered_start& s) {
-    return s.decided_at_ms + r.request_memory_ms <= now_ms;
-  });
+  if (now_ms - r.request_memory_ms >= a.starts_decided_from_ms) {
+    aids::remove_if(state.starts, a.requests, [&](const remembered_start& s) {
+      return s.decided_at_ms + r.request_memory_ms <= now_ms;
+    });
+    a.starts_decided_from_ms = never;
+    for (const remembered_start& s : state.starts) start_decided_at(state, s.decided_at_ms);
+  }
 }
 
 std::vector<stream>::iterator find_live(user_state& state, const std::string& stream_id) {
@@ -103,11 +132,12 @@ remembered_start remembered_of(const verdict& v) {
 
 void remember(user_state& state, const verdict& v, const rules& r, effects& out) {
   out.remembered.push_back(remembered_of(v));
-  state.starts.push_back(out.remembered.back());
-  if (state.starts.size() > with_slack(r.max_remembered_starts)) {
-    const auto excess = static_cast<std::ptrdiff_t>(state.starts.size() - r.max_remembered_starts);
-    state.starts.erase(state.starts.begin(), state.starts.begin() + excess);
-  }
+  aids::append(state.starts, state.aids.requests, aids::fingerprint(v.request_id)) =
+      out.remembered.back();
+  start_decided_at(state, v.decided_at_ms);
+  if (state.starts.size() > with_slack(r.max_remembered_starts))
+    aids::remove(state.starts, state.aids.requests, 0,
+                 state.starts.size() - r.max_remembered_starts);
 }
 
 void audit_verdict(const user_state& state, const verdict& v, std::int64_t now_ms, effects& out) {
@@ -178,14 +208,16 @@ start_result start(user_state& state, const start_request& request, bool video_k
   const auto same_session =
       request.session_id.empty()
           ? state.streams.end()
-          : std::find_if(state.streams.begin(), state.streams.end(),
-                         [&](const stream& s) { return s.session_id == request.session_id; });
+          : state.streams.begin() +
+                static_cast<std::ptrdiff_t>(aids::find(state.streams, &stream::session_id,
+                                                       state.aids.sessions, request.session_id));
 
   if (!video_known) {
     deny("unknown_video");
   } else if (same_session != state.streams.end()) {
     // A reload or a retry of a playback that runs: activity, so the lease is renewed too.
     same_session->expires_at_ms = now_ms + r.lease_ms;
+    lease_ends_at(state, same_session->expires_at_ms);
     out.renewed.push_back(same_session->stream_id);
     allow(*same_session);
   } else {
@@ -199,13 +231,15 @@ start_result start(user_state& state, const start_request& request, bool video_k
     if (state.streams.size() < max || p == policy::monitor) {
       v.over_limit = state.streams.size() >= max;
       if (v.over_limit) ++out.over_limit;
-      stream& added = state.streams.emplace_back();
+      stream& added =
+          aids::append(state.streams, state.aids.sessions, aids::fingerprint(request.session_id));
       added.stream_id = new_stream_id;
       added.user_id = state.u.id;
       added.video_id = request.video_id;
       added.session_id = request.session_id;
       added.started_at_ms = now_ms;
       added.expires_at_ms = now_ms + r.lease_ms;
+      lease_ends_at(state, added.expires_at_ms);
       out.started.push_back(new_stream_id);
       allow(added);
     } else {
@@ -234,6 +268,7 @@ result<std::int64_t> heartbeat(user_state& state, const std::string& stream_id, 
   const auto found = find_live(state, stream_id);
   if (found == state.streams.end()) return unknown_stream(stream_id);
   found->expires_at_ms = now_ms + r.lease_ms;
+  lease_ends_at(state, found->expires_at_ms);
   out.renewed.push_back(stream_id);
   out.changed = true;
   return found->expires_at_ms;
@@ -252,8 +287,7 @@ result<void> stop(user_state& state, const std::string& stream_id, std::int64_t 
 int stop_all(user_state& state, std::int64_t now_ms, const rules& r, effects& out) {
   settle(state, now_ms, r, out);
   const int ended = static_cast<int>(state.streams.size());
-  for (const stream& s : state.streams) record_end(state, s, end_reason::stop_all, now_ms, out);
-  state.streams.clear();
+  end_all(state, end_reason::stop_all, now_ms, out);
   return ended;
 }
 
@@ -270,8 +304,7 @@ void rotate_token(user_state& state, const std::string& token_hash, std::int64_t
 int delete_user(user_state& state, std::int64_t now_ms, const rules& r, effects& out) {
   settle(state, now_ms, r, out);
   const int ended = static_cast<int>(state.streams.size());
-  for (const stream& s : state.streams) record_end(state, s, end_reason::deleted, now_ms, out);
-  state.streams.clear();
+  end_all(state, end_reason::deleted, now_ms, out);
   publish(state, out, access_revoked{state.u.id});
   out.removed = true;
   return ended;
@@ -337,10 +370,9 @@ verdict verdict_of(const user_state& state, const remembered_start& remembered) 
 }
 
 const remembered_start* find_start(const user_state& state, const std::string& request_id) {
-  const auto found =
-      std::find_if(state.starts.begin(), state.starts.end(),
-                   [&](const remembered_start& s) { return s.request_id == request_id; });
-  return found == state.starts.end() ? nullptr : &*found;
+  const std::size_t found =
+      aids::find(state.starts, &remembered_start::request_id, state.aids.requests, request_id);
+  return found == state.starts.size() ? nullptr : &state.starts[found];
 }
 
 }  // namespace streamgate::core

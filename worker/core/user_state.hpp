@@ -54,6 +54,25 @@ struct remembered_start {
   bool operator==(const remembered_start&) const = default;
 };
 
+// What the core keeps beside a user's lists so that a decision does not pass over every entry of
+// them (bench/core_bench.cpp, BM_start_many_streams: a user holding hundreds of live streams and
+// a full request memory). Not part of the state: two states are equal whatever their aids, and a
+// state a store has just loaded has none; the core takes them from the lists when it first needs
+// them (worker/core/list_aids.hpp). Only the core changes the lists of a state it decided on.
+struct list_aids {
+  // No live stream's lease ends before the first, no remembered start was decided before the
+  // second; 0 bounds nothing, so the next settle() passes over the list and sets it.
+  std::int64_t leases_end_from_ms = 0;
+  std::int64_t starts_decided_from_ms = 0;
+  // A fingerprint of each live stream's session id and of each remembered start's request id,
+  // in the lists' order, so a lookup reads 8 bytes an entry and compares strings only where the
+  // fingerprints agree. Taken again from a list whose length they do not match.
+  std::vector<std::uint64_t> sessions;
+  std::vector<std::uint64_t> requests;
+
+  bool operator==(const list_aids&) const { return true; }
+};
+
 struct user_state {
   user u;
   std::vector<stream> streams;           // live streams, oldest first
@@ -66,6 +85,8 @@ struct user_state {
   // The store's version of this state when it was loaded: a commit is accepted only while the
   // store still holds that version (compare-and-commit). 0 for a user the store does not have.
   std::uint64_t version = 0;
+  // Mutable: a lookup on a const state (find_start) takes the fingerprints it lacks.
+  mutable list_aids aids;
 
   bool operator==(const user_state&) const = default;
 };
