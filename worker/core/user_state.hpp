@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -61,9 +62,9 @@ struct remembered_start {
 // them (worker/core/list_aids.hpp). Only the core changes the lists of a state it decided on.
 struct list_aids {
   // No live stream's lease ends before the first, no remembered start was decided before the
-  // second; 0 bounds nothing, so the next settle() passes over the list and sets it.
-  std::int64_t leases_end_from_ms = 0;
-  std::int64_t starts_decided_from_ms = 0;
+  // second. The lowest time bounds nothing, so the next settle() passes over the list and sets it.
+  std::int64_t leases_end_from_ms = std::numeric_limits<std::int64_t>::min();
+  std::int64_t starts_decided_from_ms = std::numeric_limits<std::int64_t>::min();
   // A fingerprint of each live stream's session id and of each remembered start's request id,
   // in the lists' order, so a lookup reads 8 bytes an entry and compares strings only where the
   // fingerprints agree. Taken again from a list whose length they do not match.
