@@ -71,8 +71,7 @@ void settle(user_state& state, std::int64_t now_ms, const rules& r, effects& out
     for (const stream& s : state.streams)
       if (lapsed(s)) record_end(state, s, end_reason::expired, now_ms, out);
     aids::remove_if(state.streams, a.sessions, lapsed);
-    a.leases_end_from_ms = never;
-    for (const stream& s : state.streams) lease_ends_at(state, s.expires_at_ms);
+    a.leases_end_from_ms = next_expiry(state).value_or(never);
   }
 
   // Not only the front: starts are appended in decision order, but a clock that stepped back
@@ -130,10 +129,11 @@ remembered_start remembered_of(const verdict& v) {
   return kept;
 }
 
-void remember(user_state& state, const verdict& v, const rules& r, effects& out) {
+// `request_print`: the fingerprint of v.request_id, as start() took it for its lookup.
+void remember(user_state& state, const verdict& v, std::uint64_t request_print, const rules& r,
+              effects& out) {
   out.remembered.push_back(remembered_of(v));
-  aids::append(state.starts, state.aids.requests, aids::fingerprint(v.request_id)) =
-      out.remembered.back();
+  aids::append(state.starts, state.aids.requests, request_print) = out.remembered.back();
   start_decided_at(state, v.decided_at_ms);
   if (state.starts.size() > with_slack(r.max_remembered_starts))
     aids::remove(state.starts, state.aids.requests, 0,
@@ -179,9 +179,12 @@ start_result start(user_state& state, const start_request& request, bool video_k
                    effects& out) {
   settle(state, now_ms, r, out);
 
-  if (const remembered_start* known = find_start(state, request.request_id)) {
+  const std::uint64_t request_print = aids::fingerprint(request.request_id);
+  if (const std::size_t known = aids::find(state.starts, &remembered_start::request_id,
+                                           state.aids.requests, request.request_id, request_print);
+      known != state.starts.size()) {
     // Published again so a client that missed the first push gets it; decided and audited once.
-    start_result replay{verdict_of(state, *known), true};
+    start_result replay{verdict_of(state, state.starts[known]), true};
     publish(state, out, replay.v);
     ++out.replayed;
     return replay;
@@ -205,12 +208,13 @@ start_result start(user_state& state, const start_request& request, bool video_k
   };
 
   // An empty sessionId never matches: each such start is a playback of its own.
+  const std::uint64_t session_print = aids::fingerprint(request.session_id);
   const auto same_session =
       request.session_id.empty()
           ? state.streams.end()
-          : state.streams.begin() +
-                static_cast<std::ptrdiff_t>(aids::find(state.streams, &stream::session_id,
-                                                       state.aids.sessions, request.session_id));
+          : state.streams.begin() + static_cast<std::ptrdiff_t>(aids::find(
+                                        state.streams, &stream::session_id, state.aids.sessions,
+                                        request.session_id, session_print));
 
   if (!video_known) {
     deny("unknown_video");
@@ -231,8 +235,7 @@ start_result start(user_state& state, const start_request& request, bool video_k
     if (state.streams.size() < max || p == policy::monitor) {
       v.over_limit = state.streams.size() >= max;
       if (v.over_limit) ++out.over_limit;
-      stream& added =
-          aids::append(state.streams, state.aids.sessions, aids::fingerprint(request.session_id));
+      stream& added = aids::append(state.streams, state.aids.sessions, session_print);
       added.stream_id = new_stream_id;
       added.user_id = state.u.id;
       added.video_id = request.video_id;
@@ -257,7 +260,7 @@ start_result start(user_state& state, const start_request& request, bool video_k
   if (v.limit > 0 && v.active >= v.limit - 1) ++out.near_limit;
 
   audit_verdict(state, v, now_ms, out);
-  remember(state, v, r, out);
+  remember(state, v, request_print, r, out);
   publish(state, out, v);
   return start_result{std::move(v), false};
 }
@@ -371,7 +374,8 @@ verdict verdict_of(const user_state& state, const remembered_start& remembered) 
 
 const remembered_start* find_start(const user_state& state, const std::string& request_id) {
   const std::size_t found =
-      aids::find(state.starts, &remembered_start::request_id, state.aids.requests, request_id);
+      aids::find(state.starts, &remembered_start::request_id, state.aids.requests, request_id,
+                 aids::fingerprint(request_id));
   return found == state.starts.size() ? nullptr : &state.starts[found];
 }
 

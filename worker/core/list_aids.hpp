@@ -17,16 +17,16 @@ namespace streamgate::core::aids {
 
 inline std::uint64_t fingerprint(std::string_view id) { return std::hash<std::string_view>{}(id); }
 
-// The index of the entry of `list` whose `id` member is `wanted`, or list.size().
+// The index of the entry of `list` whose `id` member is `wanted`, whose fingerprint is `print`
+// (taken once by the caller, which appends with it when nothing is found), or list.size().
 template <class T>
 std::size_t find(const std::vector<T>& list, std::string T::*id, std::vector<std::uint64_t>& prints,
-                 const std::string& wanted) {
+                 const std::string& wanted, std::uint64_t print) {
   if (prints.size() != list.size()) {
     prints.clear();
     prints.reserve(list.size());
     for (const T& entry : list) prints.push_back(fingerprint(entry.*id));
   }
-  const std::uint64_t print = fingerprint(wanted);
   for (std::size_t i = 0; i < prints.size(); ++i)
     if (prints[i] == print && list[i].*id == wanted) return i;
   return list.size();
