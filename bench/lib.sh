@@ -15,7 +15,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, 10 ms ticks
 # The same per thread name of a process ("name ticks" lines; threads of one name summed): the
-# worker's deciding thread, its store's threads (sg-log-fold, sg-wal-copy) and libzmq's.
+# worker's deciding thread, its store's folding thread (sg-log-fold) and libzmq's.
 thread_ticks() {
   local t
   for t in /proc/"$1"/task/*; do

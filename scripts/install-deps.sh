@@ -9,7 +9,7 @@ with_tests=false
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev libzmq3-dev cppzmq-dev rapidjson-dev catch2
-  libsqlite3-dev libspdlog-dev libwebsocketpp-dev libssl-dev libhiredis-dev libjemalloc-dev
+  libsqlite3-dev zlib1g-dev libspdlog-dev libwebsocketpp-dev libssl-dev libhiredis-dev libjemalloc-dev
   curl python3
   # scripts/make-media.sh: the demo's HLS clips, with the titles drawn in DejaVu Sans.
   ffmpeg fonts-dejavu-core

@@ -29,10 +29,9 @@ core::user_state after(const user_commit& c) {
 std::filesystem::path crash_copy(const std::filesystem::path& file,
                                  const std::string& name = "crashed.db") {
   const auto copy = file.parent_path() / name;
-  for (const auto& [from, to] : {std::pair{file, copy}, std::pair{log_of(file), log_of(copy)}}) {
-    std::filesystem::copy_file(from, to);
-    std::filesystem::copy_file(from.string() + "-wal", to.string() + "-wal");
-  }
+  std::filesystem::copy_file(file, copy);
+  std::filesystem::copy_file(file.string() + "-wal", copy.string() + "-wal");
+  std::filesystem::copy(log_of(file), log_of(copy));
   return copy;
 }
 
@@ -130,7 +129,9 @@ TEST_CASE("a commit logs only the streams it changed, and they load in the order
   REQUIRE(store->commit({next})[0] == commit_status::committed);
 
   const auto copy = crash_copy(file);
-  const auto record = decode_log_record(text_of(log_of(copy), "SELECT record FROM decision_log"));
+  const auto logged = logged_records(copy);
+  REQUIRE(logged.size() == 1);
+  const auto record = decode_log_record(logged[0].bytes);
   REQUIRE(record.has_value());
   CHECK(record->added.size() == 2);
   CHECK(record->renewed.size() == 1);
@@ -237,7 +238,7 @@ TEST_CASE("what a crash leaves in the log is applied at the next open, in commit
   REQUIRE(store->commit({second})[0] == commit_status::committed);
 
   const auto copy = crash_copy(file);
-  CHECK(text_of(log_of(copy), "SELECT count(*) FROM decision_log") == "4");
+  CHECK(logged_records(copy).size() == 4);
   CHECK(text_of(copy, "SELECT count(*) FROM users") == "0");
 
   {
@@ -253,7 +254,7 @@ TEST_CASE("what a crash leaves in the log is applied at the next open, in commit
     CHECK(reopened->request_owner("r2") == "alice");
     CHECK(reopened->due_users(t0 + 20, 10) == std::vector<std::string>{"alice"});
   }
-  CHECK(text_of(log_of(copy), "SELECT count(*) FROM decision_log") == "0");
+  CHECK(logged_records(copy).empty());
   CHECK(text_of(copy, "SELECT version FROM users WHERE id = 'alice'") == "3");
 }
 
@@ -306,8 +307,7 @@ TEST_CASE("the folder folds on its thread once enough records wait, and the log 
   store->settle();  // returns once the folder is idle and has reported its fold; folds nothing
   // Until the next commit the log keeps them: a crash now must not apply them twice.
   const auto folded_not_cleared = crash_copy(file);
-  CHECK(text_of(log_of(folded_not_cleared), "SELECT count(*) FROM decision_log") ==
-        std::to_string(fold_at));
+  CHECK(logged_records(folded_not_cleared).size() == fold_at);
   {
     auto reopened = open_unfolded(folded_not_cleared);
     CHECK(loaded_one(*reopened, "alice") == after(c));
@@ -316,8 +316,10 @@ TEST_CASE("the folder folds on its thread once enough records wait, and the log 
 
   c = granted(after(c), "s_next", "r_next", t0 + 30);
   REQUIRE(store->commit({c})[0] == commit_status::committed);
-  CHECK(text_of(log_of(file), "SELECT group_concat(seq) FROM decision_log") ==
-        std::to_string(fold_at + 1));
+  // The next commit drops the folded ones: their segment goes, the new record is in a new one.
+  const auto logged = logged_records(file);
+  REQUIRE(logged.size() == 1);
+  CHECK(logged[0].seq == static_cast<std::int64_t>(fold_at + 1));
   // The version check still sees the log's newest version.
   CHECK(store->commit({c})[0] == commit_status::conflict);
   CHECK(loaded_one(*store, "alice") == after(c));
@@ -361,19 +363,21 @@ TEST_CASE("a decision log of another dataset is refused, an empty one is taken o
     REQUIRE(store->commit({created(new_user("alice"))})[0] == commit_status::committed);
     const auto crashed = crash_copy(first);  // a log holding alice's record
     std::filesystem::rename(log_of(crashed), log_of(second));
-    std::filesystem::rename(log_of(crashed).string() + "-wal", log_of(second).string() + "-wal");
   }
   CHECK_THROWS_WITH(sqlite_store::open(second), Catch::Contains("holds records of dataset") &&
                                                     Catch::Contains(log_of(second).string()));
-  // Emptied, it is the second store's: nothing of the first is applied.
-  {
-    sqlite_db log(log_of(second).string());
-    log.exec("DELETE FROM decision_log");
-  }
+  // Emptied (a segment holding only its header, as a crash right after making one leaves it),
+  // it is the second store's: nothing of the first is applied, and the segment goes.
+  const auto segment = segments_of(second).at(0);
+  // One byte short, its one batch no longer ends: what a crash during that batch's write leaves.
+  std::filesystem::resize_file(segment, log_segment::scan(segment).whole_through - 1);
+  REQUIRE(log_segment::scan(segment).header_whole);
+  REQUIRE(log_segment::scan(segment).records.empty());
   auto store = sqlite_store::open(second);
   CHECK(store->user_ids().empty());
-  CHECK(text_of(log_of(second), "SELECT value FROM meta WHERE key = 'dataset_id'") ==
-        store->dataset_id());
+  CHECK(segments_of(second).empty());
+  REQUIRE(store->commit({created(new_user("bob"))})[0] == commit_status::committed);
+  CHECK(log_segment::scan(segments_of(second).at(0)).dataset_id == store->dataset_id());
 }
 
 }  // namespace streamgate::sqlite_test

@@ -3,6 +3,7 @@
 
 #include "common/wire/wire_buffer.hpp"
 #include "sqlite_store_test_support.hpp"
+#include "worker/store/sqlite/log_record.hpp"
 #include "worker/store/state_codec.hpp"
 
 namespace streamgate::sqlite_test {
@@ -227,6 +228,65 @@ TEST_CASE("a store of schema 6 moves each live stream into a row, and folds its 
   // No state row holds a stream any more: each is as long as a state without any.
   CHECK(text_of(file, "SELECT length(state) FROM users WHERE id = 'alice'") ==
         std::to_string(encode_state(alice, /*with_streams=*/false).size()));
+}
+
+// The decision log as workers before session 29 kept it: an SQLite file where the folder is now.
+void write_sqlite_log(const std::filesystem::path& file, const std::string& dataset_id,
+                      const std::vector<logged_record>& records) {
+  std::filesystem::remove_all(log_of(file));
+  sqlite_db log(log_of(file).string());
+  log.exec(
+      "PRAGMA journal_mode=WAL;"
+      "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+      "CREATE TABLE decision_log (seq INTEGER PRIMARY KEY, record BLOB NOT NULL)");
+  sqlite_statement meta(log, "INSERT INTO meta (key, value) VALUES ('dataset_id', ?1)");
+  meta.bind(1, dataset_id);
+  meta.execute();
+  sqlite_statement append(log, "INSERT INTO decision_log (seq, record) VALUES (?1, ?2)");
+  for (const logged_record& r : records) {
+    append.bind(1, r.seq);
+    append.bind(2, r.bytes);
+    append.execute();
+  }
+}
+
+TEST_CASE("a decision log an older worker kept in an SQLite file is applied at open, then deleted",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  std::string dataset_id;
+  {
+    auto store = sqlite_store::open(file);
+    REQUIRE(store->commit({created(new_user("bob"))})[0] == commit_status::committed);
+    dataset_id = store->dataset_id();
+  }
+  // Bob's record (seq 1) the tables hold already; Alice's never folded.
+  const user_commit bob_again = created(new_user("bob"));
+  const user_commit alice = created(new_user("alice"));
+  const std::vector<logged_record> records = {{1, encode_log_record(bob_again, 0)},
+                                              {2, encode_log_record(alice, 0)}};
+
+  SECTION("of its dataset") {
+    write_sqlite_log(file, dataset_id, records);
+    {
+      auto store = sqlite_store::open(file);
+      CHECK(store->user_ids() == std::vector<std::string>{"alice", "bob"});
+      CHECK(loaded_one(*store, "alice").version == 1);
+      CHECK(loaded_one(*store, "bob").version == 1);
+      // Numbered on after the old log's records.
+      REQUIRE(store->commit({created(new_user("carol"))})[0] == commit_status::committed);
+      CHECK(logged_records(file).at(0).seq == 3);
+    }
+    CHECK(std::filesystem::is_directory(log_of(file)));
+    CHECK_FALSE(std::filesystem::exists(log_of(file).string() + "-wal"));
+    CHECK_FALSE(std::filesystem::exists(log_of(file).string() + "-shm"));
+  }
+  SECTION("of another dataset, refused") {
+    write_sqlite_log(file, "d_other", records);
+    CHECK_THROWS_WITH(sqlite_store::open(file),
+                      Catch::Contains("holds records of dataset 'd_other'"));
+    CHECK(std::filesystem::is_regular_file(log_of(file)));
+  }
 }
 
 TEST_CASE("a user's starts are trimmed to the newest ones past an eighth over the cap",

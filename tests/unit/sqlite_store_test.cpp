@@ -1,6 +1,8 @@
 // The SQLite store (worker/store/sqlite): its lock, commits and conflicts, indexes, seeding,
 // starts and audit trims; the migrations are in sqlite_store_migration_test.cpp.
 
+#include <fstream>
+
 #include "sqlite_store_test_support.hpp"
 
 namespace streamgate::sqlite_test {
@@ -219,8 +221,8 @@ TEST_CASE("a write to the store file by another connection stops the store at it
   const auto with_s1 = loaded_one(*store, "alice");
 
   SECTION("the decision log") {
-    sqlite_db other(log_of(file).string());
-    other.exec("DELETE FROM decision_log");
+    // Its newest segment, one byte longer than this store wrote it.
+    std::ofstream(segments_of(file).back(), std::ios::binary | std::ios::app) << 'x';
     CHECK_THROWS_WITH(store->commit({granted(with_s1, "s2", "r2", t0)}),
                       Catch::Contains("another process wrote the decision log"));
     CHECK_FALSE(store->request_owner("r2"));

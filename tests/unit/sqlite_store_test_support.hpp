@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
@@ -89,9 +90,26 @@ inline std::unique_ptr<sqlite_store> open_unfolded(const std::filesystem::path& 
   return sqlite_store::open(file, 1000, 600'000, {fold_at, std::chrono::hours(1)});
 }
 
-// The decision log file beside the tables file `file`.
+// The decision log folder beside the tables file `file`.
 inline std::filesystem::path log_of(const std::filesystem::path& file) {
   return decision_log::path_beside(file);
+}
+
+// The log's segment files, oldest first.
+inline std::vector<std::filesystem::path> segments_of(const std::filesystem::path& file) {
+  std::vector<std::filesystem::path> segments;
+  for (const auto& entry : std::filesystem::directory_iterator(log_of(file)))
+    segments.push_back(entry.path());
+  std::sort(segments.begin(), segments.end());
+  return segments;
+}
+
+// The records the log beside `file` holds, oldest first, read as the next open reads them.
+inline std::vector<logged_record> logged_records(const std::filesystem::path& file) {
+  std::vector<logged_record> records;
+  for (const auto& segment : segments_of(file))
+    for (logged_record& r : log_segment::scan(segment).records) records.push_back(std::move(r));
+  return records;
 }
 
 inline core::user_state loaded_one(sqlite_store& store, const std::string& id) {

@@ -1,68 +1,75 @@
 #pragma once
 
-// The SQLite store's decision log (docs/design.md §8): a database file of its own beside the
-// tables (`<store file>-decisions`), written by the worker's thread only. A batch's records
-// (log_record.hpp) are appended in one transaction synced at COMMIT (synchronous=FULL), so a
-// verdict published after it survives a crash or a power loss. The log folder (log_folder.hpp)
-// applies them to the tables on a thread of its own, and a later batch's transaction deletes
-// those the tables hold. A file of its own because SQLite lets one connection write a file at a
-// time: folding thousands of records in one transaction (a page written once for all of them) in
-// the tables' file would hold up every batch meanwhile.
+// The SQLite store's decision log (docs/design.md §8): a folder beside the tables
+// (`<store file>-decisions`) of segment files (log_segment.hpp), written by the worker's thread
+// only. A batch's records (log_record.hpp) are appended to the newest segment in one write,
+// synced before commit() returns, so a verdict published after it survives a crash or a power
+// loss. The log folder (log_folder.hpp) applies them to the tables on a thread of its own, and a
+// segment whose records the tables all hold is deleted. Apart from the tables because SQLite lets
+// one connection write a file at a time: folding thousands of records in one transaction (a page
+// written once for all of them) would hold up every batch meanwhile.
 //
 // Each record has a seq, given by the store in commit order and never given again: the tables
 // remember the last one they hold, so what a crash left in the log is applied once.
-// The file names its dataset (the tables' meta dataset_id): a log never meets other tables.
+// Each segment names its dataset (the tables' meta dataset_id): a log never meets other tables.
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "worker/store/sqlite/handle.hpp"
+#include "worker/store/sqlite/log_segment.hpp"
 
 namespace streamgate {
 
-struct logged_record {
-  std::int64_t seq = 0;
-  std::string bytes;  // encode_log_record's
-};
-
 class decision_log final {
  public:
+  // A new segment once the newest holds this much: a segment goes once the tables hold all of it.
+  static constexpr std::uintmax_t default_segment_bytes = 16 << 20;
+
   // The log beside the tables file `store_path`.
   static std::filesystem::path path_beside(const std::filesystem::path& store_path);
 
-  // Opens or creates the log of dataset `dataset_id`. Throws sqlite_error, also when the file holds
-  // records of another dataset (a log with none takes the dataset's id).
-  decision_log(const std::filesystem::path& path, const std::string& dataset_id);
+  // Opens or creates the log of dataset `dataset_id` and reads what it holds. Throws
+  // store_unavailable when it cannot, or when a segment holds records of another dataset (one
+  // with none is anyone's), or is damaged before its end (only the newest may end in a batch a
+  // crash cut short).
+  decision_log(const std::filesystem::path& path, const std::string& dataset_id,
+               std::uintmax_t segment_bytes = default_segment_bytes);
 
   const std::filesystem::path& path() const { return path_; }
-  const sqlite_db& db() const { return db_; }
 
-  // Its records after seq `after`, oldest first, and its last seq (0: none).
-  std::vector<logged_record> records_after(std::int64_t after);
-  std::int64_t last_seq();
+  // Of the records found at open, those after seq `after`, oldest first; and the last seq the
+  // log has held (0: none).
+  std::vector<logged_record> records_after(std::int64_t after) const;
+  std::int64_t last_seq() const { return last_seq_; }
 
-  // A transaction of appends and clears; commit() returns once it is synced.
-  void begin() { begin_.execute(); }
-  void commit() { commit_.execute(); }
-  void rollback() { rollback_.execute(); }
+  // A batch: its appends are written and synced by commit(), dropped by rollback().
   void append(std::int64_t seq, std::string_view bytes);
+  void commit();
+  void rollback();
+  // Deletes the segments whose records are all at or before `seq` (the tables hold them).
   void clear_through(std::int64_t seq);
-
-  // PRAGMA data_version: changes when another connection commits to the file.
-  std::int64_t data_version();
+  // Throws store_lost when the newest segment was deleted, replaced or written by another.
+  void check_own() const;
 
  private:
+  struct closed_segment {
+    std::filesystem::path path;
+    std::int64_t last_seq = 0;  // 0: it holds none
+  };
+
   std::filesystem::path path_;
-  sqlite_db db_;
-  sqlite_statement begin_;
-  sqlite_statement commit_;
-  sqlite_statement rollback_;
-  sqlite_statement append_;
-  sqlite_statement clear_;
-  sqlite_statement data_version_;
+  std::string dataset_id_;
+  std::uintmax_t segment_bytes_;
+  std::vector<logged_record> found_;
+  std::int64_t last_seq_ = 0;
+  std::vector<closed_segment> closed_;  // oldest first
+  std::unique_ptr<log_segment> newest_;
+  std::int64_t newest_last_seq_ = 0;
+  std::int64_t batch_last_seq_ = 0;  // 0: no append since the last commit or rollback
 };
 
 }  // namespace streamgate

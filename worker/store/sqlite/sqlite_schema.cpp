@@ -123,8 +123,9 @@ stream read_stream(const sqlite_statement& row, const std::string& user_id) {
 void configure_connection(const sqlite_db& db) {
   // An operator's sqlite3 shell holding a lock for an instant is waited for, not an error.
   db.exec("PRAGMA busy_timeout=5000");
-  // Not locking_mode=EXCLUSIVE, though the worker owns the file (store_lock): the WAL is copied
-  // into the file by a connection and a thread of its own (wal_checkpointer.hpp).
+  // Not locking_mode=EXCLUSIVE, though the worker owns the file (store_lock): the tables are read
+  // on the worker's thread and written by the folder's connection on a thread of its own
+  // (log_folder.hpp).
   // journal_mode answers with the mode in force, which stays the old one when WAL is impossible;
   // running without it would break the durability contract.
   const std::string mode = read_text(db, "PRAGMA journal_mode=WAL");

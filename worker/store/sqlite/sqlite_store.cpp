@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "worker/store/sqlite/legacy_decision_log.hpp"
 #include "worker/store/sqlite/sqlite_schema.hpp"
 
 namespace streamgate {
@@ -60,20 +61,26 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
   auto writer = std::make_unique<table_writer>(path_, audit_lines_per_user, request_memory_ms);
   std::vector<request_gone> gone;  // the index is built below, from the rows as they end up
   writer->fold_log_of_old_schema(gone);
-  log_ = std::make_unique<decision_log>(decision_log::path_beside(path_), dataset_id_);
+  const auto log_path = decision_log::path_beside(path_);
+  if (legacy_decision_log::exists_at(log_path)) {
+    auto records = legacy_decision_log::read(log_path, dataset_id_);
+    const std::int64_t folded = writer->folded_through();
+    records.erase(std::remove_if(records.begin(), records.end(),
+                                 [&](const logged_record& r) { return r.seq <= folded; }),
+                  records.end());
+    writer->fold(records, gone);
+    legacy_decision_log::remove(log_path);
+  }
+  log_ = std::make_unique<decision_log>(log_path, dataset_id_);
   folded_through_ = writer->folded_through();
   writer->fold(log_->records_after(folded_through_), gone);
   folded_through_ = writer->folded_through();
   next_seq_ = std::max(folded_through_, log_->last_seq()) + 1;
-  log_->begin();
   log_->clear_through(next_seq_ - 1);
-  log_->commit();
   cleared_through_ = next_seq_ - 1;
 
   owners_.build(db_);
   rebuild_lease_index();
-  log_data_version_ = log_->data_version();
-  checkpointer_ = std::make_unique<wal_checkpointer>(log_->path(), log_->db());
   folder_ = std::make_unique<log_folder>(std::move(writer), folded_through_, fold);
 }
 
@@ -82,9 +89,7 @@ sqlite_store::~sqlite_store() {
   // the next open folds whatever this could not.
   try {
     settle();
-    log_->begin();
     log_->clear_through(folded_through_);
-    log_->commit();
   } catch (const std::exception& e) {
     spdlog::warn("the decision log was not folded at close; the next open folds it: {}", e.what());
   }
@@ -104,15 +109,10 @@ void sqlite_store::check_files() {
   if (db_.moved())
     throw store_lost("the store file '" + path_.string() +
                      "' was deleted or replaced while this worker held it");
-  if (log_->db().moved())
-    throw store_lost("the decision log '" + log_->path().string() +
-                     "' was deleted or replaced while this worker held it");
-  // Committing on would decide on states another writer changed unseen (a user could go above
-  // its limit): stop, as for a file moved, and let a restarted worker load the files afresh. The
-  // table writer checks the tables so (table_writer.hpp).
-  if (log_->data_version() != log_data_version_)
-    throw store_lost("another process wrote the decision log '" + log_->path().string() +
-                     "' while this worker held it");
+  // And committing on after another writer appended to the log would decide on states it changed
+  // unseen (a user could go above its limit): stop, as for a file moved, and let a restarted
+  // worker load the files afresh. The table writer checks the tables so (table_writer.hpp).
+  log_->check_own();
 }
 
 void sqlite_store::take_fold_results() {

@@ -1,22 +1,22 @@
 #pragma once
 
 // The embedded store, owned by one worker (docs/design.md §8): the tables in one SQLite file in
-// WAL mode, and the decision log in a file beside it (decision_log.hpp). A batch's commits are one
-// transaction (group commit) that appends one record per committed user to the log, synced before
-// commit() returns (synchronous=FULL), so a verdict published after commit() survives a crash or
-// a power loss. Appending keeps a decision to the log's last page or two, where writing a user's
-// row, its start and its audit line in place wrote about five scattered pages per decision
-// (bench/README.md). The log is folded into the tables (a user's state is one row of its version
-// and encode_state's bytes without its live streams; each live stream, start and audit line is a
-// row beside it) on a thread of its own (log_folder.hpp) in large transactions, and at open (what
-// a crash left in the log). A read that needs the tables (a user decided since its last fold,
-// the user list, an audit trail) waits for the fold. Because the worker is the files' only
-// writer, the lease index and the request-owner index (request_owners.hpp) live in memory,
-// rebuilt from the rows at open, and a cached state never goes stale (exclusive()).
+// WAL mode, and the decision log in a folder beside it (decision_log.hpp). A batch's commits are
+// one append (group commit) of one record per committed user to the log, synced before commit()
+// returns, so a verdict published after commit() survives a crash or a power loss. Appending keeps
+// a decision to the log's last page or two, where writing a user's row, its start and its audit
+// line in place wrote about five scattered pages per decision (bench/README.md). The log is folded
+// into the tables (a user's state is one row of its version and encode_state's bytes without its
+// live streams; each live stream, start and audit line is a row beside it) on a thread of its own
+// (log_folder.hpp) in large transactions, and at open (what a crash left in the log). A read that
+// needs the tables (a user decided since its last fold, the user list, an audit trail) waits for
+// the fold. Because the worker is the files' only writer, the lease index and the request-owner
+// index (request_owners.hpp) live in memory, rebuilt from the rows at open, and a cached state
+// never goes stale (exclusive()).
 //
-// Used from one thread. Every method but open() throws store_unavailable when SQLite fails, and
-// commit() throws store_lost when a file was deleted or replaced under the store, or written by
-// another process.
+// Used from one thread. Every method but open() throws store_unavailable when SQLite or the log
+// fails, and commit() throws store_lost when a file was deleted or replaced under the store, or
+// written by another process.
 //
 // Its parts: sqlite_store.cpp (open, the indexes), sqlite_store_load.cpp (reading),
 // sqlite_store_commit.cpp (writing the log), log_folder.cpp and table_writer.cpp (the log into
@@ -40,7 +40,6 @@
 #include "worker/store/sqlite/log_folder.hpp"
 #include "worker/store/sqlite/request_owners.hpp"
 #include "worker/store/sqlite/store_lock.hpp"
-#include "worker/store/sqlite/wal_checkpointer.hpp"
 #include "worker/store/store.hpp"
 
 namespace streamgate {
@@ -64,8 +63,6 @@ class sqlite_store final : public store {
   // Committed records the folder may have waiting before a commit waits for it: a bound on
   // memory and on the log when the tables cannot be written.
   static constexpr std::size_t max_unfolded_records = 65536;
-  // Folded records a batch deletes from the log, at most.
-  static constexpr std::size_t clear_step_records = 1024;
 
   const std::string& dataset_id() const override { return dataset_id_; }
   bool exclusive() const override { return true; }
@@ -114,9 +111,8 @@ class sqlite_store final : public store {
   std::string dataset_id_;
   std::int64_t last_now_ms_ = 0;
   std::unique_ptr<decision_log> log_;
-  std::int64_t log_data_version_ = 0;  // PRAGMA data_version: changes with another's commit only
   std::int64_t next_seq_ = 1;
-  std::int64_t cleared_through_ = 0;  // the log holds no record up to this seq
+  std::int64_t cleared_through_ = 0;  // the log was cleared of the records up to this seq
   std::int64_t folded_through_ = 0;   // the tables hold every record up to this seq
 
   // The lease index: every user with a live stream, by its earliest expiry. Exact (a user's entry
@@ -139,8 +135,6 @@ class sqlite_store final : public store {
   sqlite_statement select_starts_;
   sqlite_statement select_audit_;
   sqlite_statement select_meta_;
-  // Last but one: stopped before the log closes, so the log's copy is whole.
-  std::unique_ptr<wal_checkpointer> checkpointer_;
   // Last: stopped first, folding what waits, so a clean close leaves the tables whole.
   std::unique_ptr<log_folder> folder_;
 };

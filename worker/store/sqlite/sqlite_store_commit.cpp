@@ -1,5 +1,5 @@
 // Writing an SQLite store from the worker's thread: a batch's group commit (one decision log
-// record per committed user, one synced transaction), and handing seeding and pruning to the log
+// record per committed user, one synced append), and handing seeding and pruning to the log
 // folder's thread. The in-memory indexes change only once a transaction is durable.
 
 #include <spdlog/spdlog.h>
@@ -49,13 +49,14 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
   // Each named user's version as this batch leaves it (0: removed), applied once durable.
   std::unordered_map<std::string, std::uint64_t> staged;
   std::vector<logged_record> records;
-  // A few of the folded records at a time: deleting a whole fold's records (thousands) in one
-  // batch would hold that batch up; each batch clears more than it appends.
-  const std::int64_t clear_through =
-      std::min(folded_through_, cleared_through_ + static_cast<std::int64_t>(clear_step_records));
   try {
-    log_->begin();
     try {
+      // Before this batch's appends, so that the newest segment goes too once the tables hold
+      // all of it: a log of folded records is deleted a segment at a time, an unlink each.
+      if (folded_through_ > cleared_through_) {
+        log_->clear_through(folded_through_);
+        cleared_through_ = folded_through_;
+      }
       for (std::size_t i = 0; i < commits.size(); ++i) {
         const user_commit& c = commits[i];
         const std::string& id = c.state.u.id;
@@ -70,27 +71,19 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
         staged[id] = c.remove ? 0 : stored + 1;
         statuses[i] = commit_status::committed;
       }
-      // What the tables hold goes from the log in a batch's transaction: no sync of its own.
-      if (clear_through > cleared_through_) log_->clear_through(clear_through);
-      // As late as possible before COMMIT, so a file moved or written during the batch is caught
-      // too; the batch is rolled back then.
+      // As late as possible before the append, so a file moved or written during the batch is
+      // caught too; the batch is dropped then.
       check_files();
       log_->commit();
     } catch (...) {
-      // A failed COMMIT may have rolled back already; ROLLBACK then fails harmlessly with "no
-      // transaction is active", which must not hide the original error.
-      try {
-        log_->rollback();
-      } catch (const sqlite_error&) {
-      }
+      log_->rollback();
       throw;
     }
   } catch (const sqlite_error& e) {
-    throw store_unavailable("cannot commit a batch to the decision log '" + log_->path().string() +
+    throw store_unavailable("cannot commit a batch to the store '" + path_.string() +
                             "': " + e.what());
   }
   // Only once durable: a failed commit leaves the indexes matching the files.
-  cleared_through_ = std::max(cleared_through_, clear_through);
   bool removed = false;
   for (std::size_t i = 0; i < commits.size(); ++i) {
     if (statuses[i] != commit_status::committed) continue;

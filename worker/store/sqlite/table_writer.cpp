@@ -8,7 +8,6 @@
 
 #include "worker/core/user_state.hpp"
 #include "worker/store/sqlite/sqlite_schema.hpp"
-#include "worker/store/sqlite/wal_checkpointer.hpp"
 #include "worker/store/state_codec.hpp"
 
 namespace streamgate {
@@ -25,10 +24,9 @@ void bind_optional(sqlite_statement& statement, int index, const std::string& te
 sqlite_db open_file(const std::filesystem::path& path) {
   sqlite_db db(path.string());
   sqlite_detail::configure_connection(db);
-  // SQLite copies the WAL into the file at the commit that makes it this long (a fold's, on the
-  // folder's thread), not at 1,000 pages: a page that many folds rewrite is copied once.
-  db.exec(("PRAGMA wal_autocheckpoint=" + std::to_string(wal_checkpointer::default_copy_at_frames))
-              .c_str());
+  // SQLite copies the WAL into the file at the commit that makes it 16,384 pages long (a fold's,
+  // on the folder's thread), not at 1,000: a page that many folds rewrite is copied once.
+  db.exec("PRAGMA wal_autocheckpoint=16384");
   return db;
 }
 

@@ -1,0 +1,188 @@
+// The SQLite store's decision log on disk (worker/store/sqlite/log_segment.hpp, decision_log.hpp,
+// docs/design.md §8): what a crash or a damaged byte leaves is read back as whole batches only,
+// segments follow one another and go once folded, and a damaged older segment is refused.
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "tests/unit/temp_dir.hpp"
+#include "worker/store/sqlite/decision_log.hpp"
+#include "worker/store/store.hpp"
+
+namespace streamgate {
+
+namespace {
+
+std::vector<std::filesystem::path> segments_in(const std::filesystem::path& log) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(log)) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string read_all(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_all(const std::filesystem::path& file, const std::string& bytes) {
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::vector<std::int64_t> seqs_of(const std::vector<logged_record>& records) {
+  std::vector<std::int64_t> seqs;
+  for (const logged_record& r : records) seqs.push_back(r.seq);
+  return seqs;
+}
+
+// Batches of records 1-2, 3, 4-6, each synced, in one segment; the size of the file after each.
+std::vector<std::uintmax_t> three_batches(decision_log& log) {
+  std::vector<std::uintmax_t> ends;
+  std::int64_t seq = 0;
+  for (int size : {2, 1, 3}) {
+    for (int i = 0; i < size; ++i) {
+      ++seq;
+      log.append(seq, "record " + std::to_string(seq));
+    }
+    log.commit();
+    ends.push_back(std::filesystem::file_size(segments_in(log.path()).back()));
+  }
+  return ends;
+}
+
+}  // namespace
+
+TEST_CASE("a log segment cut short or damaged anywhere reads back as its whole batches before",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  decision_log log(dir.path() / "log", "d_test");
+  const std::vector<std::uintmax_t> ends = three_batches(log);
+  const auto segment = segments_in(log.path()).at(0);
+  const std::string bytes = read_all(segment);
+  REQUIRE(bytes.size() == ends.back());
+  const std::vector<std::vector<std::int64_t>> whole = {{}, {1, 2}, {1, 2, 3}, {1, 2, 3, 4, 5, 6}};
+  // The batches wholly before `offset`.
+  const auto batches_before = [&](std::size_t offset) {
+    std::size_t n = 0;
+    while (n < ends.size() && ends[n] <= offset) ++n;
+    return whole[n];
+  };
+  const auto copy = dir.path() / "copy.log";
+
+  for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
+    CAPTURE(cut);
+    write_all(copy, bytes.substr(0, cut));
+    const scanned_segment s = log_segment::scan(copy);
+    CHECK(seqs_of(s.records) == batches_before(cut));
+    CHECK(s.file_size == cut);
+    if (s.header_whole) CHECK(s.dataset_id == "d_test");
+  }
+  for (std::size_t at = 0; at < bytes.size(); ++at) {
+    CAPTURE(at);
+    std::string damaged = bytes;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
+    write_all(copy, damaged);
+    const scanned_segment s = log_segment::scan(copy);
+    CHECK(seqs_of(s.records) == batches_before(at));
+    CHECK(s.whole_through < s.file_size);
+  }
+  // Read back whole, with the records' bytes.
+  const scanned_segment s = log_segment::scan(segment);
+  REQUIRE(s.records.size() == 6);
+  CHECK(s.records[3].bytes == "record 4");
+  CHECK(s.whole_through == s.file_size);
+}
+
+TEST_CASE("the log starts a segment once the newest is full, drops folded ones, and reopens whole",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  const auto path = dir.path() / "log";
+  {
+    decision_log log(path, "d_test", /*segment_bytes=*/64);
+    three_batches(log);
+    // Each batch but the first began past 64 bytes: a segment each, named by its first seq.
+    const auto files = segments_in(path);
+    REQUIRE(files.size() == 3);
+    CHECK(files[0].filename() == log_segment::name_for(1));
+    CHECK(files[1].filename() == log_segment::name_for(3));
+    CHECK(files[2].filename() == log_segment::name_for(4));
+    // The tables hold 1-3: the first two segments go, the newest stays.
+    log.clear_through(3);
+    CHECK(segments_in(path).size() == 1);
+    log.clear_through(5);  // not all of the newest
+    CHECK(segments_in(path).size() == 1);
+    // A batch rolled back writes nothing, and a segment it made goes with it.
+    log.append(7, "record 7");
+    log.rollback();
+    CHECK(seqs_of(log_segment::scan(segments_in(path).back()).records) ==
+          std::vector<std::int64_t>{4, 5, 6});
+  }
+  {
+    decision_log log(path, "d_test", 64);
+    CHECK(log.last_seq() == 6);
+    CHECK(seqs_of(log.records_after(0)) == std::vector<std::int64_t>{4, 5, 6});
+    CHECK(seqs_of(log.records_after(4)) == std::vector<std::int64_t>{5, 6});
+    log.append(7, "record 7");
+    log.commit();
+    log.append(8, "record 8");
+    log.rollback();
+    // Its own segment, made and then dropped with the batch.
+    CHECK(segments_in(path).size() == 2);
+    log.clear_through(7);  // everything: the newest goes too
+    CHECK(segments_in(path).empty());
+  }
+  decision_log log(path, "d_other");  // an empty log is anyone's
+  CHECK(log.last_seq() == 0);
+}
+
+TEST_CASE("a log whose older segment is damaged is refused at open, naming it",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  const auto path = dir.path() / "log";
+  {
+    decision_log log(path, "d_test", 64);
+    three_batches(log);
+  }
+  const auto older = segments_in(path).at(1);
+  std::string bytes = read_all(older);
+  bytes.back() = static_cast<char>(bytes.back() ^ 1);
+  write_all(older, bytes);
+  CHECK_THROWS_WITH(decision_log(path, "d_test"),
+                    Catch::Contains(older.string()) && Catch::Contains("is damaged"));
+  // The newest may end damaged: a crash during its last write. Its whole batches are read.
+  std::filesystem::remove(older);
+  const auto newest = segments_in(path).back();
+  const std::string last = read_all(newest);
+  write_all(newest, last.substr(0, last.size() - 1));
+  decision_log log(path, "d_test");
+  CHECK(seqs_of(log.records_after(0)) == std::vector<std::int64_t>{1, 2});
+}
+
+TEST_CASE("a log segment written by another process stops the next commit",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  decision_log log(dir.path() / "log", "d_test");
+  three_batches(log);
+  const auto segment = segments_in(log.path()).at(0);
+  SECTION("appended to") {
+    std::ofstream(segment, std::ios::binary | std::ios::app) << 'x';
+    CHECK_THROWS_WITH(log.check_own(), Catch::Contains("another process wrote"));
+  }
+  SECTION("deleted") {
+    std::filesystem::remove(segment);
+    CHECK_THROWS_WITH(log.check_own(), Catch::Contains("was deleted or replaced"));
+  }
+  SECTION("replaced") {
+    const std::string bytes = read_all(segment);
+    std::filesystem::remove(segment);
+    write_all(segment, bytes);
+    CHECK_THROWS_AS(log.check_own(), store_lost);
+  }
+}
+
+}  // namespace streamgate

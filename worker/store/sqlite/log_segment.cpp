@@ -1,0 +1,213 @@
+#include "worker/store/sqlite/log_segment.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <system_error>
+
+#include "worker/store/store.hpp"
+
+namespace streamgate {
+
+namespace {
+
+constexpr std::string_view magic = "SGDLOG1\n";
+constexpr char record_kind = 1;
+constexpr char batch_end_kind = 2;
+constexpr std::size_t frame_head = 8;     // length, CRC
+constexpr std::size_t body_head = 1 + 8;  // kind, seq
+constexpr std::size_t max_dataset_id = 256;
+
+std::uint32_t crc_of(std::string_view bytes) {
+  return static_cast<std::uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+}
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::uint64_t get_le(std::string_view bytes, std::size_t at, int width) {
+  std::uint64_t v = 0;
+  for (int i = width - 1; i >= 0; --i)
+    v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+  return v;
+}
+
+std::string os_error(const std::string& what, int error) {
+  return what + ": " + std::strerror(error);
+}
+
+}  // namespace
+
+std::string log_segment::name_for(std::int64_t first_seq) {
+  std::string digits = std::to_string(first_seq);
+  return std::string(20 - digits.size(), '0') + digits + ".log";
+}
+
+bool log_segment::is_segment_name(const std::string& name) {
+  if (name.size() != 24 || name.compare(20, 4, ".log") != 0) return false;
+  for (std::size_t i = 0; i < 20; ++i)
+    if (name[i] < '0' || name[i] > '9') return false;
+  return true;
+}
+
+scanned_segment log_segment::scan(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw store_unavailable("cannot read the decision log file '" + path.string() + "'");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad())
+    throw store_unavailable("cannot read the decision log file '" + path.string() + "'");
+  scanned_segment s;
+  s.file_size = bytes.size();
+  const std::string_view all(bytes);
+
+  // The header.
+  if (all.size() < magic.size() + 4 || all.substr(0, magic.size()) != magic) return s;
+  const std::size_t id_size = get_le(all, magic.size(), 4);
+  const std::size_t header_size = magic.size() + 4 + id_size + 4;
+  if (id_size > max_dataset_id || all.size() < header_size) return s;
+  if (get_le(all, header_size - 4, 4) != crc_of(all.substr(0, header_size - 4))) return s;
+  s.header_whole = true;
+  s.dataset_id = std::string(all.substr(magic.size() + 4, id_size));
+  s.whole_through = header_size;
+
+  // Frames, as far as they check; records count once their batch's end is read.
+  std::vector<logged_record> batch;
+  std::int64_t last_seq = 0;
+  for (std::size_t at = header_size; all.size() - at >= frame_head;) {
+    const std::size_t length = get_le(all, at, 4);
+    if (length < body_head || length > all.size() - at - frame_head) break;
+    const std::string_view body = all.substr(at + frame_head, length);
+    if (get_le(all, at + 4, 4) != crc_of(body)) break;
+    const auto seq = static_cast<std::int64_t>(get_le(body, 1, 8));
+    at += frame_head + length;
+    if (body[0] == record_kind && seq > last_seq) {
+      batch.push_back({seq, std::string(body.substr(body_head))});
+      last_seq = seq;
+    } else if (body[0] == batch_end_kind && !batch.empty() && seq == last_seq) {
+      std::move(batch.begin(), batch.end(), std::back_inserter(s.records));
+      batch.clear();
+      s.whole_through = at;
+    } else {
+      break;
+    }
+  }
+  return s;
+}
+
+log_segment::log_segment(std::filesystem::path path, const std::string& dataset_id,
+                         std::uintmax_t reserve_bytes)
+    : path_(std::move(path)) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw store_unavailable(
+        os_error("cannot create the decision log file '" + path_.string() + "'", errno));
+  // The file's blocks at once, its length unchanged: each batch's append then only fills blocks
+  // the file has, where an append past them cost the worker's thread a block allocation per
+  // write and per sync (a deciding thread 10-30 % faster, bench/HISTORY.md, session 29). A hint:
+  // a file system without it appends as before.
+  (void)::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(reserve_bytes));
+  header_.append(magic);
+  put_u32(header_, static_cast<std::uint32_t>(dataset_id.size()));
+  header_.append(dataset_id);
+  put_u32(header_, crc_of(header_));
+}
+
+log_segment::~log_segment() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void log_segment::add_frame(char kind, std::int64_t seq, std::string_view bytes) {
+  const std::size_t at = pending_.size();
+  put_u32(pending_, static_cast<std::uint32_t>(body_head + bytes.size()));
+  put_u32(pending_, 0);  // the CRC, once the body is in place
+  pending_.push_back(kind);
+  put_u64(pending_, static_cast<std::uint64_t>(seq));
+  pending_.append(bytes);
+  const std::uint32_t crc = crc_of(std::string_view(pending_).substr(at + frame_head));
+  for (std::size_t i = 0; i < 4; ++i)
+    pending_[at + 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+}
+
+void log_segment::add_record(std::int64_t seq, std::string_view bytes) {
+  add_frame(record_kind, seq, bytes);
+}
+
+void log_segment::end_batch(std::int64_t seq) { add_frame(batch_end_kind, seq, {}); }
+
+void log_segment::drop_pending() { pending_.clear(); }
+
+void log_segment::write_at(std::string_view bytes, std::uintmax_t offset) {
+  for (std::size_t written = 0; written < bytes.size();) {
+    const ssize_t n = ::pwrite(fd_, bytes.data() + written, bytes.size() - written,
+                               static_cast<off_t>(offset + written));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::system_error(errno, std::generic_category());
+    written += static_cast<std::size_t>(n);
+  }
+}
+
+void log_segment::sync_folder() const {
+  const int dir = ::open(path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) throw std::system_error(errno, std::generic_category());
+  const int synced = ::fsync(dir);
+  const int error = errno;
+  ::close(dir);
+  if (synced != 0) throw std::system_error(error, std::generic_category());
+}
+
+void log_segment::sync() {
+  if (broken_)
+    throw store_lost("the decision log file '" + path_.string() +
+                     "' could not be cut back to its last synced batch after a failed write");
+  if (pending_.empty()) return;
+  try {
+    // A segment's header goes with its first batch.
+    const std::uintmax_t header = size_ == 0 ? header_.size() : 0;
+    if (header > 0) write_at(header_, 0);
+    write_at(pending_, size_ + header);
+    if (::fdatasync(fd_) != 0) throw std::system_error(errno, std::generic_category());
+    // The file's entry in its folder, once: a crash must not lose a segment whose batches were
+    // confirmed.
+    if (!folder_synced_) sync_folder();
+    folder_synced_ = true;
+  } catch (const std::system_error& e) {
+    // What the failed write left after the last synced batch would hide every later batch from
+    // a scan: cut it off before the next one.
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 || ::fdatasync(fd_) != 0) broken_ = true;
+    drop_pending();
+    if (broken_)
+      throw store_lost("cannot write the decision log file '" + path_.string() +
+                       "', nor cut it back: " + e.what());
+    throw store_unavailable("cannot write the decision log file '" + path_.string() +
+                            "': " + e.what());
+  }
+  size_ += (size_ == 0 ? header_.size() : 0) + pending_.size();
+  pending_.clear();
+}
+
+void log_segment::check_own() const {
+  struct stat held {};
+  struct stat named {};
+  if (::fstat(fd_, &held) != 0 || held.st_nlink == 0 || ::stat(path_.c_str(), &named) != 0 ||
+      named.st_ino != held.st_ino || named.st_dev != held.st_dev)
+    throw store_lost("the decision log file '" + path_.string() +
+                     "' was deleted or replaced while this worker held it");
+  // Only this object writes it, and only through sync().
+  if (static_cast<std::uintmax_t>(held.st_size) != size_)
+    throw store_lost("another process wrote the decision log file '" + path_.string() +
+                     "' while this worker held it");
+}
+
+}  // namespace streamgate
