@@ -18,9 +18,21 @@ namespace streamgate {
 
 namespace {
 
+// The segments, oldest first, and the spares.
 std::vector<std::filesystem::path> segments_in(const std::filesystem::path& log) {
   std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(log)) files.push_back(entry.path());
+  for (const auto& entry : std::filesystem::directory_iterator(log))
+    if (log_segment::first_seq_of(entry.path().filename().string()) > 0)
+      files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<std::filesystem::path> spares_in(const std::filesystem::path& log) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(log))
+    if (log_segment::first_seq_of(entry.path().filename().string()) == 0)
+      files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   return files;
 }
@@ -98,7 +110,7 @@ TEST_CASE("a log segment cut short or damaged anywhere reads back as its whole b
   CHECK(s.whole_through == s.file_size);
 }
 
-TEST_CASE("the log starts a segment once the newest is full, drops folded ones, and reopens whole",
+TEST_CASE("the log starts a segment once the newest is full, keeps folded ones as spares, reopens",
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
   const auto path = dir.path() / "log";
@@ -111,9 +123,10 @@ TEST_CASE("the log starts a segment once the newest is full, drops folded ones, 
     CHECK(files[0].filename() == log_segment::name_for(1));
     CHECK(files[1].filename() == log_segment::name_for(3));
     CHECK(files[2].filename() == log_segment::name_for(4));
-    // The tables hold 1-3: the first two segments go, the newest stays.
+    // The tables hold 1-3: the first two segments become spares, the newest stays.
     log.clear_through(3);
     CHECK(segments_in(path).size() == 1);
+    CHECK(spares_in(path).size() == 2);
     log.clear_through(5);  // not all of the newest
     CHECK(segments_in(path).size() == 1);
     // A batch rolled back writes nothing, and a segment it made goes with it.
@@ -121,26 +134,39 @@ TEST_CASE("the log starts a segment once the newest is full, drops folded ones, 
     log.rollback();
     CHECK(seqs_of(log_segment::scan(segments_in(path).back()).records) ==
           std::vector<std::int64_t>{4, 5, 6});
+    CHECK(spares_in(path).size() == 1);
   }
   {
     decision_log log(path, "d_test", 64);
     CHECK(log.last_seq() == 6);
-    CHECK(seqs_of(log.records_after(0)) == std::vector<std::int64_t>{4, 5, 6});
+    CHECK(seqs_of(log.records_after(3)) == std::vector<std::int64_t>{4, 5, 6});
     CHECK(seqs_of(log.records_after(4)) == std::vector<std::int64_t>{5, 6});
+    // The tables hold 3 or more, as the store checks: records from 1 on are not all here.
+    CHECK_THROWS_WITH(log.records_after(0), Catch::Contains("lacks records 1 to 3"));
+    // A spare written over: what it held before is numbered below its new name.
     log.append(7, "record 7");
     log.commit();
+    CHECK(spares_in(path).empty());
+    CHECK(seqs_of(log_segment::scan(segments_in(path).back()).records) ==
+          std::vector<std::int64_t>{7});
+    log.clear_through(6);
     log.append(8, "record 8");
-    log.rollback();
-    // Its own segment, made and then dropped with the batch.
-    CHECK(segments_in(path).size() == 2);
-    log.clear_through(7);  // everything: the newest goes too
+    log.commit();
+    CHECK(seqs_of(log_segment::scan(segments_in(path).back()).records) ==
+          std::vector<std::int64_t>{8});
+  }
+  {
+    decision_log log(path, "d_test", 64);
+    CHECK(seqs_of(log.records_after(6)) == std::vector<std::int64_t>{7, 8});
+    log.clear_through(8);  // everything: the newest goes too
     CHECK(segments_in(path).empty());
+    CHECK(spares_in(path).size() == decision_log::max_spares);
   }
   decision_log log(path, "d_other");  // an empty log is anyone's
   CHECK(log.last_seq() == 0);
 }
 
-TEST_CASE("a log whose older segment is damaged is refused at open, naming it",
+TEST_CASE("a log missing records before its newest segment is refused, naming them",
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
   const auto path = dir.path() / "log";
@@ -148,12 +174,16 @@ TEST_CASE("a log whose older segment is damaged is refused at open, naming it",
     decision_log log(path, "d_test", 64);
     three_batches(log);
   }
-  const auto older = segments_in(path).at(1);
+  const auto older = segments_in(path).at(1);  // record 3
   std::string bytes = read_all(older);
   bytes.back() = static_cast<char>(bytes.back() ^ 1);
   write_all(older, bytes);
-  CHECK_THROWS_WITH(decision_log(path, "d_test"),
-                    Catch::Contains(older.string()) && Catch::Contains("is damaged"));
+  {
+    decision_log log(path, "d_test");
+    CHECK_THROWS_WITH(log.records_after(0),
+                      Catch::Contains("lacks records 3 to 3") && Catch::Contains("is damaged"));
+    CHECK(seqs_of(log.records_after(3)) == std::vector<std::int64_t>{4, 5, 6});
+  }
   // The newest may end damaged: a crash during its last write. Its whole batches are read.
   std::filesystem::remove(older);
   const auto newest = segments_in(path).back();

@@ -95,11 +95,12 @@ inline std::filesystem::path log_of(const std::filesystem::path& file) {
   return decision_log::path_beside(file);
 }
 
-// The log's segment files, oldest first.
+// The log's segment files, oldest first (not its spares).
 inline std::vector<std::filesystem::path> segments_of(const std::filesystem::path& file) {
   std::vector<std::filesystem::path> segments;
   for (const auto& entry : std::filesystem::directory_iterator(log_of(file)))
-    segments.push_back(entry.path());
+    if (log_segment::first_seq_of(entry.path().filename().string()) > 0)
+      segments.push_back(entry.path());
   std::sort(segments.begin(), segments.end());
   return segments;
 }

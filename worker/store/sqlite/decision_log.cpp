@@ -23,37 +23,44 @@ decision_log::decision_log(const std::filesystem::path& path, const std::string&
     throw store_unavailable("cannot open the decision log folder '" + path_.string() + "'" +
                             (error ? ": " + error.message() : ""));
   std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(path_))
-    if (log_segment::is_segment_name(entry.path().filename().string()))
+  for (const auto& entry : std::filesystem::directory_iterator(path_)) {
+    const std::string name = entry.path().filename().string();
+    if (log_segment::first_seq_of(name) > 0)
       files.push_back(entry.path());
+    else if (name.rfind("spare-", 0) == 0)
+      spares_.push_back(entry.path());
+  }
   std::sort(files.begin(), files.end());
 
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    scanned_segment s = log_segment::scan(files[i]);
-    const bool newest = i + 1 == files.size();
-    // Only the newest segment can end in a batch a crash cut short, or lack its header (a crash
-    // right after it was made): an older one was whole when the next was made.
-    if (!newest && s.whole_through != s.file_size)
-      throw store_unavailable("the decision log file '" + files[i].string() +
-                              "' is damaged at byte " + std::to_string(s.whole_through));
+  for (const auto& file : files) {
+    scanned_segment s = log_segment::scan(file);
     if (!s.records.empty() && s.dataset_id != dataset_id_)
       throw store_unavailable("the decision log '" + path_.string() +
                               "' holds records of dataset '" + s.dataset_id +
                               "', not of the tables' dataset '" + dataset_id_ + "'");
-    if (!s.records.empty() && s.records.front().seq <= last_seq_)
-      throw store_unavailable("the decision log file '" + files[i].string() +
-                              "' repeats records of an older one");
     const std::int64_t last = s.records.empty() ? 0 : s.records.back().seq;
-    if (last != 0) last_seq_ = last;
+    if (last != 0) last_seq_ = std::max(last_seq_, last);
     std::move(s.records.begin(), s.records.end(), std::back_inserter(found_));
-    closed_.push_back({files[i], last});
+    closed_.push_back({file, last});
   }
+  // In seq order whatever the files' names: a spare renamed to a segment's name just before a
+  // crash may keep its old name, which sorts before others.
+  std::stable_sort(found_.begin(), found_.end(),
+                   [](const logged_record& a, const logged_record& b) { return a.seq < b.seq; });
 }
 
 std::vector<logged_record> decision_log::records_after(std::int64_t after) const {
   std::vector<logged_record> records;
-  for (const logged_record& r : found_)
-    if (r.seq > after) records.push_back(r);
+  std::int64_t expected = after + 1;
+  for (const logged_record& r : found_) {
+    if (r.seq <= after) continue;
+    if (r.seq != expected)  // missing, or twice
+      throw store_unavailable("the decision log '" + path_.string() + "' lacks records " +
+                              std::to_string(expected) + " to " + std::to_string(r.seq - 1) +
+                              ": a segment holding them is damaged");
+    records.push_back(r);
+    ++expected;
+  }
   return records;
 }
 
@@ -65,8 +72,17 @@ void decision_log::append(std::int64_t seq, std::string_view bytes) {
       newest_.reset();
     }
     if (!newest_) {
-      newest_ = std::make_unique<log_segment>(path_ / log_segment::name_for(seq), dataset_id_,
-                                              segment_bytes_);
+      // A spare is written over; renamed first, so that its old records are numbered below
+      // its new name (log_segment.hpp).
+      const auto file = path_ / log_segment::name_for(seq);
+      bool recycled = false;
+      while (!spares_.empty() && !recycled) {
+        std::error_code error;
+        std::filesystem::rename(spares_.back(), file, error);
+        spares_.pop_back();
+        recycled = !error;
+      }
+      newest_ = std::make_unique<log_segment>(file, dataset_id_, segment_bytes_, recycled);
       newest_last_seq_ = 0;
     }
   }
@@ -94,24 +110,36 @@ void decision_log::rollback() {
   }
 }
 
+bool decision_log::retire(const std::filesystem::path& file) {
+  // A deletion or rename a crash undoes only brings back records the tables hold: no sync needed.
+  std::error_code error;
+  if (spares_.size() < max_spares) {
+    const auto spare = path_ / ("spare-" + file.filename().string());
+    std::filesystem::rename(file, spare, error);
+    if (!error) {
+      spares_.push_back(spare);
+      return true;
+    }
+  }
+  error.clear();
+  std::filesystem::remove(file, error);
+  if (error)
+    spdlog::warn("cannot delete the folded decision log file '{}' (tried again later): {}",
+                 file.string(), error.message());
+  return !error;
+}
+
 void decision_log::clear_through(std::int64_t seq) {
-  // A deletion a crash undoes only brings back records the tables hold: no sync needed.
-  const auto remove = [](const std::filesystem::path& file) {
-    std::error_code error;
-    std::filesystem::remove(file, error);
-    if (error)
-      spdlog::warn("cannot delete the folded decision log file '{}' (tried again later): {}",
-                   file.string(), error.message());
-    return !error;
-  };
   closed_.erase(
       std::remove_if(closed_.begin(), closed_.end(),
-                     [&](const closed_segment& c) { return c.last_seq <= seq && remove(c.path); }),
+                     [&](const closed_segment& c) { return c.last_seq <= seq && retire(c.path); }),
       closed_.end());
   if (newest_ && batch_last_seq_ == 0 && newest_->size() > 0 && newest_last_seq_ <= seq) {
     // What another writer appended would go unseen with it.
     newest_->check_own();
-    if (remove(newest_->path())) newest_.reset();
+    const auto file = newest_->path();
+    newest_.reset();
+    if (!retire(file)) closed_.push_back({file, newest_last_seq_});
   }
 }
 

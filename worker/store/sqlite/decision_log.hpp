@@ -5,7 +5,8 @@
 // only. A batch's records (log_record.hpp) are appended to the newest segment in one write,
 // synced before commit() returns, so a verdict published after it survives a crash or a power
 // loss. The log folder (log_folder.hpp) applies them to the tables on a thread of its own, and a
-// segment whose records the tables all hold is deleted. Apart from the tables because SQLite lets
+// segment whose records the tables all hold is kept as a spare (`spare-<name>`, at most two) for
+// a later segment to write over, or deleted. Apart from the tables because SQLite lets
 // one connection write a file at a time: folding thousands of records in one transaction (a page
 // written once for all of them) would hold up every batch meanwhile.
 //
@@ -27,22 +28,24 @@ namespace streamgate {
 class decision_log final {
  public:
   // A new segment once the newest holds this much: a segment goes once the tables hold all of it.
-  static constexpr std::uintmax_t default_segment_bytes = 16 << 20;
+  static constexpr std::uintmax_t default_segment_bytes = 8 << 20;
+  static constexpr std::size_t max_spares = 2;
 
   // The log beside the tables file `store_path`.
   static std::filesystem::path path_beside(const std::filesystem::path& store_path);
 
   // Opens or creates the log of dataset `dataset_id` and reads what it holds. Throws
   // store_unavailable when it cannot, or when a segment holds records of another dataset (one
-  // with none is anyone's), or is damaged before its end (only the newest may end in a batch a
-  // crash cut short).
+  // with none is anyone's).
   decision_log(const std::filesystem::path& path, const std::string& dataset_id,
                std::uintmax_t segment_bytes = default_segment_bytes);
 
   const std::filesystem::path& path() const { return path_; }
 
   // Of the records found at open, those after seq `after`, oldest first; and the last seq the
-  // log has held (0: none).
+  // log has held (0: none). The store numbers its records without a gap, so a gap after `after`
+  // (the last the tables hold) is a segment damaged before its end: store_unavailable. Only the
+  // newest may end in a batch a crash cut short.
   std::vector<logged_record> records_after(std::int64_t after) const;
   std::int64_t last_seq() const { return last_seq_; }
 
@@ -60,6 +63,9 @@ class decision_log final {
     std::filesystem::path path;
     std::int64_t last_seq = 0;  // 0: it holds none
   };
+  // Makes a segment file whose records the tables hold a spare, or deletes it; false when neither
+  // could be done (tried again later).
+  bool retire(const std::filesystem::path& file);
 
   std::filesystem::path path_;
   std::string dataset_id_;
@@ -67,6 +73,7 @@ class decision_log final {
   std::vector<logged_record> found_;
   std::int64_t last_seq_ = 0;
   std::vector<closed_segment> closed_;  // oldest first
+  std::vector<std::filesystem::path> spares_;
   std::unique_ptr<log_segment> newest_;
   std::int64_t newest_last_seq_ = 0;
   std::int64_t batch_last_seq_ = 0;  // 0: no append since the last commit or rollback

@@ -5,7 +5,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -55,11 +57,14 @@ std::string log_segment::name_for(std::int64_t first_seq) {
   return std::string(20 - digits.size(), '0') + digits + ".log";
 }
 
-bool log_segment::is_segment_name(const std::string& name) {
-  if (name.size() != 24 || name.compare(20, 4, ".log") != 0) return false;
-  for (std::size_t i = 0; i < 20; ++i)
-    if (name[i] < '0' || name[i] > '9') return false;
-  return true;
+std::int64_t log_segment::first_seq_of(const std::string& name) {
+  if (name.size() != 24 || name.compare(20, 4, ".log") != 0) return 0;
+  std::int64_t seq = 0;
+  for (std::size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9' || seq > (INT64_MAX - 9) / 10) return 0;
+    seq = seq * 10 + (name[i] - '0');
+  }
+  return seq;
 }
 
 scanned_segment log_segment::scan(const std::filesystem::path& path) {
@@ -82,9 +87,10 @@ scanned_segment log_segment::scan(const std::filesystem::path& path) {
   s.dataset_id = std::string(all.substr(magic.size() + 4, id_size));
   s.whole_through = header_size;
 
-  // Frames, as far as they check; records count once their batch's end is read.
+  // Frames, as far as they check; records count once their batch's end is read. A frame numbered
+  // below the name's seq is what the file held before it was recycled.
   std::vector<logged_record> batch;
-  std::int64_t last_seq = 0;
+  std::int64_t last_seq = first_seq_of(path.filename().string()) - 1;
   for (std::size_t at = header_size; all.size() - at >= frame_head;) {
     const std::size_t length = get_le(all, at, 4);
     if (length < body_head || length > all.size() - at - frame_head) break;
@@ -107,17 +113,20 @@ scanned_segment log_segment::scan(const std::filesystem::path& path) {
 }
 
 log_segment::log_segment(std::filesystem::path path, const std::string& dataset_id,
-                         std::uintmax_t reserve_bytes)
+                         std::uintmax_t reserve_bytes, bool recycled)
     : path_(std::move(path)) {
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  fd_ = ::open(path_.c_str(),
+               recycled ? O_WRONLY | O_CLOEXEC : O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0)
     throw store_unavailable(
-        os_error("cannot create the decision log file '" + path_.string() + "'", errno));
-  // The file's blocks at once, its length unchanged: each batch's append then only fills blocks
-  // the file has, where an append past them cost the worker's thread a block allocation per
-  // write and per sync (a deciding thread 10-30 % faster, bench/HISTORY.md, session 29). A hint:
-  // a file system without it appends as before.
-  (void)::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(reserve_bytes));
+        os_error("cannot open the decision log file '" + path_.string() + "'", errno));
+  struct stat held {};
+  if (recycled && ::fstat(fd_, &held) == 0) old_size_ = static_cast<std::uintmax_t>(held.st_size);
+  // A new file's blocks at once, its length unchanged: each batch's append then fills blocks the
+  // file has, where an append past them cost the worker's thread a block allocation per write
+  // and per sync (bench/HISTORY.md, session 29). A hint: a file system without it appends as
+  // before.
+  if (!recycled) (void)::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(reserve_bytes));
   header_.append(magic);
   put_u32(header_, static_cast<std::uint32_t>(dataset_id.size()));
   header_.append(dataset_id);
@@ -185,7 +194,10 @@ void log_segment::sync() {
   } catch (const std::system_error& e) {
     // What the failed write left after the last synced batch would hide every later batch from
     // a scan: cut it off before the next one.
-    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 || ::fdatasync(fd_) != 0) broken_ = true;
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 || ::fdatasync(fd_) != 0)
+      broken_ = true;
+    else
+      old_size_ = 0;  // what a recycled file held after that went too
     drop_pending();
     if (broken_)
       throw store_lost("cannot write the decision log file '" + path_.string() +
@@ -205,7 +217,7 @@ void log_segment::check_own() const {
     throw store_lost("the decision log file '" + path_.string() +
                      "' was deleted or replaced while this worker held it");
   // Only this object writes it, and only through sync().
-  if (static_cast<std::uintmax_t>(held.st_size) != size_)
+  if (static_cast<std::uintmax_t>(held.st_size) != std::max(size_, old_size_))
     throw store_lost("another process wrote the decision log file '" + path_.string() +
                      "' while this worker held it");
 }

@@ -12,6 +12,11 @@
 // A batch ends with its end frame, so a batch a crash cut short (a write not synced, pages
 // written out of order) is found by the first frame that does not check, and its records are
 // not read back: they were never confirmed (the store publishes after the sync).
+//
+// A segment's file is used again once the tables hold its records (decision_log.hpp): it is
+// renamed and written over from its start, since writing over blocks a file has written costs
+// the worker's thread less than an append (bench/HISTORY.md, session 29). What it held before
+// is numbered below its new name's seq, so a scan stops at the first such frame.
 
 #include <cstdint>
 #include <filesystem>
@@ -40,14 +45,18 @@ class log_segment final {
  public:
   // A segment's file name: its first seq in 20 digits, so names sort in seq order.
   static std::string name_for(std::int64_t first_seq);
-  static bool is_segment_name(const std::string& name);
-  // Throws store_unavailable when the file cannot be read.
+  // The first seq a segment's file name gives, 0 for a name no segment has.
+  static std::int64_t first_seq_of(const std::string& name);
+  // Reads it as far as it holds whole batches numbered from its name's first seq on. Throws
+  // store_unavailable when the file cannot be read.
   static scanned_segment scan(const std::filesystem::path& path);
 
-  // Creates the file (it must not exist) with room for `reserve_bytes`, and its header unwritten:
-  // the first sync() makes it durable, the folder's entry included. Throws store_unavailable.
+  // A segment in the file `path`: created (it must not exist) with room for `reserve_bytes`, or
+  // `recycled` (an older segment's file, renamed to `path`) and written over from its start. Its
+  // header is written by the first sync(), which makes it durable, the folder's entry included.
+  // Throws store_unavailable.
   log_segment(std::filesystem::path path, const std::string& dataset_id,
-              std::uintmax_t reserve_bytes);
+              std::uintmax_t reserve_bytes, bool recycled);
   ~log_segment();
   log_segment(const log_segment&) = delete;
   log_segment& operator=(const log_segment&) = delete;
@@ -73,7 +82,8 @@ class log_segment final {
 
   std::filesystem::path path_;
   int fd_ = -1;
-  std::uintmax_t size_ = 0;  // written and synced by this object
+  std::uintmax_t size_ = 0;      // written and synced by this object, from the file's start
+  std::uintmax_t old_size_ = 0;  // what the file held before (recycled)
   bool folder_synced_ = false;
   bool broken_ = false;
   std::string header_;   // written with the first batch
