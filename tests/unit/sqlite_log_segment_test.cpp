@@ -2,8 +2,13 @@
 // docs/design.md §8): what a crash or a damaged byte leaves is read back as whole batches only,
 // segments follow one another and go once folded, and a damaged older segment is refused.
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -191,6 +196,56 @@ TEST_CASE("a log missing records before its newest segment is refused, naming th
   write_all(newest, last.substr(0, last.size() - 1));
   decision_log log(path, "d_test");
   CHECK(seqs_of(log.records_after(0)) == std::vector<std::int64_t>{1, 2});
+}
+
+TEST_CASE("an append that fails is cut off again: the batch is refused, the log goes on whole",
+          "[sqlite_store][decision_log]") {
+  test::temp_dir dir;
+  const auto path = dir.path() / "log";
+  // A file size limit makes the second batch's write fail half done (EFBIG); set in a child,
+  // whose limit goes with it. The child's exit code says which step went wrong; _exit skips
+  // Catch2.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int code = 0;
+    try {
+      std::signal(SIGXFSZ, SIG_IGN);  // the write fails instead of killing the process
+      decision_log log(path, "d_test");
+      log.append(1, "record 1");
+      log.commit();
+      const auto segment = segments_in(path).at(0);
+      const auto synced = std::filesystem::file_size(segment);
+      rlimit limit{};
+      ::getrlimit(RLIMIT_FSIZE, &limit);
+      const rlimit before = limit;
+      limit.rlim_cur = synced + 16;
+      ::setrlimit(RLIMIT_FSIZE, &limit);
+      log.append(2, std::string(4096, 'x'));
+      try {
+        log.commit();
+        code = 2;
+      } catch (const store_unavailable&) {
+      }
+      if (code == 0 && std::filesystem::file_size(segment) != synced) code = 3;
+      ::setrlimit(RLIMIT_FSIZE, &before);
+      // The store numbers the next batch as the one refused.
+      if (code == 0) {
+        log.append(2, "record 2");
+        log.commit();
+      }
+      if (code == 0 &&
+          seqs_of(decision_log(path, "d_test").records_after(0)) != std::vector<std::int64_t>{1, 2})
+        code = 4;
+    } catch (...) {
+      code = 5;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("a log segment written by another process stops the next commit",

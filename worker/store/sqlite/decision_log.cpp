@@ -43,8 +43,9 @@ decision_log::decision_log(const std::filesystem::path& path, const std::string&
     std::move(s.records.begin(), s.records.end(), std::back_inserter(found_));
     closed_.push_back({file, last});
   }
-  // In seq order whatever the files' names: a spare renamed to a segment's name just before a
-  // crash may keep its old name, which sorts before others.
+  // In seq order whatever the files' names: a spare written over as a new segment keeps the
+  // older segment name it had before it was a spare when a crash came before its new name was
+  // synced (its batches then were never confirmed, but are whole and may be applied).
   std::stable_sort(found_.begin(), found_.end(),
                    [](const logged_record& a, const logged_record& b) { return a.seq < b.seq; });
 }
@@ -54,7 +55,10 @@ std::vector<logged_record> decision_log::records_after(std::int64_t after) const
   std::int64_t expected = after + 1;
   for (const logged_record& r : found_) {
     if (r.seq <= after) continue;
-    if (r.seq != expected)  // missing, or twice
+    if (r.seq < expected)
+      throw store_unavailable("the decision log '" + path_.string() + "' holds record " +
+                              std::to_string(r.seq) + " twice");
+    if (r.seq > expected)
       throw store_unavailable("the decision log '" + path_.string() + "' lacks records " +
                               std::to_string(expected) + " to " + std::to_string(r.seq - 1) +
                               ": a segment holding them is damaged");
