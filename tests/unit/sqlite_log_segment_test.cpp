@@ -3,8 +3,6 @@
 // segments follow one another and go once folded, and a damaged older segment is refused.
 
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -15,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/child_process.hpp"
 #include "tests/unit/temp_dir.hpp"
 #include "worker/store/sqlite/decision_log.hpp"
 #include "worker/store/store.hpp"
@@ -144,10 +143,11 @@ TEST_CASE("the log starts a segment once the newest is full, keeps folded ones a
   {
     decision_log log(path, "d_test", 64);
     CHECK(log.last_seq() == 6);
-    CHECK(seqs_of(log.records_after(3)) == std::vector<std::int64_t>{4, 5, 6});
-    CHECK(seqs_of(log.records_after(4)) == std::vector<std::int64_t>{5, 6});
     // The tables hold 3 or more, as the store checks: records from 1 on are not all here.
-    CHECK_THROWS_WITH(log.records_after(0), Catch::Contains("lacks records 1 to 3"));
+    CHECK_THROWS_WITH(log.take_records_after(0), Catch::Contains("lacks records 1 to 3"));
+    CHECK(seqs_of(decision_log(path, "d_test", 64).take_records_after(4)) ==
+          std::vector<std::int64_t>{5, 6});
+    CHECK(seqs_of(log.take_records_after(3)) == std::vector<std::int64_t>{4, 5, 6});
     // A spare written over: what it held before is numbered below its new name.
     log.append(7, "record 7");
     log.commit();
@@ -162,7 +162,7 @@ TEST_CASE("the log starts a segment once the newest is full, keeps folded ones a
   }
   {
     decision_log log(path, "d_test", 64);
-    CHECK(seqs_of(log.records_after(6)) == std::vector<std::int64_t>{7, 8});
+    CHECK(seqs_of(log.take_records_after(6)) == std::vector<std::int64_t>{7, 8});
     log.clear_through(8);  // everything: the newest goes too
     CHECK(segments_in(path).empty());
     CHECK(spares_in(path).size() == decision_log::max_spares);
@@ -185,9 +185,9 @@ TEST_CASE("a log missing records before its newest segment is refused, naming th
   write_all(older, bytes);
   {
     decision_log log(path, "d_test");
-    CHECK_THROWS_WITH(log.records_after(0),
+    CHECK_THROWS_WITH(log.take_records_after(0),
                       Catch::Contains("lacks records 3 to 3") && Catch::Contains("is damaged"));
-    CHECK(seqs_of(log.records_after(3)) == std::vector<std::int64_t>{4, 5, 6});
+    CHECK(seqs_of(log.take_records_after(3)) == std::vector<std::int64_t>{4, 5, 6});
   }
   // The newest may end damaged: a crash during its last write. Its whole batches are read.
   std::filesystem::remove(older);
@@ -195,7 +195,7 @@ TEST_CASE("a log missing records before its newest segment is refused, naming th
   const std::string last = read_all(newest);
   write_all(newest, last.substr(0, last.size() - 1));
   decision_log log(path, "d_test");
-  CHECK(seqs_of(log.records_after(0)) == std::vector<std::int64_t>{1, 2});
+  CHECK(seqs_of(log.take_records_after(0)) == std::vector<std::int64_t>{1, 2});
 }
 
 TEST_CASE("an append that fails is cut off again: the batch is refused, the log goes on whole",
@@ -203,49 +203,36 @@ TEST_CASE("an append that fails is cut off again: the batch is refused, the log 
   test::temp_dir dir;
   const auto path = dir.path() / "log";
   // A file size limit makes the second batch's write fail half done (EFBIG); set in a child,
-  // whose limit goes with it. The child's exit code says which step went wrong; _exit skips
-  // Catch2.
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    int code = 0;
+  // whose limit goes with it. The child's exit code says which check did not hold.
+  const int code = test::exit_code_in_child([&] {
+    std::signal(SIGXFSZ, SIG_IGN);  // the write fails instead of killing the process
+    decision_log log(path, "d_test");
+    log.append(1, "record 1");
+    log.commit();
+    const auto segment = segments_in(path).at(0);
+    const auto synced = std::filesystem::file_size(segment);
+    rlimit limit{};
+    ::getrlimit(RLIMIT_FSIZE, &limit);
+    const rlimit before = limit;
+    limit.rlim_cur = synced + 16;
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    log.append(2, std::string(4096, 'x'));
     try {
-      std::signal(SIGXFSZ, SIG_IGN);  // the write fails instead of killing the process
-      decision_log log(path, "d_test");
-      log.append(1, "record 1");
       log.commit();
-      const auto segment = segments_in(path).at(0);
-      const auto synced = std::filesystem::file_size(segment);
-      rlimit limit{};
-      ::getrlimit(RLIMIT_FSIZE, &limit);
-      const rlimit before = limit;
-      limit.rlim_cur = synced + 16;
-      ::setrlimit(RLIMIT_FSIZE, &limit);
-      log.append(2, std::string(4096, 'x'));
-      try {
-        log.commit();
-        code = 2;
-      } catch (const store_unavailable&) {
-      }
-      if (code == 0 && std::filesystem::file_size(segment) != synced) code = 3;
-      ::setrlimit(RLIMIT_FSIZE, &before);
-      // The store numbers the next batch as the one refused.
-      if (code == 0) {
-        log.append(2, "record 2");
-        log.commit();
-      }
-      if (code == 0 &&
-          seqs_of(decision_log(path, "d_test").records_after(0)) != std::vector<std::int64_t>{1, 2})
-        code = 4;
-    } catch (...) {
-      code = 5;
+      return 2;
+    } catch (const store_unavailable&) {
     }
-    ::_exit(code);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+    if (std::filesystem::file_size(segment) != synced) return 3;
+    ::setrlimit(RLIMIT_FSIZE, &before);
+    // The store numbers the next batch as the one refused.
+    log.append(2, "record 2");
+    log.commit();
+    if (seqs_of(decision_log(path, "d_test").take_records_after(0)) !=
+        std::vector<std::int64_t>{1, 2})
+      return 4;
+    return 0;
+  });
+  CHECK(code == 0);
 }
 
 TEST_CASE("a log segment written by another process stops the next commit",

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "sqlite_store_test_support.hpp"
+#include "tests/unit/child_process.hpp"
 
 namespace streamgate::sqlite_test {
 
@@ -26,24 +27,18 @@ TEST_CASE("a second open of a store file is refused and names the holder", "[sql
   }
 
   SECTION("from another process") {
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-      // The child only tries the lock, which fails before SQLite is touched; _exit skips Catch2.
-      int code = 1;
+    // The child only tries the lock, which fails before SQLite is touched.
+    const int code = test::exit_code_in_child([&] {
       try {
         sqlite_store::open(file);
       } catch (const store_in_use& e) {
-        code = std::string(e.what()).find("pid " + pid + ",") != std::string::npos ? 0 : 2;
+        return std::string(e.what()).find("pid " + pid + ",") != std::string::npos ? 0 : 2;
       } catch (...) {
-        code = 3;
+        return 3;
       }
-      ::_exit(code);
-    }
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+      return 1;
+    });
+    CHECK(code == 0);
   }
 
   SECTION("but succeeds once the holder closed it") {

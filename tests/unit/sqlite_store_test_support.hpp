@@ -3,7 +3,6 @@
 // What the SQLite store's tests share (sqlite_store_test.cpp, sqlite_store_migration_test.cpp):
 // users, streams and commits to store, and reading a store file's schema back.
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>

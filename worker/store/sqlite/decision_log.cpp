@@ -50,11 +50,12 @@ decision_log::decision_log(const std::filesystem::path& path, const std::string&
                    [](const logged_record& a, const logged_record& b) { return a.seq < b.seq; });
 }
 
-std::vector<logged_record> decision_log::records_after(std::int64_t after) const {
-  std::vector<logged_record> records;
+std::vector<logged_record> decision_log::take_records_after(std::int64_t after) {
+  const auto first = std::find_if(found_.begin(), found_.end(),
+                                  [&](const logged_record& r) { return r.seq > after; });
   std::int64_t expected = after + 1;
-  for (const logged_record& r : found_) {
-    if (r.seq <= after) continue;
+  for (auto it = first; it != found_.end(); ++it, ++expected) {
+    const logged_record& r = *it;
     if (r.seq < expected)
       throw store_unavailable("the decision log '" + path_.string() + "' holds record " +
                               std::to_string(r.seq) + " twice");
@@ -62,9 +63,10 @@ std::vector<logged_record> decision_log::records_after(std::int64_t after) const
       throw store_unavailable("the decision log '" + path_.string() + "' lacks records " +
                               std::to_string(expected) + " to " + std::to_string(r.seq - 1) +
                               ": a segment holding them is damaged");
-    records.push_back(r);
-    ++expected;
   }
+  std::vector<logged_record> records(std::make_move_iterator(first),
+                                     std::make_move_iterator(found_.end()));
+  found_ = {};
   return records;
 }
 

@@ -42,11 +42,12 @@ class decision_log final {
 
   const std::filesystem::path& path() const { return path_; }
 
-  // Of the records found at open, those after seq `after`, oldest first; and the last seq the
-  // log has held (0: none). The store numbers its records without a gap, so a gap after `after`
-  // (the last the tables hold) is a segment damaged before its end: store_unavailable. Only the
-  // newest may end in a batch a crash cut short.
-  std::vector<logged_record> records_after(std::int64_t after) const;
+  // Hands over the records found at open after seq `after`, oldest first, and forgets the rest;
+  // and the last seq the log has held (0: none). The store numbers its records without a gap, so
+  // a gap after `after` (the last the tables hold) is a segment damaged before its end:
+  // store_unavailable, and nothing is handed over. Only the newest may end in a batch a crash
+  // cut short.
+  std::vector<logged_record> take_records_after(std::int64_t after);
   std::int64_t last_seq() const { return last_seq_; }
 
   // A batch: its appends are written and synced by commit(), dropped by rollback().
@@ -70,7 +71,7 @@ class decision_log final {
   std::filesystem::path path_;
   std::string dataset_id_;
   std::uintmax_t segment_bytes_;
-  std::vector<logged_record> found_;
+  std::vector<logged_record> found_;  // at open, until taken
   std::int64_t last_seq_ = 0;
   std::vector<closed_segment> closed_;  // oldest first
   std::vector<std::filesystem::path> spares_;

@@ -8,11 +8,13 @@ namespace streamgate::legacy_decision_log {
 
 bool exists_at(const std::filesystem::path& path) { return std::filesystem::is_regular_file(path); }
 
-std::vector<logged_record> read(const std::filesystem::path& path, const std::string& dataset_id) {
+std::vector<logged_record> read(const std::filesystem::path& path, const std::string& dataset_id,
+                                std::int64_t after) {
   sqlite_db db(path.string());
   std::vector<logged_record> records;
   {
-    sqlite_statement select(db, "SELECT seq, record FROM decision_log ORDER BY seq");
+    sqlite_statement select(db, "SELECT seq, record FROM decision_log WHERE seq > ?1 ORDER BY seq");
+    select.bind(1, after);
     while (select.next_row())
       records.push_back({select.column_int(0), std::string(select.column_text(1))});
   }

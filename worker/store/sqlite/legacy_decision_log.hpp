@@ -16,9 +16,10 @@ namespace streamgate::legacy_decision_log {
 // Whether `path` is such a file (a folder is today's log).
 bool exists_at(const std::filesystem::path& path);
 
-// Its records, oldest first. Throws sqlite_error when it cannot be read, store_unavailable when it
-// holds records of a dataset other than `dataset_id`.
-std::vector<logged_record> read(const std::filesystem::path& path, const std::string& dataset_id);
+// Its records after seq `after` (the last the tables hold), oldest first. Throws sqlite_error when
+// it cannot be read, store_unavailable when it holds records of a dataset other than `dataset_id`.
+std::vector<logged_record> read(const std::filesystem::path& path, const std::string& dataset_id,
+                                std::int64_t after);
 
 // Deletes it, with its -wal and -shm.
 void remove(const std::filesystem::path& path);

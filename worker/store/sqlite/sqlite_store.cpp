@@ -63,21 +63,15 @@ sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<store_loc
   writer->fold_log_of_old_schema(gone);
   const auto log_path = decision_log::path_beside(path_);
   if (legacy_decision_log::exists_at(log_path)) {
-    auto records = legacy_decision_log::read(log_path, dataset_id_);
-    const std::int64_t folded = writer->folded_through();
-    records.erase(std::remove_if(records.begin(), records.end(),
-                                 [&](const logged_record& r) { return r.seq <= folded; }),
-                  records.end());
-    writer->fold(records, gone);
+    writer->fold(legacy_decision_log::read(log_path, dataset_id_, writer->folded_through()), gone);
     legacy_decision_log::remove(log_path);
   }
   log_ = std::make_unique<decision_log>(log_path, dataset_id_);
   folded_through_ = writer->folded_through();
-  writer->fold(log_->records_after(folded_through_), gone);
+  writer->fold(log_->take_records_after(folded_through_), gone);
   folded_through_ = writer->folded_through();
   next_seq_ = std::max(folded_through_, log_->last_seq()) + 1;
   log_->clear_through(next_seq_ - 1);
-  cleared_through_ = next_seq_ - 1;
 
   owners_.build(db_);
   rebuild_lease_index();

@@ -112,7 +112,6 @@ class sqlite_store final : public store {
   std::int64_t last_now_ms_ = 0;
   std::unique_ptr<decision_log> log_;
   std::int64_t next_seq_ = 1;
-  std::int64_t cleared_through_ = 0;  // the log was cleared of the records up to this seq
   std::int64_t folded_through_ = 0;   // the tables hold every record up to this seq
 
   // The lease index: every user with a live stream, by its earliest expiry. Exact (a user's entry

@@ -52,11 +52,8 @@ std::vector<commit_status> sqlite_store::commit(const std::vector<user_commit>& 
   try {
     try {
       // Before this batch's appends, so that the newest segment goes too once the tables hold
-      // all of it: a log of folded records is deleted a segment at a time, an unlink each.
-      if (folded_through_ > cleared_through_) {
-        log_->clear_through(folded_through_);
-        cleared_through_ = folded_through_;
-      }
+      // all of it: a log of folded records goes a segment at a time, a rename or unlink each.
+      log_->clear_through(folded_through_);
       for (std::size_t i = 0; i < commits.size(); ++i) {
         const user_commit& c = commits[i];
         const std::string& id = c.state.u.id;
