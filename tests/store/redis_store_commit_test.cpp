@@ -151,6 +151,11 @@ std::map<std::string, std::string> hash_of(single_redis& redis, const std::strin
   return fields;
 }
 
+// A start remembered as denied at `at` (the limit reached), under `request_id`.
+core::remembered_start denied_start(std::string request_id, std::int64_t at) {
+  return {std::move(request_id), "v1", "", at, false, false, "", 0, "limit_reached", 3, 3};
+}
+
 // Alice with these live streams, `seq` events after her creation.
 core::user_state alice_with(std::vector<stream> streams, std::uint64_t seq) {
   core::user_state alice = plain_user("alice");
@@ -239,8 +244,7 @@ TEST_CASE(
   core::user_state alice = load_one(*s, "alice");
   std::vector<core::remembered_start> starts;
   for (std::size_t i = 0; i < made; ++i) {
-    starts.push_back(
-        {"r-" + std::to_string(i), "v1", "", now, false, false, "", 0, "limit_reached", 3, 3});
+    starts.push_back(denied_start("r-" + std::to_string(i), now));
     user_commit c = delta_commit(alice, {}, {}, {});
     c.new_starts = {starts.back()};
     REQUIRE(commit_one(*s, c) == commit_status::committed);
@@ -274,6 +278,40 @@ TEST_CASE(
     REQUIRE(reply_integer(*raw->command({"HSET", "{user:alice}", "q:7", "garbage"})) == 0);
   }
   CHECK_THROWS_AS(open_store(redis.seeds())->load({"alice"}), store_unavailable);
+}
+
+TEST_CASE(
+    "a redis worker that has not loaded a user's version cannot name its start fields: its "
+    "commit is a conflict, and after a load it commits them after the stored ones",
+    "[redis][integration]") {
+  single_redis redis;
+  auto first = open_store(redis.seeds());
+  REQUIRE(commit_one(*first, commit_of(plain_user("alice"))) == commit_status::committed);
+  const auto start_of = [now = store_now(*first)](const std::string& request_id) {
+    return denied_start(request_id, now);
+  };
+  core::user_state alice = load_one(*first, "alice");
+  user_commit made = delta_commit(alice, {}, {}, {});
+  made.new_starts = {start_of("r-0"), start_of("r-1")};
+  REQUIRE(commit_one(*first, made) == commit_status::committed);
+  ++alice.version;
+
+  // The state is right (same version), but this store never saw where the ring stands.
+  auto second = open_store(redis.seeds());
+  user_commit blind = delta_commit(alice, {}, {}, {});
+  blind.new_starts = {start_of("r-2")};
+  CHECK(commit_one(*second, blind) == commit_status::conflict);
+  CHECK(hash_of(redis, "alice").at("n") == "2");
+
+  const core::user_state reloaded = load_one(*second, "alice");
+  REQUIRE(reloaded.version == alice.version);
+  CHECK(commit_one(*second, blind) == commit_status::committed);
+  const auto fields = hash_of(redis, "alice");
+  CHECK(fields.at("n") == "3");
+  CHECK(fields.at("q:2") == encode_start(start_of("r-2")));
+  CHECK(fields.at("q:0") == encode_start(start_of("r-0")));
+  CHECK(load_one(*first, "alice").starts ==
+        std::vector<core::remembered_start>{start_of("r-0"), start_of("r-1"), start_of("r-2")});
 }
 
 }  // namespace streamgate::redis_test

@@ -37,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -120,6 +121,17 @@ class redis_store final : public store {
   // Users loaded as an older worker wrote them (their streams inside the state): their next
   // commit rewrites the whole hash.
   std::unordered_set<std::string> whole_next_;
+  // Where each user's ring of starts stood (its n) at the version this worker last loaded or
+  // committed: a commit names its start fields itself, so commit.lua builds no string
+  // (read_user and commit note it).
+  struct ring_position {
+    std::uint64_t version = 0;
+    std::int64_t made = 0;
+  };
+  std::unordered_map<std::string, ring_position> starts_made_;
+  // The starts a commit's user had written before, at the version it was loaded at; nullopt when
+  // this worker does not know it (the commit is then answered conflict, and the user loaded again).
+  std::optional<std::int64_t> starts_made_at(const user_commit& c, bool whole) const;
   std::int64_t read_ms_ = 0;  // the last TIME, in ms
   std::optional<std::chrono::steady_clock::time_point> read_at_;
 };

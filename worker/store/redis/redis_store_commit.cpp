@@ -64,6 +64,50 @@ void stream_fields(const user_commit& c, bool whole, std::vector<std::string>& s
   }
 }
 
+// Appends a user's change list to commit.lua's arguments (its layout is in the script) and
+// returns the starts its ring will have had written once committed. `made`: those written before,
+// 0 when the hash is written anew (`whole`), whose ring numbers its starts from 0 again.
+std::int64_t append_change_list(const user_commit& c, bool whole, std::int64_t made,
+                                std::size_t audit_cap, std::vector<std::string>& args) {
+  std::vector<std::string> set;
+  std::vector<std::string> drop;
+  // The list keeps the newest `audit_cap` lines anyway: older ones of this commit are not sent.
+  std::size_t audit_skip = c.audit.size();
+  if (!c.remove) {
+    // Written anew, the hash gets every start the state remembers, else only this commit's.
+    // The ring keeps the newest of either anyway.
+    const std::vector<core::remembered_start>& starts = whole ? c.state.starts : c.new_starts;
+    const std::size_t skip = beyond(starts.size(), core::most_remembered_starts);
+    set = {"v", std::to_string(c.state.version + 1),
+           "s", encode_state(c.state, false),
+           "n", std::to_string(made + static_cast<std::int64_t>(starts.size() - skip))};
+    for (std::size_t i = skip; i < starts.size(); ++i) {
+      const auto number = static_cast<std::size_t>(made) + (i - skip);
+      set.push_back(std::string(redis_detail::start_field_prefix) +
+                    std::to_string(number % core::most_remembered_starts));
+      set.push_back(encode_start(starts[i]));
+    }
+    made += static_cast<std::int64_t>(starts.size() - skip);
+    stream_fields(c, whole, set, drop);
+    audit_skip = beyond(c.audit.size(), audit_cap);
+  }
+  args.push_back(std::to_string(c.state.version));
+  args.push_back(c.same_expiry_as_loaded ? std::string("=")
+                 : c.next_expiry         ? std::to_string(*c.next_expiry)
+                                         : std::string());
+  args.push_back(c.state.u.id);
+  args.push_back(std::to_string(c.streams_delta));
+  args.push_back(c.remove ? "-" : whole ? "1" : "");
+  args.push_back(std::to_string(set.size()));
+  args.push_back(std::to_string(drop.size()));
+  args.push_back(std::to_string(c.audit.size() - audit_skip));
+  std::move(set.begin(), set.end(), std::back_inserter(args));
+  std::move(drop.begin(), drop.end(), std::back_inserter(args));
+  for (std::size_t i = audit_skip; i < c.audit.size(); ++i)
+    args.push_back(redis_detail::pack_audit(c.audit[i]));
+  return made;
+}
+
 }  // namespace
 
 void redis_store::load_script() {
@@ -144,6 +188,13 @@ void redis_store::seed(const dataset_catalog& catalog, const std::vector<core::u
   redis_detail::require_no_error(*marked[0], "SET " + key);
 }
 
+std::optional<std::int64_t> redis_store::starts_made_at(const user_commit& c, bool whole) const {
+  if (c.state.version == 0 || whole) return 0;
+  const auto known = starts_made_.find(c.state.u.id);
+  if (known == starts_made_.end() || known->second.version != c.state.version) return std::nullopt;
+  return known->second.made;
+}
+
 std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& commits) {
   if (commits.empty()) return {};
   // The lookup indexes are written before the commits, so they name a superset of what was
@@ -153,7 +204,6 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   // round trip of their own first.
   std::vector<redis_command> indexes;
   const std::string memory = std::to_string(options_.request_memory_ms);
-  const std::string cap = std::to_string(options_.audit_cap);
   // One script call per group: every user on one server, each slot's users on a Cluster.
   struct script_group {
     std::vector<std::string> keys;
@@ -162,9 +212,17 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   };
   std::vector<script_group> groups;
   std::unordered_map<std::size_t, std::size_t> group_of_slot;
+  // Each sent commit's starts written in all once committed (its ring's n).
+  std::vector<std::int64_t> made_after(commits.size(), 0);
   for (std::size_t k = 0; k < commits.size(); ++k) {
     const user_commit& c = commits[k];
     const std::string& id = c.state.u.id;
+    const bool whole = !c.streams_changed || whole_next_.contains(id);
+    // Where the user's ring of starts stands at the loaded version, for the start fields' names.
+    // Unknown (not loaded by this store, or at another version): not sent, and answered
+    // conflict, so the decider loads the user again (read_user notes it) and decides again.
+    const std::optional<std::int64_t> made = starts_made_at(c, whole);
+    if (!made && !c.remove) continue;
     // NX: of two users' starts with one requestId that two workers decided at once (each
     // load found it free), the first to commit keeps it; the other's start stays in its own
     // user's state only. A load could claim it instead (SET NX GET), but a write there makes
@@ -189,49 +247,17 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     g.commits.push_back(k);
     g.keys.push_back(redis_detail::user_key(id));
     g.keys.push_back(redis_detail::audit_key(id));
-    // The list keeps the newest `cap` lines anyway: older ones of this commit are not sent.
-    const std::size_t skip = beyond(c.audit.size(), options_.audit_cap);
-    const bool whole = !c.streams_changed || whole_next_.contains(id);
-    // A hash written anew numbers its ring of starts from 0 again: it gets every start the state
-    // remembers, else only this commit's. The ring keeps the newest of either anyway.
-    const std::vector<core::remembered_start>& starts =
-        whole && !c.remove ? c.state.starts : c.new_starts;
-    const std::size_t starts_skip = beyond(starts.size(), core::most_remembered_starts);
-    std::vector<std::string> set;
-    std::vector<std::string> drop;
-    if (!c.remove) stream_fields(c, whole, set, drop);
-    g.args.push_back(std::to_string(c.state.version));
-    g.args.push_back(std::to_string(c.state.version + 1));
-    g.args.push_back(c.remove ? std::string() : encode_state(c.state, false));
-    g.args.push_back(c.same_expiry_as_loaded ? std::string("=")
-                     : c.next_expiry         ? std::to_string(*c.next_expiry)
-                                             : std::string());
-    g.args.push_back(id);
-    g.args.push_back(std::to_string(c.streams_delta));
-    g.args.push_back(std::to_string(c.remove ? 0 : starts.size() - starts_skip));
-    g.args.push_back(std::to_string(c.audit.size() - skip));
-    g.args.push_back(whole ? "1" : "");
-    g.args.push_back(std::to_string(set.size() / 2));
-    g.args.push_back(std::to_string(drop.size()));
-    if (!c.remove)
-      for (std::size_t i = starts_skip; i < starts.size(); ++i)
-        g.args.push_back(encode_start(starts[i]));
-    for (std::size_t i = skip; i < c.audit.size(); ++i)
-      g.args.push_back(redis_detail::pack_audit(c.audit[i]));
-    std::move(set.begin(), set.end(), std::back_inserter(g.args));
-    std::move(drop.begin(), drop.end(), std::back_inserter(g.args));
+    made_after[k] = append_change_list(c, whole, made.value_or(0), options_.audit_cap, g.args);
   }
   std::vector<redis_command> scripts;
   scripts.reserve(groups.size());
-  const std::string ring = std::to_string(core::most_remembered_starts);
   for (script_group& g : groups) {
     redis_command& script = scripts.emplace_back();
     script.key = g.keys.front();  // the lease index: in the group's slot
-    script.args.reserve(5 + g.keys.size() + g.args.size());
+    script.args.reserve(4 + g.keys.size() + g.args.size());
     script.args = {"EVALSHA", script_sha_, std::to_string(g.keys.size())};
     std::move(g.keys.begin(), g.keys.end(), std::back_inserter(script.args));
-    script.args.push_back(cap);
-    script.args.push_back(ring);
+    script.args.push_back(std::to_string(options_.audit_cap));
     std::move(g.args.begin(), g.args.end(), std::back_inserter(script.args));
   }
 
@@ -269,7 +295,15 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
         redis_detail::unexpected("commit.lua answered " + std::to_string(answer) + " for user '" +
                                  commits[k].state.u.id + "'");
       out[k] = answer == 1 ? commit_status::committed : commit_status::conflict;
-      if (answer == 1) whole_next_.erase(commits[k].state.u.id);
+      if (answer == 1) {
+        const user_commit& c = commits[k];
+        whole_next_.erase(c.state.u.id);
+        if (c.remove)
+          starts_made_.erase(c.state.u.id);
+        else
+          starts_made_.insert_or_assign(c.state.u.id,
+                                        ring_position{c.state.version + 1, made_after[k]});
+      }
     }
   }
   // A removed user leaves the user set only once removed, so user_ids() never misses a user

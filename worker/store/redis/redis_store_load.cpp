@@ -92,7 +92,9 @@ core::user_state redis_store::read_user(const std::string& id, const redisReply&
   if (!state)
     redis_detail::unexpected("the state of user '" + id +
                              "' is not one of ours: " + state.error().message);
-  read_starts(id, starts_made ? reply_integer(*starts_made) : 0, start_fields, state->starts);
+  const long long made = starts_made ? reply_integer(*starts_made) : 0;
+  read_starts(id, made, start_fields, state->starts);
+  starts_made_.insert_or_assign(id, ring_position{static_cast<std::uint64_t>(v), made});
   if (!state->streams.empty()) {
     // Written by an older worker, with its streams inside: its next commit writes them apart.
     if (!streams.empty())
