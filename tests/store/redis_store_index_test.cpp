@@ -153,6 +153,44 @@ TEST_CASE("a redis request id names the user who decided it while it is remember
   CHECK(it::wait_until([&] { return !s->request_owner("r1").has_value(); }, 5s));
 }
 
+TEST_CASE(
+    "a redis request id is a field of its shard's hash for the generation it was decided in, "
+    "which expires a memory after the generation ends; of two claims, the older generation's "
+    "names the owner",
+    "[redis][integration]") {
+  single_redis redis;
+  redis_store_options options;
+  options.request_memory_ms = 60'000;
+  auto s = open_store(redis.seeds(), options);
+  const std::int64_t now = store_now(*s);
+  REQUIRE(commit_one(*s, commit_of(plain_user("alice"), {}, {}, {"r1"})) ==
+          commit_status::committed);
+
+  namespace keys = redis_detail;
+  const std::size_t shard = keys::request_shard_of("r1");
+  const std::int64_t generation = keys::request_generation(now, shard, options.request_memory_ms);
+  const auto raw = redis.client();
+  // Committed within a second of `now`: in its generation or, at its very end, the next.
+  std::int64_t found = generation;
+  if (reply_is_nil(*raw->command({"HGET", keys::request_index_key(shard, found), "r1"}))) ++found;
+  const std::string key = keys::request_index_key(shard, found);
+  CHECK(reply_string(*raw->command({"HGET", key, "r1"})) == "alice");
+  const std::int64_t expiry =
+      keys::request_generation_expiry_ms(found, shard, options.request_memory_ms);
+  CHECK(reply_integer(*raw->command({"PEXPIRETIME", key})) == expiry);
+  // A request decided at the generation's last moment is remembered a whole memory.
+  const std::int64_t last_moment = (found + 1) * options.request_memory_ms -
+                                   keys::request_offset_ms(shard, options.request_memory_ms) - 1;
+  CHECK(keys::request_generation(last_moment, shard, options.request_memory_ms) == found);
+  CHECK(expiry - last_moment > options.request_memory_ms);
+
+  // Another worker claimed r1 for bob in the generation before (across its end, at once).
+  REQUIRE(reply_integer(*raw->command(
+              {"HSET", keys::request_index_key(shard, found - 1), "r1", "bob"})) == 1);
+  CHECK(s->request_owner("r1") == std::optional<std::string>("bob"));
+  CHECK(s->load({}, {"r1"}).owners == std::vector<std::optional<std::string>>{"bob"});
+}
+
 TEST_CASE("a single redis server's per-slot lease indexes and live-stream counts, as an older "
           "worker left them, are merged into one shard once",
           "[redis][integration]") {

@@ -4,6 +4,7 @@
 // the Redis store (redis_store*.cpp).
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -45,8 +46,33 @@ inline std::string active_key(std::size_t slot) {
 inline std::size_t shard_slot_of(std::string_view user_id, bool cluster) {
   return cluster ? redis_slot_of(user_key(user_id)) : 0;
 }
-inline std::string request_key(std::string_view request_id) {
-  return "sg:request:{" + std::string(request_id) + "}";
+
+// The request-owner index: request id -> the user who decided it, as fields of hashes, one per
+// shard of request ids and generation of the request memory (docs/design.md §8), so it adds a few
+// thousand keys to Redis's key table instead of one key with a TTL per start. Each shard's
+// generations begin `shard / request_shards` of a memory later than the first shard's, so the
+// shards' hashes expire one after another, not all at once.
+inline constexpr std::size_t request_shards = 1024;
+inline std::size_t request_shard_of(std::string_view request_id) {
+  return redis_slot_of(request_id) % request_shards;
+}
+inline std::int64_t request_offset_ms(std::size_t shard, std::int64_t memory_ms) {
+  return static_cast<std::int64_t>(shard) * memory_ms / static_cast<std::int64_t>(request_shards);
+}
+// The generation of the shard's hash that a request decided at `at_ms` goes into.
+inline std::int64_t request_generation(std::int64_t at_ms, std::size_t shard,
+                                       std::int64_t memory_ms) {
+  return (at_ms + request_offset_ms(shard, memory_ms)) / memory_ms;
+}
+// When a generation's hash expires: a memory after its last request was decided.
+inline std::int64_t request_generation_expiry_ms(std::int64_t generation, std::size_t shard,
+                                                 std::int64_t memory_ms) {
+  return (generation + 2) * memory_ms - request_offset_ms(shard, memory_ms);
+}
+// On the slot of every 16th tag, so a Cluster's masters share the shards evenly.
+inline std::string request_index_key(std::size_t shard, std::int64_t generation) {
+  return "sg:requests:{" + redis_slot_tags()[shard * (redis_slot_count / request_shards)] +
+         "}:" + std::to_string(generation);
 }
 
 }  // namespace streamgate::redis_detail

@@ -20,7 +20,9 @@
 //                        (no single hot key); a single server is one shard, slot 0's key
 //   {<tag of slot>}:active  per shard: the live streams of its users (commit script)
 //   sg:one-shard         on a single server: its older per-slot keys were merged into slot 0's
-//   sg:request:{R}       the user who decided request R, expiring with the request memory
+//   sg:requests:{<tag>}:<generation>  hash: request id -> the user who decided it, per shard of
+//                        request ids and generation of the request memory, expiring a memory
+//                        after the generation ends (redis_keys.hpp, request_index_key)
 //   sg:users             set of every user id (added before a new user's first commit)
 //   sg:videos, sg:plans  hashes id -> packed catalog entry
 //   sg:dataset           the dataset's random id (set once, NX, by the first worker to open)
@@ -49,7 +51,8 @@ namespace streamgate {
 struct redis_store_options {
   std::chrono::milliseconds timeout{2000};  // for connecting and for every reply
   std::size_t audit_cap = 1000;             // audit lines kept per user, 1 to 5000
-  // How long sg:request:{id} names its user: the request memory of the rules (core::rules).
+  // How long the request-owner index names a request's user at least (at most twice as long):
+  // the request memory of the rules (core::rules).
   std::int64_t request_memory_ms = 600'000;
   // A Cluster's per-slot lease indexes scanned per due_users() call: a full pass over the 16384
   // takes 16384 / slots_per_scan calls. 1 to 16384 (a single server has one, read every call). The worker expires the users it serves from its
@@ -111,6 +114,18 @@ class redis_store final : public store {
   static constexpr std::chrono::seconds max_reading_age{1};
   void note_time(const redisReply& time);
   std::optional<std::int64_t> estimated_now_ms() const;
+  // The store's clock for the request-owner index's generations: the estimate, else the last
+  // reading plus the time measured since (a generation lasts the request memory, so a reading's
+  // age matters little there), else a TIME of its own.
+  std::int64_t clock_ms();
+
+  // A request id's owner: HGETs of the generations it may be in (owner_lookups), added to a
+  // pipeline, and what their replies, from `first` on, say.
+  static constexpr std::size_t owner_lookups = 3;
+  void add_owner_lookups(const std::string& request_id, std::int64_t now_ms,
+                         std::vector<redis_command>& commands) const;
+  static std::optional<std::string> owner_found(const std::vector<redis_reply_ptr>& replies,
+                                                std::size_t first, const std::string& request_id);
 
   redis_store_options options_;
   redis_router router_;
@@ -132,6 +147,10 @@ class redis_store final : public store {
   // The starts a commit's user had written before, at the version it was loaded at; nullopt when
   // this worker does not know it (the commit is then answered conflict, and the user loaded again).
   std::optional<std::int64_t> starts_made_at(const user_commit& c, bool whole) const;
+  // The request-owner index's hashes this worker has given their expiry (each once: a commit that
+  // adds a field to a hash not in here sends its PEXPIREAT); emptied when it holds four
+  // generations' worth.
+  std::unordered_set<std::string> expiring_request_keys_;
   std::int64_t read_ms_ = 0;  // the last TIME, in ms
   std::optional<std::chrono::steady_clock::time_point> read_at_;
 };

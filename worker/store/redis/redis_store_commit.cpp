@@ -203,7 +203,10 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   // server; a cluster's nodes run their pipelines independently, so there the indexes take a
   // round trip of their own first.
   std::vector<redis_command> indexes;
-  const std::string memory = std::to_string(options_.request_memory_ms);
+  const std::int64_t memory = options_.request_memory_ms;
+  const std::int64_t now = clock_ms();
+  if (expiring_request_keys_.size() > 4 * redis_detail::request_shards)
+    expiring_request_keys_.clear();
   // One script call per group: every user on one server, each slot's users on a Cluster.
   struct script_group {
     std::vector<std::string> keys;
@@ -223,13 +226,25 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     // conflict, so the decider loads the user again (read_user notes it) and decides again.
     const std::optional<std::int64_t> made = starts_made_at(c, whole);
     if (!made && !c.remove) continue;
-    // NX: of two users' starts with one requestId that two workers decided at once (each
-    // load found it free), the first to commit keeps it; the other's start stays in its own
-    // user's state only. A load could claim it instead (SET NX GET), but a write there makes
-    // Redis sync its AOF twice per batch, which costs more than the rest of the decision.
+    // HSETNX: of two users' starts with one requestId that two workers decided at once (each
+    // load found it free), the first to commit keeps it (across a generation's end, a lookup
+    // takes the older generation's); the other's start stays in its own user's state only. A
+    // load could claim it instead, but a write there makes Redis sync its AOF twice per batch,
+    // which costs more than the rest of the decision.
     for (const core::remembered_start& start : c.new_starts) {
-      std::string key = redis_detail::request_key(start.request_id);
-      indexes.push_back({key, {"SET", key, id, "NX", "PX", memory}});
+      const std::size_t shard = redis_detail::request_shard_of(start.request_id);
+      const std::int64_t generation = redis_detail::request_generation(now, shard, memory);
+      std::string key = redis_detail::request_index_key(shard, generation);
+      indexes.push_back({key, {"HSETNX", key, start.request_id, id}});
+      // After the field, so the hash exists; on the key's node, in this order.
+      if (expiring_request_keys_.insert(key).second)
+        indexes.push_back({key,
+                           {
+                               "PEXPIREAT",
+                               key,
+                               std::to_string(redis_detail::request_generation_expiry_ms(
+                                   generation, shard, memory)),
+                           }});
     }
     if (c.state.version == 0)
       indexes.push_back({std::string(redis_detail::users_key),

@@ -165,10 +165,8 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
     std::string key = redis_detail::user_key(id);
     commands.push_back({key, {"HGETALL", key}});
   }
-  for (const std::string& id : request_ids) {
-    std::string key = redis_detail::request_key(id);
-    commands.push_back({key, {"GET", key}});
-  }
+  const std::int64_t now = clock_ms();
+  for (const std::string& id : request_ids) add_owner_lookups(id, now, commands);
   const auto replies = run(commands);
 
   note_time(*replies[0]);
@@ -183,21 +181,49 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
     }
     out.states.emplace_back(read_user(user_ids[i], fields));
   }
-  for (std::size_t i = 0; i < request_ids.size(); ++i) {
-    const redisReply& owner = *replies[1 + user_ids.size() + i];
-    redis_detail::require_no_error(owner, "GET of request '" + request_ids[i] + "'");
-    out.owners.push_back(reply_is_nil(owner) ? std::nullopt
-                                             : std::optional<std::string>(reply_string(owner)));
-  }
+  for (std::size_t i = 0; i < request_ids.size(); ++i)
+    out.owners.push_back(
+        owner_found(replies, 1 + user_ids.size() + i * owner_lookups, request_ids[i]));
   return out;
 }
 
+std::int64_t redis_store::clock_ms() {
+  if (const auto now = estimated_now_ms()) return *now;
+  if (!read_at_) note_time(*run({{std::string(redis_detail::dataset_key), {"TIME"}}})[0]);
+  return read_ms_ + std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - *read_at_)
+                        .count();
+}
+
+void redis_store::add_owner_lookups(const std::string& request_id, std::int64_t now_ms,
+                                    std::vector<redis_command>& commands) const {
+  // The generation before now's (a request of the last memory may be there), now's, and the one
+  // after, for a request another worker decided on a clock a round trip ahead of this one.
+  const std::int64_t memory = options_.request_memory_ms;
+  const std::size_t shard = redis_detail::request_shard_of(request_id);
+  const std::int64_t now_generation = redis_detail::request_generation(now_ms, shard, memory);
+  for (std::int64_t g = now_generation - 1; g <= now_generation + 1; ++g) {
+    std::string key = redis_detail::request_index_key(shard, g);
+    commands.push_back({key, {"HGET", key, request_id}});
+  }
+}
+
+std::optional<std::string> redis_store::owner_found(const std::vector<redis_reply_ptr>& replies,
+                                                    std::size_t first,
+                                                    const std::string& request_id) {
+  // The oldest generation's: of two users who claimed one id across a generation's end (two
+  // workers deciding at once), the first keeps it.
+  for (std::size_t i = first; i < first + owner_lookups; ++i) {
+    redis_detail::require_no_error(*replies[i], "HGET of request '" + request_id + "'");
+    if (!reply_is_nil(*replies[i])) return std::string(reply_string(*replies[i]));
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> redis_store::request_owner(const std::string& request_id) {
-  const std::string key = redis_detail::request_key(request_id);
-  const auto replies = run({{key, {"GET", key}}});
-  redis_detail::require_no_error(*replies[0], "GET " + key);
-  if (reply_is_nil(*replies[0])) return std::nullopt;
-  return std::string(reply_string(*replies[0]));
+  std::vector<redis_command> lookups;
+  add_owner_lookups(request_id, clock_ms(), lookups);
+  return owner_found(run(lookups), 0, request_id);
 }
 
 std::vector<std::string> redis_store::user_ids() {
