@@ -147,9 +147,9 @@ class redis_store final : public store {
   // The starts a commit's user had written before, at the version it was loaded at; nullopt when
   // this worker does not know it (the commit is then answered conflict, and the user loaded again).
   std::optional<std::int64_t> starts_made_at(const user_commit& c, bool whole) const;
-  // The request-owner index's hashes this worker has given their expiry (each once: a commit that
-  // adds a field to a hash not in here sends its PEXPIREAT); emptied when it holds four
-  // generations' worth.
+  // The request-owner index's hashes this worker has given their expiry, acknowledged (each once:
+  // a commit that adds a field to a hash not in here sends its PEXPIREAT); emptied when it holds
+  // four generations' worth.
   std::unordered_set<std::string> expiring_request_keys_;
   std::int64_t read_ms_ = 0;  // the last TIME, in ms
   std::optional<std::chrono::steady_clock::time_point> read_at_;

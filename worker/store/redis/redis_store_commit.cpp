@@ -7,6 +7,7 @@
 #include <iterator>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "worker/core/decisions.hpp"
@@ -207,6 +208,9 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   const std::int64_t now = clock_ms();
   if (expiring_request_keys_.size() > 4 * redis_detail::request_shards)
     expiring_request_keys_.clear();
+  // The request index's hashes this commit gives their expiry: noted as given once Redis
+  // acknowledged it, so a pipeline that failed halfway sends it again.
+  std::unordered_set<std::string> expiring_now;
   // One script call per group: every user on one server, each slot's users on a Cluster.
   struct script_group {
     std::vector<std::string> keys;
@@ -237,14 +241,11 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
       std::string key = redis_detail::request_index_key(shard, generation);
       indexes.push_back({key, {"HSETNX", key, start.request_id, id}});
       // After the field, so the hash exists; on the key's node, in this order.
-      if (expiring_request_keys_.insert(key).second)
-        indexes.push_back({key,
-                           {
-                               "PEXPIREAT",
-                               key,
-                               std::to_string(redis_detail::request_generation_expiry_ms(
-                                   generation, shard, memory)),
-                           }});
+      if (!expiring_request_keys_.contains(key) && expiring_now.insert(key).second) {
+        const std::int64_t expiry =
+            redis_detail::request_generation_expiry_ms(generation, shard, memory);
+        indexes.push_back({key, {"PEXPIREAT", key, std::to_string(expiry)}});
+      }
     }
     if (c.state.version == 0)
       indexes.push_back({std::string(redis_detail::users_key),
@@ -293,6 +294,7 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
       redis_detail::require_no_error(*replies[i], "writing the request and user indexes");
     replies.erase(replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(index_count));
   }
+  expiring_request_keys_.merge(expiring_now);
   note_time(*replies.back());
   replies.pop_back();
 
