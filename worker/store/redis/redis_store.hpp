@@ -114,9 +114,11 @@ class redis_store final : public store {
   static constexpr std::chrono::seconds max_reading_age{1};
   void note_time(const redisReply& time);
   std::optional<std::int64_t> estimated_now_ms() const;
-  // The store's clock for the request-owner index's generations: the estimate, else the last
-  // reading plus the time measured since (a generation lasts the request memory, so a reading's
-  // age matters little there), else a TIME of its own.
+  // The last reading plus the time measured since; only once there is a reading.
+  std::int64_t projected_ms() const;
+  // The store's clock for the request-owner index's generations: projected from the last reading
+  // however old (a generation lasts the request memory, so a reading's age matters little
+  // there), or from a TIME of its own when there is none.
   std::int64_t clock_ms();
 
   // A request id's owner: HGETs of the generations it may be in (owner_lookups), added to a

@@ -142,11 +142,16 @@ void redis_store::note_time(const redisReply& time) {
   read_at_ = std::chrono::steady_clock::now();
 }
 
+std::int64_t redis_store::projected_ms() const {
+  return read_ms_ + std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - *read_at_)
+                        .count();
+}
+
 std::optional<std::int64_t> redis_store::estimated_now_ms() const {
-  if (!read_at_) return std::nullopt;
-  const auto since = std::chrono::steady_clock::now() - *read_at_;
-  if (since >= max_reading_age) return std::nullopt;
-  return read_ms_ + std::chrono::duration_cast<std::chrono::milliseconds>(since).count();
+  if (!read_at_ || std::chrono::steady_clock::now() - *read_at_ >= max_reading_age)
+    return std::nullopt;
+  return projected_ms();
 }
 
 loaded_users redis_store::load(const std::vector<std::string>& user_ids,
@@ -165,8 +170,10 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
     std::string key = redis_detail::user_key(id);
     commands.push_back({key, {"HGETALL", key}});
   }
-  const std::int64_t now = clock_ms();
-  for (const std::string& id : request_ids) add_owner_lookups(id, now, commands);
+  if (!request_ids.empty()) {
+    const std::int64_t now = clock_ms();
+    for (const std::string& id : request_ids) add_owner_lookups(id, now, commands);
+  }
   const auto replies = run(commands);
 
   note_time(*replies[0]);
@@ -188,11 +195,8 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
 }
 
 std::int64_t redis_store::clock_ms() {
-  if (const auto now = estimated_now_ms()) return *now;
   if (!read_at_) note_time(*run({{std::string(redis_detail::dataset_key), {"TIME"}}})[0]);
-  return read_ms_ + std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - *read_at_)
-                        .count();
+  return projected_ms();
 }
 
 void redis_store::add_owner_lookups(const std::string& request_id, std::int64_t now_ms,
