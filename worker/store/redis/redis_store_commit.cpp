@@ -79,16 +79,17 @@ std::int64_t append_change_list(const user_commit& c, bool whole, std::int64_t m
     // The ring keeps the newest of either anyway.
     const std::vector<core::remembered_start>& starts = whole ? c.state.starts : c.new_starts;
     const std::size_t skip = beyond(starts.size(), core::most_remembered_starts);
+    const std::int64_t before = made;
+    made += static_cast<std::int64_t>(starts.size() - skip);
     set = {"v", std::to_string(c.state.version + 1),
            "s", encode_state(c.state, false),
-           "n", std::to_string(made + static_cast<std::int64_t>(starts.size() - skip))};
+           "n", std::to_string(made)};
     for (std::size_t i = skip; i < starts.size(); ++i) {
-      const auto number = static_cast<std::size_t>(made) + (i - skip);
+      const auto number = static_cast<std::size_t>(before) + (i - skip);
       set.push_back(std::string(redis_detail::start_field_prefix) +
                     std::to_string(number % core::most_remembered_starts));
       set.push_back(encode_start(starts[i]));
     }
-    made += static_cast<std::int64_t>(starts.size() - skip);
     stream_fields(c, whole, set, drop);
     audit_skip = beyond(c.audit.size(), audit_cap);
   }
