@@ -358,9 +358,16 @@ verdict verdict_of(const user_state& state, const remembered_start& remembered) 
   v.session_id = remembered.session_id;
   v.allowed = remembered.allowed;
   if (remembered.allowed) {
-    v.granted = stream{remembered.stream_id,     state.u.id,
-                       remembered.video_id,      remembered.session_id,
-                       remembered.decided_at_ms, remembered.expires_at_ms};
+    // A remembered start keeps no start time of its own: a session renewal granted a stream that
+    // began earlier, so while that stream runs it tells when; after it ended, the decision time
+    // is the best left (an ordinary start's stream began then anyway).
+    const auto live =
+        std::find_if(state.streams.begin(), state.streams.end(),
+                     [&](const stream& s) { return s.stream_id == remembered.stream_id; });
+    const std::int64_t started_at_ms =
+        live == state.streams.end() ? remembered.decided_at_ms : live->started_at_ms;
+    v.granted = stream{remembered.stream_id,  state.u.id,    remembered.video_id,
+                       remembered.session_id, started_at_ms, remembered.expires_at_ms};
   } else {
     v.streams = state.streams;
   }
