@@ -270,32 +270,22 @@ TEST_CASE("a session renewal's rebuilt verdict names the same stream and lease",
   fill(state, 1, r, t0, {"tv"});
   effects out;
   const verdict v = start(state, start_of("r2", "tv"), true, "s9", t0 + 5000, r, out).v;
+  REQUIRE(v.granted.has_value());
+  // The stream began before its renewal; while it runs, the replay says when, as the verdict did.
+  std::int64_t started_at_ms = v.granted->started_at_ms;
+  REQUIRE(started_at_ms < t0 + 5000);
+  SECTION("after its stream ended") {
+    REQUIRE(stop(state, "s1", t0 + 6000, r, out).has_value());
+    // Compact memory keeps no start time: with the stream gone, the decision time is what is left.
+    started_at_ms = t0 + 5000;
+  }
   const remembered_start* kept = find_start(state, "r2");
   REQUIRE(kept != nullptr);
   const verdict rebuilt = verdict_of(state, *kept);
   REQUIRE(rebuilt.granted.has_value());
   CHECK(rebuilt.granted->stream_id == "s1");
   CHECK(rebuilt.granted->expires_at_ms == v.granted->expires_at_ms);
-  // The stream began before its renewal; while it runs, the replay says when, as the verdict did.
-  CHECK(rebuilt.granted->started_at_ms == v.granted->started_at_ms);
-  CHECK(rebuilt.granted->started_at_ms < t0 + 5000);
-}
-
-TEST_CASE("a session renewal replayed after its stream ended starts when it was decided",
-          "[core][replay][session]") {
-  const rules r = test_rules();
-  user_state state = state_of("alice");
-  fill(state, 1, r, t0, {"tv"});
-  effects out;
-  static_cast<void>(start(state, start_of("r2", "tv"), true, "s9", t0 + 5000, r, out));
-  REQUIRE(stop(state, "s1", t0 + 6000, r, out).has_value());
-  const remembered_start* kept = find_start(state, "r2");
-  REQUIRE(kept != nullptr);
-  const verdict rebuilt = verdict_of(state, *kept);
-  REQUIRE(rebuilt.granted.has_value());
-  CHECK(rebuilt.granted->stream_id == "s1");
-  // Compact memory keeps no start time: with the stream gone, the decision time is what is left.
-  CHECK(rebuilt.granted->started_at_ms == t0 + 5000);
+  CHECK(rebuilt.granted->started_at_ms == started_at_ms);
 }
 
 TEST_CASE("find_start finds a remembered start by request id", "[core][replay]") {
