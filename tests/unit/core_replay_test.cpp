@@ -274,6 +274,7 @@ TEST_CASE("a session renewal's rebuilt verdict names the same stream and lease",
   // The stream began before its renewal; while it runs, the replay says when, as the verdict did.
   std::int64_t started_at_ms = v.granted->started_at_ms;
   REQUIRE(started_at_ms < t0 + 5000);
+  SECTION("while its stream runs") {}
   SECTION("after its stream ended") {
     REQUIRE(stop(state, "s1", t0 + 6000, r, out).has_value());
     // Compact memory keeps no start time: with the stream gone, the decision time is what is left.
