@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -45,8 +46,8 @@ store& seeded(store& s) {
 
 // One worker on a seeded store of `kind`: the store as that worker opened it, and its decider.
 struct seeded_worker {
-  seeded_worker(const std::string& kind, const core::rules& rules)
-      : ts(kind), s(ts.open()), d(seeded(*s), rules) {}
+  seeded_worker(const std::string& kind, const core::rules& rules, cache_bounds bounds = {})
+      : ts(kind), s(ts.open()), d(seeded(*s), rules, bounds) {}
 
   test_store ts;
   std::unique_ptr<store> s;
@@ -310,6 +311,50 @@ TEST_CASE("a page of users holds the next matches after the cursor, across load 
   CHECK(ids_of({"", std::string("u0998"), 3}) ==
         std::vector<std::string>{"u0999", "u1000", "u1001"});
   CHECK(ids_of({"", std::string("u1204"), 3}).empty());
+}
+
+TEST_CASE(
+    "an exclusive store's cache keeps the users with live streams, and a state that left it "
+    "is read back as it was",
+    "[store][decider][cache]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  // Two states at most, and a state without live streams may leave as soon as it is unused.
+  seeded_worker w(kind, test_rules(), {2, 0});
+  decider& d = w.d;
+
+  const batch_result alice = decide(d, {start_of("alice", "ra", "tv")});
+  REQUIRE(alice.replies[0].status == outcome::allowed);
+  REQUIRE(decide(d, {start_of("dave", "rd")}).replies[0].status == outcome::allowed);
+  const batch_result bob = decide(d, {start_of("bob", "rb", "phone")});
+  REQUIRE(bob.replies[0].status == outcome::allowed);
+  const std::string bob_stream = std::get<verdict>(bob.replies[0].body).granted->stream_id;
+  REQUIRE(decide(d, {stop_request{"bob", bob_stream}}).replies[0].status == outcome::no_content);
+  for (const char* user : {"erin", "frank", "grace", "henry", "isabel", "jonas"})
+    REQUIRE(decide(d, {get_user_request{user}}).replies[0].status == outcome::ok);
+
+  // A shared store's cache started over past two; the only writer kept alice's and dave's.
+  CHECK(d.cached_users() <= 2);
+  if (w.ts.sqlite()) CHECK(d.cached_users() == 2);
+  CHECK(d.active_streams() == std::optional<std::uint64_t>(2));
+
+  SECTION("a replay of a user that left the cache gets the original verdict") {
+    CHECK(decide(d, {start_of("bob", "rb", "phone")}).replies[0].body == bob.replies[0].body);
+    CHECK(decide(d, {get_request_request{"rb", std::string("bob")}}).replies[0].body ==
+          bob.replies[0].body);
+  }
+  SECTION("a user read back starts up to its limit, and no further") {
+    // erin's plan is standard: 2 streams.
+    REQUIRE(decide(d, {start_of("erin", "re1")}).replies[0].status == outcome::allowed);
+    REQUIRE(decide(d, {get_user_request{"frank"}}).replies[0].status == outcome::ok);
+    REQUIRE(decide(d, {start_of("erin", "re2")}).replies[0].status == outcome::allowed);
+    CHECK(decide(d, {start_of("erin", "re3")}).replies[0].status == outcome::denied);
+    CHECK(d.active_streams() == std::optional<std::uint64_t>(4));
+  }
+  SECTION("a user holding a stream stays, and its replay names it") {
+    CHECK(decide(d, {start_of("alice", "ra", "tv")}).replies[0].body == alice.replies[0].body);
+    CHECK(live_streams(d, "alice").size() == 1);
+  }
 }
 
 }  // namespace streamgate

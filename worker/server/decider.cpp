@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 #include <random>
 #include <thread>
 #include <utility>
@@ -25,18 +26,23 @@ namespace {
 constexpr auto conflict_budget = std::chrono::seconds(2);
 constexpr auto first_conflict_pause = std::chrono::microseconds(200);
 constexpr auto longest_conflict_pause = std::chrono::milliseconds(20);
-// A worker that shares its store keeps at most this many users' states; past it the cache starts
-// over (cheap: states reload on the next miss, and a stale one is caught by the version check).
-constexpr std::size_t max_shared_cache = 200'000;
 
 }  // namespace
 
-decider::decider(store& s, core::rules rules) : store_(s), rules_(std::move(rules)) {
+decider::decider(store& s, core::rules rules, cache_bounds bounds)
+    : store_(s),
+      rules_(std::move(rules)),
+      bounds_(bounds),
+      trim_above_(core::with_slack(bounds.most_users)) {
   catalog_ = store_.load_catalog();
   rules_.plans = catalog_.plans;
-  // The only writer caches every user: reads never wait for the store, and the live-stream gauge
-  // is a sum over the cache.
-  if (store_.exclusive()) load(store_.user_ids(), false);
+  // The only writer caches every user with a live stream, whose lease it ends and whose streams
+  // the live-stream gauge sums; the others come in as they are asked for. Its lease index names
+  // them all: every lease is due by the end of time.
+  if (store_.exclusive())
+    load(store_.due_users(std::numeric_limits<std::int64_t>::max(),
+                          std::numeric_limits<std::size_t>::max()),
+         false);
 }
 
 std::vector<std::string> decider::due_users() {
@@ -66,7 +72,26 @@ void decider::cache(core::user_state state, std::optional<std::int64_t> next_exp
   // An exclusive store's own lease index is exact and in memory already: no second one here.
   if (!store_.exclusive() && next_expiry) lease_heap_.emplace(*next_expiry, state.u.id);
   std::string id = state.u.id;
-  cache_.insert_or_assign(std::move(id), cached_user{std::move(state), next_expiry});
+  cache_.insert_or_assign(std::move(id), cached_user{std::move(state), next_expiry, now_ms_});
+}
+
+void decider::trim_cache() {
+  if (cache_.size() <= trim_above_) return;
+  if (!store_.exclusive()) {
+    // Cheap to start over: states reload on the next miss, and a stale one is caught by the
+    // version check.
+    cache_.clear();
+    lease_heap_ = {};
+    return;
+  }
+  // Only a state without live streams leaves: the gauge sums the cache, and the store's lease
+  // index finds no user that is not here. What stays (live streams, recent use) sets when to
+  // look again, an eighth later, so a cache of busy users is not swept at every batch.
+  std::erase_if(cache_, [&](const auto& entry) {
+    const cached_user& c = entry.second;
+    return c.state.streams.empty() && now_ms_ - c.used_at_ms >= bounds_.idle_ms;
+  });
+  trim_above_ = core::with_slack(std::max(bounds_.most_users, cache_.size()));
 }
 
 std::optional<std::uint64_t> decider::active_streams() {
@@ -87,10 +112,6 @@ void decider::load(const std::vector<std::string>& user_ids, bool fresh,
   std::vector<std::string> wanted;
   for (const std::string& id : user_ids)
     if (fresh || !cache_.contains(id)) wanted.push_back(id);
-  if (!store_.exclusive() && cache_.size() + wanted.size() > max_shared_cache) {
-    cache_.clear();
-    lease_heap_ = {};
-  }
   loaded_users loaded = store_.load(wanted, request_ids);
   now_ms_ = loaded.now_ms;
   for (std::size_t i = 0; i < request_ids.size() && i < loaded.owners.size(); ++i)
@@ -164,6 +185,7 @@ void decider::decide(const std::vector<request_body>& requests,
 
   // After the commit, so the audit trail and listings show every decision of the batch.
   for (std::size_t i : b.globals) replies[i] = global(requests[i]);
+  trim_cache();
 }
 
 }  // namespace streamgate

@@ -48,9 +48,20 @@ struct published_event {
   std::string playback{};
 };
 
+// How many users' states a worker keeps (docs/design.md §10): memory follows the users in use,
+// not every user stored.
+struct cache_bounds {
+  // At most this many, besides those with live streams on an exclusive store.
+  std::size_t most_users = 200'000;
+  // How long a state sits unused before it may leave an exclusive store's cache: by then its
+  // records have long been folded into the tables (a fold runs at least every second,
+  // docs/design.md §8), so reading it back waits for no fold.
+  std::int64_t idle_ms = 60'000;
+};
+
 class decider final {
  public:
-  decider(store& s, core::rules rules);
+  decider(store& s, core::rules rules, cache_bounds bounds = {});
 
   // Decides `requests` (ping and stats excluded by the caller) and the expiry of `due_users`;
   // `replies` gets one reply per request, in order. Throws store_unavailable when the store could
@@ -65,6 +76,7 @@ class decider final {
   std::vector<std::string> due_users();
 
   const decision_counters& counters() const { return counters_; }
+  std::size_t cached_users() const { return cache_.size(); }
   // Live streams of all users: the cache's sum on an exclusive store, else the store's total.
   std::optional<std::uint64_t> active_streams();
   const std::string& epoch() const { return store_.dataset_id(); }
@@ -81,6 +93,9 @@ class decider final {
   // A state as loaded (its next lease expiry found here), or as a try left it (found already).
   void cache(core::user_state state);
   void cache(core::user_state state, std::optional<std::int64_t> next_expiry);
+  // Past the cache's bound: a shared store's cache starts over, an exclusive one's drops the
+  // states unused for a while that have no live stream.
+  void trim_cache();
 
   // decider_batch.cpp: a batch's groups and their one load, one try at a group, and what a
   // committed try hands back.
@@ -120,8 +135,11 @@ class decider final {
   struct cached_user {
     core::user_state state;
     std::optional<std::int64_t> next_expiry;
+    std::int64_t used_at_ms;  // the store's time when it was last loaded or decided on
   };
   std::unordered_map<std::string, cached_user> cache_;
+  const cache_bounds bounds_;
+  std::size_t trim_above_;
   // (next lease expiry, user) of cached states on a shared store, whose own index is only swept
   // slowly; an entry may be stale (renewed, ended): it is checked against the cached state when
   // due.
