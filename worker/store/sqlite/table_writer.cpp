@@ -261,26 +261,25 @@ std::size_t table_writer::trim_audit(const std::string& user_id, std::size_t lin
   return lines > trimmed ? lines - trimmed : 0;
 }
 
-void table_writer::apply_stream_changes(const log_record& r) {
-  const std::string& id = r.user_id;
-  if (r.all_streams) {
-    delete_streams_of_user_.bind(1, id);
+void table_writer::write_streams(const std::string& user_id, const fold_streams& streams) {
+  if (streams.stored_go()) {
+    delete_streams_of_user_.bind(1, user_id);
     delete_streams_of_user_.execute();
   }
-  for (const std::string& stream_id : r.ended) {
-    delete_stream_.bind(1, id);
+  for (const std::string& stream_id : streams.ended()) {
+    delete_stream_.bind(1, user_id);
     delete_stream_.bind(2, stream_id);
     delete_stream_.execute();
   }
-  for (const auto& [stream_id, expires_at_ms] : r.renewed) {
-    renew_stream_.bind(1, id);
+  streams.each_renewed([&](const std::string& stream_id, std::int64_t expires_at_ms) {
+    renew_stream_.bind(1, user_id);
     renew_stream_.bind(2, stream_id);
     renew_stream_.bind(3, expires_at_ms);
     renew_stream_.execute();
-  }
-  // Made by this record's commit, in its order: loads sort by (version, rank).
-  for (std::size_t rank = 0; rank < r.added.size(); ++rank)
-    sqlite_detail::insert_stream(insert_stream_, id, r.added[rank], r.version, rank);
+  });
+  streams.each_made([&](const fold_streams::made& m) {
+    sqlite_detail::insert_stream(insert_stream_, user_id, m.s, m.version, m.rank);
+  });
 }
 
 void table_writer::apply_all(const std::vector<log_record>& records) {
@@ -291,9 +290,22 @@ void table_writer::apply_all(const std::vector<log_record>& records) {
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return records[a].user_id < records[b].user_id;
   });
-  for (std::size_t k = 0; k < order.size(); ++k)
-    apply(records[order[k]],
-          k + 1 == order.size() || records[order[k + 1]].user_id != records[order[k]].user_id);
+  fold_streams streams;
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const log_record& r = records[order[k]];
+    const bool last_of_its_user =
+        k + 1 == order.size() || records[order[k + 1]].user_id != r.user_id;
+    // A removal deletes every stream row of the user: what its records before changed goes too.
+    if (r.remove)
+      streams = fold_streams{};
+    else
+      streams.add(r);
+    apply(r, last_of_its_user);
+    if (last_of_its_user) {
+      write_streams(r.user_id, streams);
+      streams = fold_streams{};
+    }
+  }
 }
 
 void table_writer::apply(const log_record& r, bool last_of_its_user) {
@@ -315,7 +327,6 @@ void table_writer::apply(const log_record& r, bool last_of_its_user) {
     upsert_user_.bind(3, r.state);
     upsert_user_.execute();
   }
-  apply_stream_changes(r);
   starts_.stage_add(id, r.starts);
   for (const audit_entry& e : r.audit) {
     insert_audit_.bind(1, id);

@@ -9,9 +9,10 @@
 // it holds (meta log_folded_through), synced at COMMIT: the worker deletes folded records from the
 // log only then. What a record says is applied as it says: the version check was made when it was
 // committed. A user's state is written once per fold, from its last record in it (a hot user's
-// many decisions are one row write); its stream changes, starts and audit lines are all written,
-// in order. The per-user caps on starts and audit lines are kept here (start_records::stage_add,
-// trim_audit).
+// many decisions are one row write); its stream rows as its records leave them (a stream made
+// and ended within the fold is never written, fold_streams.hpp); its starts and audit lines are
+// all written, in order. The per-user caps on starts and audit lines are kept here
+// (start_records::stage_add, trim_audit).
 //
 // Every method throws sqlite_error when SQLite fails, and store_lost when the file was deleted or
 // replaced, or written by another connection.
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "worker/store/sqlite/decision_log.hpp"
+#include "worker/store/sqlite/fold_streams.hpp"
 #include "worker/store/sqlite/handle.hpp"
 #include "worker/store/sqlite/log_record.hpp"
 #include "worker/store/sqlite/start_records.hpp"
@@ -62,10 +64,12 @@ class table_writer final {
   // what it would have deleted, and the next synced commit makes it durable with it.
   void run_in_transaction(const std::function<void()>& body, bool synced = true);
   void check_file();
-  // In order; a user's state only from its last record among them.
+  // In order; a user's state only from its last record among them, its stream rows from the
+  // net of its records (fold_streams.hpp), written after them.
   void apply_all(const std::vector<log_record>& records);
+  // All of a record but its stream changes.
   void apply(const log_record& r, bool last_of_its_user);
-  void apply_stream_changes(const log_record& r);
+  void write_streams(const std::string& user_id, const fold_streams& streams);
   // Deletes the user's lines older than its newest audit_cap_ once it holds a few more (so a
   // trim is rare, and each one looks at about audit_cap_ index entries); returns the lines kept.
   std::size_t trim_audit(const std::string& user_id, std::size_t lines);
