@@ -77,16 +77,12 @@ void decider::cache(core::user_state state, std::optional<std::int64_t> next_exp
 
 void decider::trim_cache() {
   if (cache_.size() <= trim_above_) return;
-  if (!store_.exclusive()) {
-    // Cheap to start over: states reload on the next miss, and a stale one is caught by the
-    // version check.
-    cache_.clear();
-    lease_heap_ = {};
-    return;
-  }
-  // Only a state without live streams leaves: the gauge sums the cache, and the store's lease
-  // index finds no user that is not here. What stays (live streams, recent use) sets when to
-  // look again, an eighth later, so a cache of busy users is not swept at every batch.
+  // Only a state without live streams leaves: an exclusive store's gauge sums the cache and its
+  // lease index finds no user that is not here, and on a shared store this worker's lease heap
+  // ends its users' leases promptly (the store's own sweep is slow). A state read back on a
+  // shared store is as fresh as any (the version check catches a stale one anyway). What stays
+  // (live streams, recent use) sets when to look again, an eighth later, so a cache of busy
+  // users is not swept at every batch.
   std::erase_if(cache_, [&](const auto& entry) {
     const cached_user& c = entry.second;
     return c.state.streams.empty() && now_ms_ - c.used_at_ms >= bounds_.idle_ms;

@@ -51,11 +51,11 @@ struct published_event {
 // How many users' states a worker keeps (docs/design.md §10): memory follows the users in use,
 // not every user stored.
 struct cache_bounds {
-  // At most this many, besides those with live streams on an exclusive store.
+  // At most this many, besides those with live streams.
   std::size_t most_users = 200'000;
-  // How long a state sits unused before it may leave an exclusive store's cache: by then its
-  // records have long been folded into the tables (a fold runs at least every second,
-  // docs/design.md §8), so reading it back waits for no fold.
+  // How long a state sits unused before it may leave: on SQLite its records have long been
+  // folded into the tables by then (a fold runs at least every second, docs/design.md §8), so
+  // reading it back waits for no fold.
   std::int64_t idle_ms = 60'000;
 };
 
@@ -93,8 +93,7 @@ class decider final {
   // A state as loaded (its next lease expiry found here), or as a try left it (found already).
   void cache(core::user_state state);
   void cache(core::user_state state, std::optional<std::int64_t> next_expiry);
-  // Past the cache's bound: a shared store's cache starts over, an exclusive one's drops the
-  // states unused for a while that have no live stream.
+  // Past the cache's bound: the states unused for a while that have no live stream leave.
   void trim_cache();
 
   // decider_batch.cpp: a batch's groups and their one load, one try at a group, and what a
