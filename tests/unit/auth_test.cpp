@@ -23,7 +23,8 @@
 #include "api/websocket/ws_registry.hpp"
 #include "common/codec.hpp"
 
-namespace streamgate {
+// A namespace of its own: the unity build may put this file beside another with a fake_worker.
+namespace streamgate::auth_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -395,4 +396,4 @@ TEST_CASE("token hashes travel only in the worker's wire format", "[auth][codec]
 }
 
 }  // namespace
-}  // namespace streamgate
+}  // namespace streamgate::auth_test

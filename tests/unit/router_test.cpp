@@ -20,7 +20,8 @@
 #include "api/worker_link/worker_client.hpp"
 #include "api/websocket/ws_registry.hpp"
 
-namespace streamgate {
+// A namespace of its own: the unity build may put this file beside another with a fake_worker.
+namespace streamgate::router_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -381,4 +382,4 @@ TEST_CASE("a user's events reach only that user's sockets", "[api][ws_registry]"
 }
 
 }  // namespace
-}  // namespace streamgate
+}  // namespace streamgate::router_test
