@@ -14,18 +14,17 @@ void fold_streams::add(const log_record& r) {
   for (std::size_t rank = 0; rank < r.added.size(); ++rank) {
     made_at_[r.added[rank].stream_id] = made_.size();
     made_.push_back({r.added[rank], r.version, rank});
-    made_live_.push_back(true);
   }
 }
 
 void fold_streams::end(const std::string& stream_id) {
   if (const auto m = made_at_.find(stream_id); m != made_at_.end()) {
-    made_live_[m->second] = false;
+    made_[m->second].live = false;
     made_at_.erase(m);
     return;
   }
   if (const auto n = renewed_at_.find(stream_id); n != renewed_at_.end()) {
-    renewal_live_[n->second] = false;
+    renewed_[n->second].live = false;
     renewed_at_.erase(n);
   }
   ended_.push_back(stream_id);
@@ -37,12 +36,11 @@ void fold_streams::renew(const std::string& stream_id, std::int64_t expires_at_m
     return;
   }
   if (const auto n = renewed_at_.find(stream_id); n != renewed_at_.end()) {
-    renewed_[n->second].second = expires_at_ms;
+    renewed_[n->second].expires_at_ms = expires_at_ms;
     return;
   }
   renewed_at_[stream_id] = renewed_.size();
-  renewed_.emplace_back(stream_id, expires_at_ms);
-  renewal_live_.push_back(true);
+  renewed_.push_back({stream_id, expires_at_ms});
 }
 
 }  // namespace streamgate

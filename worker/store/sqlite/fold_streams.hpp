@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "common/domain.hpp"
@@ -27,6 +26,7 @@ class fold_streams final {
     stream s;
     std::uint64_t version = 0;
     std::size_t rank = 0;
+    bool live = true;  // false once it ended within the fold
   };
 
   // The next record of the user (not a removal), in commit order.
@@ -39,26 +39,30 @@ class fold_streams final {
   // f(stream id, expiry) for each stored stream renewed and live at the fold's end.
   template <class F>
   void each_renewed(F f) const {
-    for (std::size_t i = 0; i < renewed_.size(); ++i)
-      if (renewal_live_[i]) f(renewed_[i].first, renewed_[i].second);
+    for (const renewal& r : renewed_)
+      if (r.live) f(r.stream_id, r.expires_at_ms);
   }
   // f(made) for each stream made within the fold and live at its end, in the order made.
   template <class F>
   void each_made(F f) const {
-    for (std::size_t i = 0; i < made_.size(); ++i)
-      if (made_live_[i]) f(made_[i]);
+    for (const made& m : made_)
+      if (m.live) f(m);
   }
 
  private:
   void end(const std::string& stream_id);
   void renew(const std::string& stream_id, std::int64_t expires_at_ms);
 
+  struct renewal {
+    std::string stream_id;
+    std::int64_t expires_at_ms = 0;
+    bool live = true;  // false once it ended within the fold
+  };
+
   bool stored_go_ = false;
   std::vector<std::string> ended_;
-  std::vector<std::pair<std::string, std::int64_t>> renewed_;
-  std::vector<bool> renewal_live_;  // beside renewed_: false once that stream ended
+  std::vector<renewal> renewed_;
   std::vector<made> made_;
-  std::vector<bool> made_live_;  // beside made_: false once that stream ended
   // Where each stream id is in made_ or renewed_.
   std::unordered_map<std::string, std::size_t> made_at_;
   std::unordered_map<std::string, std::size_t> renewed_at_;
