@@ -360,4 +360,38 @@ TEST_CASE("each user keeps only the newest audit lines up to the cap, across a r
   CHECK_THROWS_AS(sqlite_store::open(dir.path() / "y.db", 0), std::invalid_argument);
 }
 
+// The folding thread no longer counts every user's rows at open: a user is counted when a fold
+// first needs it (worker/store/sqlite/row_counts.hpp), so a store reopened before every commit
+// counts at every commit. A count taken after the commit's own rows are in would trim early.
+TEST_CASE(
+    "a user's starts and audit lines are trimmed at the same count when the store is "
+    "reopened before every commit",
+    "[sqlite_store][starts][audit]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "x.db";
+  constexpr std::size_t audit_cap = 8;
+  constexpr std::size_t starts_cap = core::remembered_starts_per_user;
+  const std::size_t starts_most = core::with_slack(starts_cap);
+  const std::size_t audit_most = core::with_slack(audit_cap);
+  REQUIRE(sqlite_store::open(file, audit_cap)->commit({created(new_user("alice"))})[0] ==
+          commit_status::committed);
+  std::size_t lines = 0;  // alice's audit lines, as a store that was never closed leaves them
+  for (std::size_t i = 0; i <= starts_most; ++i) {
+    auto store = sqlite_store::open(file, audit_cap);
+    user_commit c = created(loaded_one(*store, "alice"));
+    const std::string id = "r" + std::to_string(i);
+    c.new_starts = {allowed_start(id, make_stream("s", "alice", t0))};
+    c.audit = {audit_line("alice", 1'000 + static_cast<std::int64_t>(i), "allowed", id)};
+    REQUIRE(store->commit({c})[0] == commit_status::committed);
+    const std::size_t made = i + 1;
+    CAPTURE(made);
+    // Each cap waits for an eighth over it, then keeps the newest `cap`.
+    lines = lines == audit_most ? audit_cap : lines + 1;
+    CHECK(store->recent_audit("alice", 1000).size() == lines);
+    CHECK(loaded_one(*store, "alice").starts.size() == (made <= starts_most ? made : starts_cap));
+    CHECK(store->request_owner("r0") ==
+          (made <= starts_most ? std::optional<std::string>("alice") : std::nullopt));
+  }
+}
+
 }  // namespace streamgate::sqlite_test

@@ -53,9 +53,10 @@ void start_records::insert_legacy(const sqlite_db& db, const std::string& user_i
   }
 }
 
-start_records::start_records(const sqlite_db& db, std::int64_t request_memory_ms)
-    : db_(db),
-      request_memory_ms_(request_memory_ms),
+start_records::start_records(const sqlite_db& db, std::int64_t request_memory_ms,
+                             std::size_t counted_users)
+    : request_memory_ms_(request_memory_ms),
+      rows_(db, "SELECT count(*) FROM starts WHERE user_id = ?1", counted_users),
       insert_(db, insert_sql),
       // Through starts_by_user: the rows_kept-th newest id in one descent and a short walk.
       trim_(db,
@@ -67,29 +68,15 @@ start_records::start_records(const sqlite_db& db, std::int64_t request_memory_ms
              "DELETE FROM starts WHERE id IN (SELECT id FROM starts ORDER BY id LIMIT ?2) "
              "AND decided_at_ms <= ?1 RETURNING request_id, user_id") {}
 
-void start_records::count_rows() {
-  rows_of_user_.clear();
-  sqlite_statement rows(db_, "SELECT user_id, count(*) FROM starts GROUP BY user_id");
-  while (rows.next_row())
-    rows_of_user_[std::string(rows.column_text(0))] = static_cast<std::size_t>(rows.column_int(1));
-}
-
-std::size_t start_records::rows_of(const std::string& user_id) const {
-  if (const auto staged = staged_rows_.find(user_id); staged != staged_rows_.end())
-    return staged->second;
-  const auto counted = rows_of_user_.find(user_id);
-  return counted == rows_of_user_.end() ? 0 : counted->second;
-}
-
 void start_records::stage_add(const std::string& user_id,
                               const std::vector<core::remembered_start>& starts) {
   if (starts.empty()) return;
+  std::size_t rows = rows_.of(user_id) + starts.size();
   for (const core::remembered_start& s : starts) {
     const std::string bytes = encode_start(s);
     bind_start(insert_, user_id, s, bytes);
     insert_.execute();
   }
-  std::size_t rows = rows_of(user_id) + starts.size();
   if (rows > trim_at) {
     trim_.bind(1, user_id);
     trim_.bind(2, static_cast<std::int64_t>(rows_kept - 1));
@@ -98,14 +85,14 @@ void start_records::stage_add(const std::string& user_id,
       --rows;
     }
   }
-  staged_rows_[user_id] = rows;
+  rows_.stage(user_id, rows);
 }
 
 void start_records::stage_remove_user(const std::string& user_id) {
   delete_of_user_.bind(1, user_id);
   while (delete_of_user_.next_row())
     gone_.push_back({std::string(delete_of_user_.column_text(0)), user_id});
-  staged_rows_[user_id] = 0;
+  rows_.stage(user_id, 0);
 }
 
 std::size_t start_records::stage_prune(std::int64_t now_ms, std::size_t max) {
@@ -116,8 +103,8 @@ std::size_t start_records::stage_prune(std::int64_t now_ms, std::size_t max) {
   while (prune_.next_row()) {
     const std::string user_id(prune_.column_text(1));
     gone_.push_back({std::string(prune_.column_text(0)), user_id});
-    const std::size_t rows = rows_of(user_id);
-    staged_rows_[user_id] = rows > 0 ? rows - 1 : 0;
+    // A user not counted yet is counted when next needed, without this row.
+    if (const auto rows = rows_.known(user_id)) rows_.stage(user_id, *rows > 0 ? *rows - 1 : 0);
     ++pruned;
   }
   return pruned;
@@ -125,18 +112,13 @@ std::size_t start_records::stage_prune(std::int64_t now_ms, std::size_t max) {
 
 void start_records::apply(std::vector<request_gone>& gone) {
   for (request_gone& g : gone_) gone.push_back(std::move(g));
-  for (auto& [user_id, rows] : staged_rows_) {
-    if (rows == 0)
-      rows_of_user_.erase(user_id);
-    else
-      rows_of_user_[user_id] = rows;
-  }
-  discard();
+  gone_.clear();
+  rows_.apply();
 }
 
 void start_records::discard() {
   gone_.clear();
-  staged_rows_.clear();
+  rows_.discard();
 }
 
 }  // namespace streamgate

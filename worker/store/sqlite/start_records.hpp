@@ -6,8 +6,9 @@
 // from it which request ids went.
 //
 // Each user keeps at least its newest core::remembered_starts_per_user rows: a trim runs once it
-// holds an eighth more, so a trim is rare and looks at about that many index entries. Rows past
-// the memory window are pruned in small background steps (stage_prune()).
+// holds an eighth more, so a trim is rare and looks at about that many index entries; each
+// user's rows are counted as row_counts.hpp says. Rows past the memory window are pruned in small
+// background steps (stage_prune()).
 //
 // Used from one thread, inside the table writer's transactions: stage_*() write rows and note
 // the request ids whose rows went; apply() hands those over once COMMIT succeeded, discard()
@@ -16,12 +17,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "worker/core/user_state.hpp"
 #include "worker/store/sqlite/handle.hpp"
+#include "worker/store/sqlite/row_counts.hpp"
 
 namespace streamgate {
 
@@ -39,10 +40,8 @@ class start_records final {
   static void insert_legacy(const sqlite_db& db, const std::string& user_id,
                             const std::vector<core::remembered_start>& starts);
 
-  start_records(const sqlite_db& db, std::int64_t request_memory_ms);
-
-  // Counts each user's rows (at open).
-  void count_rows();
+  // `counted_users`: how many users' row counts are kept (row_counts.hpp).
+  start_records(const sqlite_db& db, std::int64_t request_memory_ms, std::size_t counted_users);
 
   void stage_add(const std::string& user_id, const std::vector<core::remembered_start>& starts);
   void stage_remove_user(const std::string& user_id);
@@ -54,16 +53,12 @@ class start_records final {
   void discard();
 
  private:
-  std::size_t rows_of(const std::string& user_id) const;
-
-  const sqlite_db& db_;
   const std::int64_t request_memory_ms_;
-  // Each user's rows, counted at open and kept by apply(): what decides a trim.
-  std::unordered_map<std::string, std::size_t> rows_of_user_;
+  // Each user's rows: what decides a trim.
+  row_counts rows_;
 
   // Staged by the transaction in progress, in order.
   std::vector<request_gone> gone_;
-  std::unordered_map<std::string, std::size_t> staged_rows_;
 
   sqlite_statement insert_;
   sqlite_statement trim_;

@@ -14,6 +14,10 @@ namespace streamgate {
 
 namespace {
 
+// How many users' counts of starts and of audit lines the folding thread keeps (row_counts.hpp):
+// about 100 bytes each, and a fold rarely touches more users.
+constexpr std::size_t counted_users = 100'000;
+
 void bind_optional(sqlite_statement& statement, int index, const std::string& text) {
   if (text.empty())
     statement.bind_null(index);
@@ -94,9 +98,8 @@ table_writer::table_writer(const std::filesystem::path& path, std::size_t audit_
       select_data_version_(db_, "PRAGMA data_version"),
       sync_full_(db_, "PRAGMA synchronous=FULL"),
       sync_normal_(db_, "PRAGMA synchronous=NORMAL"),
-      starts_(db_, request_memory_ms) {
-  starts_.count_rows();
-  count_audit_lines();
+      starts_(db_, request_memory_ms, counted_users),
+      audit_lines_(db_, "SELECT count(*) FROM audit WHERE user_id = ?1", counted_users) {
   if (!select_data_version_.next_row()) throw sqlite_error("PRAGMA data_version returned no row");
   data_version_ = select_data_version_.column_int(0);
   select_data_version_.reset();
@@ -127,8 +130,6 @@ void table_writer::run_in_transaction(const std::function<void()>& body, bool sy
   }
   begin_.execute();
   try {
-    staged_audit_lines_.clear();
-    starts_.discard();
     body();
     commit_.execute();
   } catch (...) {
@@ -139,14 +140,10 @@ void table_writer::run_in_transaction(const std::function<void()>& body, bool sy
     } catch (const sqlite_error&) {
     }
     starts_.discard();
+    audit_lines_.discard();
     throw;
   }
-  for (auto& [user_id, lines] : staged_audit_lines_) {
-    if (lines == 0)
-      audit_lines_of_user_.erase(user_id);
-    else
-      audit_lines_of_user_[user_id] = lines;
-  }
+  audit_lines_.apply();
 }
 
 std::int64_t table_writer::folded_through() {
@@ -244,13 +241,6 @@ std::vector<const core::user_state*> table_writer::seed(
   return inserted;
 }
 
-void table_writer::count_audit_lines() {
-  sqlite_statement counts(db_, "SELECT user_id, count(*) FROM audit GROUP BY user_id");
-  while (counts.next_row())
-    audit_lines_of_user_[std::string(counts.column_text(0))] =
-        static_cast<std::size_t>(counts.column_int(1));
-}
-
 std::size_t table_writer::trim_audit(const std::string& user_id, std::size_t lines) {
   // A user at the cap trims once per cap/8 new lines, not at every commit.
   if (lines <= core::with_slack(audit_cap_)) return lines;
@@ -318,7 +308,7 @@ void table_writer::apply(const log_record& r, bool last_of_its_user) {
     delete_audit_.bind(1, id);
     delete_audit_.execute();
     starts_.stage_remove_user(id);
-    staged_audit_lines_[id] = 0;
+    audit_lines_.stage(id, 0);
     return;
   }
   if (last_of_its_user) {
@@ -328,6 +318,8 @@ void table_writer::apply(const log_record& r, bool last_of_its_user) {
     upsert_user_.execute();
   }
   starts_.stage_add(id, r.starts);
+  // Counted, if need be, before this record's lines are in.
+  const std::size_t lines = r.audit.empty() ? 0 : audit_lines_.of(id) + r.audit.size();
   for (const audit_entry& e : r.audit) {
     insert_audit_.bind(1, id);
     insert_audit_.bind(2, e.at_ms);
@@ -338,14 +330,7 @@ void table_writer::apply(const log_record& r, bool last_of_its_user) {
     bind_optional(insert_audit_, 7, e.reason);
     insert_audit_.execute();
   }
-  if (!r.audit.empty()) {
-    const auto staged = staged_audit_lines_.find(id);
-    const auto counted = audit_lines_of_user_.find(id);
-    const std::size_t before = staged != staged_audit_lines_.end()     ? staged->second
-                               : counted != audit_lines_of_user_.end() ? counted->second
-                                                                       : 0;
-    staged_audit_lines_[id] = trim_audit(id, before + r.audit.size());
-  }
+  if (!r.audit.empty()) audit_lines_.stage(id, trim_audit(id, lines));
 }
 
 }  // namespace streamgate

@@ -12,7 +12,7 @@
 // many decisions are one row write); its stream rows as its records leave them (a stream made
 // and ended within the fold is never written, fold_streams.hpp); its starts and audit lines are
 // all written, in order. The per-user caps on starts and audit lines are kept here
-// (start_records::stage_add, trim_audit).
+// (start_records::stage_add, trim_audit), from counts read when first needed (row_counts.hpp).
 //
 // Every method throws sqlite_error when SQLite fails, and store_lost when the file was deleted or
 // replaced, or written by another connection.
@@ -22,13 +22,13 @@
 #include <filesystem>
 #include <functional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "worker/store/sqlite/decision_log.hpp"
 #include "worker/store/sqlite/fold_streams.hpp"
 #include "worker/store/sqlite/handle.hpp"
 #include "worker/store/sqlite/log_record.hpp"
+#include "worker/store/sqlite/row_counts.hpp"
 #include "worker/store/sqlite/start_records.hpp"
 #include "worker/store/store.hpp"
 
@@ -73,17 +73,12 @@ class table_writer final {
   // Deletes the user's lines older than its newest audit_cap_ once it holds a few more (so a
   // trim is rare, and each one looks at about audit_cap_ index entries); returns the lines kept.
   std::size_t trim_audit(const std::string& user_id, std::size_t lines);
-  void count_audit_lines();
 
   std::filesystem::path path_;
   sqlite_db db_;
   std::int64_t data_version_ = 0;  // PRAGMA data_version: changes with another's commit only
-  // The per-user audit cap (hardening: the trail grew without bound) and each user's line count,
-  // counted at open and kept by the fold; an upper bound, as retention prunes lines unseen here.
+  // The per-user audit cap (hardening: the trail grew without bound).
   const std::size_t audit_cap_;
-  std::unordered_map<std::string, std::size_t> audit_lines_of_user_;
-  // Each user's line count as the transaction in progress leaves it.
-  std::unordered_map<std::string, std::size_t> staged_audit_lines_;
 
   sqlite_statement begin_;
   sqlite_statement commit_;
@@ -106,7 +101,11 @@ class table_writer final {
   bool synced_ = true;  // synchronous=FULL (configure_connection) rather than NORMAL
   sqlite_statement sync_full_;
   sqlite_statement sync_normal_;
-  start_records starts_;  // after db_: its statements are finalized before the connection closes
+  // After db_: their statements are finalized before the connection closes.
+  start_records starts_;
+  // Each user's audit lines, kept by the fold (row_counts.hpp); an upper bound, as retention
+  // prunes lines unseen here.
+  row_counts audit_lines_;
 };
 
 }  // namespace streamgate
