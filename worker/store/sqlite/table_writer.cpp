@@ -15,8 +15,9 @@ namespace streamgate {
 namespace {
 
 // How many users' counts of starts and of audit lines the folding thread keeps (row_counts.hpp):
-// about 100 bytes each, and a fold rarely touches more users.
-constexpr std::size_t counted_users = 100'000;
+// about 100 bytes each. As many as the decider keeps states of users not streaming
+// (cache_bounds, worker/server/decider.hpp): a user it reads back costs more than one count.
+constexpr std::size_t counted_users = 200'000;
 
 void bind_optional(sqlite_statement& statement, int index, const std::string& text) {
   if (text.empty())
