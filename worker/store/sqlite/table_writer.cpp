@@ -248,8 +248,9 @@ std::size_t table_writer::trim_audit(const std::string& user_id, std::size_t lin
   trim_audit_.bind(1, user_id);
   trim_audit_.bind(2, static_cast<std::int64_t>(audit_cap_ - 1));
   trim_audit_.execute();
-  const auto trimmed = static_cast<std::size_t>(sqlite3_changes(db_.handle()));
-  return lines > trimmed ? lines - trimmed : 0;
+  // The user holds its newest audit_cap_ lines now, or fewer: `lines` may overcount, as retention
+  // prunes lines unseen here, and counting on from it would trim again at every commit.
+  return audit_cap_;
 }
 
 void table_writer::write_streams(const std::string& user_id, const fold_streams& streams) {

@@ -71,7 +71,8 @@ class table_writer final {
   void apply(const log_record& r, bool last_of_its_user);
   void write_streams(const std::string& user_id, const fold_streams& streams);
   // Deletes the user's lines older than its newest audit_cap_ once it holds a few more (so a
-  // trim is rare, and each one looks at about audit_cap_ index entries); returns the lines kept.
+  // trim is rare, and each one looks at about audit_cap_ index entries); returns the lines it then
+  // holds, or more (an upper bound, as every count here is).
   std::size_t trim_audit(const std::string& user_id, std::size_t lines);
 
   std::filesystem::path path_;
