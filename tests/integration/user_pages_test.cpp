@@ -88,6 +88,15 @@ TEST_CASE("GET /api/v1/users pages through every user once, in id order",
     CHECK(w.ids == created);
     CHECK(w.page_sizes == std::vector<std::size_t>{7});
   }
+  SECTION("a filter as long as a name may be (200 bytes) finds the user of that name") {
+    const std::string name = token + std::string(200 - token.size(), 'n');
+    const std::string id = unique_id("page");
+    REQUIRE(http.post("/api/v1/users", json::object({{"id", id}, {"name", name}})).status == 201);
+    const auto r = http.get("/api/v1/users?name=" + name);
+    INFO(r.describe());
+    REQUIRE(r.status == 200);
+    CHECK(json::strings_of(r.json(), "id") == std::vector<std::string>{id});
+  }
   SECTION("a cursor past every user gives an empty page") {
     const auto r = http.get("/api/v1/users?name=" + token + "&cursor=zzzz");
     INFO(r.describe());
@@ -97,7 +106,7 @@ TEST_CASE("GET /api/v1/users pages through every user once, in id order",
   }
 }
 
-TEST_CASE("GET /api/v1/users refuses a bad limit or cursor with 400 naming it",
+TEST_CASE("GET /api/v1/users refuses a bad limit, cursor or name with 400 naming it",
           "[integration][rest][paging]") {
   stack s;
   http_client http(s.http_port());
@@ -112,6 +121,7 @@ TEST_CASE("GET /api/v1/users refuses a bad limit or cursor with 400 naming it",
       row{"cursor=", "'cursor'"},
       row{"cursor=a%20b", "'cursor'"},
       row{"cursor=" + std::string(65, 'a'), "'cursor'"},
+      row{"name=" + std::string(201, 'a'), "'name'"},
       row{"name=a&limit=2&cursor=%2F", "'cursor'"},
   }));
   CAPTURE(query);

@@ -114,6 +114,45 @@ TEST_CASE("a log segment cut short or damaged anywhere reads back as its whole b
   CHECK(s.whole_through == s.file_size);
 }
 
+TEST_CASE("frames a spare held before it was written over are not read as the new segment's",
+          "[sqlite_store][decision_log]") {
+  // A spare is written over from its start (log_segment.hpp), so the old file's frames follow
+  // the new ones, whole and with good CRCs when the new ones happen to end on an old boundary.
+  // Frames as log_segment.hpp lays them out: the header is the magic (8 bytes), the id's length
+  // (4), the id and a CRC (4); an end frame is a length and a CRC (8), a kind and a seq (9).
+  const std::size_t header_size = 8 + 4 + std::string("d_test").size() + 4;
+  const std::size_t end_frame_size = 8 + 9;
+  test::temp_dir dir;
+  std::string old_frames;  // the batch of records 1-2
+  {
+    decision_log log(dir.path() / "old", "d_test");
+    log.append(1, "record 1");
+    log.append(2, "record 2");
+    log.commit();
+    old_frames = read_all(segments_in(log.path()).at(0)).substr(header_size);
+  }
+  std::string header, new_frames;  // the batch of record 4
+  {
+    decision_log log(dir.path() / "new", "d_test");
+    log.append(4, "record 4");
+    log.commit();
+    const std::string bytes = read_all(segments_in(log.path()).at(0));
+    header = bytes.substr(0, header_size);
+    new_frames = bytes.substr(header_size);
+  }
+  const auto file = dir.path() / log_segment::name_for(4);
+
+  SECTION("after a whole batch, the old records, numbered below it, are not read") {
+    write_all(file, header + new_frames + old_frames);
+    CHECK(seqs_of(log_segment::scan(file).records) == std::vector<std::int64_t>{4});
+  }
+  SECTION("an old batch's end does not end a new batch a crash cut short") {
+    const std::string cut_short = new_frames.substr(0, new_frames.size() - end_frame_size);
+    write_all(file, header + cut_short + old_frames.substr(old_frames.size() - end_frame_size));
+    CHECK(log_segment::scan(file).records.empty());
+  }
+}
+
 TEST_CASE("the log starts a segment once the newest is full, keeps folded ones as spares, reopens",
           "[sqlite_store][decision_log]") {
   test::temp_dir dir;
