@@ -239,6 +239,30 @@ TEST_CASE("a malformed WebSocket message leaves the connection working",
   CHECK(http.get("/health").status == 200);
 }
 
+TEST_CASE("a WebSocket message of 16 KiB is read and a larger one closes its socket undecided",
+          "[integration][websocket][bad-input]") {
+  stack s;
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+  ws_client ws(s.http_port(), ws_client::target_for(user));
+  read_snapshot(ws, user);
+  // A start padded with blanks before its closing brace to exactly `size` bytes: JSON allows
+  // them, so the two messages differ by their size alone.
+  const auto start_of_size = [](std::size_t size, const std::string& request_id) {
+    std::string text = json::object(
+        {{"type", "start"}, {"videoId", std::string(video_1)}, {"requestId", request_id}});
+    text.insert(text.size() - 1, size - text.size(), ' ');
+    return text;
+  };
+
+  ws.send_json(start_of_size(16 * 1024, "at-limit"));
+  CHECK(json::str(read_verdict(ws, "at-limit"), "verdict") == "allowed");
+  ws.send_json(start_of_size(16 * 1024 + 1, "over-limit"));
+  CHECK(ws.wait_closed(10s));
+  CHECK(http.get("/health").status == 200);
+  CHECK(stream_ids(http, user).size() == 1);
+}
+
 TEST_CASE("a WebSocket for an unknown or missing user is refused", "[integration][websocket]") {
   stack s;
   SECTION("unknown user: the upgrade is refused with 404, or an error not_found and a close") {
