@@ -13,42 +13,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-if (($# < 2)); then
-  echo "usage: $0 BEFORE_BUILD AFTER_BUILD [ROUNDS]" >&2
-  exit 2
-fi
-builds=("$1" "$2")
-rounds=${3:-3}
+two_builds "$@"
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-50}
 WRK_DURATION=${WRK_DURATION:-8s}
 BENCH_USERS=${BENCH_USERS:-1000}
 WRK_WARMUP=${WRK_WARMUP:-}
-for b in "${builds[@]}"; do
-  for program in api/streamgate-api worker/streamgate-worker; do
-    [ -x "$b/$program" ] || { echo "$b/$program: no such program" >&2; exit 2; }
-  done
-done
-command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 2; }
 
 start_scratch compare
-results="$tmp/results"
 
 # One run of build $1: prints "req/s p99_ms worker_us deciding_us api_us busy_percent", where
 # deciding is the worker's main thread (the decisions and the durable commit).
 run_one() {
-  local b=$1 dir rp ep ap worker api before after busy requests
+  local b=$1 dir ap worker api before after busy requests
   dir=$(mktemp -d "$tmp/run.XXXXXX")
-  rp=$(free_port); ep=$(free_port); ap=$(free_port)
-  "$b/worker/streamgate-worker" --requests "tcp://127.0.0.1:$rp" --events "tcp://127.0.0.1:$ep" \
-    --store "sqlite:$dir/store.db" --catalog data/catalog.json \
-    --lease-seconds 600 --log-level warn 2>"$dir/worker.log" &
-  worker=$!; pids+=("$worker")
-  "$b/api/streamgate-api" --listen "127.0.0.1:$ap" --requests "tcp://127.0.0.1:$rp" \
-    --events "tcp://127.0.0.1:$ep" --web-root web --start-rate 0 \
-    --max-connections-per-address 0 --log-level warn 2>"$dir/api.log" &
-  api=$!; pids+=("$api")
-  wait_http "http://127.0.0.1:$ap/health" 20
-  create_bench_users "$ap" "$BENCH_USERS"
+  start_build "$b" "$dir" "$BENCH_USERS"
   [ -n "$WRK_WARMUP" ] && wrk -t1 -c"$WRK_CONNECTIONS" -d"$WRK_WARMUP" -s bench/start_wait.lua \
     "http://127.0.0.1:$ap/api/v1/users/bench-u0/streams?wait=true" >/dev/null 2>&1
   before="$(cpu_ticks "$worker") $(cpu_ticks "$api") $(machine_ticks) $(cpu_ticks "$worker/task/$worker")"
@@ -74,21 +52,4 @@ run_one() {
 echo "== ?wait=true, wrk -t1 -c$WRK_CONNECTIONS -d$WRK_DURATION${WRK_WARMUP:+ after $WRK_WARMUP unmeasured}, $BENCH_USERS users, $rounds rounds"
 row='%-8s %-40s %9s %8s %10s %12s %8s %6s\n'
 printf "$row" round build req/s p99_ms worker_us deciding_us api_us busy%
-for round in $(seq 1 "$rounds"); do
-  # The order flips every round, so neither build always runs on a machine warmed by the other.
-  order=(0 1)
-  ((round % 2 == 0)) && order=(1 0)
-  for i in "${order[@]}"; do
-    line=$(run_one "${builds[$i]}")
-    echo "$i $line" >>"$results"
-    printf "$row" "$round" "${builds[$i]}" $line
-  done
-done
-
-echo "== medians"
-for i in 0 1; do
-  median() { awk -v i="$i" -v col="$1" '$1 == i {print $col}' "$results" | sort -g |
-    awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
-  printf "$row" "" "${builds[$i]}" "$(median 2)" "$(median 3)" "$(median 4)" "$(median 5)" \
-    "$(median 6)" "$(median 7)"
-done
+alternate_builds

@@ -68,3 +68,67 @@ stop_scratch() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$tmp"
 }
+
+# Runs run_one (defined by the caller: one run of the build it is given, printing its figures on
+# one line) for builds[0] and builds[1], alternated for $rounds rounds, and prints each run's line
+# with the printf format $row (round, build, then the figures), then each build's medians. The
+# order flips every round, so neither build always runs on a machine warmed by the other; a drift
+# of the shared machine's speed then hits both builds alike.
+alternate_builds() {
+  local results="$tmp/alternated" round i line fields
+  for round in $(seq 1 "$rounds"); do
+    order=(0 1)
+    ((round % 2 == 0)) && order=(1 0)
+    for i in "${order[@]}"; do
+      line=$(run_one "${builds[$i]}")
+      echo "$i $line" >>"$results"
+      printf "$row" "$round" "${builds[$i]}" $line
+    done
+  done
+  echo "== medians"
+  fields=$(awk '{print NF; exit}' "$results")
+  for i in 0 1; do
+    local medians=()
+    for col in $(seq 2 "$fields"); do
+      medians+=("$(awk -v i="$i" -v col="$col" '$1 == i {print $col}' "$results" | sort -g |
+        awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}')")
+    done
+    printf "$row" "" "${builds[$i]}" "${medians[@]}"
+  done
+}
+
+# Starts build $1's worker (SQLite store in folder $2) and api on free loopback ports, as the
+# compare scripts run them, waits until the api answers and creates $3 bench users. Sets $worker
+# and $api (pids, also added to $pids) and $ap (the api's port).
+start_build() {  # build, folder, users
+  local rp ep
+  rp=$(free_port); ep=$(free_port); ap=$(free_port)
+  "$1/worker/streamgate-worker" --requests "tcp://127.0.0.1:$rp" --events "tcp://127.0.0.1:$ep" \
+    --store "sqlite:$2/store.db" --catalog data/catalog.json \
+    --lease-seconds 600 --log-level warn 2>"$2/worker.log" &
+  worker=$!; pids+=("$worker")
+  "$1/api/streamgate-api" --listen "127.0.0.1:$ap" --requests "tcp://127.0.0.1:$rp" \
+    --events "tcp://127.0.0.1:$ep" --web-root web --start-rate 0 \
+    --max-connections-per-address 0 --log-level warn 2>"$2/api.log" &
+  api=$!; pids+=("$api")
+  wait_http "http://127.0.0.1:$ap/health" 20
+  create_bench_users "$ap" "$3"
+}
+
+# The compare scripts' arguments: BEFORE_BUILD AFTER_BUILD [ROUNDS] into $builds and $rounds,
+# refused (exit 2) unless each build holds both programs and wrk is installed.
+two_builds() {
+  if (($# < 2)); then
+    echo "usage: $0 BEFORE_BUILD AFTER_BUILD [ROUNDS]" >&2
+    exit 2
+  fi
+  builds=("$1" "$2")
+  rounds=${3:-3}
+  local b program
+  for b in "${builds[@]}"; do
+    for program in api/streamgate-api worker/streamgate-worker; do
+      [ -x "$b/$program" ] || { echo "$b/$program: no such program" >&2; exit 2; }
+    done
+  done
+  command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 2; }
+}

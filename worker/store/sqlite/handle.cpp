@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "worker/store/sqlite/paced_writes.hpp"
+
 namespace streamgate {
 
 namespace {
@@ -13,6 +15,9 @@ namespace {
 }  // namespace
 
 sqlite_db::sqlite_db(const std::string& path) {
+  // Before the process's first connection: SQLite's system calls are replaced only while none
+  // is in use.
+  paced_writes::install();
   sqlite3* db = nullptr;
   // NOMUTEX: the worker touches its connection from one thread only.
   const int rc = sqlite3_open_v2(path.c_str(), &db,
