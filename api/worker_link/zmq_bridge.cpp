@@ -310,7 +310,7 @@ void zmq_bridge::mark_alive(std::size_t worker, clock::time_point now) {
 void zmq_bridge::update_up(clock::time_point now) {
   bool some_alive = false;
   for (const worker_sockets& w : workers_) {
-    if (w.foreign || now - w.last_reply >= liveness_window) continue;
+    if (!serves_our_dataset(w) || now - w.last_reply >= liveness_window) continue;
     if (now - w.last_heard >= liveness_window) {
       up_.store(false, std::memory_order_relaxed);
       return;
@@ -320,19 +320,26 @@ void zmq_bridge::update_up(clock::time_point now) {
   up_.store(some_alive, std::memory_order_relaxed);
 }
 
+bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const { return w.dataset == dataset_; }
+
 bool zmq_bridge::alive(const worker_sockets& w, clock::time_point now) const {
-  return !w.foreign && now - w.last_reply < liveness_window && now - w.last_heard < liveness_window;
+  return serves_our_dataset(w) && now - w.last_reply < liveness_window &&
+         now - w.last_heard < liveness_window;
 }
 
 std::size_t zmq_bridge::pick_worker(std::size_t route_key, clock::time_point now) const {
-  // The user's own worker while it lives, else the next live one; all down: the user's own,
-  // whose DEALER refuses and leaves the call to its retries.
+  // The user's own worker while it lives, else the next live one. None alive: the first of them
+  // from the user's own that serves this api's dataset, whose DEALER refuses the call or holds
+  // it for its return, and leaves it to the retries. Never one of another dataset, alive or not,
+  // nor one not heard yet once this api serves a dataset: its store would grant the limit again.
   const std::size_t first = route_key % workers_.size();
+  std::optional<std::size_t> ours;
   for (std::size_t k = 0; k < workers_.size(); ++k) {
     const std::size_t i = (first + k) % workers_.size();
     if (alive(workers_[i], now)) return i;
+    if (!ours && serves_our_dataset(workers_[i])) ours = i;
   }
-  return first;
+  return ours.value_or(first);
 }
 
 zmq_bridge::clock::time_point zmq_bridge::next_due(clock::time_point now) const {

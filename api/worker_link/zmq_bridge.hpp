@@ -132,6 +132,8 @@ class zmq_bridge final {
   // One reply or event: the frames_per_entry frames from `entry` (zmq_bridge_receive.cpp).
   void take_reply(std::size_t worker, const zmq::message_t* entry, clock::time_point now);
   void take_event(const zmq::message_t* entry);
+  // Its heartbeats named the dataset this api serves (or neither has one yet).
+  bool serves_our_dataset(const worker_sockets& w) const;
   void note_dataset(worker_sockets& w, std::string_view dataset);
   bool receive_disconnections(std::size_t worker);
   void mark_alive(std::size_t worker, clock::time_point now);

@@ -2,7 +2,8 @@
 // public keys the worker was given are served as before; any other ZeroMQ client that reaches
 // the worker's ports (no key, a key not allowed, or not knowing the worker's public key) gets
 // nothing done and hears no event, and an api without the right keys is not healthy. A worker
-// without keys refuses a non-loopback bind unless told --insecure-link. The keys are made by
+// without keys refuses a non-loopback bind unless told --insecure-link, and an api that hears no
+// event from its worker is not healthy either. The keys are made by
 // scripts/make-link-keys.sh, as an operator would make them. These cases ask no store: they run
 // once ([link] is left out of the Redis and Cluster runs).
 
@@ -32,6 +33,7 @@
 #include "process.hpp"
 #include "stack.hpp"
 #include "wait.hpp"
+#include "ws_client.hpp"
 
 #ifndef STREAMGATE_KEYGEN_BIN
 #error "STREAMGATE_KEYGEN_BIN must name the streamgate-keygen program"
@@ -190,13 +192,17 @@ bool drain_for_user(zmq::socket_t& sub, const std::string& user) {
   return found;
 }
 
+// An api of its own for the stack's worker; `events_port` 0 is the worker's.
 std::unique_ptr<process> start_api_process(const stack& s, const std::string& name,
                                            unsigned short http_port,
-                                           const std::vector<std::string>& more_flags) {
-  std::vector<std::string> flags{"--listen",   "127.0.0.1:" + std::to_string(http_port),
-                                 "--web-root", STREAMGATE_WEB_ROOT,
-                                 "--requests", "tcp://127.0.0.1:" + std::to_string(s.requests_port()),
-                                 "--events",   "tcp://127.0.0.1:" + std::to_string(s.events_port())};
+                                           const std::vector<std::string>& more_flags,
+                                           unsigned short events_port = 0) {
+  if (events_port == 0) events_port = s.events_port();
+  std::vector<std::string> flags{
+      "--listen",   "127.0.0.1:" + std::to_string(http_port),
+      "--web-root", STREAMGATE_WEB_ROOT,
+      "--requests", "tcp://127.0.0.1:" + std::to_string(s.requests_port()),
+      "--events",   "tcp://127.0.0.1:" + std::to_string(events_port)};
   flags.insert(flags.end(), more_flags.begin(), more_flags.end());
   return std::make_unique<process>(api_program(), flags, s.dir(), s.dir() / (name + ".log"));
 }
@@ -353,6 +359,38 @@ TEST_CASE("an api without the right CURVE keys is not healthy and answers 503",
     check_error(r, 503, "unavailable");
     CHECK(api.program->running());
   }
+}
+
+TEST_CASE("an api that hears no event from its worker is not healthy and refuses WebSocket starts",
+          "[integration][link]") {
+  // Its requests reach the worker and are answered, but its --events names no worker: no verdict
+  // it relays could reach a socket, so it must not pass for a working api.
+  stack s;
+  const unsigned short hearing_port = free_port();
+  const unsigned short deaf_port = free_port();
+  // Both at once, so the one that hears shows how long the other had.
+  const auto hearing = start_api_process(s, "api-hearing", hearing_port, {});
+  const auto deaf = start_api_process(s, "api-deaf", deaf_port, {}, free_port());
+  INFO(tail_of(s.dir() / "api-deaf.log"));
+  REQUIRE(wait_until([&] { return health_status(hearing_port) == 200; }, 20s));
+  REQUIRE(wait_until([&] { return health_status(deaf_port) != 0; }, 20s));
+  CHECK(health_status(deaf_port) == 503);
+
+  ws_client ws(deaf_port, ws_client::target_for("alice"));
+  ws.send_json(json::object({{"type", "start"},
+                             {"videoId", std::string(video_1)},
+                             {"sessionId", "deaf-dev"},
+                             {"requestId", "deaf-req"}}));
+  const auto refused = ws.read_until(
+      [](const json::value& m) {
+        return json::str(m, "type") == "error" && json::str(m, "requestId") == "deaf-req";
+      },
+      10s, "the refusal of the start");
+  INFO(json::dump(refused));
+  CHECK(json::str(refused["error"], "code") == "unavailable");
+  http_client http(s.http_port());
+  CHECK(stream_ids(http, "alice").empty());
+  CHECK(deaf->running());
 }
 
 TEST_CASE("a worker without CURVE keys refuses a non-loopback bind unless told --insecure-link",

@@ -83,14 +83,25 @@ TEST_CASE("a config file that is a directory, a device or over 1 MiB is refused,
   check_refused(load_api({"--config", path}, env), expected);
 }
 
-TEST_CASE("a --catalog naming a directory or a device is refused, a missing one is not",
-          "[config]") {
+TEST_CASE(
+    "a --catalog naming a directory, a device or a file over 64 MiB is refused, a missing "
+    "one is not",
+    "[config]") {
   const temp_dir dir;
   environment env;
   check_refused(load_worker({"--catalog", "/dev/zero"}, env),
                 "bad value '/dev/zero' for --catalog: expected a JSON file");
   check_refused(load_worker({"--catalog", dir.path().string()}, env),
                 "bad value '" + dir.path().string() + "' for --catalog");
+  // Sparse: its size is what counts, not what it holds.
+  const std::string at_cap = dir.write("at-cap.json", "");
+  std::filesystem::resize_file(at_cap, 64u << 20);
+  CHECK(load_worker({"--catalog", at_cap}, env).has_value());
+  const std::string over_cap = dir.write("over-cap.json", "");
+  std::filesystem::resize_file(over_cap, (64u << 20) + 1);
+  check_refused(
+      load_worker({"--catalog", over_cap}, env),
+      "bad value '" + over_cap + "' for --catalog: expected a JSON file of at most 64 MiB");
   const auto missing = load_worker({"--catalog", "/nonexistent/catalog.json"}, env);
   REQUIRE(missing.has_value());
   CHECK(missing->config.catalog == "/nonexistent/catalog.json");

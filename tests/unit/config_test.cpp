@@ -222,6 +222,8 @@ TEST_CASE("bad worker flags are refused with the value quoted", "[config]") {
       {{"--requests", ""},
        "bad value '' for --requests: expected a ZeroMQ endpoint such as tcp://127.0.0.1:5555"},
       {{"--events", "localhost:5556"}, "bad value 'localhost:5556' for --events"},
+      {{"--requests", "tcp://"}, "bad value 'tcp://' for --requests"},
+      {{"--events", "://127.0.0.1:5556"}, "bad value '://127.0.0.1:5556' for --events"},
       {{"--catalog", ""}, "bad value '' for --catalog: expected a non-empty path"},
       {{"--lease-secs", "5"}, "unknown flag '--lease-secs'"},
       {{"--lease", "5"}, "unknown flag '--lease'"},
