@@ -33,8 +33,7 @@ run_one() {
   wrk -t1 -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency -s bench/start_wait.lua \
     "http://127.0.0.1:$ap/api/v1/users/bench-u0/streams?wait=true" >"$dir/wrk.txt" 2>&1
   after="$(cpu_ticks "$worker") $(cpu_ticks "$api") $(machine_ticks) $(cpu_ticks "$worker/task/$worker")"
-  kill -TERM "$api" "$worker"
-  wait "$api" "$worker" 2>/dev/null || true
+  stop_build
   requests=$(awk '/requests in/ {print $1}' "$dir/wrk.txt")
   echo "$before $after $requests" | awk -v wrk="$dir/wrk.txt" '{
     while ((getline line < wrk) > 0) {

@@ -46,8 +46,7 @@ run_one() {
     >"$dir/1000.json" || true
   echo "$max $(p99_ms "$dir/max.json") $(p99_ms "$dir/half.json") $(p99_ms "$dir/1000.json")" \
     "$(($(slow_batches "$ap") - slow_before))"
-  kill -TERM "$api" "$worker"
-  wait "$api" "$worker" 2>/dev/null || true
+  stop_build
 }
 
 echo "== WebSocket starts after 8 s of ?wait=true, 100 sockets, $rounds rounds"

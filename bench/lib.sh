@@ -75,7 +75,7 @@ stop_scratch() {
 # order flips every round, so neither build always runs on a machine warmed by the other; a drift
 # of the shared machine's speed then hits both builds alike.
 alternate_builds() {
-  local results="$tmp/alternated" round i line fields
+  local results="$tmp/alternated" round i line fields col order
   for round in $(seq 1 "$rounds"); do
     order=(0 1)
     ((round % 2 == 0)) && order=(1 0)
@@ -113,6 +113,10 @@ start_build() {  # build, folder, users
   api=$!; pids+=("$api")
   wait_http "http://127.0.0.1:$ap/health" 20
   create_bench_users "$ap" "$3"
+}
+stop_build() {  # what start_build started
+  kill -TERM "$api" "$worker"
+  wait "$api" "$worker" 2>/dev/null || true
 }
 
 # The compare scripts' arguments: BEFORE_BUILD AFTER_BUILD [ROUNDS] into $builds and $rounds,

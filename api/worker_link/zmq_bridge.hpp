@@ -86,9 +86,8 @@ class zmq_bridge final {
     // Wall-clock ms since when it was not heard (the api's start, or the disconnect).
     std::int64_t unheard_since_ms = 0;
     // The dataset its heartbeats announce; a worker of another dataset than the api's is never
-    // routed to (docs/design.md, "Stores": one dataset per deployment).
+    // routed to (docs/design.md, "Stores": one dataset per deployment; serves_our_dataset).
     std::string dataset{};
-    bool foreign = false;
   };
   struct pending_call {
     worker_call call;

@@ -169,19 +169,18 @@ void zmq_bridge::take_event(const zmq::message_t* entry) {
 
 void zmq_bridge::note_dataset(worker_sockets& w, std::string_view dataset) {
   if (dataset == w.dataset) return;
+  const bool was_foreign = !w.dataset.empty() && !serves_our_dataset(w);
   w.dataset = std::string(dataset);
   if (dataset_.empty()) dataset_ = w.dataset;
-  const bool foreign = w.dataset != dataset_;
-  if (foreign) {
+  if (!serves_our_dataset(w)) {
     stats_.foreign_dataset.fetch_add(1, std::memory_order_relaxed);
     spdlog::error(
         "a worker serves the dataset '{}', this api serves '{}': it gets no request (two stores "
         "would each grant a user the limit); point every worker at one store",
         w.dataset, dataset_);
-  } else if (w.foreign) {
+  } else if (was_foreign) {
     spdlog::info("a worker serves the dataset '{}' again", dataset_);
   }
-  w.foreign = foreign;
 }
 
 bool zmq_bridge::receive_disconnections(std::size_t worker) {
