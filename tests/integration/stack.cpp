@@ -42,18 +42,47 @@ std::filesystem::path make_temp_dir() {
 
 // Each section of a test case builds a stack, and a new cluster's nodes call themselves ok only
 // 2 s after they start (tests/support/redis_cluster.cpp): the cluster of a stack that ends with
-// every node as started is kept, and the next stack of this test program gets it emptied.
+// every node as started is kept, and the next stack of this test program gets it emptied. It
+// lives in a temp dir of its own, removed when the program exits: a stack's dir goes when its
+// test case passes (diagnostics.hpp), and a later test case may restart a node from its files.
+struct kept_cluster_slot {
+  std::unique_ptr<redis_cluster> cluster;
+  ~kept_cluster_slot() {
+    if (!cluster) return;
+    const std::filesystem::path dir = cluster->dir();
+    cluster.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+};
+
 std::unique_ptr<redis_cluster>& kept_cluster() {
-  static std::unique_ptr<redis_cluster> kept;
-  return kept;
+  static kept_cluster_slot kept;
+  return kept.cluster;
 }
 
-std::unique_ptr<redis_cluster> take_cluster(const std::filesystem::path& dir) {
+std::unique_ptr<redis_cluster> take_cluster() {
   if (std::unique_ptr<redis_cluster> kept = std::move(kept_cluster())) {
     kept->empty();
     return kept;
   }
-  return std::make_unique<redis_cluster>(dir);
+  const std::filesystem::path dir = make_temp_dir();
+  try {
+    return std::make_unique<redis_cluster>(dir);
+  } catch (const std::exception&) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    throw;
+  }
+}
+
+// A cluster that is not kept leaves its files with the stack's, kept for a look when the test
+// case fails and removed with them when it passes.
+void leave_files_with(std::unique_ptr<redis_cluster> cluster, const std::filesystem::path& dir) {
+  const std::filesystem::path files = cluster->dir();
+  cluster.reset();
+  std::error_code ignored;
+  std::filesystem::rename(files, dir / "cluster", ignored);
 }
 
 // A process's log is appended to: where it stood when the process started (0 when absent), and
@@ -103,7 +132,7 @@ stack::stack(stack_options options)
   worker_log_offsets_.assign(workers_.size(), 0);
   if (options_.cluster) {
     try {
-      cluster_ = take_cluster(dir_ / "cluster");
+      cluster_ = take_cluster();
     } catch (const std::exception&) {
       close_report(report_, true);
       throw;
@@ -177,8 +206,10 @@ stack::~stack() {
     stop_and_check(workers_[w], "streamgate-worker " + std::to_string(w));
   }
   redis_.reset();
-  if (cluster_ && !cluster_->disturbed()) kept_cluster() = std::move(cluster_);
-  cluster_.reset();
+  if (cluster_ && !cluster_->disturbed())
+    kept_cluster() = std::move(cluster_);
+  else if (cluster_)
+    leave_files_with(std::move(cluster_), dir_);
   // Failed here rather than thrown: a destructor must not throw, and the test case's own
   // failure, when there is one, is already on its way.
   const bool exception_in_flight = std::uncaught_exceptions() > 0;

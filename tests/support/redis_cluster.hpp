@@ -32,6 +32,8 @@ class redis_cluster final {
   redis_cluster& operator=(const redis_cluster&) = delete;
 
   unsigned short port(std::size_t node) const { return nodes_.at(node).port; }
+  // Where the nodes keep their files; left in place when the cluster is destroyed.
+  const std::filesystem::path& dir() const { return dir_; }
   // "redis://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3", the worker's --store for the cluster.
   std::string url() const;
   std::string node_url(std::size_t node) const;
