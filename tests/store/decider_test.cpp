@@ -196,6 +196,70 @@ TEST_CASE("two workers deciding for one user at once: only one commits, the othe
   CHECK(live_streams(a, "dave").size() == 1);  // exactly one stream
 }
 
+TEST_CASE("a worker alone meets no version conflict: each commit moves its copy's version along",
+          "[store][decider][conflict]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  seeded_worker w(kind, test_rules());
+  for (const std::string session : {"tv", "phone", "tablet"})
+    REQUIRE(decide(w.d, {start_of("alice", "r-" + session, session)}).replies[0].status ==
+            outcome::allowed);
+  CHECK(w.d.counters().conflicts == 0);
+  CHECK(live_streams(w.d, "alice").size() == 3);
+}
+
+TEST_CASE("the worker counts evictions, over-limit starts and replays where it decides them",
+          "[store][decider]") {
+  // These counters are what /metrics shows as streamgate_worker_decisions_total{outcome=...}.
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  seeded_worker w(kind, test_rules());
+  decider& d = w.d;
+  const batch_result created = decide(
+      d, {create_user_request{"ev", "Evicts", 1, policy::evict_oldest, std::nullopt, std::nullopt},
+          create_user_request{"mon", "Monitored", 1, policy::monitor, std::nullopt, std::nullopt}});
+  REQUIRE(created.replies[0].status == outcome::created);
+  REQUIRE(created.replies[1].status == outcome::created);
+  const decision_counters before = d.counters();
+
+  const batch_result r =
+      decide(d, {start_of("ev", "r-ev-1", "tv"), start_of("ev", "r-ev-2", "phone"),
+                 start_of("mon", "r-mon-1", "tv"), start_of("mon", "r-mon-2", "phone")});
+  for (const reply& answer : r.replies) CHECK(answer.status == outcome::allowed);
+  CHECK(decide(d, {start_of("ev", "r-ev-2", "phone")}).replies[0].status == outcome::allowed);
+
+  const decision_counters after = d.counters();
+  CHECK(after.allowed - before.allowed == 4);
+  CHECK(after.evicted - before.evicted == 1);
+  CHECK(after.over_limit - before.over_limit == 1);
+  CHECK(after.replayed - before.replayed == 1);
+  CHECK(after.denied == before.denied);
+}
+
+TEST_CASE("a deleted user is gone for the rest of its batch and for the batches after it",
+          "[store][decider]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  seeded_worker w(kind, test_rules());
+  decider& d = w.d;
+  REQUIRE(decide(d, {start_of("alice", "r1", "tv")}).replies[0].status == outcome::allowed);
+
+  // A start behind the delete in one batch is not granted a stream that the delete then drops.
+  const batch_result r = decide(d, {delete_user_request{"alice"}, start_of("alice", "r2", "phone"),
+                                    create_user_request{"alice", "Alice", std::nullopt,
+                                                        std::nullopt, std::nullopt, std::nullopt}});
+  CHECK(r.replies[0].status == outcome::no_content);
+  CHECK(r.replies[1].status == outcome::not_found);
+  CHECK(r.replies[2].status == outcome::unavailable);  // "being deleted; retry"
+  CHECK(std::none_of(r.events.begin(), r.events.end(), [](const published_event& e) {
+    return std::holds_alternative<verdict>(e.body);
+  }));
+
+  // Nor is it served afterwards from what the worker held of it.
+  CHECK(decide(d, {get_user_request{"alice"}}).replies[0].status == outcome::not_found);
+  CHECK(decide(d, {start_of("alice", "r3", "tablet")}).replies[0].status == outcome::not_found);
+}
+
 TEST_CASE("a lease that runs out is ended by whichever worker finds it due, once",
           "[store][decider][lease]") {
   const std::string kind = GENERATE("sqlite", "redis", "cluster");
@@ -213,6 +277,31 @@ TEST_CASE("a lease that runs out is ended by whichever worker finds it due, once
   CHECK(d.counters().expired == 1);
   // Asked again, it finds nothing more to end.
   CHECK(decide(d, {}, {"alice"}).events.empty());
+}
+
+TEST_CASE("a lease of a worker that went away is ended by the next one, which never saw it",
+          "[store][decider][lease]") {
+  // The next worker knows the user only through the store's lease index: each commit must write
+  // the lease it changed there, not only into the deciding worker's memory.
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  test_store ts(kind);
+  std::string stream_id;
+  {
+    auto s = ts.open();
+    seed(*s);
+    decider gone(*s, test_rules(/*lease_seconds=*/1));
+    const batch_result started = decide(gone, {start_of("alice", "r1", "tv")});
+    REQUIRE(started.replies[0].status == outcome::allowed);
+    stream_id = std::get<verdict>(started.replies[0].body).granted->stream_id;
+  }
+  auto s = ts.open();
+  decider next(*s, test_rules(/*lease_seconds=*/1));
+  const std::vector<published_event> ended = first_expiry_pass(next);
+  REQUIRE(ended.size() == 1);
+  CHECK(ended[0].topic == "alice");
+  CHECK(std::get<ended_event>(ended[0].body).stream_id == stream_id);
+  CHECK(std::get<ended_event>(ended[0].body).reason == end_reason::expired);
 }
 
 TEST_CASE("a later start leaves the user due at the earliest lease, which ends alone",
