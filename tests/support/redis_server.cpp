@@ -77,6 +77,14 @@ void redis_server::kill9() {
   if (process_) process_->kill9();
 }
 
+void redis_server::pause() {
+  if (process_) process_->pause();
+}
+
+void redis_server::resume() {
+  if (process_) process_->resume();
+}
+
 bool redis_server::ping() const {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return false;

@@ -25,8 +25,14 @@ class redis_server final {
   unsigned short port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
+  // Where it keeps its data (the AOF in appendonlydir/).
+  const std::filesystem::path& dir() const { return dir_; }
+
   void start();
   void kill9();
+  // SIGSTOP / SIGCONT: a Redis that hangs with its connections open, as a stalled host would.
+  void pause();
+  void resume();
   bool running() { return process_ && process_->running(); }
   // One PING on a new connection: true when it answered +PONG.
   bool ping() const;
