@@ -34,7 +34,7 @@ std::optional<std::chrono::milliseconds> start_rate_limit::take(std::string_view
   }
   bucket& b = found->second;
   b.tokens = refilled(b, now);
-  b.at = now;
+  b.at = std::max(b.at, now);  // a start that read the clock first must not rewind it
   if (b.tokens >= 1.0) {
     b.tokens -= 1.0;
     return std::nullopt;

@@ -81,4 +81,9 @@ std::size_t ws_registry::size() const {
   return count;
 }
 
+std::size_t ws_registry::users() const {
+  const std::lock_guard lock(mutex_);
+  return users_.size();
+}
+
 }  // namespace streamgate

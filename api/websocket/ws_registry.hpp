@@ -57,6 +57,9 @@ class ws_registry final {
   void shut_down_all();
 
   std::size_t size() const;
+  // Users with an open socket: a user whose last socket closed is forgotten, so the registry is
+  // bounded by the open sockets and not by every user that ever opened one.
+  std::size_t users() const;
   // The open sockets of one user (the per-user cap, --max-websockets-per-user).
   std::size_t count_of(std::string_view user_id) const;
 

@@ -81,6 +81,9 @@ TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format",
   api_metrics m;
   m.count_request("/api/v1/users/{id}/streams", 201);
   m.count_request("/api/v1/users/{id}/streams", 201);
+  // Every label is one of the router's patterns today; one with a quote, a backslash or a line
+  // break must still leave the text well-formed.
+  m.count_request("a\"b\\c\nd", 400);
   m.observe_verdict_latency(std::chrono::milliseconds(3));
   m.set_pending_calls(4);
   link_stats link;
@@ -97,6 +100,7 @@ TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format",
   CHECK(text.find("streamgate_verdicts_total") == std::string::npos);
   CHECK(
       has(R"(streamgate_http_requests_total{route="/api/v1/users/{id}/streams",status="201"} 2)"));
+  CHECK(has(R"(streamgate_http_requests_total{route="a\"b\\c\nd",status="400"} 1)"));
   CHECK(has("streamgate_websocket_connections 7"));
   CHECK(has("streamgate_worker_up 1"));
   CHECK(has("streamgate_pending_calls 4"));
@@ -104,9 +108,19 @@ TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format",
   CHECK(has("streamgate_zmq_dropped_total 3"));
   CHECK(has(R"(streamgate_verdict_latency_seconds_bucket{le="0.0025"} 0)"));
   CHECK(has(R"(streamgate_verdict_latency_seconds_bucket{le="0.005"} 1)"));
+  // Cumulative: every bound above the latency counts it too.
+  CHECK(has(R"(streamgate_verdict_latency_seconds_bucket{le="2.5"} 1)"));
   CHECK(has(R"(streamgate_verdict_latency_seconds_bucket{le="+Inf"} 1)"));
   CHECK(has("streamgate_verdict_latency_seconds_count 1"));
+  CHECK(has("streamgate_verdict_latency_seconds_sum 0.003"));
   CHECK(has("# TYPE streamgate_verdict_latency_seconds histogram"));
+
+  // No worker heard, and no link yet (the api is starting): down, and nothing dropped or resent.
+  const std::string down = m.render(nullptr, false, 0);
+  CAPTURE(down);
+  CHECK(down.find("streamgate_worker_up 0\n") != std::string::npos);
+  CHECK(down.find("streamgate_zmq_dropped_total 0\n") != std::string::npos);
+  CHECK(down.find("streamgate_zmq_retries_total 0\n") != std::string::npos);
 }
 
 TEST_CASE("a worker's batch sizes and live streams become a histogram and a gauge",
@@ -128,6 +142,9 @@ TEST_CASE("a worker's batch sizes and live streams become a histogram and a gaug
   decided.over_limit = 2;
   decided.conflicts = 1;
   decided.near_limit = 3;
+  decided.evicted = 4;
+  decided.expired = 6;
+  decided.replayed = 8;
   const worker_stats reported = stats.report(7, decided);
   CHECK(reported.decisions == decided);
   const std::string text = render_worker_stats(reported);
@@ -147,6 +164,12 @@ TEST_CASE("a worker's batch sizes and live streams become a histogram and a gaug
   CHECK(text.find("streamgate_worker_decisions_total{outcome=\"over_limit\"} 2\n") !=
         std::string::npos);
   CHECK(text.find("streamgate_worker_decisions_total{outcome=\"denied\"} 0\n") != std::string::npos);
+  CHECK(text.find("streamgate_worker_decisions_total{outcome=\"evicted\"} 4\n") !=
+        std::string::npos);
+  CHECK(text.find("streamgate_worker_decisions_total{outcome=\"expired\"} 6\n") !=
+        std::string::npos);
+  CHECK(text.find("streamgate_worker_decisions_total{outcome=\"replayed\"} 8\n") !=
+        std::string::npos);
   CHECK(text.find("streamgate_worker_version_conflicts_total 1\n") != std::string::npos);
   CHECK(text.find("streamgate_worker_starts_near_limit_total 3\n") != std::string::npos);
   CHECK(text.find("# TYPE streamgate_worker_batch_seconds histogram\n") != std::string::npos);

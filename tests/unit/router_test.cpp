@@ -250,6 +250,13 @@ TEST_CASE("a start answers 202 at once or waits for its verdict", "[api][router]
     CHECK(start.video_id == "v01");
     CHECK(start.session_id.starts_with("ses_"));
   }
+  SECTION("wait=false and wait=0 answer 202 at once, as no wait does") {
+    const std::string wait = GENERATE("false", "0");
+    const http_response res = api.send(verb::post, target + "?wait=" + wait, body);
+    CHECK(res.result() == status::accepted);
+    CHECK(api.worker.sent.size() == 1);
+    CHECK(api.worker.calls.empty());
+  }
   SECTION("without wait and without a worker it is a 503 naming the requestId") {
     api.worker.up = false;
     const http_response res = api.send(verb::post, target, body);
@@ -309,6 +316,46 @@ TEST_CASE("a request not decided yet is pending while this api has it in flight"
   SECTION("unknown") {
     const http_response res = api.send(verb::get, "/api/v1/requests/r_1");
     CHECK(res.result() == status::not_found);
+  }
+}
+
+TEST_CASE("the api makes a user's token, and shows it only when the worker stored its hash",
+          "[api][router]") {
+  api_fixture api;
+  user_view alice;
+  alice.u.id = "alice";
+  alice.limit = 3;
+  api.worker.reply = worker_reply{outcome::ok, alice};
+  const std::string target = "/api/v1/users/alice/token";
+
+  SECTION("a rotation takes no body, {}, or {} between blanks") {
+    const std::string body = GENERATE("", "{}", " \t{}\r\n", "\n{} ");
+    CAPTURE(body);
+    const http_response res = api.send(verb::post, target, body);
+    CHECK(res.result() == status::ok);
+    CHECK(res[http::field::cache_control] == "no-store");
+    CHECK(res.body().starts_with(R"({"token":")"));
+    REQUIRE(api.worker.calls.size() == 1);
+    const auto& rotate = std::get<rotate_token_request>(api.worker.calls[0]);
+    CHECK(rotate.user_id == "alice");
+    CHECK(rotate.token_hash.size() == 64);
+  }
+  SECTION("a token is shown only with the answer that says the worker stored its hash") {
+    // A create is stored when it is `created`; any other answer, even one with the user in it,
+    // means the token the api made is not the user's.
+    const http_response res =
+        api.send(verb::post, "/api/v1/users", R"({"id":"alice","name":"Alice"})");
+    CHECK(res.result() == status::ok);
+    CHECK(res.body().find("token") == std::string::npos);
+    CHECK(res[http::field::cache_control] == "no-store");
+  }
+  SECTION("a rotation with any other body is a 400 that reaches no worker") {
+    const std::string body = GENERATE(R"({"token":"mine"})", "{}x", "x{}", "{} {}");
+    CAPTURE(body);
+    const http_response res = api.send(verb::post, target, body);
+    CHECK(res.result() == status::bad_request);
+    CHECK(res.body().find("takes no body") != std::string::npos);
+    CHECK(api.worker.calls.empty());
   }
 }
 
@@ -388,6 +435,13 @@ TEST_CASE("a user's events reach only that user's sockets", "[api][ws_registry]"
   registry.shut_down_all();
   CHECK(alice_too->shut);
   CHECK(bob->shut);
+
+  CHECK(registry.users() == 2);
+  registry.remove("alice", alice_too.get());
+  registry.remove("bob", bob.get());
+  CHECK(registry.size() == 0);
+  CHECK(registry.users() == 0);
+  CHECK(registry.count_of("alice") == 0);
 }
 
 }  // namespace

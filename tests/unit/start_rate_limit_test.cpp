@@ -47,3 +47,27 @@ TEST_CASE("the users tracked are bounded", "[rate_limit]") {
   CHECK_FALSE(limit.take("newcomer", t0 + 2s));
   CHECK(limit.tracked_users() == 1);
 }
+
+TEST_CASE("the wait a refusal names is never too short: a retry after it goes through",
+          "[rate_limit]") {
+  start_rate_limit limit(3, 1);  // a start every third of a second
+  const auto t0 = start_rate_limit::clock::time_point{} + 1h;
+  CHECK_FALSE(limit.take("alice", t0));
+  const auto wait = limit.take("alice", t0);
+  REQUIRE(wait);
+  CHECK(*wait == 334ms);  // 333.3 rounded up, not down
+  CHECK(limit.take("alice", t0 + 333ms));
+  CHECK_FALSE(limit.take("alice", t0 + 333ms + *wait));
+}
+
+TEST_CASE("a start whose time was read before an earlier one's takes nothing back",
+          "[rate_limit]") {
+  // refuse_start reads the clock before it takes the lock, so two starts of a user may reach
+  // the bucket out of order: the later one must not be charged for time running backwards, nor
+  // the next one credited for the same time twice.
+  start_rate_limit limit(1, 2);
+  const auto t0 = start_rate_limit::clock::time_point{} + 1h;
+  CHECK_FALSE(limit.take("alice", t0 + 10s));
+  CHECK_FALSE(limit.take("alice", t0));
+  CHECK(limit.take("alice", t0 + 10s));
+}
