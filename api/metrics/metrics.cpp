@@ -112,6 +112,9 @@ std::string api_metrics::render(const link_stats* link, bool worker_up,
          "Heartbeats of workers refused because they serve another dataset than this api.");
   sample(out, "streamgate_worker_foreign_dataset_total", "",
          link ? get(link->foreign_dataset) : 0);
+  header(out, "streamgate_workers_alive", "gauge",
+         "Workers this api routes to: of its dataset, answering pings and heard on their events.");
+  sample(out, "streamgate_workers_alive", "", link ? get(link->workers_alive) : 0);
   header(out, "streamgate_zmq_retries_total", "counter", "Requests resent to a worker.");
   sample(out, "streamgate_zmq_retries_total", "", link ? get(link->resent) : 0);
   header(out, "streamgate_verdict_latency_seconds", "histogram",

@@ -19,6 +19,8 @@ struct link_stats {
   // Heartbeats of a worker whose dataset is not the one this api serves (hardening: two workers
   // on different stores would each grant a user the limit); such a worker gets no request.
   std::atomic<std::uint64_t> foreign_dataset{0};
+  // Workers this api routes to now: of its dataset, answering and heard (a gauge).
+  std::atomic<std::uint64_t> workers_alive{0};
 };
 
 }  // namespace streamgate

@@ -308,16 +308,17 @@ void zmq_bridge::mark_alive(std::size_t worker, clock::time_point now) {
 }
 
 void zmq_bridge::update_up(clock::time_point now) {
-  bool some_alive = false;
+  std::uint64_t alive_count = 0;
+  bool unheard = false;
   for (const worker_sockets& w : workers_) {
     if (!serves_our_dataset(w) || now - w.last_reply >= liveness_window) continue;
-    if (now - w.last_heard >= liveness_window) {
-      up_.store(false, std::memory_order_relaxed);
-      return;
-    }
-    some_alive = true;
+    if (now - w.last_heard >= liveness_window)
+      unheard = true;
+    else
+      ++alive_count;
   }
-  up_.store(some_alive, std::memory_order_relaxed);
+  stats_.workers_alive.store(alive_count, std::memory_order_relaxed);
+  up_.store(alive_count > 0 && !unheard, std::memory_order_relaxed);
 }
 
 bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const { return w.dataset == dataset_; }

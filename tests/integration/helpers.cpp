@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <sstream>
 
 namespace streamgate::it {
 
@@ -30,6 +32,16 @@ std::string create_user(http_client& http, std::optional<int> max_streams) {
   INFO("POST /api/v1/users " << body << " -> " << r.describe());
   REQUIRE(r.status == 201);
   return id;
+}
+
+double sample_value(const std::string& exposition, const std::string& series) {
+  std::istringstream lines(exposition);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(series + " ", 0) == 0)
+      return std::strtod(line.c_str() + series.size() + 1, nullptr);
+  }
+  return -1;
 }
 
 header_list bearer(std::string_view token) {

@@ -35,6 +35,9 @@ std::string heartbeat_path(std::string_view user_id, std::string_view stream_id)
 // Creates a user of its own for the test (201 required) and returns its id.
 std::string create_user(http_client& http, std::optional<int> max_streams = std::nullopt);
 
+// The value of one sample line ("name{labels} value") of a Prometheus exposition; -1 if absent.
+double sample_value(const std::string& exposition, const std::string& series);
+
 // ---- bearer tokens (--auth token, docs/design.md §6) ------------------------------------------
 
 // The Authorization header of a request made with `token`.

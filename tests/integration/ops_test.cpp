@@ -15,17 +15,6 @@ using namespace streamgate::it;
 
 namespace {
 
-// The value of one sample line ("name{labels} value") of a Prometheus exposition; -1 if absent.
-double sample_value(const std::string& exposition, const std::string& series) {
-  std::istringstream lines(exposition);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.rfind(series + " ", 0) == 0)
-      return std::strtod(line.c_str() + series.size() + 1, nullptr);
-  }
-  return -1;
-}
-
 std::string scrape(http_client& http) {
   const auto r = http.get("/metrics");
   REQUIRE(r.status == 200);

@@ -14,6 +14,7 @@
 
 #include "diagnostics.hpp"
 #include "free_port.hpp"
+#include "helpers.hpp"
 #include "http_client.hpp"
 #include "sanitizer_check.hpp"
 #include "wait.hpp"
@@ -166,6 +167,7 @@ stack::stack(stack_options options)
         if (!wait_worker_started(w, options_.start_timeout) || !worker_running(w))
           throw std::runtime_error("streamgate-worker " + std::to_string(w) +
                                    " did not start: " + worker_exit(w));
+      wait_all_routing(options_.start_timeout);
       return;
     } catch (const std::exception& e) {
       bool port_taken = false;
@@ -421,6 +423,35 @@ void stack::wait_healthy(int api, std::chrono::milliseconds timeout) {
 
 void stack::wait_all_healthy(std::chrono::milliseconds timeout) {
   for (int i = 0; i < options_.api_count; ++i) wait_healthy(i, timeout);
+}
+
+void stack::wait_all_routing(std::chrono::milliseconds timeout) {
+  // Healthy needs one worker heard. A test starts once every api routes to every worker of its
+  // dataset (one of them when each has its own store): an event of a worker an api has not
+  // joined yet reaches that api's sockets only as the snapshot it fetches once it joins
+  // (docs/design.md §4), and a test that counts events would see a race of its own start.
+  const double expected = options_.separate_stores ? 1 : options_.worker_count;
+  for (int api = 0; api < options_.api_count; ++api) {
+    double alive = -1;
+    const bool routing = wait_until(
+        [&] {
+          check_alive(api);
+          try {
+            http_client probe(http_port(api), 2s);
+            const auto r = probe.get("/metrics");
+            alive = sample_value(r.body, "streamgate_workers_alive");
+            return r.status == 200 && alive >= expected;
+          } catch (const http_error&) {
+            return false;
+          }
+        },
+        timeout);
+    if (!routing)
+      throw std::runtime_error(
+          "api " + std::to_string(api) + " routes to " + std::to_string(alive) + " workers, not " +
+          std::to_string(expected) + ", within " + std::to_string(timeout.count()) +
+          " ms\napi output:\n" + api_log_tail(api) + "worker output:\n" + worker_log_tail());
+  }
 }
 
 std::string stack::worker_log_tail(int worker) const { return tail_of(worker_log(worker), 30); }

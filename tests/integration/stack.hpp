@@ -145,6 +145,8 @@ class stack final {
   std::string api_said(int api) const;
   void choose_ports();
   void check_alive(int api);
+  // Polls each api's /metrics until it routes to every worker (stack.cpp says why).
+  void wait_all_routing(std::chrono::milliseconds timeout);
 
   stack_options options_;
   std::filesystem::path dir_;

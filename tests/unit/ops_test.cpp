@@ -90,6 +90,7 @@ TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format",
   link.resent = 5;
   link.refused = 1;
   link.malformed = 2;
+  link.workers_alive = 2;
 
   const std::string text = m.render(&link, true, 7);
   INFO(text);
@@ -103,6 +104,7 @@ TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format",
   CHECK(has(R"(streamgate_http_requests_total{route="a\"b\\c\nd",status="400"} 1)"));
   CHECK(has("streamgate_websocket_connections 7"));
   CHECK(has("streamgate_worker_up 1"));
+  CHECK(has("streamgate_workers_alive 2"));
   CHECK(has("streamgate_pending_calls 4"));
   CHECK(has("streamgate_zmq_retries_total 5"));
   CHECK(has("streamgate_zmq_dropped_total 3"));
@@ -121,6 +123,7 @@ TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format",
   CHECK(down.find("streamgate_worker_up 0\n") != std::string::npos);
   CHECK(down.find("streamgate_zmq_dropped_total 0\n") != std::string::npos);
   CHECK(down.find("streamgate_zmq_retries_total 0\n") != std::string::npos);
+  CHECK(down.find("streamgate_workers_alive 0\n") != std::string::npos);
 }
 
 TEST_CASE("a worker's batch sizes and live streams become a histogram and a gauge",
