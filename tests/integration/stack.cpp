@@ -16,6 +16,7 @@
 #include "free_port.hpp"
 #include "helpers.hpp"
 #include "http_client.hpp"
+#include "kept_cluster.hpp"
 #include "sanitizer_check.hpp"
 #include "wait.hpp"
 
@@ -30,60 +31,6 @@ namespace {
 std::string program_from(const char* variable, const char* built) {
   const char* named = std::getenv(variable);
   return named != nullptr && *named != '\0' ? named : built;
-}
-
-std::filesystem::path make_temp_dir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/streamgate-it-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr)
-    throw std::runtime_error("mkdtemp " + pattern + " failed");
-  return pattern;
-}
-
-// Each section of a test case builds a stack, and a new cluster's nodes call themselves ok only
-// 2 s after they start (tests/support/redis_cluster.cpp): the cluster of a stack that ends with
-// every node as started is kept, and the next stack of this test program gets it emptied. It
-// lives in a temp dir of its own, removed when the program exits: a stack's dir goes when its
-// test case passes (diagnostics.hpp), and a later test case may restart a node from its files.
-struct kept_cluster_slot {
-  std::unique_ptr<redis_cluster> cluster;
-  ~kept_cluster_slot() {
-    if (!cluster) return;
-    const std::filesystem::path dir = cluster->dir();
-    cluster.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-  }
-};
-
-std::unique_ptr<redis_cluster>& kept_cluster() {
-  static kept_cluster_slot kept;
-  return kept.cluster;
-}
-
-std::unique_ptr<redis_cluster> take_cluster() {
-  if (std::unique_ptr<redis_cluster> kept = std::move(kept_cluster())) {
-    kept->empty();
-    return kept;
-  }
-  const std::filesystem::path dir = make_temp_dir();
-  try {
-    return std::make_unique<redis_cluster>(dir);
-  } catch (const std::exception&) {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-    throw;
-  }
-}
-
-// A cluster that is not kept leaves its files with the stack's, kept for a look when the test
-// case fails and removed with them when it passes.
-void leave_files_with(std::unique_ptr<redis_cluster> cluster, const std::filesystem::path& dir) {
-  const std::filesystem::path files = cluster->dir();
-  cluster.reset();
-  std::error_code ignored;
-  std::filesystem::rename(files, dir / "cluster", ignored);
 }
 
 // A process's log is appended to: where it stood when the process started (0 when absent), and
@@ -109,6 +56,15 @@ bool mentions_port_in_use(std::string text) {
 std::string endpoint(unsigned short port) { return "tcp://127.0.0.1:" + std::to_string(port); }
 
 }  // namespace
+
+std::filesystem::path make_temp_dir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/streamgate-it-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error("mkdtemp " + pattern + " failed");
+  return pattern;
+}
 
 std::string api_program() {
   return program_from("STREAMGATE_TEST_API_BIN", STREAMGATE_API_BIN);
@@ -208,10 +164,7 @@ stack::~stack() {
     stop_and_check(workers_[w], "streamgate-worker " + std::to_string(w));
   }
   redis_.reset();
-  if (cluster_ && !cluster_->disturbed())
-    kept_cluster() = std::move(cluster_);
-  else if (cluster_)
-    leave_files_with(std::move(cluster_), dir_);
+  if (cluster_) return_cluster(std::move(cluster_), dir_);
   // Failed here rather than thrown: a destructor must not throw, and the test case's own
   // failure, when there is one, is already on its way.
   const bool exception_in_flight = std::uncaught_exceptions() > 0;

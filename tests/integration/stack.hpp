@@ -86,6 +86,9 @@ struct stack_options {
 std::string api_program();
 std::string worker_program();
 
+// A new temp dir, streamgate-it-XXXXXX under $TMPDIR (or /tmp).
+std::filesystem::path make_temp_dir();
+
 class stack final {
  public:
   explicit stack(stack_options options = {});
