@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Browser end-to-end test of the web UI against real streamgate-worker and streamgate-api
+# Browser end-to-end tests of the web UI against real streamgate-worker and streamgate-api
 # processes. Installs playwright-core (pinned by package-lock.json) when missing and drives
 # Debian's chromium; exits non-zero when a step fails. Screenshots and process logs: out/.
 # The api serves the demo clips of scripts/make-media.sh, made on the first run beside its build.
@@ -21,4 +21,4 @@ if [[ ! -d node_modules/playwright-core ]]; then
 fi
 # One file at a time: each starts its own processes and browser on a 2-core machine, and
 # e2e.test.mjs empties out/ first.
-exec node --test --test-reporter=spec --test-concurrency=1 --test-timeout=300000 e2e.test.mjs playback.test.mjs
+exec node --test --test-reporter=spec --test-concurrency=1 --test-timeout=300000 e2e.test.mjs playback.test.mjs auth.test.mjs

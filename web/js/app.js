@@ -22,15 +22,18 @@
 //   media.js       the video of each playing player
 //   heartbeats.js  the page's one-second clock: heartbeats, countdowns, re-sends
 //   connection.js  the connection badge
+//   token.js       the API token field
+//   access.js      what the page says when the server refuses that token
 //   render.js      the account header, and the whole page from the state
 
 import { renderConnection, wireReconnect } from './connection.js';
 import { tick } from './heartbeats.js';
 import { wirePicker } from './picker.js';
 import { renderPage } from './render.js';
-import { routePage } from './routing.js';
+import { reenterPage, routePage } from './routing.js';
 import { installPage, route } from './state.js';
 import { wireStopAll } from './streams.js';
+import { wireToken } from './token.js';
 import { ui } from './ui.js';
 
 installPage({ render: renderPage, route: routePage });
@@ -43,6 +46,7 @@ ui.switchUser.addEventListener('click', () => {
 });
 wireStopAll();
 wireReconnect();
+wireToken(reenterPage);
 
 window.addEventListener('hashchange', route);
 window.addEventListener('popstate', route);

@@ -16,13 +16,14 @@ export function setConnection(connection, detail = {}) {
 
 export function renderConnection() {
   const c = state.connection;
-  // data-state is stable for tests: idle | connecting | connected | disconnected.
+  // data-state is stable for tests: idle | connecting | connected | disconnected | unauthorized.
   const stable = { idle: 'idle', closed: 'idle', connecting: 'connecting', syncing: 'connecting', connected: 'connected', waiting: 'disconnected' }[c] ?? c;
   ui.connection.dataset.state = stable;
   let text;
   if (c === 'idle' || c === 'closed') text = 'No user chosen';
   else if (c === 'connected') text = 'Live';
   else if (c === 'syncing') text = 'Syncing…';
+  else if (c === 'unauthorized') text = 'Token refused';
   else if (c === 'connecting') text = connectionDetail.attempt > 0 ? `Reconnecting (attempt ${connectionDetail.attempt})…` : 'Connecting…';
   else {
     const seconds = Math.max(0, Math.ceil(((connectionDetail.retryAt ?? 0) - now()) / 1000));

@@ -1,6 +1,8 @@
 // Routing: #user=ID selects a user; no hash shows the picker. Entering a user loads it, restores
-// this tab's players and opens the user's WebSocket; leaving one drops everything of it.
+// this tab's players and opens the user's WebSocket; leaving one drops everything of it. A token
+// the server refuses leaves the user too, and shows why (access.js).
 
+import { hideAccessRefused, isAccessRefusal, showAccessRefused } from './access.js';
 import { api } from './api.js';
 import { loadPlans, loadVideos } from './catalog.js';
 import { setConnection } from './connection.js';
@@ -23,12 +25,19 @@ function userFromHash() {
 export async function routePage() {
   const id = userFromHash();
   if (id && state.user?.id === id) return;
+  await reenterPage();
+}
+
+/** Shows what the address names afresh: after a new token, even the same user. */
+export async function reenterPage() {
+  const id = userFromHash();
   leaveUser();
   if (id) await enterUser(id);
   else showPicker();
 }
 
 function leaveUser() {
+  hideAccessRefused();
   state.generation += 1;
   state.live?.stop();
   state.live = null;
@@ -60,6 +69,10 @@ async function enterUser(id, attempt = 0) {
     user = await api.getUser(id);
   } catch (err) {
     if (generation !== state.generation) return;
+    if (isAccessRefusal(err)) {
+      showRefused(id, err.status);
+      return;
+    }
     if (err.status === 404 || err.status === 400) {
       toast(`There is no user "${id}".`, 'error');
       history.replaceState(null, '', location.pathname + location.search);
@@ -108,7 +121,9 @@ async function enterUser(id, attempt = 0) {
   });
   let outage = false; // one log line per outage, not one per failed attempt
   live.addEventListener('closed', () => {
-    if (state.live !== live || outage) return;
+    if (state.live !== live) return;
+    checkAccess(user.id, live);
+    if (outage) return;
     outage = true;
     log(state.everSynced ? 'Connection lost; reconnecting…' : 'Cannot reach the server; retrying…', 'warn');
   });
@@ -117,4 +132,28 @@ async function enterUser(id, attempt = 0) {
   });
   live.addEventListener('protocol-error', (e) => log(`Unreadable message from the server: ${e.detail.data}`, 'error'));
   live.start();
+}
+
+/**
+ * A refused WebSocket upgrade (the token replaced, the user's sockets closed by the api) looks like
+ * any other close to a page: REST says whether the token is the cause. If so the page leaves the
+ * user, whose streams it can no longer confirm, and says why; its players come back with a token.
+ */
+async function checkAccess(userId, live) {
+  try {
+    await api.getUser(userId);
+  } catch (err) {
+    if (state.live !== live || !isAccessRefusal(err)) return;
+    leaveUser();
+    showRefused(userId, err.status);
+  }
+}
+
+/** Only the notice: the picker's search needs the admin's token too. */
+function showRefused(userId, status) {
+  ui.picker.hidden = true;
+  ui.account.hidden = true;
+  ui.workspace.hidden = true;
+  document.title = 'streamgate: token refused';
+  showAccessRefused(userId, status);
 }

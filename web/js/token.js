@@ -2,6 +2,8 @@
 // own token, or the admin's. Kept in this browser's localStorage; with --auth none the field stays
 // empty and nothing is sent.
 
+import { ui } from './ui.js';
+
 const KEY = 'streamgate-token';
 
 export function currentToken() {
@@ -21,8 +23,11 @@ function saveToken(token) {
   }
 }
 
-const field = document.querySelector('[data-testid="token"]');
-if (field) {
-  field.value = currentToken();
-  field.addEventListener('change', () => saveToken(field.value.trim()));
+/** The token field: shows the stored token; a new one is stored, then onChange() runs. */
+export function wireToken(onChange) {
+  ui.token.value = currentToken();
+  ui.token.addEventListener('change', () => {
+    saveToken(ui.token.value.trim());
+    onChange();
+  });
 }

@@ -7,6 +7,8 @@ export const ui = {
   connection: byTestId('connection'),
   connectionText: byTestId('connection-text'),
   reconnect: byTestId('reconnect'),
+  token: byTestId('token'),
+  accessNotice: byTestId('access-notice'),
   picker: byTestId('user-picker'),
   searchForm: byTestId('user-search-form'),
   search: byTestId('user-search'),

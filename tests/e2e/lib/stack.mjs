@@ -80,14 +80,15 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 export class Proc {
-  constructor(name, argv, logFile) {
+  /** env: variables set for this child on top of childEnv() (the api's admin token, say). */
+  constructor(name, argv, logFile, env = {}) {
     this.name = name;
     this.argv = argv;
     this.logFile = logFile;
     this.exited = null;
     const log = createWriteStream(logFile, { flags: 'a' });
     log.write(`\n$ ${argv.join(' ')}\n`);
-    this.child = spawn(argv[0], argv.slice(1), { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(argv[0], argv.slice(1), { env: { ...childEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout.pipe(log, { end: false });
     this.child.stderr.pipe(log, { end: false });
     running.add(this.child);
@@ -150,14 +151,18 @@ export async function makeMedia(mediaRoot, catalog) {
 }
 
 export class Stack {
-  /** name prefixes the process logs in out/; apiArgs are added to the api's flags. */
-  constructor({ name = '', apiArgs = [] } = {}) {
+  /**
+   * name prefixes the process logs in out/; apiArgs are added to the api's flags, apiEnv to its
+   * environment.
+   */
+  constructor({ name = '', apiArgs = [], apiEnv = {} } = {}) {
     this.programs = resolvePrograms();
     this.tmp = mkdtempSync(path.join(os.tmpdir(), 'streamgate-e2e-'));
     this.catalog = this.programs.catalog;
     this.mediaRoot = this.programs.mediaRoot;
     this.logPrefix = name ? `${name}-` : '';
     this.apiArgs = apiArgs;
+    this.apiEnv = apiEnv;
     this.worker = null;
     this.api = null;
   }
@@ -187,7 +192,7 @@ export class Stack {
       '--media-root', this.mediaRoot,
       ...this.apiArgs,
     ];
-    this.api = new Proc('streamgate-api', [...this.programs.api, ...args], path.join(outDir, `${this.logPrefix}api.log`));
+    this.api = new Proc('streamgate-api', [...this.programs.api, ...args], path.join(outDir, `${this.logPrefix}api.log`), this.apiEnv);
     await waitHealthy(this.baseUrl, this.api);
     if (this.worker.exited) throw new Error(`streamgate-worker exited:\n${this.worker.tail()}`);
   }
@@ -208,10 +213,13 @@ export class Stack {
     return [this.worker, this.api].filter(Boolean).map((p) => `----- ${p.name} (${p.logFile}) -----\n${p.tail()}`).join('\n');
   }
 
-  async rest(method, pathname, body) {
+  /** token: sent as a bearer token (an api with --auth token). */
+  async rest(method, pathname, body, { token } = {}) {
+    const headers = body ? { 'Content-Type': 'application/json' } : {};
+    if (token) headers.Authorization = `Bearer ${token}`;
     const res = await fetch(this.baseUrl + pathname, {
       method,
-      headers: body ? { 'Content-Type': 'application/json' } : {},
+      headers,
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
