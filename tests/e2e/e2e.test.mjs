@@ -167,6 +167,7 @@ test('the stream limit works live across two pages of a user, a restart of the a
     await waitCount(A, `${sel.streams}[data-owner="this-tab"]`, 3);
     await waitCount(B, `${sel.streams}[data-owner="other"]`, 3);
     assert.deepEqual(await streamVideos(B), [v1.id, v2.id, v3.id].sort());
+    for (const v of [v1, v2, v3]) await waitLog(B, `${v.title} started on another device or tab`);
     await A.getByTestId('usage').filter({ hasText: '3 of 3' }).waitFor();
     await B.getByTestId('usage').filter({ hasText: '3 of 3' }).waitFor();
     await Promise.all([v1, v2, v3].map((v) => waitVideoAdvances(A, v.id, WAIT_MS)));

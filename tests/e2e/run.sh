@@ -21,4 +21,4 @@ if [[ ! -d node_modules/playwright-core ]]; then
 fi
 # One file at a time: each starts its own processes and browser on a 2-core machine, and
 # e2e.test.mjs empties out/ first.
-exec node --test --test-reporter=spec --test-concurrency=1 --test-timeout=300000 e2e.test.mjs playback.test.mjs auth.test.mjs
+exec node --test --test-reporter=spec --test-concurrency=1 --test-timeout=300000 e2e.test.mjs playback.test.mjs reconnect.test.mjs auth.test.mjs

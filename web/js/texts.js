@@ -7,6 +7,7 @@ export const ENDED_TEXT = {
   evicted: 'was evicted: a newer stream took its slot',
   stop_all: 'ended: all streams of the account were stopped',
   gone: 'ended (the server no longer has it)',
+  deleted: 'ended: the account was deleted',
 };
 export const ENDED_TEXT_MANY = {
   stopped: 'were stopped',
@@ -14,6 +15,7 @@ export const ENDED_TEXT_MANY = {
   evicted: 'were evicted: newer streams took their slots',
   stop_all: 'ended: all streams of the account were stopped',
   gone: 'ended (the server no longer has them)',
+  deleted: 'ended: the account was deleted',
 };
 export const ENDED_SHORT = {
   stopped: 'Stopped from another device or tab',
@@ -21,6 +23,7 @@ export const ENDED_SHORT = {
   evicted: 'Evicted: a newer stream took this slot',
   stop_all: 'All streams of the account were stopped',
   gone: 'Ended (the server no longer has this stream)',
+  deleted: 'The account was deleted',
 };
 export const DENIED_TEXT = {
   limit_reached: 'the limit of streams at once is reached',
