@@ -3,9 +3,10 @@
 // B stops one of A's streams and A asks for another video; once the link is back, A's snapshot says
 // which of its players ended meanwhile and why, A's waiting start is decided, and what still plays
 // plays on (web/js/events.js, onSnapshot); a Stop that could not reach the api said so. With
-// only A's WebSocket cut, A stops a stream of B's that B stopped meanwhile, which goes without an
-// error, then stops all, which the answer alone shows. Then the user is deleted, and both pages
-// say so.
+// only A's WebSocket cut, B stops one of A's streams, which A then learns from its video's
+// refused request or its heartbeat (the card says so); A stops a stream of B's that B stopped
+// meanwhile, which goes without an error, then stops all, which the answer alone shows. Then the
+// user is deleted, and both pages say so.
 //
 // Every wait is on a condition with a deadline, never a fixed sleep.
 
@@ -140,7 +141,7 @@ test('a page cut off from the api catches up with what happened meanwhile', asyn
     await shoot(A, 'reconnect-02-A-caught-up.png');
   });
 
-  await step("with only its WebSocket cut, A stops B's stream, which B stopped meanwhile, then all", async () => {
+  await step('with only its WebSocket cut, A is refused a video that ended, stops one that ended, then all', async () => {
     const { A, B } = pages;
     await B.locator(`[data-testid="play"][data-video-id="${v1.id}"]`).click();
     await B.locator(sel.player(v1.id, 'playing')).waitFor();
@@ -149,6 +150,13 @@ test('a page cut off from the api catches up with what happened meanwhile', asyn
     await A.locator(sel.connection('disconnected')).waitFor();
     await B.locator(`${sel.player(v1.id, 'playing')} [data-testid="player-stop"]`).click();
     await waitCount(B, sel.streams, 2);
+    // B stops one of A's too. A hears of it from its video's next request (403 stream_ended) or
+    // its next heartbeat (404), whichever comes first, and the card says why.
+    await B.locator(`${sel.stream(v2.id)} [data-testid="stream-stop"]`).click();
+    await waitCount(B, sel.streams, 1);
+    await A.locator(`${sel.player(v2.id, 'ended')} [data-testid="player-ended"]`)
+      .filter({ hasText: /Refused by the server: this stream has ended|the server no longer has this stream/ }).waitFor();
+    assert.equal(await A.locator(`${sel.player(v2.id)} video`).count(), 0);
     // A has not heard: its Stop still reaches the api (404, the stream is gone), as asked.
     await A.locator(`${sel.stream(v1.id)} [data-testid="stream-stop"]`).click();
     await waitCount(A, sel.stream(v1.id), 0);
@@ -157,8 +165,8 @@ test('a page cut off from the api catches up with what happened meanwhile', asyn
     // Stop all, answered while no event can come: the answer alone empties the page.
     await A.getByTestId('stop-all').click();
     await waitCount(A, sel.streams, 0);
-    // Its players go; the card of the stream that ended while A was cut off stays until dismissed.
-    await waitCount(A, '[data-testid="players"] [data-testid="player"]', 1);
+    // Nothing plays; the card of the stream that ended while A was cut off stays until dismissed.
+    await waitCount(A, '[data-testid="players"] [data-testid="player"]:not([data-state="ended"])', 0);
     await waitCount(A, sel.player(v1.id, 'ended'), 1);
     await waitCount(B, sel.streams, 0);
     link.restore();
