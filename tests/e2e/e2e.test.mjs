@@ -9,7 +9,7 @@
 // deadline), never a fixed sleep. A screenshot of each step goes to tests/e2e/out/NN-step.png.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import { launchBrowser } from './lib/browser.mjs';
@@ -77,7 +77,6 @@ async function openPage(context, name) {
 }
 
 before(async () => {
-  rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   stack = new Stack();
   await stack.start({ leaseSeconds: LEASE_SECONDS });

@@ -19,6 +19,7 @@ fi
 if [[ ! -d node_modules/playwright-core ]]; then
   npm ci --no-audit --no-fund
 fi
-# One file at a time: each starts its own processes and browser on a 2-core machine, and
-# e2e.test.mjs empties out/ first.
+# The screenshots and logs of this run only (node runs the files in its own order).
+rm -rf out && mkdir out
+# One file at a time: each starts its own processes and browser on a 2-core machine.
 exec node --test --test-reporter=spec --test-concurrency=1 --test-timeout=300000 e2e.test.mjs playback.test.mjs reconnect.test.mjs auth.test.mjs
