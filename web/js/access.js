@@ -21,7 +21,7 @@ export function showAccessRefused(userId, status) {
   ui.accessNotice.textContent = text;
   ui.accessNotice.dataset.status = String(status);
   ui.accessNotice.hidden = false;
-  setConnection('unauthorized');
+  setConnection('unauthorized', { hadToken: !!currentToken() });
   ui.token.focus({ preventScroll: true });
 }
 

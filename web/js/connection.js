@@ -23,7 +23,7 @@ export function renderConnection() {
   if (c === 'idle' || c === 'closed') text = 'No user chosen';
   else if (c === 'connected') text = 'Live';
   else if (c === 'syncing') text = 'Syncing…';
-  else if (c === 'unauthorized') text = 'Token refused';
+  else if (c === 'unauthorized') text = connectionDetail.hadToken ? 'Token refused' : 'Token needed';
   else if (c === 'connecting') text = connectionDetail.attempt > 0 ? `Reconnecting (attempt ${connectionDetail.attempt})…` : 'Connecting…';
   else {
     const seconds = Math.max(0, Math.ceil(((connectionDetail.retryAt ?? 0) - now()) / 1000));
