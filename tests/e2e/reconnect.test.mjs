@@ -6,7 +6,7 @@
 // only A's WebSocket cut, B stops one of A's streams, which A then learns from its video's
 // refused request or its heartbeat (the card says so); A stops a stream of B's that B stopped
 // meanwhile, which goes without an error, then stops all, which the answer alone shows. Then the
-// user is deleted, and both pages say so.
+// user is deleted, and both pages say so; B then picks a demo user, whose header shows its plan.
 //
 // Every wait is on a condition with a deadline, never a fixed sleep.
 
@@ -183,6 +183,14 @@ test('a page cut off from the api catches up with what happened meanwhile', asyn
       assert.equal(new URL(page.url()).hash, '');
     }));
     await shoot(pages.A, 'reconnect-03-user-deleted.png');
+  });
+
+  await step("back at the picker, B finds a demo user by name, and its header shows the user's plan", async () => {
+    const { B } = pages;
+    await B.getByTestId('user-search').fill('carol');
+    await B.locator('[data-testid="user-result"][data-user-id="carol"]').click();
+    await B.getByTestId('current-user-id').filter({ hasText: 'plan premium (4 streams at once)' }).waitFor();
+    await B.locator(sel.connection('connected')).waitFor();
   });
 
   await step('no page threw an uncaught error', async () => {
