@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import { launchBrowser } from './lib/browser.mjs';
+import { newPage, reportFailure } from './lib/page.mjs';
 import { shoot } from './lib/screenshot.mjs';
 import { outDir, Stack } from './lib/stack.mjs';
 import { stepsOf } from './lib/steps.mjs';
@@ -60,12 +61,9 @@ after(async () => {
 });
 
 test('with --auth token the page plays with its user token and says so when it is refused', async (t) => {
+  const pages = {};
+  const step = stepsOf(t, reportFailure({ stack, pages, pageErrors, prefix: 'auth-' }));
   let page;
-  const step = stepsOf(t, async (name) => {
-    if (page && !page.isClosed()) await shoot(page, 'failed-auth.png').catch(() => {});
-    console.error(`step "${name}" failed; process logs:\n${stack.logs()}`);
-    if (pageErrors.length) console.error(`page errors:\n${pageErrors.join('\n')}`);
-  });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   let user;
   let other;
@@ -87,9 +85,7 @@ test('with --auth token the page plays with its user token and says so when it i
   });
 
   await step('without a token the page says the user needs one, not that the server is down', async () => {
-    page = await context.newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page = pages.A = await newPage(context, 'A', pageErrors);
     await page.goto(`${stack.baseUrl}/#user=${encodeURIComponent(user.id)}`);
     await waitNotice(page, 401, 'needs an API token');
     await page.locator(sel.connection('unauthorized')).waitFor();

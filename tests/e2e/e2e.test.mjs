@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import { launchBrowser } from './lib/browser.mjs';
+import { newPage, reportFailure, waitCount, waitLog } from './lib/page.mjs';
 import { shoot } from './lib/screenshot.mjs';
 import { outDir, Stack } from './lib/stack.mjs';
 import { stepsOf } from './lib/steps.mjs';
@@ -43,11 +44,6 @@ async function screenshot(page, name) {
   await shoot(page, `${String(shot).padStart(2, '0')}-${name}.png`);
 }
 
-/** Waits until `selector` matches exactly `count` elements. */
-function waitCount(page, selector, count) {
-  return page.waitForFunction(([s, n]) => document.querySelectorAll(s).length === n, [selector, count], { timeout: WAIT_MS, polling: 100 });
-}
-
 /** The data-video-id of the stream rows, sorted. */
 function streamVideos(page) {
   return page.$$eval(sel.streams, (rows) => rows.map((r) => r.dataset.videoId).sort());
@@ -64,18 +60,6 @@ function waitStreamIds(page, ids) {
   }, [sel.streams, ids], { timeout: WAIT_MS, polling: 100 });
 }
 
-function waitLog(page, text) {
-  return page.waitForFunction(([t]) => [...document.querySelectorAll('[data-testid="log-entry"]')]
-    .some((e) => e.textContent.includes(t)), [text], { timeout: WAIT_MS, polling: 100 });
-}
-
-async function openPage(context, name) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
-  page.on('pageerror', (err) => pageErrors.push(`${name}: ${err.message}`));
-  return page;
-}
-
 before(async () => {
   mkdirSync(outDir, { recursive: true });
   stack = new Stack();
@@ -89,15 +73,9 @@ after(async () => {
 });
 
 test('the stream limit works live across two pages of a user, a restart of the api, and stop-all', async (t) => {
-  const step = stepsOf(t, async (name) => {
-    for (const [label, page] of Object.entries(pages)) {
-      if (page && !page.isClosed()) await shoot(page, `failed-${label}.png`).catch(() => {});
-    }
-    console.error(`step "${name}" failed; process logs:\n${stack.logs()}`);
-    if (pageErrors.length) console.error(`page errors:\n${pageErrors.join('\n')}`);
-  });
-
   const pages = {};
+  const step = stepsOf(t, reportFailure({ stack, pages, pageErrors }));
+
   // One browser context (one window) per page: a page that is a background tab of its window
   // gets its animation frames throttled, which slows Playwright's actionability checks.
   const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -116,7 +94,7 @@ test('the stream limit works live across two pages of a user, a restart of the a
   const [v1, v2, v3, v4] = videos;
 
   await step('page A creates a fresh user through the form', async () => {
-    pages.A = await openPage(desktop, 'A');
+    pages.A = await newPage(desktop, 'A', pageErrors);
     const A = pages.A;
     await A.goto(`${stack.baseUrl}/`);
     await A.getByTestId('user-picker').waitFor();
@@ -137,7 +115,7 @@ test('the stream limit works live across two pages of a user, a restart of the a
   });
 
   await step('page B (a phone) finds the same user by a part of the name, page C watches another user', async () => {
-    pages.B = await openPage(phone, 'B');
+    pages.B = await newPage(phone, 'B', pageErrors);
     const B = pages.B;
     await B.goto(`${stack.baseUrl}/`);
     await B.getByTestId('user-search').fill(runId.toUpperCase()); // the search is case-insensitive
@@ -150,7 +128,7 @@ test('the stream limit works live across two pages of a user, a restart of the a
     const other = await stack.rest('POST', '/api/v1/users', { name: `E2E Other ${runId}` });
     assert.equal(other.status, 201, JSON.stringify(other.body));
     otherId = other.body.id;
-    pages.C = await openPage(otherBrowser, 'C');
+    pages.C = await newPage(otherBrowser, 'C', pageErrors);
     await pages.C.goto(`${stack.baseUrl}/#user=${encodeURIComponent(otherId)}`);
     await pages.C.locator(sel.connected).waitFor();
     await pages.C.getByTestId('streams-empty').waitFor();

@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import { launchBrowser } from './lib/browser.mjs';
+import { newPage, reportFailure } from './lib/page.mjs';
 import { watchRenewals } from './lib/renewals.mjs';
 import { shoot } from './lib/screenshot.mjs';
 import { outDir, Stack } from './lib/stack.mjs';
@@ -37,9 +38,7 @@ const sel = {
 };
 
 async function openPage(context, name, userId) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
-  page.on('pageerror', (err) => pageErrors.push(`${name}: ${err.message}`));
+  const page = await newPage(context, name, pageErrors);
   const media = watchMedia(page);
   const renewals = watchRenewals(page);
   await page.goto(`${stack.baseUrl}/#user=${encodeURIComponent(userId)}`);
@@ -73,13 +72,7 @@ after(async () => {
 
 test('real video plays with rotating tokens and stops once it ends elsewhere', async (t) => {
   const pages = {};
-  const step = stepsOf(t, async (name) => {
-    for (const [label, { page }] of Object.entries(pages)) {
-      if (!page.isClosed()) await shoot(page, `failed-playback-${label}.png`).catch(() => {});
-    }
-    console.error(`step "${name}" failed; process logs:\n${stack.logs()}`);
-    if (pageErrors.length) console.error(`page errors:\n${pageErrors.join('\n')}`);
-  });
+  const step = stepsOf(t, reportFailure({ stack, pages, pageErrors, prefix: 'playback-' }));
 
   const contextA = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const contextB = await browser.newContext({ viewport: { width: 1280, height: 900 } });

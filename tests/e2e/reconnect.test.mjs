@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 
 import { launchBrowser } from './lib/browser.mjs';
 import { CuttableLink } from './lib/link.mjs';
+import { newPage, reportFailure, waitCount, waitLog } from './lib/page.mjs';
 import { shoot } from './lib/screenshot.mjs';
 import { outDir, Stack } from './lib/stack.mjs';
 import { stepsOf } from './lib/steps.mjs';
@@ -36,19 +37,8 @@ const sel = {
   streams: '[data-testid="streams"] [data-testid="stream"]',
 };
 
-function waitCount(page, selector, count) {
-  return page.waitForFunction(([s, n]) => document.querySelectorAll(s).length === n, [selector, count], { timeout: WAIT_MS, polling: 100 });
-}
-
-function waitLog(page, text) {
-  return page.waitForFunction(([t]) => [...document.querySelectorAll('[data-testid="log-entry"]')]
-    .some((e) => e.textContent.includes(t)), [text], { timeout: WAIT_MS, polling: 100 });
-}
-
 async function openPage(context, name, baseUrl, userId) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
-  page.on('pageerror', (err) => pageErrors.push(`${name}: ${err.message}`));
+  const page = await newPage(context, name, pageErrors);
   await page.goto(`${baseUrl}/#user=${encodeURIComponent(userId)}`);
   await page.locator(sel.connection('connected')).waitFor();
   return page;
@@ -71,13 +61,7 @@ after(async () => {
 
 test('a page cut off from the api catches up with what happened meanwhile', async (t) => {
   const pages = {};
-  const step = stepsOf(t, async (name) => {
-    for (const [label, page] of Object.entries(pages)) {
-      if (!page.isClosed()) await shoot(page, `failed-reconnect-${label}.png`).catch(() => {});
-    }
-    console.error(`step "${name}" failed; process logs:\n${stack.logs()}`);
-    if (pageErrors.length) console.error(`page errors:\n${pageErrors.join('\n')}`);
-  });
+  const step = stepsOf(t, reportFailure({ stack, pages, pageErrors, prefix: 'reconnect-' }));
   const contextA = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const contextB = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   let videos = [];

@@ -9,7 +9,12 @@ import { ui } from './ui.js';
 /** 401 (no token, or one not valid: replaced, say) or 403 (another user's): a token fixes it. */
 export const isAccessRefusal = (err) => err?.status === 401 || err?.status === 403;
 
+/** Only the notice is shown: the picker's search needs the admin's token too. */
 export function showAccessRefused(userId, status) {
+  ui.picker.hidden = true;
+  ui.account.hidden = true;
+  ui.workspace.hidden = true;
+  document.title = 'streamgate: token refused';
   let text;
   if (status === 403) {
     text = `This API token is another user's: paste the token of "${userId}", or the admin's, into the API token field above.`;

@@ -70,7 +70,7 @@ async function enterUser(id, attempt = 0) {
   } catch (err) {
     if (generation !== state.generation) return;
     if (isAccessRefusal(err)) {
-      showRefused(id, err.status);
+      showAccessRefused(id, err.status);
       return;
     }
     if (err.status === 404 || err.status === 400) {
@@ -145,15 +145,6 @@ async function checkAccess(userId, live) {
   } catch (err) {
     if (state.live !== live || !isAccessRefusal(err)) return;
     leaveUser();
-    showRefused(userId, err.status);
+    showAccessRefused(userId, err.status);
   }
-}
-
-/** Only the notice: the picker's search needs the admin's token too. */
-function showRefused(userId, status) {
-  ui.picker.hidden = true;
-  ui.account.hidden = true;
-  ui.workspace.hidden = true;
-  document.title = 'streamgate: token refused';
-  showAccessRefused(userId, status);
 }
