@@ -155,6 +155,7 @@ TEST_CASE("requests without a valid token are refused with 401, open routes need
       bearer(admin_token + "x"),
       {{"Authorization", "Basic " + alice.token}},
       {{"Authorization", "Bearer"}},
+      {{"Authorization", "Bearer" + alice.token}},  // RFC 6750 §2.1: a space after the scheme
   };
   for (const auto& [method, target] : guarded) {
     for (const header_list& headers : refused) {

@@ -237,6 +237,52 @@ std::optional<http_response> raw_exchange(unsigned short port, std::string_view 
                         : result.message()));
 }
 
+continued_exchange exchange_with_continue(unsigned short port, std::string_view head,
+                                          std::string_view body,
+                                          std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::flat_buffer buffer;
+  boost::system::error_code failure;
+  const auto step = [&](auto&& start) {
+    if (failure) return;
+    stream.expires_after(timeout);
+    start([&](boost::system::error_code ec, auto&&...) { failure = ec; });
+    ioc.restart();
+    ioc.run();
+  };
+  const auto read_answer = [&](http::response_parser<http::string_body>& parser) {
+    parser.body_limit(max_response_body);
+    step([&](auto handler) { http::async_read(stream, buffer, parser, handler); });
+  };
+
+  step([&](auto handler) { stream.async_connect(loopback(port), handler); });
+  step([&](auto handler) {
+    asio::async_write(stream, asio::buffer(head.data(), head.size()), handler);
+  });
+  continued_exchange out;
+  http::response_parser<http::string_body> first;
+  read_answer(first);
+  if (!failure && first.get().result() == http::status::continue_) {
+    out.interim_status = 100;
+    step([&](auto handler) {
+      asio::async_write(stream, asio::buffer(body.data(), body.size()), handler);
+    });
+    http::response_parser<http::string_body> final_answer;
+    read_answer(final_answer);
+    if (!failure) out.answer = to_response(final_answer);
+  } else if (!failure) {
+    out.answer = to_response(first);
+  }
+  if (failure)
+    throw http_error("request with Expect: 100-continue to 127.0.0.1:" + std::to_string(port) +
+                     ": " +
+                     (failure == beast::error::timeout
+                          ? "no answer within " + std::to_string(timeout.count()) + " ms"
+                          : failure.message()));
+  return out;
+}
+
 pipelined_run pipeline_without_reading(unsigned short port, const std::string& bytes,
                                        std::chrono::milliseconds timeout) {
   asio::io_context ioc;

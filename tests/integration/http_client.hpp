@@ -100,6 +100,18 @@ class http_client final {
 std::optional<http_response> raw_exchange(unsigned short port, std::string_view bytes,
                                           std::chrono::milliseconds timeout = 15s);
 
+// A request sent as a strict client sends one with Expect: 100-continue (RFC 9110 §10.1.1): its
+// head, then its body only after the server's 100 (Continue). `interim_status` is 100 when the
+// server asked for the body, 0 when it answered finally without reading it; throws when the
+// server says nothing within `timeout`.
+struct continued_exchange {
+  int interim_status = 0;
+  http_response answer;
+};
+continued_exchange exchange_with_continue(unsigned short port, std::string_view head,
+                                          std::string_view body,
+                                          std::chrono::milliseconds timeout = 15s);
+
 struct pipelined_run {
   std::vector<http_response> answers;
   bool closed_by_server = false;  // the reads ended at EOF or a reset, not at the deadline

@@ -38,6 +38,10 @@ TEST_CASE("a body framed by anything but Content-Length or chunked alone gets 40
       {"HTTP/1.1", "Transfer-Encoding: gzip\r\nContent-Length: 2\r\n"},
       {"HTTP/1.1", "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n"},
       {"HTTP/1.1", "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n"},
+      // Chunked twice (RFC 9112 §6.1 forbids it): a proxy that decodes it twice and an api that
+      // decodes it once would each see another body.
+      {"HTTP/1.1", "Transfer-Encoding: chunked, chunked\r\n"},
+      {"HTTP/1.1", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"},
       {"HTTP/1.0", "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n"},
   }));
   CAPTURE(version, framing);
@@ -117,6 +121,22 @@ TEST_CASE("a request target in absolute form is served by its path", "[integrati
     INFO(r->describe());
     CHECK(r->status == 200);
   }
+  SECTION("its authority, not the Host header, names the server") {
+    // A loopback api answers only for loopback names (cross_site_guard): the target's authority
+    // decides, whatever Host came with it (RFC 9112 §3.2.2).
+    const auto to_us = raw_exchange(
+        s.http_port(), "GET http://" + authority + "/health HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        10s);
+    REQUIRE(to_us);
+    INFO(to_us->describe());
+    CHECK(to_us->status == 200);
+    const auto elsewhere = raw_exchange(
+        s.http_port(), "GET http://example.com/health HTTP/1.1\r\nHost: " + authority + "\r\n\r\n",
+        10s);
+    REQUIRE(elsewhere);
+    INFO(elsewhere->describe());
+    check_error(*elsewhere, 421, "misdirected_request");
+  }
   SECTION("another scheme, or no authority, is refused") {
     const auto target = GENERATE_COPY(as<std::string>{}, "ftp://" + authority + "/health",
                                       "http:/health", "http://user@" + authority + "/health");
@@ -127,5 +147,29 @@ TEST_CASE("a request target in absolute form is served by its path", "[integrati
     REQUIRE(r);
     INFO(r->describe());
     check_error(*r, 400, "bad_request");
+  }
+}
+
+TEST_CASE("a body behind Expect: 100-continue is asked for only when it will be read",
+          "[integration][rest]") {
+  // A strict client sends the body only after the 100 (Continue); curl waits a second for it.
+  stack s;
+  const std::string body = R"({"name":"Patient"})";
+  const auto head = [&](std::size_t length) {
+    return "POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+           "Expect: 100-continue\r\nContent-Length: " +
+           std::to_string(length) + "\r\n\r\n";
+  };
+  SECTION("a body within the limit") {
+    const continued_exchange run = exchange_with_continue(s.http_port(), head(body.size()), body);
+    INFO(run.answer.describe());
+    CHECK(run.interim_status == 100);
+    CHECK(run.answer.status == 201);
+  }
+  SECTION("a body over 16 KiB is refused from its head, before it is sent") {
+    const continued_exchange run = exchange_with_continue(s.http_port(), head(20 * 1024), "");
+    INFO(run.answer.describe());
+    CHECK(run.interim_status == 0);
+    check_error(run.answer, 413, "payload_too_large");
   }
 }
