@@ -31,6 +31,8 @@ class media_folder final {
       std::ofstream(root_ / video / "index.m3u8")
           << "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg00.ts\n#EXT-X-ENDLIST\n";
       std::ofstream(root_ / video / "seg00.ts") << segment_bytes;
+      // Not media: a folder may hold other files, which no token opens.
+      std::ofstream(root_ / video / "notes.txt") << segment_bytes;
     }
   }
   ~media_folder() {
@@ -69,6 +71,8 @@ std::string refusal(http_client& http, std::string_view video, std::string_view 
   if (r.status == 200) {
     CHECK(r.body == segment_bytes);
     CHECK(r.header("Content-Type") == "video/mp2t");
+    // Served for one token's holder: no shared cache may keep it for another.
+    CHECK(r.header("Cache-Control") == "no-store");
     return "";
   }
   INFO(r.describe());
@@ -197,7 +201,7 @@ TEST_CASE("forged, cross-video, missing and misplaced tokens get no media",
   for (const std::string target :
        {"/media/v01/..%2F..%2Fetc%2Fpasswd?token=", "/media/../v01/seg00.ts?token=",
         "/media/v01/.hidden?token=", "/media/v01/sub/seg00.ts?token=", "/media/v01/?token=",
-        "/media/v01/seg00.exe?token="}) {
+        "/media/v01/seg00.exe?token=", "/media/v01/notes.txt?token="}) {
     CAPTURE(target);
     const auto r = http.get(target + played.token);
     CHECK((r.status == 400 || r.status == 404));
