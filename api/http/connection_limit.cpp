@@ -65,6 +65,11 @@ std::size_t connection_limit::open_from(const boost::asio::ip::address& peer) co
   return it == per_address_.end() ? 0 : it->second;
 }
 
+std::size_t connection_limit::tracked_addresses() const {
+  const std::lock_guard lock(address_mutex_);
+  return per_address_.size();
+}
+
 bool connection_limit::try_count(const client_address& address) {
   const std::lock_guard lock(address_mutex_);
   std::size_t& count = per_address_[address];

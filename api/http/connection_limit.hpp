@@ -70,6 +70,8 @@ class connection_limit final {
   std::size_t max_per_address() const { return max_per_address_; }
   // Connections open from `peer`'s address (counted only with a per-address cap).
   std::size_t open_from(const boost::asio::ip::address& peer) const;
+  // Addresses with an entry: those with connections open, so the map stays as small as they are.
+  std::size_t tracked_addresses() const;
 
  private:
   friend class connection_slot;

@@ -1,10 +1,12 @@
 #include "api/http/connection_limit.hpp"
-#include "api/http/descriptor_limit.hpp"
 
 #include <catch2/catch.hpp>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "api/http/descriptor_limit.hpp"
 
 namespace streamgate {
 namespace {
@@ -71,6 +73,15 @@ TEST_CASE("one client address holds at most the per-address cap of connections",
   SECTION("the same address written as IPv4-mapped IPv6 counts as the address") {
     CHECK(limit.try_acquire(make_address("::ffff:192.0.2.7")).why ==
           connection_limit::refusal::per_address);
+  }
+  SECTION("an address whose connections all closed is forgotten") {
+    // Else every address that ever connected would keep an entry: growth without bound.
+    for (int i = 0; i < 100; ++i)
+      CHECK(limit.try_acquire(make_address("198.51.100." + std::to_string(i))).slot);
+    first.slot.reset();
+    second.slot.reset();
+    CHECK(limit.open() == 0);
+    CHECK(limit.tracked_addresses() == 0);
   }
   SECTION("a closed connection gives its place back, and a moved slot gives it once") {
     connection_slot moved = std::move(*first.slot);
