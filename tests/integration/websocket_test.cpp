@@ -278,6 +278,7 @@ TEST_CASE("a WebSocket for an unknown or missing user is refused", "[integration
       REQUIRE(json::has_object(m, "error"));
       CHECK(json::str(m["error"], "code") == "not_found");
       CHECK(ws.wait_closed(10s));
+      CHECK(ws.close_code() == 1008);  // policy violation: retrying will not help
     }
   }
   SECTION("no user: 400") { CHECK(ws_upgrade_status(s.http_port(), "/ws") == 400); }

@@ -40,6 +40,16 @@ TEST_CASE("with the worker down the api reports it and answers 503, and recovers
   check_error(waiting, 503, "unavailable");
   // Other routes that need the worker say so too rather than hang.
   check_error(http.get(streams_path(user)), 503, "unavailable");
+  {
+    // A WebSocket opened meanwhile is told so in-band (a browser sees no upgrade's status), and
+    // closed as "try again later" (RFC 6455 §7.4.1, 1013), which a client retries.
+    ws_client ws(s.http_port(), ws_client::target_for(user));
+    const auto m = ws.read_json();
+    INFO("first message: " << json::dump(m));
+    CHECK(json::str(m["error"], "code") == "unavailable");
+    CHECK(ws.wait_closed(10s));
+    CHECK(ws.close_code() == 1013);
+  }
 
   s.start_worker();
   s.wait_healthy();

@@ -123,6 +123,7 @@ void ws_client::start_read() {
       closed_ = ec == websocket::error::closed
                     ? "closed by the server (" + std::string(ws_.reason().reason.c_str()) + ")"
                     : ec.message();
+      if (ec == websocket::error::closed) close_code_ = static_cast<int>(ws_.reason().code);
       changed_.notify_all();
       return;
     }
@@ -200,6 +201,11 @@ bool ws_client::closed_by_server() const {
 bool ws_client::wait_closed(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   return changed_.wait_for(lock, timeout, [this] { return closed_.has_value(); });
+}
+
+std::optional<int> ws_client::close_code() const {
+  std::lock_guard lock(mutex_);
+  return close_code_;
 }
 
 std::vector<std::string> ws_client::received() const {

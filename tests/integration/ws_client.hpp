@@ -55,6 +55,8 @@ class ws_client final {
   bool closed_by_server() const;
   // Waits up to `timeout` for the server to close the connection.
   bool wait_closed(std::chrono::milliseconds timeout);
+  // The code of the server's close frame (RFC 6455 §7.4); none before one came.
+  std::optional<int> close_code() const;
   // Every message received so far, in order, for failure messages.
   std::vector<std::string> received() const;
 
@@ -72,6 +74,7 @@ class ws_client final {
   std::deque<std::string> inbox_;
   std::vector<std::string> history_;
   std::optional<std::string> closed_;  // why the connection ended
+  std::optional<int> close_code_;
 };
 
 // The HTTP status the server answers to a WebSocket upgrade of `target`: 101 when it accepts.
