@@ -10,9 +10,13 @@
 //   worker -> api, ROUTER -> DEALER: four frames per reply, the batch's replies to that api
 //     [corr: decimal text] [outcome: to_string(outcome)] [body: encode_reply_body]
 //     [playback note, or empty when none]
-//   worker -> apis, PUB -> SUB: four frames per event, all the batch's events
+//   worker -> apis, PUB -> SUB: the message's number, then four frames per event, all the
+//     batch's events
+//     [number: decimal text, 1, 2, 3, ... over the worker process's life]
 //     [topic: userId] [event: encode_event_body] [sequence: "<epoch> <seq>"]
 //     [playback note, or empty when none]
+//   A PUB drops the messages a slow api cannot take, unannounced: a number missing tells that api
+//   it may have missed ends and revocations (api/worker_link/zmq_bridge_receive.cpp).
 //   and, for each ping a worker takes, a heartbeat of two frames [""] [dataset id]: an api relies
 //   on a worker only while it hears it here too (a SUB misses what is published before it joins).
 //   seq numbers a user's events 1, 2, 3, ... within an epoch (one worker process's life with

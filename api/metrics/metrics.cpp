@@ -108,6 +108,10 @@ std::string api_metrics::render(const link_stats* link, bool worker_up,
          "ZeroMQ messages refused, not queued, or malformed.");
   sample(out, "streamgate_zmq_dropped_total", "",
          link ? get(link->refused) + get(link->queue_full) + get(link->malformed) : 0);
+  header(out, "streamgate_worker_event_gaps_total", "counter",
+         "Gaps in a worker's numbered event messages this api heard (its PUB dropped what this "
+         "api could not take); each refuses older playback tokens and resyncs every WebSocket.");
+  sample(out, "streamgate_worker_event_gaps_total", "", link ? get(link->event_gaps) : 0);
   header(out, "streamgate_worker_foreign_dataset_total", "counter",
          "Heartbeats of workers refused because they serve another dataset than this api.");
   sample(out, "streamgate_worker_foreign_dataset_total", "",

@@ -16,6 +16,9 @@ struct link_stats {
   std::atomic<std::uint64_t> late_replies{0};  // replies nobody waits for any more (or to a retry)
   std::atomic<std::uint64_t> malformed{0};     // replies and events not in the wire format
   std::atomic<std::uint64_t> events{0};        // events received from the workers
+  // Gaps in a worker's numbered messages of events: its PUB dropped what this api's SUB could
+  // not take (a slow api), or the SUB reconnected on its own.
+  std::atomic<std::uint64_t> event_gaps{0};
   // Heartbeats of a worker whose dataset is not the one this api serves (hardening: two workers
   // on different stores would each grant a user the limit); such a worker gets no request.
   std::atomic<std::uint64_t> foreign_dataset{0};

@@ -85,6 +85,8 @@ class zmq_bridge final {
     bool resync_when_heard = true;  // new, or disconnected since it was last heard
     // Wall-clock ms since when it was not heard (the api's start, or the disconnect).
     std::int64_t unheard_since_ms = 0;
+    // The number its next message of events should have; none until one is heard after joining.
+    std::optional<std::uint64_t> next_event_message{};
     // The dataset its heartbeats announce; a worker of another dataset than the api's is never
     // routed to (docs/design.md, "Stores": one dataset per deployment; serves_our_dataset).
     std::string dataset{};
@@ -131,6 +133,12 @@ class zmq_bridge final {
   // One reply or event: the frames_per_entry frames from `entry` (zmq_bridge_receive.cpp).
   void take_reply(std::size_t worker, const zmq::message_t* entry, clock::time_point now);
   void take_event(const zmq::message_t* entry);
+  // Whatever was published while this api could not hear it may have ended streams and revoked
+  // tokens unheard: playback tokens signed before `since_ms` are refused, every confirmed bearer
+  // token is asked again, and every WebSocket fetches a fresh snapshot.
+  void forget_what_went_unheard(std::int64_t since_ms);
+  // The number of a message of events from `w`; a gap before it means messages were dropped.
+  void note_event_message(worker_sockets& w, std::uint64_t number);
   // Its heartbeats named the dataset this api serves (or neither has one yet).
   bool serves_our_dataset(const worker_sockets& w) const;
   void note_dataset(worker_sockets& w, std::string_view dataset);

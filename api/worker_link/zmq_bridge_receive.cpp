@@ -29,7 +29,8 @@ constexpr std::size_t max_receive_batch = 64;
 // [sequence] [playback note, or empty]; a message holds one or more (common/messages.hpp).
 constexpr std::size_t frames_per_entry = 4;
 
-std::optional<std::uint64_t> parse_corr(std::string_view text) {
+// A decimal frame: a reply's corr, a message's number.
+std::optional<std::uint64_t> parse_number(std::string_view text) {
   std::uint64_t corr = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), corr);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
@@ -47,6 +48,11 @@ bool read_note(const zmq::message_t& frame, std::optional<playback_note>& note) 
 
 bool holds_entries(const std::vector<zmq::message_t>& frames) {
   return !frames.empty() && frames.size() % frames_per_entry == 0;
+}
+
+// A message of events: its number, then the entries.
+bool holds_numbered_entries(const std::vector<zmq::message_t>& frames) {
+  return frames.size() > 1 && (frames.size() - 1) % frames_per_entry == 0;
 }
 
 }  // namespace
@@ -69,7 +75,7 @@ bool zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
 
 void zmq_bridge::take_reply(std::size_t worker, const zmq::message_t* entry,
                             clock::time_point now) {
-  const auto corr = parse_corr(entry[0].to_string_view());
+  const auto corr = parse_number(entry[0].to_string_view());
   const auto result = parse_outcome(entry[1].to_string_view());
   std::optional<playback_note> note;
   if (!corr || !result || !read_note(entry[3], note)) {
@@ -103,30 +109,50 @@ bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
   while (taken < max_receive_batch && receive_message(w.events, frames_)) {
     w.last_heard = now;
     // Joined (again): events published before may have missed every socket, and a crashed
-    // worker may have committed decisions it never published, so each fetches a snapshot.
-    // Ends it published meanwhile went unheard too: playback tokens signed before the gap began
-    // are distrusted (docs/design.md §9). Those signed during it, from its replies, stay valid:
-    // else an api would refuse the tokens it handed out while its SUB was still joining.
-    // A token revoked meanwhile went unheard as well: every confirmation is asked again.
+    // worker may have committed decisions it never published. Tokens signed before the gap
+    // began are distrusted (docs/design.md §9); those signed during it, from its replies, stay
+    // valid: else an api would refuse the tokens it handed out while its SUB was still joining.
     if (std::exchange(w.resync_when_heard, false)) {
-      playback_.distrust_until(w.unheard_since_ms);
-      confirmed_tokens_.clear();
-      events_.resync_all();
+      forget_what_went_unheard(w.unheard_since_ms);
+      w.next_event_message.reset();
     }
     if (frames_.size() == 2 && frames_[0].size() == 0) {  // a heartbeat, naming the dataset
       ++taken;
       note_dataset(w, frames_[1].to_string_view());
       continue;
     }
-    if (!holds_entries(frames_)) {
+    const auto number =
+        holds_numbered_entries(frames_) ? parse_number(frames_[0].to_string_view()) : std::nullopt;
+    if (!number) {
       ++taken;
       stats_.malformed.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    for (std::size_t f = 0; f < frames_.size(); f += frames_per_entry, ++taken)
+    note_event_message(w, *number);
+    for (std::size_t f = 1; f < frames_.size(); f += frames_per_entry, ++taken)
       take_event(&frames_[f]);
   }
   return taken >= max_receive_batch;
+}
+
+void zmq_bridge::forget_what_went_unheard(std::int64_t since_ms) {
+  playback_.distrust_until(since_ms);
+  confirmed_tokens_.clear();
+  events_.resync_all();
+}
+
+void zmq_bridge::note_event_message(worker_sockets& w, std::uint64_t number) {
+  const std::optional<std::uint64_t> expected = std::exchange(w.next_event_message, number + 1);
+  if (!expected || number == *expected) return;
+  // Its PUB dropped messages this api's SUB could not take in time, or the SUB reconnected on
+  // its own: ends and revocations may have gone unheard. When they were published is unknown,
+  // so every token signed until now is distrusted (docs/design.md §9).
+  stats_.event_gaps.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn(
+      "missed messages of a worker's events (message {} came, {} was next): playback "
+      "tokens signed until now are refused until renewed, and every WebSocket resyncs",
+      number, *expected);
+  forget_what_went_unheard(wall_ms());
 }
 
 void zmq_bridge::take_event(const zmq::message_t* entry) {

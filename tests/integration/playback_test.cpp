@@ -1,7 +1,8 @@
 // Playback enforcement (docs/design.md §9) with two apis sharing a key and one worker: a live
 // stream's token plays on both; once the stream ends (stop, stop-all, expiry, eviction) the
 // *other* api refuses it, with no round trip to a worker; forged, cross-video and old tokens are
-// refused, and the authorize route for an origin in front agrees with the media route.
+// refused, and the authorize route for an origin in front agrees with the media route. An api
+// that missed events (its link fell behind) distrusts the tokens it signed before.
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -270,4 +271,72 @@ TEST_CASE("after a worker restart, older tokens need a heartbeat", "[integration
       },
       20s));
   CHECK(refusal(http, video_1, fresh).empty());
+}
+
+// [link]: the worker link alone is tested, the same whatever the store, so on one store only.
+TEST_CASE("an api that missed events refuses the tokens it signed before, and its sockets resync",
+          "[integration][playback][link]") {
+  media_folder media;
+  // Api 0 hears the worker's events through a relay the test holds up: a link that falls behind,
+  // while its requests and replies still flow. Api 1 floods the worker meanwhile.
+  stack s(stack_options{}
+              .apis(2)
+              .api_args({"--media-root", media.path(), "--start-rate", "0"})
+              .api_env({"STREAMGATE_PLAYBACK_KEY=" + shared_key})
+              .events_relayed_to(0));
+  http_client behind(s.http_port(0));
+  http_client other(s.http_port(1));
+  const auto user = create_user(behind);
+  const auto ending = start_playing(behind, user, "tv");
+  const auto living = start_playing(behind, user, "phone");
+  REQUIRE(refusal(behind, video_1, ending.token).empty());
+  ws_client ws(s.http_port(0), ws_client::target_for(user));
+  CHECK(read_snapshot(ws, user)["streams"].Size() == 2);
+
+  // A user whose every denied start is a large event, naming the user's live streams.
+  constexpr int crowd_streams = 100;
+  const auto crowd = create_user(other, crowd_streams);
+  for (int i = 0; i < crowd_streams; ++i)
+    REQUIRE(start(other, crowd, start_args{}.session("c" + std::to_string(i))).status == 201);
+  const auto denied_start = [&] {
+    REQUIRE(start(other, crowd, start_args{}.session("over")).status == 429);
+  };
+
+  // The worker's PUB drops what api 0 cannot take once its socket toward the relay is full (at
+  // most tcp_wmem's largest buffer) and then its queue (worker/server/worker_loop.cpp,
+  // events_high_water_mark: 1,562 messages; a sequential start's event leaves alone). A denied
+  // event names 100 streams of at least 50 bytes each, so this many starts fill both, with a
+  // quarter to spare.
+  constexpr std::size_t queued_messages = 1'562;
+  constexpr std::size_t least_event_bytes = crowd_streams * 50;
+  std::size_t socket_bytes = 4 << 20;
+  std::ifstream("/proc/sys/net/ipv4/tcp_wmem") >> socket_bytes >> socket_bytes >> socket_bytes;
+  const std::size_t flood = (queued_messages + socket_bytes / least_event_bytes) * 5 / 4;
+  s.events_relay().pause();
+  for (std::size_t i = 0; i < flood; ++i) denied_start();
+  REQUIRE(other.del(stream_path(user, ending.id)).status == 204);  // unheard on api 0
+  s.events_relay().resume();
+
+  // Api 0 takes what was queued, then sees the next message's number skip the dropped ones.
+  REQUIRE(wait_until(
+      [&] {
+        denied_start();
+        return sample_value(behind.get("/metrics").body, "streamgate_worker_event_gaps_total") >= 1;
+      },
+      30s));
+  // When the dropped messages were published is unknown: every token it signed until then is
+  // refused, the ended stream's and the live one's, until a heartbeat renews the live one.
+  CHECK(refusal(behind, video_1, ending.token) == "token_expired");
+  CHECK(refusal(behind, video_1, living.token) == "token_expired");
+  const auto beat = behind.post(heartbeat_path(user, living.id), "");
+  INFO(beat.describe());
+  REQUIRE(beat.status == 200);
+  CHECK(refusal(behind, video_1, token_in(beat.json())).empty());
+  // The user's socket missed the end too: it is sent a fresh snapshot without the stream.
+  const auto snapshot = ws.read_until(
+      [](const json::value& m) {
+        return json::str(m, "type") == "snapshot" && m["streams"].Size() == 1;
+      },
+      10s, "a snapshot with the live stream alone");
+  CHECK(json::str(snapshot["streams"][0], "streamId") == living.id);
 }

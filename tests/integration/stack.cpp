@@ -197,6 +197,12 @@ void stack::choose_ports() {
   }
   http_ports_.clear();
   for (int i = 0; i < options_.api_count; ++i) http_ports_.push_back(fresh());
+  if (options_.relayed_events_api) events_relay_ = std::make_unique<tcp_relay>(events_port(0));
+}
+
+tcp_relay& stack::events_relay() {
+  if (!events_relay_) throw std::logic_error("events_relay: no api's events are relayed");
+  return *events_relay_;
 }
 
 std::filesystem::path stack::worker_log(int worker) const {
@@ -249,7 +255,8 @@ std::vector<std::string> stack::api_flags(int api) const {
     flags.push_back("--requests");
     flags.push_back(endpoint(requests_port(w)));
     flags.push_back("--events");
-    flags.push_back(endpoint(events_port(w)));
+    flags.push_back(endpoint(w == 0 && options_.relayed_events_api == api ? events_relay_->port()
+                                                                          : events_port(w)));
   }
   if (options_.verdict_timeout) {
     flags.push_back("--verdict-timeout-ms");

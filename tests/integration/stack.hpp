@@ -19,6 +19,7 @@
 #include "process.hpp"
 #include "redis_cluster.hpp"
 #include "redis_server.hpp"
+#include "tcp_relay.hpp"
 
 namespace streamgate::it {
 
@@ -37,6 +38,8 @@ struct stack_options {
   std::vector<std::string> more_api_flags;
   std::vector<std::string> more_api_env;  // "NAME=value"
   std::chrono::milliseconds start_timeout = 20s;
+  // This api hears worker 0's events through a relay the test can pause (stack::events_relay).
+  std::optional<int> relayed_events_api;
 
   stack_options& lease_seconds(int seconds) {
     lease = seconds;
@@ -72,6 +75,10 @@ struct stack_options {
   }
   stack_options& api_args(std::vector<std::string> flags) {
     more_api_flags = std::move(flags);
+    return *this;
+  }
+  stack_options& events_relayed_to(int api) {
+    relayed_events_api = api;
     return *this;
   }
   // Added to the apis' environment (which otherwise holds no STREAMGATE_* variable).
@@ -111,6 +118,8 @@ class stack final {
   redis_server* redis() { return redis_.get(); }
   // The test's Redis Cluster; null unless the store is one.
   redis_cluster* cluster() { return cluster_.get(); }
+  // The relay of stack_options::events_relayed_to; throws when the options asked for none.
+  tcp_relay& events_relay();
 
   // A worker, on the same ports and store each time.
   void start_worker(int worker = 0);
@@ -159,6 +168,7 @@ class stack final {
   std::vector<unsigned short> requests_ports_;
   std::vector<unsigned short> events_ports_;
   std::vector<unsigned short> http_ports_;
+  std::unique_ptr<tcp_relay> events_relay_;
   std::vector<std::unique_ptr<process>> workers_;
   // Where each worker's log stood when it was last started (the log is appended to).
   std::vector<std::uintmax_t> worker_log_offsets_;

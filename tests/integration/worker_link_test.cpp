@@ -180,12 +180,13 @@ bool answers_ping(zmq::socket_t& dealer, std::chrono::milliseconds timeout) {
 }
 
 // Takes every message a SUB has received by now; true when one holds an event of `user`. A
-// message holds a batch's events, four frames each, the first the user (common/messages.hpp).
+// message holds its number, then a batch's events, four frames each, the first the user
+// (common/messages.hpp).
 bool drain_for_user(zmq::socket_t& sub, const std::string& user) {
   bool found = false;
   std::vector<zmq::message_t> frames;
   while (zmq::recv_multipart(sub, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
-    for (std::size_t f = 0; f < frames.size(); f += 4)
+    for (std::size_t f = 1; f < frames.size(); f += 4)
       found = found || frames[f].to_string() == user;
     frames.clear();
   }

@@ -1,6 +1,6 @@
 // What a worker sends after a batch (worker/server/outgoing.hpp, frames in common/messages.hpp):
 // each api's replies as one message in the batch's order, the events as one, and never more than
-// max_entries_per_message entries in a message.
+// max_entries_per_message entries in a message; each message of events numbered.
 
 #include "worker/server/outgoing.hpp"
 
@@ -36,6 +36,15 @@ std::vector<std::string> heads(const std::vector<zmq::message_t>& frames) {
   std::vector<std::string> out;
   for (std::size_t f = 0; f < frames.size(); f += 4) out.push_back(frames[f].to_string());
   return out;
+}
+
+// A message of events: its number, then the entries. Returns the number; `entries` the rest.
+std::string numbered(std::vector<zmq::message_t> frames, std::vector<zmq::message_t>& entries) {
+  REQUIRE(!frames.empty());
+  const std::string number = frames.front().to_string();
+  entries.clear();
+  for (std::size_t f = 1; f < frames.size(); ++f) entries.push_back(std::move(frames[f]));
+  return number;
 }
 
 }  // namespace
@@ -99,7 +108,7 @@ TEST_CASE("a batch's replies go to each api as one message, in the batch's order
   }
 }
 
-TEST_CASE("a batch's events leave as one message, several past max_entries_per_message",
+TEST_CASE("a batch's events leave numbered, as one message, several past the entries' cap",
           "[unit][outgoing]") {
   zmq::context_t context;
   // Any socket sends the frames alike; a PAIR over inproc delivers them without the PUB's
@@ -114,9 +123,12 @@ TEST_CASE("a batch's events leave as one message, several past max_entries_per_m
   for (std::size_t i = 0; i < max_entries_per_message + 3; ++i)
     events.push_back({"user-" + std::to_string(i), verdict{}, "dataset " + std::to_string(i + 1),
                       i == 1 ? "end st_1" : ""});
-  publish_events(out, events);
+  std::uint64_t messages = 41;  // published before
+  publish_events(out, events, messages);
+  CHECK(messages == 43);
 
-  const std::vector<zmq::message_t> first = receive(in);
+  std::vector<zmq::message_t> first;
+  CHECK(numbered(receive(in), first) == "42");
   const std::vector<std::string> topics = heads(first);
   REQUIRE(topics.size() == max_entries_per_message);
   CHECK(topics.front() == "user-0");
@@ -126,9 +138,12 @@ TEST_CASE("a batch's events leave as one message, several past max_entries_per_m
   std::vector<std::string> rest;
   for (std::size_t i = max_entries_per_message; i < events.size(); ++i)
     rest.push_back("user-" + std::to_string(i));
-  CHECK(heads(receive(in)) == rest);
+  std::vector<zmq::message_t> second;
+  CHECK(numbered(receive(in), second) == "43");
+  CHECK(heads(second) == rest);
 
-  publish_events(out, {});
+  publish_events(out, {}, messages);
   out.send(zmq::str_buffer("after"), zmq::send_flags::none);
   CHECK(receive(in).front().to_string() == "after");  // no events, no message
+  CHECK(messages == 43);                              // and no number taken
 }

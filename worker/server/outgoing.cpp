@@ -57,9 +57,14 @@ void send_replies(zmq::socket_t& router, const std::vector<reply_address>& to,
   }
 }
 
-void publish_events(zmq::socket_t& pub, const std::vector<published_event>& events) {
+void publish_events(zmq::socket_t& pub, const std::vector<published_event>& events,
+                    std::uint64_t& messages) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     const published_event& e = events[i];
+    if (i % max_entries_per_message == 0) {
+      const std::string number = std::to_string(++messages);
+      send_frame(pub, zmq::buffer(number), false);
+    }
     const std::string body = encode_event_body(e.body);
     send_frame(pub, zmq::buffer(e.topic), false);
     send_frame(pub, zmq::buffer(body), false);

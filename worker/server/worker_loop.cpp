@@ -209,7 +209,7 @@ void worker_loop::answer_batch(bool expiry_due) {
     batch_stats_.observe_batch_time(std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - began));
   }
-  publish_events(events_, to_publish_);
+  publish_events(events_, to_publish_, event_messages_);
   send_replies(requests_, waiting_, replies_);
   waiting_.clear();
   bodies_.clear();

@@ -64,6 +64,7 @@ class worker_loop final {
   std::vector<request_body> bodies_;
   std::vector<reply> replies_;
   std::vector<published_event> to_publish_;
+  std::uint64_t event_messages_ = 0;  // published so far; numbers them (publish_events)
   batch_stats batch_stats_;
   std::atomic<std::uint64_t> dropped_{0};
 };

@@ -1,0 +1,32 @@
+#pragma once
+
+// A TCP relay on loopback: a link between a client and a server that a test can hold up, as a
+// congested network or a peer that stopped reading would. Each connection to port() is relayed
+// to `upstream_port`. While paused, nothing more is read from the server's side, so what the
+// server sends backs up into its own socket buffers (and then its queues) as toward a reader that
+// fell behind; what the client sends still goes through. Used between a worker's PUB and one
+// api's SUB (docs/design.md §9, an api that misses events). The relay itself holds little: its
+// reads are 16 KiB, and its socket toward the server asks for a small receive buffer.
+
+#include <memory>
+
+namespace streamgate::it {
+
+class tcp_relay final {
+ public:
+  explicit tcp_relay(unsigned short upstream_port);
+  ~tcp_relay();
+  tcp_relay(const tcp_relay&) = delete;
+  tcp_relay& operator=(const tcp_relay&) = delete;
+
+  unsigned short port() const;
+  // Both return once the relay's thread has applied them.
+  void pause();
+  void resume();
+
+ private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
+
+}  // namespace streamgate::it
