@@ -5,6 +5,7 @@
 #include <utility>
 #include <variant>
 
+#include "api/worker_link/route_key.hpp"
 #include "common/codec.hpp"
 
 namespace streamgate {
@@ -38,18 +39,6 @@ struct idempotence final {
   bool operator()(const rotate_token_request&) const { return true; }  // sets the same hash
   bool operator()(const delete_user_request&) const { return false; }  // a resend would be 404
 };
-
-// A user's requests go to one worker; requests about no user spread by their corr.
-std::size_t route_key_of(const request_body& body, std::uint64_t corr) {
-  return std::visit(
-      [corr](const auto& r) -> std::size_t {
-        if constexpr (requires { r.user_id; })
-          return std::hash<std::string_view>{}(r.user_id);
-        else
-          return static_cast<std::size_t>(corr);
-      },
-      body);
-}
 
 }  // namespace
 

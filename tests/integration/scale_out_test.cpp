@@ -2,6 +2,7 @@
 // 3-master Redis Cluster. Any worker serves any request, events reach every api, a dead worker's
 // requests move to the other one, and Redis's AOF keeps every committed stream across a restart.
 
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <latch>
@@ -201,6 +202,27 @@ TEST_CASE("a verdict for a request made on api 1 reaches the user's WebSocket on
   }
   // And nothing of this user reached the other user's WebSocket.
   CHECK(count_of(other_user.received(), user) == 0);
+}
+
+TEST_CASE("a user deleted and created again, over 2 apis and 2 workers, is made each time",
+          "[integration][scale]") {
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  stack s(two_by_two(kind));
+  const std::string user = unique_id("again");
+  // Made on one api and deleted on the other, each in turn: the requests travel every route.
+  for (int round = 0; round < 8; ++round) {
+    CAPTURE(round);
+    http_client maker(s.http_port(round % 2));
+    http_client deleter(s.http_port((round + 1) % 2));
+    const auto made = maker.post("/api/v1/users", R"({"id":")" + user + R"(","name":"Again"})");
+    INFO(made.describe());
+    REQUIRE(made.status == 201);
+    REQUIRE(start(maker, user, start_args{}.session("tv")).status == 201);
+    const auto gone = deleter.del(user_path(user));
+    INFO(gone.describe());
+    REQUIRE(gone.status == 204);
+  }
 }
 
 TEST_CASE("kill -9 of one worker under load: the other serves everything, nothing decided twice",

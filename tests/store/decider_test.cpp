@@ -54,6 +54,22 @@ struct seeded_worker {
   decider d;
 };
 
+// Two workers on one seeded shared store of `kind`, each with its own connection and decider.
+struct two_workers {
+  explicit two_workers(const std::string& kind)
+      : ts(kind),
+        store_a(ts.open()),
+        a(seeded(*store_a), test_rules()),
+        store_b(ts.open()),
+        b(*store_b, test_rules()) {}
+
+  test_store ts;
+  std::unique_ptr<store> store_a;
+  decider a;
+  std::unique_ptr<store> store_b;
+  decider b;
+};
+
 batch_result decide(decider& d, std::vector<request_body> requests,
                     std::vector<std::string> due = {}) {
   batch_result r;
@@ -171,29 +187,42 @@ TEST_CASE("two workers deciding for one user at once: only one commits, the othe
           "[store][decider][conflict]") {
   const std::string kind = GENERATE("redis", "cluster");
   CAPTURE(kind);
-  test_store ts(kind);
-  auto store_a = ts.open();
-  seed(*store_a);
-  auto store_b = ts.open();
-  decider a(*store_a, test_rules());
-  decider b(*store_b, test_rules());
+  two_workers w(kind);
   // dave's limit is one stream. Both workers cache his state with no stream...
-  CHECK(decide(a, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
-  CHECK(decide(b, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
+  CHECK(decide(w.a, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
+  CHECK(decide(w.b, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
   // ...then worker A grants the only slot, so B's cached state is stale.
-  CHECK(decide(a, {start_of("dave", "ra")}).replies[0].status == outcome::allowed);
+  CHECK(decide(w.a, {start_of("dave", "ra")}).replies[0].status == outcome::allowed);
 
-  const batch_result on_b = decide(b, {start_of("dave", "rb")});
+  const batch_result on_b = decide(w.b, {start_of("dave", "rb")});
   // B decided "allowed" on its stale copy, the store refused that commit, and B decided again on
   // what A committed: denied, and only that decision was told.
-  CHECK(b.counters().conflicts == 1);
+  CHECK(w.b.counters().conflicts == 1);
   CHECK(on_b.replies[0].status == outcome::denied);
   REQUIRE(on_b.events.size() == 1);
   REQUIRE(std::holds_alternative<verdict>(on_b.events[0].body));
   CHECK_FALSE(std::get<verdict>(on_b.events[0].body).allowed);
-  CHECK(on_b.events[0].sequence == store_b->dataset_id() + " 2");
+  CHECK(on_b.events[0].sequence == w.store_b->dataset_id() + " 2");
 
-  CHECK(live_streams(a, "dave").size() == 1);  // exactly one stream
+  CHECK(live_streams(w.a, "dave").size() == 1);  // exactly one stream
+}
+
+TEST_CASE("a user deleted by one worker is created again by another that still holds it",
+          "[store][decider][conflict]") {
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  two_workers w(kind);
+  create_user_request olga;
+  olga.id = "olga";
+  olga.name = "Olga";
+  // Worker B made olga and holds her state; worker A (her requests' worker after a route change)
+  // deletes her, so B's copy is stale.
+  REQUIRE(decide(w.b, {olga}).replies[0].status == outcome::created);
+  REQUIRE(decide(w.a, {delete_user_request{"olga"}}).replies[0].status == outcome::no_content);
+  // Whether a user exists is the store's answer, not B's copy: she is made again, not refused as
+  // one that already exists.
+  CHECK(decide(w.b, {olga}).replies[0].status == outcome::created);
+  CHECK(decide(w.a, {get_user_request{"olga"}}).replies[0].status == outcome::ok);
 }
 
 TEST_CASE("a worker alone meets no version conflict: each commit moves its copy's version along",

@@ -16,13 +16,17 @@ namespace streamgate {
 
 namespace {
 
-// Ops that only read a user: on a shared store their state is reloaded, so a read never shows
-// what another worker has since changed.
-bool reads_only(const request_body& body) {
+// Ops whose user is reloaded on a shared store rather than taken from the cache, which another
+// worker may have made stale. Those that only read, so a read never shows what another worker
+// has since changed; and a create, whose refusal of a user that exists commits nothing, so no
+// version check would catch a copy of a user another worker has since deleted. (Every other op
+// commits, version-checked, and is decided again on what the store holds when it conflicts.)
+bool needs_fresh_state(const request_body& body) {
   return std::holds_alternative<get_user_request>(body) ||
          std::holds_alternative<list_streams_request>(body) ||
          std::holds_alternative<snapshot_request>(body) ||
-         std::holds_alternative<authenticate_request>(body);
+         std::holds_alternative<authenticate_request>(body) ||
+         std::holds_alternative<create_user_request>(body);
 }
 
 // The user a request acts on; nullopt for the ops that are not about one user.
@@ -68,18 +72,18 @@ decider::batch decider::group_batch(const std::vector<request_body>& requests,
     }
     user_group& g = group_for(*user_id);
     g.requests.push_back(i);
-    g.reads = g.reads || reads_only(body);
+    g.fresh = g.fresh || needs_fresh_state(body);
   }
   for (const std::string& id : due_users) group_for(id).expire = true;
   return b;
 }
 
-// One load for the batch: what is not cached, and on a shared store what is only read.
+// One load for the batch: what is not cached, and on a shared store what needs_fresh_state.
 void decider::load_batch(const batch& b) {
   std::vector<std::string> missing;
   std::vector<std::string> reread;
   for (const user_group& g : b.groups)
-    (g.reads && !store_.exclusive() ? reread : missing).push_back(g.user_id);
+    (g.fresh && !store_.exclusive() ? reread : missing).push_back(g.user_id);
   std::vector<std::string> wanted;
   for (std::string& id : missing)
     if (!cache_.contains(id)) wanted.push_back(std::move(id));

@@ -17,7 +17,7 @@ struct decider::user_group {
   std::string user_id;
   std::vector<std::size_t> requests;  // indexes in the batch, in order
   bool expire = false;                // named by the lease index
-  bool reads = false;                 // holds an op that only reads
+  bool fresh = false;                 // holds an op answered from the store's own state
 };
 
 // One try at a group: what it decided, kept until the store answers its commit.
