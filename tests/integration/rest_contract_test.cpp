@@ -388,6 +388,16 @@ TEST_CASE("streams of unknown users and videos and unknown requests are 404",
     check_error(start(http, user, start_args{}.video("no-such-video")), 404, "not_found");
     CHECK(stream_ids(http, user).empty());
   }
+  SECTION("a retry of a start of an unknown video, its requestId now with a known video") {
+    const std::string request_id = unique_id("rq-unknown-video");
+    check_error(start(http, user, start_args{}.video("no-such-video").request(request_id)), 404,
+                "not_found");
+    // The retry is answered the first decision again, about the video that decision was on.
+    const auto retried = start(http, user, start_args{}.request(request_id));
+    check_error(retried, 404, "not_found");
+    CHECK(json::str(retried.json()["error"], "message") == "unknown video 'no-such-video'");
+    CHECK(stream_ids(http, user).empty());
+  }
   SECTION("DELETE all streams of an unknown user") {
     check_error(http.del(streams_path("nobody-" + user)), 404, "not_found");
   }

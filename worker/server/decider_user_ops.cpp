@@ -74,9 +74,10 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
           core::start_result started = core::start(state, r, find_video(r.video_id) != nullptr,
                                                    new_id("s_"), now_ms_, rules_, out);
           // docs/design.md, "Bad input": an unknown video is a 404 to the caller; the denial is
-          // still recorded and published, and a replay maps the same way.
+          // still recorded and published, and a replay maps the same way, naming the video of
+          // the decision it replays (the retry's own may differ).
           if (started.v.reason == "unknown_video")
-            return failure(not_found("unknown video '" + r.video_id + "'"));
+            return failure(not_found("unknown video '" + started.v.video_id + "'"));
           if (!started.v.allowed) return {outcome::denied, std::move(started.v)};
           std::string grant =
               started.v.granted ? grant_if_live(state, started.v.granted->stream_id) : "";
