@@ -31,10 +31,10 @@ constexpr std::size_t frames_per_entry = 4;
 
 // A decimal frame: a reply's corr, a message's number.
 std::optional<std::uint64_t> parse_number(std::string_view text) {
-  std::uint64_t corr = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), corr);
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return corr;
+  return value;
 }
 
 // An entry's playback note into `note` (none when its frame is empty); false when the frame is

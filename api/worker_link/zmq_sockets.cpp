@@ -11,7 +11,8 @@ namespace {
 
 constexpr int requests_hwm = 10'000;
 // Events come unasked, up to max_entries_per_message in a message: about 100,000 at most wait
-// for a strand that fell behind (ZeroMQ drops beyond it, and the gap makes the sockets resync).
+// for a strand that fell behind (the worker's PUB drops beyond it, and the number missing from
+// the next message makes this api distrust and resync, zmq_bridge_receive.cpp).
 constexpr int events_hwm = static_cast<int>(100'000 / max_entries_per_message);
 
 // CURVE client keys of the worker link (docs/design.md §6), set before connecting so every
