@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/ids.hpp"
@@ -24,6 +26,20 @@ constexpr std::array<std::pair<outcome, std::string_view>, 11> outcome_names{{
     {outcome::internal, "internal"},
 }};
 }  // namespace
+
+std::optional<std::string_view> user_named_by(const request_body& body) {
+  return std::visit(
+      [](const auto& r) -> std::optional<std::string_view> {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (requires { r.user_id; })
+          return r.user_id;
+        else if constexpr (std::is_same_v<T, create_user_request>)
+          return r.id ? std::optional<std::string_view>(*r.id) : std::nullopt;
+        else
+          return std::nullopt;
+      },
+      body);
+}
 
 std::string_view to_string(outcome o) {
   for (const auto& [value, name] : outcome_names)

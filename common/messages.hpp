@@ -157,6 +157,11 @@ struct request {
   request_body body;
 };
 
+// The user a request is about: its user_id, or the id a create names. None for the ops about no
+// user, and for a create that leaves the id to the worker. The apis route by it
+// (api/worker_link/route_key), and the worker groups a batch by it (worker/server/decider_batch).
+std::optional<std::string_view> user_named_by(const request_body& body);
+
 // How a request ended; the api maps it to an HTTP status in one table.
 enum class outcome {
   ok,          // 200
