@@ -1,7 +1,6 @@
 // The worker's decider on every store (SQLite, a redis-server, a 3-master Redis Cluster): what it
-// answers and publishes after a commit, and two deciders sharing a Redis store, i.e. two workers
-// deciding for one user at once (a route change, a worker that comes back): the version check
-// lets exactly one of them commit, and the other decides again on what was committed.
+// answers and publishes after a commit, deletions, leases, tokens, pages and its bounded cache.
+// Two workers on one store: decider_conflict_test.cpp.
 
 #include "worker/server/decider.hpp"
 
@@ -17,78 +16,12 @@
 
 #include "common/wire/worker_codec.hpp"
 #include "common/worker_replies.hpp"
-#include "test_store.hpp"
+#include "decider_support.hpp"
 #include "wait.hpp"
 #include "worker/seed.hpp"
 
 namespace streamgate {
 namespace {
-
-core::rules test_rules(int lease_seconds = worker_config{}.lease_seconds) {
-  worker_config config;
-  config.lease_seconds = lease_seconds;
-  return rules_from(config);
-}
-
-void seed(store& s) {
-  REQUIRE(seed_catalog(s, STREAMGATE_CATALOG, test_rules()).has_value());
-}
-
-struct batch_result {
-  std::vector<reply> replies;
-  std::vector<published_event> events;
-};
-
-store& seeded(store& s) {
-  seed(s);
-  return s;
-}
-
-// One worker on a seeded store of `kind`: the store as that worker opened it, and its decider.
-struct seeded_worker {
-  seeded_worker(const std::string& kind, const core::rules& rules, cache_bounds bounds = {})
-      : ts(kind), s(ts.open()), d(seeded(*s), rules, bounds) {}
-
-  test_store ts;
-  std::unique_ptr<store> s;
-  decider d;
-};
-
-// Two workers on one seeded shared store of `kind`, each with its own connection and decider.
-struct two_workers {
-  explicit two_workers(const std::string& kind)
-      : ts(kind),
-        store_a(ts.open()),
-        a(seeded(*store_a), test_rules()),
-        store_b(ts.open()),
-        b(*store_b, test_rules()) {}
-
-  test_store ts;
-  std::unique_ptr<store> store_a;
-  decider a;
-  std::unique_ptr<store> store_b;
-  decider b;
-};
-
-batch_result decide(decider& d, std::vector<request_body> requests,
-                    std::vector<std::string> due = {}) {
-  batch_result r;
-  d.decide(requests, due, r.replies, r.events);
-  return r;
-}
-
-start_request start_of(const std::string& user, const std::string& request_id,
-                       const std::string& session = "") {
-  return start_request{request_id, user, "v01", session};
-}
-
-// The user's live streams, as GET /api/v1/users/{id}/streams lists them.
-std::vector<stream> live_streams(decider& d, const std::string& user) {
-  const batch_result listed = decide(d, {list_streams_request{user}});
-  const auto* streams = std::get_if<std::vector<stream>>(&listed.replies[0].body);
-  REQUIRE(streams);
-  return *streams;
-}
 
 // The events of the first expiry pass that ends something: the lease index names a user once
 // one of its leases is due.
@@ -181,60 +114,6 @@ TEST_CASE("unknown users, existing users and bad plans get their errors on every
   // Created and decided in one batch: the basic plan allows one stream.
   CHECK(r.replies[4].status == outcome::allowed);
   CHECK(r.replies[5].status == outcome::denied);
-}
-
-TEST_CASE("two workers deciding for one user at once: only one commits, the other decides again",
-          "[store][decider][conflict]") {
-  const std::string kind = GENERATE("redis", "cluster");
-  CAPTURE(kind);
-  two_workers w(kind);
-  // dave's limit is one stream. Both workers cache his state with no stream...
-  CHECK(decide(w.a, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
-  CHECK(decide(w.b, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
-  // ...then worker A grants the only slot, so B's cached state is stale.
-  CHECK(decide(w.a, {start_of("dave", "ra")}).replies[0].status == outcome::allowed);
-
-  const batch_result on_b = decide(w.b, {start_of("dave", "rb")});
-  // B decided "allowed" on its stale copy, the store refused that commit, and B decided again on
-  // what A committed: denied, and only that decision was told.
-  CHECK(w.b.counters().conflicts == 1);
-  CHECK(on_b.replies[0].status == outcome::denied);
-  REQUIRE(on_b.events.size() == 1);
-  REQUIRE(std::holds_alternative<verdict>(on_b.events[0].body));
-  CHECK_FALSE(std::get<verdict>(on_b.events[0].body).allowed);
-  CHECK(on_b.events[0].sequence == w.store_b->dataset_id() + " 2");
-
-  CHECK(live_streams(w.a, "dave").size() == 1);  // exactly one stream
-}
-
-TEST_CASE("a user deleted by one worker is created again by another that still holds it",
-          "[store][decider][conflict]") {
-  const std::string kind = GENERATE("redis", "cluster");
-  CAPTURE(kind);
-  two_workers w(kind);
-  create_user_request olga;
-  olga.id = "olga";
-  olga.name = "Olga";
-  // Worker B made olga and holds her state; worker A (her requests' worker after a route change)
-  // deletes her, so B's copy is stale.
-  REQUIRE(decide(w.b, {olga}).replies[0].status == outcome::created);
-  REQUIRE(decide(w.a, {delete_user_request{"olga"}}).replies[0].status == outcome::no_content);
-  // Whether a user exists is the store's answer, not B's copy: she is made again, not refused as
-  // one that already exists.
-  CHECK(decide(w.b, {olga}).replies[0].status == outcome::created);
-  CHECK(decide(w.a, {get_user_request{"olga"}}).replies[0].status == outcome::ok);
-}
-
-TEST_CASE("a worker alone meets no version conflict: each commit moves its copy's version along",
-          "[store][decider][conflict]") {
-  const std::string kind = GENERATE("sqlite", "redis", "cluster");
-  CAPTURE(kind);
-  seeded_worker w(kind, test_rules());
-  for (const std::string session : {"tv", "phone", "tablet"})
-    REQUIRE(decide(w.d, {start_of("alice", "r-" + session, session)}).replies[0].status ==
-            outcome::allowed);
-  CHECK(w.d.counters().conflicts == 0);
-  CHECK(live_streams(w.d, "alice").size() == 3);
 }
 
 TEST_CASE("the worker counts evictions, over-limit starts and replays where it decides them",

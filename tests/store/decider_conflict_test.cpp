@@ -1,0 +1,67 @@
+// Two workers sharing a Redis store decide for one user at once (a route change, a worker that
+// comes back): the version check lets exactly one of them commit, and the other decides again on
+// what was committed. And what is answered without a commit comes from the store, not a copy.
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <variant>
+
+#include "decider_support.hpp"
+
+namespace streamgate {
+
+TEST_CASE("two workers deciding for one user at once: only one commits, the other decides again",
+          "[store][decider][conflict]") {
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  two_workers w(kind);
+  // dave's limit is one stream. Both workers cache his state with no stream...
+  CHECK(decide(w.a, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
+  CHECK(decide(w.b, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
+  // ...then worker A grants the only slot, so B's cached state is stale.
+  CHECK(decide(w.a, {start_of("dave", "ra")}).replies[0].status == outcome::allowed);
+
+  const batch_result on_b = decide(w.b, {start_of("dave", "rb")});
+  // B decided "allowed" on its stale copy, the store refused that commit, and B decided again on
+  // what A committed: denied, and only that decision was told.
+  CHECK(w.b.counters().conflicts == 1);
+  CHECK(on_b.replies[0].status == outcome::denied);
+  REQUIRE(on_b.events.size() == 1);
+  REQUIRE(std::holds_alternative<verdict>(on_b.events[0].body));
+  CHECK_FALSE(std::get<verdict>(on_b.events[0].body).allowed);
+  CHECK(on_b.events[0].sequence == w.store_b->dataset_id() + " 2");
+
+  CHECK(live_streams(w.a, "dave").size() == 1);  // exactly one stream
+}
+
+TEST_CASE("a user deleted by one worker is created again by another that still holds it",
+          "[store][decider][conflict]") {
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  two_workers w(kind);
+  create_user_request olga;
+  olga.id = "olga";
+  olga.name = "Olga";
+  // Worker B made olga and holds her state; worker A (her requests' worker after a route change)
+  // deletes her, so B's copy is stale.
+  REQUIRE(decide(w.b, {olga}).replies[0].status == outcome::created);
+  REQUIRE(decide(w.a, {delete_user_request{"olga"}}).replies[0].status == outcome::no_content);
+  // Whether a user exists is the store's answer, not B's copy: she is made again, not refused as
+  // one that already exists.
+  CHECK(decide(w.b, {olga}).replies[0].status == outcome::created);
+  CHECK(decide(w.a, {get_user_request{"olga"}}).replies[0].status == outcome::ok);
+}
+
+TEST_CASE("a worker alone meets no version conflict: each commit moves its copy's version along",
+          "[store][decider][conflict]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  seeded_worker w(kind, test_rules());
+  for (const std::string session : {"tv", "phone", "tablet"})
+    REQUIRE(decide(w.d, {start_of("alice", "r-" + session, session)}).replies[0].status ==
+            outcome::allowed);
+  CHECK(w.d.counters().conflicts == 0);
+  CHECK(live_streams(w.d, "alice").size() == 3);
+}
+
+}  // namespace streamgate
