@@ -26,6 +26,10 @@ constexpr auto ping_interval_down = 100ms;
 constexpr auto liveness_window = 1500ms;
 // A retry sooner than this would only add load to a worker that is merely slow.
 constexpr auto min_retry_interval = 50ms;
+// A call is looked at again at least this often. It is resent only when it may be lost
+// (may_be_lost), so a look costs a timer; and a start accepted for a minute whose worker crashed
+// goes out again soon after a worker can take it, not a quarter of the minute later.
+constexpr auto max_retry_interval = 500ms;
 
 // The WebSocket error a start's sockets get when no worker decided it.
 std::string given_up_message(std::string_view request_id) {
@@ -175,7 +179,8 @@ void zmq_bridge::take_calls() {
   for (worker_call& c : taken_) {
     const std::uint64_t corr = c.corr;
     const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now);
-    const auto interval = std::max<std::chrono::milliseconds>(window / 4, min_retry_interval);
+    const auto interval =
+        std::clamp<std::chrono::milliseconds>(window / 4, min_retry_interval, max_retry_interval);
     const auto [it, inserted] =
         pending_.try_emplace(corr, pending_call{std::move(c), interval, {}, std::nullopt, 0});
     if (!inserted) continue;  // corrs are unique; a repeat is a bug, not a second caller
@@ -245,7 +250,8 @@ bool zmq_bridge::may_be_lost(const pending_call& p, clock::time_point now) const
 void zmq_bridge::schedule(std::uint64_t corr, pending_call& p, clock::time_point now) {
   if (p.call.idempotent) {
     p.next_action = std::min(now + p.retry_interval, p.call.deadline);
-    p.retry_interval *= 2;
+    p.retry_interval =
+        std::min<std::chrono::milliseconds>(p.retry_interval * 2, max_retry_interval);
   } else {
     p.next_action = p.call.deadline;
   }
