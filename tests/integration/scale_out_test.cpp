@@ -225,6 +225,53 @@ TEST_CASE("a user deleted and created again, over 2 apis and 2 workers, is made 
   }
 }
 
+TEST_CASE("a worker whose users moved while it hung renews and stops what the other one started",
+          "[integration][scale]") {
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  stack s(two_by_two(kind));
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+  const auto workers_alive = [&] {
+    return sample_value(http.get("/metrics").body, "streamgate_workers_alive");
+  };
+  const answer first = start_and_record(http, user, "first", user + "-first");
+  INFO(first.problem);
+  REQUIRE(first.status == 201);
+  std::vector<std::string> streams{first.stream_id};
+  // Each worker hangs in turn while a stream is started, so the user's requests move to the other
+  // one. When the user's own worker is back, it holds a copy of the user without that stream:
+  // what it answers about the stream must come from the store (docs/design.md §8).
+  for (int w = 0; w < s.worker_count(); ++w) {
+    CAPTURE(w);
+    s.pause_worker(w);
+    REQUIRE(wait_until([&] { return workers_alive() == 1; }, 20s));
+    const std::string session = "moved-" + std::to_string(w);
+    answer moved;
+    REQUIRE(wait_until(
+        [&] {
+          moved = start_and_record(http, user, session, user + "-" + session);
+          return moved.status == 201;
+        },
+        20s));
+    streams.push_back(moved.stream_id);
+    s.resume_worker(w);
+    REQUIRE(wait_until([&] { return workers_alive() == 2; }, 20s));
+    // Newest first: a commit about an older one would correct the copy before it is asked.
+    for (auto id = streams.rbegin(); id != streams.rend(); ++id) {
+      const auto beat = http.post(heartbeat_path(user, *id), "");
+      INFO(*id << ": " << beat.describe());
+      CHECK(beat.status == 200);
+    }
+  }
+  for (const std::string& id : streams) {
+    const auto stopped = http.del(stream_path(user, id));
+    INFO(id << ": " << stopped.describe());
+    CHECK(stopped.status == 204);
+  }
+  CHECK(stream_ids(http, user).empty());
+}
+
 TEST_CASE("kill -9 of one worker under load: the other serves everything, nothing decided twice",
           "[integration][scale]") {
   const std::string kind = GENERATE("redis", "cluster");

@@ -1,6 +1,7 @@
 // Two workers sharing a Redis store decide for one user at once (a route change, a worker that
 // comes back): the version check lets exactly one of them commit, and the other decides again on
-// what was committed. And what is answered without a commit comes from the store, not a copy.
+// what was committed. And what is answered without a commit comes from the store, not a copy:
+// a read, a create refused, a stop or heartbeat of an unknown stream, a stop-all of none.
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -50,6 +51,38 @@ TEST_CASE("a user deleted by one worker is created again by another that still h
   // one that already exists.
   CHECK(decide(w.b, {olga}).replies[0].status == outcome::created);
   CHECK(decide(w.a, {get_user_request{"olga"}}).replies[0].status == outcome::ok);
+}
+
+TEST_CASE("a worker with an older copy of a user renews and stops what another worker started",
+          "[store][decider][conflict]") {
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  two_workers w(kind);
+  const auto start_on = [](decider& d, const std::string& request_id) {
+    const batch_result started = decide(d, {start_of("dave", request_id)});
+    REQUIRE(started.replies[0].status == outcome::allowed);
+    return std::get<verdict>(started.replies[0].body).granted->stream_id;
+  };
+  // Both workers cache dave (limit one) with no stream; then each stream below is started on A,
+  // so B's copy lacks it. An answer that commits nothing is checked by no version: B must take
+  // it from the store, not from its copy, or it tells a stream's owner that a live stream is
+  // unknown, or "stopped" all while one goes on.
+  REQUIRE(decide(w.a, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
+  REQUIRE(decide(w.b, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
+
+  const std::string first = start_on(w.a, "r1");
+  CHECK(decide(w.b, {heartbeat_request{"dave", first}}).replies[0].status == outcome::ok);
+  REQUIRE(decide(w.a, {stop_request{"dave", first}}).replies[0].status == outcome::no_content);
+
+  const std::string second = start_on(w.a, "r2");
+  CHECK(decide(w.b, {stop_request{"dave", second}}).replies[0].status == outcome::no_content);
+  CHECK(live_streams(w.a, "dave").empty());
+
+  start_on(w.a, "r3");
+  CHECK(decide(w.b, {stop_all_request{"dave"}}).replies[0].status == outcome::no_content);
+  CHECK(live_streams(w.a, "dave").empty());
+  // Checked, not conflicted: B's copy was read again, no commit of its was refused.
+  CHECK(w.b.counters().conflicts == 0);
 }
 
 TEST_CASE("a worker alone meets no version conflict: each commit moves its copy's version along",

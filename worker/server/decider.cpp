@@ -62,17 +62,19 @@ std::vector<std::string> decider::due_users() {
   return due;
 }
 
-void decider::cache(core::user_state state) {
+decider::cached_user& decider::cache(core::user_state state) {
   const std::optional<std::int64_t> expiry = core::next_expiry(state);
-  cache(std::move(state), expiry);
+  return cache(std::move(state), expiry);
 }
 
-void decider::cache(core::user_state state, std::optional<std::int64_t> next_expiry) {
+decider::cached_user& decider::cache(core::user_state state,
+                                     std::optional<std::int64_t> next_expiry) {
   assert(next_expiry == core::next_expiry(state));
   // An exclusive store's own lease index is exact and in memory already: no second one here.
   if (!store_.exclusive() && next_expiry) lease_heap_.emplace(*next_expiry, state.u.id);
   std::string id = state.u.id;
-  cache_.insert_or_assign(std::move(id), cached_user{std::move(state), next_expiry, now_ms_});
+  return cache_.insert_or_assign(std::move(id), cached_user{std::move(state), next_expiry, now_ms_})
+      .first->second;
 }
 
 void decider::trim_cache() {
@@ -114,7 +116,7 @@ void decider::load(const std::vector<std::string>& user_ids, bool fresh,
     if (loaded.owners[i]) request_owners_.insert_or_assign(request_ids[i], *loaded.owners[i]);
   for (std::size_t i = 0; i < wanted.size(); ++i) {
     if (loaded.states[i])
-      cache(std::move(*loaded.states[i]));
+      cache(std::move(*loaded.states[i])).read_in_batch = batches_;
     else
       cache_.erase(wanted[i]);
   }
@@ -124,6 +126,7 @@ void decider::decide(const std::vector<request_body>& requests,
                      const std::vector<std::string>& due_users, std::vector<reply>& replies,
                      std::vector<published_event>& events) {
   replies.assign(requests.size(), reply{});
+  ++batches_;
   batch b = group_batch(requests, due_users);
   const std::vector<user_group>& groups = b.groups;
   load_batch(b);
@@ -132,13 +135,16 @@ void decider::decide(const std::vector<request_body>& requests,
   for (std::size_t g = 0; g < groups.size(); ++g) pending[g] = g;
   const auto first_round = std::chrono::steady_clock::now();
   auto pause_ceiling = std::chrono::duration_cast<std::chrono::microseconds>(first_conflict_pause);
+  bool conflicted = false;  // in the round before: pause, so the two workers fall out of step
   for (int round = 0; !pending.empty(); ++round) {
     if (round > 0) {
       if (std::chrono::steady_clock::now() - first_round > conflict_budget) break;
-      std::this_thread::sleep_for(std::chrono::microseconds(
-          std::uniform_int_distribution<std::int64_t>(0, pause_ceiling.count())(jitter_)));
-      pause_ceiling =
-          std::min<std::chrono::microseconds>(pause_ceiling * 2, longest_conflict_pause);
+      if (std::exchange(conflicted, false)) {
+        std::this_thread::sleep_for(std::chrono::microseconds(
+            std::uniform_int_distribution<std::int64_t>(0, pause_ceiling.count())(jitter_)));
+        pause_ceiling =
+            std::min<std::chrono::microseconds>(pause_ceiling * 2, longest_conflict_pause);
+      }
       std::vector<std::string> reload;
       for (std::size_t g : pending) reload.push_back(groups[g].user_id);
       load(reload, true);
@@ -147,14 +153,19 @@ void decider::decide(const std::vector<request_body>& requests,
     std::vector<user_commit> commits;
     commits.reserve(pending.size());
     std::vector<std::size_t> committing;  // index in attempts of each commit
-    for (std::size_t p = 0; p < pending.size(); ++p)
-      if (decide_group(b, groups[pending[p]], attempts[p], commits)) committing.push_back(p);
+    std::vector<bool> refused(pending.size(), false);
+    for (std::size_t p = 0; p < pending.size(); ++p) {
+      if (decide_group(b, groups[pending[p]], attempts[p], commits))
+        committing.push_back(p);
+      else
+        refused[p] = unchecked(groups[pending[p]], attempts[p]);
+    }
 
     const std::vector<commit_status> statuses = store_.commit(commits);
-    std::vector<bool> refused(pending.size(), false);
     for (std::size_t c = 0; c < commits.size(); ++c) {
       if (statuses[c] == commit_status::conflict) {
         refused[committing[c]] = true;
+        conflicted = true;
         ++counters_.conflicts;
         continue;
       }

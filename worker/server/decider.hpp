@@ -86,13 +86,14 @@ class decider final {
   struct user_group;
   struct attempt;
   struct batch;
+  struct cached_user;
 
   // decider.cpp: the cache and the conflict rounds of decide().
   void load(const std::vector<std::string>& user_ids, bool fresh,
             const std::vector<std::string>& request_ids = {});
   // A state as loaded (its next lease expiry found here), or as a try left it (found already).
-  void cache(core::user_state state);
-  void cache(core::user_state state, std::optional<std::int64_t> next_expiry);
+  cached_user& cache(core::user_state state);
+  cached_user& cache(core::user_state state, std::optional<std::int64_t> next_expiry);
   // Past the cache's bound: the states unused for a while that have no live stream leave.
   void trim_cache();
 
@@ -105,6 +106,9 @@ class decider final {
   // changed state to `commits` and says whether it did.
   bool decide_group(const batch& b, const user_group& group, attempt& a,
                     std::vector<user_commit>& commits);
+  // A try that committed nothing on a copy this batch did not read from a shared store: decided
+  // again on a fresh read.
+  bool unchecked(const user_group& group, const attempt& a) const;
   // A committed (or unchanged) try: its replies, events and counts, and its state cached again.
   void hand_back(const user_group& group, attempt& a, std::vector<reply>& replies,
                  std::vector<published_event>& events);
@@ -135,6 +139,7 @@ class decider final {
     core::user_state state;
     std::optional<std::int64_t> next_expiry;
     std::int64_t used_at_ms;  // the store's time when it was last loaded or decided on
+    std::uint64_t read_in_batch = 0;  // batches_ when it was read from the store
   };
   std::unordered_map<std::string, cached_user> cache_;
   const cache_bounds bounds_;
@@ -146,6 +151,7 @@ class decider final {
                       std::vector<std::pair<std::int64_t, std::string>>, std::greater<>>
       lease_heap_;
   std::int64_t now_ms_ = 0;
+  std::uint64_t batches_ = 0;  // decide()'s calls so far: which cached states this batch read
   // The batch's start request ids and the user each already belongs to (none: new).
   std::unordered_map<std::string, std::string> request_owners_;
   decision_counters counters_;

@@ -92,6 +92,7 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
   // user whose commit was refused or failed is reloaded anyway.
   const auto cached = cache_.find(group.user_id);
   if (cached != cache_.end()) {
+    a.read_now = cached->second.read_in_batch == batches_;
     a.state = std::move(cached->second.state);
     a.next_expiry = cached->second.next_expiry;
     cache_.erase(cached);
@@ -159,6 +160,15 @@ bool decider::decide_group(const batch& b, const user_group& group, attempt& a,
                                 std::move(a.effects.remembered), delta, a.effects.removed,
                                 expiry == loaded_expiry, std::move(changed)});
   return true;
+}
+
+// A try that commits nothing is checked by no version. On a shared store, one decided on a copy
+// that this batch did not read may answer from what another worker has since changed: a stop or
+// heartbeat of a stream started there told "unknown stream", a stop-all of its streams told done
+// while they go on. Such a group is decided again on what the store holds, as after a conflict.
+// Rare: every answer but those and the reads (read fresh) commits.
+bool decider::unchecked(const user_group& group, const attempt& a) const {
+  return !store_.exclusive() && !a.read_now && !group.requests.empty();
 }
 
 void decider::hand_back(const user_group& group, attempt& a, std::vector<reply>& replies,

@@ -24,6 +24,7 @@ struct decider::user_group {
 struct decider::attempt {
   std::optional<core::user_state> state;
   std::optional<std::int64_t> next_expiry;  // of `state`: as cached, then as committed
+  bool read_now = true;  // `state` (or its absence) was read from the store in this batch
   core::effects effects;
   std::vector<reply> replies;  // parallel to the group's requests
 };
