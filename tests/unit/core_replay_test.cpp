@@ -55,14 +55,18 @@ TEST_CASE("a repeated request id replays the original verdict without deciding a
     CHECK(out.changed);  // the seq moved
     CHECK(state.seq == 2);
   }
-  SECTION("an allowed start whose stream ended since still names that stream") {
+  SECTION("an allowed start whose stream ended since still names that stream, over by now") {
     user_state state = state_of("alice");
     effects out;
     const verdict original = start(state, start_of("r1"), true, "s1", t0, r, out).v;
     REQUIRE(stop(state, "s1", t0 + 1000, r, out).has_value());
     const start_result replay = start(state, start_of("r1"), true, "s9", t0 + 2000, r, out);
     CHECK(replay.replayed);
-    check_same(replay.v, original);
+    // Its lease ends by the replay at the latest: a client that applies the replay, published
+    // after the stream's ended event, does not take the stream for running again.
+    verdict expected = original;
+    expected.granted->expires_at_ms = t0 + 2000;
+    check_same(replay.v, expected);
     CHECK(state.streams.empty());
   }
   SECTION("a denied start shows the streams in use at replay time") {
@@ -214,9 +218,16 @@ TEST_CASE("verdict_of rebuilds an allowed start's stream and a denied start's cu
   state.streams = {{"x1", "alice", "v1", "", t0, t0 + lease},
                    {"x2", "alice", "v2", "tv", t0 + 5, t0 + 5 + lease}};
 
-  SECTION("allowed") {
+  SECTION("allowed, its stream running") {
+    const remembered_start kept{"r0", "v2", "tv", t0 - 50, true, false, "x2", t0 + 40, "", 2, 3};
+    // The stream as it runs: its start and its lease as heartbeats left it.
+    CHECK(verdict_of(state, kept, t0 + 100).granted == state.streams[1]);
+  }
+  SECTION("allowed, its stream ended") {
     const remembered_start kept{"r1", "v3", "phone", t0 - 50, true, true, "x0", t0 + 40, "", 4, 2};
-    const verdict v = verdict_of(state, kept);
+    // Over by now at the latest: ended before its lease ran out, it shows as over at once.
+    CHECK(verdict_of(state, kept, t0 + 10).granted->expires_at_ms == t0 + 10);
+    const verdict v = verdict_of(state, kept, t0 + 100);
     CHECK(v.request_id == "r1");
     CHECK(v.user_id == "alice");
     CHECK(v.video_id == "v3");
@@ -233,7 +244,7 @@ TEST_CASE("verdict_of rebuilds an allowed start's stream and a denied start's cu
   SECTION("denied") {
     const remembered_start kept{"r2", "v3", "", t0 - 50, false, false, "", 0, "limit_reached",
                                 3,    3};
-    const verdict v = verdict_of(state, kept);
+    const verdict v = verdict_of(state, kept, t0 + 100);
     CHECK_FALSE(v.allowed);
     CHECK_FALSE(v.granted.has_value());
     CHECK(v.streams == state.streams);
@@ -260,10 +271,10 @@ TEST_CASE("a new verdict is the one rebuilt from its remembered start", "[core][
   const verdict v = start(state, start_of(request_id), known, "s9", t0 + 5000, r, out).v;
   const remembered_start* kept = find_start(state, request_id);
   REQUIRE(kept != nullptr);
-  check_same(verdict_of(state, *kept), v);
+  check_same(verdict_of(state, *kept, t0 + 5000), v);
 }
 
-TEST_CASE("a session renewal's rebuilt verdict names the same stream and lease",
+TEST_CASE("a session renewal's rebuilt verdict names the same stream, as it stands",
           "[core][replay][session]") {
   const rules r = test_rules();
   user_state state = state_of("alice");
@@ -273,19 +284,22 @@ TEST_CASE("a session renewal's rebuilt verdict names the same stream and lease",
   REQUIRE(v.granted.has_value());
   // The stream began before its renewal; while it runs, the replay says when, as the verdict did.
   std::int64_t started_at_ms = v.granted->started_at_ms;
+  std::int64_t expires_at_ms = v.granted->expires_at_ms;
   REQUIRE(started_at_ms < t0 + 5000);
   SECTION("while its stream runs") {}
   SECTION("after its stream ended") {
     REQUIRE(stop(state, "s1", t0 + 6000, r, out).has_value());
-    // Compact memory keeps no start time: with the stream gone, the decision time is what is left.
+    // Compact memory keeps no start time: with the stream gone, the decision time is what is left,
+    // and a lease over by the time of asking.
     started_at_ms = t0 + 5000;
+    expires_at_ms = t0 + 6000;
   }
   const remembered_start* kept = find_start(state, "r2");
   REQUIRE(kept != nullptr);
-  const verdict rebuilt = verdict_of(state, *kept);
+  const verdict rebuilt = verdict_of(state, *kept, t0 + 6000);
   REQUIRE(rebuilt.granted.has_value());
   CHECK(rebuilt.granted->stream_id == "s1");
-  CHECK(rebuilt.granted->expires_at_ms == v.granted->expires_at_ms);
+  CHECK(rebuilt.granted->expires_at_ms == expires_at_ms);
   CHECK(rebuilt.granted->started_at_ms == started_at_ms);
 }
 

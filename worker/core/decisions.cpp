@@ -184,7 +184,7 @@ start_result start(user_state& state, const start_request& request, bool video_k
                                            state.aids.requests, request.request_id, request_print);
       known != state.starts.size()) {
     // Published again so a client that missed the first push gets it; decided and audited once.
-    start_result replay{verdict_of(state, state.starts[known]), true};
+    start_result replay{verdict_of(state, state.starts[known], now_ms), true};
     publish(state, out, replay.v);
     ++out.replayed;
     return replay;
@@ -350,7 +350,8 @@ result<void> patch_user(user_state& state, const patch_user_request& request, co
   return {};
 }
 
-verdict verdict_of(const user_state& state, const remembered_start& remembered) {
+verdict verdict_of(const user_state& state, const remembered_start& remembered,
+                   std::int64_t now_ms) {
   verdict v;
   v.request_id = remembered.request_id;
   v.user_id = state.u.id;
@@ -358,16 +359,21 @@ verdict verdict_of(const user_state& state, const remembered_start& remembered) 
   v.session_id = remembered.session_id;
   v.allowed = remembered.allowed;
   if (remembered.allowed) {
-    // A remembered start keeps no start time of its own: a session renewal granted a stream that
-    // began earlier, so while that stream runs it tells when; after it ended, the decision time
-    // is the best left (an ordinary start's stream began then anyway).
+    // The stream as it stands. A remembered start keeps no start time of its own: a session
+    // renewal granted a stream that began earlier, so while that stream runs it tells when, and
+    // its lease as heartbeats left it; after it ended, the decision time is the best left (an
+    // ordinary start's stream began then anyway), and a lease over by now at the latest, so a
+    // replay published again does not show a stopped stream as running (docs/design.md §4).
     const auto live =
         std::find_if(state.streams.begin(), state.streams.end(),
                      [&](const stream& s) { return s.stream_id == remembered.stream_id; });
-    const std::int64_t started_at_ms =
-        live == state.streams.end() ? remembered.decided_at_ms : live->started_at_ms;
-    v.granted = stream{remembered.stream_id,  state.u.id,    remembered.video_id,
-                       remembered.session_id, started_at_ms, remembered.expires_at_ms};
+    const bool running = live != state.streams.end();
+    v.granted = stream{remembered.stream_id,
+                       state.u.id,
+                       remembered.video_id,
+                       remembered.session_id,
+                       running ? live->started_at_ms : remembered.decided_at_ms,
+                       running ? live->expires_at_ms : std::min(remembered.expires_at_ms, now_ms)};
   } else {
     v.streams = state.streams;
   }

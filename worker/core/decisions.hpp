@@ -113,8 +113,10 @@ void rotate_token(user_state& state, const std::string& token_hash, std::int64_t
 // its commit deletes it. Returns how many streams ended.
 int delete_user(user_state& state, std::int64_t now_ms, const rules& r, effects& out);
 
-// The verdict a remembered start stands for, rebuilt for a replay or GET /requests/{id}.
-verdict verdict_of(const user_state& state, const remembered_start& remembered);
+// The verdict a remembered start stands for, rebuilt for a replay or GET /requests/{id}: an
+// allowed one names its stream as it stands at now_ms (its lease over by then once it ended).
+verdict verdict_of(const user_state& state, const remembered_start& remembered,
+                   std::int64_t now_ms);
 const remembered_start* find_start(const user_state& state, const std::string& request_id);
 
 }  // namespace streamgate::core

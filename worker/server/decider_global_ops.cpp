@@ -78,7 +78,7 @@ reply decider::global(const request_body& body) {
           const core::user_state& state = cached->second.state;
           const core::remembered_start* found = core::find_start(state, r.request_id);
           if (!found) return unknown;
-          const verdict v = core::verdict_of(state, *found);
+          const verdict v = core::verdict_of(state, *found, now_ms_);
           std::string grant =
               v.allowed && v.granted ? grant_if_live(state, v.granted->stream_id) : std::string();
           return {outcome::ok, v, std::move(grant)};
