@@ -13,17 +13,30 @@ export const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
 export const outDir = path.resolve(here, '..', 'out');
 
-/** A port the kernel just handed out on 127.0.0.1 (then released for the program to bind). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/** Whether 127.0.0.1:port can be listened on now (then released for the program to bind). */
+function canListen(port) {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    server.on('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A free port on 127.0.0.1 below the kernel's ephemeral range, as tests/support/free_port.cpp
+ * picks them: a client reconnecting to a program that is down (a page to a restarted api, an
+ * api to a restarted worker) could otherwise connect to itself and hold the port the program
+ * must bind again.
+ */
+export async function freePort() {
+  const [first] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const highest = Math.max(10_001, (first > 10_000 ? first : 32_768) - 1);
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (highest - 10_000 + 1));
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 export async function freePorts(count) {
