@@ -155,6 +155,10 @@ using request_body =
 struct request {
   std::uint64_t corr = 0;  // chosen by the api to match the reply to its caller
   request_body body;
+  // The api's wall-clock time (ms) after which it answers its caller without this request's
+  // reply; 0: none. A worker that reads the request later (it hung meanwhile) does not decide
+  // it: the caller was told 503 and may have retried elsewhere and gone on (docs/design.md §5).
+  std::int64_t deadline_ms = 0;
 };
 
 // The user a request is about: its user_id, or the id a create names. None for the ops about no

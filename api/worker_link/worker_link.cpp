@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "api/worker_link/route_key.hpp"
+#include "common/clock.hpp"
 #include "common/codec.hpp"
 
 namespace streamgate {
@@ -68,7 +69,7 @@ worker_call worker_link::make_call(request_body body, std::chrono::milliseconds 
   c.created = std::chrono::steady_clock::now();
   c.deadline = c.created + timeout;
   // Encoded here, on the io threads, so the bridge's strand only moves bytes.
-  c.wire = encode_request(request{c.corr, std::move(body)});
+  c.wire = encode_request(request{c.corr, std::move(body), now().wall_ms + timeout.count()});
   return c;
 }
 

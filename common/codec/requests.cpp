@@ -1,12 +1,13 @@
 // The api <-> worker requests (common/messages.hpp) and what clients send: REST bodies and
 // WebSocket messages. They share the field readers: a start body is a start request's fields.
 
-#include "common/codec.hpp"
-#include "common/codec/strict_json.hpp"
-
 #include <algorithm>
+#include <limits>
 #include <utility>
 #include <variant>
+
+#include "common/codec.hpp"
+#include "common/codec/strict_json.hpp"
 
 namespace streamgate {
 
@@ -215,6 +216,10 @@ std::string encode_request(const request& r) {
     put(w, "op", op_specs[r.body.index()].name);
     put_key(w, "corr");
     w.Uint64(r.corr);
+    if (r.deadline_ms > 0) {
+      put_key(w, "deadline");
+      w.Uint64(static_cast<std::uint64_t>(r.deadline_ms));
+    }
     std::visit([&](const auto& body) { write_fields(w, body); }, r.body);
     w.EndObject();
   });
@@ -233,9 +238,14 @@ result<request> decode_request(std::string_view json) {
   if (spec == op_specs.end()) return bad_request("unknown op " + quote(op_name));
 
   const field_set envelope = fields(field::op, field::corr);
-  field_reader f(**root, envelope | spec->required | spec->optional, envelope | spec->required);
+  field_reader f(**root, envelope | fields(field::deadline) | spec->required | spec->optional,
+                 envelope | spec->required);
   request r;
   r.corr = f.uint64(field::corr);
+  const std::uint64_t deadline = f.uint64(field::deadline);
+  if (deadline > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return bad_request("field 'deadline' is out of range");
+  r.deadline_ms = static_cast<std::int64_t>(deadline);
   r.body = body_readers[static_cast<std::size_t>(spec - op_specs.begin())](f);
   if (f.failed()) return f.take_error();
   return r;

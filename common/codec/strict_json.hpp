@@ -136,6 +136,7 @@ enum class field : unsigned {
   plans,
   after,
   request_id_made,
+  deadline,
   count,
 };
 
@@ -145,7 +146,7 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(field::co
     "id",     "name",          "maxStreams", "policy",
     "users",  "videos",        "title",      "durationSeconds",
     "limit",  "tokenHash",     "plan",       "plans",
-    "after",  "requestIdMade",
+    "after",  "requestIdMade", "deadline",
 };
 
 static_assert(std::none_of(field_names.begin(), field_names.end(),

@@ -272,6 +272,46 @@ TEST_CASE("a worker whose users moved while it hung renews and stops what the ot
   CHECK(stream_ids(http, user).empty());
 }
 
+TEST_CASE("a stop-all its api gave up on while the worker hung ends nothing started after it",
+          "[integration][scale]") {
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  stack_options options = stack_options{}.workers(2).verdict_timeout_ms(1000);
+  stack s(kind == "cluster" ? options.cluster_store() : options.redis_store());
+  http_client http(s.http_port(), 30s);
+  const auto user = create_user(http);
+  const auto workers_alive = [&] {
+    return sample_value(http.get("/metrics").body, "streamgate_workers_alive");
+  };
+  // Whichever worker holds the user: hung, it leaves the stop-all unanswered (503).
+  int hung = -1;
+  for (int w = 0; w < s.worker_count() && hung < 0; ++w) {
+    s.pause_worker(w);
+    if (http.del(streams_path(user)).status == 503)
+      hung = w;
+    else
+      s.resume_worker(w);
+  }
+  REQUIRE(hung >= 0);
+  // The client retries on the other worker once the api counts the hung one out, and goes on.
+  REQUIRE(wait_until([&] { return workers_alive() == 1; }, 20s));
+  REQUIRE(wait_until([&] { return http.del(streams_path(user)).status == 204; }, 20s));
+  std::set<std::string> started;
+  for (int i = 0; i < default_limit; ++i) {
+    const answer a = start_and_record(http, user, "after-" + std::to_string(i),
+                                      user + "-after-" + std::to_string(i));
+    INFO(a.problem);
+    REQUIRE(a.status == 201);
+    started.insert(a.stream_id);
+  }
+  // Back, the worker reads the stop-all its api gave up on: refused, not decided, so the streams
+  // started since go on (docs/design.md §5).
+  s.resume_worker(hung);
+  REQUIRE(wait_until([&] { return workers_alive() == 2; }, 20s));
+  const auto listed = stream_ids(http, user);
+  CHECK(std::set<std::string>(listed.begin(), listed.end()) == started);
+}
+
 TEST_CASE("kill -9 of one worker under load: the other serves everything, nothing decided twice",
           "[integration][scale]") {
   const std::string kind = GENERATE("redis", "cluster");

@@ -11,6 +11,7 @@
 #include <utility>
 #include <variant>
 
+#include "common/clock.hpp"
 #include "common/codec.hpp"
 #include "common/messages.hpp"
 #include "worker/server/heartbeat.hpp"
@@ -165,6 +166,20 @@ bool worker_loop::take_one() {
     send_replies(
         requests_, to,
         {{outcome::ok, batch_stats_.report(decider_.active_streams(), decider_.counters())}});
+    return true;
+  }
+  // Read after its api gave up on it (this worker hung): its caller was told 503 and may have
+  // retried on another worker and gone on since, so deciding it now could undo what came after
+  // (a stop-all ending newer streams). Refused, never decided. The api's and this host's wall
+  // clocks are compared: they must agree far closer than --verdict-timeout-ms.
+  if (decoded->deadline_ms > 0 && now().wall_ms > decoded->deadline_ms) {
+    spdlog::debug("refused a request read {} ms after its api gave up on it",
+                  now().wall_ms - decoded->deadline_ms);
+    std::vector<reply_address> to;
+    to.push_back({std::move(identity), decoded->corr});
+    send_replies(requests_, to,
+                 {{outcome_of(error_code::unavailable),
+                   error{error_code::unavailable, "read after the api gave up on it; retry"}}});
     return true;
   }
   if (std::holds_alternative<ping_request>(decoded->body))
