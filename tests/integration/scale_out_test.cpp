@@ -51,6 +51,11 @@ answer start_and_record(http_client& http, const std::string& user, const std::s
   return a;
 }
 
+// How many workers the api behind `http` counts alive.
+double workers_alive(http_client& http) {
+  return sample_value(http.get("/metrics").body, "streamgate_workers_alive");
+}
+
 int count_of(const std::vector<std::string>& messages, const std::string& needle) {
   int n = 0;
   for (const auto& m : messages)
@@ -232,9 +237,6 @@ TEST_CASE("a worker whose users moved while it hung renews and stops what the ot
   stack s(two_by_two(kind));
   http_client http(s.http_port());
   const auto user = create_user(http);
-  const auto workers_alive = [&] {
-    return sample_value(http.get("/metrics").body, "streamgate_workers_alive");
-  };
   const answer first = start_and_record(http, user, "first", user + "-first");
   INFO(first.problem);
   REQUIRE(first.status == 201);
@@ -245,7 +247,7 @@ TEST_CASE("a worker whose users moved while it hung renews and stops what the ot
   for (int w = 0; w < s.worker_count(); ++w) {
     CAPTURE(w);
     s.pause_worker(w);
-    REQUIRE(wait_until([&] { return workers_alive() == 1; }, 20s));
+    REQUIRE(wait_until([&] { return workers_alive(http) == 1; }, 20s));
     const std::string session = "moved-" + std::to_string(w);
     answer moved;
     REQUIRE(wait_until(
@@ -256,7 +258,7 @@ TEST_CASE("a worker whose users moved while it hung renews and stops what the ot
         20s));
     streams.push_back(moved.stream_id);
     s.resume_worker(w);
-    REQUIRE(wait_until([&] { return workers_alive() == 2; }, 20s));
+    REQUIRE(wait_until([&] { return workers_alive(http) == 2; }, 20s));
     // Newest first: a commit about an older one would correct the copy before it is asked.
     for (auto id = streams.rbegin(); id != streams.rend(); ++id) {
       const auto beat = http.post(heartbeat_path(user, *id), "");
@@ -276,13 +278,9 @@ TEST_CASE("a stop-all its api gave up on while the worker hung ends nothing star
           "[integration][scale]") {
   const std::string kind = GENERATE("redis", "cluster");
   CAPTURE(kind);
-  stack_options options = stack_options{}.workers(2).verdict_timeout_ms(1000);
-  stack s(kind == "cluster" ? options.cluster_store() : options.redis_store());
+  stack s(two_by_two(kind).verdict_timeout_ms(1000));
   http_client http(s.http_port(), 30s);
   const auto user = create_user(http);
-  const auto workers_alive = [&] {
-    return sample_value(http.get("/metrics").body, "streamgate_workers_alive");
-  };
   // Whichever worker holds the user: hung, it leaves the stop-all unanswered (503).
   int hung = -1;
   for (int w = 0; w < s.worker_count() && hung < 0; ++w) {
@@ -294,7 +292,7 @@ TEST_CASE("a stop-all its api gave up on while the worker hung ends nothing star
   }
   REQUIRE(hung >= 0);
   // The client retries on the other worker once the api counts the hung one out, and goes on.
-  REQUIRE(wait_until([&] { return workers_alive() == 1; }, 20s));
+  REQUIRE(wait_until([&] { return workers_alive(http) == 1; }, 20s));
   REQUIRE(wait_until([&] { return http.del(streams_path(user)).status == 204; }, 20s));
   std::set<std::string> started;
   for (int i = 0; i < default_limit; ++i) {
@@ -305,9 +303,9 @@ TEST_CASE("a stop-all its api gave up on while the worker hung ends nothing star
     started.insert(a.stream_id);
   }
   // Back, the worker reads the stop-all its api gave up on: refused, not decided, so the streams
-  // started since go on (docs/design.md §5).
+  // started since go on (docs/design.md §5, "Bad input and faults").
   s.resume_worker(hung);
-  REQUIRE(wait_until([&] { return workers_alive() == 2; }, 20s));
+  REQUIRE(wait_until([&] { return workers_alive(http) == 2; }, 20s));
   const auto listed = stream_ids(http, user);
   CHECK(std::set<std::string>(listed.begin(), listed.end()) == started);
 }

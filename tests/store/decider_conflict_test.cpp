@@ -85,6 +85,30 @@ TEST_CASE("a worker with an older copy of a user renews and stops what another w
   CHECK(w.b.counters().conflicts == 0);
 }
 
+TEST_CASE("a stop-all whose api gave up on it while its commit conflicted ends nothing",
+          "[store][decider][conflict]") {
+  const std::string kind = GENERATE("redis", "cluster");
+  CAPTURE(kind);
+  // B's wall clock reads 1,000 ms at its first round and 3,000 ms after: the stop-all's api gives
+  // up at 2,000 ms, while B decides it again after a conflict. Its caller heard 503 then and may
+  // have started new streams elsewhere, which a late stop-all must not end.
+  int clock_reads = 0;
+  two_workers w(kind, [&clock_reads] { return ++clock_reads == 1 ? 1'000 : 3'000; });
+  const batch_result first = decide(w.a, {start_of("dave", "r1")});  // dave: one stream at most
+  REQUIRE(first.replies[0].status == outcome::allowed);
+  REQUIRE(decide(w.b, {get_user_request{"dave"}}).replies[0].status == outcome::ok);
+  // A stops that stream and starts another, so B's copy holds the one that ended.
+  REQUIRE(decide(w.a, {stop_all_request{"dave"}}).replies[0].status == outcome::no_content);
+  REQUIRE(decide(w.a, {start_of("dave", "r2")}).replies[0].status == outcome::allowed);
+
+  const batch_result late = decide(w.b, {stop_all_request{"dave"}}, {}, {2'000});
+  CHECK(w.b.counters().conflicts == 1);
+  CHECK(clock_reads == 2);
+  CHECK(late.replies[0].status == outcome::unavailable);
+  CHECK(late.events.empty());
+  CHECK(live_streams(w.a, "dave").size() == 1);
+}
+
 TEST_CASE("a worker alone meets no version conflict: each commit moves its copy's version along",
           "[store][decider][conflict]") {
   const std::string kind = GENERATE("sqlite", "redis", "cluster");

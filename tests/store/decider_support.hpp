@@ -4,8 +4,10 @@
 // a seeded store, one worker or two on one store, and a batch decided at once.
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -38,22 +40,24 @@ inline store& seeded(store& s) {
 
 // One worker on a seeded store of `kind`: the store as that worker opened it, and its decider.
 struct seeded_worker {
-  seeded_worker(const std::string& kind, const core::rules& rules, cache_bounds bounds = {})
-      : ts(kind), s(ts.open()), d(seeded(*s), rules, bounds) {}
+  seeded_worker(const std::string& kind, const core::rules& rules, cache_bounds bounds = {},
+                wall_clock wall = nullptr)
+      : ts(kind), s(ts.open()), d(seeded(*s), rules, bounds, std::move(wall)) {}
 
   test_store ts;
   std::unique_ptr<store> s;
   decider d;
 };
 
-// Two workers on one seeded shared store of `kind`, each with its own connection and decider.
+// Two workers on one seeded shared store of `kind`, each with its own connection and decider;
+// B's wall clock may be injected.
 struct two_workers {
-  explicit two_workers(const std::string& kind)
+  explicit two_workers(const std::string& kind, wall_clock b_wall = nullptr)
       : ts(kind),
         store_a(ts.open()),
         a(seeded(*store_a), test_rules()),
         store_b(ts.open()),
-        b(*store_b, test_rules()) {}
+        b(*store_b, test_rules(), {}, std::move(b_wall)) {}
 
   test_store ts;
   std::unique_ptr<store> store_a;
@@ -63,9 +67,10 @@ struct two_workers {
 };
 
 inline batch_result decide(decider& d, std::vector<request_body> requests,
-                           std::vector<std::string> due = {}) {
+                           std::vector<std::string> due = {},
+                           std::vector<std::int64_t> deadlines = {}) {
   batch_result r;
-  d.decide(requests, due, r.replies, r.events);
+  d.decide(requests, deadlines, due, r.replies, r.events);
   return r;
 }
 

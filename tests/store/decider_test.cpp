@@ -38,6 +38,25 @@ std::vector<published_event> first_expiry_pass(decider& d) {
 
 }  // namespace
 
+TEST_CASE("a request its api gave up on before it was decided is refused, and nothing of it kept",
+          "[store][decider]") {
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  seeded_worker w(kind, test_rules(), {}, [] { return std::int64_t{5'000}; });
+  // Deadlines in wall-clock ms against the worker's 5,000: one ahead, one past, one without.
+  const batch_result r = decide(
+      w.d, {start_of("alice", "r1", "tv"), start_of("alice", "r2", "phone"), start_of("bob", "r3")},
+      {}, {6'000, 4'000, 0});
+  CHECK(r.replies[0].status == outcome::allowed);
+  CHECK(r.replies[1].status == outcome::unavailable);
+  CHECK(r.replies[2].status == outcome::allowed);
+  CHECK(r.events.size() == 2);
+  CHECK(live_streams(w.d, "alice").size() == 1);
+  // Not remembered either: a retry of r2 is decided afresh.
+  CHECK(decide(w.d, {get_request_request{"r2", std::nullopt}}).replies[0].status ==
+        outcome::not_found);
+}
+
 TEST_CASE("a start is answered and published once committed, with the user's next seq",
           "[store][decider]") {
   const std::string kind = GENERATE("sqlite", "redis", "cluster");

@@ -5,6 +5,8 @@
 
 #include "worker/server/decider.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cassert>
 #include <limits>
@@ -12,6 +14,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/clock.hpp"
 #include "worker/server/decider_batch.hpp"
 
 namespace streamgate {
@@ -29,9 +32,10 @@ constexpr auto longest_conflict_pause = std::chrono::milliseconds(20);
 
 }  // namespace
 
-decider::decider(store& s, core::rules rules, cache_bounds bounds)
+decider::decider(store& s, core::rules rules, cache_bounds bounds, wall_clock wall)
     : store_(s),
       rules_(std::move(rules)),
+      wall_ms_(wall ? std::move(wall) : wall_clock([] { return now().wall_ms; })),
       bounds_(bounds),
       trim_above_(core::with_slack(bounds.most_users)) {
   catalog_ = store_.load_catalog();
@@ -122,13 +126,37 @@ void decider::load(const std::vector<std::string>& user_ids, bool fresh,
   }
 }
 
+// A request still undecided when its api gave up on it (this worker hung, or its user's commits
+// kept conflicting): its caller was told 503 and may have retried on another worker and gone on
+// since, so deciding it now could undo what came after (a stop-all ending newer streams). Checked
+// after each round's load, so only a round's deciding and its commit can outlast a deadline.
+// The apis' and this host's wall clocks must agree far closer than --verdict-timeout-ms.
+void decider::refuse_late(batch& b, std::vector<std::size_t>& pending,
+                          std::span<const std::int64_t> deadlines,
+                          std::vector<reply>& replies) const {
+  if (deadlines.empty()) return;
+  const std::int64_t now_ms = wall_ms_();
+  std::erase_if(pending, [&](std::size_t g) {
+    user_group& group = b.groups[g];
+    std::erase_if(group.requests, [&](std::size_t i) {
+      if (deadlines[i] == 0 || now_ms <= deadlines[i]) return false;
+      spdlog::debug("refused a request {} ms after its api gave up on it", now_ms - deadlines[i]);
+      replies[i] = failure(error{error_code::unavailable, "decided too late; retry"});
+      return true;
+    });
+    return group.requests.empty() && !group.expire;
+  });
+}
+
 void decider::decide(const std::vector<request_body>& requests,
+                     std::span<const std::int64_t> deadlines,
                      const std::vector<std::string>& due_users, std::vector<reply>& replies,
                      std::vector<published_event>& events) {
+  assert(deadlines.empty() || deadlines.size() == requests.size());
   replies.assign(requests.size(), reply{});
   ++batches_;
   batch b = group_batch(requests, due_users);
-  const std::vector<user_group>& groups = b.groups;
+  std::vector<user_group>& groups = b.groups;  // refuse_late trims them
   load_batch(b);
 
   std::vector<std::size_t> pending(groups.size());
@@ -149,6 +177,7 @@ void decider::decide(const std::vector<request_body>& requests,
       for (std::size_t g : pending) reload.push_back(groups[g].user_id);
       load(reload, true);
     }
+    refuse_late(b, pending, deadlines, replies);
     std::vector<attempt> attempts(pending.size());
     std::vector<user_commit> commits;
     commits.reserve(pending.size());

@@ -21,6 +21,7 @@
 #include <optional>
 #include <queue>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -59,16 +60,24 @@ struct cache_bounds {
   std::int64_t idle_ms = 60'000;
 };
 
+// This host's wall clock in milliseconds, which the apis' deadlines are read against; tests
+// inject one.
+using wall_clock = std::function<std::int64_t()>;
+
 class decider final {
  public:
-  decider(store& s, core::rules rules, cache_bounds bounds = {});
+  decider(store& s, core::rules rules, cache_bounds bounds = {}, wall_clock wall = nullptr);
 
-  // Decides `requests` (ping and stats excluded by the caller) and the expiry of `due_users`;
-  // `replies` gets one reply per request, in order. Throws store_unavailable when the store could
-  // not be reached: then nothing of the batch may be told (the caller answers 503) and states
-  // cached before stay valid (a commit whose outcome is unknown is caught by the version check).
-  void decide(const std::vector<request_body>& requests, const std::vector<std::string>& due_users,
-              std::vector<reply>& replies, std::vector<published_event>& events);
+  // Decides `requests` (stats excluded by the caller) and the expiry of `due_users`; `replies`
+  // gets one reply per request, in order. `deadlines` (wall-clock ms, 0 for none; empty for
+  // none at all), parallel to `requests`, are when each request's api gave up on it: a request
+  // about one user that is still undecided then is refused (503), never decided. Throws
+  // store_unavailable when the store could not be reached: then nothing of the batch may be told
+  // (the caller answers 503) and states cached before stay valid (a commit whose outcome is
+  // unknown is caught by the version check).
+  void decide(const std::vector<request_body>& requests, std::span<const std::int64_t> deadlines,
+              const std::vector<std::string>& due_users, std::vector<reply>& replies,
+              std::vector<published_event>& events);
 
   // The users with a lease due now: those this worker committed or loaded (its own heap, exact
   // and cheap), and what the store's lease index names (on Redis a slow sweep over its slots,
@@ -102,6 +111,10 @@ class decider final {
   static batch group_batch(const std::vector<request_body>& requests,
                            const std::vector<std::string>& due_users);
   void load_batch(const batch& b);
+  // Drops from `pending` the requests past their deadline, answered 503, and the groups left
+  // with nothing to decide.
+  void refuse_late(batch& b, std::vector<std::size_t>& pending,
+                   std::span<const std::int64_t> deadlines, std::vector<reply>& replies) const;
   // Decides the group's requests on its state, taken out of the cache; appends the commit of a
   // changed state to `commits` and says whether it did.
   bool decide_group(const batch& b, const user_group& group, attempt& a,
@@ -132,6 +145,7 @@ class decider final {
 
   store& store_;
   core::rules rules_;
+  wall_clock wall_ms_;
   dataset_catalog catalog_;
   // Each state with its next lease expiry (core::next_expiry), kept so that neither a decision nor
   // the expiry pass walks every stream of a user to find it again.

@@ -11,7 +11,6 @@
 #include <utility>
 #include <variant>
 
-#include "common/clock.hpp"
 #include "common/codec.hpp"
 #include "common/messages.hpp"
 #include "worker/server/heartbeat.hpp"
@@ -168,24 +167,11 @@ bool worker_loop::take_one() {
         {{outcome::ok, batch_stats_.report(decider_.active_streams(), decider_.counters())}});
     return true;
   }
-  // Read after its api gave up on it (this worker hung): its caller was told 503 and may have
-  // retried on another worker and gone on since, so deciding it now could undo what came after
-  // (a stop-all ending newer streams). Refused, never decided. The api's and this host's wall
-  // clocks are compared: they must agree far closer than --verdict-timeout-ms.
-  if (decoded->deadline_ms > 0 && now().wall_ms > decoded->deadline_ms) {
-    spdlog::debug("refused a request read {} ms after its api gave up on it",
-                  now().wall_ms - decoded->deadline_ms);
-    std::vector<reply_address> to;
-    to.push_back({std::move(identity), decoded->corr});
-    send_replies(requests_, to,
-                 {{outcome_of(error_code::unavailable),
-                   error{error_code::unavailable, "read after the api gave up on it; retry"}}});
-    return true;
-  }
   if (std::holds_alternative<ping_request>(decoded->body))
     publish_heartbeat(events_, decider_.epoch());
   waiting_.push_back({std::move(identity), decoded->corr});
   bodies_.push_back(std::move(decoded->body));
+  deadlines_.push_back(decoded->deadline_ms);
   return true;
 }
 
@@ -202,7 +188,7 @@ void worker_loop::answer_batch(bool expiry_due) {
   try {
     const std::vector<std::string> due =
         expiry_due ? decider_.due_users() : std::vector<std::string>{};
-    decider_.decide(bodies_, due, replies_, to_publish_);
+    decider_.decide(bodies_, deadlines_, due, replies_, to_publish_);
   } catch (const store_unavailable& e) {
     // Answered at once rather than left to the api's timeout: the client hears 503 and retries
     // (a start with its requestId, which then finds whatever was committed). Nothing of the
@@ -214,6 +200,7 @@ void worker_loop::answer_batch(bool expiry_due) {
     send_replies(requests_, waiting_, std::vector<reply>(waiting_.size(), unavailable));
     waiting_.clear();
     bodies_.clear();
+    deadlines_.clear();
     replies_.clear();
     to_publish_.clear();
     std::this_thread::sleep_for(store_retry_wait);
@@ -228,6 +215,7 @@ void worker_loop::answer_batch(bool expiry_due) {
   send_replies(requests_, waiting_, replies_);
   waiting_.clear();
   bodies_.clear();
+  deadlines_.clear();
   replies_.clear();
   to_publish_.clear();
 }

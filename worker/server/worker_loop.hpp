@@ -62,6 +62,7 @@ class worker_loop final {
   std::size_t inbox_next_ = 0;
   std::vector<reply_address> waiting_;
   std::vector<request_body> bodies_;
+  std::vector<std::int64_t> deadlines_;  // parallel to bodies_ (decider::decide)
   std::vector<reply> replies_;
   std::vector<published_event> to_publish_;
   std::uint64_t event_messages_ = 0;  // published so far; numbers them (publish_events)
