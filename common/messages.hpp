@@ -114,7 +114,16 @@ struct get_request_request {
   // a user's token cannot learn of other users' requests (--auth token).
   std::optional<std::string> owner_id{};
 };
-struct ping_request {};
+// The api's liveness probe. `clock_offset_ms` (wire "clockOffset", within a day either way): the
+// api's last measure of this worker's wall clock minus its own (api/worker_link/clock_offset.hpp),
+// which the worker adds to the deadlines of what that api sends, so that clocks apart do not make
+// it refuse every request, or decide late ones (docs/design.md §5). Reply body: clock_reading.
+struct ping_request {
+  int clock_offset_ms = 0;
+};
+// The most a measured clock offset may be, either way: hosts a day apart are not served sanely
+// anyway, and the bound keeps every sum of a deadline and an offset far from overflow.
+inline constexpr int max_clock_offset_ms = 86'400'000;
 // The user's audit trail, newest first.
 struct list_events_request {
   std::string user_id;
@@ -156,8 +165,9 @@ struct request {
   std::uint64_t corr = 0;  // chosen by the api to match the reply to its caller
   request_body body;
   // The api's wall-clock time (ms) after which it answers its caller without this request's
-  // reply; 0: none. A worker that reads the request later (it hung meanwhile) does not decide
-  // it: the caller was told 503 and may have retried elsewhere and gone on (docs/design.md §5).
+  // reply; 0: none. A worker that has not decided the request by then (it hung meanwhile) does
+  // not decide it: the caller was told 503 and may have retried elsewhere and gone on
+  // (docs/design.md §5). Read in the worker's clock with the api's last clock offset.
   std::int64_t deadline_ms = 0;
 };
 

@@ -37,6 +37,13 @@ struct lease {
   bool operator==(const lease&) const = default;
 };
 
+// A ping's answer: the worker's wall clock as it answered, from which the api measures how far
+// apart their clocks are (api/worker_link/clock_offset.hpp).
+struct clock_reading {
+  std::int64_t wall_ms = 0;
+  bool operator==(const clock_reading&) const = default;
+};
+
 // The WebSocket snapshot: the user's live streams as of event `seq` of `epoch` (the dataset id),
 // so an api orders the user's events against it (api/websocket/event_order.hpp).
 struct user_snapshot {
@@ -96,7 +103,7 @@ struct worker_stats {
 };
 
 // The body of a reply, by op (docs/design.md §3 lists the routes):
-//   std::monostate  stop, stop-all, delete (no_content), authenticate and ping (ok, "{}")
+//   std::monostate  stop, stop-all, delete (no_content), authenticate (ok, "{}")
 //   error           every failure
 //   user_view       get, create, patch, rotate token
 //   std::vector<user_view>  a page of users
@@ -105,10 +112,11 @@ struct worker_stats {
 //   lease           a heartbeat
 //   user_snapshot   snapshot
 //   video, std::vector<video>, std::vector<plan>, std::vector<audit_entry>, worker_stats
+//   clock_reading   a ping
 using reply_body =
     std::variant<std::monostate, error, user_view, std::vector<user_view>, std::vector<stream>,
                  verdict, lease, user_snapshot, video, std::vector<video>, std::vector<plan>,
-                 std::vector<audit_entry>, worker_stats>;
+                 std::vector<audit_entry>, worker_stats, clock_reading>;
 
 // What a worker publishes about a user (docs/design.md §4): the api renders it as the
 // WebSocket message, numbered with the sequence frame's seq.

@@ -77,8 +77,10 @@ std::string render_body(const reply_body& body, const playback_pass* pass) {
             write_array(w, b, write_plan);
           } else if constexpr (std::is_same_v<T, std::vector<audit_entry>>) {
             write_array(w, b, write_audit_entry);
-          } else if constexpr (std::is_same_v<T, worker_stats>) {
-            // Read by /metrics only (render_worker_stats), never sent to a client as JSON.
+          } else if constexpr (std::is_same_v<T, worker_stats> ||
+                               std::is_same_v<T, clock_reading>) {
+            // Read by /metrics (render_worker_stats) and the worker link (a ping's clock) only,
+            // never sent to a client as JSON.
             w.StartObject();
             w.EndObject();
           } else {

@@ -297,12 +297,13 @@ void zmq_bridge::ping_workers(clock::time_point now) {
   std::erase_if(pings_, [now](const auto& p) { return now - p.second.sent_at > liveness_window; });
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     const std::uint64_t corr = next_corr_.fetch_add(1, std::memory_order_relaxed);
-    const std::string wire = encode_request(request{corr, ping_request{}});
+    const std::string wire =
+        encode_request(request{corr, ping_request{workers_[i].clock_apart.offset_ms()}});
     workers_[i].sent = true;
     if (again_if_interrupted([&] {
           return workers_[i].requests.send(zmq::buffer(wire), zmq::send_flags::dontwait);
         }))
-      pings_.emplace(corr, ping{i, now});
+      pings_.emplace(corr, ping{i, now, wall_ms()});
   }
   const bool any_alive = std::any_of(workers_.begin(), workers_.end(),
                                      [&](const worker_sockets& w) { return alive(w, now); });

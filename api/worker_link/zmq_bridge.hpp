@@ -33,6 +33,7 @@
 #include "api/playback/playback_gate.hpp"
 #include "api/websocket/ws_registry.hpp"
 #include "api/worker_link/call_queue.hpp"
+#include "api/worker_link/clock_offset.hpp"
 #include "api/worker_link/in_flight_requests.hpp"
 #include "api/worker_link/link_stats.hpp"
 #include "api/worker_link/zmq_readable.hpp"
@@ -90,6 +91,9 @@ class zmq_bridge final {
     // The dataset its heartbeats announce; a worker of another dataset than the api's is never
     // routed to (docs/design.md, "Stores": one dataset per deployment; serves_our_dataset).
     std::string dataset{};
+    // How far its clock is from ours; its pings carry it (deadlines, docs/design.md §5).
+    clock_offset clock_apart{};
+    bool clock_warned = false;  // told the operator that it is far
   };
   struct pending_call {
     worker_call call;
@@ -106,6 +110,7 @@ class zmq_bridge final {
   struct ping {
     std::size_t worker;
     clock::time_point sent_at;
+    std::int64_t sent_wall_ms;
   };
   using pending_map = std::unordered_map<std::uint64_t, pending_call>;
 
@@ -127,6 +132,8 @@ class zmq_bridge final {
   void fire_timers(clock::time_point now);
   void finish(pending_map::iterator it, std::optional<worker_reply> reply);
   void ping_workers(clock::time_point now);
+  // A ping's answer: the worker's clock as it answered.
+  void measure_clock(const ping& p, std::int64_t worker_wall_ms);
   // Each reads one batch at most and returns true when it stopped at the batch (zmq_readable).
   bool receive_replies(std::size_t worker, clock::time_point now);
   bool receive_events(worker_sockets& w, clock::time_point now);

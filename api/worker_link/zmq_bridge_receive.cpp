@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,8 @@ constexpr std::size_t max_receive_batch = 64;
 // A reply is [corr] [outcome] [body] [playback note, or empty], an event [topic] [body]
 // [sequence] [playback note, or empty]; a message holds one or more (common/messages.hpp).
 constexpr std::size_t frames_per_entry = 4;
+// A worker's clock this far from ours is told once: NTP keeps hosts milliseconds apart.
+constexpr int clock_warning_ms = 1'000;
 
 // A decimal frame: a reply's corr, a message's number.
 std::optional<std::uint64_t> parse_number(std::string_view text) {
@@ -73,6 +76,16 @@ bool zmq_bridge::receive_replies(std::size_t worker, clock::time_point now) {
   return taken >= max_receive_batch;
 }
 
+void zmq_bridge::measure_clock(const ping& p, std::int64_t worker_wall_ms) {
+  worker_sockets& w = workers_[p.worker];
+  w.clock_apart.observe(p.sent_wall_ms, worker_wall_ms, wall_ms());
+  // Deadlines are corrected by it, but the hosts' times in logs and audit trails disagree too.
+  const int offset = w.clock_apart.offset_ms();
+  if (std::abs(offset) >= clock_warning_ms && !std::exchange(w.clock_warned, true))
+    spdlog::warn("worker {}'s clock is {} ms {} this api's: keep the hosts' clocks in sync (NTP)",
+                 p.worker, std::abs(offset), offset > 0 ? "ahead of" : "behind");
+}
+
 void zmq_bridge::take_reply(std::size_t worker, const zmq::message_t* entry,
                             clock::time_point now) {
   const auto corr = parse_number(entry[0].to_string_view());
@@ -84,7 +97,13 @@ void zmq_bridge::take_reply(std::size_t worker, const zmq::message_t* entry,
     return;
   }
   mark_alive(worker, now);
-  if (pings_.erase(*corr) != 0) return;
+  if (const auto p = pings_.find(*corr); p != pings_.end()) {
+    const std::optional<reply_body> body = decode_reply_body(entry[2].to_string_view());
+    if (const auto* reading = body ? std::get_if<clock_reading>(&*body) : nullptr)
+      measure_clock(p->second, reading->wall_ms);
+    pings_.erase(p);
+    return;
+  }
   const auto it = pending_.find(*corr);
   if (it == pending_.end()) {
     stats_.late_replies.fetch_add(1, std::memory_order_relaxed);

@@ -39,7 +39,7 @@ constexpr std::array<op_spec, std::variant_size_v<request_body>> op_specs{{
     {"list_videos", 0, 0},
     {"get_video", fields(field::video_id), 0},
     {"get_request", fields(field::request_id), fields(field::user_id)},
-    {"ping", 0, 0},
+    {"ping", 0, fields(field::clock_offset)},
     {"list_events", fields(field::user_id, field::limit), 0},
     {"authenticate", fields(field::user_id, field::token_hash), 0},
     {"stats", 0, 0},
@@ -104,7 +104,9 @@ void write_fields(json_writer& w, const get_request_request& r) {
   put(w, "requestId", r.request_id);
   if (r.owner_id) put(w, "userId", *r.owner_id);
 }
-void write_fields(json_writer&, const ping_request&) {}
+void write_fields(json_writer& w, const ping_request& r) {
+  if (r.clock_offset_ms != 0) put_int(w, "clockOffset", r.clock_offset_ms);
+}
 void write_fields(json_writer& w, const list_events_request& r) {
   put(w, "userId", r.user_id);
   put_int(w, "limit", r.limit);
@@ -173,7 +175,9 @@ void read_fields(field_reader& f, get_request_request& r) {
   r.request_id = f.id(field::request_id);
   r.owner_id = f.optional_id(field::user_id);
 }
-void read_fields(field_reader&, ping_request&) {}
+void read_fields(field_reader& f, ping_request& r) {
+  r.clock_offset_ms = f.integer(field::clock_offset, -max_clock_offset_ms, max_clock_offset_ms);
+}
 void read_fields(field_reader& f, list_events_request& r) {
   r.user_id = f.id(field::user_id);
   r.limit = f.integer(field::limit, 1, max_audit_limit);

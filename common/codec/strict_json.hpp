@@ -137,6 +137,7 @@ enum class field : unsigned {
   after,
   request_id_made,
   deadline,
+  clock_offset,
   count,
 };
 
@@ -146,7 +147,7 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(field::co
     "id",     "name",          "maxStreams", "policy",
     "users",  "videos",        "title",      "durationSeconds",
     "limit",  "tokenHash",     "plan",       "plans",
-    "after",  "requestIdMade", "deadline",
+    "after",  "requestIdMade", "deadline",   "clockOffset",
 };
 
 static_assert(std::none_of(field_names.begin(), field_names.end(),

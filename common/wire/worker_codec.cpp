@@ -54,6 +54,7 @@ enum class body_tag : unsigned char {
   worker_stats = 13,
   ended = 14,
   access_revoked = 15,
+  clock_reading = 16,
 };
 
 // Declared only: an alternative without a tag below does not compile.
@@ -77,6 +78,8 @@ template <>
 struct tag_of<verdict> : tagged<body_tag::verdict> {};
 template <>
 struct tag_of<lease> : tagged<body_tag::lease> {};
+template <>
+struct tag_of<clock_reading> : tagged<body_tag::clock_reading> {};
 template <>
 struct tag_of<user_snapshot> : tagged<body_tag::user_snapshot> {};
 template <>

@@ -34,6 +34,12 @@ std::string create_user(http_client& http, std::optional<int> max_streams) {
   return id;
 }
 
+std::int64_t wall_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 double sample_value(const std::string& exposition, const std::string& series) {
   std::istringstream lines(exposition);
   std::string line;

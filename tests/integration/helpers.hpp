@@ -5,6 +5,7 @@
 // every wrong field at once.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -34,6 +35,9 @@ std::string heartbeat_path(std::string_view user_id, std::string_view stream_id)
 
 // Creates a user of its own for the test (201 required) and returns its id.
 std::string create_user(http_client& http, std::optional<int> max_streams = std::nullopt);
+
+// This host's wall clock in ms since the epoch, as the programs put it in bodies and deadlines.
+std::int64_t wall_ms_now();
 
 // The value of one sample line ("name{labels} value") of a Prometheus exposition; -1 if absent.
 double sample_value(const std::string& exposition, const std::string& series);

@@ -8,16 +8,6 @@
 
 using namespace streamgate::it;
 
-namespace {
-
-std::int64_t wall_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 TEST_CASE("a stream that is not heart-beaten expires with an ended push", "[integration][lease]") {
   stack s(stack_options{}.lease_seconds(1));
   http_client http(s.http_port());

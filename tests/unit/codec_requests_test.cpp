@@ -53,6 +53,10 @@ TEST_CASE("every request variant survives encode then decode unchanged", "[codec
       {29, delete_user_request{"erin"}},
       {0, ping_request{}},
       {std::numeric_limits<std::uint64_t>::max(), ping_request{}},
+      {30, ping_request{-max_clock_offset_ms}},
+      {31, ping_request{max_clock_offset_ms}},
+      {32, stop_all_request{"alice"}, t0},
+      {33, start_request{"r_1", "alice", "v1", "s"}, std::numeric_limits<std::int64_t>::max()},
   }));
   const std::string encoded = encode_request(original);
   CAPTURE(encoded);
@@ -71,6 +75,9 @@ TEST_CASE("a request is one object with op and corr before its fields", "[codec]
       R"({"op":"start","corr":8,"requestId":"r_2","userId":"alice","videoId":"v1","sessionId":"s",)"
       R"("requestIdMade":true})");
   CHECK(encode_request({9, ping_request{}}) == R"({"op":"ping","corr":9})");
+  CHECK(encode_request({9, ping_request{-250}}) == R"({"op":"ping","corr":9,"clockOffset":-250})");
+  CHECK(encode_request({10, stop_all_request{"bob"}, 1'795'774'399'123}) ==
+        R"({"op":"stop_all","corr":10,"deadline":1795774399123,"userId":"bob"})");
   CHECK(encode_request({1, create_user_request{std::nullopt, "Bob", std::nullopt, std::nullopt}}) ==
         R"({"op":"create_user","corr":1,"name":"Bob"})");
   CHECK(encode_request({2, list_plans_request{}}) == R"({"op":"list_plans","corr":2})");
@@ -117,6 +124,15 @@ TEST_CASE("malformed requests are refused with the field named", "[codec]") {
        "field 'corr' must be an unsigned 64-bit integer"},
       {R"({"op":"ping","corr":1e400})", "body is not valid JSON"},
       {R"({"op":"ping","corr":1,"foo":1})", "unknown field 'foo'"},
+      {R"({"op":"ping","corr":1,"clockOffset":86400001})",
+       "field 'clockOffset' must be an integer from -86400000 to 86400000"},
+      {R"({"op":"ping","corr":1,"clockOffset":1.5})",
+       "field 'clockOffset' must be an integer from -86400000 to 86400000"},
+      {R"({"op":"stop_all","corr":1,"userId":"u","clockOffset":1})", "unknown field 'clockOffset'"},
+      {R"({"op":"ping","corr":1,"deadline":-1})",
+       "field 'deadline' must be an unsigned 64-bit integer"},
+      {R"({"op":"ping","corr":1,"deadline":9223372036854775808})",
+       "field 'deadline' is out of range"},
       {R"({"op":"ping","corr":1,"corr":2})", "duplicate field 'corr'"},
       {R"({"op":"heartbeat","corr":1,"userId":"u","streamId":"s","videoId":"v"})",
        "unknown field 'videoId'"},

@@ -42,7 +42,7 @@ inline auto fields_of(const snapshot_request& r) { return std::tie(r.user_id); }
 inline auto fields_of(const list_videos_request&) { return std::tie(); }
 inline auto fields_of(const get_video_request& r) { return std::tie(r.video_id); }
 inline auto fields_of(const get_request_request& r) { return std::tie(r.request_id, r.owner_id); }
-inline auto fields_of(const ping_request&) { return std::tie(); }
+inline auto fields_of(const ping_request& r) { return std::tie(r.clock_offset_ms); }
 inline auto fields_of(const list_events_request& r) { return std::tie(r.user_id, r.limit); }
 inline auto fields_of(const authenticate_request& r) { return std::tie(r.user_id, r.token_hash); }
 inline auto fields_of(const stats_request&) { return std::tie(); }
@@ -57,7 +57,7 @@ bool same(const T& a, const T& b) {
 }
 
 inline bool same(const request& a, const request& b) {
-  return a.corr == b.corr && a.body.index() == b.body.index() &&
+  return a.corr == b.corr && a.deadline_ms == b.deadline_ms && a.body.index() == b.body.index() &&
          std::visit(
              [&](const auto& left) {
                return same(left, std::get<std::decay_t<decltype(left)>>(b.body));

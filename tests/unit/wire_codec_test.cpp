@@ -143,6 +143,8 @@ std::vector<reply_body> sample_replies() {
                                {"alice", int64_max, "evicted", "st_2", "", "v2", awkward}},
       full_stats(),
       without_active,
+      clock_reading{1'795'774'399'123},
+      clock_reading{int64_min},
   };
 }
 
@@ -241,6 +243,7 @@ TEST_CASE("each reply alternative's tag is pinned, whatever its place in the var
       {std::vector<plan>{}, 11},
       {std::vector<audit_entry>{}, 12},
       {worker_stats{}, 13},
+      {clock_reading{}, 16},
   }));
   const std::string frame = encode_reply_body(r.first);
   CAPTURE(r.first.index(), hex(frame));

@@ -167,11 +167,14 @@ bool worker_loop::take_one() {
         {{outcome::ok, batch_stats_.report(decider_.active_streams(), decider_.counters())}});
     return true;
   }
-  if (std::holds_alternative<ping_request>(decoded->body))
+  const std::string_view api = identity.to_string_view();
+  if (const auto* ping = std::get_if<ping_request>(&decoded->body)) {
     publish_heartbeat(events_, decider_.epoch());
+    api_clocks_.heard(api, ping->clock_offset_ms, std::chrono::steady_clock::now());
+  }
+  deadlines_.push_back(api_clocks_.deadline_here(api, decoded->deadline_ms));
   waiting_.push_back({std::move(identity), decoded->corr});
   bodies_.push_back(std::move(decoded->body));
-  deadlines_.push_back(decoded->deadline_ms);
   return true;
 }
 

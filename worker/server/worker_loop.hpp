@@ -18,6 +18,7 @@
 #include <zmq.hpp>
 
 #include "common/config.hpp"
+#include "worker/server/api_clocks.hpp"
 #include "worker/server/batch_stats.hpp"
 #include "worker/server/decider.hpp"
 #include "worker/server/outgoing.hpp"
@@ -62,7 +63,9 @@ class worker_loop final {
   std::size_t inbox_next_ = 0;
   std::vector<reply_address> waiting_;
   std::vector<request_body> bodies_;
-  std::vector<std::int64_t> deadlines_;  // parallel to bodies_ (decider::decide)
+  // Parallel to bodies_, in this worker's clock (decider::decide).
+  std::vector<std::int64_t> deadlines_;
+  api_clocks api_clocks_;
   std::vector<reply> replies_;
   std::vector<published_event> to_publish_;
   std::uint64_t event_messages_ = 0;  // published so far; numbers them (publish_events)
