@@ -233,6 +233,9 @@ bool zmq_bridge::receive_disconnections(std::size_t worker) {
   // subscribed to, so each one counts.
   while (receive_message(workers_[worker].monitor, frames_)) {
     ++workers_[worker].connection;
+    // What comes back may be another host, its clock elsewhere: measured again.
+    workers_[worker].clock_apart = {};
+    workers_[worker].clock_warned = false;
     if (!std::exchange(workers_[worker].resync_when_heard, true))
       workers_[worker].unheard_since_ms = wall_ms();
     spdlog::debug("lost the connection to worker {}", worker);
