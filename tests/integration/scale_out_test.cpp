@@ -51,6 +51,21 @@ answer start_and_record(http_client& http, const std::string& user, const std::s
   return a;
 }
 
+// Starts the user's limit of streams one by one, sessions and requestIds named `tag` and a
+// number; each must be allowed. Their stream ids.
+std::set<std::string> start_limit(http_client& http, const std::string& user,
+                                  const std::string& tag) {
+  std::set<std::string> started;
+  for (int i = 0; i < default_limit; ++i) {
+    const answer a =
+        start_and_record(http, user, tag + std::to_string(i), user + "-" + tag + std::to_string(i));
+    INFO(a.problem);
+    REQUIRE(a.status == 201);
+    started.insert(a.stream_id);
+  }
+  return started;
+}
+
 // How many workers the api behind `http` counts alive.
 double workers_alive(http_client& http) {
   return sample_value(http.get("/metrics").body, "streamgate_workers_alive");
@@ -294,14 +309,7 @@ TEST_CASE("a stop-all its api gave up on while the worker hung ends nothing star
   // The client retries on the other worker once the api counts the hung one out, and goes on.
   REQUIRE(wait_until([&] { return workers_alive(http) == 1; }, 20s));
   REQUIRE(wait_until([&] { return http.del(streams_path(user)).status == 204; }, 20s));
-  std::set<std::string> started;
-  for (int i = 0; i < default_limit; ++i) {
-    const answer a = start_and_record(http, user, "after-" + std::to_string(i),
-                                      user + "-after-" + std::to_string(i));
-    INFO(a.problem);
-    REQUIRE(a.status == 201);
-    started.insert(a.stream_id);
-  }
+  const std::set<std::string> started = start_limit(http, user, "after-");
   // Back, the worker reads the stop-all its api gave up on: refused, not decided, so the streams
   // started since go on (docs/design.md §5, "Bad input and faults").
   s.resume_worker(hung);
@@ -376,14 +384,7 @@ TEST_CASE("a restart of Redis with AOF on loses no committed stream", "[integrat
   stack s(two_by_two(kind));
   http_client http(s.http_port());
   const auto user = create_user(http);
-  std::set<std::string> granted;
-  for (int i = 0; i < default_limit; ++i) {
-    const auto a = start_and_record(http, user, "dev-" + std::to_string(i),
-                                    user + "-aof-" + std::to_string(i));
-    INFO(a.problem);
-    REQUIRE(a.status == 201);
-    granted.insert(a.stream_id);
-  }
+  const std::set<std::string> granted = start_limit(http, user, "aof-");
   // A restart under running workers: one still opening the store (slowly, under a sanitizer)
   // would rightly exit, as a worker that cannot reach its store at start does.
   for (int w = 0; w < s.worker_count(); ++w) REQUIRE(s.wait_worker_started(w));
@@ -416,7 +417,7 @@ TEST_CASE("a restart of Redis with AOF on loses no committed stream", "[integrat
   INFO(fourth.describe());
   CHECK(fourth.status == 429);
   // The request memory survived too: a retry is not a new decision.
-  const auto replay = start(http, user, start_args{}.session("dev-0").request(user + "-aof-0"));
+  const auto replay = start(http, user, start_args{}.session("aof-0").request(user + "-aof-0"));
   REQUIRE(replay.status == 201);
   CHECK(granted.contains(json::str(replay.json()["stream"], "streamId")));
 }
