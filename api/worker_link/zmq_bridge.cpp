@@ -190,7 +190,10 @@ void zmq_bridge::take_calls() {
   // Pointers to the map's values stay valid while nothing is inserted or erased.
   for (const std::uint64_t corr : corrs) {
     pending_call& p = pending_.at(corr);
-    to_worker[pick_worker(p.call.route_key, now)].push_back(&p);
+    if (const auto target = pick_worker(p.call.route_key, now))
+      to_worker[*target].push_back(&p);
+    else
+      stats_.refused.fetch_add(1, std::memory_order_relaxed);
   }
   std::vector<pending_call*> message;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
@@ -215,8 +218,14 @@ void zmq_bridge::take_calls() {
 }
 
 bool zmq_bridge::send(pending_call& p, clock::time_point now) {
+  const auto target = pick_worker(p.call.route_key, now);
+  if (!target) {
+    p.sent_to.reset();
+    stats_.refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   std::vector<pending_call*> one{&p};
-  return send(pick_worker(p.call.route_key, now), one);
+  return send(*target, one);
 }
 
 bool zmq_bridge::send(std::size_t target, const std::vector<pending_call*>& calls) {
@@ -328,18 +337,22 @@ void zmq_bridge::update_up(clock::time_point now) {
   up_.store(alive_count > 0 && !unheard, std::memory_order_relaxed);
 }
 
-bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const { return w.dataset == dataset_; }
+bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const {
+  return !w.dataset.empty() && w.dataset == dataset_;
+}
 
 bool zmq_bridge::alive(const worker_sockets& w, clock::time_point now) const {
   return serves_our_dataset(w) && now - w.last_reply < liveness_window &&
          now - w.last_heard < liveness_window;
 }
 
-std::size_t zmq_bridge::pick_worker(std::size_t route_key, clock::time_point now) const {
+std::optional<std::size_t> zmq_bridge::pick_worker(std::size_t route_key,
+                                                   clock::time_point now) const {
   // The user's own worker while it lives, else the next live one. None alive: the first of them
   // from the user's own that serves this api's dataset, whose DEALER refuses the call or holds
   // it for its return, and leaves it to the retries. Never one of another dataset, alive or not,
-  // nor one not heard yet once this api serves a dataset: its store would grant the limit again.
+  // nor one not heard yet: its store would grant the limit again (docs/design.md, "Dataset
+  // identity"). None of this api's dataset at all: no one, and the call waits for one.
   const std::size_t first = route_key % workers_.size();
   std::optional<std::size_t> ours;
   for (std::size_t k = 0; k < workers_.size(); ++k) {
@@ -347,7 +360,7 @@ std::size_t zmq_bridge::pick_worker(std::size_t route_key, clock::time_point now
     if (alive(workers_[i], now)) return i;
     if (!ours && serves_our_dataset(workers_[i])) ours = i;
   }
-  return ours.value_or(first);
+  return ours;
 }
 
 zmq_bridge::clock::time_point zmq_bridge::next_due(clock::time_point now) const {

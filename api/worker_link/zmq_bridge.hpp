@@ -146,7 +146,7 @@ class zmq_bridge final {
   void forget_what_went_unheard(std::int64_t since_ms);
   // The number of a message of events from `w`; a gap before it means messages were dropped.
   void note_event_message(worker_sockets& w, std::uint64_t number);
-  // Its heartbeats named the dataset this api serves (or neither has one yet).
+  // Its heartbeats named the dataset this api serves (one heard, so never before its first).
   bool serves_our_dataset(const worker_sockets& w) const;
   void note_dataset(worker_sockets& w, std::string_view dataset);
   bool receive_disconnections(std::size_t worker);
@@ -156,7 +156,8 @@ class zmq_bridge final {
   // Up when some worker is alive and none answers without being heard (this api would miss the
   // events of what it decides).
   void update_up(clock::time_point now);
-  std::size_t pick_worker(std::size_t route_key, clock::time_point now) const;
+  // Where a call goes; none while no worker of this api's dataset is known.
+  std::optional<std::size_t> pick_worker(std::size_t route_key, clock::time_point now) const;
   clock::time_point next_due(clock::time_point now) const;
   void fail_all();
 

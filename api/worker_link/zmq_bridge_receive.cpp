@@ -221,7 +221,8 @@ void zmq_bridge::note_dataset(worker_sockets& w, std::string_view dataset) {
     stats_.foreign_dataset.fetch_add(1, std::memory_order_relaxed);
     spdlog::error(
         "a worker serves the dataset '{}', this api serves '{}': it gets no request (two stores "
-        "would each grant a user the limit); point every worker at one store",
+        "would each grant a user the limit); point every worker at one store, or restart this "
+        "api once its store was seeded again",
         w.dataset, dataset_);
   } else if (was_foreign) {
     spdlog::info("a worker serves the dataset '{}' again", dataset_);

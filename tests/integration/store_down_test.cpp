@@ -1,7 +1,8 @@
 // A shared store that fails under a running worker (docs/design.md §8, the worker's failure rule):
 // Redis down or hung gets each batch a 503 at once that names the store, and the worker decides
 // again once Redis is back; Redis back without its data (restarted without persistence) stops
-// the worker, which never serves a dataset the store no longer holds.
+// the worker, which never serves a dataset the store no longer holds, and the apis serve the
+// store seeded again only once restarted (docs/design.md §8, "Dataset identity").
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -64,10 +65,13 @@ TEST_CASE(
   CHECK(stream_ids(http, user).size() == 1);
 }
 
-TEST_CASE("Redis back without its data stops the worker, and a restarted worker seeds it again",
-          "[integration][store-down]") {
+TEST_CASE(
+    "Redis back without its data stops the worker; a worker that seeds it again serves the apis "
+    "restarted after it",
+    "[integration][store-down]") {
   stack s(stack_options{}.redis_store());
   http_client http(s.http_port());
+  // Allowed, so the api has heard the worker's dataset: it routes to no worker before that.
   REQUIRE(start(http, "alice", start_args{}.session("tv")).status == 201);
   REQUIRE(s.redis() != nullptr);
 
@@ -82,8 +86,22 @@ TEST_CASE("Redis back without its data stops the worker, and a restarted worker 
   CHECK(s.worker_exit() == "exited with 1");
   CHECK(s.worker_log_tail().find("no longer holds the dataset") != std::string::npos);
 
+  // Seeded again, the store is another dataset: the api, which served the first, sends the
+  // worker nothing, as it would a worker pointed at a second store by mistake.
   s.start_worker();
   REQUIRE(s.wait_worker_started());
+  REQUIRE(wait_until(
+      [&] { return s.api_log_tail().find("it gets no request") != std::string::npos; }, 20s));
+  const http_response refused = start(http, "alice", start_args{}.session("phone"));
+  INFO(refused.describe());
+  CHECK(refused.status == 503);
+  CHECK(http.get("/health").status == 503);
+
+  // A restarted api serves the dataset it hears first, the new one, where the refused start was
+  // never decided.
+  s.stop_api();
+  s.start_api();
   s.wait_healthy();
+  CHECK(stream_ids(http, "alice").empty());
   CHECK(start(http, "alice", start_args{}.session("tv")).status == 201);
 }

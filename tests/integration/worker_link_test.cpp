@@ -2,10 +2,10 @@
 // public keys the worker was given are served as before; any other ZeroMQ client that reaches
 // the worker's ports (no key, a key not allowed, or not knowing the worker's public key) gets
 // nothing done and hears no event, and an api without the right keys is not healthy. A worker
-// without keys refuses a non-loopback bind unless told --insecure-link, and an api that hears no
-// event from its worker is not healthy either. The keys are made by
-// scripts/make-link-keys.sh, as an operator would make them. These cases ask no store: they run
-// once ([link] is left out of the Redis and Cluster runs).
+// without keys refuses a non-loopback bind unless told --insecure-link, an api that no longer
+// hears its worker's events is not healthy either, and one that never heard it sends it nothing.
+// The keys are made by scripts/make-link-keys.sh, as an operator would make them. These cases ask
+// no store: they run once ([link] is left out of the Redis and Cluster runs).
 
 #include <stdlib.h>  // mkdtemp
 #include <sys/stat.h>
@@ -362,22 +362,20 @@ TEST_CASE("an api without the right CURVE keys is not healthy and answers 503",
   }
 }
 
-TEST_CASE("an api that hears no event from its worker is not healthy and refuses WebSocket starts",
-          "[integration][link]") {
-  // Its requests reach the worker and are answered, but its --events names no worker: no verdict
-  // it relays could reach a socket, so it must not pass for a working api.
-  stack s;
-  const unsigned short hearing_port = free_port();
-  const unsigned short deaf_port = free_port();
-  // Both at once, so the one that hears shows how long the other had.
-  const auto hearing = start_api_process(s, "api-hearing", hearing_port, {});
-  const auto deaf = start_api_process(s, "api-deaf", deaf_port, {}, free_port());
-  INFO(tail_of(s.dir() / "api-deaf.log"));
-  REQUIRE(wait_until([&] { return health_status(hearing_port) == 200; }, 20s));
-  REQUIRE(wait_until([&] { return health_status(deaf_port) != 0; }, 20s));
-  CHECK(health_status(deaf_port) == 503);
+TEST_CASE(
+    "an api that no longer hears its worker's events is not healthy and refuses WebSocket "
+    "starts",
+    "[integration][link]") {
+  // Its requests reach the worker and are answered, but the events stop coming: no verdict it
+  // relays could reach a socket, so it must not pass for a working api.
+  stack s(stack_options{}.events_relayed_to(0));
+  http_client http(s.http_port());
+  s.events_relay().pause();
+  REQUIRE(wait_until([&] { return http.get("/health").status == 503; }, 20s));
 
-  ws_client ws(deaf_port, ws_client::target_for("alice"));
+  // The snapshot is a request and its reply: the socket opens.
+  ws_client ws(s.http_port(), ws_client::target_for("alice"));
+  read_snapshot(ws, "alice");
   ws.send_json(json::object({{"type", "start"},
                              {"videoId", std::string(video_1)},
                              {"sessionId", "deaf-dev"},
@@ -389,7 +387,36 @@ TEST_CASE("an api that hears no event from its worker is not healthy and refuses
       10s, "the refusal of the start");
   INFO(json::dump(refused));
   CHECK(json::str(refused["error"], "code") == "unavailable");
-  http_client http(s.http_port());
+  CHECK(stream_ids(http, "alice").empty());
+  s.events_relay().resume();
+}
+
+TEST_CASE("an api that never heard its worker sends it nothing", "[integration][link]") {
+  // Its --events names no worker: it never learns which dataset the worker serves, so it cannot
+  // tell it from a worker of a second store (docs/design.md §8, "Dataset identity").
+  stack s;
+  const unsigned short hearing_port = free_port();
+  const unsigned short deaf_port = free_port();
+  // Both at once, so the one that hears shows how long the other had.
+  const auto hearing = start_api_process(s, "api-hearing", hearing_port, {});
+  const auto deaf = start_api_process(s, "api-deaf", deaf_port, {}, free_port());
+  INFO(tail_of(s.dir() / "api-deaf.log"));
+  REQUIRE(wait_until([&] { return health_status(hearing_port) == 200; }, 20s));
+  REQUIRE(wait_until([&] { return health_status(deaf_port) != 0; }, 20s));
+  CHECK(health_status(deaf_port) == 503);
+
+  http_client deaf_http(deaf_port);
+  const auto r = start(deaf_http, "alice", start_args{}.session("deaf-dev").request("deaf-req"));
+  check_error(r, 503, "unavailable");
+  ws_client ws(deaf_port, ws_client::target_for("alice"));
+  const auto closing =
+      ws.read_until([](const json::value& m) { return json::str(m, "type") == "error"; }, 10s,
+                    "the refusal of the socket");
+  INFO(json::dump(closing));
+  CHECK(json::str(closing["error"], "code") == "unavailable");
+  CHECK(ws.wait_closed(10s));
+
+  http_client http(hearing_port);
   CHECK(stream_ids(http, "alice").empty());
   CHECK(deaf->running());
 }

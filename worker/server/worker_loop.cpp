@@ -108,7 +108,7 @@ void worker_loop::run(const std::atomic<bool>& stop_requested) {
         if (!store_.seeded())
           throw store_lost("the store no longer holds the dataset '" + decider_.epoch() +
                            "' (restarted without persistence?): not serving it; restart the "
-                           "workers to seed it again");
+                           "workers with --seed to seed it again, then the apis");
       } catch (const store_unavailable&) {
         // Unreachable is transient: the next batch answers 503 and the check runs again.
       }
