@@ -120,6 +120,7 @@ int process::stop(std::chrono::milliseconds grace) {
   if (running()) {
     ::kill(pid_, SIGTERM);
     ::kill(pid_, SIGCONT);  // a paused child would only see the SIGTERM when resumed
+    paused_ = false;
     if (!wait_for_exit(grace)) {
       ::kill(pid_, SIGKILL);
       wait_for_exit(std::chrono::seconds(30));
@@ -136,11 +137,26 @@ void process::kill9() {
 }
 
 void process::pause() {
-  if (running()) ::kill(pid_, SIGSTOP);
+  if (paused_ || !running()) return;
+  ::kill(pid_, SIGSTOP);
+  // kill() returns before the child has stopped: its stop report says it has, so what the test
+  // does next meets a hung process, not one still finishing its work. (Reported once per stop:
+  // paused_ keeps a second pause from waiting for a report that never comes.)
+  int status = 0;
+  pid_t r = 0;
+  do {
+    r = ::waitpid(pid_, &status, WUNTRACED);
+  } while (r < 0 && errno == EINTR);
+  if (r != pid_) throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
+  if (WIFSTOPPED(status))
+    paused_ = true;
+  else
+    wait_status_ = status;  // it exited before the signal came
 }
 
 void process::resume() {
   if (running()) ::kill(pid_, SIGCONT);
+  paused_ = false;
 }
 
 std::optional<int> process::exit_code() const {

@@ -35,6 +35,7 @@ class process final {
   // SIGKILL without warning, as a crash would; waits until the child is gone.
   void kill9();
   // SIGSTOP / SIGCONT: a process that hangs, with its sockets open, as a stalled host would.
+  // pause() returns once the child has stopped.
   void pause();
   void resume();
   // "exited with 0", "killed by signal 9", "running".
@@ -52,6 +53,7 @@ class process final {
   std::filesystem::path log_file_;
   pid_t pid_ = -1;
   std::optional<int> wait_status_;
+  bool paused_ = false;
 };
 
 }  // namespace streamgate::it
