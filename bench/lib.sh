@@ -1,4 +1,4 @@
-# Shell helpers of the bench scripts (sourced by run.sh, scale_out.sh, soak.sh).
+# Shell helpers of the bench scripts (sourced by run.sh, scale_out.sh, soak.sh, compare*.sh).
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -10,6 +10,18 @@ wait_http() {  # url, seconds
   done
   echo "no answer from $1" >&2
   return 1
+}
+# Installs the Debian packages of the commands that are missing: "command:package" pairs (the
+# bench's tools are not the product's, so scripts/install-deps.sh leaves them out).
+need_tools() {
+  local pair missing=()
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair#*:}")
+  done
+  ((${#missing[@]})) || return 0
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -120,7 +132,7 @@ stop_build() {  # what start_build started
 }
 
 # The compare scripts' arguments: BEFORE_BUILD AFTER_BUILD [ROUNDS] into $builds and $rounds,
-# refused (exit 2) unless each build holds both programs and wrk is installed.
+# refused (exit 2) unless each build holds both programs; installs wrk when missing.
 two_builds() {
   if (($# < 2)); then
     echo "usage: $0 BEFORE_BUILD AFTER_BUILD [ROUNDS]" >&2
@@ -134,5 +146,5 @@ two_builds() {
       [ -x "$b/$program" ] || { echo "$b/$program: no such program" >&2; exit 2; }
     done
   done
-  command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 2; }
+  need_tools wrk:wrk
 }

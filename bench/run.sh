@@ -26,13 +26,7 @@ mkdir -p "$out"
 rm -f "$out"/*.txt "$out"/*.json
 
 # ---- tools -----------------------------------------------------------------------------------
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
-if ((${#missing[@]})); then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}"
-fi
+need_tools wrk:wrk nginx:nginx-light
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 # 10k WebSockets need 10k descriptors in the api and in the client (both inherit this limit).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

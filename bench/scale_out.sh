@@ -24,6 +24,7 @@ export BENCH_USERS
 bin=${BENCH_BIN:-build/bench}
 out=bench/out
 mkdir -p "$out"
+need_tools wrk:wrk redis-server:redis-server redis-benchmark:redis-tools
 
 if [ -z "${BENCH_BIN:-}" ]; then
   cmake --preset bench >/dev/null

@@ -16,7 +16,7 @@ WRK_CONNECTIONS=${WRK_CONNECTIONS:-50}
 export BENCH_USERS=$SOAK_USERS
 out=bench/out
 mkdir -p "$out"
-command -v wrk >/dev/null || { echo "wrk is missing: run bench/run.sh once (it installs it)" >&2; exit 1; }
+need_tools wrk:wrk
 
 # BENCH_BIN: a build directory whose programs to run as they are (no build), e.g. build/release.
 bin=${BENCH_BIN:-build/bench}
