@@ -69,10 +69,15 @@ TEST_CASE(
     "Redis back without its data stops the worker; a worker that seeds it again serves the apis "
     "restarted after it",
     "[integration][store-down]") {
-  stack s(stack_options{}.redis_store());
+  // A playback key the restarted api shares with the first, as apis of one deployment do.
+  stack s(
+      stack_options{}.redis_store().api_env({"STREAMGATE_PLAYBACK_KEY=" + std::string(64, '7')}));
   http_client http(s.http_port());
   // Allowed, so the api has heard the worker's dataset: it routes to no worker before that.
-  REQUIRE(start(http, "alice", start_args{}.session("tv")).status == 201);
+  const http_response allowed = start(http, "alice", start_args{}.session("tv"));
+  REQUIRE(allowed.status == 201);
+  const json::document allowed_body = allowed.json();
+  const std::string token = json::str(json::member(allowed_body, "playback"), "token");
   REQUIRE(s.redis() != nullptr);
 
   // Restarted without persistence, as far as the worker can tell: the same port, nothing in it.
@@ -104,4 +109,11 @@ TEST_CASE(
   s.wait_healthy();
   CHECK(stream_ids(http, "alice").empty());
   CHECK(start(http, "alice", start_args{}.session("tv")).status == 201);
+  // And the stream the lost store held plays no more: its token predates the restarted api.
+  const http_response media = http.request(
+      http::verb::get, "/api/v1/playback/authorize", {},
+      {{"X-Original-URI", "/media/" + std::string(video_1) + "/seg00.ts?token=" + token}});
+  INFO(media.describe());
+  CHECK(media.status == 403);
+  CHECK(json::str(media.json()["error"], "code") == "token_expired");
 }
