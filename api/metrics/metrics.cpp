@@ -113,7 +113,8 @@ std::string api_metrics::render(const link_stats* link, bool worker_up,
          "api could not take); each refuses older playback tokens and resyncs every WebSocket.");
   sample(out, "streamgate_worker_event_gaps_total", "", link ? get(link->event_gaps) : 0);
   header(out, "streamgate_worker_foreign_dataset_total", "counter",
-         "Heartbeats of workers refused because they serve another dataset than this api.");
+         "Workers heard announcing another dataset than this api's: it serves nobody while one "
+         "answers.");
   sample(out, "streamgate_worker_foreign_dataset_total", "",
          link ? get(link->foreign_dataset) : 0);
   header(out, "streamgate_workers_alive", "gauge",

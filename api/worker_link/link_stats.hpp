@@ -19,8 +19,8 @@ struct link_stats {
   // Gaps in a worker's numbered messages of events: its PUB dropped what this api's SUB could
   // not take (a slow api), or the SUB reconnected on its own.
   std::atomic<std::uint64_t> event_gaps{0};
-  // Heartbeats of a worker whose dataset is not the one this api serves (hardening: two workers
-  // on different stores would each grant a user the limit); such a worker gets no request.
+  // Workers heard announcing a dataset that is not the one this api serves (hardening: two
+  // stores would each grant a user the limit); while one answers, no worker gets a request.
   std::atomic<std::uint64_t> foreign_dataset{0};
   // Workers this api routes to now: of its dataset, answering and heard (a gauge).
   std::atomic<std::uint64_t> workers_alive{0};

@@ -1,5 +1,7 @@
 #include "api/worker_link/zmq_bridge.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -326,15 +328,27 @@ void zmq_bridge::mark_alive(std::size_t worker, clock::time_point now) {
 void zmq_bridge::update_up(clock::time_point now) {
   std::uint64_t alive_count = 0;
   bool unheard = false;
+  bool foreign_heard = false;
   for (const worker_sockets& w : workers_) {
+    if (!w.dataset.empty() && !serves_our_dataset(w) && now - w.last_heard < liveness_window)
+      foreign_heard = true;
     if (!serves_our_dataset(w) || now - w.last_reply >= liveness_window) continue;
     if (now - w.last_heard >= liveness_window)
       unheard = true;
     else
       ++alive_count;
   }
-  stats_.workers_alive.store(alive_count, std::memory_order_relaxed);
-  up_.store(alive_count > 0 && !unheard, std::memory_order_relaxed);
+  if (foreign_heard != std::exchange(split_, foreign_heard)) {
+    if (split_)
+      spdlog::error(
+          "a worker of another dataset than '{}' answers: this api sends no worker anything "
+          "until it stops",
+          dataset_);
+    else
+      spdlog::info("no worker of another dataset answers: this api serves '{}' again", dataset_);
+  }
+  stats_.workers_alive.store(split_ ? 0 : alive_count, std::memory_order_relaxed);
+  up_.store(alive_count > 0 && !unheard && !split_, std::memory_order_relaxed);
 }
 
 bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const {
@@ -352,7 +366,9 @@ std::optional<std::size_t> zmq_bridge::pick_worker(std::size_t route_key,
   // from the user's own that serves this api's dataset, whose DEALER refuses the call or holds
   // it for its return, and leaves it to the retries. Never one of another dataset, alive or not,
   // nor one not heard yet: its store would grant the limit again (docs/design.md, "Dataset
-  // identity"). None of this api's dataset at all: no one, and the call waits for one.
+  // identity"). None of this api's dataset at all, or one of another answering: no one, and the
+  // call waits.
+  if (split_) return std::nullopt;
   const std::size_t first = route_key % workers_.size();
   std::optional<std::size_t> ours;
   for (std::size_t k = 0; k < workers_.size(); ++k) {

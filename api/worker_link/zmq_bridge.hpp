@@ -153,8 +153,8 @@ class zmq_bridge final {
   void mark_alive(std::size_t worker, clock::time_point now);
   // Answers requests and is heard on its event socket.
   bool alive(const worker_sockets& w, clock::time_point now) const;
-  // Up when some worker is alive and none answers without being heard (this api would miss the
-  // events of what it decides).
+  // Up when some worker is alive, none answers without being heard (this api would miss the
+  // events of what it decides), and none of another dataset is heard (split_).
   void update_up(clock::time_point now);
   // Where a call goes; none while no worker of this api's dataset is known.
   std::optional<std::size_t> pick_worker(std::size_t route_key, clock::time_point now) const;
@@ -184,6 +184,9 @@ class zmq_bridge final {
   std::vector<zmq::message_t> frames_;  // reused for every message read
   clock::time_point next_ping_{};
   std::string dataset_;  // the first dataset heard: the one this api serves
+  // A worker of another dataset answers: this api routes to no worker at all while it does, since
+  // an api that heard that one first would serve it (docs/design.md §8, "Dataset identity").
+  bool split_ = false;
 
   std::atomic<bool> up_{false};  // update_up()'s verdict, for worker_up() on io threads
   std::atomic<bool> stopping_{false};

@@ -1,7 +1,8 @@
-// Two workers on different stores behind one api (a misconfiguration a black-box probe found:
-// the api failed a user over from one to the other and the limit was granted twice). Each worker
-// announces its dataset with its heartbeats; the api routes only among workers of one dataset and
-// refuses the other, so whichever worker dies, no fourth stream is ever granted.
+// Workers on different stores behind the apis (a misconfiguration a black-box probe found: an
+// api failed a user over from one to the other and the limit was granted twice). Each worker
+// announces its dataset with its heartbeats; an api serves the one it heard first, and sends no
+// worker anything while a worker of another dataset answers: else two apis that heard different
+// ones first would each grant a user the limit, one per store (docs/design.md §8).
 
 #include <catch2/catch.hpp>
 #include <functional>
@@ -32,61 +33,99 @@ std::vector<std::string> one_user_per_worker() {
   return users;
 }
 
+// A start refused for want of a worker to decide it.
+void check_unavailable(http_client& http, const std::string& user, const std::string& session) {
+  const auto r = start(http, user, start_args{}.session(session));
+  INFO(user << ": " << r.describe());
+  CHECK(r.status == 503);
+}
+
+// Starts `user` on new sessions until one is not allowed: how many were.
+int start_to_limit(http_client& http, const std::string& user, int& session) {
+  for (int allowed = 0;; ++allowed) {
+    const auto r = start(http, user, start_args{}.session("dev-" + std::to_string(++session)));
+    INFO(user << ": " << r.describe());
+    if (r.status == 201) continue;
+    REQUIRE(r.status == 429);
+    return allowed;
+  }
+}
+
+// Until the api has heard a worker of another dataset than its own.
+bool heard_another_dataset(http_client& http) {
+  return wait_until(
+      [&] {
+        return sample_value(http.get("/metrics").body, "streamgate_worker_foreign_dataset_total") >=
+               1;
+      },
+      20s);
+}
+
+bool health_is(http_client& http, int status) {
+  return wait_until([&] { return http.get("/health").status == status; }, 20s);
+}
+
 }  // namespace
 
-TEST_CASE("an api refuses a worker of another dataset, so no failover grants the limit twice",
+TEST_CASE("an api serves no worker while one of another dataset answers, and never that one",
           "[integration][dataset]") {
-  stack s(stack_options{}.workers(2).one_store_per_worker().verdict_timeout_ms(1500));
+  // Worker 0 holds the dataset the api heard first; worker 1 joined with a store of its own.
+  stack s(stack_options{}.workers(2).one_store_per_worker().verdict_timeout_ms(1000));
   http_client http(s.http_port());
   const std::vector<std::string> users = one_user_per_worker();
+  REQUIRE(heard_another_dataset(http));
+  for (const std::string& user : users) check_unavailable(http, user, "split-" + user);
+  CHECK(health_is(http, 503));
   int session = 0;
-  const auto start_new = [&](const std::string& user) {
-    return start(http, user, start_args{}.session("dev-" + std::to_string(++session)));
-  };
-  // Each user at the limit of their plan, in the dataset the api serves.
+
+  // The other store's worker gone, the api serves its own dataset, where nothing refused above
+  // was decided: each user gets their limit, once.
+  s.kill9_worker(1);
+  REQUIRE(health_is(http, 200));
   for (const std::string& user : users) {
     CAPTURE(user);
-    for (int allowed = 0;; ++allowed) {
-      const auto r = start_new(user);
-      INFO(r.describe());
-      if (r.status == 201) continue;
-      CHECK(allowed >= 1);
-      REQUIRE(r.status == 429);
-      break;
-    }
+    CHECK(stream_ids(http, user).empty());
+    CHECK(start_to_limit(http, user, session) >= 1);
   }
-  // The refusal is logged and counted once both workers were heard.
-  REQUIRE(wait_until(
-      [&] {
-        const auto m = http.get("/metrics");
-        return m.body.find("streamgate_worker_foreign_dataset_total 0") == std::string::npos &&
-               m.body.find("streamgate_worker_foreign_dataset_total") != std::string::npos;
-      },
-      20s));
 
-  // Losing either worker grants no user another stream: the other one either is that same
-  // dataset's, or is never asked, not even once the api has given the dead one up.
-  const auto no_start_allowed = [&] {
-    bool all_denied = true;
-    for (const std::string& user : users) {
-      const auto r = start_new(user);
-      INFO(user << ": " << r.describe());
-      CHECK(r.status != 201);
-      CHECK((r.status == 429 || r.status == 503));
-      all_denied = all_denied && r.status == 429;
-    }
-    return all_denied;
-  };
-  for (int dead = 0; dead < 2; ++dead) {
-    CAPTURE(dead);
-    s.kill9_worker(dead);
-    // Until the api has given the dead worker up: when it served the api's dataset, /health
-    // turns 503 (the other worker does not count); when it did not, every user is denied by
-    // their own.
-    REQUIRE(
-        wait_until([&] { return no_start_allowed() || http.get("/health").status == 503; }, 30s));
-    no_start_allowed();
-    s.start_worker(dead);
-    s.wait_healthy();
-  }
+  // Back, it stops the api again; and with the api's own worker gone, the other is still never
+  // asked, not even once the api has given its own up.
+  s.start_worker(1);
+  REQUIRE(s.wait_worker_started(1));
+  REQUIRE(health_is(http, 503));
+  s.kill9_worker(0);
+  for (const std::string& user : users) check_unavailable(http, user, "failover-" + user);
+}
+
+TEST_CASE("two apis that heard different datasets first never each grant a user the limit",
+          "[integration][dataset]") {
+  stack s(stack_options{}.workers(2).one_store_per_worker().apis(2).verdict_timeout_ms(1000));
+  http_client first(s.http_port(0));
+  http_client second(s.http_port(1));
+  REQUIRE(heard_another_dataset(first));
+  // The second api, restarted while worker 0 is down, hears worker 1's dataset first.
+  s.stop_api(1);
+  s.kill9_worker(0);
+  s.start_api(1);
+  s.wait_healthy(1);
+  s.start_worker(0);
+  REQUIRE(s.wait_worker_started(0));
+
+  // Each api hears both: neither serves anyone.
+  REQUIRE(heard_another_dataset(second));
+  const std::string user = "alice";
+  check_unavailable(first, user, "tv");
+  check_unavailable(second, user, "phone");
+  CHECK(health_is(first, 503));
+  CHECK(health_is(second, 503));
+
+  // One store left answering: only the api that serves it grants anything, and only the limit.
+  s.kill9_worker(1);
+  REQUIRE(health_is(first, 200));
+  int session = 0;
+  const int allowed = start_to_limit(first, user, session);
+  CHECK(allowed >= 1);
+  REQUIRE(health_is(second, 503));
+  check_unavailable(second, user, "laptop");
+  CHECK(static_cast<int>(stream_ids(first, user).size()) == allowed);
 }

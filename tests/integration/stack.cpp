@@ -114,16 +114,27 @@ stack::stack(stack_options options)
   for (int attempt = 1;; ++attempt) {
     choose_ports();
     try {
-      for (int w = 0; w < options_.worker_count; ++w) start_worker(w);
-      for (int i = 0; i < options_.api_count; ++i) start_api(i);
-      wait_all_healthy(options_.start_timeout);
+      // Workers of other stores join once every api serves the first one's dataset: an api
+      // serves nothing while it hears two (docs/design.md §8, "Dataset identity").
+      const int serving = options_.separate_stores ? 1 : options_.worker_count;
+      const auto start_workers = [&](int from, int to) {
+        for (int w = from; w < to; ++w) start_worker(w);
+      };
       // Healthy needs one live worker; a started stack needs every one of them (a worker whose
       // port was taken exits while another serves, and the retry below must see it).
-      for (int w = 0; w < options_.worker_count; ++w)
-        if (!wait_worker_started(w, options_.start_timeout) || !worker_running(w))
-          throw std::runtime_error("streamgate-worker " + std::to_string(w) +
-                                   " did not start: " + worker_exit(w));
+      const auto wait_workers = [&](int from, int to) {
+        for (int w = from; w < to; ++w)
+          if (!wait_worker_started(w, options_.start_timeout) || !worker_running(w))
+            throw std::runtime_error("streamgate-worker " + std::to_string(w) +
+                                     " did not start: " + worker_exit(w));
+      };
+      start_workers(0, serving);
+      for (int i = 0; i < options_.api_count; ++i) start_api(i);
+      wait_all_healthy(options_.start_timeout);
+      wait_workers(0, serving);
       wait_all_routing(options_.start_timeout);
+      start_workers(serving, options_.worker_count);
+      wait_workers(serving, options_.worker_count);
       return;
     } catch (const std::exception& e) {
       bool port_taken = false;

@@ -31,6 +31,7 @@ struct stack_options {
   int api_count = 1;
   int worker_count = 1;  // more than one needs the Redis store (or separate_stores)
   // Each worker its own SQLite file: a misconfiguration the apis must refuse (one dataset each).
+  // The constructor returns once the apis serve worker 0's dataset and the others have started.
   bool separate_stores = false;
   bool redis = false;    // also when STREAMGATE_TEST_STORE=redis (or cluster)
   bool cluster = false;  // a 3-master Redis Cluster; also when STREAMGATE_TEST_STORE=cluster
