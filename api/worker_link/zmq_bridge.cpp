@@ -68,6 +68,7 @@ zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_li
 zmq_bridge::~zmq_bridge() = default;
 
 void zmq_bridge::start(asio::io_context& io) {
+  settled_by_ = clock::now() + liveness_window;
   strand_.emplace(asio::make_strand(io));
   timer_.emplace(*strand_);
   // Each reading ends like every other piece of work on the strand: settled.
@@ -329,8 +330,11 @@ void zmq_bridge::update_up(clock::time_point now) {
   std::uint64_t alive_count = 0;
   bool unheard = false;
   bool foreign_heard = false;
+  bool unknown = false;
   for (const worker_sockets& w : workers_) {
-    if (!w.dataset.empty() && !serves_our_dataset(w) && now - w.last_heard < liveness_window)
+    if (w.dataset.empty())
+      unknown = unknown || now < settled_by_ || now - w.last_reply < liveness_window;
+    else if (!serves_our_dataset(w) && now - w.last_heard < liveness_window)
       foreign_heard = true;
     if (!serves_our_dataset(w) || now - w.last_reply >= liveness_window) continue;
     if (now - w.last_heard >= liveness_window)
@@ -347,8 +351,9 @@ void zmq_bridge::update_up(clock::time_point now) {
     else
       spdlog::info("no worker of another dataset answers: this api serves '{}' again", dataset_);
   }
-  stats_.workers_alive.store(split_ ? 0 : alive_count, std::memory_order_relaxed);
-  up_.store(alive_count > 0 && !unheard && !split_, std::memory_order_relaxed);
+  routing_ = !split_ && !unknown;
+  stats_.workers_alive.store(routing_ ? alive_count : 0, std::memory_order_relaxed);
+  up_.store(alive_count > 0 && !unheard && routing_, std::memory_order_relaxed);
 }
 
 bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const {
@@ -366,9 +371,9 @@ std::optional<std::size_t> zmq_bridge::pick_worker(std::size_t route_key,
   // from the user's own that serves this api's dataset, whose DEALER refuses the call or holds
   // it for its return, and leaves it to the retries. Never one of another dataset, alive or not,
   // nor one not heard yet: its store would grant the limit again (docs/design.md, "Dataset
-  // identity"). None of this api's dataset at all, or one of another answering: no one, and the
-  // call waits.
-  if (split_) return std::nullopt;
+  // identity"). None of this api's dataset at all, or one of another or of none known answering:
+  // no one, and the call waits.
+  if (!routing_) return std::nullopt;
   const std::size_t first = route_key % workers_.size();
   std::optional<std::size_t> ours;
   for (std::size_t k = 0; k < workers_.size(); ++k) {

@@ -154,7 +154,7 @@ class zmq_bridge final {
   // Answers requests and is heard on its event socket.
   bool alive(const worker_sockets& w, clock::time_point now) const;
   // Up when some worker is alive, none answers without being heard (this api would miss the
-  // events of what it decides), and none of another dataset is heard (split_).
+  // events of what it decides), and this api routes (routing_).
   void update_up(clock::time_point now);
   // Where a call goes; none while no worker of this api's dataset is known.
   std::optional<std::size_t> pick_worker(std::size_t route_key, clock::time_point now) const;
@@ -187,6 +187,10 @@ class zmq_bridge final {
   // A worker of another dataset answers: this api routes to no worker at all while it does, since
   // an api that heard that one first would serve it (docs/design.md §8, "Dataset identity").
   bool split_ = false;
+  // Nor while a worker whose dataset it has not heard yet answers, or may (until settled_by_,
+  // a liveness window after start: every live worker has answered a ping by then).
+  bool routing_ = false;
+  clock::time_point settled_by_ = clock::time_point::max();
 
   std::atomic<bool> up_{false};  // update_up()'s verdict, for worker_up() on io threads
   std::atomic<bool> stopping_{false};

@@ -2,7 +2,8 @@
 // api failed a user over from one to the other and the limit was granted twice). Each worker
 // announces its dataset with its heartbeats; an api serves the one it heard first, and sends no
 // worker anything while a worker of another dataset answers: else two apis that heard different
-// ones first would each grant a user the limit, one per store (docs/design.md §8).
+// ones first would each grant a user the limit, one per store. Nor while a worker answers whose
+// dataset it has not heard (docs/design.md §8).
 
 #include <catch2/catch.hpp>
 #include <functional>
@@ -128,4 +129,37 @@ TEST_CASE("two apis that heard different datasets first never each grant a user 
   REQUIRE(health_is(second, 503));
   check_unavailable(second, user, "laptop");
   CHECK(static_cast<int>(stream_ids(first, user).size()) == allowed);
+}
+
+TEST_CASE("an api serves no worker while one answers whose dataset it has not heard",
+          "[integration][dataset]") {
+  // Worker 0's events reach the api through a relay the test holds up: the api hears worker 1's
+  // dataset, while worker 0, of another, answers its pings unheard.
+  stack s(stack_options{}.workers(2).one_store_per_worker().events_relayed_to(0).verdict_timeout_ms(
+      1000));
+  http_client http(s.http_port());
+  s.events_relay().pause();
+  s.stop_api();
+  s.start_api();
+  REQUIRE(wait_until(
+      [&] {
+        try {
+          return http.get("/health").status == 503;
+        } catch (const http_error&) {
+          return false;  // not listening yet
+        }
+      },
+      20s));
+  const auto allowed = [&] {
+    return start(http, "alice", start_args{}.session("dev-" + unique_id("s"))).status == 201;
+  };
+  // Past the first liveness window, by when every live worker has answered: still nothing.
+  CHECK_FALSE(wait_until(allowed, 5s));
+
+  // Heard, worker 0 is of another dataset: nothing still; gone, the api serves worker 1's.
+  s.events_relay().resume();
+  REQUIRE(heard_another_dataset(http));
+  CHECK_FALSE(allowed());
+  s.kill9_worker(0);
+  CHECK(wait_until(allowed, 20s));
 }
