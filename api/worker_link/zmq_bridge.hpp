@@ -156,7 +156,8 @@ class zmq_bridge final {
   // Up when some worker is alive, none answers without being heard (this api would miss the
   // events of what it decides), and this api routes (routing_).
   void update_up(clock::time_point now);
-  // Where a call goes; none while no worker of this api's dataset is known.
+  // Where a call goes; none while this api routes nowhere (routing_) or knows no worker of its
+  // dataset.
   std::optional<std::size_t> pick_worker(std::size_t route_key, clock::time_point now) const;
   clock::time_point next_due(clock::time_point now) const;
   void fail_all();
