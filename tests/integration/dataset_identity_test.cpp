@@ -141,15 +141,7 @@ TEST_CASE("an api serves no worker while one answers whose dataset it has not he
   s.events_relay().pause();
   s.stop_api();
   s.start_api();
-  REQUIRE(wait_until(
-      [&] {
-        try {
-          return http.get("/health").status == 503;
-        } catch (const http_error&) {
-          return false;  // not listening yet
-        }
-      },
-      20s));
+  REQUIRE(wait_until([&] { return health_status(s.http_port()) == 503; }, 20s));
   const auto allowed = [&] {
     return start(http, "alice", start_args{}.session("dev-" + unique_id("s"))).status == 201;
   };

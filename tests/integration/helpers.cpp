@@ -89,6 +89,28 @@ std::vector<std::string> stream_ids(http_client& http, std::string_view user_id)
   return json::strings_of(doc, "streamId");
 }
 
+int health_status(unsigned short port) {
+  try {
+    http_client probe(port, std::chrono::seconds(2));
+    return probe.get("/health").status;
+  } catch (const std::exception&) {
+    return 0;  // not listening yet
+  }
+}
+
+std::string segment_path(std::string_view video, std::string_view token) {
+  return "/media/" + std::string(video) + "/seg00.ts?token=" + std::string(token);
+}
+
+std::string authorize(http_client& http, std::string_view video, std::string_view token) {
+  const auto r = http.request(http::verb::get, "/api/v1/playback/authorize", {},
+                              {{"X-Original-URI", segment_path(video, token)}});
+  if (r.status == 204) return "";
+  INFO(r.describe());
+  REQUIRE(r.status == 403);
+  return json::str(r.json()["error"], "code");
+}
+
 void check_user_shape(const json::value& user) {
   INFO("user: " << json::dump(user));
   CHECK(json::has_string(user, "id"));

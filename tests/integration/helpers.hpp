@@ -89,6 +89,15 @@ http_response start(http_client& http, std::string_view user_id, const start_arg
 // GET /api/v1/users/{id}/streams (200 required): the stream ids in the listed order.
 std::vector<std::string> stream_ids(http_client& http, std::string_view user_id);
 
+// GET /health on a new connection: its status, or 0 while nothing listens on `port` yet.
+int health_status(unsigned short port);
+
+// A media segment's path with its playback token.
+std::string segment_path(std::string_view video, std::string_view token);
+// GET /api/v1/playback/authorize for that segment, as an origin in front asks: "" when allowed
+// (204), else the code of the 403's error.
+std::string authorize(http_client& http, std::string_view video, std::string_view token);
+
 // Shape checks of the contract's bodies.
 void check_user_shape(const json::value& user);
 void check_stream_shape(const json::value& stream);

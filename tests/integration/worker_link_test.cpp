@@ -2,8 +2,8 @@
 // public keys the worker was given are served as before; any other ZeroMQ client that reaches
 // the worker's ports (no key, a key not allowed, or not knowing the worker's public key) gets
 // nothing done and hears no event, and an api without the right keys is not healthy. A worker
-// without keys refuses a non-loopback bind unless told --insecure-link, an api that no longer
-// hears its worker's events is not healthy either, and one that never heard it sends it nothing.
+// without keys refuses a non-loopback bind unless told --insecure-link, and an api that never
+// heard its worker sends it nothing (one that no longer hears it: events_link_test.cpp).
 // The keys are made by scripts/make-link-keys.sh, as an operator would make them. These cases ask
 // no store: they run once ([link] is left out of the Redis and Cluster runs).
 
@@ -208,15 +208,6 @@ std::unique_ptr<process> start_api_process(const stack& s, const std::string& na
   return std::make_unique<process>(api_program(), flags, s.dir(), s.dir() / (name + ".log"));
 }
 
-int health_status(unsigned short port) {
-  try {
-    http_client probe(port, 2s);
-    return probe.get("/health").status;
-  } catch (const std::exception&) {
-    return 0;  // not listening yet
-  }
-}
-
 }  // namespace
 
 TEST_CASE("make-link-keys.sh writes CURVE key pairs, secret keys for their owner only, and keeps "
@@ -360,35 +351,6 @@ TEST_CASE("an api without the right CURVE keys is not healthy and answers 503",
     check_error(r, 503, "unavailable");
     CHECK(api.program->running());
   }
-}
-
-TEST_CASE(
-    "an api that no longer hears its worker's events is not healthy and refuses WebSocket "
-    "starts",
-    "[integration][link]") {
-  // Its requests reach the worker and are answered, but the events stop coming: no verdict it
-  // relays could reach a socket, so it must not pass for a working api.
-  stack s(stack_options{}.events_relayed_to(0));
-  http_client http(s.http_port());
-  s.events_relay().pause();
-  REQUIRE(wait_until([&] { return http.get("/health").status == 503; }, 20s));
-
-  // The snapshot is a request and its reply: the socket opens.
-  ws_client ws(s.http_port(), ws_client::target_for("alice"));
-  read_snapshot(ws, "alice");
-  ws.send_json(json::object({{"type", "start"},
-                             {"videoId", std::string(video_1)},
-                             {"sessionId", "deaf-dev"},
-                             {"requestId", "deaf-req"}}));
-  const auto refused = ws.read_until(
-      [](const json::value& m) {
-        return json::str(m, "type") == "error" && json::str(m, "requestId") == "deaf-req";
-      },
-      10s, "the refusal of the start");
-  INFO(json::dump(refused));
-  CHECK(json::str(refused["error"], "code") == "unavailable");
-  CHECK(stream_ids(http, "alice").empty());
-  s.events_relay().resume();
 }
 
 TEST_CASE("an api that never heard its worker sends it nothing", "[integration][link]") {
