@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -85,6 +86,21 @@ std::optional<playback_note> parse_playback_note(std::string_view frame) {
   if (words.size() == 2 && words[0] == "end") return playback_end{std::string(words[1])};
   if (words.size() == 2 && words[0] == "revoke") return access_revoked{std::string(words[1])};
   return std::nullopt;
+}
+
+std::string encode_event_position(const event_position& position) {
+  return position.life + ' ' + std::to_string(position.published);
+}
+
+std::optional<event_position> parse_event_position(std::string_view frame) {
+  const std::size_t space = frame.find(' ');
+  if (space == std::string_view::npos || !is_valid_id(frame.substr(0, space))) return std::nullopt;
+  const std::string_view digits = frame.substr(space + 1);
+  event_position position{std::string(frame.substr(0, space)), 0};
+  const auto [end, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), position.published);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return position;
 }
 
 }  // namespace streamgate

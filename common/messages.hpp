@@ -10,15 +10,17 @@
 //   worker -> api, ROUTER -> DEALER: four frames per reply, the batch's replies to that api
 //     [corr: decimal text] [outcome: to_string(outcome)] [body: encode_reply_body]
 //     [playback note, or empty when none]
-//   worker -> apis, PUB -> SUB: the message's number, then four frames per event, all the
+//   worker -> apis, PUB -> SUB: the message's position, then four frames per event, all the
 //     batch's events
-//     [number: decimal text, 1, 2, 3, ... over the worker process's life]
+//     [position: encode_event_position, its number 1, 2, 3, ... over the worker process's life]
 //     [topic: userId] [event: encode_event_body] [sequence: "<epoch> <seq>"]
 //     [playback note, or empty when none]
-//   A PUB drops the messages a slow api cannot take, unannounced: a number missing tells that api
-//   it may have missed ends and revocations (api/worker_link/zmq_bridge_receive.cpp).
-//   and, for each ping a worker takes, a heartbeat of two frames [""] [dataset id]: an api relies
-//   on a worker only while it hears it here too (a SUB misses what is published before it joins).
+//   and, for each ping a worker takes, a heartbeat of three frames [""] [dataset id] [position:
+//   the messages of events published so far]: an api relies on a worker only while it hears it
+//   here too (a SUB misses what is published before it joins).
+//   A PUB drops the messages a slow api cannot take, unannounced, and a SUB misses what is
+//   published before it joins: a number missing, or a new life, tells that api it may have missed
+//   ends and revocations (api/worker_link/zmq_bridge_receive.cpp).
 //   seq numbers a user's events 1, 2, 3, ... within an epoch (one worker process's life with
 //   the embedded store; the whole Redis dataset with Redis). The snapshot reply carries the
 //   epoch and the seq it reflects, so an api can order a user's events against a snapshot: an
@@ -221,6 +223,19 @@ using playback_note = std::variant<playback_grant, playback_end, access_revoked>
 std::string encode_playback_note(const playback_note& note);
 // Nullopt unless the frame is exactly one of the three forms with valid ids.
 std::optional<playback_note> parse_playback_note(std::string_view frame);
+
+// Where a worker's events stand (docs/design.md §9): the life of the worker process (an id drawn
+// at its start, so a restarted worker is told apart even where its counts meet) and how many
+// messages of events it has published in it. Frame: "<life> <published>".
+struct event_position {
+  std::string life;
+  std::uint64_t published = 0;
+  bool operator==(const event_position&) const = default;
+};
+
+std::string encode_event_position(const event_position& position);
+// Nullopt unless the frame is a valid id, one space and a decimal count.
+std::optional<event_position> parse_event_position(std::string_view frame);
 
 // Limits of the strict decoders (docs/design.md §5).
 inline constexpr std::size_t max_name_length = 200;

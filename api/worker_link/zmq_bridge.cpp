@@ -61,7 +61,6 @@ zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_li
     zmq::socket_t dealer = open_dealer(context_, w.requests, keys);
     zmq::socket_t monitor = open_monitor(context_, dealer, workers_.size());
     workers_.push_back({std::move(dealer), open_sub(context_, w.events, keys), std::move(monitor)});
-    workers_.back().unheard_since_ms = wall_ms();
   }
 }
 
@@ -174,6 +173,7 @@ void zmq_bridge::arm_timer(clock::time_point now) {
 void zmq_bridge::take_calls() {
   if (closed_) return;
   const auto now = clock::now();
+  const std::int64_t now_wall_ms = wall_ms();
   calls_.take(taken_);
   // Every worker's share of the calls leaves as one message (or several of
   // max_entries_per_message each, common/messages.hpp).
@@ -184,8 +184,8 @@ void zmq_bridge::take_calls() {
     const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now);
     const auto interval =
         std::clamp<std::chrono::milliseconds>(window / 4, min_retry_interval, max_retry_interval);
-    const auto [it, inserted] =
-        pending_.try_emplace(corr, pending_call{std::move(c), interval, {}, std::nullopt, 0});
+    const auto [it, inserted] = pending_.try_emplace(
+        corr, pending_call{std::move(c), interval, {}, std::nullopt, 0, now_wall_ms});
     if (!inserted) continue;  // corrs are unique; a repeat is a bug, not a second caller
     corrs.push_back(corr);
   }

@@ -38,6 +38,7 @@
 #include "api/worker_link/link_stats.hpp"
 #include "api/worker_link/zmq_readable.hpp"
 #include "common/config.hpp"
+#include "common/messages.hpp"
 
 namespace streamgate {
 
@@ -83,11 +84,9 @@ class zmq_bridge final {
     // Its events: a SUB joins asynchronously and misses what is published before, so a worker
     // serves only once it is heard here too (its PUB answers every ping with a heartbeat).
     clock::time_point last_heard{};
-    bool resync_when_heard = true;  // new, or disconnected since it was last heard
-    // Wall-clock ms since when it was not heard (the api's start, or the disconnect).
-    std::int64_t unheard_since_ms = 0;
-    // The number its next message of events should have; none until one is heard after joining.
-    std::optional<std::uint64_t> next_event_message{};
+    // Where its events stood at the last message or heartbeat heard: its life and the messages
+    // published in it. None until one is heard (common/messages.hpp, event_position).
+    std::optional<event_position> heard_through{};
     // The dataset its heartbeats announce; a worker of another dataset than the api's is never
     // routed to (docs/design.md, "Stores": one dataset per deployment; serves_our_dataset).
     std::string dataset{};
@@ -101,6 +100,9 @@ class zmq_bridge final {
     clock::time_point next_action;       // the next resend, or the deadline
     std::optional<std::size_t> sent_to;  // the worker that took it; none when refused
     std::uint64_t sent_on = 0;           // that worker's connection count then
+    // Wall-clock ms when the strand took it: its reply's playback token is signed as of then, so
+    // a gap in the events heard while it was out refuses that token too (docs/design.md §9).
+    std::int64_t taken_wall_ms = 0;
   };
   struct timer {
     clock::time_point at;
@@ -141,11 +143,12 @@ class zmq_bridge final {
   void take_reply(std::size_t worker, const zmq::message_t* entry, clock::time_point now);
   void take_event(const zmq::message_t* entry);
   // Whatever was published while this api could not hear it may have ended streams and revoked
-  // tokens unheard: playback tokens signed before `since_ms` are refused, every confirmed bearer
-  // token is asked again, and every WebSocket fetches a fresh snapshot.
-  void forget_what_went_unheard(std::int64_t since_ms);
-  // The number of a message of events from `w`; a gap before it means messages were dropped.
-  void note_event_message(worker_sockets& w, std::uint64_t number);
+  // tokens unheard: playback tokens signed until now are refused, every confirmed bearer token is
+  // asked again, and every WebSocket fetches a fresh snapshot.
+  void forget_what_went_unheard();
+  // Where `w`'s events stand, from a message of events or (`heartbeat`) a heartbeat. The first
+  // heard, another life, or a count that skips means messages went unheard.
+  void note_position(worker_sockets& w, event_position position, bool heartbeat);
   // Its heartbeats named the dataset this api serves (one heard, so never before its first).
   bool serves_our_dataset(const worker_sockets& w) const;
   void note_dataset(worker_sockets& w, std::string_view dataset);

@@ -32,7 +32,7 @@ constexpr std::size_t frames_per_entry = 4;
 // A worker's clock this far from ours is told once: NTP keeps hosts milliseconds apart.
 constexpr int clock_warning_ms = 1'000;
 
-// A decimal frame: a reply's corr, a message's number.
+// A decimal frame: a reply's corr.
 std::optional<std::uint64_t> parse_number(std::string_view text) {
   std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -53,7 +53,7 @@ bool holds_entries(const std::vector<zmq::message_t>& frames) {
   return !frames.empty() && frames.size() % frames_per_entry == 0;
 }
 
-// A message of events: its number, then the entries.
+// A message of events: its position, then the entries.
 bool holds_numbered_entries(const std::vector<zmq::message_t>& frames) {
   return frames.size() > 1 && (frames.size() - 1) % frames_per_entry == 0;
 }
@@ -118,8 +118,11 @@ void zmq_bridge::take_reply(std::size_t worker, const zmq::message_t* entry,
     return;
   }
   worker_reply answer{*result, std::move(*body)};
+  // Signed as of when the call left, not as the reply came: an end published after the worker
+  // replied can be among what this api then missed, and the distrust that a gap or a rejoin
+  // heard meanwhile sets must cover this token too (docs/design.md §9).
   if (const auto* grant = note ? std::get_if<playback_grant>(&*note) : nullptr)
-    answer.playback = playback_.pass(*grant, wall_ms());
+    answer.playback = playback_.pass(*grant, it->second.taken_wall_ms);
   finish(it, std::move(answer));
 }
 
@@ -127,51 +130,63 @@ bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
   std::size_t taken = 0;
   while (taken < max_receive_batch && receive_message(w.events, frames_)) {
     w.last_heard = now;
-    // Joined (again): events published before may have missed every socket, and a crashed
-    // worker may have committed decisions it never published. Tokens signed before the gap
-    // began are distrusted (docs/design.md §9); those signed during it, from its replies, stay
-    // valid: else an api would refuse the tokens it handed out while its SUB was still joining.
-    if (std::exchange(w.resync_when_heard, false)) {
-      forget_what_went_unheard(w.unheard_since_ms);
-      w.next_event_message.reset();
-    }
-    if (frames_.size() == 2 && frames_[0].size() == 0) {  // a heartbeat, naming the dataset
+    if (frames_.size() == 3 && frames_[0].size() == 0) {  // a heartbeat, naming the dataset
       ++taken;
+      const auto position = parse_event_position(frames_[2].to_string_view());
+      if (!position) {
+        stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
       note_dataset(w, frames_[1].to_string_view());
+      note_position(w, std::move(*position), true);
       continue;
     }
-    const auto number =
-        holds_numbered_entries(frames_) ? parse_number(frames_[0].to_string_view()) : std::nullopt;
-    if (!number) {
+    auto position = holds_numbered_entries(frames_)
+                        ? parse_event_position(frames_[0].to_string_view())
+                        : std::nullopt;
+    if (!position) {
       ++taken;
       stats_.malformed.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    note_event_message(w, *number);
+    note_position(w, std::move(*position), false);
     for (std::size_t f = 1; f < frames_.size(); f += frames_per_entry, ++taken)
       take_event(&frames_[f]);
   }
   return taken >= max_receive_batch;
 }
 
-void zmq_bridge::forget_what_went_unheard(std::int64_t since_ms) {
-  playback_.distrust_until(since_ms);
+void zmq_bridge::forget_what_went_unheard() {
+  playback_.distrust_until(wall_ms());
   confirmed_tokens_.clear();
   events_.resync_all();
 }
 
-void zmq_bridge::note_event_message(worker_sockets& w, std::uint64_t number) {
-  const std::optional<std::uint64_t> expected = std::exchange(w.next_event_message, number + 1);
-  if (!expected || number == *expected) return;
+void zmq_bridge::note_position(worker_sockets& w, event_position position, bool heartbeat) {
+  const std::optional<event_position> last = std::exchange(w.heard_through, std::move(position));
+  const event_position& now = *w.heard_through;
+  // Joined (again), or a restarted worker: what was published before this api's SUB joined went
+  // unheard, and a crashed worker may have committed decisions it never published
+  // (docs/design.md §9).
+  if (!last || last->life != now.life) {
+    if (last)
+      spdlog::info(
+          "a worker was restarted: playback tokens signed until now are refused "
+          "until renewed, and every WebSocket resyncs");
+    forget_what_went_unheard();
+    return;
+  }
+  const std::uint64_t expected = last->published + (heartbeat ? 0 : 1);
+  if (now.published == expected) return;
   // Its PUB dropped messages this api's SUB could not take in time, or the SUB reconnected on
   // its own: ends and revocations may have gone unheard. When they were published is unknown,
-  // so every token signed until now is distrusted (docs/design.md §9).
+  // so every token signed until now is distrusted.
   stats_.event_gaps.fetch_add(1, std::memory_order_relaxed);
   spdlog::warn(
-      "missed messages of a worker's events (message {} came, {} was next): playback "
-      "tokens signed until now are refused until renewed, and every WebSocket resyncs",
-      number, *expected);
-  forget_what_went_unheard(wall_ms());
+      "missed messages of a worker's events ({} published, {} heard): playback tokens signed "
+      "until now are refused until renewed, and every WebSocket resyncs",
+      now.published, expected);
+  forget_what_went_unheard();
 }
 
 void zmq_bridge::take_event(const zmq::message_t* entry) {
@@ -237,8 +252,6 @@ bool zmq_bridge::receive_disconnections(std::size_t worker) {
     // What comes back may be another host, its clock elsewhere: measured again.
     workers_[worker].clock_apart = {};
     workers_[worker].clock_warned = false;
-    if (!std::exchange(workers_[worker].resync_when_heard, true))
-      workers_[worker].unheard_since_ms = wall_ms();
     spdlog::debug("lost the connection to worker {}", worker);
   }
   return false;  // read to the end

@@ -135,7 +135,7 @@ TEST_CASE("an api serves no worker while one answers whose dataset it has not he
           "[integration][dataset]") {
   // Worker 0's events reach the api through a relay the test holds up: the api hears worker 1's
   // dataset, while worker 0, of another, answers its pings unheard.
-  stack s(stack_options{}.workers(2).one_store_per_worker().events_relayed_to(0).verdict_timeout_ms(
+  stack s(stack_options{}.workers(2).one_store_per_worker().link_relayed_to(0).verdict_timeout_ms(
       1000));
   http_client http(s.http_port());
   s.events_relay().pause();

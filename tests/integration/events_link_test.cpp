@@ -19,7 +19,7 @@ TEST_CASE(
     "[integration][link]") {
   // Its requests reach the worker and are answered, but the events stop coming: no verdict it
   // relays could reach a socket, so it must not pass for a working api.
-  stack s(stack_options{}.events_relayed_to(0));
+  stack s(stack_options{}.link_relayed_to(0));
   http_client http(s.http_port());
   s.events_relay().pause();
   REQUIRE(wait_until([&] { return http.get("/health").status == 503; }, 20s));

@@ -1,82 +1,23 @@
 // Playback enforcement (docs/design.md §9) with two apis sharing a key and one worker: a live
 // stream's token plays on both; once the stream ends (stop, stop-all, expiry, eviction) the
 // *other* api refuses it, with no round trip to a worker; forged, cross-video and old tokens are
-// refused, and the authorize route for an origin in front agrees with the media route. An api
-// that missed events (its link fell behind) distrusts the tokens it signed before.
+// refused, and the authorize route for an origin in front agrees with the media route. What an
+// api that missed events does with tokens: playback_link_test.cpp.
 
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "helpers.hpp"
+#include "playback_helpers.hpp"
 #include "stack.hpp"
 #include "wait.hpp"
 #include "ws_client.hpp"
 
 using namespace streamgate::it;
-namespace fs = std::filesystem;
 
 namespace {
-
-const std::string shared_key(64, '7');
-constexpr std::string_view segment_bytes = "fake MPEG-TS bytes: the api checks tokens, not media";
-
-// A tiny HLS folder per video: what the api serves, not what a player decodes.
-class media_folder final {
- public:
-  media_folder() : root_(fs::temp_directory_path() / unique_id("streamgate-media")) {
-    for (const std::string_view video : {video_1, video_2}) {
-      fs::create_directories(root_ / video);
-      std::ofstream(root_ / video / "index.m3u8")
-          << "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg00.ts\n#EXT-X-ENDLIST\n";
-      std::ofstream(root_ / video / "seg00.ts") << segment_bytes;
-      // Not media: a folder may hold other files, which no token opens.
-      std::ofstream(root_ / video / "notes.txt") << segment_bytes;
-    }
-  }
-  ~media_folder() {
-    std::error_code ignored;
-    fs::remove_all(root_, ignored);
-  }
-  media_folder(const media_folder&) = delete;
-  media_folder& operator=(const media_folder&) = delete;
-  std::string path() const { return root_.string(); }
-
- private:
-  fs::path root_;
-};
-
-stack_options two_apis(const media_folder& media) {
-  return stack_options{}
-      .apis(2)
-      .api_args({"--media-root", media.path()})
-      .api_env({"STREAMGATE_PLAYBACK_KEY=" + shared_key});
-}
-
-std::string token_in(const json::value& body) {
-  REQUIRE(body.HasMember("playback"));
-  const json::value& playback = body["playback"];
-  CHECK(json::is_iso8601(json::str(playback, "expiresAt")));
-  return json::str(playback, "token");
-}
-
-// The error code a refusal names; "" when the segment was served.
-std::string refusal(http_client& http, std::string_view video, std::string_view token) {
-  const auto r = http.get(segment_path(video, token));
-  if (r.status == 200) {
-    CHECK(r.body == segment_bytes);
-    CHECK(r.header("Content-Type") == "video/mp2t");
-    // Served for one token's holder: no shared cache may keep it for another.
-    CHECK(r.header("Cache-Control") == "no-store");
-    return "";
-  }
-  INFO(r.describe());
-  REQUIRE(r.status == 403);
-  return json::str(r.json()["error"], "code");
-}
 
 // Both apis refuse `token` as stream_ended, each once it heard the ended event (each api hears
 // it on its own, so neither may be asked before it did).
@@ -84,19 +25,6 @@ void check_ended_everywhere(http_client& other, http_client& first, std::string_
   CHECK(wait_until([&] { return refusal(other, video_1, token) == "stream_ended"; }, 5s));
   CHECK(authorize(other, video_1, token) == "stream_ended");
   CHECK(wait_until([&] { return refusal(first, video_1, token) == "stream_ended"; }, 5s));
-}
-
-struct started_stream {
-  std::string id;
-  std::string token;
-};
-
-started_stream start_playing(http_client& http, std::string_view user, std::string session) {
-  const auto r = start(http, user, start_args{}.session(std::move(session)));
-  INFO(r.describe());
-  REQUIRE(r.status == 201);
-  const auto body = r.json();
-  return {json::str(body["stream"], "streamId"), token_in(body)};
 }
 
 }  // namespace
@@ -258,72 +186,4 @@ TEST_CASE("after a worker restart, older tokens need a heartbeat", "[integration
       },
       20s));
   CHECK(refusal(http, video_1, fresh).empty());
-}
-
-// [link]: the worker link alone is tested, the same whatever the store, so on one store only.
-TEST_CASE("an api that missed events refuses the tokens it signed before, and its sockets resync",
-          "[integration][playback][link]") {
-  media_folder media;
-  // Api 0 hears the worker's events through a relay the test holds up: a link that falls behind,
-  // while its requests and replies still flow. Api 1 floods the worker meanwhile.
-  stack s(stack_options{}
-              .apis(2)
-              .api_args({"--media-root", media.path(), "--start-rate", "0"})
-              .api_env({"STREAMGATE_PLAYBACK_KEY=" + shared_key})
-              .events_relayed_to(0));
-  http_client behind(s.http_port(0));
-  http_client other(s.http_port(1));
-  const auto user = create_user(behind);
-  const auto ending = start_playing(behind, user, "tv");
-  const auto living = start_playing(behind, user, "phone");
-  REQUIRE(refusal(behind, video_1, ending.token).empty());
-  ws_client ws(s.http_port(0), ws_client::target_for(user));
-  CHECK(read_snapshot(ws, user)["streams"].Size() == 2);
-
-  // A user whose every denied start is a large event, naming the user's live streams.
-  constexpr int crowd_streams = 100;
-  const auto crowd = create_user(other, crowd_streams);
-  for (int i = 0; i < crowd_streams; ++i)
-    REQUIRE(start(other, crowd, start_args{}.session("c" + std::to_string(i))).status == 201);
-  const auto denied_start = [&] {
-    REQUIRE(start(other, crowd, start_args{}.session("over")).status == 429);
-  };
-
-  // The worker's PUB drops what api 0 cannot take once its socket toward the relay is full (at
-  // most tcp_wmem's largest buffer) and then its queue (worker/server/worker_loop.cpp,
-  // events_high_water_mark: 1,562 messages; a sequential start's event leaves alone). A denied
-  // event names 100 streams of at least 50 bytes each, so this many starts fill both, with a
-  // quarter to spare.
-  constexpr std::size_t queued_messages = 1'562;
-  constexpr std::size_t least_event_bytes = crowd_streams * 50;
-  std::size_t socket_bytes = 4 << 20;
-  std::ifstream("/proc/sys/net/ipv4/tcp_wmem") >> socket_bytes >> socket_bytes >> socket_bytes;
-  const std::size_t flood = (queued_messages + socket_bytes / least_event_bytes) * 5 / 4;
-  s.events_relay().pause();
-  for (std::size_t i = 0; i < flood; ++i) denied_start();
-  REQUIRE(other.del(stream_path(user, ending.id)).status == 204);  // unheard on api 0
-  s.events_relay().resume();
-
-  // Api 0 takes what was queued, then sees the next message's number skip the dropped ones.
-  REQUIRE(wait_until(
-      [&] {
-        denied_start();
-        return sample_value(behind.get("/metrics").body, "streamgate_worker_event_gaps_total") >= 1;
-      },
-      30s));
-  // When the dropped messages were published is unknown: every token it signed until then is
-  // refused, the ended stream's and the live one's, until a heartbeat renews the live one.
-  CHECK(refusal(behind, video_1, ending.token) == "token_expired");
-  CHECK(refusal(behind, video_1, living.token) == "token_expired");
-  const auto beat = behind.post(heartbeat_path(user, living.id), "");
-  INFO(beat.describe());
-  REQUIRE(beat.status == 200);
-  CHECK(refusal(behind, video_1, token_in(beat.json())).empty());
-  // The user's socket missed the end too: it is sent a fresh snapshot without the stream.
-  const auto snapshot = ws.read_until(
-      [](const json::value& m) {
-        return json::str(m, "type") == "snapshot" && m["streams"].Size() == 1;
-      },
-      10s, "a snapshot with the live stream alone");
-  CHECK(json::str(snapshot["streams"][0], "streamId") == living.id);
 }

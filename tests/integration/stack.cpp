@@ -208,12 +208,20 @@ void stack::choose_ports() {
   }
   http_ports_.clear();
   for (int i = 0; i < options_.api_count; ++i) http_ports_.push_back(fresh());
-  if (options_.relayed_events_api) events_relay_ = std::make_unique<tcp_relay>(events_port(0));
+  if (options_.relayed_link_api) {
+    events_relay_ = std::make_unique<tcp_relay>(events_port(0));
+    requests_relay_ = std::make_unique<tcp_relay>(requests_port(0));
+  }
 }
 
 tcp_relay& stack::events_relay() {
-  if (!events_relay_) throw std::logic_error("events_relay: no api's events are relayed");
+  if (!events_relay_) throw std::logic_error("events_relay: no api's link is relayed");
   return *events_relay_;
+}
+
+tcp_relay& stack::requests_relay() {
+  if (!requests_relay_) throw std::logic_error("requests_relay: no api's link is relayed");
+  return *requests_relay_;
 }
 
 std::filesystem::path stack::worker_log(int worker) const {
@@ -263,11 +271,11 @@ std::vector<std::string> stack::api_flags(int api) const {
   };
   // Every api connects to every worker (repeated flags), as a scaled-out deployment does.
   for (int w = 0; w < options_.worker_count; ++w) {
+    const bool relayed = w == 0 && options_.relayed_link_api == api;
     flags.push_back("--requests");
-    flags.push_back(endpoint(requests_port(w)));
+    flags.push_back(endpoint(relayed ? requests_relay_->port() : requests_port(w)));
     flags.push_back("--events");
-    flags.push_back(endpoint(w == 0 && options_.relayed_events_api == api ? events_relay_->port()
-                                                                          : events_port(w)));
+    flags.push_back(endpoint(relayed ? events_relay_->port() : events_port(w)));
   }
   if (options_.verdict_timeout) {
     flags.push_back("--verdict-timeout-ms");

@@ -39,8 +39,9 @@ struct stack_options {
   std::vector<std::string> more_api_flags;
   std::vector<std::string> more_api_env;  // "NAME=value"
   std::chrono::milliseconds start_timeout = 20s;
-  // This api hears worker 0's events through a relay the test can pause (stack::events_relay).
-  std::optional<int> relayed_events_api;
+  // This api reaches worker 0 through relays the test can pause: one for the worker's events
+  // (stack::events_relay), one for its requests and replies (stack::requests_relay).
+  std::optional<int> relayed_link_api;
 
   stack_options& lease_seconds(int seconds) {
     lease = seconds;
@@ -78,8 +79,8 @@ struct stack_options {
     more_api_flags = std::move(flags);
     return *this;
   }
-  stack_options& events_relayed_to(int api) {
-    relayed_events_api = api;
+  stack_options& link_relayed_to(int api) {
+    relayed_link_api = api;
     return *this;
   }
   // Added to the apis' environment (which otherwise holds no STREAMGATE_* variable).
@@ -119,8 +120,9 @@ class stack final {
   redis_server* redis() { return redis_.get(); }
   // The test's Redis Cluster; null unless the store is one.
   redis_cluster* cluster() { return cluster_.get(); }
-  // The relay of stack_options::events_relayed_to; throws when the options asked for none.
+  // The relays of stack_options::link_relayed_to; each throws when the options asked for none.
   tcp_relay& events_relay();
+  tcp_relay& requests_relay();
 
   // A worker, on the same ports and store each time.
   void start_worker(int worker = 0);
@@ -170,6 +172,7 @@ class stack final {
   std::vector<unsigned short> events_ports_;
   std::vector<unsigned short> http_ports_;
   std::unique_ptr<tcp_relay> events_relay_;
+  std::unique_ptr<tcp_relay> requests_relay_;
   std::vector<std::unique_ptr<process>> workers_;
   // Where each worker's log stood when it was last started (the log is appended to).
   std::vector<std::uintmax_t> worker_log_offsets_;

@@ -35,9 +35,13 @@ class link final : public std::enable_shared_from_this<link> {
     pump_up();
     pump_down();
   }
-  // Reads from the server again, if a pause parked it.
+  // Forwards what a pause held and reads from the server again, if a pause parked it.
   void resume() {
-    if (std::exchange(parked_, false)) pump_down();
+    if (!std::exchange(parked_, false)) return;
+    if (held_ > 0)
+      forward_down(std::exchange(held_, 0));
+    else
+      pump_down();
   }
   void close() {
     boost::system::error_code ignored;
@@ -63,17 +67,29 @@ class link final : public std::enable_shared_from_this<link> {
     server_.async_read_some(asio::buffer(down_), [self = shared_from_this()](auto ec,
                                                                              std::size_t n) {
       if (ec) return self->close();
-      asio::async_write(self->client_, asio::buffer(self->down_, n), [self](auto ec2, std::size_t) {
-        if (ec2) return self->close();
-        self->pump_down();
-      });
+      self->forward_down(n);
     });
+  }
+  // A read under way when the pause came holds its bytes too: a reply that arrives just then
+  // must not slip through.
+  void forward_down(std::size_t n) {
+    if (paused_) {
+      parked_ = true;
+      held_ = n;
+      return;
+    }
+    asio::async_write(client_, asio::buffer(down_, n),
+                      [self = shared_from_this()](auto ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->pump_down();
+                      });
   }
 
   tcp::socket client_;
   tcp::socket server_;
   const bool& paused_;
   bool parked_ = false;
+  std::size_t held_ = 0;  // bytes of down_ read while paused, not forwarded yet
   std::array<char, chunk> up_{};
   std::array<char, chunk> down_{};
 };

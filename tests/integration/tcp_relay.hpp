@@ -4,9 +4,10 @@
 // congested network or a peer that stopped reading would. Each connection to port() is relayed
 // to `upstream_port`. While paused, nothing more is read from the server's side, so what the
 // server sends backs up into its own socket buffers (and then its queues) as toward a reader that
-// fell behind; what the client sends still goes through. Used between a worker's PUB and one
-// api's SUB (docs/design.md §9, an api that misses events). The relay itself holds little: its
-// reads are 16 KiB, and its socket toward the server asks for a small receive buffer.
+// fell behind; what the client sends still goes through. Used between a worker and one api, on
+// its events (docs/design.md §9, an api that misses events) and on its requests (a reply held
+// up). The relay itself holds little: a read under way when the pause came (16 KiB at most),
+// and its socket toward the server asks for a small receive buffer.
 
 #include <memory>
 

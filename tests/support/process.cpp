@@ -53,6 +53,9 @@ process::process(std::filesystem::path program, std::vector<std::string> args,
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_file_.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  // Nothing else of the test's: Asio opens its sockets without close-on-exec, and a socket a child
+  // inherits stays open when the test closes it (a relay that drops a link would not drop it).
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
 
   // The test binary ignores SIGPIPE; the child starts with default signal handling.

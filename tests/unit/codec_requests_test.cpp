@@ -225,4 +225,17 @@ TEST_CASE("a playback note survives encode then parse, and a malformed one parse
   }
 }
 
+TEST_CASE("an event position survives encode then parse, and a malformed one parses as none",
+          "[codec][events]") {
+  const event_position position{"l_3f9a", 18'446'744'073'709'551'615ULL};
+  CHECK(encode_event_position(position) == "l_3f9a 18446744073709551615");
+  CHECK(parse_event_position(encode_event_position(position)) == position);
+  CHECK(parse_event_position("l_3f9a 0") == event_position{"l_3f9a", 0});
+  for (const char* bad : {"", "7", "l_3f9a", "l_3f9a ", " 7", "l_3f9a 7 ", "l_3f9a  7", "l_3f9a -1",
+                          "l_3f9a +7", "l_3f9a 7x", "l/3 7", "l_3f9a 18446744073709551616"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_event_position(bad));
+  }
+}
+
 }  // namespace streamgate::codec_test

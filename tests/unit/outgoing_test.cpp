@@ -38,7 +38,7 @@ std::vector<std::string> heads(const std::vector<zmq::message_t>& frames) {
   return out;
 }
 
-// A message of events: its number, then the entries. Returns the number; `entries` the rest.
+// A message of events: its position, then the entries. Returns the position; `entries` the rest.
 std::string numbered(std::vector<zmq::message_t> frames, std::vector<zmq::message_t>& entries) {
   REQUIRE(!frames.empty());
   const std::string number = frames.front().to_string();
@@ -123,12 +123,12 @@ TEST_CASE("a batch's events leave numbered, as one message, several past the ent
   for (std::size_t i = 0; i < max_entries_per_message + 3; ++i)
     events.push_back({"user-" + std::to_string(i), verdict{}, "dataset " + std::to_string(i + 1),
                       i == 1 ? "end st_1" : ""});
-  std::uint64_t messages = 41;  // published before
-  publish_events(out, events, messages);
-  CHECK(messages == 43);
+  event_position published{"l_life", 41};  // published before, in this life
+  publish_events(out, events, published);
+  CHECK(published == event_position{"l_life", 43});
 
   std::vector<zmq::message_t> first;
-  CHECK(numbered(receive(in), first) == "42");
+  CHECK(numbered(receive(in), first) == "l_life 42");
   const std::vector<std::string> topics = heads(first);
   REQUIRE(topics.size() == max_entries_per_message);
   CHECK(topics.front() == "user-0");
@@ -139,11 +139,11 @@ TEST_CASE("a batch's events leave numbered, as one message, several past the ent
   for (std::size_t i = max_entries_per_message; i < events.size(); ++i)
     rest.push_back("user-" + std::to_string(i));
   std::vector<zmq::message_t> second;
-  CHECK(numbered(receive(in), second) == "43");
+  CHECK(numbered(receive(in), second) == "l_life 43");
   CHECK(heads(second) == rest);
 
-  publish_events(out, {}, messages);
+  publish_events(out, {}, published);
   out.send(zmq::str_buffer("after"), zmq::send_flags::none);
   CHECK(receive(in).front().to_string() == "after");  // no events, no message
-  CHECK(messages == 43);                              // and no number taken
+  CHECK(published.published == 43);                   // and no number taken
 }

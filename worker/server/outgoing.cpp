@@ -58,12 +58,13 @@ void send_replies(zmq::socket_t& router, const std::vector<reply_address>& to,
 }
 
 void publish_events(zmq::socket_t& pub, const std::vector<published_event>& events,
-                    std::uint64_t& messages) {
+                    event_position& published) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     const published_event& e = events[i];
     if (i % max_entries_per_message == 0) {
-      const std::string number = std::to_string(++messages);
-      send_frame(pub, zmq::buffer(number), false);
+      ++published.published;
+      const std::string position = encode_event_position(published);
+      send_frame(pub, zmq::buffer(position), false);
     }
     const std::string body = encode_event_body(e.body);
     send_frame(pub, zmq::buffer(e.topic), false);

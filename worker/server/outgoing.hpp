@@ -11,6 +11,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "common/messages.hpp"
 #include "worker/server/decider.hpp"
 
 namespace streamgate {
@@ -26,10 +27,10 @@ void send_replies(zmq::socket_t& router, const std::vector<reply_address>& to,
                   const std::vector<reply>& answers);
 
 // Publishes the events, in order, as one message; nothing when there are none. Each message
-// is numbered first, the next of `messages` (which counts them): a PUB drops what a slow
+// begins with its position: `published` counted one further. A PUB drops what a slow
 // subscriber cannot take without telling it, so an api learns of a drop from a missing number
 // (common/messages.hpp).
 void publish_events(zmq::socket_t& pub, const std::vector<published_event>& events,
-                    std::uint64_t& messages);
+                    event_position& published);
 
 }  // namespace streamgate

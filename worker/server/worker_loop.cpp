@@ -169,7 +169,7 @@ bool worker_loop::take_one() {
   }
   const std::string_view api = identity.to_string_view();
   if (const auto* ping = std::get_if<ping_request>(&decoded->body)) {
-    publish_heartbeat(events_, decider_.epoch());
+    publish_heartbeat(events_, decider_.epoch(), events_published_);
     api_clocks_.heard(api, ping->clock_offset_ms, std::chrono::steady_clock::now());
   }
   deadlines_.push_back(api_clocks_.deadline_here(api, decoded->deadline_ms));
@@ -214,7 +214,7 @@ void worker_loop::answer_batch(bool expiry_due) {
     batch_stats_.observe_batch_time(std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - began));
   }
-  publish_events(events_, to_publish_, event_messages_);
+  publish_events(events_, to_publish_, events_published_);
   send_replies(requests_, waiting_, replies_);
   waiting_.clear();
   bodies_.clear();

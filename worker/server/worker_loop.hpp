@@ -18,6 +18,8 @@
 #include <zmq.hpp>
 
 #include "common/config.hpp"
+#include "common/ids.hpp"
+#include "common/messages.hpp"
 #include "worker/server/api_clocks.hpp"
 #include "worker/server/batch_stats.hpp"
 #include "worker/server/decider.hpp"
@@ -68,7 +70,9 @@ class worker_loop final {
   api_clocks api_clocks_;
   std::vector<reply> replies_;
   std::vector<published_event> to_publish_;
-  std::uint64_t event_messages_ = 0;  // published so far; numbers them (publish_events)
+  // This process's life and the messages of events published in it; numbers them
+  // (publish_events) and the heartbeats tell it (common/messages.hpp).
+  event_position events_published_{new_id("l"), 0};
   batch_stats batch_stats_;
   std::atomic<std::uint64_t> dropped_{0};
 };

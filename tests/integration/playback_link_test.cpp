@@ -1,0 +1,181 @@
+// Playback across a worker link that failed an api (docs/design.md §9): an api that missed some
+// of a worker's events, or heard it again after a disconnect, refuses every token signed before
+// it noticed, those of replies that were on their way then included, until a heartbeat renews
+// them. The link is held up by relays the test pauses. [link]: the worker link alone is tested,
+// the same whatever the store, so on one store only.
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <future>
+#include <string>
+
+#include "helpers.hpp"
+#include "playback_helpers.hpp"
+#include "stack.hpp"
+#include "wait.hpp"
+#include "ws_client.hpp"
+
+using namespace streamgate::it;
+
+namespace {
+
+// A user of `http`'s api whose every denied start is a large event, naming its 100 live streams:
+// enough of them, while one api does not read a worker's events, make the worker's PUB drop what
+// that api would be sent next.
+class event_flood final {
+ public:
+  explicit event_flood(http_client& http) : http_(http), user_(create_user(http, streams)) {
+    for (int i = 0; i < streams; ++i)
+      REQUIRE(start(http_, user_, start_args{}.session("c" + std::to_string(i))).status == 201);
+  }
+  void denied_start() { REQUIRE(start(http_, user_, start_args{}.session("over")).status == 429); }
+  // The PUB drops once the api's socket toward it is full (at most tcp_wmem's largest buffer)
+  // and then its queue (worker/server/worker_loop.cpp, events_high_water_mark: 1,562 messages;
+  // a sequential start's event leaves alone). A denied event names 100 streams of at least 50
+  // bytes each, so this many starts fill both, with a quarter to spare.
+  void fill() {
+    constexpr std::size_t queued_messages = 1'562;
+    constexpr std::size_t least_event_bytes = streams * 50;
+    std::size_t socket_bytes = 4 << 20;
+    std::ifstream("/proc/sys/net/ipv4/tcp_wmem") >> socket_bytes >> socket_bytes >> socket_bytes;
+    const std::size_t flood = (queued_messages + socket_bytes / least_event_bytes) * 5 / 4;
+    for (std::size_t i = 0; i < flood; ++i) denied_start();
+  }
+  // Once the api reads again: until it took what was queued and saw the next message's number
+  // skip the dropped ones.
+  bool until_gap_seen(http_client& behind) {
+    return wait_until(
+        [&] {
+          denied_start();
+          return sample_value(behind.get("/metrics").body, "streamgate_worker_event_gaps_total") >=
+                 1;
+        },
+        30s);
+  }
+
+ private:
+  static constexpr int streams = 100;
+  http_client& http_;
+  std::string user_;
+};
+
+// Two apis sharing a key; api 0 reaches the worker through relays the test can pause, one for
+// its events and one for its replies, and waits long for a verdict (a reply the test holds up
+// must still find its caller). Api 1 floods the worker or stops streams meanwhile. A user of api 0.
+struct relayed_link {
+  media_folder media;
+  stack s{two_apis(media)
+              .api_args({"--media-root", media.path(), "--start-rate", "0"})
+              .verdict_timeout_ms(30'000)
+              .link_relayed_to(0)};
+  http_client behind{s.http_port(0)};
+  http_client other{s.http_port(1)};
+  std::string user = create_user(behind);
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(
+    relayed_link,
+    "an api that missed events refuses the tokens it signed before, and its sockets resync",
+    "[integration][playback][link]") {
+  // Api 0's events fall behind, while its requests and replies still flow.
+  const auto ending = start_playing(behind, user, "tv");
+  const auto living = start_playing(behind, user, "phone");
+  REQUIRE(refusal(behind, video_1, ending.token).empty());
+  ws_client ws(s.http_port(0), ws_client::target_for(user));
+  CHECK(read_snapshot(ws, user)["streams"].Size() == 2);
+
+  event_flood flood(other);
+  s.events_relay().pause();
+  flood.fill();
+  REQUIRE(other.del(stream_path(user, ending.id)).status == 204);  // unheard on api 0
+  s.events_relay().resume();
+  REQUIRE(flood.until_gap_seen(behind));
+  // When the dropped messages were published is unknown: every token it signed until then is
+  // refused, the ended stream's and the live one's, until a heartbeat renews the live one.
+  CHECK(refusal(behind, video_1, ending.token) == "token_expired");
+  CHECK(refusal(behind, video_1, living.token) == "token_expired");
+  const auto beat = behind.post(heartbeat_path(user, living.id), "");
+  INFO(beat.describe());
+  REQUIRE(beat.status == 200);
+  CHECK(refusal(behind, video_1, token_in(beat.json())).empty());
+  // The user's socket missed the end too: it is sent a fresh snapshot without the stream.
+  const auto snapshot = ws.read_until(
+      [](const json::value& m) {
+        return json::str(m, "type") == "snapshot" && m["streams"].Size() == 1;
+      },
+      10s, "a snapshot with the live stream alone");
+  CHECK(json::str(snapshot["streams"][0], "streamId") == living.id);
+}
+
+// When the worker answers a heartbeat, then ends the stream, and that end is among the events an
+// api missed, the heartbeat's reply may reach that api only after it saw the gap. Its token must
+// be refused like every other token signed before the gap.
+TEST_CASE_METHOD(relayed_link,
+                 "a reply that comes after a gap it preceded gets a token the gap refuses",
+                 "[integration][playback][link]") {
+  const auto playing = start_playing(behind, user, "tv");
+  event_flood flood(other);
+  s.events_relay().pause();
+  flood.fill();
+
+  // The heartbeat reaches the worker, which renews the lease; its reply waits in the relay. Api 0's
+  // DEALER drops a link silent for 3 s (api/worker_link/zmq_sockets.cpp), which would resend the
+  // heartbeat after the stop below: everything until resume() is quick.
+  const auto expires_at = [&] {
+    const auto listed = other.get(streams_path(user));
+    REQUIRE(listed.status == 200);
+    const auto body = listed.json();
+    REQUIRE(body.Size() == 1);
+    return json::str(body[0], "expiresAt");
+  };
+  const std::string before = expires_at();
+  s.requests_relay().pause();
+  auto beat = std::async(std::launch::async, [&] {
+    http_client own(s.http_port(0));
+    return own.post(heartbeat_path(user, playing.id), "");
+  });
+  REQUIRE(wait_until([&] { return expires_at() != before; }, 10s));
+  REQUIRE(other.del(stream_path(user, playing.id)).status == 204);  // unheard on api 0
+  s.events_relay().resume();
+  REQUIRE(flood.until_gap_seen(behind));
+  s.requests_relay().resume();
+
+  const auto renewed = beat.get();
+  INFO(renewed.describe());
+  REQUIRE(renewed.status == 200);
+  const std::string token = token_in(renewed.json());
+  // Api 0 never heard the end: only the gap, seen before the reply came, refuses the token.
+  CHECK(refusal(behind, video_1, token) == "token_expired");
+  CHECK(wait_until([&] { return refusal(other, video_1, token) == "stream_ended"; }, 5s));
+}
+
+// A restarted worker answers through the api's requests link before the api's SUB joined it
+// again: an end it publishes meanwhile goes unheard there, so what it signed for those replies
+// is refused once the api hears the worker, as every token signed before then.
+TEST_CASE_METHOD(relayed_link,
+                 "a reply that came while the api was not hearing its worker gets a token "
+                 "refused once it does",
+                 "[integration][playback][link]") {
+  const auto playing = start_playing(behind, user, "tv");
+
+  // Api 0's SUB joins the new worker only once the relay reads from it again.
+  s.events_relay().pause();
+  s.kill9_worker();
+  s.start_worker();
+  REQUIRE(s.wait_worker_started());
+  const auto beat = behind.post(heartbeat_path(user, playing.id), "");
+  INFO(beat.describe());
+  REQUIRE(beat.status == 200);
+  const std::string token = token_in(beat.json());
+  REQUIRE(refusal(behind, video_1, token).empty());
+  REQUIRE(other.del(stream_path(user, playing.id)).status == 204);  // unheard on api 0
+  REQUIRE(wait_until([&] { return refusal(other, video_1, token) == "stream_ended"; }, 5s));
+
+  // Once api 0 notices that it hears nothing (its health says so), it hears the worker again.
+  REQUIRE(wait_until([&] { return health_status(s.http_port(0)) == 503; }, 20s));
+  s.events_relay().resume();
+  REQUIRE(wait_until([&] { return health_status(s.http_port(0)) == 200; }, 20s));
+  CHECK(refusal(behind, video_1, token) == "token_expired");
+}
