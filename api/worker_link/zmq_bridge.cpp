@@ -331,10 +331,12 @@ void zmq_bridge::update_up(clock::time_point now) {
   bool unheard = false;
   bool foreign_heard = false;
   bool unknown = false;
+  bool unheard_answers = false;
   for (const worker_sockets& w : workers_) {
-    if (w.dataset.empty())
-      unknown = unknown || now < settled_by_ || now - w.last_reply < liveness_window;
-    else if (!serves_our_dataset(w) && now - w.last_heard < liveness_window)
+    if (w.dataset.empty()) {
+      unheard_answers = unheard_answers || now - w.last_reply < liveness_window;
+      unknown = unknown || now < settled_by_ || unheard_answers;
+    } else if (!serves_our_dataset(w) && now - w.last_heard < liveness_window)
       foreign_heard = true;
     if (!serves_our_dataset(w) || now - w.last_reply >= liveness_window) continue;
     if (now - w.last_heard >= liveness_window)
@@ -350,6 +352,15 @@ void zmq_bridge::update_up(clock::time_point now) {
           dataset_);
     else
       spdlog::info("no worker of another dataset answers: this api serves '{}' again", dataset_);
+  }
+  unheard_answers = unheard_answers && now >= settled_by_;
+  if (unheard_answers != std::exchange(unheard_answers_, unheard_answers)) {
+    if (unheard_answers_)
+      spdlog::error(
+          "a worker answers whose events this api has never heard (is its --events endpoint "
+          "right?): this api sends no worker anything until it hears that worker");
+    else
+      spdlog::info("every worker that answers is heard: this api serves again");
   }
   routing_ = !split_ && !unknown;
   stats_.workers_alive.store(routing_ ? alive_count : 0, std::memory_order_relaxed);

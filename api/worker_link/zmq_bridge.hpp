@@ -195,6 +195,9 @@ class zmq_bridge final {
   // a liveness window after start: every live worker has answered a ping by then).
   bool routing_ = false;
   clock::time_point settled_by_ = clock::time_point::max();
+  // Past settled_by_, a worker answers whose events this api has never heard (its --events
+  // endpoint is likely wrong): kept so that the start and end of it are each logged once.
+  bool unheard_answers_ = false;
 
   std::atomic<bool> up_{false};  // update_up()'s verdict, for worker_up() on io threads
   std::atomic<bool> stopping_{false};

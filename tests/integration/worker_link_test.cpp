@@ -377,6 +377,13 @@ TEST_CASE("an api that never heard its worker sends it nothing", "[integration][
   INFO(json::dump(closing));
   CHECK(json::str(closing["error"], "code") == "unavailable");
   CHECK(ws.wait_closed(10s));
+  // The operator is told why.
+  CHECK(wait_until(
+      [&] {
+        return tail_of(s.dir() / "api-deaf.log").find("whose events this api has never heard") !=
+               std::string::npos;
+      },
+      10s));
 
   http_client http(hearing_port);
   CHECK(stream_ids(http, "alice").empty());
