@@ -183,8 +183,8 @@ void zmq_bridge::note_position(worker_sockets& w, event_position position, bool 
   // so every token signed until now is distrusted.
   stats_.event_gaps.fetch_add(1, std::memory_order_relaxed);
   spdlog::warn(
-      "missed messages of a worker's events ({} published, {} heard): playback tokens signed "
-      "until now are refused until renewed, and every WebSocket resyncs",
+      "missed messages of a worker's events (its count is {}, this api expected {}): playback "
+      "tokens signed until now are refused until renewed, and every WebSocket resyncs",
       now.published, expected);
   forget_what_went_unheard();
 }
