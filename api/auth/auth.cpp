@@ -95,11 +95,7 @@ asio::awaitable<std::optional<http_response>> admit(const http_request& request,
   caller.clear();
   if (services.auth == nullptr || a == access::open) co_return std::nullopt;
   const result<principal> who = co_await services.auth->identify(request, target, false, services);
-  if (!who) {
-    if (who.error().code == error_code::unavailable)
-      co_return unavailable_response(who.error().message);
-    co_return error_response(who.error());
-  }
+  if (!who) co_return error_response(who.error());
   if (const auto refused = authenticator::refusal(*who, a, path_user))
     co_return error_response(*refused);
   caller = who->user_id;

@@ -44,7 +44,7 @@ std::string render(http_response res) {
 }
 
 std::string render_busy_answer() {
-  return render(unavailable_response("too many open connections; retry later"));
+  return render(error_response(error_code::unavailable, "too many open connections; retry later"));
 }
 
 // Past --max-connections-per-address: its own code, so a client (or the operator of a proxy in

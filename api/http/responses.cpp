@@ -25,12 +25,8 @@ http_response error_response(error_code code, std::string_view message) {
   // RFC 6750: a 401 names the scheme that would be accepted.
   if (code == error_code::unauthorized)
     res.set(http::field::www_authenticate, R"(Bearer realm="streamgate")");
-  return res;
-}
-
-http_response unavailable_response(std::string_view message) {
-  http_response res = error_response(error_code::unavailable, message);
-  res.set(http::field::retry_after, "1");
+  // Every 503 says when to come back (openapi.json, "Unavailable").
+  if (code == error_code::unavailable) res.set(http::field::retry_after, "1");
   return res;
 }
 

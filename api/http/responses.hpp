@@ -14,10 +14,8 @@ namespace streamgate {
 
 http_response json_response(http::status status, std::string body);
 http_response error_response(const error& e);
+// An error body with its status; a 503 (unavailable) with Retry-After: 1.
 http_response error_response(error_code code, std::string_view message);
-
-// 503 with Retry-After: 1, for when no worker answered in time.
-http_response unavailable_response(std::string_view message);
 
 // The worker's reply: status from its outcome, its body rendered (api/views, render_body).
 http_response reply_response(const worker_reply& reply);

@@ -50,6 +50,10 @@ result<playback_claims> playback_gate::check(std::string_view token, std::string
     case revocation_set::verdict::valid:
       break;
   }
+  if (deaf_.load(std::memory_order_relaxed))
+    return error{error_code::unavailable,
+                 "this api does not hear a worker's events now, so it cannot tell whether the "
+                 "stream has ended; retry soon"};
   if (claims->expires_at_ms <= now_ms)
     return error{error_code::token_expired, "the playback token has expired; a heartbeat renews it"};
   return std::move(*claims);

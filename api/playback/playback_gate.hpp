@@ -4,6 +4,7 @@
 // and decides, from a token alone, whether media may be served. Shared by the worker link's
 // strand (signing, ends) and the io threads (checks); every member is safe to call from any.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -35,9 +36,14 @@ class playback_gate final {
   void ended(std::string_view stream_id, std::int64_t now_ms);
   // This api may have missed ends (a worker reconnected): tokens signed before now are refused.
   void distrust_until(std::int64_t now_ms);
+  // This api does not hear a worker that answers (its events do not arrive), or does not know
+  // yet which it serves (its first moments): ends go unheard, so no media is served until it hears
+  // again (docs/design.md §9). A worker that answers nothing publishes no end either.
+  void set_deaf(bool deaf) { deaf_.store(deaf, std::memory_order_relaxed); }
 
   // Media of `video_id` may be served to `token` at `now_ms`: its claims, or why not
-  // (error_code::invalid_token, wrong_video, stream_ended, token_expired).
+  // (error_code::invalid_token, wrong_video, stream_ended, token_expired; unavailable while
+  // deaf).
   result<playback_claims> check(std::string_view token, std::string_view video_id,
                                 std::int64_t now_ms) const;
 
@@ -48,6 +54,7 @@ class playback_gate final {
   playback_signer signer_;
   revocation_set ends_;
   mutable verified_tokens verified_;  // a memory of check(), which changes no answer
+  std::atomic<bool> deaf_{false};
 };
 
 }  // namespace streamgate

@@ -9,7 +9,8 @@ namespace streamgate {
 
 asio::awaitable<http_response> relay(const request_context& ctx, request_body body) {
   auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
-  if (!reply) co_return unavailable_response("no worker answered in time; retry");
+  if (!reply)
+    co_return error_response(error_code::unavailable, "no worker answered in time; retry");
   co_return reply_response(*reply);
 }
 

@@ -28,7 +28,7 @@ result<bool> wait_mode(const request_context& ctx) {
 // Every answer to a start names its requestId, so the client can retry without a second slot: a
 // verdict's body names it already, an error's is rendered with it (render_start_error).
 http_response retry_later(std::string_view request_id, std::string_view message) {
-  http_response res = unavailable_response(message);
+  http_response res = error_response(error_code::unavailable, message);
   res.body() = render_start_error(error{error_code::unavailable, std::string(message)}, request_id);
   return res;
 }
@@ -99,7 +99,8 @@ asio::awaitable<http_response> get_request(const request_context& ctx) {
   if (!ctx.caller.empty()) lookup.owner_id = std::string(ctx.caller);
   request_body body = std::move(lookup);
   auto reply = co_await worker.call(std::move(body), ctx.services.verdict_timeout);
-  if (!reply) co_return unavailable_response("no worker answered in time; retry");
+  if (!reply)
+    co_return error_response(error_code::unavailable, "no worker answered in time; retry");
   // Not decided yet, but sent by this api: the verdict is on its way.
   if (reply->result == outcome::not_found && worker.in_flight(request_id))
     co_return json_response(http::status::ok, render_pending(request_id));

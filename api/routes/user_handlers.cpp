@@ -33,7 +33,8 @@ asio::awaitable<http_response> list_users(const request_context& ctx) {
         "query parameter 'cursor' must be the cursor of a next page's link, as given"));
   request_body body = list_users_request{name, std::move(cursor), *limit + 1};
   auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
-  if (!reply) co_return unavailable_response("no worker answered in time; retry");
+  if (!reply)
+    co_return error_response(error_code::unavailable, "no worker answered in time; retry");
   const auto* users = std::get_if<std::vector<user_view>>(&reply->body);
   if (reply->result != outcome::ok || !users) co_return reply_response(*reply);
   const auto page = static_cast<std::size_t>(*limit);
@@ -56,7 +57,8 @@ namespace {
 asio::awaitable<http_response> call_with_token(const request_context& ctx, request_body body,
                                                outcome stored, const std::string& token) {
   auto reply = co_await ctx.services.worker.call(std::move(body), ctx.services.verdict_timeout);
-  if (!reply) co_return unavailable_response("no worker answered in time; retry");
+  if (!reply)
+    co_return error_response(error_code::unavailable, "no worker answered in time; retry");
   const auto* shown = std::get_if<user_view>(&reply->body);
   http_response res = reply->result == stored && shown
                           ? json_response(status_of(stored), render_user_with_token(*shown, token))

@@ -62,6 +62,8 @@ zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_li
     zmq::socket_t monitor = open_monitor(context_, dealer, workers_.size());
     workers_.push_back({std::move(dealer), open_sub(context_, w.events, keys), std::move(monitor)});
   }
+  // Nothing heard yet: no media until update_up() finds every answering worker heard.
+  playback_.set_deaf(true);
 }
 
 zmq_bridge::~zmq_bridge() = default;
@@ -363,6 +365,7 @@ void zmq_bridge::update_up(clock::time_point now) {
       spdlog::info("every worker that answers is heard: this api serves again");
   }
   routing_ = !split_ && !unknown;
+  playback_.set_deaf(!routing_ || unheard);
   stats_.workers_alive.store(routing_ ? alive_count : 0, std::memory_order_relaxed);
   up_.store(alive_count > 0 && !unheard && routing_, std::memory_order_relaxed);
 }

@@ -49,7 +49,8 @@ std::string refusal(http_client& http, std::string_view video, std::string_view 
     return "";
   }
   INFO(r.describe());
-  REQUIRE(r.status == 403);
+  // 503 while the api does not hear its worker (playback_link_test.cpp); its code then says so.
+  REQUIRE((r.status == 403 || r.status == 503));
   return json::str(r.json()["error"], "code");
 }
 

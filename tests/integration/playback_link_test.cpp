@@ -179,3 +179,26 @@ TEST_CASE_METHOD(relayed_link,
   REQUIRE(wait_until([&] { return health_status(s.http_port(0)) == 200; }, 20s));
   CHECK(refusal(behind, video_1, token) == "token_expired");
 }
+
+// An api that does not hear a worker that answers it cannot tell that a stream ended: it serves
+// no media until it hears that worker again. Nothing was missed meanwhile, so the same token then
+// plays again. The other api, which hears, serves it throughout.
+TEST_CASE_METHOD(relayed_link, "an api that does not hear its worker serves no media until it does",
+                 "[integration][playback][link]") {
+  const auto playing = start_playing(behind, user, "tv");
+  REQUIRE(refusal(behind, video_1, playing.token).empty());
+
+  s.events_relay().pause();
+  REQUIRE(wait_until([&] { return health_status(s.http_port(0)) == 503; }, 20s));
+  const auto segment = behind.get(segment_path(video_1, playing.token));
+  check_error(segment, 503, "unavailable");
+  CHECK(segment.header("Retry-After") == "1");
+  const auto origin = behind.request(http::verb::get, "/api/v1/playback/authorize", {},
+                                     {{"X-Original-URI", segment_path(video_1, playing.token)}});
+  check_error(origin, 503, "unavailable");
+  CHECK(refusal(other, video_1, playing.token).empty());
+
+  s.events_relay().resume();
+  REQUIRE(wait_until([&] { return health_status(s.http_port(0)) == 200; }, 20s));
+  CHECK(refusal(behind, video_1, playing.token).empty());
+}
