@@ -168,8 +168,9 @@ TEST_CASE_METHOD(relayed_link,
   const auto beat = behind.post(heartbeat_path(user, playing.id), "");
   INFO(beat.describe());
   REQUIRE(beat.status == 200);
+  // It may play nowhere yet: api 0 may already serve no media (it does not hear the new worker),
+  // and api 1 refuses tokens signed before it heard the new worker, which this one may be.
   const std::string token = token_in(beat.json());
-  REQUIRE(refusal(behind, video_1, token).empty());
   REQUIRE(other.del(stream_path(user, playing.id)).status == 204);  // unheard on api 0
   REQUIRE(wait_until([&] { return refusal(other, video_1, token) == "stream_ended"; }, 5s));
 
