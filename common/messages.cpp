@@ -88,19 +88,32 @@ std::optional<playback_note> parse_playback_note(std::string_view frame) {
   return std::nullopt;
 }
 
-std::string encode_event_position(const event_position& position) {
-  return position.life + ' ' + std::to_string(position.published);
+std::string encode_counted_id(std::string_view id, std::uint64_t count) {
+  std::string frame(id);
+  frame += ' ';
+  frame += std::to_string(count);
+  return frame;
 }
 
-std::optional<event_position> parse_event_position(std::string_view frame) {
+std::optional<counted_id> parse_counted_id(std::string_view frame) {
   const std::size_t space = frame.find(' ');
   if (space == std::string_view::npos || !is_valid_id(frame.substr(0, space))) return std::nullopt;
   const std::string_view digits = frame.substr(space + 1);
-  event_position position{std::string(frame.substr(0, space)), 0};
+  counted_id parsed{frame.substr(0, space), 0};
   const auto [end, ec] =
-      std::from_chars(digits.data(), digits.data() + digits.size(), position.published);
+      std::from_chars(digits.data(), digits.data() + digits.size(), parsed.count);
   if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
-  return position;
+  return parsed;
+}
+
+std::string encode_event_position(const event_position& position) {
+  return encode_counted_id(position.life, position.published);
+}
+
+std::optional<event_position> parse_event_position(std::string_view frame) {
+  const auto parsed = parse_counted_id(frame);
+  if (!parsed) return std::nullopt;
+  return event_position{std::string(parsed->id), parsed->count};
 }
 
 }  // namespace streamgate

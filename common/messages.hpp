@@ -224,9 +224,19 @@ std::string encode_playback_note(const playback_note& note);
 // Nullopt unless the frame is exactly one of the three forms with valid ids.
 std::optional<playback_note> parse_playback_note(std::string_view frame);
 
+// A frame "<id> <count>": an id, one space, a decimal count. An event's sequence is one
+// ("<epoch> <seq>"), and so is a message's position ("<life> <published>", below).
+struct counted_id {
+  std::string_view id;
+  std::uint64_t count = 0;
+};
+std::string encode_counted_id(std::string_view id, std::uint64_t count);
+// Nullopt unless the frame is a valid id, one space and a decimal count.
+std::optional<counted_id> parse_counted_id(std::string_view frame);
+
 // Where a worker's events stand (docs/design.md §9): the life of the worker process (an id drawn
 // at its start, so a restarted worker is told apart even where its counts meet) and how many
-// messages of events it has published in it. Frame: "<life> <published>".
+// messages of events it has published in it. Frame: "<life> <published>" (counted_id).
 struct event_position {
   std::string life;
   std::uint64_t published = 0;
@@ -234,7 +244,6 @@ struct event_position {
 };
 
 std::string encode_event_position(const event_position& position);
-// Nullopt unless the frame is a valid id, one space and a decimal count.
 std::optional<event_position> parse_event_position(std::string_view frame);
 
 // Limits of the strict decoders (docs/design.md §5).

@@ -1,19 +1,16 @@
 #include "api/websocket/event_order.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <utility>
+
+#include "common/messages.hpp"
 
 namespace streamgate {
 
 std::optional<sequence_mark> parse_sequence_frame(std::string_view frame) {
-  const auto space = frame.find(' ');
-  if (space == std::string_view::npos || space == 0) return std::nullopt;
-  const std::string_view digits = frame.substr(space + 1);
-  sequence_mark mark{std::string(frame.substr(0, space)), 0};
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), mark.seq);
-  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
-  return mark;
+  const auto parsed = parse_counted_id(frame);
+  if (!parsed) return std::nullopt;
+  return sequence_mark{std::string(parsed->id), parsed->count};
 }
 
 bool event_order::begin_fetch() {

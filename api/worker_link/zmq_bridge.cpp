@@ -332,14 +332,15 @@ void zmq_bridge::update_up(clock::time_point now) {
   std::uint64_t alive_count = 0;
   bool unheard = false;
   bool foreign_heard = false;
-  bool unknown = false;
-  bool unheard_answers = false;
+  bool never_heard = false;      // a worker whose heartbeat (and so its dataset) never came
+  bool unheard_answers = false;  // one of those answers
   for (const worker_sockets& w : workers_) {
     if (w.dataset.empty()) {
+      never_heard = true;
       unheard_answers = unheard_answers || now - w.last_reply < liveness_window;
-      unknown = unknown || now < settled_by_ || unheard_answers;
-    } else if (!serves_our_dataset(w) && now - w.last_heard < liveness_window)
+    } else if (!serves_our_dataset(w) && now - w.last_heard < liveness_window) {
       foreign_heard = true;
+    }
     if (!serves_our_dataset(w) || now - w.last_reply >= liveness_window) continue;
     if (now - w.last_heard >= liveness_window)
       unheard = true;
@@ -355,6 +356,8 @@ void zmq_bridge::update_up(clock::time_point now) {
     else
       spdlog::info("no worker of another dataset answers: this api serves '{}' again", dataset_);
   }
+  // Before settled_by_, one never heard may yet answer.
+  const bool unknown = unheard_answers || (never_heard && now < settled_by_);
   unheard_answers = unheard_answers && now >= settled_by_;
   if (unheard_answers != std::exchange(unheard_answers_, unheard_answers)) {
     if (unheard_answers_)

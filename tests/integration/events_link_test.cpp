@@ -31,11 +31,7 @@ TEST_CASE(
                              {"videoId", std::string(video_1)},
                              {"sessionId", "deaf-dev"},
                              {"requestId", "deaf-req"}}));
-  const auto refused = ws.read_until(
-      [](const json::value& m) {
-        return json::str(m, "type") == "error" && json::str(m, "requestId") == "deaf-req";
-      },
-      10s, "the refusal of the start");
+  const auto refused = read_error_of(ws, "deaf-req");
   INFO(json::dump(refused));
   CHECK(json::str(refused["error"], "code") == "unavailable");
   CHECK(stream_ids(http, "alice").empty());

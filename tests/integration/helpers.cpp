@@ -219,6 +219,15 @@ json::document read_ended(ws_client& ws, std::string_view stream_id,
                        "the end of stream " + std::string(stream_id));
 }
 
+json::document read_error_of(ws_client& ws, std::string_view request_id,
+                             std::chrono::milliseconds timeout) {
+  return ws.read_until(
+      [id = std::string(request_id)](const json::value& m) {
+        return json::str(m, "type") == "error" && json::str(m, "requestId") == id;
+      },
+      timeout, "the error about " + std::string(request_id));
+}
+
 json::document read_event(ws_client& ws, std::chrono::milliseconds timeout) {
   return ws.read_until(
       [](const json::value& m) {

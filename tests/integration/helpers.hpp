@@ -126,6 +126,9 @@ json::document read_verdict(ws_client& ws, std::string_view request_id,
                             std::chrono::milliseconds timeout = 10s);
 json::document read_ended(ws_client& ws, std::string_view stream_id,
                           std::chrono::milliseconds timeout = 10s);
+// Reads until the error message about the start `request_id` (a start that was not decided).
+json::document read_error_of(ws_client& ws, std::string_view request_id,
+                             std::chrono::milliseconds timeout = 10s);
 // Reads the next message that is not a snapshot.
 json::document read_event(ws_client& ws, std::chrono::milliseconds timeout = 10s);
 

@@ -293,11 +293,7 @@ TEST_CASE("a start accepted with 202 that no worker decides in time is reported 
   INFO(r.describe());
   REQUIRE(r.status == 202);
 
-  const auto notice = ws.read_until(
-      [](const json::value& m) {
-        return json::str(m, "type") == "error" && json::str(m, "requestId") == "req-given-up";
-      },
-      20s, "the error for the start given up");
+  const auto notice = read_error_of(ws, "req-given-up", 20s);
   INFO(json::dump(notice));
   CHECK(json::str(notice["error"], "code") == "unavailable");
   // No longer in flight here: the client learns it must retry with the same requestId.

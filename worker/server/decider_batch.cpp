@@ -176,7 +176,7 @@ void decider::hand_back(const user_group& group, attempt& a, std::vector<reply>&
   for (std::size_t g = 0; g < group.requests.size(); ++g)
     replies[group.requests[g]] = std::move(a.replies[g]);
   for (core::event& e : a.effects.events) {
-    const std::string sequence = epoch() + ' ' + std::to_string(e.seq);
+    const std::string sequence = encode_counted_id(epoch(), e.seq);
     if (const auto* v = std::get_if<verdict>(&e.what)) {
       events.push_back({group.user_id, *v, sequence,
                         v->allowed && v->granted && a.state
