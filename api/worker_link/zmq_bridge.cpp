@@ -1,7 +1,5 @@
 #include "api/worker_link/zmq_bridge.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -21,11 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto ping_interval = 500ms;
-// While no worker answers: a worker that (re)starts is found within this.
-constexpr auto ping_interval_down = 100ms;
-// Three missed pings: a worker busy with one long batch is not declared dead at once.
-constexpr auto liveness_window = 1500ms;
 // A retry sooner than this would only add load to a worker that is merely slow.
 constexpr auto min_retry_interval = 50ms;
 // A call is looked at again at least this often. It is resent only when it may be lost
@@ -305,100 +298,6 @@ void zmq_bridge::finish(pending_map::iterator it, std::optional<worker_reply> re
     events_.notify(c.user_id, given_up_message(c.request_id));
   }
   pending_.erase(it);
-}
-
-void zmq_bridge::ping_workers(clock::time_point now) {
-  std::erase_if(pings_, [now](const auto& p) { return now - p.second.sent_at > liveness_window; });
-  for (std::size_t i = 0; i < workers_.size(); ++i) {
-    const std::uint64_t corr = next_corr_.fetch_add(1, std::memory_order_relaxed);
-    const std::string wire =
-        encode_request(request{corr, ping_request{workers_[i].clock_apart.offset_ms()}});
-    workers_[i].sent = true;
-    if (again_if_interrupted([&] {
-          return workers_[i].requests.send(zmq::buffer(wire), zmq::send_flags::dontwait);
-        }))
-      pings_.emplace(corr, ping{i, now, wall_ms()});
-  }
-  const bool any_alive = std::any_of(workers_.begin(), workers_.end(),
-                                     [&](const worker_sockets& w) { return alive(w, now); });
-  next_ping_ = now + (any_alive ? ping_interval : ping_interval_down);
-}
-
-void zmq_bridge::mark_alive(std::size_t worker, clock::time_point now) {
-  workers_[worker].last_reply = now;
-}
-
-void zmq_bridge::update_up(clock::time_point now) {
-  std::uint64_t alive_count = 0;
-  bool unheard = false;
-  bool foreign_heard = false;
-  bool never_heard = false;      // a worker whose heartbeat (and so its dataset) never came
-  bool unheard_answers = false;  // one of those answers
-  for (const worker_sockets& w : workers_) {
-    if (w.dataset.empty()) {
-      never_heard = true;
-      unheard_answers = unheard_answers || now - w.last_reply < liveness_window;
-    } else if (!serves_our_dataset(w) && now - w.last_heard < liveness_window) {
-      foreign_heard = true;
-    }
-    if (!serves_our_dataset(w) || now - w.last_reply >= liveness_window) continue;
-    if (now - w.last_heard >= liveness_window)
-      unheard = true;
-    else
-      ++alive_count;
-  }
-  if (foreign_heard != std::exchange(split_, foreign_heard)) {
-    if (split_)
-      spdlog::error(
-          "a worker of another dataset than '{}' answers: this api sends no worker anything "
-          "until it stops",
-          dataset_);
-    else
-      spdlog::info("no worker of another dataset answers: this api serves '{}' again", dataset_);
-  }
-  // Before settled_by_, one never heard may yet answer.
-  const bool unknown = unheard_answers || (never_heard && now < settled_by_);
-  unheard_answers = unheard_answers && now >= settled_by_;
-  if (unheard_answers != std::exchange(unheard_answers_, unheard_answers)) {
-    if (unheard_answers_)
-      spdlog::error(
-          "a worker answers whose events this api has never heard (is its --events endpoint "
-          "right?): this api sends no worker anything until it hears that worker");
-    else
-      spdlog::info("every worker that answers is heard: this api serves again");
-  }
-  routing_ = !split_ && !unknown;
-  playback_.set_deaf(!routing_ || unheard);
-  stats_.workers_alive.store(routing_ ? alive_count : 0, std::memory_order_relaxed);
-  up_.store(alive_count > 0 && !unheard && routing_, std::memory_order_relaxed);
-}
-
-bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const {
-  return !w.dataset.empty() && w.dataset == dataset_;
-}
-
-bool zmq_bridge::alive(const worker_sockets& w, clock::time_point now) const {
-  return serves_our_dataset(w) && now - w.last_reply < liveness_window &&
-         now - w.last_heard < liveness_window;
-}
-
-std::optional<std::size_t> zmq_bridge::pick_worker(std::size_t route_key,
-                                                   clock::time_point now) const {
-  // The user's own worker while it lives, else the next live one. None alive: the first of them
-  // from the user's own that serves this api's dataset, whose DEALER refuses the call or holds
-  // it for its return, and leaves it to the retries. Never one of another dataset, alive or not,
-  // nor one not heard yet: its store would grant the limit again (docs/design.md, "Dataset
-  // identity"). None of this api's dataset at all, or one of another or of none known answering:
-  // no one, and the call waits.
-  if (!routing_) return std::nullopt;
-  const std::size_t first = route_key % workers_.size();
-  std::optional<std::size_t> ours;
-  for (std::size_t k = 0; k < workers_.size(); ++k) {
-    const std::size_t i = (first + k) % workers_.size();
-    if (alive(workers_[i], now)) return i;
-    if (!ours && serves_our_dataset(workers_[i])) ours = i;
-  }
-  return ours;
 }
 
 zmq_bridge::clock::time_point zmq_bridge::next_due(clock::time_point now) const {

@@ -69,6 +69,8 @@ class zmq_bridge final {
 
  private:
   using clock = std::chrono::steady_clock;
+  // Three missed pings: a worker busy with one long batch is not declared dead at once.
+  static constexpr std::chrono::milliseconds liveness_window{1500};
 
   struct worker_sockets {
     zmq::socket_t requests;        // DEALER
@@ -93,6 +95,10 @@ class zmq_bridge final {
     // How far its clock is from ours; its pings carry it (deadlines, docs/design.md §5).
     clock_offset clock_apart{};
     bool clock_warned = false;  // told the operator that it is far
+    // It served this api's dataset and answered at the last update_up(); it stopped, and no
+    // worker answered since (zmq_bridge_liveness.cpp, forget_the_lost).
+    bool answering = false;
+    bool lost = false;
   };
   struct pending_call {
     worker_call call;
@@ -159,6 +165,11 @@ class zmq_bridge final {
   // Up when some worker is alive, none answers without being heard (this api would miss the
   // events of what it decides), and this api routes (routing_).
   void update_up(clock::time_point now);
+  // A worker stopped answering and another answers: what it ended may never be heard here.
+  void forget_the_lost();
+  // Each logs when its condition starts and ends.
+  void note_split(bool foreign_heard);
+  void note_unheard_answers(bool unheard_answers);
   // Where a call goes; none while this api routes nowhere (routing_) or knows no worker of its
   // dataset.
   std::optional<std::size_t> pick_worker(std::size_t route_key, clock::time_point now) const;

@@ -1,0 +1,147 @@
+// Which workers live, what the api may serve meanwhile, and where a call goes: the pings, the
+// verdict of update_up() after every piece of work on the strand, and the route of a call.
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "api/worker_link/zmq_bridge.hpp"
+#include "api/worker_link/zmq_sockets.hpp"
+#include "common/codec.hpp"
+#include "common/messages.hpp"
+
+namespace streamgate {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto ping_interval = 500ms;
+// While no worker answers: a worker that (re)starts is found within this.
+constexpr auto ping_interval_down = 100ms;
+
+}  // namespace
+
+void zmq_bridge::ping_workers(clock::time_point now) {
+  std::erase_if(pings_, [now](const auto& p) { return now - p.second.sent_at > liveness_window; });
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    const std::uint64_t corr = next_corr_.fetch_add(1, std::memory_order_relaxed);
+    const std::string wire =
+        encode_request(request{corr, ping_request{workers_[i].clock_apart.offset_ms()}});
+    workers_[i].sent = true;
+    if (again_if_interrupted([&] {
+          return workers_[i].requests.send(zmq::buffer(wire), zmq::send_flags::dontwait);
+        }))
+      pings_.emplace(corr, ping{i, now, wall_ms()});
+  }
+  const bool any_alive = std::any_of(workers_.begin(), workers_.end(),
+                                     [&](const worker_sockets& w) { return alive(w, now); });
+  next_ping_ = now + (any_alive ? ping_interval : ping_interval_down);
+}
+
+void zmq_bridge::mark_alive(std::size_t worker, clock::time_point now) {
+  workers_[worker].last_reply = now;
+}
+
+void zmq_bridge::update_up(clock::time_point now) {
+  std::uint64_t alive_count = 0;
+  bool unheard = false;
+  bool foreign_heard = false;
+  bool never_heard = false;      // a worker whose heartbeat (and so its dataset) never came
+  bool unheard_answers = false;  // one of those answers
+  bool ours_answer = false;      // a worker of this api's dataset answers
+  bool lost = false;             // one stopped answering, and nobody answered since
+  for (worker_sockets& w : workers_) {
+    if (w.dataset.empty()) {
+      never_heard = true;
+      unheard_answers = unheard_answers || now - w.last_reply < liveness_window;
+    } else if (!serves_our_dataset(w) && now - w.last_heard < liveness_window) {
+      foreign_heard = true;
+    }
+    const bool answers = serves_our_dataset(w) && now - w.last_reply < liveness_window;
+    if (std::exchange(w.answering, answers) && !answers) w.lost = true;
+    // Back before anyone else answered: its events tell whether it restarted or dropped
+    // anything meanwhile (note_position).
+    if (answers) w.lost = false;
+    lost = lost || w.lost;
+    if (!answers) continue;
+    ours_answer = true;
+    if (now - w.last_heard >= liveness_window)
+      unheard = true;
+    else
+      ++alive_count;
+  }
+  if (lost && ours_answer) forget_the_lost();
+  note_split(foreign_heard);
+  // Before settled_by_, one never heard may yet answer.
+  const bool unknown = unheard_answers || (never_heard && now < settled_by_);
+  note_unheard_answers(unheard_answers && now >= settled_by_);
+  routing_ = !split_ && !unknown;
+  playback_.set_deaf(!routing_ || unheard);
+  stats_.workers_alive.store(routing_ ? alive_count : 0, std::memory_order_relaxed);
+  up_.store(alive_count > 0 && !unheard && routing_, std::memory_order_relaxed);
+}
+
+void zmq_bridge::forget_the_lost() {
+  // A worker that stopped answering may have committed ends it never published, or published
+  // ends this api never heard, and if it does not come back nobody ever will; its users are now
+  // decided by the one that answers (docs/design.md §9).
+  spdlog::warn(
+      "a worker stopped answering while another serves: playback tokens signed until now are "
+      "refused until renewed, and every WebSocket resyncs");
+  for (worker_sockets& w : workers_) w.lost = false;
+  forget_what_went_unheard();
+}
+
+void zmq_bridge::note_split(bool foreign_heard) {
+  if (foreign_heard == std::exchange(split_, foreign_heard)) return;
+  if (split_)
+    spdlog::error(
+        "a worker of another dataset than '{}' answers: this api sends no worker anything "
+        "until it stops",
+        dataset_);
+  else
+    spdlog::info("no worker of another dataset answers: this api serves '{}' again", dataset_);
+}
+
+void zmq_bridge::note_unheard_answers(bool unheard_answers) {
+  if (unheard_answers == std::exchange(unheard_answers_, unheard_answers)) return;
+  if (unheard_answers_)
+    spdlog::error(
+        "a worker answers whose events this api has never heard (is its --events endpoint "
+        "right?): this api sends no worker anything until it hears that worker");
+  else
+    spdlog::info("every worker that answers is heard: this api serves again");
+}
+
+bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const {
+  return !w.dataset.empty() && w.dataset == dataset_;
+}
+
+bool zmq_bridge::alive(const worker_sockets& w, clock::time_point now) const {
+  return serves_our_dataset(w) && now - w.last_reply < liveness_window &&
+         now - w.last_heard < liveness_window;
+}
+
+std::optional<std::size_t> zmq_bridge::pick_worker(std::size_t route_key,
+                                                   clock::time_point now) const {
+  // The user's own worker while it lives, else the next live one. None alive: the first of them
+  // from the user's own that serves this api's dataset, whose DEALER refuses the call or holds
+  // it for its return, and leaves it to the retries. Never one of another dataset, alive or not,
+  // nor one not heard yet: its store would grant the limit again (docs/design.md, "Dataset
+  // identity"). None of this api's dataset at all, or one of another or of none known answering:
+  // no one, and the call waits.
+  if (!routing_) return std::nullopt;
+  const std::size_t first = route_key % workers_.size();
+  std::optional<std::size_t> ours;
+  for (std::size_t k = 0; k < workers_.size(); ++k) {
+    const std::size_t i = (first + k) % workers_.size();
+    if (alive(workers_[i], now)) return i;
+    if (!ours && serves_our_dataset(workers_[i])) ours = i;
+  }
+  return ours;
+}
+
+}  // namespace streamgate
