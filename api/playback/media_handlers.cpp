@@ -8,14 +8,15 @@
 #include <string_view>
 #include <utility>
 
-#include "api/routes/handlers.hpp"
+#include "api/http/responses.hpp"
 #include "api/playback/byte_range.hpp"
 #include "api/playback/playback_gate.hpp"
 #include "api/playback/playlist.hpp"
-#include "api/http/responses.hpp"
-#include "api/services.hpp"
+#include "api/routes/handlers.hpp"
 #include "api/routes/static_files.hpp"
+#include "api/services.hpp"
 #include "common/clock.hpp"
+#include "common/ids.hpp"
 
 namespace streamgate {
 
@@ -126,6 +127,13 @@ asio::awaitable<http_response> authorize_playback(const request_context& ctx) {
   if (folder_slash == std::string_view::npos)
     co_return error_response(error_code::wrong_video, "the URI names no video folder");
   const std::string_view video_id = path.substr(folder_slash + 1, file_slash - folder_slash - 1);
+  // What the media route would refuse, whatever the token: the origin in front serves its whole
+  // folder to whatever this answers 204 for.
+  if (const std::string_view name = path.substr(file_slash + 1);
+      !is_valid_file_name(name) || media_type_of(name).empty())
+    co_return error_response(error_code::forbidden,
+                             "the URI names no media file: a name of [A-Za-z0-9_.-], no '.' "
+                             "first, ending in .m3u8, .ts, .m4s, .mp4 or .aac");
   if (auto claims = check_token(ctx, token_in(uri->encoded_query()), video_id); !claims)
     co_return error_response(claims.error());
   co_return http_response{http::status::no_content, 11};

@@ -89,7 +89,12 @@ class nginx_media_origin final {
       std::filesystem::permissions(media_root() / video, readable_dir);
       write_readable_by_all(media_root() / video / "index.m3u8", playlist());
       write_readable_by_all(media_root() / video / "seg00.ts", origin_segment_bytes(video));
+      // Not media: a folder may hold other files, which no token opens.
+      write_readable_by_all(media_root() / video / "notes.txt", outside_bytes());
+      // A media name leading out of the folder, which nginx must not follow.
+      std::filesystem::create_symlink(dir_ / "outside.ts", media_root() / video / "outside.ts");
     }
+    write_readable_by_all(dir_ / "outside.ts", outside_bytes());
     std::filesystem::permissions(dir_, readable_dir);
     std::filesystem::permissions(media_root(), readable_dir);
   }
@@ -105,6 +110,7 @@ class nginx_media_origin final {
   std::filesystem::path access_log() const { return run_dir() / "access.log"; }
   std::filesystem::path error_log() const { return run_dir() / "error.log"; }
   unsigned short port() const { return port_; }
+  static std::string outside_bytes() { return "no token opens this"; }
   static std::string playlist() {
     return "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg00.ts\n#EXT-X-ENDLIST\n";
   }
@@ -214,6 +220,8 @@ TEST_CASE(
       {"a forged token", segment + "?token=" + forged(token), "invalid_token"},
       {"the token on another video's segment",
        "/media/" + std::string(video_2) + "/seg00.ts?token=" + token, "wrong_video"},
+      {"a file of the folder that is not media",
+       "/media/" + std::string(video_1) + "/notes.txt?token=" + token, "forbidden"},
   };
   for (const auto& r : refused_while_live) {
     CAPTURE(r.what, r.target);
@@ -238,4 +246,15 @@ TEST_CASE(
   // Every request carried the token in its query; the config promises no log line quotes one.
   CHECK(read_whole(origin.access_log()).find(token) == std::string::npos);
   CHECK(read_whole(origin.error_log()).find(token) == std::string::npos);
+
+  // A link in the folder that leads out of it, under a media name and a live token: the api
+  // cannot see the origin's folder, nginx refuses to follow it (logging the request, as for any
+  // failure).
+  const auto live = start(api, user, start_args{}.video(std::string(video_1)));
+  REQUIRE(live.status == 201);
+  const auto linked = from_player("/media/" + std::string(video_1) + "/outside.ts?token=" +
+                                  json::str(json::member(live.json(), "playback"), "token"));
+  INFO("a link out of the folder: " << linked.describe());
+  CHECK(linked.status == 403);
+  CHECK(linked.body.find(nginx_media_origin::outside_bytes()) == std::string::npos);
 }
