@@ -112,7 +112,9 @@ route_match router::match(http::verb method, std::string_view path) const {
         same = pattern[s] == parts[s];
     }
     if (!same) continue;
-    if (routes_[i].method == method) {
+    // HEAD is answered like GET (RFC 9110 §9.3.2); the session writes no body for it.
+    if (routes_[i].method == method ||
+        (method == http::verb::head && routes_[i].method == http::verb::get)) {
       m.found = &routes_[i];
       m.params = params;
       m.param_count = param_count;
@@ -122,6 +124,7 @@ route_match router::match(http::verb method, std::string_view path) const {
     allowed.push_back(routes_[i].method);
     if (!m.allow.empty()) m.allow += ", ";
     m.allow += http::to_string(routes_[i].method);
+    if (routes_[i].method == http::verb::get) m.allow += ", HEAD";
   }
   return m;
 }
@@ -195,7 +198,7 @@ asio::awaitable<http_response> router::answer(const http_request& request,
     res.set(http::field::allow, m.allow);
     co_return res;
   }
-  // HEAD is answered like GET (RFC 9110 §9.3.2); the session writes no body for it.
+  // A HEAD reads like a GET here too (match).
   const bool reads = request.method() == http::verb::get || request.method() == http::verb::head;
   if (reads && fallback_) {
     route_label = "static";

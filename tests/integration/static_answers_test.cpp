@@ -1,6 +1,6 @@
-// The web UI's files (api/routes/static_files, api/routes/static_headers; docs/design.md §6): HEAD answers like
-// GET without a body, and every static answer tells the browser not to guess its type and what
-// the page may load and reach.
+// The web UI's files (api/routes/static_files, api/routes/static_headers; docs/design.md §6): HEAD
+// answers like GET without a body (as it does on every GET route of the api), and every static
+// answer tells the browser not to guess its type and what the page may load and reach.
 
 #include <catch2/catch.hpp>
 
@@ -9,10 +9,12 @@
 
 using namespace streamgate::it;
 
-TEST_CASE("HEAD of a static file answers like GET, without a body", "[integration][static]") {
+TEST_CASE("HEAD of a static file or a GET route answers like GET, without a body",
+          "[integration][static]") {
   stack s;
   http_client http(s.http_port());
-  const auto path = GENERATE(as<std::string>{}, "/", "/js/app.js", "/css/app.css");
+  const auto path = GENERATE(as<std::string>{}, "/", "/js/app.js", "/css/app.css", "/health",
+                             "/api/v1/plans", "/api/v1/videos/v01");
   CAPTURE(path);
 
   const auto got = http.get(path);

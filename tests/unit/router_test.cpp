@@ -132,7 +132,7 @@ TEST_CASE("routes match by method and path and capture their parameters", "[api]
   SECTION("a known path with another method lists the allowed ones") {
     const route_match m = routes.match(verb::put, "/api/v1/users/alice/streams");
     CHECK_FALSE(m.found);
-    CHECK(m.allow == "GET, POST, DELETE");
+    CHECK(m.allow == "GET, HEAD, POST, DELETE");
   }
   SECTION("an unknown path matches nothing") {
     const route_match m = routes.match(verb::get, "/api/v2/users");
@@ -158,11 +158,19 @@ TEST_CASE("the router answers bad paths and methods itself", "[api][router]") {
   SECTION("a wrong method is a 405 with Allow") {
     const http_response res = api.send(verb::delete_, "/api/v1/videos");
     CHECK(res.result() == status::method_not_allowed);
-    CHECK(res[http::field::allow] == "GET");
+    CHECK(res[http::field::allow] == "GET, HEAD");
     const http_response plans = api.send(verb::post, "/api/v1/plans", "{}");
     CHECK(plans.result() == status::method_not_allowed);
-    CHECK(plans[http::field::allow] == "GET");
+    CHECK(plans[http::field::allow] == "GET, HEAD");
     CHECK(api.worker.calls.empty());
+  }
+  SECTION("a HEAD is routed as a GET (the session writes the head alone)") {
+    api.worker.reply = worker_reply{outcome::ok, std::vector<plan>{{"basic", 1, policy::deny}}};
+    const http_response res = api.send(verb::head, "/api/v1/plans");
+    CHECK(res.result() == status::ok);
+    CHECK(res[http::field::content_type] == "application/json");
+    REQUIRE(api.worker.calls.size() == 1);
+    CHECK(std::holds_alternative<list_plans_request>(api.worker.calls[0]));
   }
   SECTION("an unknown path is a JSON 404") {
     const http_response res = api.send(verb::post, "/nowhere");
@@ -173,7 +181,7 @@ TEST_CASE("the router answers bad paths and methods itself", "[api][router]") {
     CHECK(api.send(verb::get, "/ws?user=alice").result() == status::bad_request);
     const http_response res = api.send(verb::post, "/ws?user=alice");
     CHECK(res.result() == status::method_not_allowed);
-    CHECK(res[http::field::allow] == "GET");
+    CHECK(res[http::field::allow] == "GET, HEAD");
   }
   SECTION("a GET of a missing file is a JSON 404") {
     const http_response res = api.send(verb::get, "/");
