@@ -2,7 +2,6 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
-#include <boost/beast/http/rfc7230.hpp>
 #include <boost/url/authority_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/scheme.hpp>
@@ -15,9 +14,27 @@ namespace {
 
 namespace http = boost::beast::http;
 
+// The elements of a comma-separated field value, each without the spaces around it; an empty one
+// counts too.
+template <class Each>
+void for_each_element(std::string_view value, Each&& each) {
+  for (;;) {
+    const std::size_t comma = value.find(',');
+    std::string_view element = value.substr(0, comma);
+    while (!element.empty() && (element.front() == ' ' || element.front() == '\t'))
+      element.remove_prefix(1);
+    while (!element.empty() && (element.back() == ' ' || element.back() == '\t'))
+      element.remove_suffix(1);
+    each(element);
+    if (comma == std::string_view::npos) return;
+    value.remove_prefix(comma + 1);
+  }
+}
+
 // Beast reads a request whose Transfer-Encoding ends in another coding than chunked as having no
 // body, so the body would be read as the next request (request smuggling, RFC 9112 §6.3). The
-// api decodes no coding but chunked, so chunked alone is the only one accepted; with a
+// api decodes no coding but chunked, so chunked alone is the only one accepted, as that exact
+// word: a proxy in front may read "chunked;x=1" or "chunked, " otherwise than Beast does. With a
 // Content-Length as well the framing is ambiguous (RFC 9112 §6.1), and HTTP/1.0 has no
 // Transfer-Encoding at all.
 std::optional<error> framing_error(const request_head& head) {
@@ -29,10 +46,10 @@ std::optional<error> framing_error(const request_head& head) {
   for (auto field = first; field != last; ++field) {
     if (!value.empty()) value += ", ";
     value += field->value();
-    for (const auto coding : http::token_list{field->value()}) {
+    for_each_element(field->value(), [&](std::string_view coding) {
       ++codings;
       only_chunked = only_chunked && boost::beast::iequals(coding, "chunked");
-    }
+    });
   }
   if (head.version() < 11) return bad_request("Transfer-Encoding in an HTTP/1.0 request");
   if (head.count(http::field::content_length) > 0)

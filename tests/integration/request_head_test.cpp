@@ -42,6 +42,10 @@ TEST_CASE("a body framed by anything but Content-Length or chunked alone gets 40
       // decodes it once would each see another body.
       {"HTTP/1.1", "Transfer-Encoding: chunked, chunked\r\n"},
       {"HTTP/1.1", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"},
+      // Chunked with a parameter, or with an empty element: chunked to Beast, maybe not to a
+      // proxy in front.
+      {"HTTP/1.1", "Transfer-Encoding: chunked;x=1\r\n"},
+      {"HTTP/1.1", "Transfer-Encoding: chunked,\r\n"},
       {"HTTP/1.0", "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n"},
   }));
   CAPTURE(version, framing);
