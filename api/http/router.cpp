@@ -210,15 +210,35 @@ asio::awaitable<http_response> router::answer(const http_request& request,
   co_return error_response(error_code::not_found, "no such resource");
 }
 
+namespace {
+
+// 22 characters of base64 and "==": the encoding of 16 bytes.
+bool is_websocket_key(std::string_view key) {
+  const auto base64 = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+  };
+  return key.size() == 24 && key.ends_with("==") && std::all_of(key.begin(), key.end() - 2, base64);
+}
+
+}  // namespace
+
 result<std::string> websocket_user(const http_request& request) {
   const auto target = boost::urls::parse_origin_form(request.target());
   if (!target || target->encoded_path() != "/ws")
     return error{error_code::not_found, "no such resource"};
   if (!boost::beast::websocket::is_upgrade(request)) return bad_request(std::string(no_upgrade));
+  // RFC 6455 §4.2.1: a handshake that does not match the grammar is refused with 400.
+  if (request.count(http::field::sec_websocket_key) != 1 ||
+      !is_websocket_key(request[http::field::sec_websocket_key]))
+    return bad_request("Sec-WebSocket-Key must be given once: 16 bytes in base64 (RFC 6455 §4.1)");
   const auto query_params = target->params();
   const auto user = query_params.find("user");
   if (user == query_params.end() || !(*user).has_value)
     return bad_request("query parameter 'user' is required");
+  // Whose socket it is must not depend on which of two values a proxy or the api would take.
+  if (query_params.count("user") > 1)
+    return bad_request("query parameter 'user' is given more than once");
   std::string id = (*user).value;
   if (!is_valid_id(id)) return bad_request("query parameter 'user' " + std::string(id_rule));
   return id;

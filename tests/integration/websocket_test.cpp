@@ -289,6 +289,35 @@ TEST_CASE("a WebSocket for an unknown or missing user is refused", "[integration
   CHECK(http.get("/health").status == 200);
 }
 
+TEST_CASE("an upgrade with a malformed key or a repeated user is refused with 400",
+          "[integration][websocket][bad-input]") {
+  stack s;
+  http_client http(s.http_port());
+  const auto user = create_user(http);
+  const std::string key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+  const auto [query, keys, status] = GENERATE_COPY(table<std::string, std::string, int>({
+      {"user=" + user, key, 101},
+      {"user=" + user, "Sec-WebSocket-Key: abc\r\n", 400},
+      {"user=" + user, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=A\r\n", 400},
+      {"user=" + user, key + key, 400},
+      {"user=" + user, "", 400},
+      {"user=" + user + "&user=" + user, key, 400},
+      {"user=" + user + "&user=someone-else", key, 400},
+  }));
+  CAPTURE(query, keys);
+  const auto r = raw_exchange(s.http_port(), "GET /ws?" + query + " HTTP/1.1\r\nHost: 127.0.0.1:" +
+                                                 std::to_string(s.http_port()) +
+                                                 "\r\nUpgrade: websocket\r\nConnection: "
+                                                 "Upgrade\r\n" +
+                                                 keys + "Sec-WebSocket-Version: 13\r\n\r\n");
+  REQUIRE(r.has_value());
+  INFO(r->describe());
+  if (status == 101)
+    CHECK(r->status == 101);
+  else
+    check_error(*r, status, "bad_request");
+}
+
 TEST_CASE("every verdict reaches the user's WebSockets on every api", "[integration][websocket]") {
   stack s(stack_options{}.apis(2));
   http_client http0(s.http_port(0));

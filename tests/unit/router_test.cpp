@@ -372,11 +372,24 @@ TEST_CASE("the WebSocket target needs an upgrade and a valid user", "[api][route
     http_request request{verb::get, target, 11};
     request.set(http::field::connection, "Upgrade");
     request.set(http::field::upgrade, "websocket");
+    request.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
     return request;
   };
   const auto ok = websocket_user(upgrade("/ws?user=alice"));
   REQUIRE(ok.has_value());
   CHECK(*ok == "alice");
+  CHECK(websocket_user(upgrade("/ws?user=alice&user=bob")).error().message.find("more than once") !=
+        std::string::npos);
+  for (const std::string_view key :
+       {"", "abc", "dGhlIHNhbXBsZSBub25jZQ=A", "dGhlIHNhbXBsZSBub25jZQ"}) {
+    CAPTURE(key);
+    http_request request = upgrade("/ws?user=alice");
+    request.set(http::field::sec_websocket_key, key);
+    CHECK(websocket_user(request).error().message.find("Sec-WebSocket-Key") != std::string::npos);
+  }
+  http_request two_keys = upgrade("/ws?user=alice");
+  two_keys.insert(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  CHECK(websocket_user(two_keys).error().code == error_code::bad_request);
   CHECK(websocket_user(upgrade("/ws")).error().code == error_code::bad_request);
   CHECK(websocket_user(upgrade("/ws?user=a%20b")).error().message.find("'user'") !=
         std::string::npos);
