@@ -5,6 +5,7 @@
 #include <boost/url/authority_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/scheme.hpp>
+#include <ranges>
 #include <string>
 #include <string_view>
 
@@ -14,21 +15,11 @@ namespace {
 
 namespace http = boost::beast::http;
 
-// The elements of a comma-separated field value, each without the spaces around it; an empty one
-// counts too.
-template <class Each>
-void for_each_element(std::string_view value, Each&& each) {
-  for (;;) {
-    const std::size_t comma = value.find(',');
-    std::string_view element = value.substr(0, comma);
-    while (!element.empty() && (element.front() == ' ' || element.front() == '\t'))
-      element.remove_prefix(1);
-    while (!element.empty() && (element.back() == ' ' || element.back() == '\t'))
-      element.remove_suffix(1);
-    each(element);
-    if (comma == std::string_view::npos) return;
-    value.remove_prefix(comma + 1);
-  }
+// Without the spaces and tabs around it (RFC 9110 §5.6.1's OWS).
+std::string_view trimmed(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
 // Beast reads a request whose Transfer-Encoding ends in another coding than chunked as having no
@@ -46,10 +37,13 @@ std::optional<error> framing_error(const request_head& head) {
   for (auto field = first; field != last; ++field) {
     if (!value.empty()) value += ", ";
     value += field->value();
-    for_each_element(field->value(), [&](std::string_view coding) {
+    // Every element counts, an empty one too.
+    for (const auto coding : std::views::split(std::string_view(field->value()), ',')) {
       ++codings;
-      only_chunked = only_chunked && boost::beast::iequals(coding, "chunked");
-    });
+      only_chunked =
+          only_chunked &&
+          boost::beast::iequals(trimmed(std::string_view(coding.begin(), coding.end())), "chunked");
+    }
   }
   if (head.version() < 11) return bad_request("Transfer-Encoding in an HTTP/1.0 request");
   if (head.count(http::field::content_length) > 0)

@@ -41,6 +41,11 @@ std::string_view media_type_of(std::string_view name) {
   return "";
 }
 
+// A file both playback routes serve: one of the video's own folder, of a media type.
+bool is_media_file_name(std::string_view name) {
+  return is_valid_file_name(name) && !media_type_of(name).empty();
+}
+
 // The token of a query string ("a=1&token=T"); empty when there is none.
 std::string_view token_in(std::string_view query) {
   while (!query.empty()) {
@@ -102,10 +107,9 @@ http_response media_file(const request_context& ctx, std::string_view video_id,
 }  // namespace
 
 asio::awaitable<http_response> serve_media(const request_context& ctx) {
-  // The router checked both: an id, and a file name of the video's own folder.
   const std::string_view video_id = ctx.param("videoId");
   const std::string_view name = ctx.param("file");
-  if (media_type_of(name).empty())
+  if (!is_media_file_name(name))
     co_return error_response(error_code::not_found, "no such media file");
   const std::string_view token = token_in(ctx.target.encoded_query());
   if (auto claims = check_token(ctx, token, video_id); !claims)
@@ -129,8 +133,7 @@ asio::awaitable<http_response> authorize_playback(const request_context& ctx) {
   const std::string_view video_id = path.substr(folder_slash + 1, file_slash - folder_slash - 1);
   // What the media route would refuse, whatever the token: the origin in front serves its whole
   // folder to whatever this answers 204 for.
-  if (const std::string_view name = path.substr(file_slash + 1);
-      !is_valid_file_name(name) || media_type_of(name).empty())
+  if (!is_media_file_name(path.substr(file_slash + 1)))
     co_return error_response(error_code::forbidden,
                              "the URI names no media file: a name of [A-Za-z0-9_.-], no '.' "
                              "first, ending in .m3u8, .ts, .m4s, .mp4 or .aac");

@@ -4,8 +4,6 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,12 +11,11 @@
 #include <variant>
 #include <vector>
 
+#include "api/http/status_map.hpp"
 #include "api/routes/api_routes.hpp"
 #include "api/services.hpp"
-#include "api/routes/static_files.hpp"
-#include "api/http/status_map.hpp"
-#include "api/worker_link/worker_client.hpp"
 #include "api/websocket/ws_registry.hpp"
+#include "api/worker_link/worker_client.hpp"
 
 // A namespace of its own: the unity build may put this file beside another with a fake_worker.
 namespace streamgate::router_test {
@@ -50,22 +47,6 @@ class fake_worker final : public worker_client {
   std::set<std::string> pending;
   std::vector<request_body> calls;
   std::vector<request_body> sent;
-};
-
-// A registry sink that keeps what it was handed.
-class recording_sink final : public event_sink {
- public:
-  void deliver(std::shared_ptr<const user_event> event) override { events.push_back(event->text); }
-  void notify(std::shared_ptr<const std::string> message) override {
-    events.push_back(*message);
-  }
-  void resync() override { ++resyncs; }
-  void shut_down() override { shut = true; }
-
-  int resyncs = 0;
-
-  std::vector<std::string> events;
-  bool shut = false;
 };
 
 struct api_fixture {
@@ -365,104 +346,6 @@ TEST_CASE("the api makes a user's token, and shows it only when the worker store
     CHECK(res.body().find("takes no body") != std::string::npos);
     CHECK(api.worker.calls.empty());
   }
-}
-
-TEST_CASE("the WebSocket target needs an upgrade and a valid user", "[api][router]") {
-  const auto upgrade = [](std::string target) {
-    http_request request{verb::get, target, 11};
-    request.set(http::field::connection, "Upgrade");
-    request.set(http::field::upgrade, "websocket");
-    request.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
-    return request;
-  };
-  const auto ok = websocket_user(upgrade("/ws?user=alice"));
-  REQUIRE(ok.has_value());
-  CHECK(*ok == "alice");
-  CHECK(websocket_user(upgrade("/ws?user=alice&user=bob")).error().message.find("more than once") !=
-        std::string::npos);
-  for (const std::string_view key :
-       {"", "abc", "dGhlIHNhbXBsZSBub25jZQ=A", "dGhlIHNhbXBsZSBub25jZQ"}) {
-    CAPTURE(key);
-    http_request request = upgrade("/ws?user=alice");
-    request.set(http::field::sec_websocket_key, key);
-    CHECK(websocket_user(request).error().message.find("Sec-WebSocket-Key") != std::string::npos);
-  }
-  http_request two_keys = upgrade("/ws?user=alice");
-  two_keys.insert(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
-  CHECK(websocket_user(two_keys).error().code == error_code::bad_request);
-  CHECK(websocket_user(upgrade("/ws")).error().code == error_code::bad_request);
-  CHECK(websocket_user(upgrade("/ws?user=a%20b")).error().message.find("'user'") !=
-        std::string::npos);
-  CHECK(websocket_user(upgrade("/other?user=alice")).error().code == error_code::not_found);
-  CHECK(websocket_user(http_request{verb::get, "/ws?user=alice", 11}).error().code ==
-        error_code::bad_request);
-}
-
-TEST_CASE("static files stay inside the web root", "[api][static]") {
-  namespace fs = std::filesystem;
-  const fs::path root = fs::temp_directory_path() / "streamgate_static_test";
-  fs::create_directories(root / "js");
-  std::ofstream(root / "index.html") << "<html></html>";
-  std::ofstream(root / "js" / "app.js") << "1";
-  std::ofstream(root.parent_path() / "streamgate_static_secret.txt") << "secret";
-  // A link inside the root to a file outside it (left over if a run died before its cleanup).
-  fs::remove(root / "js" / "leak.txt");
-  fs::create_symlink(root.parent_path() / "streamgate_static_secret.txt", root / "js" / "leak.txt");
-
-  CHECK(resolve_static_path(root, "/") == fs::canonical(root / "index.html"));
-  CHECK(resolve_static_path(root, "/js/app.js") == fs::canonical(root / "js" / "app.js"));
-  CHECK(resolve_static_path(root, "/js/%61pp.js") == fs::canonical(root / "js" / "app.js"));
-  CHECK_FALSE(resolve_static_path(root, "/../streamgate_static_secret.txt"));
-  CHECK_FALSE(resolve_static_path(root, "/%2e%2e/streamgate_static_secret.txt"));
-  // Each rule on its own: any "..", even one that stays inside the root; a link out of the root,
-  // which has no ".." in its path; NUL and backslashes.
-  CHECK_FALSE(resolve_static_path(root, "/js/../index.html"));
-  CHECK_FALSE(resolve_static_path(root, "/js/leak.txt"));
-  CHECK_FALSE(resolve_static_path(root, "/index.html%00.js"));
-  CHECK_FALSE(resolve_static_path(root, "/js%5capp.js"));
-  CHECK_FALSE(resolve_static_path(root, "/js"));  // a directory
-  CHECK_FALSE(resolve_static_path(root, "/missing.css"));
-  CHECK(content_type_of("a.js") == "text/javascript; charset=utf-8");
-  CHECK(content_type_of("a.bin") == "application/octet-stream");
-  fs::remove_all(root);
-  fs::remove(root.parent_path() / "streamgate_static_secret.txt");
-}
-
-TEST_CASE("a user's events reach only that user's sockets", "[api][ws_registry]") {
-  ws_registry registry;
-  const auto alice = std::make_shared<recording_sink>();
-  const auto alice_too = std::make_shared<recording_sink>();
-  const auto bob = std::make_shared<recording_sink>();
-  registry.add("alice", alice);
-  registry.add("alice", alice_too);
-  registry.add("bob", bob);
-
-  registry.publish("alice", R"({"type":"ended"})", {"e_1", 1});
-  CHECK(alice->events == std::vector<std::string>{R"({"type":"ended"})"});
-  CHECK(alice_too->events.size() == 1);
-  CHECK(bob->events.empty());
-
-  registry.remove("alice", alice.get());
-  registry.publish("alice", "x", {"e_1", 2});
-  CHECK(alice->events.size() == 1);
-  CHECK(alice_too->events.size() == 2);
-  CHECK(registry.size() == 2);
-
-  registry.resync_all();
-  CHECK(alice->resyncs == 0);
-  CHECK(alice_too->resyncs == 1);
-  CHECK(bob->resyncs == 1);
-
-  registry.shut_down_all();
-  CHECK(alice_too->shut);
-  CHECK(bob->shut);
-
-  CHECK(registry.users() == 2);
-  registry.remove("alice", alice_too.get());
-  registry.remove("bob", bob.get());
-  CHECK(registry.size() == 0);
-  CHECK(registry.users() == 0);
-  CHECK(registry.count_of("alice") == 0);
 }
 
 }  // namespace
