@@ -116,4 +116,26 @@ std::optional<event_position> parse_event_position(std::string_view frame) {
   return event_position{std::string(parsed->id), parsed->count};
 }
 
+std::string encode_worker_lives(const std::vector<std::string>& lives) {
+  std::string frame;
+  for (const std::string& life : lives) {
+    if (!frame.empty()) frame += ' ';
+    frame += life;
+  }
+  return frame;
+}
+
+std::optional<std::vector<std::string>> parse_worker_lives(std::string_view frame) {
+  std::vector<std::string> lives;
+  if (frame.empty()) return lives;
+  for (;;) {
+    const std::size_t space = frame.find(' ');
+    const std::string_view life = frame.substr(0, space);
+    if (!is_valid_id(life) || lives.size() == max_worker_lives) return std::nullopt;
+    lives.emplace_back(life);
+    if (space == std::string_view::npos) return lives;
+    frame.remove_prefix(space + 1);
+  }
+}
+
 }  // namespace streamgate

@@ -15,9 +15,11 @@
 //     [position: encode_event_position, its number 1, 2, 3, ... over the worker process's life]
 //     [topic: userId] [event: encode_event_body] [sequence: "<epoch> <seq>"]
 //     [playback note, or empty when none]
-//   and, for each ping a worker takes, a heartbeat of three frames [""] [dataset id] [position:
-//   the messages of events published so far]: an api relies on a worker only while it hears it
-//   here too (a SUB misses what is published before it joins).
+//   and, for each ping a worker takes, a heartbeat of four frames [""] [dataset id] [position:
+//   the messages of events published so far] [the worker lives the store names alive:
+//   encode_worker_lives]: an api relies on a worker only while it hears it here too (a SUB misses
+//   what is published before it joins), and serves no media while a life named there goes
+//   unheard (docs/design.md §9).
 //   A PUB drops the messages a slow api cannot take, unannounced, and a SUB misses what is
 //   published before it joins: a number missing, or a new life, tells that api it may have missed
 //   ends and revocations (api/worker_link/zmq_bridge_receive.cpp).
@@ -36,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "common/domain.hpp"
 #include "common/error.hpp"
@@ -245,6 +248,14 @@ struct event_position {
 
 std::string encode_event_position(const event_position& position);
 std::optional<event_position> parse_event_position(std::string_view frame);
+
+// The lives of the workers that decide for a dataset now, as its store names them
+// (store::live_workers): ids separated by one space; empty for none. At most max_worker_lives.
+inline constexpr std::size_t max_worker_lives = 256;
+std::string encode_worker_lives(const std::vector<std::string>& lives);
+// Nullopt unless the frame is empty or valid ids, each after one space but the first, and at
+// most max_worker_lives of them.
+std::optional<std::vector<std::string>> parse_worker_lives(std::string_view frame);
 
 // Limits of the strict decoders (docs/design.md §5).
 inline constexpr std::size_t max_name_length = 200;

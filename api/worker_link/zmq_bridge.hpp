@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 #include <zmq.hpp>
 
@@ -89,6 +90,8 @@ class zmq_bridge final {
     // Where its events stood at the last message or heartbeat heard: its life and the messages
     // published in it. None until one is heard (common/messages.hpp, event_position).
     std::optional<event_position> heard_through{};
+    // The worker lives its store named alive at its last heartbeat (store::live_workers).
+    std::vector<std::string> named_lives{};
     // The dataset its heartbeats announce; a worker of another dataset than the api's is never
     // routed to (docs/design.md, "Stores": one dataset per deployment; serves_our_dataset).
     std::string dataset{};
@@ -163,10 +166,15 @@ class zmq_bridge final {
   // Answers requests and is heard on its event socket.
   bool alive(const worker_sockets& w, clock::time_point now) const;
   // Up when some worker is alive, none answers without being heard (this api would miss the
-  // events of what it decides), and this api routes (routing_).
+  // events of what it decides), every life named alive is heard (misses_a_life_), and this api
+  // routes (routing_).
   void update_up(clock::time_point now);
   // A worker stopped answering and another answers: what it ended may never be heard here.
   void forget_the_lost();
+  // Whether a worker life that the heartbeats heard name alive goes unheard here (an api cut off
+  // from a worker that still decides for other apis would miss its ends): kept in
+  // misses_a_life_, checked at every ping.
+  void check_named_lives(clock::time_point now);
   // Each logs when its condition starts and ends.
   void note_split(bool foreign_heard);
   void note_unheard_answers(bool unheard_answers);
@@ -209,6 +217,13 @@ class zmq_bridge final {
   // Past settled_by_, a worker answers whose events this api has never heard (its --events
   // endpoint is likely wrong): kept so that the start and end of it are each logged once.
   bool unheard_answers_ = false;
+  // Each life named alive: since when. A life is given a liveness window to be heard before
+  // this api counts it missed (a worker that just started).
+  std::unordered_map<std::string, clock::time_point> named_since_;
+  // Lives of workers heard to restart since (another life at their endpoint): gone, whatever the
+  // store still names until their mark lapses.
+  std::unordered_set<std::string> ended_lives_;
+  bool misses_a_life_ = false;
 
   std::atomic<bool> up_{false};  // update_up()'s verdict, for worker_up() on io threads
   std::atomic<bool> stopping_{false};

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include "api/worker_link/zmq_bridge.hpp"
@@ -36,9 +38,40 @@ void zmq_bridge::ping_workers(clock::time_point now) {
         }))
       pings_.emplace(corr, ping{i, now, wall_ms()});
   }
+  check_named_lives(now);
   const bool any_alive = std::any_of(workers_.begin(), workers_.end(),
                                      [&](const worker_sockets& w) { return alive(w, now); });
   next_ping_ = now + (any_alive ? ping_interval : ping_interval_down);
+}
+
+void zmq_bridge::check_named_lives(clock::time_point now) {
+  // What the workers heard now say, and which lives this api hears itself.
+  std::unordered_set<std::string_view> named;
+  std::unordered_set<std::string_view> heard;
+  for (const worker_sockets& w : workers_) {
+    if (!serves_our_dataset(w) || now - w.last_heard >= liveness_window) continue;
+    if (w.heard_through) heard.insert(w.heard_through->life);
+    named.insert(w.named_lives.begin(), w.named_lives.end());
+  }
+  std::erase_if(named_since_, [&](const auto& n) { return !named.contains(n.first); });
+  std::erase_if(ended_lives_, [&](const std::string& life) { return !named.contains(life); });
+  std::string_view missed;
+  for (const std::string_view life : named) {
+    const auto since = named_since_.try_emplace(std::string(life), now).first->second;
+    if (heard.contains(life) || ended_lives_.contains(std::string(life))) continue;
+    // A worker that just started is named before this api's SUB has joined it.
+    if (now - since >= liveness_window) missed = life;
+  }
+  const bool misses = !missed.empty();
+  if (misses == std::exchange(misses_a_life_, misses)) return;
+  if (misses_a_life_)
+    spdlog::error(
+        "the store names a worker alive (life '{}') that this api does not hear: it may end "
+        "streams unheard here, so this api serves no media until it hears it or its mark lapses "
+        "(is that worker in --workers, and reachable?)",
+        missed);
+  else
+    spdlog::info("every worker the store names alive is heard: this api serves media again");
 }
 
 void zmq_bridge::mark_alive(std::size_t worker, clock::time_point now) {
@@ -79,9 +112,9 @@ void zmq_bridge::update_up(clock::time_point now) {
   const bool unknown = unheard_answers || (never_heard && now < settled_by_);
   note_unheard_answers(unheard_answers && now >= settled_by_);
   routing_ = !split_ && !unknown;
-  playback_.set_deaf(!routing_ || unheard);
+  playback_.set_deaf(!routing_ || unheard || misses_a_life_);
   stats_.workers_alive.store(routing_ ? alive_count : 0, std::memory_order_relaxed);
-  up_.store(alive_count > 0 && !unheard && routing_, std::memory_order_relaxed);
+  up_.store(alive_count > 0 && !unheard && !misses_a_life_ && routing_, std::memory_order_relaxed);
 }
 
 void zmq_bridge::forget_the_lost() {

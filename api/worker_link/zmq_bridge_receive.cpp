@@ -130,15 +130,17 @@ bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
   std::size_t taken = 0;
   while (taken < max_receive_batch && receive_message(w.events, frames_)) {
     w.last_heard = now;
-    if (frames_.size() == 3 && frames_[0].size() == 0) {  // a heartbeat, naming the dataset
+    if (frames_.size() == 4 && frames_[0].size() == 0) {  // a heartbeat, naming the dataset
       ++taken;
       const auto position = parse_event_position(frames_[2].to_string_view());
-      if (!position) {
+      auto lives = parse_worker_lives(frames_[3].to_string_view());
+      if (!position || !lives) {
         stats_.malformed.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
       note_dataset(w, frames_[1].to_string_view());
       note_position(w, std::move(*position), true);
+      w.named_lives = std::move(*lives);
       continue;
     }
     auto position = holds_numbered_entries(frames_)
@@ -169,10 +171,13 @@ void zmq_bridge::note_position(worker_sockets& w, event_position position, bool 
   // unheard, and a crashed worker may have committed decisions it never published
   // (docs/design.md §9).
   if (!last || last->life != now.life) {
-    if (last)
+    if (last) {
+      // Its old life is gone, though the store names it until its mark lapses.
+      ended_lives_.insert(last->life);
       spdlog::info(
           "a worker was restarted: playback tokens signed until now are refused "
           "until renewed, and every WebSocket resyncs");
+    }
     forget_what_went_unheard();
     return;
   }

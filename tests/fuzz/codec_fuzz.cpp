@@ -26,6 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // in its count (the worker writes none).
   if (auto position = parse_event_position(input))
     if (parse_event_position(encode_event_position(*position)) != position) __builtin_trap();
+  // And the worker lives a heartbeat names, with no leeway at all.
+  if (auto lives = parse_worker_lives(input))
+    if (encode_worker_lives(*lives) != input) __builtin_trap();
   // The catalog's plans and users are rendered by the api (api/views), which this harness does
   // not link; decoding is what reads the file.
   (void)decode_catalog(input);

@@ -98,6 +98,29 @@ void check_refused_until_renewed(http_client& http, const std::string& user,
   CHECK(refusal(http, video_1, token_in(beat.json())).empty());
 }
 
+// Two workers on Redis, two apis sharing a key; api 0 reaches worker 0 through relays the test
+// can pause. Its users are decided by worker 1 once api 0 loses worker 0.
+struct relayed_worker_of_two {
+  media_folder media;
+  stack s{two_apis(media)
+              .api_args({"--media-root", media.path(), "--start-rate", "0"})
+              .redis_store()
+              .workers(2)
+              .link_relayed_to(0)};
+  http_client behind{s.http_port(0)};
+  http_client other{s.http_port(1)};
+
+  double workers_alive() {
+    return sample_value(behind.get("/metrics").body, "streamgate_workers_alive");
+  }
+  // A user both apis route to worker 0, once api 0 hears both workers (hearing one for the first
+  // time refuses the tokens signed before).
+  std::string user_of_worker_0() {
+    REQUIRE(wait_until([&] { return workers_alive() == 2; }, 20s));
+    return user_routed_to(behind, 0, 2);
+  }
+};
+
 }  // namespace
 
 TEST_CASE_METHOD(
@@ -225,17 +248,11 @@ TEST_CASE_METHOD(relayed_link, "an api that does not hear its worker serves no m
 // never heard of: it committed them and died before it published them, or published them while
 // that api did not hear it. If it never comes back, nothing will ever tell that api, so once
 // another worker answers, every token signed before is refused until renewed.
-TEST_CASE("a worker lost while another serves leaves no token playing that it may have ended",
-          "[integration][playback][link]") {
-  media_folder media;
-  stack s(two_apis(media)
-              .api_args({"--media-root", media.path(), "--start-rate", "0"})
-              .redis_store()
-              .workers(2)
-              .link_relayed_to(0));
-  http_client behind(s.http_port(0));
-  http_client other(s.http_port(1));
-  const std::string user = user_routed_to(behind, 0, 2);
+TEST_CASE_METHOD(relayed_worker_of_two,
+                 "a worker lost while another serves leaves no token playing that it may have "
+                 "ended",
+                 "[integration][playback][link]") {
+  const std::string user = user_of_worker_0();
   const auto ending = start_playing(behind, user, "tv");
   const auto living = start_playing(behind, user, "phone");
 
@@ -244,9 +261,46 @@ TEST_CASE("a worker lost while another serves leaves no token playing that it ma
   REQUIRE(wait_until([&] { return health_status(s.http_port(0)) == 503; }, 20s));
   REQUIRE(other.del(stream_path(user, ending.id)).status == 204);  // unheard on api 0
   REQUIRE(wait_until([&] { return refusal(other, video_1, ending.token) == "stream_ended"; }, 5s));
-  // Then it dies; api 0 serves media again once it sees it stopped answering.
+  // Then it dies; api 0 serves media again once it sees it stopped answering and the store no
+  // longer names it alive.
   s.kill9_worker(0);
-  REQUIRE(wait_until([&] { return refusal(behind, video_1, ending.token) != "unavailable"; }, 20s));
+  REQUIRE(wait_until([&] { return health_status(s.http_port(0)) == 200; }, 20s));
   // The live stream's next heartbeat, which worker 1 decides, renews it.
   check_refused_until_renewed(behind, user, ending, living);
+}
+
+// An api cut off from a worker that lives on, and still decides for the other api, would never
+// hear the ends that worker decides until the link returns. The other worker's heartbeats say
+// that it lives (its mark in the store), so the api serves no media meanwhile, not even on a
+// token it signed after it lost that worker; once the link returns it hears what it missed.
+TEST_CASE_METHOD(relayed_worker_of_two, "an api cut off from a live worker serves no media",
+                 "[integration][playback][link]") {
+  const std::string user = user_of_worker_0();
+  const auto playing = start_playing(behind, user, "tv");
+
+  // Api 0 loses worker 0 both ways; worker 1 answers it, so the token is refused until renewed.
+  s.events_relay().pause();
+  s.requests_relay().pause();
+  REQUIRE(wait_until([&] { return workers_alive() == 1; }, 20s));
+  CHECK(refusal(behind, video_1, playing.token) == "token_expired");
+  // Renewed through worker 1, after api 0 lost worker 0.
+  const auto beat = behind.post(heartbeat_path(user, playing.id), "");
+  INFO(beat.describe());
+  REQUIRE(beat.status == 200);
+  const std::string token = token_in(beat.json());
+  // Api 1 still reaches worker 0, which ends the stream: unheard on api 0.
+  REQUIRE(other.del(stream_path(user, playing.id)).status == 204);
+  REQUIRE(wait_until([&] { return refusal(other, video_1, token) == "stream_ended"; }, 5s));
+
+  const auto segment = behind.get(segment_path(video_1, token));
+  check_error(segment, 503, "unavailable");
+  CHECK(authorize(behind, video_1, token) == "unavailable");
+  CHECK(health_status(s.http_port(0)) == 503);
+
+  // Heard again: the end (or a gap in what it heard) refuses the token for good.
+  s.events_relay().resume();
+  s.requests_relay().resume();
+  REQUIRE(wait_until([&] { return health_status(s.http_port(0)) == 200; }, 20s));
+  const std::string refused = refusal(behind, video_1, token);
+  CHECK((refused == "stream_ended" || refused == "token_expired"));
 }

@@ -2,9 +2,11 @@
 // a three-master Redis Cluster, so the worker can rely on the same contract whichever store it is
 // given. Only the interface is used; what a store does inside (its keys, its tables) is its own
 // tests'.
-// Here: the lease (expiry) index and the request index.
+// Here: the lease (expiry) index, the request index and the worker lives.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -13,6 +15,7 @@
 
 #include "conformance.hpp"
 #include "test_store.hpp"
+#include "wait.hpp"
 #include "worker/store/store.hpp"
 
 namespace streamgate::conformance {
@@ -98,6 +101,40 @@ TEST_CASE("a request id decided in a commit names its user and an unknown one na
           commit_status::committed);
   CHECK(s->request_owner("ra-2") == std::optional<std::string>("alice"));
   CHECK(s->request_owner("ra-1") == std::optional<std::string>("alice"));
+}
+
+namespace {
+
+bool names(const std::vector<std::string>& lives, const std::string& life) {
+  return std::find(lives.begin(), lives.end(), life) != lives.end();
+}
+
+}  // namespace
+
+TEST_CASE("the worker lives name each worker marked alive until its mark lapses or it ends",
+          "[store][conformance]") {
+  using namespace std::chrono_literals;
+  const std::string kind = GENERATE("sqlite", "redis", "cluster");
+  CAPTURE(kind);
+  test_store ts(kind);
+  auto first = ts.open();
+  CHECK(first->live_workers("l_first", 60'000) == std::vector<std::string>{"l_first"});
+  first->end_life("l_first");
+  // An exclusive store's only writer is the only life it can name; no other worker may open it.
+  if (first->exclusive()) return;
+
+  auto second = ts.open();
+  const auto both = second->live_workers("l_second", 60'000);
+  CHECK(!names(both, "l_first"));
+  CHECK(names(both, "l_second"));
+  CHECK(names(first->live_workers("l_first", 60'000), "l_second"));
+  CHECK(names(second->live_workers("l_second", 60'000), "l_first"));
+  // A mark that is not renewed lapses on the store's clock; an ended life goes at once.
+  CHECK(names(first->live_workers("l_brief", 300), "l_brief"));
+  CHECK(it::wait_until([&] { return !names(second->live_workers("l_second", 60'000), "l_brief"); },
+                       10s));
+  second->end_life("l_second");
+  CHECK(first->live_workers("l_first", 60'000) == std::vector<std::string>{"l_first"});
 }
 
 }  // namespace streamgate::conformance

@@ -238,4 +238,23 @@ TEST_CASE("an event position survives encode then parse, and a malformed one par
   }
 }
 
+TEST_CASE(
+    "the worker lives of a heartbeat survive encode then parse, and a malformed list parses "
+    "as none",
+    "[codec][events]") {
+  const std::vector<std::string> lives{"l_3f9a", "l_b2", "l-9"};
+  CHECK(encode_worker_lives(lives) == "l_3f9a l_b2 l-9");
+  CHECK(parse_worker_lives(encode_worker_lives(lives)) == lives);
+  CHECK(parse_worker_lives("") == std::vector<std::string>{});
+  CHECK(parse_worker_lives("l_1") == std::vector<std::string>{"l_1"});
+  std::vector<std::string> most(max_worker_lives, "l_1");
+  CHECK(parse_worker_lives(encode_worker_lives(most)) == most);
+  most.emplace_back("l_1");
+  CHECK_FALSE(parse_worker_lives(encode_worker_lives(most)));
+  for (const char* bad : {" ", "l_1 ", " l_1", "l_1  l_2", "l_1 l/2", "l_1\tl_2", "l_1 l_2 "}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_worker_lives(bad));
+  }
+}
+
 }  // namespace streamgate::codec_test

@@ -46,6 +46,12 @@ constexpr std::chrono::milliseconds prune_interval{25};
 // of one; never longer than this past its time, so that saturation does not starve it
 // (bench/HISTORY.md, "Changes measured": WebSocket p99 at 1,000/s and saturated req/s both better).
 constexpr std::chrono::milliseconds prune_deferral_limit{100};
+// This worker's life is marked alive in the store four times a second, each mark for six times
+// that: a worker that stalls a little (a long batch) stays named, and one that died is named no
+// longer 1.5 s after its last mark, when an api cut off from it serves media again
+// (docs/design.md §9). A clean stop unmarks it at once.
+constexpr std::chrono::milliseconds life_mark_interval{250};
+constexpr std::chrono::milliseconds life_mark_validity{1500};
 
 zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,
                           const std::string& endpoint, const std::string& curve_secret_key,
@@ -90,7 +96,12 @@ void worker_loop::run(const std::atomic<bool>& stop_requested) {
   auto next_expiry = clock::now();
   auto next_dataset_check = clock::now() + dataset_check_interval;
   auto next_prune = clock::now() + prune_interval;
+  auto next_life_mark = clock::now();
   while (!stop_requested.load()) {
+    if (clock::now() >= next_life_mark) {
+      next_life_mark = clock::now() + life_mark_interval;
+      mark_life();
+    }
     const auto now = clock::now();
     const auto wait = std::max(std::chrono::milliseconds::zero(),
                                std::chrono::ceil<std::chrono::milliseconds>(next_expiry - now));
@@ -120,8 +131,23 @@ void worker_loop::run(const std::atomic<bool>& stop_requested) {
       prune();
     }
   }
+  try {
+    store_.end_life(events_published_.life);
+  } catch (const store_unavailable& e) {
+    spdlog::warn("could not unmark this worker's life in the store: {}", e.what());
+  }
   requests_.close();
   events_.close();
+}
+
+void worker_loop::mark_life() {
+  try {
+    lives_ = encode_worker_lives(
+        store_.live_workers(events_published_.life, life_mark_validity.count()));
+  } catch (const store_unavailable& e) {
+    // The heartbeats keep naming the lives of the last mark; the next mark tries again.
+    spdlog::warn("could not mark this worker's life in the store: {}", e.what());
+  }
 }
 
 bool worker_loop::request_waiting() {
@@ -169,7 +195,7 @@ bool worker_loop::take_one() {
   }
   const std::string_view api = identity.to_string_view();
   if (const auto* ping = std::get_if<ping_request>(&decoded->body)) {
-    publish_heartbeat(events_, decider_.epoch(), events_published_);
+    publish_heartbeat(events_, decider_.epoch(), events_published_, lives_);
     api_clocks_.heard(api, ping->clock_offset_ms, std::chrono::steady_clock::now());
   }
   deadlines_.push_back(api_clocks_.deadline_here(api, decoded->deadline_ms));

@@ -52,6 +52,8 @@ class worker_loop final {
   void drop(std::string_view reason);
   void answer_batch(bool expiry_due);
   void prune();
+  // Marks this worker's life alive in the store and keeps the lives it names for the heartbeats.
+  void mark_life();
 
   decider& decider_;
   store& store_;
@@ -73,6 +75,9 @@ class worker_loop final {
   // This process's life and the messages of events published in it; numbers them
   // (publish_events) and the heartbeats tell it (common/messages.hpp).
   event_position events_published_{new_id("l"), 0};
+  // The worker lives the store named at the last mark, as a heartbeat carries them
+  // (encode_worker_lives); this one's alone until then.
+  std::string lives_{events_published_.life};
   batch_stats batch_stats_;
   std::atomic<std::uint64_t> dropped_{0};
 };

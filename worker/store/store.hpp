@@ -125,6 +125,15 @@ class store {
   virtual std::size_t prune(std::int64_t audit_before_ms, std::size_t max_records) = 0;
   // The user's newest `limit` audit lines, newest first.
   virtual std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) = 0;
+
+  // The worker lives that decide for this dataset now (docs/design.md §9): marks `life` (this
+  // worker process's) alive for `for_ms` of the store's time from now and answers every life
+  // marked alive, `life` among them. The workers' heartbeats carry the answer, so an api cut off
+  // from one of them learns from the others that it lives and that ends it decides go unheard.
+  // The only writer of an exclusive store is the only life it can have.
+  virtual std::vector<std::string> live_workers(const std::string& life, std::int64_t for_ms) = 0;
+  // A worker that stops cleanly: `life` is no longer named.
+  virtual void end_life(const std::string& life) = 0;
 };
 
 }  // namespace streamgate

@@ -1,6 +1,7 @@
 // The Redis store's life and its sweeps over the shards' keys: open (options, the commit script,
 // the dataset id, a single server's per-slot keys merged), the live-stream total and the lease
-// indexes' due users. Reading is in redis_store_load.cpp, writing in redis_store_commit.cpp.
+// indexes' due users, and the marks of the worker lives. Reading is in redis_store_load.cpp,
+// writing in redis_store_commit.cpp.
 
 #include "worker/store/redis/redis_store.hpp"
 
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "common/ids.hpp"
+#include "common/messages.hpp"
 #include "worker/store/redis/redis_keys.hpp"
 #include "worker/store/redis/redis_store_errors.hpp"
 
@@ -161,6 +163,29 @@ std::vector<std::string> redis_store::due_users(std::int64_t now_ms, std::size_t
     }
   }
   return due;
+}
+
+std::vector<std::string> redis_store::live_workers(const std::string& life, std::int64_t for_ms) {
+  // On the store's clock, so every worker's marks and lapses agree.
+  const std::int64_t now = clock_ms();
+  const std::string key(redis_detail::workers_key);
+  const auto replies = run({{key, {"ZADD", key, std::to_string(now + for_ms), life}},
+                            {key, {"ZREMRANGEBYSCORE", key, "-inf", "(" + std::to_string(now)}},
+                            {key, {"ZRANGE", key, "0", "-1"}}});
+  for (const auto& r : replies) redis_detail::require_no_error(*r, "the worker lives in " + key);
+  std::vector<std::string> lives;
+  const redisReply& named = *replies[2];
+  for (std::size_t i = 0; i < reply_size(named) && lives.size() < max_worker_lives; ++i) {
+    // Only what a worker of ours writes: an api would refuse the whole heartbeat otherwise.
+    const std::string_view id = reply_string(reply_at(named, i));
+    if (is_valid_id(id)) lives.emplace_back(id);
+  }
+  return lives;
+}
+
+void redis_store::end_life(const std::string& life) {
+  const std::string key(redis_detail::workers_key);
+  redis_detail::require_no_error(*run({{key, {"ZREM", key, life}}})[0], "ZREM of " + key);
 }
 
 }  // namespace streamgate

@@ -25,6 +25,8 @@
 //                        after the generation ends (redis_keys.hpp, request_index_key)
 //   sg:users             set of every user id (added before a new user's first commit)
 //   sg:videos, sg:plans  hashes id -> packed catalog entry
+//   sg:workers           zset: the life of each worker process -> until when (the store's clock,
+//                        ms) it is marked alive (live_workers)
 //   sg:dataset           the dataset's random id (set once, NX, by the first worker to open)
 //   sg:seeded            the marker seed() writes last; its value is the dataset id
 //
@@ -90,6 +92,9 @@ class redis_store final : public store {
   // not for the hot path).
   std::optional<std::uint64_t> active_streams() override;
   std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
+  // Three commands to sg:workers's node: ZADD, ZREMRANGEBYSCORE of the lapsed, ZRANGE.
+  std::vector<std::string> live_workers(const std::string& life, std::int64_t for_ms) override;
+  void end_life(const std::string& life) override;
 
  private:
   redis_store(std::vector<redis_address> seeds, redis_store_options options);

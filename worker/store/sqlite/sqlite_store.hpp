@@ -80,6 +80,11 @@ class sqlite_store final : public store {
   // The worker caches every user of its exclusive store and sums them itself.
   std::optional<std::uint64_t> active_streams() override { return std::nullopt; }
   std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
+  // The file's lock keeps every other worker out (store_lock.hpp): this one is the only life.
+  std::vector<std::string> live_workers(const std::string& life, std::int64_t) override {
+    return {life};
+  }
+  void end_life(const std::string&) override {}
   // Waits until the tables hold every commit (a tool or a test about to read the file).
   void settle();
 
