@@ -102,6 +102,7 @@ class zmq_bridge final {
     // worker answered since (zmq_bridge_liveness.cpp, forget_the_lost).
     bool answering = false;
     bool lost = false;
+    bool was_alive = false;  // at the last update_up()
   };
   struct pending_call {
     worker_call call;

@@ -46,11 +46,13 @@ void zmq_bridge::ping_workers(clock::time_point now) {
 
 void zmq_bridge::check_named_lives(clock::time_point now) {
   // What the workers heard now say, and which lives this api hears itself.
+  // A life counts as heard only while its worker is alive (answers too): the moment this api
+  // routes a worker's users elsewhere, that worker's ends may go unheard here.
   std::unordered_set<std::string_view> named;
   std::unordered_set<std::string_view> heard;
   for (const worker_sockets& w : workers_) {
     if (!serves_our_dataset(w) || now - w.last_heard >= liveness_window) continue;
-    if (w.heard_through) heard.insert(w.heard_through->life);
+    if (w.heard_through && alive(w, now)) heard.insert(w.heard_through->life);
     named.insert(w.named_lives.begin(), w.named_lives.end());
   }
   std::erase_if(named_since_, [&](const auto& n) { return !named.contains(n.first); });
@@ -86,6 +88,7 @@ void zmq_bridge::update_up(clock::time_point now) {
   bool unheard_answers = false;  // one of those answers
   bool ours_answer = false;      // a worker of this api's dataset answers
   bool lost = false;             // one stopped answering, and nobody answered since
+  bool alive_changed = false;    // a worker came alive or stopped being so
   for (worker_sockets& w : workers_) {
     if (w.dataset.empty()) {
       never_heard = true;
@@ -95,6 +98,8 @@ void zmq_bridge::update_up(clock::time_point now) {
     }
     const bool answers = serves_our_dataset(w) && now - w.last_reply < liveness_window;
     if (std::exchange(w.answering, answers) && !answers) w.lost = true;
+    const bool is_alive = alive(w, now);
+    alive_changed = alive_changed || std::exchange(w.was_alive, is_alive) != is_alive;
     // Back before anyone else answered: its events tell whether it restarted or dropped
     // anything meanwhile (note_position).
     if (answers) w.lost = false;
@@ -107,6 +112,9 @@ void zmq_bridge::update_up(clock::time_point now) {
       ++alive_count;
   }
   if (lost && ours_answer) forget_the_lost();
+  // Whether a life goes unheard changes with the heartbeats (checked at every ping) and with
+  // which workers are alive (here, so that no call is routed away from a worker before then).
+  if (alive_changed) check_named_lives(now);
   note_split(foreign_heard);
   // Before settled_by_, one never heard may yet answer.
   const bool unknown = unheard_answers || (never_heard && now < settled_by_);
