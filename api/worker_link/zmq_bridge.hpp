@@ -176,8 +176,12 @@ class zmq_bridge final {
   // from a worker that still decides for other apis would miss its ends): kept in
   // misses_a_life_, checked at every ping.
   void check_named_lives(clock::time_point now);
+  // A worker of an exclusive store (SQLite) names only its own life: two such of one dataset
+  // serve copies of one store, each its only writer.
+  static bool names_itself_alone(const worker_sockets& w);
   // Each logs when its condition starts and ends.
   void note_split(bool foreign_heard);
+  void note_copies(bool copies);
   void note_unheard_answers(bool unheard_answers);
   // Where a call goes; none while this api routes nowhere (routing_) or knows no worker of its
   // dataset.
@@ -211,6 +215,9 @@ class zmq_bridge final {
   // A worker of another dataset answers: this api routes to no worker at all while it does, since
   // an api that heard that one first would serve it (docs/design.md §8, "Dataset identity").
   bool split_ = false;
+  // Nor while two workers of its dataset each name only their own life alive: copies of one
+  // exclusive store (a SQLite file copied), each of which would grant a user the limit.
+  bool copies_ = false;
   // Nor while a worker whose dataset it has not heard yet answers, or may (until settled_by_,
   // a liveness window after start: every live worker has answered a ping by then).
   bool routing_ = false;

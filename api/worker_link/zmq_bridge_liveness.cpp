@@ -89,12 +89,15 @@ void zmq_bridge::update_up(clock::time_point now) {
   bool ours_answer = false;      // a worker of this api's dataset answers
   bool lost = false;             // one stopped answering, and nobody answered since
   bool alive_changed = false;    // a worker came alive or stopped being so
+  int sole_writers = 0;          // workers heard whose store names no life but their own
   for (worker_sockets& w : workers_) {
     if (w.dataset.empty()) {
       never_heard = true;
       unheard_answers = unheard_answers || now - w.last_reply < liveness_window;
     } else if (!serves_our_dataset(w) && now - w.last_heard < liveness_window) {
       foreign_heard = true;
+    } else if (now - w.last_heard < liveness_window && names_itself_alone(w)) {
+      ++sole_writers;
     }
     const bool answers = serves_our_dataset(w) && now - w.last_reply < liveness_window;
     if (std::exchange(w.answering, answers) && !answers) w.lost = true;
@@ -116,10 +119,11 @@ void zmq_bridge::update_up(clock::time_point now) {
   // which workers are alive (here, so that no call is routed away from a worker before then).
   if (alive_changed) check_named_lives(now);
   note_split(foreign_heard);
+  note_copies(sole_writers > 1);
   // Before settled_by_, one never heard may yet answer.
   const bool unknown = unheard_answers || (never_heard && now < settled_by_);
   note_unheard_answers(unheard_answers && now >= settled_by_);
-  routing_ = !split_ && !unknown;
+  routing_ = !split_ && !copies_ && !unknown;
   playback_.set_deaf(!routing_ || unheard || misses_a_life_);
   stats_.workers_alive.store(routing_ ? alive_count : 0, std::memory_order_relaxed);
   up_.store(alive_count > 0 && !unheard && !misses_a_life_ && routing_, std::memory_order_relaxed);
@@ -145,6 +149,23 @@ void zmq_bridge::note_split(bool foreign_heard) {
         dataset_);
   else
     spdlog::info("no worker of another dataset answers: this api serves '{}' again", dataset_);
+}
+
+bool zmq_bridge::names_itself_alone(const worker_sockets& w) {
+  return w.heard_through && w.named_lives.size() == 1 && w.named_lives[0] == w.heard_through->life;
+}
+
+void zmq_bridge::note_copies(bool copies) {
+  if (copies == std::exchange(copies_, copies)) return;
+  if (copies_)
+    spdlog::error(
+        "two workers of dataset '{}' each name only themselves alive: each is the only writer of "
+        "a store of its own (a copy of one SQLite file?), and each would grant a user the limit; "
+        "this api sends no worker anything until one of them stops",
+        dataset_);
+  else
+    spdlog::info("no two workers of dataset '{}' serve copies of its store: this api serves again",
+                 dataset_);
 }
 
 void zmq_bridge::note_unheard_answers(bool unheard_answers) {

@@ -6,6 +6,7 @@
 // dataset it has not heard (docs/design.md §8).
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -154,4 +155,45 @@ TEST_CASE("an api serves no worker while one answers whose dataset it has not he
   CHECK_FALSE(allowed());
   s.kill9_worker(0);
   CHECK(wait_until(allowed, 20s));
+}
+
+// A copy of a worker's SQLite file (a backup restored beside it, a second machine "scaled out"
+// by copying the file) holds the same dataset id, but it is a store of its own: a user failed
+// over from one worker to the other would get the limit again. Each such worker names only its
+// own life alive (docs/design.md §9), so an api that hears two of them serves neither.
+TEST_CASE("an api serves no worker while two serve copies of one SQLite file",
+          "[integration][dataset]") {
+  stack s(stack_options{}.workers(2).one_store_per_worker().verdict_timeout_ms(1000));
+  http_client http(s.http_port());
+  // Worker 1's store becomes a copy of worker 0's, made while both are stopped.
+  s.stop_worker(1);
+  s.stop_worker(0);
+  const auto store_of = [&](int worker) { return "streamgate-" + std::to_string(worker) + ".db"; };
+  for (const auto& entry : std::filesystem::directory_iterator(s.dir())) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(store_of(1))) std::filesystem::remove_all(entry.path());
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(s.dir())) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(store_of(0)) || name.ends_with(".lock")) continue;
+    std::filesystem::copy(entry.path(), s.dir() / (store_of(1) + name.substr(store_of(0).size())),
+                          std::filesystem::copy_options::recursive);
+  }
+  for (int worker : {0, 1}) {
+    s.start_worker(worker);
+    REQUIRE(s.wait_worker_started(worker));
+  }
+
+  const std::vector<std::string> users = one_user_per_worker();
+  REQUIRE(health_is(http, 503));
+  for (const std::string& user : users) check_unavailable(http, user, "copy-" + user);
+
+  // One copy left, the api serves it, and each user gets the limit once.
+  s.kill9_worker(1);
+  REQUIRE(health_is(http, 200));
+  int session = 0;
+  for (const std::string& user : users) {
+    CAPTURE(user);
+    CHECK(start_to_limit(http, user, session) >= 1);
+  }
 }
