@@ -170,7 +170,7 @@ std::vector<std::string> redis_store::live_workers(const std::string& life, std:
   const std::int64_t now = clock_ms();
   const std::string key(redis_detail::workers_key);
   const auto replies = run({{key, {"ZADD", key, std::to_string(now + for_ms), life}},
-                            {key, {"ZREMRANGEBYSCORE", key, "-inf", "(" + std::to_string(now)}},
+                            {key, {"ZREMRANGEBYSCORE", key, "-inf", std::to_string(now - 1)}},
                             {key, {"ZRANGE", key, "0", "-1"}}});
   for (const auto& r : replies) redis_detail::require_no_error(*r, "the worker lives in " + key);
   std::vector<std::string> lives;
