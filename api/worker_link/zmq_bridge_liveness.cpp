@@ -124,9 +124,13 @@ void zmq_bridge::update_up(clock::time_point now) {
   const bool unknown = unheard_answers || (never_heard && now < settled_by_);
   note_unheard_answers(unheard_answers && now >= settled_by_);
   routing_ = !split_ && !copies_ && !unknown;
-  playback_.set_deaf(!routing_ || unheard || misses_a_life_);
+  const bool up = alive_count > 0 && !unheard && !misses_a_life_ && routing_;
+  // Media only while up: hearing no live worker, this api cannot tell a worker that is down
+  // (nothing ends meanwhile) from a link cut while the workers decide for other apis
+  // (docs/design.md §9).
+  playback_.set_deaf(!up);
   stats_.workers_alive.store(routing_ ? alive_count : 0, std::memory_order_relaxed);
-  up_.store(alive_count > 0 && !unheard && !misses_a_life_ && routing_, std::memory_order_relaxed);
+  up_.store(up, std::memory_order_relaxed);
 }
 
 void zmq_bridge::forget_the_lost() {

@@ -223,15 +223,20 @@ TEST_CASE_METHOD(relayed_link,
   CHECK(refusal(behind, video_1, token) == "token_expired");
 }
 
-// An api that does not hear a worker that answers it cannot tell that a stream ended: it serves
-// no media until it hears that worker again. Nothing was missed meanwhile, so the same token then
-// plays again. The other api, which hears, serves it throughout.
+// An api that does not hear a worker that answers it cannot tell that a stream ended, nor can an
+// api that hears no worker at all: it cannot tell a worker that is down (nothing ends meanwhile)
+// from a link cut while the worker decides for the other api. Either serves no media until it
+// hears the worker again. Nothing was missed meanwhile, so the same token then plays again. The
+// other api, which hears, serves it throughout.
 TEST_CASE_METHOD(relayed_link, "an api that does not hear its worker serves no media until it does",
                  "[integration][playback][link]") {
+  const bool replies_too = GENERATE(false, true);
+  CAPTURE(replies_too);
   const auto playing = start_playing(behind, user, "tv");
   REQUIRE(refusal(behind, video_1, playing.token).empty());
 
   s.events_relay().pause();
+  if (replies_too) s.requests_relay().pause();
   REQUIRE(wait_until([&] { return health_status(s.http_port(0)) == 503; }, 20s));
   const auto segment = behind.get(segment_path(video_1, playing.token));
   check_error(segment, 503, "unavailable");
@@ -240,6 +245,7 @@ TEST_CASE_METHOD(relayed_link, "an api that does not hear its worker serves no m
   CHECK(refusal(other, video_1, playing.token).empty());
 
   s.events_relay().resume();
+  if (replies_too) s.requests_relay().resume();
   REQUIRE(wait_until([&] { return health_status(s.http_port(0)) == 200; }, 20s));
   CHECK(refusal(behind, video_1, playing.token).empty());
 }
