@@ -120,6 +120,14 @@ std::string api_metrics::render(const link_stats* link, bool worker_up,
   header(out, "streamgate_workers_alive", "gauge",
          "Workers this api routes to: of its dataset, answering pings and heard on their events.");
   sample(out, "streamgate_workers_alive", "", link ? get(link->workers_alive) : 0);
+  header(out, "streamgate_worker_lives_unheard", "gauge",
+         "Worker lives the store names alive that this api does not hear: while any, it serves "
+         "no media (it would miss the ends they decide).");
+  sample(out, "streamgate_worker_lives_unheard", "", link ? get(link->lives_unheard) : 0);
+  header(out, "streamgate_worker_store_copies", "gauge",
+         "1 while two workers of this api's dataset serve copies of one store (a SQLite file "
+         "copied): it serves nobody.");
+  sample(out, "streamgate_worker_store_copies", "", link ? get(link->store_copies) : 0);
   header(out, "streamgate_zmq_retries_total", "counter", "Requests resent to a worker.");
   sample(out, "streamgate_zmq_retries_total", "", link ? get(link->resent) : 0);
   header(out, "streamgate_verdict_latency_seconds", "histogram",

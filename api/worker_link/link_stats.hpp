@@ -24,6 +24,11 @@ struct link_stats {
   std::atomic<std::uint64_t> foreign_dataset{0};
   // Workers this api routes to now: of its dataset, answering and heard (a gauge).
   std::atomic<std::uint64_t> workers_alive{0};
+  // Worker lives the store names alive that this api does not hear: while any, it serves no
+  // media (a gauge; docs/design.md §9).
+  std::atomic<std::uint64_t> lives_unheard{0};
+  // 1 while two workers of its dataset serve copies of one store: it serves nobody (a gauge).
+  std::atomic<std::uint64_t> store_copies{0};
 };
 
 }  // namespace streamgate

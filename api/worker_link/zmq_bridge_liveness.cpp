@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -58,12 +59,16 @@ void zmq_bridge::check_named_lives(clock::time_point now) {
   std::erase_if(named_since_, [&](const auto& n) { return !named.contains(n.first); });
   std::erase_if(ended_lives_, [&](const std::string& life) { return !named.contains(life); });
   std::string_view missed;
+  std::uint64_t missed_count = 0;
   for (const std::string_view life : named) {
     const auto since = named_since_.try_emplace(std::string(life), now).first->second;
     if (heard.contains(life) || ended_lives_.contains(std::string(life))) continue;
     // A worker that just started is named before this api's SUB has joined it.
-    if (now - since >= liveness_window) missed = life;
+    if (now - since < liveness_window) continue;
+    missed = life;
+    ++missed_count;
   }
+  stats_.lives_unheard.store(missed_count, std::memory_order_relaxed);
   const bool misses = !missed.empty();
   if (misses == std::exchange(misses_a_life_, misses)) return;
   if (misses_a_life_)
@@ -161,6 +166,7 @@ bool zmq_bridge::names_itself_alone(const worker_sockets& w) {
 
 void zmq_bridge::note_copies(bool copies) {
   if (copies == std::exchange(copies_, copies)) return;
+  stats_.store_copies.store(copies ? 1 : 0, std::memory_order_relaxed);
   if (copies_)
     spdlog::error(
         "two workers of dataset '{}' each name only themselves alive: each is the only writer of "

@@ -186,6 +186,7 @@ TEST_CASE("an api serves no worker while two serve copies of one SQLite file",
 
   const std::vector<std::string> users = one_user_per_worker();
   REQUIRE(health_is(http, 503));
+  CHECK(sample_value(http.get("/metrics").body, "streamgate_worker_store_copies") == 1);
   for (const std::string& user : users) check_unavailable(http, user, "copy-" + user);
 
   // One copy left, the api serves it, and each user gets the limit once.

@@ -302,6 +302,7 @@ TEST_CASE_METHOD(relayed_worker_of_two, "an api cut off from a live worker serve
   check_error(segment, 503, "unavailable");
   CHECK(authorize(behind, video_1, token) == "unavailable");
   CHECK(health_status(s.http_port(0)) == 503);
+  CHECK(sample_value(behind.get("/metrics").body, "streamgate_worker_lives_unheard") == 1);
 
   // Heard again: the end (or a gap in what it heard) refuses the token for good.
   s.events_relay().resume();

@@ -91,6 +91,8 @@ TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format",
   link.refused = 1;
   link.malformed = 2;
   link.workers_alive = 2;
+  link.lives_unheard = 1;
+  link.store_copies = 1;
 
   const std::string text = m.render(&link, true, 7);
   INFO(text);
@@ -105,6 +107,8 @@ TEST_CASE("metrics count verdicts, ends and requests in Prometheus text format",
   CHECK(has("streamgate_websocket_connections 7"));
   CHECK(has("streamgate_worker_up 1"));
   CHECK(has("streamgate_workers_alive 2"));
+  CHECK(has("streamgate_worker_lives_unheard 1"));
+  CHECK(has("streamgate_worker_store_copies 1"));
   CHECK(has("streamgate_pending_calls 4"));
   CHECK(has("streamgate_zmq_retries_total 5"));
   CHECK(has("streamgate_zmq_dropped_total 3"));
