@@ -1,7 +1,9 @@
 #include "api/metrics/metrics.hpp"
 
-
+#include <array>
+#include <atomic>
 #include <cstdio>
+#include <string_view>
 
 #include "api/worker_link/link_stats.hpp"
 
@@ -14,6 +16,39 @@ void add(std::atomic<std::uint64_t>& counter) { counter.fetch_add(1, std::memory
 std::uint64_t get(const std::atomic<std::uint64_t>& counter) {
   return counter.load(std::memory_order_relaxed);
 }
+
+// The link's own counters and gauges, each one field of link_stats.
+struct link_series {
+  std::string_view name;
+  std::string_view type;
+  std::string_view help;
+  std::atomic<std::uint64_t> link_stats::*field;
+};
+constexpr std::array link_series_table{
+    link_series{"streamgate_worker_event_gaps_total", "counter",
+                "Gaps in a worker's numbered event messages this api heard (its PUB dropped what "
+                "this api could not take); each refuses older playback tokens and resyncs every "
+                "WebSocket.",
+                &link_stats::event_gaps},
+    link_series{"streamgate_worker_foreign_dataset_total", "counter",
+                "Workers heard announcing another dataset than this api's: it serves nobody while "
+                "one answers.",
+                &link_stats::foreign_dataset},
+    link_series{"streamgate_workers_alive", "gauge",
+                "Workers this api routes to: of its dataset, answering pings and heard on their "
+                "events.",
+                &link_stats::workers_alive},
+    link_series{"streamgate_worker_lives_unheard", "gauge",
+                "Worker lives the store names alive that this api does not hear: while any, it "
+                "serves no media (it would miss the ends they decide).",
+                &link_stats::lives_unheard},
+    link_series{"streamgate_worker_store_copies", "gauge",
+                "1 while two workers of this api's dataset serve copies of one store (a SQLite "
+                "file copied): it serves nobody.",
+                &link_stats::store_copies},
+    link_series{"streamgate_zmq_retries_total", "counter", "Requests resent to a worker.",
+                &link_stats::resent},
+};
 
 void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out.append("# HELP ").append(name).append(" ").append(help).append("\n");
@@ -108,28 +143,10 @@ std::string api_metrics::render(const link_stats* link, bool worker_up,
          "ZeroMQ messages refused, not queued, or malformed.");
   sample(out, "streamgate_zmq_dropped_total", "",
          link ? get(link->refused) + get(link->queue_full) + get(link->malformed) : 0);
-  header(out, "streamgate_worker_event_gaps_total", "counter",
-         "Gaps in a worker's numbered event messages this api heard (its PUB dropped what this "
-         "api could not take); each refuses older playback tokens and resyncs every WebSocket.");
-  sample(out, "streamgate_worker_event_gaps_total", "", link ? get(link->event_gaps) : 0);
-  header(out, "streamgate_worker_foreign_dataset_total", "counter",
-         "Workers heard announcing another dataset than this api's: it serves nobody while one "
-         "answers.");
-  sample(out, "streamgate_worker_foreign_dataset_total", "",
-         link ? get(link->foreign_dataset) : 0);
-  header(out, "streamgate_workers_alive", "gauge",
-         "Workers this api routes to: of its dataset, answering pings and heard on their events.");
-  sample(out, "streamgate_workers_alive", "", link ? get(link->workers_alive) : 0);
-  header(out, "streamgate_worker_lives_unheard", "gauge",
-         "Worker lives the store names alive that this api does not hear: while any, it serves "
-         "no media (it would miss the ends they decide).");
-  sample(out, "streamgate_worker_lives_unheard", "", link ? get(link->lives_unheard) : 0);
-  header(out, "streamgate_worker_store_copies", "gauge",
-         "1 while two workers of this api's dataset serve copies of one store (a SQLite file "
-         "copied): it serves nobody.");
-  sample(out, "streamgate_worker_store_copies", "", link ? get(link->store_copies) : 0);
-  header(out, "streamgate_zmq_retries_total", "counter", "Requests resent to a worker.");
-  sample(out, "streamgate_zmq_retries_total", "", link ? get(link->resent) : 0);
+  for (const link_series& series : link_series_table) {
+    header(out, series.name, series.type, series.help);
+    sample(out, series.name, "", link ? get(link->*series.field) : 0);
+  }
   header(out, "streamgate_verdict_latency_seconds", "histogram",
          "From sending a start to the worker to its reply, on this api.");
   for (std::size_t i = 0; i < latency_buckets.size(); ++i) {
