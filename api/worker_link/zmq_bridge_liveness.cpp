@@ -46,9 +46,9 @@ void zmq_bridge::ping_workers(clock::time_point now) {
 }
 
 void zmq_bridge::check_named_lives(clock::time_point now) {
-  // What the workers heard now say, and which lives this api hears itself.
-  // A life counts as heard only while its worker is alive (answers too): the moment this api
-  // routes a worker's users elsewhere, that worker's ends may go unheard here.
+  // The lives the workers heard now name, and those this api hears itself. A life counts as
+  // heard only while its worker is alive (answers too): the moment this api routes a worker's
+  // users elsewhere, that worker's ends may go unheard here.
   std::unordered_set<std::string_view> named;
   std::unordered_set<std::string_view> heard;
   for (const worker_sockets& w : workers_) {
@@ -101,7 +101,8 @@ void zmq_bridge::update_up(clock::time_point now) {
       unheard_answers = unheard_answers || now - w.last_reply < liveness_window;
     } else if (!serves_our_dataset(w) && now - w.last_heard < liveness_window) {
       foreign_heard = true;
-    } else if (now - w.last_heard < liveness_window && names_itself_alone(w)) {
+    } else if (serves_our_dataset(w) && now - w.last_heard < liveness_window &&
+               names_itself_alone(w)) {
       ++sole_writers;
     }
     const bool answers = serves_our_dataset(w) && now - w.last_reply < liveness_window;
