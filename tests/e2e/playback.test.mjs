@@ -6,7 +6,8 @@
 // advancing, their requests following the rotating token and never refused; B's fourth is denied
 // while A plays on; the policy becomes evict_oldest and B's retry evicts A's oldest, whose player
 // stops with the reason (and the server refuses its last token); a Stop in B stops another of A's
-// players the same way. Every wait is on a condition with a deadline, never a fixed sleep.
+// players the same way. Then the only worker crashes and restarts, and A's last player plays on.
+// Every wait is on a condition with a deadline, never a fixed sleep.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -162,6 +163,17 @@ test('real video plays with rotating tokens and stops once it ends elsewhere', a
     assert.equal((await refused.json()).error.code, 'stream_ended');
     await waitVideoAdvances(A, v3.id, WAIT_MS);
     await shoot(A, 'playback-03-A-stopped-elsewhere.png');
+  });
+
+  // The api serves no media while it hears no worker (docs/design.md §9), and the restarted
+  // worker's first heartbeat makes it refuse older tokens until renewed: the player retries,
+  // renews its token and plays on.
+  await step('the only worker crashes and restarts: A plays on', async () => {
+    const { page: A } = pages.A;
+    await stack.crashAndRestartWorker();
+    // Longer than the player buffers (maxMaxBufferLength, 6 s): segments fetched since count.
+    await waitVideoAdvances(A, v3.id, WAIT_MS + 10000, 8);
+    await shoot(A, 'playback-04-A-after-worker-restart.png');
   });
 
   await step('no page threw an uncaught error', async () => {

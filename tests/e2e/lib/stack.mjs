@@ -192,8 +192,21 @@ export class Stack {
       '--catalog', this.catalog,
     ];
     if (leaseSeconds) workerArgs.push('--lease-seconds', String(leaseSeconds));
-    this.worker = new Proc('streamgate-worker', [...this.programs.worker, ...workerArgs], path.join(outDir, `${this.logPrefix}worker.log`));
+    this.workerArgs = workerArgs;
+    this.startWorker();
     await this.startApi();
+  }
+
+  startWorker() {
+    this.worker = new Proc('streamgate-worker', [...this.programs.worker, ...this.workerArgs], path.join(outDir, `${this.logPrefix}worker.log`));
+  }
+
+  /** A crash of the worker (SIGKILL) and its start again on the same store and ports. */
+  async crashAndRestartWorker() {
+    this.worker.child.kill('SIGKILL');
+    await this.worker.exit;
+    this.startWorker();
+    await waitHealthy(this.baseUrl, this.worker);
   }
 
   async startApi() {

@@ -6,15 +6,15 @@ export const videoSelector = (videoId) => `[data-testid="player"][data-video-id=
 let advanceWaits = 0;
 
 /**
- * Waits until the video of `videoId` has played on for a second: the forward steps of its
- * currentTime between polls add up to 1 s. Jumps are not counted: the clip loops (back to 0), and
+ * Waits until the video of `videoId` has played on for `seconds` (a second unless told): the
+ * forward steps of its currentTime between polls add up to that. Jumps are not counted: the clip loops (back to 0), and
  * a player that reloads (a renewed token) starts again where it was or at 0, and its decoded
  * frame count starts again from 0 too.
  */
-export async function waitVideoAdvances(page, videoId, timeout) {
+export async function waitVideoAdvances(page, videoId, timeout, seconds = 1) {
   const selector = videoSelector(videoId);
   const key = `${videoId}-${(advanceWaits += 1)}`;
-  await page.waitForFunction(([s, k]) => {
+  await page.waitForFunction(([s, k, seconds]) => {
     const progress = (window.__videoProgress ??= {});
     const p = (progress[k] ??= { last: null, played: 0 });
     const v = document.querySelector(s);
@@ -25,8 +25,8 @@ export async function waitVideoAdvances(page, videoId, timeout) {
     const t = v.currentTime;
     if (p.last !== null && t > p.last && t - p.last < 1) p.played += t - p.last;
     p.last = t;
-    return p.played >= 1;
-  }, [selector, key], { timeout, polling: 100 });
+    return p.played >= seconds;
+  }, [selector, key, seconds], { timeout, polling: 100 });
 }
 
 /**
