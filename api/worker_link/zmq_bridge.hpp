@@ -174,7 +174,7 @@ class zmq_bridge final {
   void forget_the_lost();
   // Whether a worker life that the heartbeats heard name alive goes unheard here (an api cut off
   // from a worker that still decides for other apis would miss its ends): kept in
-  // misses_a_life_, checked at every ping.
+  // misses_a_life_, checked at every ping and whenever a worker comes alive or stops being so.
   void check_named_lives(clock::time_point now);
   // A worker of an exclusive store (SQLite) names only its own life: two such of one dataset
   // serve copies of one store, each its only writer.

@@ -61,15 +61,20 @@ class event_flood final {
   std::string user_;
 };
 
-// Two apis sharing a key; api 0 reaches the worker through relays the test can pause, one for
-// its events and one for its replies, and waits long for a verdict (a reply the test holds up
-// must still find its caller). Api 1 floods the worker or stops streams meanwhile. A user of api 0.
+// Two apis sharing a key, serving `media` with no start rate limit; api 0 reaches worker 0
+// through relays the test can pause.
+stack_options relayed_apis(const media_folder& media) {
+  return two_apis(media)
+      .api_args({"--media-root", media.path(), "--start-rate", "0"})
+      .link_relayed_to(0);
+}
+
+// relayed_apis on one worker, one relay for api 0's events and one for its replies; api 0 waits
+// long for a verdict (a reply the test holds up must still find its caller). Api 1 floods the
+// worker or stops streams meanwhile. A user of api 0.
 struct relayed_link {
   media_folder media;
-  stack s{two_apis(media)
-              .api_args({"--media-root", media.path(), "--start-rate", "0"})
-              .verdict_timeout_ms(30'000)
-              .link_relayed_to(0)};
+  stack s{relayed_apis(media).verdict_timeout_ms(30'000)};
   http_client behind{s.http_port(0)};
   http_client other{s.http_port(1)};
   std::string user = create_user(behind);
@@ -102,11 +107,7 @@ void check_refused_until_renewed(http_client& http, const std::string& user,
 // can pause. Its users are decided by worker 1 once api 0 loses worker 0.
 struct relayed_worker_of_two {
   media_folder media;
-  stack s{two_apis(media)
-              .api_args({"--media-root", media.path(), "--start-rate", "0"})
-              .redis_store()
-              .workers(2)
-              .link_relayed_to(0)};
+  stack s{relayed_apis(media).redis_store().workers(2)};
   http_client behind{s.http_port(0)};
   http_client other{s.http_port(1)};
 
