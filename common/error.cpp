@@ -25,6 +25,8 @@ std::string_view to_string(error_code code) {
     case error_code::rate_limited: return "rate_limited";
     case error_code::too_many_websockets: return "too_many_websockets";
     case error_code::too_many_connections: return "too_many_connections";
+    case error_code::upgrade_required:
+      return "upgrade_required";
   }
   return "internal";
 }

@@ -27,9 +27,10 @@ enum class error_code {
   token_expired,
   wrong_video,
   invalid_token,
-  rate_limited,  // a user's starts beyond the api's per-user rate (429 with Retry-After)
-  too_many_websockets,  // a user's WebSockets on this api at --max-websockets-per-user (429)
+  rate_limited,          // a user's starts beyond the api's per-user rate (429 with Retry-After)
+  too_many_websockets,   // a user's WebSockets on this api at --max-websockets-per-user (429)
   too_many_connections,  // a client address at --max-connections-per-address (503)
+  upgrade_required,      // a WebSocket version other than 13 (426, RFC 6455 §4.2.2)
 };
 
 std::string_view to_string(error_code code);

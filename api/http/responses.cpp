@@ -27,6 +27,8 @@ http_response error_response(error_code code, std::string_view message) {
     res.set(http::field::www_authenticate, R"(Bearer realm="streamgate")");
   // Every 503 says when to come back (openapi.json, "Unavailable").
   if (code == error_code::unavailable) res.set(http::field::retry_after, "1");
+  // RFC 6455 §4.2.2: a refused WebSocket version is answered with the one this api speaks.
+  if (code == error_code::upgrade_required) res.set(http::field::sec_websocket_version, "13");
   return res;
 }
 

@@ -232,6 +232,12 @@ result<std::string> websocket_user(const http_request& request) {
   if (request.count(http::field::sec_websocket_key) != 1 ||
       !is_websocket_key(request[http::field::sec_websocket_key]))
     return bad_request("Sec-WebSocket-Key must be given once: 16 bytes in base64 (RFC 6455 §4.1)");
+  // Checked here rather than left to Beast's accept, whose refusal is plain text (§4.2.2: a
+  // version the server does not speak gets 426 and the versions it does).
+  if (request.count(http::field::sec_websocket_version) != 1)
+    return bad_request("Sec-WebSocket-Version must be given once: 13 (RFC 6455 §4.1)");
+  if (request[http::field::sec_websocket_version] != "13")
+    return error{error_code::upgrade_required, "this api speaks WebSocket version 13 only"};
   const auto query_params = target->params();
   const auto user = query_params.find("user");
   if (user == query_params.end() || !(*user).has_value)

@@ -16,7 +16,7 @@ struct status_row {
 
 // Keyed by name because outcome and error_code share theirs (not_found, conflict, ...): one row
 // answers for both enums, so they cannot drift apart.
-constexpr std::array<status_row, 24> status_table{{
+constexpr std::array<status_row, 25> status_table{{
     {"ok", status::ok},
     {"created", status::created},
     {"no_content", status::no_content},
@@ -41,6 +41,7 @@ constexpr std::array<status_row, 24> status_table{{
     {"rate_limited", status::too_many_requests},
     {"too_many_websockets", status::too_many_requests},
     {"too_many_connections", status::service_unavailable},
+    {"upgrade_required", status::upgrade_required},
 }};
 
 status lookup(std::string_view name) {

@@ -85,7 +85,11 @@ http_response media_file(const request_context& ctx, std::string_view video_id,
   }
   res.set(http::field::accept_ranges, "bytes");
   const auto size = static_cast<std::uint64_t>(content->size());
-  const range_request range = parse_byte_range(ctx.request[http::field::range], size);
+  // No answer here carries a validator (ETag, Last-Modified), so no If-Range can match, and
+  // RFC 9110 §13.1.5 then wants the Range ignored: the whole file.
+  const std::string_view asked =
+      ctx.request.count(http::field::if_range) > 0 ? "" : ctx.request[http::field::range];
+  const range_request range = parse_byte_range(asked, size);
   if (!range.satisfiable) {
     http_response refused =
         error_response(error_code::bad_request, "the requested range is outside the file");

@@ -65,7 +65,7 @@ bool get_enum(wire_reader& r, E& value, E last) {
 bool get(wire_reader& r, policy& value) { return get_enum(r, value, policy::monitor); }
 bool get(wire_reader& r, end_reason& value) { return get_enum(r, value, end_reason::deleted); }
 bool get(wire_reader& r, error_code& value) {
-  return get_enum(r, value, error_code::too_many_connections);
+  return get_enum(r, value, error_code::upgrade_required);
 }
 
 // ---- containers ---------------------------------------------------------------------------------

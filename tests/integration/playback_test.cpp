@@ -53,6 +53,11 @@ TEST_CASE("a live stream's token plays on every api, and once it ends the other 
   CHECK(part.body == segment_bytes.substr(5, 5));
   CHECK(part.header("Content-Range") ==
         "bytes 5-9/" + std::to_string(segment_bytes.size()));
+  // No answer carries a validator, so no If-Range matches: the whole file (RFC 9110 §13.1.5).
+  const auto whole = other.request(http::verb::get, segment_path(video_1, played.token), {},
+                                   {{"Range", "bytes=5-9"}, {"If-Range", "\"x\""}});
+  CHECK(whole.status == 200);
+  CHECK(whole.body == segment_bytes);
 
   SECTION("stopped") {
     REQUIRE(first.del(stream_path(user, played.id)).status == 204);

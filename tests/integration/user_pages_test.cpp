@@ -122,6 +122,10 @@ TEST_CASE("GET /api/v1/users refuses a bad limit, cursor or name with 400 naming
       row{"cursor=a%20b", "'cursor'"},
       row{"cursor=" + std::string(65, 'a'), "'cursor'"},
       row{"name=" + std::string(201, 'a'), "'name'"},
+      // Not UTF-8: the worker would drop the call, and the client would wait for a 503.
+      row{"name=%FF", "'name'"},
+      row{"name=%C0%80", "'name'"},
+      row{"name=a%ED%A0%80", "'name'"},
       row{"name=a&limit=2&cursor=%2F", "'cursor'"},
   }));
   CAPTURE(query);

@@ -289,33 +289,43 @@ TEST_CASE("a WebSocket for an unknown or missing user is refused", "[integration
   CHECK(http.get("/health").status == 200);
 }
 
-TEST_CASE("an upgrade with a malformed key or a repeated user is refused with 400",
+TEST_CASE("an upgrade with a malformed key, a repeated user or another version is refused",
           "[integration][websocket][bad-input]") {
   stack s;
   http_client http(s.http_port());
   const auto user = create_user(http);
   const std::string key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
-  const auto [query, keys, status] = GENERATE_COPY(table<std::string, std::string, int>({
-      {"user=" + user, key, 101},
-      {"user=" + user, "Sec-WebSocket-Key: abc\r\n", 400},
-      {"user=" + user, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=A\r\n", 400},
-      {"user=" + user, key + key, 400},
-      {"user=" + user, "", 400},
-      {"user=" + user + "&user=" + user, key, 400},
-      {"user=" + user + "&user=someone-else", key, 400},
+  const std::string v13 = "Sec-WebSocket-Version: 13\r\n";
+  const auto [query, headers, status] = GENERATE_COPY(table<std::string, std::string, int>({
+      {"user=" + user, key + v13, 101},
+      {"user=" + user, "Sec-WebSocket-Key: abc\r\n" + v13, 400},
+      {"user=" + user, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=A\r\n" + v13, 400},
+      {"user=" + user, key + key + v13, 400},
+      {"user=" + user, v13, 400},
+      {"user=" + user + "&user=" + user, key + v13, 400},
+      {"user=" + user + "&user=someone-else", key + v13, 400},
+      // RFC 6455 §4.2.2: no version is a malformed handshake; another one is 426 naming 13.
+      {"user=" + user, key, 400},
+      {"user=" + user, key + v13 + v13, 400},
+      {"user=" + user, key + "Sec-WebSocket-Version: 8\r\n", 426},
+      {"user=" + user, key + "Sec-WebSocket-Version: 13, 8\r\n", 426},
   }));
-  CAPTURE(query, keys);
+  CAPTURE(query, headers);
   const auto r = raw_exchange(s.http_port(), "GET /ws?" + query + " HTTP/1.1\r\nHost: 127.0.0.1:" +
                                                  std::to_string(s.http_port()) +
                                                  "\r\nUpgrade: websocket\r\nConnection: "
                                                  "Upgrade\r\n" +
-                                                 keys + "Sec-WebSocket-Version: 13\r\n\r\n");
+                                                 headers + "\r\n");
   REQUIRE(r.has_value());
   INFO(r->describe());
-  if (status == 101)
+  if (status == 101) {
     CHECK(r->status == 101);
-  else
+  } else if (status == 426) {
+    check_error(*r, 426, "upgrade_required");
+    CHECK(r->header("Sec-WebSocket-Version") == "13");
+  } else {
     check_error(*r, status, "bad_request");
+  }
 }
 
 TEST_CASE("every verdict reaches the user's WebSockets on every api", "[integration][websocket]") {

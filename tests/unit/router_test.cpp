@@ -95,6 +95,7 @@ TEST_CASE("every outcome and error code has its HTTP status", "[api][status_map]
   CHECK(status_of(error_code::header_too_large) == status::request_header_fields_too_large);
   CHECK(status_of(error_code::method_not_allowed) == status::method_not_allowed);
   CHECK(status_of(error_code::unavailable) == status::service_unavailable);
+  CHECK(status_of(error_code::upgrade_required) == status::upgrade_required);
 }
 
 TEST_CASE("routes match by method and path and capture their parameters", "[api][router]") {

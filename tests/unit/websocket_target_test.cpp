@@ -36,6 +36,7 @@ TEST_CASE("the WebSocket target needs an upgrade and a valid user", "[api][route
     request.set(http::field::connection, "Upgrade");
     request.set(http::field::upgrade, "websocket");
     request.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    request.set(http::field::sec_websocket_version, "13");
     return request;
   };
   const auto ok = websocket_user(upgrade("/ws?user=alice"));
@@ -53,6 +54,20 @@ TEST_CASE("the WebSocket target needs an upgrade and a valid user", "[api][route
   http_request two_keys = upgrade("/ws?user=alice");
   two_keys.insert(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
   CHECK(websocket_user(two_keys).error().code == error_code::bad_request);
+  // RFC 6455 §4.2.2: a version other than 13 is 426 (the answer names 13), none at all 400.
+  for (const std::string_view version : {"8", "13, 8", "abc", "14", ""}) {
+    CAPTURE(version);
+    http_request request = upgrade("/ws?user=alice");
+    request.set(http::field::sec_websocket_version, version);
+    CHECK(websocket_user(request).error().code == error_code::upgrade_required);
+  }
+  http_request no_version = upgrade("/ws?user=alice");
+  no_version.erase(http::field::sec_websocket_version);
+  CHECK(websocket_user(no_version).error().message.find("Sec-WebSocket-Version") !=
+        std::string::npos);
+  http_request two_versions = upgrade("/ws?user=alice");
+  two_versions.insert(http::field::sec_websocket_version, "13");
+  CHECK(websocket_user(two_versions).error().code == error_code::bad_request);
   CHECK(websocket_user(upgrade("/ws")).error().code == error_code::bad_request);
   CHECK(websocket_user(upgrade("/ws?user=a%20b")).error().message.find("'user'") !=
         std::string::npos);

@@ -309,9 +309,9 @@ TEST_CASE("an enum number past its last value is refused, its last value decodes
     CHECK_FALSE(decode_reply_body(frame).has_value());
   }
   SECTION("error_code") {
-    std::string frame = encode_reply_body(error{error_code::too_many_connections, ""});
+    std::string frame = encode_reply_body(error{error_code::upgrade_required, ""});
     REQUIRE(decode_reply_body(frame).has_value());
-    frame[2] = static_cast<char>(static_cast<int>(error_code::too_many_connections) + 1);
+    frame[2] = static_cast<char>(static_cast<int>(error_code::upgrade_required) + 1);
     CHECK_FALSE(decode_reply_body(frame).has_value());
   }
 }
