@@ -5,6 +5,8 @@
 namespace streamgate {
 
 std::string_view to_string(error_code code) {
+  // One line per code, a table to read down (clang-format would break the newest ones).
+  // clang-format off
   switch (code) {
     case error_code::bad_request: return "bad_request";
     case error_code::not_found: return "not_found";
@@ -25,9 +27,9 @@ std::string_view to_string(error_code code) {
     case error_code::rate_limited: return "rate_limited";
     case error_code::too_many_websockets: return "too_many_websockets";
     case error_code::too_many_connections: return "too_many_connections";
-    case error_code::upgrade_required:
-      return "upgrade_required";
+    case error_code::upgrade_required: return "upgrade_required";
   }
+  // clang-format on
   return "internal";
 }
 
