@@ -98,6 +98,13 @@ void pair_workers(option_reader& options, api_config& c) {
     const std::string& event = (*events)[i];
     if (!is_endpoint(request)) options.bad_value("requests", request, endpoint_expectation);
     if (!is_endpoint(event)) options.bad_value("events", event, endpoint_expectation);
+    // One worker named twice would count as two workers of one dataset that each name only
+    // themselves alive, and the api would serve nothing (docs/design.md §9).
+    for (const worker_endpoint& earlier : pairs)
+      if (earlier.requests == request || earlier.events == event)
+        options.fail("--requests and --events name the worker '" +
+                     (earlier.requests == request ? request : event) +
+                     "' twice: one pair per worker");
     pairs.push_back({request, event});
   }
   if (!options.failed()) c.workers = std::move(pairs);

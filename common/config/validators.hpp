@@ -9,7 +9,7 @@
 namespace streamgate::config_detail {
 
 inline constexpr std::string_view endpoint_expectation =
-    "a ZeroMQ endpoint such as tcp://127.0.0.1:5555";
+    "a ZeroMQ endpoint tcp://<host>:<port> (a port from 1 to 65535) or ipc://<path>";
 
 // transport://address; ZeroMQ itself judges the address when it binds or connects.
 bool is_endpoint(std::string_view text);

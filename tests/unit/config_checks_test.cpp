@@ -227,6 +227,20 @@ TEST_CASE("an api refuses unpaired --requests and --events", "[config]") {
   }
 }
 
+TEST_CASE("an api refuses a worker named twice", "[config]") {
+  environment env;
+  const auto [second_requests, second_events, named] =
+      GENERATE(table<std::string, std::string, std::string>({
+          {"tcp://w1:1", "tcp://w1:2", "tcp://w1:1"},
+          {"tcp://w1:1", "tcp://w2:2", "tcp://w1:1"},
+          {"tcp://w2:1", "tcp://w1:2", "tcp://w1:2"},
+      }));
+  check_refused(load_api({"--requests", "tcp://w1:1", "--events", "tcp://w1:2", "--requests",
+                          second_requests, "--events", second_events},
+                         env),
+                "--requests and --events name the worker '" + named + "' twice");
+}
+
 TEST_CASE("token auth (--auth token) needs an admin token, which is never quoted back",
           "[config][auth]") {
   environment env;

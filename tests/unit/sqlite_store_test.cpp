@@ -41,6 +41,21 @@ TEST_CASE("a second open of a store file is refused and names the holder", "[sql
     CHECK(code == 0);
   }
 
+  SECTION("through a hard or a symbolic link to the file, whose lock file differs") {
+    const auto linked = dir.path() / "var" / "linked.db";
+    if (GENERATE(false, true))
+      std::filesystem::create_hard_link(file, linked);
+    else
+      std::filesystem::create_symlink(file, linked);
+    try {
+      sqlite_store::open(linked);
+      FAIL("the open through a link succeeded");
+    } catch (const store_in_use& e) {
+      CHECK_THAT(std::string(e.what()),
+                 Catch::Contains("'" + linked.string() + "' is in use by another worker"));
+    }
+  }
+
   SECTION("but succeeds once the holder closed it") {
     store.reset();
     CHECK(sqlite_store::open(file) != nullptr);

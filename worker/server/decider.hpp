@@ -166,7 +166,8 @@ class decider final {
       lease_heap_;
   std::int64_t now_ms_ = 0;
   std::uint64_t batches_ = 0;  // decide()'s calls so far: which cached states this batch read
-  // The batch's start request ids and the user each already belongs to (none: new).
+  // The batch's start request ids and the user each already belongs to (none: new), and those
+  // the batch's decisions so far took.
   std::unordered_map<std::string, std::string> request_owners_;
   decision_counters counters_;
   // Draws the pause before a user whose commit conflicted is decided again.

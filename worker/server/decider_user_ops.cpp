@@ -68,11 +68,19 @@ reply decider::decide_one(const request_body& body, core::user_state& state, att
       [&](const auto& r) -> reply {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, start_request>) {
+          // A requestId is one user's (docs/design.md §2), unless this user remembers it too:
+          // two workers may each have decided one of two users' starts with it at once (§8), and
+          // a retry then gets its own original verdict, not a 409 for a stream it holds.
           if (const auto owner = request_owners_.find(r.request_id);
-              owner != request_owners_.end() && owner->second != state.u.id)
+              owner != request_owners_.end() && owner->second != state.u.id &&
+              !core::find_start(state, r.request_id))
             return failure(conflict("requestId already used"));
           core::start_result started = core::start(state, r, find_video(r.video_id) != nullptr,
                                                    new_id("s_"), now_ms_, rules_, out);
+          // Another user's start with it later in this batch is refused: the store's owner index
+          // is read before the batch, so only this map knows of this decision yet. One the api
+          // made can be no one else's.
+          if (!r.request_id_made) request_owners_.try_emplace(r.request_id, state.u.id);
           // docs/design.md, "Bad input": an unknown video is a 404 to the caller; the denial is
           // still recorded and published, and a replay maps the same way, naming the video of
           // the decision it replays (the retry's own may differ).

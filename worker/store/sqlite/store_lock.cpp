@@ -36,9 +36,24 @@ store_lock::store_lock(const std::filesystem::path& store_path) {
     throw std::system_error(failure, std::generic_category(),
                             "cannot write the pid into '" + lock_path + "'");
   }
+  store_fd_ = ::open(store_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (store_fd_ < 0 || ::flock(store_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int failure = errno;
+    if (store_fd_ >= 0) ::close(store_fd_);
+    ::close(fd_);
+    if (failure == EWOULDBLOCK)
+      throw store_in_use("the store file '" + store_path.string() +
+                         "' is in use by another worker through another name (a hard or "
+                         "symbolic link to it)");
+    throw std::system_error(failure, std::generic_category(),
+                            "cannot lock the store file '" + store_path.string() + "'");
+  }
 }
 
-store_lock::~store_lock() { ::close(fd_); }
+store_lock::~store_lock() {
+  ::close(store_fd_);
+  ::close(fd_);
+}
 
 std::string store_lock::holder_pid() const {
   char buffer[32];
