@@ -3,6 +3,7 @@
 // (worker/server/worker_loop.hpp).
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <array>
 #include <atomic>
@@ -17,14 +18,14 @@
 #include <string_view>
 #include <thread>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "common/config.hpp"
+#include "common/ids.hpp"
 #include "common/link_keys.hpp"
 #include "common/log.hpp"
 #include "worker/seed.hpp"
+#include "worker/server/dataset_settings.hpp"
 #include "worker/server/decider.hpp"
 #include "worker/server/worker_loop.hpp"
 #include "worker/server/zap_handler.hpp"
@@ -122,6 +123,10 @@ int main(int argc, char* argv[]) {
       }
       spdlog::info("empty store: loaded the catalog '{}'", config.catalog);
     }
+    // Before the sockets are bound: a worker refused never serves (a life of its own for the
+    // question, ended at once).
+    const std::string settings = settings_text(config);
+    claim_settings(*s, new_id("l"), settings);
     decider d(*s, rules);
     zmq::context_t context;
     // CURVE on the worker link (docs/design.md §6): the ZAP handler first, so that no handshake
@@ -142,7 +147,7 @@ int main(int argc, char* argv[]) {
     }
     worker_loop loop(context, config.bind, config.max_batch, d, *s,
                      std::chrono::hours(24) * config.audit_retention_days,
-                     config.link_keys.secret_key);
+                     config.link_keys.secret_key, settings);
     std::atomic<bool> stop_requested{false};
     const std::jthread signal_waiter = stop_on_signal(signals, stop_requested);
     spdlog::info("{} started: requests {}, events {}, store {} (dataset {})", program,
@@ -150,6 +155,9 @@ int main(int argc, char* argv[]) {
     loop.run(stop_requested);
     spdlog::info("{} stopped cleanly", program);
     return 0;
+  } catch (const settings_disagree& e) {
+    spdlog::critical("{}", e.what());
+    return exit_usage;
   } catch (const std::exception& e) {
     // A store that is in use by another worker, lost, or unreachable at start.
     spdlog::critical("{}", e.what());

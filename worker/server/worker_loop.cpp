@@ -13,6 +13,7 @@
 
 #include "common/codec.hpp"
 #include "common/messages.hpp"
+#include "worker/server/dataset_settings.hpp"
 #include "worker/server/heartbeat.hpp"
 
 namespace streamgate {
@@ -80,9 +81,10 @@ zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type,
 
 worker_loop::worker_loop(zmq::context_t& context, const worker_endpoint& bind, int max_batch,
                          decider& d, store& s, std::chrono::milliseconds audit_retention,
-                         const std::string& curve_secret_key)
+                         const std::string& curve_secret_key, std::string settings)
     : decider_(d),
       store_(s),
+      settings_(std::move(settings)),
       max_batch_(static_cast<std::size_t>(std::max(max_batch, 1))),
       audit_retention_(audit_retention),
       requests_(make_socket(context, zmq::socket_type::router, bind.requests, curve_secret_key,
@@ -120,6 +122,7 @@ void worker_loop::run(const std::atomic<bool>& stop_requested) {
           throw store_lost("the store no longer holds the dataset '" + decider_.epoch() +
                            "' (restarted without persistence?): not serving it; restart the "
                            "workers with --seed to seed it again, then the apis");
+        check_settings(store_, settings_);
       } catch (const store_unavailable&) {
         // Unreachable is transient: the next batch answers 503 and the check runs again.
       }

@@ -33,12 +33,15 @@ class worker_loop final {
   // caller's because inproc:// endpoints (tests) only reach sockets of the same context, and its
   // ZAP handler (worker/server/zap_handler.hpp) too. `curve_secret_key` (Z85): both sockets are
   // CURVE servers and that handler decides who may connect; empty: plain (docs/design.md §6).
+  // `settings`: settings_text() of the worker's flags, as claimed
+  // (worker/server/dataset_settings.hpp).
   worker_loop(zmq::context_t& context, const worker_endpoint& bind, int max_batch, decider& d,
               store& s, std::chrono::milliseconds audit_retention,
-              const std::string& curve_secret_key);
+              const std::string& curve_secret_key, std::string settings);
 
   // Serves until stop_requested is set (checked between batches, at least every 100 ms), then
-  // closes the sockets. Throws store_lost when the store must not be served any more.
+  // closes the sockets. Throws store_lost when the store must not be served any more (its
+  // dataset lost, or its settings no longer this worker's).
   void run(const std::atomic<bool>& stop_requested);
 
   std::uint64_t dropped_messages() const { return dropped_.load(std::memory_order_relaxed); }
@@ -57,6 +60,7 @@ class worker_loop final {
 
   decider& decider_;
   store& store_;
+  std::string settings_;
   std::size_t max_batch_;
   std::chrono::milliseconds audit_retention_;
   zmq::socket_t requests_;

@@ -134,6 +134,11 @@ class store {
   virtual std::vector<std::string> live_workers(const std::string& life, std::int64_t for_ms) = 0;
   // A worker that stops cleanly: `life` is no longer named.
   virtual void end_life(const std::string& life) = 0;
+
+  // The settings every worker of a shared store decides by (worker/server/dataset_settings.hpp):
+  // none until a worker set them. An exclusive store keeps none: its worker's flags are they.
+  virtual std::optional<std::string> settings() = 0;
+  virtual void set_settings(const std::string& text) = 0;
 };
 
 }  // namespace streamgate

@@ -18,6 +18,7 @@ inline constexpr std::string_view plans_key = "sg:plans";
 inline constexpr std::string_view dataset_key = "sg:dataset";
 inline constexpr std::string_view seeded_key = "sg:seeded";
 inline constexpr std::string_view workers_key = "sg:workers";
+inline constexpr std::string_view settings_key = "sg:settings";
 // On a single server: present once the per-slot lease indexes and live-stream counts of an older
 // store were merged into slot 0's (redis_store::merge_slot_keys).
 inline constexpr std::string_view one_shard_key = "sg:one-shard";

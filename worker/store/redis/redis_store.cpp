@@ -12,6 +12,7 @@
 #include "common/ids.hpp"
 #include "common/messages.hpp"
 #include "worker/store/redis/redis_keys.hpp"
+#include "worker/store/redis/redis_server_settings.hpp"
 #include "worker/store/redis/redis_store_errors.hpp"
 
 namespace streamgate {
@@ -25,7 +26,8 @@ constexpr std::size_t max_audit_cap = 5000;
 }  // namespace
 
 redis_store::redis_store(std::vector<redis_address> seeds, redis_store_options options)
-    : options_(options), router_(std::move(seeds), options.timeout) {}
+    : options_(options),
+      router_(std::move(seeds), options.timeout, redis_detail::durable_settings_check()) {}
 
 std::unique_ptr<redis_store> redis_store::open(std::vector<redis_address> seeds,
                                                redis_store_options options) {
@@ -186,6 +188,19 @@ std::vector<std::string> redis_store::live_workers(const std::string& life, std:
 void redis_store::end_life(const std::string& life) {
   const std::string key(redis_detail::workers_key);
   redis_detail::require_no_error(*run({{key, {"ZREM", key, life}}})[0], "ZREM of " + key);
+}
+
+std::optional<std::string> redis_store::settings() {
+  const std::string key(redis_detail::settings_key);
+  const auto replies = run({{key, {"GET", key}}});
+  redis_detail::require_no_error(*replies[0], "GET of " + key);
+  if (reply_is_nil(*replies[0])) return std::nullopt;
+  return std::string(reply_string(*replies[0]));
+}
+
+void redis_store::set_settings(const std::string& text) {
+  const std::string key(redis_detail::settings_key);
+  redis_detail::require_no_error(*run({{key, {"SET", key, text}}})[0], "SET of " + key);
 }
 
 }  // namespace streamgate

@@ -28,6 +28,7 @@
 //   sg:workers           zset: the life of each worker process -> until when (the store's clock,
 //                        ms) it is marked alive (live_workers)
 //   sg:dataset           the dataset's random id (set once, NX, by the first worker to open)
+//   sg:settings          the settings its workers decide by (worker/server/dataset_settings.hpp)
 //   sg:seeded            the marker seed() writes last; its value is the dataset id
 //
 // Not thread-safe: one worker thread owns it (the due_users cursor is per object).
@@ -67,7 +68,9 @@ class redis_store final : public store {
  public:
   // Connects (discovering a cluster from any seed), loads the commit script on every master and
   // learns the dataset id (making it when the store has none). Throws store_unavailable when
-  // no seed answers or Redis refuses the script; std::invalid_argument for bad options.
+  // no seed answers or Redis refuses the script; std::invalid_argument for bad options;
+  // store_lost for a master that may lose what it acknowledges (redis_server_settings.hpp),
+  // which every later call that connects to it throws too.
   static std::unique_ptr<redis_store> open(std::vector<redis_address> seeds,
                                            redis_store_options options);
 
@@ -76,6 +79,8 @@ class redis_store final : public store {
 
   // One GET: the marker holds this store's dataset id. False when Redis lost its data, and also
   // when it was seeded again since (another dataset): the worker must stop serving either way.
+  // Before it, one CONFIG GET per master (pipelined): store_lost for a master set since to lose
+  // what it acknowledges.
   bool seeded() override;
   void seed(const dataset_catalog& catalog, const std::vector<core::user_state>& users) override;
   dataset_catalog load_catalog() override;
@@ -95,6 +100,8 @@ class redis_store final : public store {
   // Three commands to sg:workers's node: ZADD, ZREMRANGEBYSCORE of the lapsed, ZRANGE.
   std::vector<std::string> live_workers(const std::string& life, std::int64_t for_ms) override;
   void end_life(const std::string& life) override;
+  std::optional<std::string> settings() override;
+  void set_settings(const std::string& text) override;
 
  private:
   redis_store(std::vector<redis_address> seeds, redis_store_options options);

@@ -118,6 +118,9 @@ core::user_state redis_store::read_user(const std::string& id, const redisReply&
 }
 
 bool redis_store::seeded() {
+  // The worker's periodic look at its store: every master's settings too
+  // (redis_server_settings.hpp).
+  router_.check_masters();
   const std::string key(redis_detail::seeded_key);
   const auto replies = run({{key, {"GET", key}}});
   redis_detail::require_no_error(*replies[0], "GET " + key);

@@ -147,17 +147,19 @@ struct redis_router::impl {
 
   std::vector<redis_address> seeds;
   std::chrono::milliseconds timeout;
+  redis_node_check check;
   bool cluster = false;
-  // Set by any connection error: the next call drops every connection and rereads the map,
-  // because after a failover or restart the old map may name nodes that are gone.
+  // Set by any failed call (a connection error, a node refused): the next call drops every
+  // connection and rereads the map, because after a failover or restart the old map may name
+  // nodes that are gone, and a call cut short may have left replies unread.
   bool stale = true;
   std::vector<node> nodes;
   std::vector<std::size_t> masters;         // indexes into nodes, in map order
   std::vector<redis_address> last_masters;  // of the last map read, kept across reconnects
   std::array<std::size_t, redis_slot_count> owner{};  // slot -> index into nodes, or no_node
 
-  impl(std::vector<redis_address> s, std::chrono::milliseconds t)
-      : seeds(std::move(s)), timeout(t) {}
+  impl(std::vector<redis_address> s, std::chrono::milliseconds t, redis_node_check c)
+      : seeds(std::move(s)), timeout(t), check(std::move(c)) {}
 
   std::size_t node_index(const redis_address& address) {
     for (std::size_t i = 0; i < nodes.size(); ++i)
@@ -166,10 +168,25 @@ struct redis_router::impl {
     return nodes.size() - 1;
   }
 
+  // A new connection is judged before anything else is sent on it, and kept only when it passes.
   redis_client& client(std::size_t i) {
     node& n = nodes[i];
-    if (!n.client) n.client = std::make_unique<redis_client>(n.address, timeout);
+    if (!n.client) {
+      auto fresh = std::make_unique<redis_client>(n.address, timeout);
+      judge(n.address, *fresh);
+      n.client = std::move(fresh);
+    }
     return *n.client;
+  }
+
+  void judge(const redis_address& master, redis_client& c) {
+    if (check.judge) check.judge(master, *c.command(views(check.command)));
+  }
+
+  bool is_master(std::size_t i) const {
+    for (const std::size_t m : masters)
+      if (m == i) return true;
+    return false;
   }
 
   void connect() {
@@ -202,6 +219,9 @@ struct redis_router::impl {
           cluster = true;
           read_map(0, *slots);
         }
+        // The seed's connection did not pass client(): judged here when it serves keys. A refusal
+        // is no reason to try another seed, so it leaves connect().
+        if (is_master(0)) judge(candidate, *nodes[0].client);
         stale = false;
         return;
       } catch (const store_unavailable& e) {
@@ -258,10 +278,21 @@ struct redis_router::impl {
     try {
       if (stale) connect();
       return work();
-    } catch (const store_unavailable&) {
+    } catch (...) {
       stale = true;
       throw;
     }
+  }
+
+  std::vector<redis_reply_ptr> on_every_master(const std::vector<std::string>& args) {
+    for (const std::size_t m : masters) {
+      redis_client& c = client(m);
+      c.append(views(args));
+      c.flush();
+    }
+    std::vector<redis_reply_ptr> replies;
+    for (const std::size_t m : masters) replies.push_back(client(m).get_reply());
+    return replies;
   }
 
   std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands) {
@@ -330,8 +361,9 @@ struct redis_router::impl {
   }
 };
 
-redis_router::redis_router(std::vector<redis_address> seeds, std::chrono::milliseconds timeout)
-    : impl_(std::make_unique<impl>(std::move(seeds), timeout)) {
+redis_router::redis_router(std::vector<redis_address> seeds, std::chrono::milliseconds timeout,
+                           redis_node_check check)
+    : impl_(std::make_unique<impl>(std::move(seeds), timeout, std::move(check))) {
   impl_->connect();
 }
 
@@ -344,11 +376,15 @@ std::vector<redis_reply_ptr> redis_router::run(const std::vector<redis_command>&
 }
 
 std::vector<redis_reply_ptr> redis_router::run_on_every_node(const std::vector<std::string>& args) {
-  return impl_->guarded([&] {
-    std::vector<redis_reply_ptr> replies;
-    for (const std::size_t m : impl_->masters)
-      replies.push_back(impl_->client(m).command(views(args)));
-    return replies;
+  return impl_->guarded([&] { return impl_->on_every_master(args); });
+}
+
+void redis_router::check_masters() {
+  if (!impl_->check.judge) return;
+  impl_->guarded([&] {
+    const auto replies = impl_->on_every_master(impl_->check.command);
+    for (std::size_t k = 0; k < replies.size(); ++k)
+      impl_->check.judge(impl_->nodes[impl_->masters[k]].address, *replies[k]);
   });
 }
 

@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,11 +39,21 @@ struct redis_command {
   std::vector<std::string> args;
 };
 
+// What every master must pass before the router sends it anything else: `command` runs on each
+// new connection to a master (the first one included) and, at check_masters(), on all of them;
+// `judge` reads a master's reply and throws to refuse it. A refusal leaves the router stale, so
+// its next call connects and asks again. No judge: no check.
+struct redis_node_check {
+  std::vector<std::string> command;
+  std::function<void(const redis_address& master, const redisReply& reply)> judge;
+};
+
 class redis_router final {
  public:
   // Connects to the first seed that answers and asks it whether it runs as a cluster; throws
-  // store_unavailable when none answers.
-  redis_router(std::vector<redis_address> seeds, std::chrono::milliseconds timeout);
+  // store_unavailable when none answers, and what `check` throws when it refuses a master.
+  redis_router(std::vector<redis_address> seeds, std::chrono::milliseconds timeout,
+               redis_node_check check = {});
   ~redis_router();
   redis_router(const redis_router&) = delete;
   redis_router& operator=(const redis_router&) = delete;
@@ -53,8 +64,12 @@ class redis_router final {
   // few times) is a reply. Throws store_unavailable when a node cannot be reached; the router
   // then reconnects (and rereads the slot map) on the next call.
   std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands);
-  // The same command on every master, e.g. SCRIPT LOAD (replies in node order).
+  // The same command on every master, e.g. SCRIPT LOAD (replies in node order): all sent before
+  // any reply is read, so one round trip.
   std::vector<redis_reply_ptr> run_on_every_node(const std::vector<std::string>& args);
+  // The check's command on every master at once, each reply judged (a setting changed on a node
+  // since it was connected to).
+  void check_masters();
 
  private:
   struct impl;

@@ -41,6 +41,7 @@ decision_log::decision_log(const std::filesystem::path& path, const std::string&
     const std::int64_t last = s.records.empty() ? 0 : s.records.back().seq;
     if (last != 0) last_seq_ = std::max(last_seq_, last);
     std::move(s.records.begin(), s.records.end(), std::back_inserter(found_));
+    if (s.damaged_through != 0) damaged_.push_back({file, s.damaged_from, s.damaged_through});
     closed_.push_back({file, last});
   }
   // In seq order whatever the files' names: a spare written over as a new segment keeps the
@@ -50,7 +51,19 @@ decision_log::decision_log(const std::filesystem::path& path, const std::string&
                    [](const logged_record& a, const logged_record& b) { return a.seq < b.seq; });
 }
 
+void decision_log::refuse_lost_after(std::int64_t after) const {
+  // Damage among records the tables hold loses nothing, as a gap among them does not.
+  for (const damaged_segment& d : damaged_)
+    if (d.through > after)
+      throw store_unavailable(
+          "the decision log file '" + d.path.string() + "' is damaged: records " +
+          std::to_string(std::max(d.from, after + 1)) + " to " + std::to_string(d.through) +
+          " cannot be read back, and frames of a later batch show that the "
+          "damaged one was confirmed (a crash tears only the last)");
+}
+
 std::vector<logged_record> decision_log::take_records_after(std::int64_t after) {
+  refuse_lost_after(after);
   const auto first = std::find_if(found_.begin(), found_.end(),
                                   [&](const logged_record& r) { return r.seq > after; });
   std::int64_t expected = after + 1;

@@ -46,7 +46,8 @@ class decision_log final {
   // and the last seq the log has held (0: none). The store numbers its records without a gap, so
   // a gap after `after` (the last the tables hold) is a segment damaged before its end:
   // store_unavailable, and nothing is handed over. Only the newest may end in a batch a crash
-  // cut short.
+  // cut short; a segment whose damage lost records it confirmed (log_segment::scan) after
+  // `after` is refused too, naming it, gap or not.
   std::vector<logged_record> take_records_after(std::int64_t after);
   std::int64_t last_seq() const { return last_seq_; }
 
@@ -64,6 +65,13 @@ class decision_log final {
     std::filesystem::path path;
     std::int64_t last_seq = 0;  // 0: it holds none
   };
+  struct damaged_segment {
+    std::filesystem::path path;
+    std::int64_t from = 0;  // the seqs it lost (scanned_segment)
+    std::int64_t through = 0;
+  };
+  // Throws store_unavailable when a damaged segment lost records after `after`.
+  void refuse_lost_after(std::int64_t after) const;
   // Makes a segment file whose records the tables hold a spare, or deletes it; false when neither
   // could be done (tried again later).
   bool retire(const std::filesystem::path& file);
@@ -71,7 +79,8 @@ class decision_log final {
   std::filesystem::path path_;
   std::string dataset_id_;
   std::uintmax_t segment_bytes_;
-  std::vector<logged_record> found_;  // at open, until taken
+  std::vector<logged_record> found_;      // at open, until taken
+  std::vector<damaged_segment> damaged_;  // at open
   std::int64_t last_seq_ = 0;
   std::vector<closed_segment> closed_;  // oldest first
   std::vector<std::filesystem::path> spares_;

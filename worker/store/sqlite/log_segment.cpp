@@ -50,6 +50,99 @@ std::string os_error(const std::string& what, int error) {
   return what + ": " + std::strerror(error);
 }
 
+struct frame {
+  char kind = 0;
+  std::int64_t seq = 0;
+  std::string_view bytes;  // a record's
+  std::size_t end = 0;     // the offset past it
+};
+
+// The frame at `at`, if its length fits the file and its CRC checks.
+std::optional<frame> frame_at(std::string_view all, std::size_t at) {
+  if (all.size() - at < frame_head) return std::nullopt;
+  const std::size_t length = get_le(all, at, 4);
+  if (length < body_head || length > all.size() - at - frame_head) return std::nullopt;
+  const std::string_view body = all.substr(at + frame_head, length);
+  if (get_le(all, at + 4, 4) != crc_of(body)) return std::nullopt;
+  return frame{body[0], static_cast<std::int64_t>(get_le(body, 1, 8)), body.substr(body_head),
+               at + frame_head + length};
+}
+
+// The header's size if it checks, its dataset then in `s`; else 0.
+std::size_t read_header(std::string_view all, scanned_segment& s) {
+  if (all.size() < magic.size() + 4 || all.substr(0, magic.size()) != magic) return 0;
+  const std::size_t id_size = get_le(all, magic.size(), 4);
+  const std::size_t header_size = magic.size() + 4 + id_size + 4;
+  if (id_size > max_dataset_id || all.size() < header_size) return 0;
+  if (get_le(all, header_size - 4, 4) != crc_of(all.substr(0, header_size - 4))) return 0;
+  s.header_whole = true;
+  s.dataset_id = std::string(all.substr(magic.size() + 4, id_size));
+  s.whole_through = header_size;
+  return header_size;
+}
+
+// Frames from `at` on, as far as they check and follow `last_seq`; records count once their
+// batch's end is read.
+void read_batches(std::string_view all, std::size_t at, std::int64_t last_seq, scanned_segment& s) {
+  std::vector<logged_record> batch;
+  while (const auto f = frame_at(all, at)) {
+    at = f->end;
+    if (f->kind == record_kind && f->seq > last_seq) {
+      batch.push_back({f->seq, std::string(f->bytes)});
+      last_seq = f->seq;
+    } else if (f->kind == batch_end_kind && !batch.empty() && f->seq == last_seq) {
+      std::move(batch.begin(), batch.end(), std::back_inserter(s.records));
+      batch.clear();
+      s.whole_through = at;
+    } else {
+      break;
+    }
+  }
+}
+
+// A frame past the last whole batch that the store may have written there: a known kind (an end
+// frame has no bytes) and a seq above that batch's, so never what a recycled file held before;
+// these are checked before the CRC, so that the search costs little.
+std::optional<frame> candidate_at(std::string_view all, std::size_t at, std::int64_t whole_seq) {
+  if (all.size() - at < frame_head + body_head) return std::nullopt;
+  const char kind = all[at + frame_head];
+  if (kind != record_kind && (kind != batch_end_kind || get_le(all, at, 4) != body_head))
+    return std::nullopt;
+  if (static_cast<std::int64_t>(get_le(all, at + frame_head + 1, 8)) <= whole_seq)
+    return std::nullopt;
+  return frame_at(all, at);
+}
+
+// The greatest seq of the frames found from `from` (where the last whole batch ends, numbered up
+// to `whole_seq`) on, byte by byte, when they belong to more than one batch; else 0. A crash
+// tears only the last batch, since a batch is written once the one before is synced: a batch
+// boundary among them means the batch at the bad spot had been confirmed (log_segment.hpp). A
+// boundary is an end frame followed by a greater seq, or records numbered one after the other
+// with bytes between them (their batch's end frame, damaged).
+std::int64_t damaged_through(std::string_view all, std::size_t from, std::int64_t whole_seq) {
+  std::optional<std::int64_t> lowest_end;
+  std::optional<frame> last_record;
+  bool boundary = false;
+  std::int64_t greatest = 0;
+  for (std::size_t at = from; at < all.size();) {
+    const auto f = candidate_at(all, at, whole_seq);
+    if (!f) {
+      ++at;
+      continue;
+    }
+    boundary = boundary || (lowest_end && f->seq > *lowest_end) ||
+               (f->kind == record_kind && last_record && f->seq - 1 == last_record->seq &&
+                at != last_record->end);
+    if (f->kind == batch_end_kind)
+      lowest_end = std::min(f->seq, lowest_end.value_or(f->seq));
+    else
+      last_record = f;
+    greatest = std::max(greatest, f->seq);
+    at = f->end;
+  }
+  return boundary ? greatest : 0;
+}
+
 }  // namespace
 
 std::string log_segment::name_for(std::int64_t first_seq) {
@@ -76,38 +169,16 @@ scanned_segment log_segment::scan(const std::filesystem::path& path) {
   scanned_segment s;
   s.file_size = bytes.size();
   const std::string_view all(bytes);
-
-  // The header.
-  if (all.size() < magic.size() + 4 || all.substr(0, magic.size()) != magic) return s;
-  const std::size_t id_size = get_le(all, magic.size(), 4);
-  const std::size_t header_size = magic.size() + 4 + id_size + 4;
-  if (id_size > max_dataset_id || all.size() < header_size) return s;
-  if (get_le(all, header_size - 4, 4) != crc_of(all.substr(0, header_size - 4))) return s;
-  s.header_whole = true;
-  s.dataset_id = std::string(all.substr(magic.size() + 4, id_size));
-  s.whole_through = header_size;
-
-  // Frames, as far as they check; records count once their batch's end is read. A frame numbered
-  // below the name's seq is what the file held before it was recycled.
-  std::vector<logged_record> batch;
-  std::int64_t last_seq = first_seq_of(path.filename().string()) - 1;
-  for (std::size_t at = header_size; all.size() - at >= frame_head;) {
-    const std::size_t length = get_le(all, at, 4);
-    if (length < body_head || length > all.size() - at - frame_head) break;
-    const std::string_view body = all.substr(at + frame_head, length);
-    if (get_le(all, at + 4, 4) != crc_of(body)) break;
-    const auto seq = static_cast<std::int64_t>(get_le(body, 1, 8));
-    at += frame_head + length;
-    if (body[0] == record_kind && seq > last_seq) {
-      batch.push_back({seq, std::string(body.substr(body_head))});
-      last_seq = seq;
-    } else if (body[0] == batch_end_kind && !batch.empty() && seq == last_seq) {
-      std::move(batch.begin(), batch.end(), std::back_inserter(s.records));
-      batch.clear();
-      s.whole_through = at;
-    } else {
-      break;
-    }
+  // A frame numbered below the name's seq is what the file held before it was recycled.
+  const std::int64_t first_seq = first_seq_of(path.filename().string());
+  if (const std::size_t header_size = read_header(all, s))
+    read_batches(all, header_size, first_seq - 1, s);
+  // Only a crash, damage or a recycled file's old frames leave bytes past the last whole batch:
+  // an undamaged segment costs no search.
+  if (s.whole_through < all.size()) {
+    const std::int64_t whole_seq = s.records.empty() ? first_seq - 1 : s.records.back().seq;
+    s.damaged_through = damaged_through(all, s.whole_through, whole_seq);
+    if (s.damaged_through != 0) s.damaged_from = whole_seq + 1;
   }
   return s;
 }

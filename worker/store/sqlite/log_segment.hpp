@@ -13,10 +13,16 @@
 // written out of order) is found by the first frame that does not check, and its records are
 // not read back: they were never confirmed (the store publishes after the sync).
 //
+// Only the last batch can be cut short: a batch is written once the sync of the one before
+// returned. So past the first frame that does not check (or a header that does not), the scan
+// searches on for frames; frames of more than one batch there mean that the batch at the bad
+// spot had been confirmed, and the segment is damaged, not torn (docs/design.md §8).
+//
 // A segment's file is used again once the tables hold its records (decision_log.hpp): it is
 // renamed and written over from its start, since writing over blocks a file has written costs
 // the worker's thread less than an append (bench/HISTORY.md, session 29). What it held before
-// is numbered below its new name's seq, so a scan stops at the first such frame.
+// is numbered below its new name's seq, so a scan stops at the first such frame, and its search
+// skips them.
 
 #include <cstdint>
 #include <filesystem>
@@ -39,6 +45,10 @@ struct scanned_segment {
   std::vector<logged_record> records;
   std::uintmax_t whole_through = 0;  // the offset where its last whole batch ends
   std::uintmax_t file_size = 0;
+  // When it is damaged: the seqs past its whole batches up to the greatest of the frames found
+  // past them, which it may have confirmed and cannot give back. 0: none.
+  std::int64_t damaged_from = 0;
+  std::int64_t damaged_through = 0;
 };
 
 class log_segment final {
@@ -47,8 +57,8 @@ class log_segment final {
   static std::string name_for(std::int64_t first_seq);
   // The first seq a segment's file name gives, 0 for a name no segment has.
   static std::int64_t first_seq_of(const std::string& name);
-  // Reads it as far as it holds whole batches numbered from its name's first seq on. Throws
-  // store_unavailable when the file cannot be read.
+  // Reads it as far as it holds whole batches numbered from its name's first seq on, and tells
+  // whether it is damaged past them. Throws store_unavailable when the file cannot be read.
   static scanned_segment scan(const std::filesystem::path& path);
 
   // A segment in the file `path`: created (it must not exist) with room for `reserve_bytes`, or

@@ -85,6 +85,9 @@ class sqlite_store final : public store {
     return {life};
   }
   void end_life(const std::string&) override {}
+  // Its one worker's flags are its settings (worker/server/dataset_settings.hpp).
+  std::optional<std::string> settings() override { return std::nullopt; }
+  void set_settings(const std::string&) override {}
   // Waits until the tables hold every commit (a tool or a test about to read the file).
   void settle();
 
