@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <string>
@@ -122,6 +123,41 @@ TEST_CASE("a cluster master killed and restarted keeps what it acknowledged",
   // conflict with its own first attempt, so it is not retried here.
   for (const auto answer : s->commit(commits)) CHECK(answer == commit_status::committed);
   CHECK(after_reconnect([&] { return s->seeded(); }));
+}
+
+TEST_CASE("a cluster master restarted without its data is noticed, naming it",
+          "[redis][cluster][integration]") {
+  cluster_redis redis;
+  auto s = open_store(redis.seeds());
+  std::vector<core::user_state> users;
+  for (const auto& id : many_users()) users.push_back(plain_user(id));
+  s->seed(demo_catalog(), users);
+  REQUIRE(s->seeded());  // the first look writes every slot's marker
+  REQUIRE(s->seeded());
+
+  SECTION("kept data: still seeded after a restart") {
+    redis.cluster().kill9(1);
+    redis.cluster().restart(1);
+    CHECK(after_reconnect([&] { return s->seeded(); }));
+  }
+  SECTION("lost data (its AOF gone): the store is lost, to this worker and to a new one") {
+    redis.cluster().kill9(1);
+    std::filesystem::remove_all(redis.cluster().dir() / "node-1" / "appendonlydir");
+    redis.cluster().restart(1);
+    const std::string node = "127.0.0.1:" + std::to_string(redis.cluster().port(1));
+    CHECK_THROWS_WITH(after_reconnect([&] { return s->seeded(); }),
+                      Catch::Contains("redis " + node + " holds no data of the dataset"));
+    // A worker opening it now finds it unseeded (when the lost master held the dataset's id, it
+    // makes another, which sg:seeded does not name) or lost: either way it is not served.
+    auto another = open_store(redis.seeds());
+    bool refused = false;
+    try {
+      refused = !another->seeded();
+    } catch (const store_lost&) {
+      refused = true;
+    }
+    CHECK(refused);
+  }
 }
 
 TEST_CASE(

@@ -3,6 +3,7 @@
 // segments follow one another and go once folded, and a damaged older segment is refused.
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -294,6 +295,37 @@ TEST_CASE("a log segment written by another process stops the next commit",
     write_all(segment, bytes);
     CHECK_THROWS_AS(log.check_own(), store_lost);
   }
+}
+
+TEST_CASE("a log folder that cannot be searched leaves its segment unchecked, not lost",
+          "[sqlite_store][decision_log]") {
+  // Root searches any folder, so the log is a user's without that right (a black-box probe's
+  // chmod 644 made the worker exit with "deleted or replaced").
+  test::temp_dir dir;
+  const auto folder = dir.path() / "theirs";
+  std::filesystem::create_directories(folder);
+  const bool root = ::geteuid() == 0;
+  if (root) REQUIRE(::chown(folder.c_str(), 65534, 65534) == 0);
+  const int code = test::exit_code_in_child([&] {
+    if (root && (::setgid(65534) != 0 || ::setuid(65534) != 0)) return 4;
+    decision_log log(folder / "log", "d_test");
+    three_batches(log);
+    std::filesystem::permissions(
+        folder / "log", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    try {
+      log.check_own();
+      return 1;
+    } catch (const store_unavailable& e) {
+      if (std::string(e.what()).find("cannot check the decision log file") == std::string::npos)
+        return 2;
+    } catch (const store_lost&) {
+      return 3;
+    }
+    std::filesystem::permissions(folder / "log", std::filesystem::perms::owner_all);
+    log.check_own();
+    return 0;
+  });
+  CHECK(code == 0);
 }
 
 }  // namespace streamgate

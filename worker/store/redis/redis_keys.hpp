@@ -18,6 +18,10 @@ inline constexpr std::string_view plans_key = "sg:plans";
 inline constexpr std::string_view dataset_key = "sg:dataset";
 inline constexpr std::string_view seeded_key = "sg:seeded";
 inline constexpr std::string_view workers_key = "sg:workers";
+// Beside sg:seeded (its hash tag is that key's name, so one slot holds both): present once every
+// slot holds its marker (slot_marker_key); a master that loses its data loses the flag with
+// sg:seeded or its slots' markers.
+inline constexpr std::string_view slot_markers_key = "{sg:seeded}:slot-markers";
 inline constexpr std::string_view settings_key = "sg:settings";
 // On a single server: present once the per-slot lease indexes and live-stream counts of an older
 // store were merged into slot 0's (redis_store::merge_slot_keys).
@@ -35,6 +39,9 @@ inline std::string user_key(std::string_view user_id) {
   return "{user:" + std::string(user_id) + "}";
 }
 inline std::string audit_key(std::string_view user_id) { return user_key(user_id) + ":audit"; }
+inline std::string slot_marker_key(std::size_t slot) {
+  return "{" + redis_slot_tags()[slot] + "}:seeded";
+}
 inline std::string lease_index_key(std::size_t slot) {
   return "{" + redis_slot_tags()[slot] + "}:leases";
 }

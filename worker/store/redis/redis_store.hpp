@@ -34,7 +34,8 @@
 // Not thread-safe: one worker thread owns it (the due_users cursor is per object).
 //
 // Its parts: redis_store.cpp (open, the per-shard sweeps), redis_store_load.cpp (reading),
-// redis_store_commit.cpp (writing, the script calls), redis_keys.hpp, redis_packing.cpp.
+// redis_store_commit.cpp (writing, the script calls), redis_store_markers.cpp (every Cluster
+// master's marker of the dataset), redis_keys.hpp, redis_packing.cpp.
 
 #include <chrono>
 #include <cstddef>
@@ -80,7 +81,8 @@ class redis_store final : public store {
   // One GET: the marker holds this store's dataset id. False when Redis lost its data, and also
   // when it was seeded again since (another dataset): the worker must stop serving either way.
   // Before it, one CONFIG GET per master (pipelined): store_lost for a master set since to lose
-  // what it acknowledges.
+  // what it acknowledges. After it, on a Cluster, one GET per master of its marker: store_lost
+  // for a master that lost its data (check_slot_markers).
   bool seeded() override;
   void seed(const dataset_catalog& catalog, const std::vector<core::user_state>& users) override;
   dataset_catalog load_catalog() override;
@@ -107,6 +109,13 @@ class redis_store final : public store {
   redis_store(std::vector<redis_address> seeds, redis_store_options options);
 
   void load_script();
+  // sg:seeded lives on one master of a Cluster, so a master restarted without its data (its AOF
+  // lost, a node replaced empty) went unnoticed and its users vanished, their streams with them
+  // (a black-box probe). So every slot holds a marker of the dataset ({<tag>}:seeded, written
+  // once: the flag beside sg:seeded says so), and each master's lowest slot's is looked for.
+  // Throws store_lost naming a master whose marker is gone. Nothing on a single server.
+  void check_slot_markers();
+  void write_slot_markers();
   // A user's state from its hash (HGETALL): v, s, and each live stream apart with its lease.
   core::user_state read_user(const std::string& id, const redisReply& fields);
   // The lease indexes and live-stream counts: one per slot on a Cluster, slot 0's on a single

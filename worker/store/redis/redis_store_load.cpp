@@ -124,7 +124,9 @@ bool redis_store::seeded() {
   const std::string key(redis_detail::seeded_key);
   const auto replies = run({{key, {"GET", key}}});
   redis_detail::require_no_error(*replies[0], "GET " + key);
-  return !reply_is_nil(*replies[0]) && reply_string(*replies[0]) == dataset_id_;
+  const bool held = !reply_is_nil(*replies[0]) && reply_string(*replies[0]) == dataset_id_;
+  if (held) check_slot_markers();
+  return held;
 }
 
 dataset_catalog redis_store::load_catalog() {

@@ -379,6 +379,20 @@ std::vector<redis_reply_ptr> redis_router::run_on_every_node(const std::vector<s
   return impl_->guarded([&] { return impl_->on_every_master(args); });
 }
 
+std::vector<std::pair<std::uint16_t, redis_address>> redis_router::first_slot_of_each_master() {
+  return impl_->guarded([&] {
+    std::vector<std::pair<std::uint16_t, redis_address>> firsts;
+    if (!impl_->cluster) return firsts;
+    for (const std::size_t m : impl_->masters)
+      for (std::uint16_t slot = 0; slot < redis_slot_count; ++slot)
+        if (impl_->owner[slot] == m) {
+          firsts.emplace_back(slot, impl_->nodes[m].address);
+          break;
+        }
+    return firsts;
+  });
+}
+
 void redis_router::check_masters() {
   if (!impl_->check.judge) return;
   impl_->guarded([&] {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "worker/store/redis/connection.hpp"
@@ -70,6 +71,9 @@ class redis_router final {
   // The check's command on every master at once, each reply judged (a setting changed on a node
   // since it was connected to).
   void check_masters();
+  // The lowest slot each master of a Cluster owns, in the map's order, with its address (a key
+  // tagged with that slot's tag lives on it); none on a single server.
+  std::vector<std::pair<std::uint16_t, redis_address>> first_slot_of_each_master();
 
  private:
   struct impl;

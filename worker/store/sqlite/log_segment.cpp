@@ -283,8 +283,14 @@ void log_segment::sync() {
 void log_segment::check_own() const {
   struct stat held {};
   struct stat named {};
-  if (::fstat(fd_, &held) != 0 || held.st_nlink == 0 || ::stat(path_.c_str(), &named) != 0 ||
-      named.st_ino != held.st_ino || named.st_dev != held.st_dev)
+  const bool looked = ::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0;
+  // A name that cannot be looked up for another reason than its absence (the folder's search
+  // permission taken away) says nothing of the file: a failure to retry, not a file lost (a
+  // black-box probe saw "deleted or replaced" for a chmod).
+  if (!looked && errno != ENOENT)
+    throw store_unavailable(
+        os_error("cannot check the decision log file '" + path_.string() + "'", errno));
+  if (!looked || held.st_nlink == 0 || named.st_ino != held.st_ino || named.st_dev != held.st_dev)
     throw store_lost("the decision log file '" + path_.string() +
                      "' was deleted or replaced while this worker held it");
   // Only this object writes it, and only through sync().
