@@ -103,9 +103,10 @@ option_table<worker_config> worker_table() {
       "policy", "POLICY",
       "at the limit: deny the start, evict_oldest stream, or monitor (allow, mark)",
       std::string(to_string(worker_config{}.default_policy)), worker_rows::read_policy));
-  rows.push_back(make.integer("request-memory-seconds", "N",
-                              "how long a requestId's verdict is replayed", 1, 604800,
-                              &worker_config::request_memory_seconds));
+  rows.push_back(
+      make.integer("request-memory-seconds", "N",
+                   "how long a requestId's verdict is replayed (among a user's newest 256 starts)",
+                   1, 604800, &worker_config::request_memory_seconds));
   rows.push_back(make.integer("audit-retention-days", "N",
                               "SQLite: audit lines older than this are pruned in the background", 1,
                               3650, &worker_config::audit_retention_days));
