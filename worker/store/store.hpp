@@ -97,6 +97,9 @@ class store {
 
   // Whether the dataset holds its catalog: seed() writes its marker last, so a crash during a
   // seed leaves it absent and the next start seeds again (a seeded user is never overwritten).
+  // It is the worker's once-a-second look at a shared store (worker_loop), so a store whose
+  // servers may no longer keep the dataset (Redis set to lose writes, a Cluster master without
+  // its data) throws store_lost here (docs/design.md §8).
   virtual bool seeded() = 0;
   virtual void seed(const dataset_catalog& catalog, const std::vector<core::user_state>& users) = 0;
   virtual dataset_catalog load_catalog() = 0;

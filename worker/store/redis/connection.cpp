@@ -53,9 +53,12 @@ void redis_client::reconnect() {
   if (redisSetTimeout(context_, tv) != REDIS_OK) fail("cannot set the timeout");
 }
 
+std::string to_string(const redis_address& address) {
+  return address.host + ':' + std::to_string(address.port);
+}
+
 void redis_client::fail(std::string_view what) {
-  std::string message =
-      "redis " + address_.host + ':' + std::to_string(address_.port) + ": " + std::string(what);
+  std::string message = "redis " + to_string(address_) + ": " + std::string(what);
   if (context_ != nullptr) {
     if (context_->err != 0) message += std::string(": ") + context_->errstr;
     redisFree(context_);

@@ -23,6 +23,9 @@ struct redis_address {
   int port = 6379;
 };
 
+// "HOST:PORT", as messages name a server.
+std::string to_string(const redis_address& address);
+
 // "redis://HOST:PORT" (the port defaults to 6379); nullopt for anything else.
 std::optional<redis_address> parse_redis_url(std::string_view url);
 

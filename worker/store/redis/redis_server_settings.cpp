@@ -39,10 +39,6 @@ std::vector<std::string> settings_command() {
   return args;
 }
 
-std::string server_name(const redis_address& server) {
-  return server.host + ':' + std::to_string(server.port);
-}
-
 // Judges each master's reply to settings_command().
 class server_settings_check final {
  public:
@@ -63,7 +59,7 @@ class server_settings_check final {
                  "', needs '" + std::string(s.needed) + "' (" + std::string(s.otherwise) + ")";
     }
     if (!wrong.empty())
-      throw store_lost("redis " + server_name(server) + " may lose what it acknowledges: " + wrong +
+      throw store_lost("redis " + to_string(server) + " may lose what it acknowledges: " + wrong +
                        "; not served (docs/design.md §8)");
     if (!hidden.empty()) unverifiable(server, "CONFIG GET does not show " + hidden);
   }
@@ -78,11 +74,11 @@ class server_settings_check final {
   }
 
   void unverifiable(const redis_address& server, std::string_view why) {
-    if (!warned_.insert(server_name(server)).second) return;
+    if (!warned_.insert(to_string(server)).second) return;
     spdlog::warn(
         "redis {}: cannot verify that it keeps what it acknowledges ({}); it must run "
         "maxmemory-policy noeviction, appendonly yes and appendfsync always (docs/design.md §8)",
-        server_name(server), why);
+        to_string(server), why);
   }
 
   std::set<std::string> warned_;  // servers warned about already, so the periodic check is quiet

@@ -28,8 +28,7 @@ void redis_store::check_slot_markers() {
   if (!holds_dataset(*replies[0])) return write_slot_markers();
   for (std::size_t k = 0; k < firsts.size(); ++k)
     if (!holds_dataset(*replies[k + 1]))
-      throw store_lost("redis " + firsts[k].second.host + ":" +
-                       std::to_string(firsts[k].second.port) + " holds no data of the dataset '" +
+      throw store_lost("redis " + to_string(firsts[k].second) + " holds no data of the dataset '" +
                        dataset_id_ + "' (the marker of its slot " +
                        std::to_string(firsts[k].first) +
                        " is gone): a master restarted without its data (its AOF lost, or the "

@@ -45,8 +45,6 @@ bool same_address(const redis_address& a, const redis_address& b) {
   return a.port == b.port && a.host == b.host;
 }
 
-std::string describe(const redis_address& a) { return a.host + ':' + std::to_string(a.port); }
-
 // "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381". Redis 7 writes an empty host (":6381")
 // when the node's endpoint is unknown, meaning the host of the node that answered.
 struct redirect {
@@ -211,7 +209,7 @@ struct redis_router::impl {
           const std::string_view error = reply_string(*slots);
           // A plain server says so; any other error (LOADING, ...) is a node not ready yet.
           if (error.find("cluster support disabled") == std::string_view::npos)
-            throw store_unavailable("redis " + describe(candidate) + ": " + std::string(error));
+            throw store_unavailable("redis " + to_string(candidate) + ": " + std::string(error));
           cluster = false;
           masters = {0};
           owner.fill(0);
