@@ -122,7 +122,8 @@ struct get_request_request {
 // The api's liveness probe. `clock_offset_ms` (wire "clockOffset", within a day either way): the
 // api's last measure of this worker's wall clock minus its own (api/worker_link/clock_offset.hpp),
 // which the worker adds to the deadlines of what that api sends, so that clocks apart do not make
-// it refuse every request, or decide late ones (docs/design.md §5). Reply body: clock_reading.
+// it refuse every request, or decide late ones (docs/design.md §5). Reply body: clock_reading,
+// answered as soon as it is read, with the worker's life (docs/design.md §9).
 struct ping_request {
   int clock_offset_ms = 0;
 };

@@ -38,9 +38,12 @@ struct lease {
 };
 
 // A ping's answer: the worker's wall clock as it answered, from which the api measures how far
-// apart their clocks are (api/worker_link/clock_offset.hpp).
+// apart their clocks are (api/worker_link/clock_offset.hpp), and the worker process's life, so
+// the api counts the worker heard only while its events come from that life: a killed worker's
+// last messages can still reach an api after its successor answers (docs/design.md §9).
 struct clock_reading {
   std::int64_t wall_ms = 0;
+  std::string life;
   bool operator==(const clock_reading&) const = default;
 };
 

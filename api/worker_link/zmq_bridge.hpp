@@ -90,6 +90,10 @@ class zmq_bridge final {
     // Where its events stood at the last message or heartbeat heard: its life and the messages
     // published in it. None until one is heard (common/messages.hpp, event_position).
     std::optional<event_position> heard_through{};
+    // The life that answered its last ping: its events count as heard only from that life, since
+    // a killed worker's last messages may still arrive after its successor answers (empty until
+    // a ping is answered).
+    std::string answering_life{};
     // The worker lives its store named alive at its last heartbeat (store::live_workers).
     std::vector<std::string> named_lives{};
     // The dataset its heartbeats announce; a worker of another dataset than the api's is never
@@ -164,6 +168,8 @@ class zmq_bridge final {
   void note_dataset(worker_sockets& w, std::string_view dataset);
   bool receive_disconnections(std::size_t worker);
   void mark_alive(std::size_t worker, clock::time_point now);
+  // Its events came lately, from the life that answers its pings.
+  static bool heard(const worker_sockets& w, clock::time_point now);
   // Answers requests and is heard on its event socket.
   bool alive(const worker_sockets& w, clock::time_point now) const;
   // Up when some worker is alive, none answers without being heard (this api would miss the

@@ -115,7 +115,7 @@ void zmq_bridge::update_up(clock::time_point now) {
     lost = lost || w.lost;
     if (!answers) continue;
     ours_answer = true;
-    if (now - w.last_heard >= liveness_window)
+    if (!heard(w, now))
       unheard = true;
     else
       ++alive_count;
@@ -193,9 +193,14 @@ bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const {
   return !w.dataset.empty() && w.dataset == dataset_;
 }
 
+bool zmq_bridge::heard(const worker_sockets& w, clock::time_point now) {
+  return now - w.last_heard < liveness_window &&
+         (w.answering_life.empty() ||
+          (w.heard_through && w.heard_through->life == w.answering_life));
+}
+
 bool zmq_bridge::alive(const worker_sockets& w, clock::time_point now) const {
-  return serves_our_dataset(w) && now - w.last_reply < liveness_window &&
-         now - w.last_heard < liveness_window;
+  return serves_our_dataset(w) && now - w.last_reply < liveness_window && heard(w, now);
 }
 
 std::optional<std::size_t> zmq_bridge::pick_worker(std::size_t route_key,

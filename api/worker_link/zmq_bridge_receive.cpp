@@ -99,8 +99,10 @@ void zmq_bridge::take_reply(std::size_t worker, const zmq::message_t* entry,
   mark_alive(worker, now);
   if (const auto p = pings_.find(*corr); p != pings_.end()) {
     const std::optional<reply_body> body = decode_reply_body(entry[2].to_string_view());
-    if (const auto* reading = body ? std::get_if<clock_reading>(&*body) : nullptr)
+    if (const auto* reading = body ? std::get_if<clock_reading>(&*body) : nullptr) {
       measure_clock(p->second, reading->wall_ms);
+      workers_[worker].answering_life = reading->life;
+    }
     pings_.erase(p);
     return;
   }

@@ -18,7 +18,7 @@
 
 namespace streamgate {
 
-inline constexpr unsigned char worker_codec_version = 1;
+inline constexpr unsigned char worker_codec_version = 2;
 
 std::string encode_reply_body(const reply_body& body);
 std::optional<reply_body> decode_reply_body(std::string_view frame);

@@ -1,5 +1,5 @@
 // The values of the worker's wire codec (common/wire/worker_codec.hpp, docs/design.md §10): the
-// put/get pair of each field type and of each struct a frame carries, laid out as version 1 says
+// put/get pair of each field type and of each struct a frame carries, laid out as version 2 says
 // (the table atop worker_codec.cpp). Apart from the frames, so that this file is the one a new
 // field touches: each struct lists its fields once (fields()), which its put and its get both walk.
 // The pairs a frame needs are declared in worker_codec_values.hpp, the others only here. All are
@@ -115,7 +115,7 @@ auto fields(either_const<verdict> auto& v) {
                   v.limit, v.reason, v.over_limit, v.streams, v.decided_at_ms);
 }
 auto fields(either_const<lease> auto& l) { return std::tie(l.expires_at_ms); }
-auto fields(either_const<clock_reading> auto& c) { return std::tie(c.wall_ms); }
+auto fields(either_const<clock_reading> auto& c) { return std::tie(c.wall_ms, c.life); }
 auto fields(either_const<user_snapshot> auto& s) {
   return std::tie(s.user_id, s.streams, s.limit, s.epoch, s.seq);
 }

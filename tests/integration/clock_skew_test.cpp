@@ -75,14 +75,15 @@ class skewed_api {
   std::uint64_t next_corr_ = 1;
 };
 
-// A ping's answer body: the worker codec's version 1, clock_reading's tag 16, then the reading as
-// a zigzag varint (common/wire/worker_codec.cpp).
+// A ping's answer body: the worker codec's version 2, clock_reading's tag 16, then the reading as
+// a zigzag varint and the worker's life as a string (common/wire/worker_codec.cpp), here empty.
 std::string clock_reading_frame(std::int64_t wall_ms) {
-  std::string frame{'\x01', '\x10'};
+  std::string frame{'\x02', '\x10'};
   auto zigzag =
       (static_cast<std::uint64_t>(wall_ms) << 1) ^ static_cast<std::uint64_t>(wall_ms >> 63);
   for (; zigzag >= 0x80; zigzag >>= 7) frame.push_back(static_cast<char>((zigzag & 0x7f) | 0x80));
   frame.push_back(static_cast<char>(zigzag));
+  frame.push_back('\0');
   return frame;
 }
 

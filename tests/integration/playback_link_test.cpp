@@ -203,8 +203,11 @@ TEST_CASE_METHOD(relayed_link,
                  "[integration][playback][link]") {
   const auto playing = start_playing(behind, user, "tv");
 
-  // Api 0's SUB joins the new worker only once the relay reads from it again.
+  // Api 0's SUB joins the new worker only once the relay reads from it again. Before that, the
+  // relay gives it what the old worker published last (a heartbeat answering a ping): hearing a
+  // life that no longer answers is not hearing the worker.
   s.events_relay().pause();
+  REQUIRE(wait_until([&] { return s.events_relay().holds_bytes(); }, 10s));
   s.kill9_worker();
   s.start_worker();
   REQUIRE(s.wait_worker_started());

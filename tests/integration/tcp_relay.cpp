@@ -43,6 +43,7 @@ class link final : public std::enable_shared_from_this<link> {
     else
       pump_down();
   }
+  bool holds_bytes() const { return held_ > 0; }
   void close() {
     boost::system::error_code ignored;
     client_.close(ignored);
@@ -162,6 +163,15 @@ void tcp_relay::resume() {
     for (const auto& weak : s->links)
       if (const auto l = weak.lock()) l->resume();
   });
+}
+
+bool tcp_relay::holds_bytes() {
+  bool holds = false;
+  state_->on_thread([&, s = state_.get()] {
+    for (const auto& weak : s->links)
+      if (const auto l = weak.lock()) holds = holds || l->holds_bytes();
+  });
+  return holds;
 }
 
 }  // namespace streamgate::it

@@ -24,6 +24,9 @@ class tcp_relay final {
   // Both return once the relay's thread has applied them.
   void pause();
   void resume();
+  // Whether a paused link holds bytes it read from the server (the read under way when the pause
+  // came); they go to the client first on resume.
+  bool holds_bytes();
 
  private:
   struct state;

@@ -82,8 +82,6 @@ reply decider::global(const request_body& body) {
           std::string grant =
               v.allowed && v.granted ? grant_if_live(state, v.granted->stream_id) : std::string();
           return {outcome::ok, v, std::move(grant)};
-        } else if constexpr (std::is_same_v<T, ping_request>) {
-          return {outcome::ok, clock_reading{wall_ms_()}};
         } else {
           return failure(error{error_code::internal, "not a global op"});
         }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <variant>
 
+#include "common/clock.hpp"
 #include "common/codec.hpp"
 #include "common/messages.hpp"
 #include "worker/server/dataset_settings.hpp"
@@ -200,6 +201,13 @@ bool worker_loop::take_one() {
   if (const auto* ping = std::get_if<ping_request>(&decoded->body)) {
     publish_heartbeat(events_, decider_.epoch(), events_published_, lives_);
     api_clocks_.heard(api, ping->clock_offset_ms, std::chrono::steady_clock::now());
+    // Answered at once, naming this life: the api hears this worker only while its events come
+    // from the life that answers (docs/design.md §9).
+    std::vector<reply_address> to;
+    to.push_back({std::move(identity), decoded->corr});
+    send_replies(requests_, to,
+                 {{outcome::ok, clock_reading{now().wall_ms, events_published_.life}}});
+    return true;
   }
   deadlines_.push_back(api_clocks_.deadline_here(api, decoded->deadline_ms));
   waiting_.push_back({std::move(identity), decoded->corr});
@@ -213,9 +221,7 @@ void worker_loop::drop(std::string_view reason) {
 }
 
 void worker_loop::answer_batch(bool expiry_due) {
-  const auto work = static_cast<std::size_t>(std::count_if(
-      bodies_.begin(), bodies_.end(),
-      [](const request_body& b) { return !std::holds_alternative<ping_request>(b); }));
+  const std::size_t work = bodies_.size();
   const auto began = std::chrono::steady_clock::now();
   try {
     const std::vector<std::string> due =
