@@ -91,8 +91,8 @@ class zmq_bridge final {
     // published in it. None until one is heard (common/messages.hpp, event_position).
     std::optional<event_position> heard_through{};
     // The life that answered its last ping: its events count as heard only from that life, since
-    // a killed worker's last messages may still arrive after its successor answers (empty until
-    // a ping is answered).
+    // a killed worker's last messages may still arrive after its successor answers. Empty, so
+    // unchecked, until a ping is answered and from when another life is heard until the next.
     std::string answering_life{};
     // The worker lives its store named alive at its last heartbeat (store::live_workers).
     std::vector<std::string> named_lives{};

@@ -174,8 +174,11 @@ void zmq_bridge::note_position(worker_sockets& w, event_position position, bool 
   // (docs/design.md §9).
   if (!last || last->life != now.life) {
     if (last) {
-      // Its old life is gone, though the store names it until its mark lapses.
+      // Its old life is gone, though the store names it until its mark lapses. The new one may
+      // answer calls before it answers a ping, which would name it: until then the life that
+      // answers is not known, and the one heard is not held against it (zmq_bridge::heard).
       ended_lives_.insert(last->life);
+      w.answering_life.clear();
       spdlog::info(
           "a worker was restarted: playback tokens signed until now are refused "
           "until renewed, and every WebSocket resyncs");

@@ -100,7 +100,7 @@ TEST_CASE("an api measures how far its worker's clock is and tells the worker in
   router.bind("tcp://127.0.0.1:" + std::to_string(requests_port));
   const auto dir = make_temp_dir();
   process api(
-      STREAMGATE_API_BIN,
+      api_program(),
       {"--listen", "127.0.0.1:" + std::to_string(free_port()), "--web-root", STREAMGATE_WEB_ROOT,
        "--requests", "tcp://127.0.0.1:" + std::to_string(requests_port), "--events",
        "tcp://127.0.0.1:" + std::to_string(free_port())},

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 namespace streamgate::it {
@@ -32,6 +33,13 @@ std::string create_user(http_client& http, std::optional<int> max_streams) {
   INFO("POST /api/v1/users " << body << " -> " << r.describe());
   REQUIRE(r.status == 201);
   return id;
+}
+
+std::string file_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::int64_t wall_ms_now() {

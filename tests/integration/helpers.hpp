@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -35,6 +36,9 @@ std::string heartbeat_path(std::string_view user_id, std::string_view stream_id)
 
 // Creates a user of its own for the test (201 required) and returns its id.
 std::string create_user(http_client& http, std::optional<int> max_streams = std::nullopt);
+
+// A file's whole content (a program's log, a config the test wrote); empty when it is missing.
+std::string file_text(const std::filesystem::path& file);
 
 // This host's wall clock in ms since the epoch, as the programs put it in bodies and deadlines.
 std::int64_t wall_ms_now();

@@ -3,8 +3,6 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,17 +12,6 @@
 #include "wait.hpp"
 
 using namespace streamgate::it;
-
-namespace {
-
-std::string read_all(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 TEST_CASE("a token sent in a form the api does not read never reaches its log",
           "[integration][logs]") {
@@ -45,7 +32,7 @@ TEST_CASE("a token sent in a form the api does not read never reaches its log",
   std::string text;
   const bool logged = wait_until(
       [&] {
-        text = read_all(log);
+        text = file_text(log);
         for (const auto& [target, shown] : sent)
           if (text.find(shown) == std::string::npos) return false;
         return true;

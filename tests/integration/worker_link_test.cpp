@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -57,11 +56,6 @@ std::filesystem::path make_link_test_dir(const std::string& name) {
   return pattern;
 }
 
-std::string read_text(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Runs scripts/make-link-keys.sh DIR NAME... and returns its exit code (or throws after 30 s).
 int run_make_link_keys(const std::filesystem::path& dir, const std::vector<std::string>& names,
                        const std::filesystem::path& log) {
@@ -71,7 +65,7 @@ int run_make_link_keys(const std::filesystem::path& dir, const std::vector<std::
                  {std::string("STREAMGATE_KEYGEN=") + STREAMGATE_KEYGEN_BIN});
   if (!wait_until([&] { return !script.running(); }, 30s))
     throw std::runtime_error("make-link-keys.sh did not finish: " + tail_of(log));
-  INFO("make-link-keys.sh output:\n" << read_text(log));
+  INFO("make-link-keys.sh output:\n" << file_text(log));
   REQUIRE(script.exit_code().has_value());
   return *script.exit_code();
 }
@@ -97,14 +91,14 @@ class link_keys final {
   std::string file(const std::string& name) const { return (dir_ / name).string(); }
   // A key as the file holds it, without its newline.
   std::string key(const std::string& name) const {
-    std::string text = read_text(dir_ / name);
+    std::string text = file_text(dir_ / name);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     return text;
   }
   // The keys allowed-apis lists, comments left out.
   std::vector<std::string> allowed() const {
     std::vector<std::string> keys;
-    std::istringstream lines(read_text(dir_ / "allowed-apis"));
+    std::istringstream lines(file_text(dir_ / "allowed-apis"));
     for (std::string line; std::getline(lines, line);)
       if (!line.empty() && !line.starts_with("#")) keys.push_back(line);
     return keys;
@@ -409,7 +403,7 @@ TEST_CASE("a worker without CURVE keys refuses a non-loopback bind unless told -
   SECTION("without keys it exits at once, saying why and what to do") {
     process worker(worker_program(), worker_flags("refused.db", {}), dir, dir / "refused.log");
     REQUIRE(wait_until([&] { return !worker.running(); }, 20s));
-    const std::string log = read_text(dir / "refused.log");
+    const std::string log = file_text(dir / "refused.log");
     INFO(log);
     CHECK(worker.exit_code() == std::optional<int>(2));
     CHECK_THAT(log, Catch::Contains("--requests 'tcp://0.0.0.0:" + std::to_string(requests_port) +
@@ -423,7 +417,7 @@ TEST_CASE("a worker without CURVE keys refuses a non-loopback bind unless told -
     zmq::socket_t dealer = raw_socket(context, zmq::socket_type::dealer, no_key(), requests_port);
     CHECK(answers_ping(dealer, 20s));
     CHECK(worker.running());
-    CHECK_THAT(read_text(dir / "insecure.log"), Catch::Contains("--insecure-link, no CURVE keys"));
+    CHECK_THAT(file_text(dir / "insecure.log"), Catch::Contains("--insecure-link, no CURVE keys"));
   }
   SECTION("with keys it serves the allowed apis only") {
     link_keys keys({"api"});
