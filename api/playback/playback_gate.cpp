@@ -21,7 +21,7 @@ playback_gate::playback_gate(playback_signer signer)
 
 playback_pass playback_gate::pass(const playback_grant& grant, std::int64_t now_ms) const {
   const std::int64_t expires = now_ms + signer_.validity().count();
-  return {signer_.sign(grant, expires), expires};
+  return {signer_.sign(grant, now_ms, expires), expires};
 }
 
 void playback_gate::ended(std::string_view stream_id, std::int64_t now_ms) {
@@ -40,8 +40,13 @@ result<playback_claims> playback_gate::check(std::string_view token, std::string
   }
   if (claims->video_id != video_id)
     return error{error_code::wrong_video, "the playback token is for another video"};
-  const std::int64_t signed_at = claims->expires_at_ms - signer_.validity().count();
-  switch (ends_.check(claims->stream_id, signed_at)) {
+  // This api keeps an end only as long as its own tokens can outlive it (revocation_set), so a
+  // token of another api that lasts longer would play again once its end is forgotten.
+  if (claims->expires_at_ms - claims->signed_at_ms > signer_.validity().count())
+    return error{error_code::token_expired,
+                 "the playback token lasts longer than this api's tokens (do all apis share "
+                 "--playback-token-seconds?); a heartbeat renews it"};
+  switch (ends_.check(claims->stream_id, claims->signed_at_ms)) {
     case revocation_set::verdict::revoked:
       return error{error_code::stream_ended, "the stream has ended"};
     case revocation_set::verdict::distrusted:

@@ -16,7 +16,7 @@ namespace streamgate {
 
 namespace {
 
-constexpr std::string_view mac_context = "streamgate-playback-1:";
+constexpr std::string_view mac_context = "streamgate-playback-2:";
 constexpr std::size_t random_key_bytes = 32;
 constexpr std::size_t min_key_bytes = 32;
 // Unpadded base64url of a 32-byte SHA-256 MAC.
@@ -90,22 +90,37 @@ std::string playback_signer::mac(std::string_view signed_part) const {
   return base64url(digest.data(), length);
 }
 
-std::string playback_signer::sign(const playback_grant& grant, std::int64_t expires_at_ms) const {
+std::string playback_signer::sign(const playback_grant& grant, std::int64_t signed_at_ms,
+                                  std::int64_t expires_at_ms) const {
   std::string token;
-  token.reserve(grant.stream_id.size() + grant.user_id.size() + grant.video_id.size() + 68);
+  token.reserve(grant.stream_id.size() + grant.user_id.size() + grant.video_id.size() + 82);
   token += grant.stream_id;
   token += '.';
   token += grant.user_id;
   token += '.';
   token += grant.video_id;
   token += '.';
+  token += std::to_string(signed_at_ms);
+  token += '.';
   token += std::to_string(expires_at_ms);
   token += '.' + mac(token);
   return token;
 }
 
+namespace {
+
+// A positive decimal time in ms.
+std::optional<std::int64_t> parse_ms(std::string_view digits) {
+  std::int64_t ms = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ms);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || ms <= 0) return std::nullopt;
+  return ms;
+}
+
+}  // namespace
+
 std::optional<playback_claims> playback_signer::verify(std::string_view token) const {
-  std::array<std::string_view, 5> parts;
+  std::array<std::string_view, 6> parts;
   std::size_t count = 0;
   for (std::size_t start = 0; start <= token.size(); ++count) {
     if (count == parts.size()) return std::nullopt;
@@ -113,18 +128,16 @@ std::optional<playback_claims> playback_signer::verify(std::string_view token) c
     parts[count] = token.substr(start, dot - start);
     start = dot + 1;
   }
-  if (count != parts.size() || parts[4].size() != mac_chars) return std::nullopt;
+  if (count != parts.size() || parts[5].size() != mac_chars) return std::nullopt;
   for (std::size_t i = 0; i < 3; ++i)
     if (!is_valid_id(parts[i])) return std::nullopt;
-  std::int64_t expires = 0;
-  const std::string_view digits = parts[3];
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), expires);
-  if (ec != std::errc{} || end != digits.data() + digits.size() || expires <= 0)
-    return std::nullopt;
+  const auto signed_at = parse_ms(parts[3]);
+  const auto expires = parse_ms(parts[4]);
+  if (!signed_at || !expires || *expires < *signed_at) return std::nullopt;
   const std::string_view signed_part = token.substr(0, token.size() - mac_chars - 1);
-  if (!same_secret(mac(signed_part), parts[4])) return std::nullopt;
+  if (!same_secret(mac(signed_part), parts[5])) return std::nullopt;
   return playback_claims{std::string(parts[0]), std::string(parts[1]), std::string(parts[2]),
-                         expires};
+                         *signed_at, *expires};
 }
 
 }  // namespace streamgate

@@ -2,10 +2,13 @@
 
 // Playback tokens (docs/design.md §9): what an api hands each allowed stream so that media is
 // served to it, checked by any api of the deployment without asking a worker. A token is
-//   <streamId>.<userId>.<videoId>.<expiresAtMs>.<mac>
+//   <streamId>.<userId>.<videoId>.<signedAtMs>.<expiresAtMs>.<mac>
 // where mac is the unpadded base64url HMAC-SHA256, under the key every api shares, of
-// "streamgate-playback-1:" and the four fields before it. Ids hold no '.', so the fields split
-// unambiguously, and the whole token is safe in a query string as it is.
+// "streamgate-playback-2:" and the five fields before it. The signing time is the token's own,
+// not its expiry less the checking api's validity: apis whose --playback-token-seconds differ
+// (or one restarted with another) would otherwise date a token after a distrust it predates. Ids
+// hold no '.', so the fields split unambiguously, and the whole token is safe in a query string as
+// it is.
 
 #include <chrono>
 #include <cstdint>
@@ -22,6 +25,7 @@ struct playback_claims {
   std::string stream_id;
   std::string user_id;
   std::string video_id;
+  std::int64_t signed_at_ms = 0;
   std::int64_t expires_at_ms = 0;
 };
 
@@ -41,7 +45,8 @@ class playback_signer final {
 
   std::chrono::milliseconds validity() const { return validity_; }
 
-  std::string sign(const playback_grant& grant, std::int64_t expires_at_ms) const;
+  std::string sign(const playback_grant& grant, std::int64_t signed_at_ms,
+                   std::int64_t expires_at_ms) const;
 
   // The claims of a token this key signed, whatever its expiry; nullopt for anything else.
   std::optional<playback_claims> verify(std::string_view token) const;

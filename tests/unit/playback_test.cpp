@@ -40,13 +40,14 @@ error_code refusal(const playback_gate& gate, std::string_view token, std::strin
 
 TEST_CASE("a playback token verifies only unchanged and under its own key", "[unit][playback]") {
   const playback_signer s = signer();
-  const std::string token = s.sign(grant, t0);
+  const std::string token = s.sign(grant, t0, t0 + 60'000);
   const auto claims = s.verify(token);
   REQUIRE(claims);
   CHECK(claims->stream_id == "s_1");
   CHECK(claims->user_id == "alice");
   CHECK(claims->video_id == "v01");
-  CHECK(claims->expires_at_ms == t0);
+  CHECK(claims->signed_at_ms == t0);
+  CHECK(claims->expires_at_ms == t0 + 60'000);
 
   // Every byte matters: each one changed to another token character is refused.
   for (std::size_t i = 0; i < token.size(); ++i) {
@@ -58,7 +59,9 @@ TEST_CASE("a playback token verifies only unchanged and under its own key", "[un
   CHECK_FALSE(s.verify(token.substr(0, token.size() - 1)));
   CHECK_FALSE(s.verify(token + "A"));
   CHECK_FALSE(s.verify(""));
-  CHECK_FALSE(s.verify("...."));
+  CHECK_FALSE(s.verify("....."));
+  // Signed expiring before it was signed: not a token any api makes.
+  CHECK_FALSE(s.verify(s.sign(grant, t0, t0 - 1)));
   CHECK_FALSE(s.verify(token + ".x"));
   CHECK_FALSE(signer(std::string(64, 'b')).verify(token));
   // A longer validity is the same key: tokens stay valid across apis configured alike.
@@ -68,8 +71,8 @@ TEST_CASE("a playback token verifies only unchanged and under its own key", "[un
 TEST_CASE("a random key is one process's alone", "[unit][playback]") {
   const playback_signer a(playback_signer::key_from_hex(""), 60s);
   const playback_signer b(playback_signer::key_from_hex(""), 60s);
-  CHECK_FALSE(b.verify(a.sign(grant, t0)));
-  CHECK(a.verify(a.sign(grant, t0)));
+  CHECK_FALSE(b.verify(a.sign(grant, t0, t0 + 60'000)));
+  CHECK(a.verify(a.sign(grant, t0, t0 + 60'000)));
 }
 
 TEST_CASE("the gate refuses each way a token can be wrong, at its boundary", "[unit][playback]") {
@@ -97,6 +100,28 @@ TEST_CASE("after a gap in what the api heard, older tokens need a heartbeat", "[
   CHECK(gate.check(token_of(gate, t0 + 10), "v01", t0 + 11).has_value());
 }
 
+// A black-box probe: an api whose tokens last 30 s, restarted (or next to one) whose tokens last
+// 60 s, dated the other's tokens by its own validity, so one signed before it restarted passed as
+// signed after, and served a stream that had ended; ends it forgot after 30 s played again.
+TEST_CASE(
+    "a token is dated by its own signing time, and one lasting longer than this api's is "
+    "refused",
+    "[unit][playback]") {
+  playback_gate longer(signer(key_hex, 60s));
+  playback_gate shorter(signer(key_hex, 30s));
+  const std::string long_lived = token_of(longer, t0);
+  shorter.distrust_until(t0 + 10);
+  CHECK(refusal(shorter, long_lived, "v01", t0 + 35'000) == error_code::token_expired);
+  CHECK(refusal(playback_gate(signer(key_hex, 30s)), long_lived, "v01", t0 + 1) ==
+        error_code::token_expired);
+
+  // A shorter token plays on an api of a longer validity, dated by when it was signed: after a
+  // distrust it follows, not before it.
+  longer.distrust_until(t0 + 10);
+  CHECK(longer.check(token_of(shorter, t0 + 20), "v01", t0 + 21).has_value());
+  CHECK(refusal(longer, token_of(shorter, t0 + 5), "v01", t0 + 21) == error_code::token_expired);
+}
+
 TEST_CASE(
     "a checked token is remembered only while genuine and unexpired, and cached answers "
     "change nothing",
@@ -119,7 +144,7 @@ TEST_CASE(
 TEST_CASE("the memory of verified tokens is bounded and forgets expired ones", "[unit][playback]") {
   verified_tokens verified(3);
   const auto claims_until = [](std::int64_t expires) {
-    return playback_claims{"s_1", "alice", "v01", expires};
+    return playback_claims{"s_1", "alice", "v01", t0, expires};
   };
   verified.remember("expired", claims_until(t0), t0);
   CHECK(verified.size() == 0);
