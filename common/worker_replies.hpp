@@ -44,6 +44,9 @@ struct lease {
 struct clock_reading {
   std::int64_t wall_ms = 0;
   std::string life;
+  // The messages of events published in that life so far, as the heartbeat this ping made tells
+  // too: an api that heard a backlog after a silence has caught up once it heard that many.
+  std::uint64_t published = 0;
   bool operator==(const clock_reading&) const = default;
 };
 

@@ -55,7 +55,8 @@ result<playback_claims> playback_gate::check(std::string_view token, std::string
     case revocation_set::verdict::valid:
       break;
   }
-  if (deaf_.load(std::memory_order_relaxed))
+  if (std::chrono::steady_clock::now().time_since_epoch().count() >=
+      heard_until_.load(std::memory_order_relaxed))
     return error{error_code::unavailable,
                  "this api does not hear a worker's events now, so it cannot tell whether the "
                  "stream has ended; retry soon"};

@@ -5,6 +5,7 @@
 // strand (signing, ends) and the io threads (checks); every member is safe to call from any.
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -36,10 +37,15 @@ class playback_gate final {
   void ended(std::string_view stream_id, std::int64_t now_ms);
   // This api may have missed ends (a worker reconnected): tokens signed before now are refused.
   void distrust_until(std::int64_t now_ms);
-  // This api does not hear a worker that answers (its events do not arrive), or does not know
-  // yet which it serves (its first moments): ends go unheard, so no media is served until it hears
-  // again (docs/design.md §9). A worker that answers nothing publishes no end either.
-  void set_deaf(bool deaf) { deaf_.store(deaf, std::memory_order_relaxed); }
+  // Media is served only until `deadline`: the worker link moves it on while it hears every
+  // worker that answers, and moves it back while it does not (its events do not arrive, or it does
+  // not know yet which it serves): ends go unheard, so no media is served until it hears again
+  // (docs/design.md §9). A deadline rather than a flag, so that an api whose link stalled (the
+  // process frozen, its strand starved) serves nothing on what it heard before: a black-box probe
+  // saw a frozen api serve, for a moment after it resumed, streams ended seconds before.
+  void hear_until(std::chrono::steady_clock::time_point deadline) {
+    heard_until_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+  }
 
   // Media of `video_id` may be served to `token` at `now_ms`: its claims, or why not
   // (error_code::invalid_token, wrong_video, stream_ended, token_expired; unavailable while
@@ -54,7 +60,9 @@ class playback_gate final {
   playback_signer signer_;
   revocation_set ends_;
   mutable verified_tokens verified_;  // a memory of check(), which changes no answer
-  std::atomic<bool> deaf_{false};
+  // hear_until's deadline in steady_clock ticks; served until told otherwise (the unit tests).
+  std::atomic<std::chrono::steady_clock::rep> heard_until_{
+      std::chrono::steady_clock::time_point::max().time_since_epoch().count()};
 };
 
 }  // namespace streamgate

@@ -56,7 +56,7 @@ zmq_bridge::zmq_bridge(const std::vector<worker_endpoint>& workers, const api_li
     workers_.push_back({std::move(dealer), open_sub(context_, w.events, keys), std::move(monitor)});
   }
   // Nothing heard yet: no media until update_up() finds every answering worker heard.
-  playback_.set_deaf(true);
+  playback_.hear_until(clock::time_point::min());
 }
 
 zmq_bridge::~zmq_bridge() = default;

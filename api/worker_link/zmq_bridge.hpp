@@ -87,6 +87,11 @@ class zmq_bridge final {
     // Its events: a SUB joins asynchronously and misses what is published before, so a worker
     // serves only once it is heard here too (its PUB answers every ping with a heartbeat).
     clock::time_point last_heard{};
+    // Heard again after a silence (the link held up, or this api frozen), since then: what waited
+    // is a backlog, and the worker counts as heard only once this api heard as many messages as a
+    // ping sent after that said were published (note_caught_up).
+    bool catching_up = false;
+    clock::time_point catching_up_since{};
     // Where its events stood at the last message or heartbeat heard: its life and the messages
     // published in it. None until one is heard (common/messages.hpp, event_position).
     std::optional<event_position> heard_through{};
@@ -94,6 +99,9 @@ class zmq_bridge final {
     // a killed worker's last messages may still arrive after its successor answers. Empty, so
     // unchecked, until a ping is answered and from when another life is heard until the next.
     std::string answering_life{};
+    // What that answer counted published in its life (clock_reading), and when its ping left.
+    std::uint64_t answered_published = 0;
+    clock::time_point answered_ping_sent{};
     // The worker lives its store named alive at its last heartbeat (store::live_workers).
     std::vector<std::string> named_lives{};
     // The dataset its heartbeats announce; a worker of another dataset than the api's is never
@@ -168,7 +176,9 @@ class zmq_bridge final {
   void note_dataset(worker_sockets& w, std::string_view dataset);
   bool receive_disconnections(std::size_t worker);
   void mark_alive(std::size_t worker, clock::time_point now);
-  // Its events came lately, from the life that answers its pings.
+  // Ends catching up once what was published when a later ping was answered has been heard.
+  static void note_caught_up(worker_sockets& w);
+  // Its events came lately, from the life that answers its pings, and it is not catching up.
   static bool heard(const worker_sockets& w, clock::time_point now);
   // Answers requests and is heard on its event socket.
   bool alive(const worker_sockets& w, clock::time_point now) const;

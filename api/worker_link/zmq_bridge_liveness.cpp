@@ -134,7 +134,7 @@ void zmq_bridge::update_up(clock::time_point now) {
   // Media only while up: hearing no live worker, this api cannot tell a worker that is down
   // (nothing ends meanwhile) from a link cut while the workers decide for other apis
   // (docs/design.md §9).
-  playback_.set_deaf(!up);
+  playback_.hear_until(up ? now + liveness_window : clock::time_point::min());
   stats_.workers_alive.store(routing_ ? alive_count : 0, std::memory_order_relaxed);
   up_.store(up, std::memory_order_relaxed);
 }
@@ -194,7 +194,7 @@ bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const {
 }
 
 bool zmq_bridge::heard(const worker_sockets& w, clock::time_point now) {
-  return now - w.last_heard < liveness_window &&
+  return now - w.last_heard < liveness_window && !w.catching_up &&
          (w.answering_life.empty() ||
           (w.heard_through && w.heard_through->life == w.answering_life));
 }

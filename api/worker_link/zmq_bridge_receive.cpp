@@ -101,7 +101,11 @@ void zmq_bridge::take_reply(std::size_t worker, const zmq::message_t* entry,
     const std::optional<reply_body> body = decode_reply_body(entry[2].to_string_view());
     if (const auto* reading = body ? std::get_if<clock_reading>(&*body) : nullptr) {
       measure_clock(p->second, reading->wall_ms);
-      workers_[worker].answering_life = reading->life;
+      worker_sockets& w = workers_[worker];
+      w.answering_life = reading->life;
+      w.answered_published = reading->published;
+      w.answered_ping_sent = p->second.sent_at;
+      note_caught_up(w);
     }
     pings_.erase(p);
     return;
@@ -129,8 +133,16 @@ void zmq_bridge::take_reply(std::size_t worker, const zmq::message_t* entry,
 }
 
 bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
+  // After a silence (the link held up, or this api frozen), what waits in the socket may be a
+  // backlog whose first message is old, with ends behind it: a black-box probe saw a frozen api
+  // serve streams ended seconds before, on the first message it read after it resumed.
+  const bool was_silent = now - w.last_heard >= liveness_window;
   std::size_t taken = 0;
   while (taken < max_receive_batch && receive_message(w.events, frames_)) {
+    if (was_silent) {
+      w.catching_up = true;
+      w.catching_up_since = now;
+    }
     w.last_heard = now;
     if (frames_.size() == 4 && frames_[0].size() == 0) {  // a heartbeat, naming the dataset
       ++taken;
@@ -157,7 +169,16 @@ bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
     for (std::size_t f = 1; f < frames_.size(); f += frames_per_entry, ++taken)
       take_event(&frames_[f]);
   }
+  note_caught_up(w);
   return taken >= max_receive_batch;
+}
+
+void zmq_bridge::note_caught_up(worker_sockets& w) {
+  // The ping's heartbeat was published after everything that waited, and before its answer.
+  if (w.catching_up && w.heard_through && w.answered_ping_sent >= w.catching_up_since &&
+      w.heard_through->life == w.answering_life &&
+      w.heard_through->published >= w.answered_published)
+    w.catching_up = false;
 }
 
 void zmq_bridge::forget_what_went_unheard() {

@@ -3,8 +3,8 @@
 // decoded around the alternative's value. The values themselves are put and got in
 // worker_codec_values.cpp: a new alternative needs a tag here, a new field a line there.
 //
-// Layout of version 2 (version 1's clock_reading had no life). A frame is [version byte][tag
-// byte][the alternative's value]; a value is its fields in declaration order
+// Layout of version 2 (version 1's clock_reading had no life and no count). A frame is [version
+// byte][tag byte][the alternative's value]; a value is its fields in declaration order
 // (worker_codec_values.cpp writes and reads them), each as follows:
 //   std::string            varint length, then the bytes
 //   int, std::int64_t      zigzag varint (an int out of int's range is refused)

@@ -115,7 +115,9 @@ auto fields(either_const<verdict> auto& v) {
                   v.limit, v.reason, v.over_limit, v.streams, v.decided_at_ms);
 }
 auto fields(either_const<lease> auto& l) { return std::tie(l.expires_at_ms); }
-auto fields(either_const<clock_reading> auto& c) { return std::tie(c.wall_ms, c.life); }
+auto fields(either_const<clock_reading> auto& c) {
+  return std::tie(c.wall_ms, c.life, c.published);
+}
 auto fields(either_const<user_snapshot> auto& s) {
   return std::tie(s.user_id, s.streams, s.limit, s.epoch, s.seq);
 }

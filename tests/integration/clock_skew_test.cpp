@@ -76,13 +76,15 @@ class skewed_api {
 };
 
 // A ping's answer body: the worker codec's version 2, clock_reading's tag 16, then the reading as
-// a zigzag varint and the worker's life as a string (common/wire/worker_codec.cpp), here empty.
+// a zigzag varint, the worker's life as a string and its count of events as a varint
+// (common/wire/worker_codec.cpp), here empty and 0.
 std::string clock_reading_frame(std::int64_t wall_ms) {
   std::string frame{'\x02', '\x10'};
   auto zigzag =
       (static_cast<std::uint64_t>(wall_ms) << 1) ^ static_cast<std::uint64_t>(wall_ms >> 63);
   for (; zigzag >= 0x80; zigzag >>= 7) frame.push_back(static_cast<char>((zigzag & 0x7f) | 0x80));
   frame.push_back(static_cast<char>(zigzag));
+  frame.push_back('\0');
   frame.push_back('\0');
   return frame;
 }

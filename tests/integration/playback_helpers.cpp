@@ -5,6 +5,8 @@
 #include <system_error>
 #include <utility>
 
+#include "wait.hpp"
+
 namespace streamgate::it {
 
 namespace fs = std::filesystem;
@@ -52,6 +54,10 @@ std::string refusal(http_client& http, std::string_view video, std::string_view 
   // 503 while the api does not hear its worker (playback_link_test.cpp); its code then says so.
   REQUIRE((r.status == 403 || r.status == 503));
   return json::str(r.json()["error"], "code");
+}
+
+bool plays_once_heard(http_client& http, std::string_view video, std::string_view token) {
+  return wait_until([&] { return refusal(http, video, token).empty(); }, 20s);
 }
 
 started_stream start_playing(http_client& http, std::string_view user, std::string session) {

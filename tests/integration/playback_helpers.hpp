@@ -38,6 +38,9 @@ std::string token_in(const json::value& body);
 
 // The error code a refusal names; "" when the segment was served.
 std::string refusal(http_client& http, std::string_view video, std::string_view token);
+// Whether the segment is served once the api hears its worker: after a restart or a silence, an
+// api first catches up on what waited, and answers 503 unavailable meanwhile (docs/design.md §9).
+bool plays_once_heard(http_client& http, std::string_view video, std::string_view token);
 
 struct started_stream {
   std::string id;

@@ -36,12 +36,15 @@ void put_string(std::string& out, const std::string& s) {
   out += s;
 }
 
-// Version 2, clock_reading's tag 16: the wall clock as a zigzag varint, then the life.
-std::string clock_reading_body(std::int64_t wall_ms, const std::string& life) {
+// Version 2, clock_reading's tag 16: the wall clock as a zigzag varint, the life, then the
+// messages of events published in it.
+std::string clock_reading_body(std::int64_t wall_ms, const std::string& life,
+                               std::uint64_t published) {
   std::string body{'\x02', '\x10'};
   put_varint(
       body, (static_cast<std::uint64_t>(wall_ms) << 1) ^ static_cast<std::uint64_t>(wall_ms >> 63));
   put_string(body, life);
+  put_varint(body, published);
   return body;
 }
 
@@ -68,23 +71,31 @@ class played_worker final {
   unsigned short requests_port() const { return requests_port_; }
   unsigned short events_port() const { return events_port_; }
 
-  // Takes the api's next ping, as a worker does: publishes a heartbeat of `heard_life` (the
-  // dataset, its position, the lives the store names: itself), then answers the ping naming
-  // `answering_life`, or, with none, as a worker whose store is down does.
-  void take_ping(const std::string& heard_life, const std::optional<std::string>& answering_life) {
+  // A heartbeat of `life` (the dataset, its position, the lives the store names: itself), telling
+  // `published` messages of events published in it.
+  void publish_heartbeat(const std::string& life, std::uint64_t published) {
+    const std::string position = life + " " + std::to_string(published);
+    pub_.send(zmq::message_t(), zmq::send_flags::sndmore);
+    pub_.send(zmq::str_buffer("d_played"), zmq::send_flags::sndmore);
+    pub_.send(zmq::buffer(position), zmq::send_flags::sndmore);
+    pub_.send(zmq::buffer(life), zmq::send_flags::none);
+  }
+
+  // Takes the api's next ping, as a worker does: publishes a heartbeat of `heard_life` (none: the
+  // api's link holds it up), then answers the ping naming `answering_life`, or, with none, as a
+  // worker whose store is down does; `published` messages of events so far in either.
+  void take_ping(const std::optional<std::string>& heard_life,
+                 const std::optional<std::string>& answering_life, std::uint64_t published = 0) {
     std::vector<zmq::message_t> frames;
     if (!zmq::recv_multipart(router_, std::back_inserter(frames))) return;
     for (std::size_t f = 1; f < frames.size(); ++f) {
       const auto request = json::parse(frames[f].to_string());
       if (json::str(request, "op") != "ping") continue;
-      const std::string position = heard_life + " " + std::to_string(published_);
-      pub_.send(zmq::message_t(), zmq::send_flags::sndmore);
-      pub_.send(zmq::str_buffer("d_played"), zmq::send_flags::sndmore);
-      pub_.send(zmq::buffer(position), zmq::send_flags::sndmore);
-      pub_.send(zmq::buffer(heard_life), zmq::send_flags::none);
+      if (heard_life) publish_heartbeat(*heard_life, published);
       const std::string corr = std::to_string(json::integer(request, "corr"));
-      const std::string body =
-          answering_life ? clock_reading_body(wall_ms_now(), *answering_life) : unavailable_body();
+      const std::string body = answering_life
+                                   ? clock_reading_body(wall_ms_now(), *answering_life, published)
+                                   : unavailable_body();
       router_.send(frames[0], zmq::send_flags::sndmore);
       router_.send(zmq::buffer(corr), zmq::send_flags::sndmore);
       router_.send(answering_life ? zmq::str_buffer("ok") : zmq::str_buffer("unavailable"),
@@ -100,7 +111,6 @@ class played_worker final {
   zmq::socket_t pub_{context_, zmq::socket_type::pub};
   unsigned short requests_port_ = free_port();
   unsigned short events_port_ = free_port();
-  std::uint64_t published_ = 0;  // no events, only heartbeats
 };
 
 }  // namespace
@@ -151,5 +161,30 @@ TEST_CASE("an api hears a worker only from the life that answers its pings",
       worker.take_ping("l_two", std::nullopt);
       CHECK(health_status(port) == 200);
     }
+  }
+
+  // A black-box probe froze an api while another stopped streams: once resumed, it served them
+  // for a moment on the first message it read, the ends still waiting behind it.
+  SECTION("after a silence, the worker is heard once what it published by a later ping is") {
+    // Its events held up (a link, or this api frozen) while it answers and publishes 9 messages.
+    REQUIRE(wait_until(
+        [&] {
+          worker.take_ping(std::nullopt, "l_one", 9);
+          return health_status(port) == 503;
+        },
+        20s));
+    // The first of what waited arrives, 4 messages behind: the api is still catching up.
+    worker.publish_heartbeat("l_one", 5);
+    for (int ping = 0; ping < 3; ++ping) {
+      worker.take_ping(std::nullopt, "l_one", 9);
+      CHECK(health_status(port) == 503);
+    }
+    // The rest arrives.
+    CHECK(wait_until(
+        [&] {
+          worker.take_ping("l_one", "l_one", 9);
+          return health_status(port) == 200;
+        },
+        20s));
   }
 }

@@ -100,6 +100,19 @@ TEST_CASE("after a gap in what the api heard, older tokens need a heartbeat", "[
   CHECK(gate.check(token_of(gate, t0 + 10), "v01", t0 + 11).has_value());
 }
 
+// The worker link moves the deadline on while it hears; an api whose link stalled (the process
+// frozen) serves nothing on what it heard before, until the link judges again.
+TEST_CASE("media is served only until the deadline the worker link last set", "[unit][playback]") {
+  playback_gate gate(signer());
+  const std::string token = token_of(gate, t0);
+  gate.hear_until(std::chrono::steady_clock::now() + 1h);
+  CHECK(gate.check(token, "v01", t0 + 1).has_value());
+  gate.hear_until(std::chrono::steady_clock::now() - 1ms);
+  CHECK(refusal(gate, token, "v01", t0 + 1) == error_code::unavailable);
+  // The video and the ends are judged first: what is refused for good says so.
+  CHECK(refusal(gate, token, "v02", t0 + 1) == error_code::wrong_video);
+}
+
 // A black-box probe: an api whose tokens last 30 s, restarted (or next to one) whose tokens last
 // 60 s, dated the other's tokens by its own validity, so one signed before it restarted passed as
 // signed after, and served a stream that had ended; ends it forgot after 30 s played again.

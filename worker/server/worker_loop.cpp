@@ -206,7 +206,8 @@ bool worker_loop::take_one() {
     std::vector<reply_address> to;
     to.push_back({std::move(identity), decoded->corr});
     send_replies(requests_, to,
-                 {{outcome::ok, clock_reading{now().wall_ms, events_published_.life}}});
+                 {{outcome::ok, clock_reading{now().wall_ms, events_published_.life,
+                                              events_published_.published}}});
     return true;
   }
   deadlines_.push_back(api_clocks_.deadline_here(api, decoded->deadline_ms));
