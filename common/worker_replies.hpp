@@ -38,15 +38,14 @@ struct lease {
 };
 
 // A ping's answer: the worker's wall clock as it answered, from which the api measures how far
-// apart their clocks are (api/worker_link/clock_offset.hpp), and the worker process's life, so
-// the api counts the worker heard only while its events come from that life: a killed worker's
-// last messages can still reach an api after its successor answers (docs/design.md §9).
+// apart their clocks are (api/worker_link/clock_offset.hpp), and where its events stand, as the
+// heartbeat this ping made tells too (docs/design.md §9): its life, so the api counts the worker
+// heard only while its events come from that life (a killed worker's last messages can still
+// reach an api after its successor answers), and the messages published in it, so an api that
+// heard a backlog after a silence has caught up once it heard that many.
 struct clock_reading {
   std::int64_t wall_ms = 0;
-  std::string life;
-  // The messages of events published in that life so far, as the heartbeat this ping made tells
-  // too: an api that heard a backlog after a silence has caught up once it heard that many.
-  std::uint64_t published = 0;
+  event_position position;
   bool operator==(const clock_reading&) const = default;
 };
 

@@ -95,12 +95,11 @@ class zmq_bridge final {
     // Where its events stood at the last message or heartbeat heard: its life and the messages
     // published in it. None until one is heard (common/messages.hpp, event_position).
     std::optional<event_position> heard_through{};
-    // The life that answered its last ping: its events count as heard only from that life, since
-    // a killed worker's last messages may still arrive after its successor answers. Empty, so
-    // unchecked, until a ping is answered and from when another life is heard until the next.
-    std::string answering_life{};
-    // What that answer counted published in its life (clock_reading), and when its ping left.
-    std::uint64_t answered_published = 0;
+    // Where its events stood when it answered its last ping (clock_reading), and when that ping
+    // left: its events count as heard only from that life, since a killed worker's last messages
+    // may still arrive after its successor answers. None, so unchecked, until a ping is answered
+    // and from when another life is heard until the next.
+    std::optional<event_position> answered_through{};
     clock::time_point answered_ping_sent{};
     // The worker lives its store named alive at its last heartbeat (store::live_workers).
     std::vector<std::string> named_lives{};

@@ -195,8 +195,8 @@ bool zmq_bridge::serves_our_dataset(const worker_sockets& w) const {
 
 bool zmq_bridge::heard(const worker_sockets& w, clock::time_point now) {
   return now - w.last_heard < liveness_window && !w.catching_up &&
-         (w.answering_life.empty() ||
-          (w.heard_through && w.heard_through->life == w.answering_life));
+         (!w.answered_through ||
+          (w.heard_through && w.heard_through->life == w.answered_through->life));
 }
 
 bool zmq_bridge::alive(const worker_sockets& w, clock::time_point now) const {

@@ -102,8 +102,7 @@ void zmq_bridge::take_reply(std::size_t worker, const zmq::message_t* entry,
     if (const auto* reading = body ? std::get_if<clock_reading>(&*body) : nullptr) {
       measure_clock(p->second, reading->wall_ms);
       worker_sockets& w = workers_[worker];
-      w.answering_life = reading->life;
-      w.answered_published = reading->published;
+      w.answered_through = reading->position;
       w.answered_ping_sent = p->second.sent_at;
       note_caught_up(w);
     }
@@ -175,9 +174,10 @@ bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
 
 void zmq_bridge::note_caught_up(worker_sockets& w) {
   // The ping's heartbeat was published after everything that waited, and before its answer.
-  if (w.catching_up && w.heard_through && w.answered_ping_sent >= w.catching_up_since &&
-      w.heard_through->life == w.answering_life &&
-      w.heard_through->published >= w.answered_published)
+  if (w.catching_up && w.heard_through && w.answered_through &&
+      w.answered_ping_sent >= w.catching_up_since &&
+      w.heard_through->life == w.answered_through->life &&
+      w.heard_through->published >= w.answered_through->published)
     w.catching_up = false;
 }
 
@@ -199,7 +199,7 @@ void zmq_bridge::note_position(worker_sockets& w, event_position position, bool 
       // answer calls before it answers a ping, which would name it: until then the life that
       // answers is not known, and the one heard is not held against it (zmq_bridge::heard).
       ended_lives_.insert(last->life);
-      w.answering_life.clear();
+      w.answered_through.reset();
       spdlog::info(
           "a worker was restarted: playback tokens signed until now are refused "
           "until renewed, and every WebSocket resyncs");

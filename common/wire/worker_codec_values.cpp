@@ -115,9 +115,8 @@ auto fields(either_const<verdict> auto& v) {
                   v.limit, v.reason, v.over_limit, v.streams, v.decided_at_ms);
 }
 auto fields(either_const<lease> auto& l) { return std::tie(l.expires_at_ms); }
-auto fields(either_const<clock_reading> auto& c) {
-  return std::tie(c.wall_ms, c.life, c.published);
-}
+auto fields(either_const<event_position> auto& p) { return std::tie(p.life, p.published); }
+auto fields(either_const<clock_reading> auto& c) { return std::tie(c.wall_ms, c.position); }
 auto fields(either_const<user_snapshot> auto& s) {
   return std::tie(s.user_id, s.streams, s.limit, s.epoch, s.seq);
 }
@@ -168,6 +167,8 @@ void put(wire_writer& w, const verdict& v) { put_fields(w, v); }
 bool get(wire_reader& r, verdict& v) { return get_fields(r, v); }
 void put(wire_writer& w, const lease& l) { put_fields(w, l); }
 bool get(wire_reader& r, lease& l) { return get_fields(r, l); }
+void put(wire_writer& w, const event_position& p) { put_fields(w, p); }
+bool get(wire_reader& r, event_position& p) { return get_fields(r, p); }
 void put(wire_writer& w, const clock_reading& c) { put_fields(w, c); }
 bool get(wire_reader& r, clock_reading& c) { return get_fields(r, c); }
 void put(wire_writer& w, const user_snapshot& s) { put_fields(w, s); }

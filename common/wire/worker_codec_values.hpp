@@ -38,6 +38,8 @@ bool get(wire_reader& r, verdict& v);
 
 void put(wire_writer& w, const lease& l);
 bool get(wire_reader& r, lease& l);
+void put(wire_writer& w, const event_position& p);
+bool get(wire_reader& r, event_position& p);
 void put(wire_writer& w, const clock_reading& c);
 bool get(wire_reader& r, clock_reading& c);
 

@@ -143,8 +143,8 @@ std::vector<reply_body> sample_replies() {
                                {"alice", int64_max, "evicted", "st_2", "", "v2", awkward}},
       full_stats(),
       without_active,
-      clock_reading{1'795'774'399'123, "l_5f0c2e9a8b7d4c3e", 1'234'567},
-      clock_reading{int64_min, "", 0},
+      clock_reading{1'795'774'399'123, {"l_5f0c2e9a8b7d4c3e", 1'234'567}},
+      clock_reading{int64_min, {"", 0}},
   };
 }
 
@@ -266,7 +266,7 @@ TEST_CASE("a lease frame is its version, its tag and its zigzag time, nothing mo
 
 TEST_CASE("a ping's answer is its version, its tag, its zigzag time, the worker's life and count",
           "[wire]") {
-  CHECK(encode_reply_body(clock_reading{-1, "l_1", 2}) == std::string{"\x02\x10\x01\x03l_1\x02"});
+  CHECK(encode_reply_body(clock_reading{-1, {"l_1", 2}}) == std::string{"\x02\x10\x01\x03l_1\x02"});
 }
 
 TEST_CASE("every strict prefix of a frame, and a frame with one byte more, is refused", "[wire]") {

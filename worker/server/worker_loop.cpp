@@ -205,9 +205,7 @@ bool worker_loop::take_one() {
     // from the life that answers (docs/design.md §9).
     std::vector<reply_address> to;
     to.push_back({std::move(identity), decoded->corr});
-    send_replies(requests_, to,
-                 {{outcome::ok, clock_reading{now().wall_ms, events_published_.life,
-                                              events_published_.published}}});
+    send_replies(requests_, to, {{outcome::ok, clock_reading{now().wall_ms, events_published_}}});
     return true;
   }
   deadlines_.push_back(api_clocks_.deadline_here(api, decoded->deadline_ms));
