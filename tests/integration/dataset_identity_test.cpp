@@ -184,9 +184,14 @@ TEST_CASE("an api serves no worker while two serve copies of one SQLite file",
     REQUIRE(s.wait_worker_started(worker));
   }
 
+  // Stopped, the workers left /health at 503 already: wait for the api to have heard both lives.
   const std::vector<std::string> users = one_user_per_worker();
-  REQUIRE(health_is(http, 503));
-  CHECK(sample_value(http.get("/metrics").body, "streamgate_worker_store_copies") == 1);
+  REQUIRE(wait_until(
+      [&] {
+        return sample_value(http.get("/metrics").body, "streamgate_worker_store_copies") == 1;
+      },
+      20s));
+  CHECK(http.get("/health").status == 503);
   for (const std::string& user : users) check_unavailable(http, user, "copy-" + user);
 
   // One copy left, the api serves it, and each user gets the limit once.
