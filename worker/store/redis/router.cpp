@@ -9,31 +9,12 @@
 #include <string>
 #include <utility>
 
+#include "worker/store/redis/replica_acks.hpp"
 #include "worker/store/store.hpp"
 
 namespace streamgate {
 
 namespace {
-
-// CRC16-CCITT as XMODEM computes it (polynomial 0x1021, initial value 0, no reflection), the
-// variant the Cluster specification names; its check value for "123456789" is 0x31C3.
-constexpr std::array<std::uint16_t, 256> crc16_table = [] {
-  std::array<std::uint16_t, 256> table{};
-  for (unsigned byte = 0; byte < 256; ++byte) {
-    unsigned crc = byte << 8;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
-    table[byte] = static_cast<std::uint16_t>(crc);
-  }
-  return table;
-}();
-
-std::uint16_t crc16(std::string_view data) {
-  std::uint16_t crc = 0;
-  for (const char c : data)
-    crc = static_cast<std::uint16_t>(
-        (crc << 8) ^ crc16_table[((crc >> 8) ^ static_cast<unsigned char>(c)) & 0xff]);
-  return crc;
-}
 
 // More redirections than this for one command means the cluster is being reconfigured faster
 // than we follow it: better a 503 and a retry than a batch that never ends.
@@ -87,39 +68,6 @@ std::vector<std::string_view> views(const std::vector<std::string>& args) {
 
 }  // namespace
 
-std::uint16_t redis_slot_of(std::string_view key) {
-  // Only the first '{' and the first '}' after it count, and an empty tag ("{}") does not.
-  const auto open = key.find('{');
-  if (open != std::string_view::npos) {
-    const auto close = key.find('}', open + 1);
-    if (close != std::string_view::npos && close != open + 1)
-      key = key.substr(open + 1, close - open - 1);
-  }
-  return static_cast<std::uint16_t>(crc16(key) & (redis_slot_count - 1));
-}
-
-const std::array<std::string, redis_slot_count>& redis_slot_tags() {
-  // The first base-36 number (0, 1, ..., z, 10, ...) to land in each slot. The enumeration is
-  // fixed, so every worker names the same tag for a slot: these tags are part of the stored key
-  // names, and changing the enumeration renames the per-slot keys of existing datasets.
-  static const auto tags = [] {
-    std::array<std::string, redis_slot_count> out;
-    std::size_t missing = redis_slot_count;
-    for (unsigned long n = 0; missing > 0; ++n) {
-      char digits[16];
-      const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n, 36);
-      const std::string_view tag(digits, static_cast<std::size_t>(end - digits));
-      std::string& slot_tag = out[redis_slot_of(tag)];
-      if (slot_tag.empty()) {
-        slot_tag = tag;
-        --missing;
-      }
-    }
-    return out;
-  }();
-  return tags;
-}
-
 std::optional<std::vector<redis_address>> parse_redis_urls(std::string_view url) {
   constexpr std::string_view scheme = "redis://";
   if (!url.starts_with(scheme)) return std::nullopt;
@@ -141,10 +89,12 @@ struct redis_router::impl {
   struct node {
     redis_address address;
     std::unique_ptr<redis_client> client;  // null until a command needs this node
+    std::size_t replicas = 0;  // connected to it when last asked: each write waits for them
   };
 
   std::vector<redis_address> seeds;
   std::chrono::milliseconds timeout;
+  std::chrono::milliseconds replica_wait;  // WAIT's
   redis_node_check check;
   bool cluster = false;
   // Set by any failed call (a connection error, a node refused): the next call drops every
@@ -157,7 +107,10 @@ struct redis_router::impl {
   std::array<std::size_t, redis_slot_count> owner{};  // slot -> index into nodes, or no_node
 
   impl(std::vector<redis_address> s, std::chrono::milliseconds t, redis_node_check c)
-      : seeds(std::move(s)), timeout(t), check(std::move(c)) {}
+      : seeds(std::move(s)),
+        timeout(t),
+        replica_wait(replica_wait_timeout(t)),
+        check(std::move(c)) {}
 
   std::size_t node_index(const redis_address& address) {
     for (std::size_t i = 0; i < nodes.size(); ++i)
@@ -172,6 +125,7 @@ struct redis_router::impl {
     if (!n.client) {
       auto fresh = std::make_unique<redis_client>(n.address, timeout);
       judge(n.address, *fresh);
+      n.replicas = connected_replicas(*fresh->command({"ROLE"}));
       n.client = std::move(fresh);
     }
     return *n.client;
@@ -220,6 +174,7 @@ struct redis_router::impl {
         // The seed's connection did not pass client(): judged here when it serves keys. A refusal
         // is no reason to try another seed, so it leaves connect().
         if (is_master(0)) judge(candidate, *nodes[0].client);
+        nodes[0].replicas = connected_replicas(*nodes[0].client->command({"ROLE"}));
         stale = false;
         return;
       } catch (const store_unavailable& e) {
@@ -311,6 +266,7 @@ struct redis_router::impl {
             "redis: still redirected after " + std::to_string(max_redirections) +
             " tries: " + std::string(reply_string(*replies[todo.back().command])));
       std::vector<std::vector<const pending*>> by_node(nodes.size());
+      std::vector<bool> waits(nodes.size(), false);  // for its replicas, after what it wrote
       for (const pending& p : todo) by_node[p.node].push_back(&p);
       std::vector<pending> next;
       std::optional<std::size_t> moved_to;
@@ -322,7 +278,10 @@ struct redis_router::impl {
         for (const pending* p : by_node[n]) {
           if (p->asking) c.append({"ASKING"});
           c.append(views(commands[p->command].args));
+          waits[n] = waits[n] || (nodes[n].replicas > 0 &&
+                                  redis_command_writes(commands[p->command].args.front()));
         }
+        if (waits[n]) c.append(views(wait_command(nodes[n].replicas, replica_wait)));
         c.flush();
       }
       for (std::size_t n = 0; n < by_node.size(); ++n) {
@@ -345,6 +304,8 @@ struct redis_router::impl {
           replies[p->command] = std::move(reply);
           next.push_back({p->command, target, r->ask});
         }
+        if (waits[n])
+          require_acknowledged(nodes[n].address, *c.get_reply(), nodes[n].replicas, replica_wait);
       }
       // A MOVED usually means slots were resharded, rarely just one: reread the whole map from
       // the node that now owns the slot, whose view includes the move. A node that cannot say
@@ -392,11 +353,16 @@ std::vector<std::pair<std::uint16_t, redis_address>> redis_router::first_slot_of
 }
 
 void redis_router::check_masters() {
-  if (!impl_->check.judge) return;
   impl_->guarded([&] {
-    const auto replies = impl_->on_every_master(impl_->check.command);
-    for (std::size_t k = 0; k < replies.size(); ++k)
-      impl_->check.judge(impl_->nodes[impl_->masters[k]].address, *replies[k]);
+    if (impl_->check.judge) {
+      const auto replies = impl_->on_every_master(impl_->check.command);
+      for (std::size_t k = 0; k < replies.size(); ++k)
+        impl_->check.judge(impl_->nodes[impl_->masters[k]].address, *replies[k]);
+    }
+    // A replica added (or gone) since a master was connected to.
+    const auto roles = impl_->on_every_master({"ROLE"});
+    for (std::size_t k = 0; k < roles.size(); ++k)
+      impl_->nodes[impl_->masters[k]].replicas = connected_replicas(*roles[k]);
   });
 }
 

@@ -5,7 +5,7 @@
 // Debian 12 has no cluster client for C++ (hiredis 0.14 only), so this is ours and small:
 // CLUSTER SLOTS gives the slot map; a batch is one pipeline per node; a MOVED reply refreshes the
 // map and resends that command to its new owner, an ASK reply resends it once to the node named,
-// preceded by ASKING.
+// preceded by ASKING. Writes count as done once every replica of their master has them.
 
 #include <array>
 #include <chrono>
@@ -19,18 +19,9 @@
 #include <vector>
 
 #include "worker/store/redis/connection.hpp"
+#include "worker/store/redis/slots.hpp"
 
 namespace streamgate {
-
-inline constexpr std::uint16_t redis_slot_count = 16384;
-
-// The Cluster slot of a key: CRC16 (XMODEM) of the key, or of its hash tag {...} when it has a
-// non-empty one, modulo 16384 (the Redis Cluster specification).
-std::uint16_t redis_slot_of(std::string_view key);
-
-// A hash tag for every slot ("{<tag>}" keys land in that slot), the same on every worker, so
-// per-slot keys (the lease index) can be named.
-const std::array<std::string, redis_slot_count>& redis_slot_tags();
 
 // "redis://HOST:PORT[,HOST:PORT...]"; nullopt for anything else.
 std::optional<std::vector<redis_address>> parse_redis_urls(std::string_view url);
@@ -62,14 +53,16 @@ class redis_router final {
   bool cluster() const;
   // Runs the commands (pipelined, one round trip per node involved) and returns their replies
   // in the order given. An error reply of Redis (other than MOVED/ASK, which are followed up to a
-  // few times) is a reply. Throws store_unavailable when a node cannot be reached; the router
-  // then reconnects (and rereads the slot map) on the next call.
+  // few times) is a reply. A node's commands that write are followed by a WAIT for its replicas
+  // (replica_acks.hpp). Throws store_unavailable when a node cannot be reached or its replicas
+  // do not acknowledge in time; the router then reconnects (and rereads the slot map) on the
+  // next call.
   std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands);
   // The same command on every master, e.g. SCRIPT LOAD (replies in node order): all sent before
   // any reply is read, so one round trip.
   std::vector<redis_reply_ptr> run_on_every_node(const std::vector<std::string>& args);
   // The check's command on every master at once, each reply judged (a setting changed on a node
-  // since it was connected to).
+  // since it was connected to); and each master's replicas counted again.
   void check_masters();
   // The lowest slot each master of a Cluster owns, in the map's order, with its address (a key
   // tagged with that slot's tag lives on it); none on a single server.

@@ -6,8 +6,9 @@
 // server sends backs up into its own socket buffers (and then its queues) as toward a reader that
 // fell behind; what the client sends still goes through. Used between a worker and one api, on
 // its events (docs/design.md §9, an api that misses events) and on its requests (a reply held
-// up). The relay itself holds little: a read under way when the pause came (16 KiB at most),
-// and its socket toward the server asks for a small receive buffer.
+// up); and between a Redis master and its replica (replication held up). The relay itself holds
+// little: a read under way when the pause came (16 KiB at most), and its socket toward the
+// server asks for a small receive buffer. Destroyed, it drops what it holds.
 
 #include <memory>
 

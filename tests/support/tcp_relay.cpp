@@ -65,11 +65,11 @@ class link final : public std::enable_shared_from_this<link> {
       parked_ = true;
       return;
     }
-    server_.async_read_some(asio::buffer(down_), [self = shared_from_this()](auto ec,
-                                                                             std::size_t n) {
-      if (ec) return self->close();
-      self->forward_down(n);
-    });
+    server_.async_read_some(asio::buffer(down_),
+                            [self = shared_from_this()](auto ec, std::size_t n) {
+                              if (ec) return self->close();
+                              self->forward_down(n);
+                            });
   }
   // A read under way when the pause came holds its bytes too: a reply that arrives just then
   // must not slip through.
