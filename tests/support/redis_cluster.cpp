@@ -118,30 +118,73 @@ std::string text_of(const redisReply& r) { return std::string(r.str, r.len); }
 
 redis_cluster::redis_cluster(std::filesystem::path dir) : dir_(std::move(dir)) {
   std::filesystem::create_directories(dir_);
-  nodes_.resize(node_count);
-  std::vector<unsigned short> taken;
-  for (std::size_t i = 0; i < node_count; ++i) {
-    node_state& n = nodes_[i];
-    n.dir = dir_ / ("node-" + std::to_string(i));
-    // A free port can be taken before redis binds it: try a few, each time in a clean
-    // directory so no nodes.conf of a failed attempt is left behind.
-    for (int attempt = 1;; ++attempt) {
-      n.port = free_node_port(taken);
-      std::filesystem::remove_all(n.dir);
-      std::filesystem::create_directories(n.dir);
-      try {
-        start(n);
-        break;
-      } catch (const std::exception&) {
-        n.server.reset();
-        if (attempt == 3) throw;
-      }
-    }
-    taken.push_back(n.port);
-  }
+  for (std::size_t i = 0; i < node_count; ++i) add_node();
   create();
   wait_until_ok();
 }
+
+void redis_cluster::add_node() {
+  std::vector<unsigned short> taken;
+  for (const node_state& n : nodes_) taken.push_back(n.port);
+  node_state& n = nodes_.emplace_back();
+  n.dir = dir_ / ("node-" + std::to_string(nodes_.size() - 1));
+  // A free port can be taken before redis binds it: try a few, each time in a clean directory so
+  // no nodes.conf of a failed attempt is left behind.
+  for (int attempt = 1;; ++attempt) {
+    n.port = free_node_port(taken);
+    std::filesystem::remove_all(n.dir);
+    std::filesystem::create_directories(n.dir);
+    try {
+      start(n);
+      return;
+    } catch (const std::exception&) {
+      n.server.reset();
+      if (attempt == 3) throw;
+    }
+  }
+}
+
+std::size_t redis_cluster::add_replica(std::size_t master) {
+  add_node();
+  const std::size_t replica = nodes_.size() - 1;
+  const std::string master_id = text_of(*run(port(master), {"CLUSTER", "MYID"}));
+  command(replica, "CLUSTER MEET 127.0.0.1 " + std::to_string(port(master)));
+  // It can replicate a master only once it knows it.
+  const bool met = wait_until(
+      [&] {
+        const auto nodes = ask(port(replica), "CLUSTER NODES");
+        return nodes && nodes->find(master_id) != std::string::npos;
+      },
+      ok_timeout);
+  if (!met) throw std::runtime_error("a new cluster node never met its master:\n" + logs());
+  command(replica, "CLUSTER REPLICATE " + master_id);
+  const bool connected = wait_until(
+      [&] {
+        // A master's ROLE: ["master", offset, [[host, port, offset], ...]], online replicas only.
+        const auto role = run(port(master), {"ROLE"});
+        return role->elements == 3 && role->element[2]->elements == 1;
+      },
+      ok_timeout);
+  if (!connected) throw std::runtime_error("the replica never connected:\n" + logs());
+  wait_until_ok();
+  return replica;
+}
+
+void redis_cluster::take_over(std::size_t replica) {
+  disturbed_ = true;
+  command(replica, "CLUSTER FAILOVER TAKEOVER");
+  const bool master = wait_until(
+      [&] { return text_of(*run(port(replica), {"ROLE"})->element[0]) == "master"; }, ok_timeout);
+  if (!master) throw std::runtime_error("the replica never took over:\n" + logs());
+  wait_until_ok();
+}
+
+void redis_cluster::pause(std::size_t node) {
+  disturbed_ = true;
+  nodes_.at(node).server->pause();
+}
+
+void redis_cluster::resume(std::size_t node) { nodes_.at(node).server->resume(); }
 
 redis_cluster::~redis_cluster() = default;
 
@@ -206,6 +249,7 @@ void redis_cluster::wait_until_ok() {
   const bool ok = wait_until(
       [this] {
         for (const node_state& n : nodes_) {
+          if (!n.server || !n.server->running()) continue;
           const auto info = ask(n.port, "CLUSTER INFO");
           if (!info || info->find("cluster_state:ok") == std::string::npos) return false;
         }
@@ -246,7 +290,7 @@ void redis_cluster::move_slot(std::uint16_t slot, std::size_t to) {
 }
 
 void redis_cluster::empty() {
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+  for (std::size_t i = 0; i < node_count; ++i) {
     command(i, "FLUSHALL SYNC");
     command(i, "SCRIPT FLUSH SYNC");
   }

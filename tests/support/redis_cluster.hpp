@@ -1,9 +1,10 @@
 #pragma once
 
-// A real three-master Redis Cluster for one test (no replicas), on free loopback ports, each
-// node's data (AOF on, fsync always) and nodes.conf in a directory of the test's. One node can be
-// killed with SIGKILL and restarted on the same port with the same data, as a crash and an
-// operator's restart would. The destructor stops every node.
+// A real three-master Redis Cluster for one test, on free loopback ports, each node's data (AOF
+// on, fsync always) and nodes.conf in a directory of the test's. A test may give a master a
+// replica, and make it take over. One node can be killed with SIGKILL and restarted on the same
+// port with the same data, as a crash and an operator's restart would. The destructor stops
+// every node.
 //
 // Needs STREAMGATE_REDIS_SERVER_BIN (as redis_server does) as a string literal, e.g.
 // -DSTREAMGATE_REDIS_SERVER_BIN='"/usr/bin/redis-server"'; and links to hiredis, which assigns
@@ -31,6 +32,7 @@ class redis_cluster final {
   redis_cluster(const redis_cluster&) = delete;
   redis_cluster& operator=(const redis_cluster&) = delete;
 
+  // Nodes 0 to 2 are the masters made at creation; replicas added follow.
   unsigned short port(std::size_t node) const { return nodes_.at(node).port; }
   // Where the nodes keep their files; left in place when the cluster is destroyed.
   const std::filesystem::path& dir() const { return dir_; }
@@ -44,13 +46,24 @@ class redis_cluster final {
   // Whether a node was ever killed: what its restart left behind is not a new cluster's state.
   bool disturbed() const { return disturbed_; }
 
+  // Adds a node that replicates `master`, and returns its number once the master names it a
+  // connected replica and every node says cluster_state:ok.
+  std::size_t add_replica(std::size_t master);
+  // The replica takes its master's slots over at once, without its master's agreement (CLUSTER
+  // FAILOVER TAKEOVER), as an operator does for a master that is gone; returns once it serves as
+  // a master and every running node says cluster_state:ok.
+  void take_over(std::size_t replica);
+  // SIGSTOP / SIGCONT: a node that hangs with its connections open.
+  void pause(std::size_t node);
+  void resume(std::size_t node);
+
   // SIGKILL without warning; waits until the node is gone.
   void kill9(std::size_t node);
   // Starts a killed node again on its port with its data, and returns once every node says
   // cluster_state:ok again.
   void restart(std::size_t node);
   bool running(std::size_t node);
-  // Throws with every node's output when some node does not say cluster_state:ok in time.
+  // Throws with every node's output when some running node does not say cluster_state:ok in time.
   void wait_until_ok();
   // The node that serves `slot`, as node 0's map says.
   std::size_t owner_of(std::uint16_t slot) const;
@@ -68,6 +81,8 @@ class redis_cluster final {
   };
 
   void start(node_state& n);
+  // A new node in its own directory on a free port (a few tries), started.
+  void add_node();
   void create();
   // Sends `text` to the node; throws unless it answers OK.
   void command(std::size_t node, const std::string& text);
