@@ -138,10 +138,6 @@ bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
   const bool was_silent = now - w.last_heard >= liveness_window;
   std::size_t taken = 0;
   while (taken < max_receive_batch && receive_message(w.events, frames_)) {
-    if (was_silent) {
-      w.catching_up = true;
-      w.catching_up_since = now;
-    }
     w.last_heard = now;
     if (frames_.size() == 4 && frames_[0].size() == 0) {  // a heartbeat, naming the dataset
       ++taken;
@@ -167,6 +163,10 @@ bool zmq_bridge::receive_events(worker_sockets& w, clock::time_point now) {
     note_position(w, std::move(*position), false);
     for (std::size_t f = 1; f < frames_.size(); f += frames_per_entry, ++taken)
       take_event(&frames_[f]);
+  }
+  if (was_silent && w.last_heard == now) {  // heard again
+    w.catching_up = true;
+    w.catching_up_since = now;
   }
   note_caught_up(w);
   return taken >= max_receive_batch;

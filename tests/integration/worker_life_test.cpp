@@ -113,6 +113,19 @@ class played_worker final {
   unsigned short events_port_ = free_port();
 };
 
+// Until the api's /health answers `status`, the played worker taking its pings meanwhile as
+// take_ping does.
+bool health_becomes(played_worker& worker, unsigned short port, int status,
+                    const std::optional<std::string>& heard_life,
+                    const std::optional<std::string>& answering_life, std::uint64_t published = 0) {
+  return wait_until(
+      [&] {
+        worker.take_ping(heard_life, answering_life, published);
+        return health_status(port) == status;
+      },
+      20s);
+}
+
 }  // namespace
 
 TEST_CASE("an api hears a worker only from the life that answers its pings",
@@ -125,27 +138,12 @@ TEST_CASE("an api hears a worker only from the life that answers its pings",
                "--requests", played_worker::endpoint(worker.requests_port()), "--events",
                played_worker::endpoint(worker.events_port())},
               dir, dir / "api.log");
-  REQUIRE(wait_until(
-      [&] {
-        worker.take_ping("l_one", "l_one");
-        return health_status(port) == 200;
-      },
-      20s));
+  REQUIRE(health_becomes(worker, port, 200, "l_one", "l_one"));
 
   SECTION("the last messages of a life that no longer answers are not hearing the worker") {
-    CHECK(wait_until(
-        [&] {
-          worker.take_ping("l_one", "l_two");
-          return health_status(port) == 503;
-        },
-        20s));
+    CHECK(health_becomes(worker, port, 503, "l_one", "l_two"));
     // Once the life that answers is heard, the api serves again.
-    CHECK(wait_until(
-        [&] {
-          worker.take_ping("l_two", "l_two");
-          return health_status(port) == 200;
-        },
-        20s));
+    CHECK(health_becomes(worker, port, 200, "l_two", "l_two"));
   }
 
   SECTION("a new life heard before it answers a ping is heard") {
@@ -167,12 +165,7 @@ TEST_CASE("an api hears a worker only from the life that answers its pings",
   // for a moment on the first message it read, the ends still waiting behind it.
   SECTION("after a silence, the worker is heard once what it published by a later ping is") {
     // Its events held up (a link, or this api frozen) while it answers and publishes 9 messages.
-    REQUIRE(wait_until(
-        [&] {
-          worker.take_ping(std::nullopt, "l_one", 9);
-          return health_status(port) == 503;
-        },
-        20s));
+    REQUIRE(health_becomes(worker, port, 503, std::nullopt, "l_one", 9));
     // The first of what waited arrives, 4 messages behind: the api is still catching up.
     worker.publish_heartbeat("l_one", 5);
     for (int ping = 0; ping < 3; ++ping) {
@@ -180,11 +173,6 @@ TEST_CASE("an api hears a worker only from the life that answers its pings",
       CHECK(health_status(port) == 503);
     }
     // The rest arrives.
-    CHECK(wait_until(
-        [&] {
-          worker.take_ping("l_one", "l_one", 9);
-          return health_status(port) == 200;
-        },
-        20s));
+    CHECK(health_becomes(worker, port, 200, "l_one", "l_one", 9));
   }
 }
