@@ -1,7 +1,7 @@
 // Operators' mistakes at start-up (common/config, common/bounded_file): the real programs refuse a
 // --config that is a directory or a device, a --catalog that is one, a quoted number in a config
-// file, a --listen that is no address and an empty Redis without --seed, with a message naming
-// the value and exit status 2,
+// file, a --listen that is no address, an empty Redis without --seed and a worker started at the
+// same moment as one with other settings, with a message naming the value and exit status 2,
 // instead of aborting on an exception or reading without end; --listen localhost:PORT serves.
 
 #include <stdlib.h>  // mkdtemp
@@ -173,4 +173,41 @@ TEST_CASE("a worker seeds an empty Redis only when told --seed, so one that lost
   REQUIRE(wait_until([&] { return !flush.running(); }, 10s));
   REQUIRE(flush.exit_description() == "exited with 0");
   check_refused();
+}
+
+TEST_CASE(
+    "of two workers started at once on one Redis with other settings, one serves and the "
+    "other is refused before it serves",
+    "[integration][config]") {
+  const scratch_dir dir;
+  redis_server redis(dir.path() / "redis");
+  const auto start_worker = [&](const std::string& limit) {
+    const std::vector<std::string> args{
+        "--requests", "tcp://127.0.0.1:" + std::to_string(free_port()),
+        "--events",   "tcp://127.0.0.1:" + std::to_string(free_port()),
+        "--store",    redis.url(),
+        "--catalog",  STREAMGATE_CATALOG,
+        "--seed",     "--default-max-streams",
+        limit};
+    return std::make_unique<process>(worker_program(), args, dir.path(),
+                                     dir.path() / ("worker-" + limit + ".log"));
+  };
+  auto three = start_worker("3");
+  auto five = start_worker("5");
+  REQUIRE(wait_until([&] { return !three->running() || !five->running(); }, 20s));
+  const bool three_serves = three->running();
+  process& refused = three_serves ? *five : *three;
+  process& serving = three_serves ? *three : *five;
+  const std::string said = file_text(refused.log_file());
+  INFO("refused: " << said);
+  CHECK(refused.exit_description() == "exited with 2");
+  CHECK(said.find("give every worker the same ones") != std::string::npos);
+  CHECK(said.find("streamgate-worker started") == std::string::npos);
+  CHECK(wait_until(
+      [&] {
+        REQUIRE(serving.running());
+        return file_text(serving.log_file()).find("streamgate-worker started") != std::string::npos;
+      },
+      20s));
+  CHECK(serving.stop() == 0);
 }

@@ -1,15 +1,18 @@
 // The settings every worker of a shared store decides by (worker/server/dataset_settings.hpp,
-// docs/design.md §8): a worker with other settings than a live one's is refused, and a worker
-// whose dataset's settings another worker changed stops serving it.
+// docs/design.md §8): a worker with other settings than a live one's, or than one starting at the
+// same moment, is refused, and a worker whose dataset's settings another worker changed stops
+// serving it.
 
 #include "worker/server/dataset_settings.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "test_store.hpp"
+#include "wait.hpp"
 
 namespace streamgate {
 
@@ -17,9 +20,26 @@ namespace {
 
 const std::string three = "--default-max-streams 3 --policy deny";
 const std::string five = "--default-max-streams 5 --policy monitor";
-
 bool names(const std::vector<std::string>& lives, const std::string& life) {
   return std::find(lives.begin(), lives.end(), life) != lives.end();
+}
+
+// The lives marked alive now, read by a life of the test's own that marks nothing after.
+std::vector<std::string> lives_now(store& s) {
+  std::vector<std::string> lives = s.live_workers("l_probe", 1);
+  s.end_life("l_probe");
+  return lives;
+}
+
+// The message of the settings_disagree that `claim` throws; empty when it throws none.
+template <class Claim>
+std::string refusal(Claim&& claim) {
+  try {
+    claim();
+  } catch (const settings_disagree& e) {
+    return e.what();
+  }
+  return {};
 }
 
 }  // namespace
@@ -30,28 +50,47 @@ TEST_CASE("a shared store's workers decide by one set of settings", "[store][dat
   test_store ts(kind);
   auto a = ts.open();
   auto b = ts.open();
-  claim_settings(*a, "lifea", three);
-  CHECK(a->settings() == three);
 
   SECTION("a worker with others than a live worker's is refused, and never named alive") {
+    claim_settings(*a, "lifea", three);
+    CHECK(a->settings() == three);
     REQUIRE(names(a->live_workers("lifea", 60'000), "lifea"));
-    try {
-      claim_settings(*b, "lifeb", five);
-      FAIL("a worker with other settings was let in");
-    } catch (const settings_disagree& e) {
-      const std::string message = e.what();
-      CHECK_THAT(message, Catch::Contains("'" + three + "'"));
-      CHECK_THAT(message, Catch::Contains("'" + five + "'"));
-    }
+    const std::string message = refusal([&] { claim_settings(*b, "lifeb", five); });
+    CHECK_THAT(message, Catch::Contains("served by 1 worker"));
+    CHECK_THAT(message, Catch::Contains("'" + three + "'"));
+    CHECK_THAT(message, Catch::Contains("'" + five + "'"));
     CHECK(b->settings() == three);
-    CHECK_FALSE(names(a->live_workers("lifea", 60'000), "lifeb"));
+    CHECK_FALSE(names(lives_now(*a), "lifeb"));
     CHECK_NOTHROW(check_settings(*a, three));
     // The same settings are let in.
     CHECK_NOTHROW(claim_settings(*b, "lifeb", three));
   }
-  SECTION("they change when no worker lives, and a worker with the old ones stops serving") {
-    // a never marked its life: as if it had stopped, or started at the same time as b.
-    claim_settings(*b, "lifeb", five);
+  SECTION("of two workers starting at once with others, the first to claim is let in") {
+    // a has claimed and not marked its life yet (its loop does once its sockets are bound).
+    claim_settings(*a, "lifea", three);
+    CHECK_FALSE(names(lives_now(*b), "lifea"));
+    const std::string message = refusal([&] { claim_settings(*b, "lifeb", five); });
+    CHECK_THAT(message, Catch::Contains("at the same moment"));
+    CHECK_THAT(message, Catch::Contains("'" + three + "'"));
+    CHECK_THAT(message, Catch::Contains("'" + five + "'"));
+    CHECK(b->settings() == three);
+    CHECK_NOTHROW(check_settings(*a, three));
+    // The same settings are let in.
+    CHECK_NOTHROW(claim_settings(*b, "lifeb", three));
+  }
+  SECTION("another worker's announcement keeps out others before the store holds any settings") {
+    CHECK(a->announce_settings(three, 60'000) == three);
+    CHECK_THAT(refusal([&] { claim_settings(*b, "lifeb", five); }),
+               Catch::Contains("at the same moment"));
+    CHECK_FALSE(b->settings().has_value());
+  }
+  SECTION("they change once no worker lives or starts, and a worker with the old ones stops") {
+    claim_settings(*a, "lifea", three);
+    // a never marks its life, as if it had died or stopped: once its announcement lapses, b's
+    // claim is let in.
+    CHECK(
+        it::wait_until([&] { return refusal([&] { claim_settings(*b, "lifeb", five); }).empty(); },
+                       std::chrono::seconds(20)));
     CHECK(b->settings() == five);
     CHECK_NOTHROW(check_settings(*b, five));
     CHECK_THROWS_AS(check_settings(*a, three), store_lost);

@@ -28,8 +28,7 @@ std::string settings_text(const worker_config& config) {
 void claim_settings(store& s, const std::string& life, const std::string& mine) {
   if (s.exclusive()) return;
   const std::optional<std::string> held = s.settings();
-  if (held == mine) return;
-  if (held) {
+  if (held && held != mine) {
     // This life is marked for a millisecond and unmarked at once: the other lives are the
     // question, and a worker refused must not be named alive to the apis.
     std::vector<std::string> lives = s.live_workers(life, probe_mark_ms);
@@ -42,7 +41,17 @@ void claim_settings(store& s, const std::string& life, const std::string& mine) 
                               "': give every worker the same ones (to change them, stop every "
                               "worker, then start them with the new ones)");
   }
-  s.set_settings(mine);
+  // Two workers that start at once with other settings would each find no worker alive, both
+  // claim, and both decide by their own until the next check: a user given 5 streams by one
+  // keeps them under the other's 3. So a claim is announced first, and only the first
+  // announcement is let in, until the worker's life is marked (docs/design.md §8, "Settings").
+  const std::string announced = s.announce_settings(mine, settings_announcement_ms);
+  if (announced != mine)
+    throw settings_disagree("a worker starting for the dataset '" + s.dataset_id() +
+                            "' at the same moment claims the settings '" + announced +
+                            "', and this one was given '" + mine +
+                            "': give every worker the same ones");
+  if (held != mine) s.set_settings(mine);
 }
 
 void check_settings(store& s, const std::string& mine) {

@@ -8,6 +8,7 @@
 // the store keeps the dataset's settings, and a worker with others does not serve it. An
 // exclusive store (SQLite) has one worker, whose flags are its settings.
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -29,7 +30,11 @@ std::string settings_text(const worker_config& config);
 // At start, before this worker serves (`life`: a life no worker has): the dataset's settings become
 // `mine` when it has none (a new dataset, or one of a version that kept none) or when no worker
 // lives (so they change when every worker is stopped and started with new ones). Throws
-// settings_disagree when a live worker decides by others; store_unavailable passes through.
+// settings_disagree when a live worker decides by others, or a worker starting at the same moment
+// claims others; store_unavailable passes through. The claim is announced for
+// settings_announcement_ms: the worker must mark its life alive by then (worker_loop does as soon
+// as its sockets are bound), and its mark then refuses the workers with others in its place.
+inline constexpr std::int64_t settings_announcement_ms = 1'500;
 void claim_settings(store& s, const std::string& life, const std::string& mine);
 
 // Then at every dataset check: throws store_lost when the dataset's settings are no longer

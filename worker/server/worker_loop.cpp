@@ -91,7 +91,11 @@ worker_loop::worker_loop(zmq::context_t& context, const worker_endpoint& bind, i
       requests_(make_socket(context, zmq::socket_type::router, bind.requests, curve_secret_key,
                             high_water_mark)),
       events_(make_socket(context, zmq::socket_type::pub, bind.events, curve_secret_key,
-                          events_high_water_mark)) {}
+                          events_high_water_mark)) {
+  // Alive as soon as it can serve: its claim's announcement kept a worker with other settings out
+  // until now, this mark does from now on (worker/server/dataset_settings.hpp).
+  mark_life();
+}
 
 void worker_loop::run(const std::atomic<bool>& stop_requested) {
   using clock = std::chrono::steady_clock;

@@ -142,6 +142,10 @@ class store {
   // none until a worker set them. An exclusive store keeps none: its worker's flags are they.
   virtual std::optional<std::string> settings() = 0;
   virtual void set_settings(const std::string& text) = 0;
+  // Announces the settings `text` of a worker about to claim them, for `for_ms`, unless another
+  // worker's announcement holds: answers the settings announced then (`text` when this one
+  // holds). Atomic, so of two workers starting at once only one sees its own.
+  virtual std::string announce_settings(const std::string& text, std::int64_t for_ms) = 0;
 };
 
 }  // namespace streamgate

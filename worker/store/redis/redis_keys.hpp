@@ -23,6 +23,7 @@ inline constexpr std::string_view workers_key = "sg:workers";
 // sg:seeded or its slots' markers.
 inline constexpr std::string_view slot_markers_key = "{sg:seeded}:slot-markers";
 inline constexpr std::string_view settings_key = "sg:settings";
+inline constexpr std::string_view settings_announcement_key = "sg:settings-announced";
 // On a single server: present once the per-slot lease indexes and live-stream counts of an older
 // store were merged into slot 0's (redis_store::merge_slot_keys).
 inline constexpr std::string_view one_shard_key = "sg:one-shard";

@@ -29,6 +29,7 @@
 //                        ms) it is marked alive (live_workers)
 //   sg:dataset           the dataset's random id (set once, NX, by the first worker to open)
 //   sg:settings          the settings its workers decide by (worker/server/dataset_settings.hpp)
+//   sg:settings-announced  the settings of a worker claiming them now, for a moment
 //   sg:seeded            the marker seed() writes last; its value is the dataset id
 //
 // Not thread-safe: one worker thread owns it (the due_users cursor is per object).
@@ -104,6 +105,8 @@ class redis_store final : public store {
   void end_life(const std::string& life) override;
   std::optional<std::string> settings() override;
   void set_settings(const std::string& text) override;
+  // SET sg:settings-announced NX PX GET: the key holds the first announcement until it lapses.
+  std::string announce_settings(const std::string& text, std::int64_t for_ms) override;
 
  private:
   redis_store(std::vector<redis_address> seeds, redis_store_options options);

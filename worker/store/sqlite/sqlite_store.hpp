@@ -88,6 +88,7 @@ class sqlite_store final : public store {
   // Its one worker's flags are its settings (worker/server/dataset_settings.hpp).
   std::optional<std::string> settings() override { return std::nullopt; }
   void set_settings(const std::string&) override {}
+  std::string announce_settings(const std::string& text, std::int64_t) override { return text; }
   // Waits until the tables hold every commit (a tool or a test about to read the file).
   void settle();
 
