@@ -106,6 +106,8 @@ int main(int argc, char* argv[]) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  std::atomic<bool> stop_requested{false};
+  const std::jthread signal_waiter = stop_on_signal(signals, stop_requested);
   try {
     const std::unique_ptr<store> s = open_store(config);
     const core::rules rules = rules_from(config);
@@ -117,11 +119,16 @@ int main(int argc, char* argv[]) {
             config.store, config.catalog);
         return exit_usage;
       }
-      if (auto seeded = seed_catalog(*s, config.catalog, rules); !seeded) {
+      const auto seeded = seed_unless_another_does(*s, config.catalog, rules, stop_requested);
+      if (!seeded) {
         spdlog::error("{}", seeded.error().message);
         return exit_usage;
       }
-      spdlog::info("empty store: loaded the catalog '{}'", config.catalog);
+      if (stop_requested) return 0;
+      if (*seeded)
+        spdlog::info("empty store: loaded the catalog '{}'", config.catalog);
+      else
+        spdlog::info("another worker seeded the store meanwhile: serving the catalog it loaded");
     }
     // Before the sockets are bound: a worker refused never serves (a life of its own for the
     // question, ended at once).
@@ -148,8 +155,6 @@ int main(int argc, char* argv[]) {
     worker_loop loop(context, config.bind, config.max_batch, d, *s,
                      std::chrono::hours(24) * config.audit_retention_days,
                      config.link_keys.secret_key, settings);
-    std::atomic<bool> stop_requested{false};
-    const std::jthread signal_waiter = stop_on_signal(signals, stop_requested);
     spdlog::info("{} started: requests {}, events {}, store {} (dataset {})", program,
                  config.bind.requests, config.bind.events, config.store, s->dataset_id());
     loop.run(stop_requested);

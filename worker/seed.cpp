@@ -1,6 +1,8 @@
 #include "worker/seed.hpp"
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "common/bounded_file.hpp"
@@ -41,6 +43,18 @@ result<void> seed_catalog(store& s, const std::filesystem::path& catalog_path,
   }
   s.seed(catalog, users);
   return {};
+}
+
+result<bool> seed_unless_another_does(store& s, const std::filesystem::path& catalog_path,
+                                      const core::rules& rules, const std::atomic<bool>& stop) {
+  while (!s.seeded() && !stop) {
+    if (s.take_seeding(seeding_turn_ms)) {
+      if (auto seeded = seed_catalog(s, catalog_path, rules); !seeded) return seeded.error();
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 }  // namespace streamgate

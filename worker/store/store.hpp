@@ -102,6 +102,11 @@ class store {
   // its data) throws store_lost here (docs/design.md §8).
   virtual bool seeded() = 0;
   virtual void seed(const dataset_catalog& catalog, const std::vector<core::user_state>& users) = 0;
+  // Whether this worker may seed now: of a shared store's workers, one at a time, for `for_ms`.
+  // Two seeding at once with different catalogs would each read back the plans at another moment
+  // of the other's writes, and decide by other limits (worker/seed.hpp). An exclusive store's
+  // only worker always may.
+  virtual bool take_seeding(std::int64_t for_ms) = 0;
   virtual dataset_catalog load_catalog() = 0;
   // The store's clock, the states of these users and the owners of these request ids (as
   // request_owner() answers), in one round trip.

@@ -17,6 +17,7 @@ inline constexpr std::string_view videos_key = "sg:videos";
 inline constexpr std::string_view plans_key = "sg:plans";
 inline constexpr std::string_view dataset_key = "sg:dataset";
 inline constexpr std::string_view seeded_key = "sg:seeded";
+inline constexpr std::string_view seeding_key = "sg:seeding";
 inline constexpr std::string_view workers_key = "sg:workers";
 // Beside sg:seeded (its hash tag is that key's name, so one slot holds both): present once every
 // slot holds its marker (slot_marker_key); a master that loses its data loses the flag with

@@ -203,6 +203,13 @@ void redis_store::set_settings(const std::string& text) {
   redis_detail::require_no_error(*run({{key, {"SET", key, text}}})[0], "SET of " + key);
 }
 
+bool redis_store::take_seeding(std::int64_t for_ms) {
+  const std::string key(redis_detail::seeding_key);
+  const auto replies = run({{key, {"SET", key, dataset_id_, "NX", "PX", std::to_string(for_ms)}}});
+  redis_detail::require_no_error(*replies[0], "SET NX of " + key);
+  return !reply_is_nil(*replies[0]);
+}
+
 std::string redis_store::announce_settings(const std::string& text, std::int64_t for_ms) {
   const std::string key(redis_detail::settings_announcement_key);
   // One command, so no other announcement can come between the look and the write. GET answers

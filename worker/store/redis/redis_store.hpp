@@ -31,6 +31,7 @@
 //   sg:settings          the settings its workers decide by (worker/server/dataset_settings.hpp)
 //   sg:settings-announced  the settings of a worker claiming them now, for a moment
 //   sg:seeded            the marker seed() writes last; its value is the dataset id
+//   sg:seeding           the dataset id while a worker seeds (take_seeding)
 //
 // Not thread-safe: one worker thread owns it (the due_users cursor is per object).
 //
@@ -107,6 +108,8 @@ class redis_store final : public store {
   void set_settings(const std::string& text) override;
   // SET sg:settings-announced NX PX GET: the key holds the first announcement until it lapses.
   std::string announce_settings(const std::string& text, std::int64_t for_ms) override;
+  // SET sg:seeding NX PX: the first to ask seeds until it lapses.
+  bool take_seeding(std::int64_t for_ms) override;
 
  private:
   redis_store(std::vector<redis_address> seeds, redis_store_options options);

@@ -89,6 +89,7 @@ class sqlite_store final : public store {
   std::optional<std::string> settings() override { return std::nullopt; }
   void set_settings(const std::string&) override {}
   std::string announce_settings(const std::string& text, std::int64_t) override { return text; }
+  bool take_seeding(std::int64_t) override { return true; }
   // Waits until the tables hold every commit (a tool or a test about to read the file).
   void settle();
 
