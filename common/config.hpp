@@ -42,6 +42,11 @@ struct log_config {
 // The largest catalog a worker reads (--catalog).
 inline constexpr std::size_t max_catalog_bytes = 64 * 1024 * 1024;
 
+// The longest an api resends a request, under the same requestId, until a worker decides it
+// (--verdict-timeout-ms, --accepted-start-ms): a worker remembers a requestId's verdict at least
+// this long (--request-memory-seconds), so no resend is ever decided a second time.
+inline constexpr int longest_resend_ms = 600'000;
+
 struct worker_config {
   worker_endpoint bind;
   std::string store = "sqlite:var/streamgate.db";

@@ -148,13 +148,13 @@ option_table<api_config> api_table() {
                            "directory of the /docs renderer's files (docs/build.sh)",
                            &api_config::docs_root, is_non_empty, "a non-empty path"));
   rows.push_back(make.integer("verdict-timeout-ms", "MS",
-                              "wait this long for a verdict before retrying", 1, 600000,
+                              "wait this long for a verdict before retrying", 1, longest_resend_ms,
                               &api_config::verdict_timeout_ms));
   rows.push_back(make.integer(
       "accepted-start-ms", "MS",
       "keep resending a start answered 202 (or sent over a WebSocket) this long, through a "
       "worker restart, before its sockets hear it was given up",
-      1, 600000, &api_config::accepted_start_ms));
+      1, longest_resend_ms, &api_config::accepted_start_ms));
   rows.push_back(make.integer("io-threads", "N", "threads running the HTTP server", 1, 64,
                               &api_config::io_threads));
   option<api_config> max_connections = make.integer(

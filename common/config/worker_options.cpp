@@ -106,7 +106,7 @@ option_table<worker_config> worker_table() {
   rows.push_back(
       make.integer("request-memory-seconds", "N",
                    "how long a requestId's verdict is replayed (among a user's newest 256 starts)",
-                   1, 604800, &worker_config::request_memory_seconds));
+                   longest_resend_ms / 1000, 604800, &worker_config::request_memory_seconds));
   rows.push_back(make.integer("audit-retention-days", "N",
                               "SQLite: audit lines older than this are pruned in the background", 1,
                               3650, &worker_config::audit_retention_days));
