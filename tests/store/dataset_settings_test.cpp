@@ -20,6 +20,7 @@ namespace {
 
 const std::string three = "--default-max-streams 3 --policy deny";
 const std::string five = "--default-max-streams 5 --policy monitor";
+
 bool names(const std::vector<std::string>& lives, const std::string& life) {
   return std::find(lives.begin(), lives.end(), life) != lives.end();
 }
@@ -29,17 +30,6 @@ std::vector<std::string> lives_now(store& s) {
   std::vector<std::string> lives = s.live_workers("l_probe", 1);
   s.end_life("l_probe");
   return lives;
-}
-
-// The message of the settings_disagree that `claim` throws; empty when it throws none.
-template <class Claim>
-std::string refusal(Claim&& claim) {
-  try {
-    claim();
-  } catch (const settings_disagree& e) {
-    return e.what();
-  }
-  return {};
 }
 
 }  // namespace
@@ -55,7 +45,8 @@ TEST_CASE("a shared store's workers decide by one set of settings", "[store][dat
     claim_settings(*a, "lifea", three);
     CHECK(a->settings() == three);
     REQUIRE(names(a->live_workers("lifea", 60'000), "lifea"));
-    const std::string message = refusal([&] { claim_settings(*b, "lifeb", five); });
+    const std::string message =
+        message_thrown<settings_disagree>([&] { claim_settings(*b, "lifeb", five); });
     CHECK_THAT(message, Catch::Contains("served by 1 worker"));
     CHECK_THAT(message, Catch::Contains("'" + three + "'"));
     CHECK_THAT(message, Catch::Contains("'" + five + "'"));
@@ -69,7 +60,8 @@ TEST_CASE("a shared store's workers decide by one set of settings", "[store][dat
     // a has claimed and not marked its life yet (its loop does once its sockets are bound).
     claim_settings(*a, "lifea", three);
     CHECK_FALSE(names(lives_now(*b), "lifea"));
-    const std::string message = refusal([&] { claim_settings(*b, "lifeb", five); });
+    const std::string message =
+        message_thrown<settings_disagree>([&] { claim_settings(*b, "lifeb", five); });
     CHECK_THAT(message, Catch::Contains("at the same moment"));
     CHECK_THAT(message, Catch::Contains("'" + three + "'"));
     CHECK_THAT(message, Catch::Contains("'" + five + "'"));
@@ -80,7 +72,7 @@ TEST_CASE("a shared store's workers decide by one set of settings", "[store][dat
   }
   SECTION("another worker's announcement keeps out others before the store holds any settings") {
     CHECK(a->announce_settings(three, 60'000) == three);
-    CHECK_THAT(refusal([&] { claim_settings(*b, "lifeb", five); }),
+    CHECK_THAT(message_thrown<settings_disagree>([&] { claim_settings(*b, "lifeb", five); }),
                Catch::Contains("at the same moment"));
     CHECK_FALSE(b->settings().has_value());
   }
@@ -88,9 +80,12 @@ TEST_CASE("a shared store's workers decide by one set of settings", "[store][dat
     claim_settings(*a, "lifea", three);
     // a never marks its life, as if it had died or stopped: once its announcement lapses, b's
     // claim is let in.
-    CHECK(
-        it::wait_until([&] { return refusal([&] { claim_settings(*b, "lifeb", five); }).empty(); },
-                       std::chrono::seconds(20)));
+    CHECK(it::wait_until(
+        [&] {
+          return message_thrown<settings_disagree>([&] { claim_settings(*b, "lifeb", five); })
+              .empty();
+        },
+        std::chrono::seconds(20)));
     CHECK(b->settings() == five);
     CHECK_NOTHROW(check_settings(*b, five));
     CHECK_THROWS_AS(check_settings(*a, three), store_lost);

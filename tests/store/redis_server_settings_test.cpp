@@ -33,17 +33,6 @@ void config_set(redis_client& c, const std::string& name, const std::string& val
   REQUIRE(reply_string(*c.command({"CONFIG", "SET", name, value})) == "OK");
 }
 
-// The message of the store_lost `call` threw; empty when it threw nothing.
-template <class Call>
-std::string refusal_of(Call&& call) {
-  try {
-    call();
-  } catch (const store_lost& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // What spdlog's default logger (the one logging facade, common/log.hpp) writes while it lives.
 class captured_log final {
  public:
@@ -84,7 +73,7 @@ TEST_CASE("a redis store refuses to open on a server that may lose what it ackno
   single_redis redis;
   config_set(*redis.client(), setting, value);
 
-  const std::string refusal = refusal_of([&] { open_store(redis.seeds()); });
+  const std::string refusal = message_thrown<store_lost>([&] { open_store(redis.seeds()); });
   CHECK_THAT(refusal, Contains("127.0.0.1:" + std::to_string(redis.server().port())) &&
                           Contains(setting + " is '" + value + "', needs '" + needed + "'"));
 }
@@ -126,10 +115,10 @@ TEST_CASE("a redis server set to lose what it acknowledges is refused when the s
 
   // The first call finds its connection broken, the next connects again and asks first.
   const std::string refusal =
-      refusal_of([&] { after_reconnect([&] { return s->load({"alice"}); }); });
+      message_thrown<store_lost>([&] { after_reconnect([&] { return s->load({"alice"}); }); });
   CHECK_THAT(refusal, Contains("appendonly is 'no', needs 'yes'"));
   // Refused for as long as the server is so: every call connects and asks again.
-  CHECK_THAT(refusal_of([&] { s->load({"alice"}); }), Contains("appendonly"));
+  CHECK_THAT(message_thrown<store_lost>([&] { s->load({"alice"}); }), Contains("appendonly"));
   config_set(*redis.client(), "appendonly", "yes");
   CHECK(load_one(*s, "alice").u.id == "alice");
 }
@@ -161,7 +150,7 @@ TEST_CASE("a redis setting changed while a worker serves stops it at its next da
   const bool noticed = it::wait_until(stopped, std::chrono::seconds(10));
   stop = true;  // so that a loop that did not notice ends, and the test with it
   CHECK(noticed);
-  CHECK_THAT(refusal_of([&] { served.get(); }),
+  CHECK_THAT(message_thrown<store_lost>([&] { served.get(); }),
              Contains("maxmemory-policy is 'allkeys-lru', needs 'noeviction'"));
 }
 
@@ -175,9 +164,9 @@ TEST_CASE("a redis cluster with one master of three set to lose what it acknowle
   config_set(*redis.client(2), "appendfsync", "everysec");
   const std::string node = "127.0.0.1:" + std::to_string(redis.cluster().port(2));
 
-  CHECK_THAT(refusal_of([&] { serving->seeded(); }),
+  CHECK_THAT(message_thrown<store_lost>([&] { serving->seeded(); }),
              Contains(node) && Contains("appendfsync is 'everysec', needs 'always'"));
-  CHECK_THAT(refusal_of([&] { open_store(redis.seeds()); }),
+  CHECK_THAT(message_thrown<store_lost>([&] { open_store(redis.seeds()); }),
              Contains(node) && Contains("appendfsync"));
 }
 

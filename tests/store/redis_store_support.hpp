@@ -67,19 +67,6 @@ inline std::unique_ptr<redis_store> open_store(const std::vector<redis_address>&
   return redis_store::open(seeds, options);
 }
 
-// Opened where a master has replicas: opening writes (the dataset id), and on a busy machine a
-// replica's acknowledgement may come after the store's short wait for it; then it opens again.
-inline std::unique_ptr<redis_store> open_store_replicated(const std::vector<redis_address>& seeds,
-                                                          redis_store_options options) {
-  for (int attempt = 1;; ++attempt) {
-    try {
-      return redis_store::open(seeds, options);
-    } catch (const store_unavailable&) {
-      if (attempt == 5) throw;
-    }
-  }
-}
-
 inline stream stream_of(const std::string& user_id, const std::string& stream_id,
                         std::int64_t expires_at_ms) {
   return {stream_id, user_id, "v1", "device-1", expires_at_ms - 90'000, expires_at_ms};

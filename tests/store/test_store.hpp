@@ -81,8 +81,10 @@ inline core::user_state plain_user(const std::string& id) {
   return s;
 }
 
-// Calls to a Redis store right after its server restarted: the first may find the old connection
-// broken (store_unavailable), and the store reconnects on the next.
+// Calls to a Redis store that may fail a few times (store_unavailable): right after its server
+// restarted, the first finds the old connection broken and the store reconnects on the next; where
+// a master has replicas, a busy machine may bring a replica's acknowledgement of a write after the
+// store's short wait for it.
 template <class Call>
 auto after_reconnect(Call call) {
   for (int attempt = 1;; ++attempt) {
@@ -92,6 +94,17 @@ auto after_reconnect(Call call) {
       if (attempt == 5) throw;
     }
   }
+}
+
+// The message of the `Exception` that `call` throws; empty when it throws none.
+template <class Exception, class Call>
+std::string message_thrown(Call&& call) {
+  try {
+    call();
+  } catch (const Exception& e) {
+    return e.what();
+  }
+  return {};
 }
 
 // One commit, its answer.

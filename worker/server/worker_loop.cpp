@@ -103,7 +103,7 @@ void worker_loop::run(const std::atomic<bool>& stop_requested) {
   auto next_expiry = clock::now();
   auto next_dataset_check = clock::now() + dataset_check_interval;
   auto next_prune = clock::now() + prune_interval;
-  auto next_life_mark = clock::now();
+  auto next_life_mark = clock::now() + life_mark_interval;  // the constructor marked it
   while (!stop_requested.load()) {
     if (clock::now() >= next_life_mark) {
       next_life_mark = clock::now() + life_mark_interval;
