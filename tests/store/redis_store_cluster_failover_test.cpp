@@ -23,19 +23,6 @@ namespace {
 constexpr std::size_t master = 1;  // the one given a replica
 constexpr std::size_t other = 2;
 
-std::uint16_t slot_of_user(const std::string& id) {
-  return redis_slot_of(redis_detail::user_key(id));
-}
-
-// The first of user0, user1, ... whose key lives on `node`.
-std::string user_on(it::redis_cluster& cluster, std::size_t node) {
-  for (int i = 0; i < 1000; ++i) {
-    std::string id = "user" + std::to_string(i);
-    if (cluster.owner_of(slot_of_user(id)) == node) return id;
-  }
-  throw std::runtime_error("no user among 1000 lives on node " + std::to_string(node));
-}
-
 }  // namespace
 
 TEST_CASE("a cluster master's replica that takes over holds every commit the store acknowledged",
@@ -95,9 +82,12 @@ TEST_CASE("a cluster master's replica that takes over holds every commit the sto
   redis.cluster().take_over(replica);
   // The other masters hear of it by gossip: at once, or at their next ping of it, which on a
   // starved machine (a stress run of this test beside busy loops once took over 20 s) comes late.
-  REQUIRE(
-      it::wait_until([&] { return redis.cluster().owner_of(slot_of_user(on_master)) == replica; },
-                     std::chrono::seconds(60)));
+  REQUIRE(it::wait_until(
+      [&] {
+        return redis.cluster().owner_of(redis_slot_of(redis_detail::user_key(on_master))) ==
+               replica;
+      },
+      std::chrono::seconds(60)));
   for (const auto& [user, name] : acknowledged) {
     CAPTURE(user);
     CHECK(it::wait_until(

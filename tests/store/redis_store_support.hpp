@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "tests/unit/starts_named.hpp"
 #include "tests/unit/temp_dir.hpp"
 #include "worker/store/redis/connection.hpp"
+#include "worker/store/redis/redis_keys.hpp"
 #include "worker/store/redis/redis_store.hpp"
 
 namespace streamgate::redis_test {
@@ -109,6 +111,29 @@ inline std::set<std::string> due_in_full_pass(
   for (std::size_t k = 0; k < redis_slot_count / slots_per_scan; ++k)
     for (std::string& u : s.due_users(now_ms, max)) due.insert(std::move(u));
   return due;
+}
+
+// The first of `prefix`0, `prefix`1, ... whose key (as `key_of` names it) lives on `node`.
+template <class KeyOf>
+std::string id_on(it::redis_cluster& cluster, std::size_t node, const std::string& prefix,
+                  KeyOf key_of) {
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = prefix + std::to_string(i);
+    if (cluster.owner_of(redis_slot_of(key_of(id))) == node) return id;
+  }
+  throw std::runtime_error("no id among 1000 lives on node " + std::to_string(node));
+}
+
+// A user whose keys live on `node`.
+inline std::string user_on(it::redis_cluster& cluster, std::size_t node) {
+  return id_on(cluster, node, "user", redis_detail::user_key);
+}
+
+// A request id whose owner index lives on `node`.
+inline std::string request_on(it::redis_cluster& cluster, std::size_t node) {
+  return id_on(cluster, node, "r_", [](const std::string& id) {
+    return redis_detail::request_index_key(redis_detail::request_shard_of(id), 0);
+  });
 }
 
 inline dataset_catalog demo_catalog() {

@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 #include <utility>
+#include <variant>
 
 #include "common/clock.hpp"
 #include "worker/server/decider_batch.hpp"
@@ -29,6 +30,9 @@ namespace {
 constexpr auto conflict_budget = std::chrono::seconds(2);
 constexpr auto first_conflict_pause = std::chrono::microseconds(200);
 constexpr auto longest_conflict_pause = std::chrono::milliseconds(20);
+
+constexpr char store_node_unreachable[] =
+    "a store server this request needs cannot be reached; retry";
 
 }  // namespace
 
@@ -109,13 +113,16 @@ std::optional<std::uint64_t> decider::active_streams() {
   return total;
 }
 
-void decider::load(const std::vector<std::string>& user_ids, bool fresh,
-                   const std::vector<std::string>& request_ids) {
+std::size_t decider::load(const std::vector<std::string>& user_ids, bool fresh,
+                          const std::vector<std::string>& request_ids) {
   std::vector<std::string> wanted;
   for (const std::string& id : user_ids)
     if (fresh || !cache_.contains(id)) wanted.push_back(id);
   loaded_users loaded = store_.load(wanted, request_ids);
   now_ms_ = loaded.now_ms;
+  for (const std::size_t i : loaded.unreachable_users) unreachable_users_.insert(wanted[i]);
+  for (const std::size_t i : loaded.unreachable_requests)
+    unreachable_requests_.insert(request_ids[i]);
   for (std::size_t i = 0; i < request_ids.size() && i < loaded.owners.size(); ++i)
     if (loaded.owners[i]) request_owners_.insert_or_assign(request_ids[i], *loaded.owners[i]);
   for (std::size_t i = 0; i < wanted.size(); ++i) {
@@ -124,6 +131,7 @@ void decider::load(const std::vector<std::string>& user_ids, bool fresh,
     else
       cache_.erase(wanted[i]);
   }
+  return loaded.unreachable_users.size();
 }
 
 // A request still undecided when its api gave up on it (this worker hung, or its user's commits
@@ -148,6 +156,23 @@ void decider::refuse_late(batch& b, std::vector<std::size_t>& pending,
   });
 }
 
+void decider::refuse_unreachable(batch& b, std::vector<std::size_t>& pending,
+                                 std::vector<reply>& replies) const {
+  if (unreachable_users_.empty() && unreachable_requests_.empty()) return;
+  std::erase_if(pending, [&](std::size_t g) {
+    user_group& group = b.groups[g];
+    const bool user_unreachable = unreachable_users_.contains(group.user_id);
+    std::erase_if(group.requests, [&](std::size_t i) {
+      const auto* start = std::get_if<start_request>(&b.requests[i]);
+      if (!user_unreachable && !(start && unreachable_requests_.contains(start->request_id)))
+        return false;
+      replies[i] = failure(error{error_code::unavailable, store_node_unreachable});
+      return true;
+    });
+    return group.requests.empty() && (!group.expire || user_unreachable);
+  });
+}
+
 void decider::decide(const std::vector<request_body>& requests,
                      std::span<const std::int64_t> deadlines,
                      const std::vector<std::string>& due_users, std::vector<reply>& replies,
@@ -155,6 +180,8 @@ void decider::decide(const std::vector<request_body>& requests,
   assert(deadlines.empty() || deadlines.size() == requests.size());
   replies.assign(requests.size(), reply{});
   ++batches_;
+  unreachable_users_.clear();
+  unreachable_requests_.clear();
   batch b = group_batch(requests, due_users);
   std::vector<user_group>& groups = b.groups;  // refuse_late trims them
   load_batch(b);
@@ -178,11 +205,13 @@ void decider::decide(const std::vector<request_body>& requests,
       load(reload, true);
     }
     refuse_late(b, pending, deadlines, replies);
+    refuse_unreachable(b, pending, replies);
     std::vector<attempt> attempts(pending.size());
     std::vector<user_commit> commits;
     commits.reserve(pending.size());
     std::vector<std::size_t> committing;  // index in attempts of each commit
     std::vector<bool> refused(pending.size(), false);
+    std::vector<bool> unreached(pending.size(), false);  // its commit's server, that is
     for (std::size_t p = 0; p < pending.size(); ++p) {
       if (decide_group(b, groups[pending[p]], attempts[p], commits))
         committing.push_back(p);
@@ -192,6 +221,10 @@ void decider::decide(const std::vector<request_body>& requests,
 
     const std::vector<commit_status> statuses = store_.commit(commits);
     for (std::size_t c = 0; c < commits.size(); ++c) {
+      if (statuses[c] == commit_status::unreachable) {
+        unreached[committing[c]] = true;
+        continue;
+      }
       if (statuses[c] == commit_status::conflict) {
         refused[committing[c]] = true;
         conflicted = true;
@@ -205,6 +238,13 @@ void decider::decide(const std::vector<request_body>& requests,
 
     std::vector<std::size_t> still_pending;
     for (std::size_t p = 0; p < pending.size(); ++p) {
+      // Applied or not, unknown: told 503 like a store that cannot be reached, and its state
+      // (out of the cache) read again when next needed.
+      if (unreached[p]) {
+        for (std::size_t i : groups[pending[p]].requests)
+          replies[i] = failure(error{error_code::unavailable, store_node_unreachable});
+        continue;
+      }
       if (refused[p]) {
         still_pending.push_back(pending[p]);
         continue;

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -98,8 +99,10 @@ class decider final {
   struct cached_user;
 
   // decider.cpp: the cache and the conflict rounds of decide().
-  void load(const std::vector<std::string>& user_ids, bool fresh,
-            const std::vector<std::string>& request_ids = {});
+  // Returns how many of the users could not be reached (loaded_users::unreachable_users): they
+  // leave the cache, and they and the request ids not reached are noted for refuse_unreachable.
+  std::size_t load(const std::vector<std::string>& user_ids, bool fresh,
+                   const std::vector<std::string>& request_ids = {});
   // A state as loaded (its next lease expiry found here), or as a try left it (found already).
   cached_user& cache(core::user_state state);
   cached_user& cache(core::user_state state, std::optional<std::int64_t> next_expiry);
@@ -115,6 +118,10 @@ class decider final {
   // with nothing to decide.
   void refuse_late(batch& b, std::vector<std::size_t>& pending,
                    std::span<const std::int64_t> deadlines, std::vector<reply>& replies) const;
+  // Drops from `pending` the requests of users, and the starts naming request ids, that the store
+  // could not reach (one Cluster master down), answered 503, and the groups left with nothing.
+  void refuse_unreachable(batch& b, std::vector<std::size_t>& pending,
+                          std::vector<reply>& replies) const;
   // Decides the group's requests on its state, taken out of the cache; appends the commit of a
   // changed state to `commits` and says whether it did.
   bool decide_group(const batch& b, const user_group& group, attempt& a,
@@ -169,6 +176,9 @@ class decider final {
   // The batch's start request ids and the user each already belongs to (none: new), and those
   // the batch's decisions so far took.
   std::unordered_map<std::string, std::string> request_owners_;
+  // The batch's users and start request ids whose store server could not be reached.
+  std::unordered_set<std::string> unreachable_users_;
+  std::unordered_set<std::string> unreachable_requests_;
   decision_counters counters_;
   // Draws the pause before a user whose commit conflicted is decided again.
   std::minstd_rand jitter_{std::random_device{}()};

@@ -1,6 +1,8 @@
 // The ops of no one user, answered after the batch's commit so they see what it decided: the
 // user listing, the catalog, a user's audit events and the verdict of a request id.
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <variant>
 
@@ -32,7 +34,8 @@ reply decider::list_users(const list_users_request& r) {
   rows.reserve(wanted);
   while (next != ids.end() && rows.size() < wanted) {
     const auto end = next + std::min(chunk, ids.end() - next);
-    load(std::vector<std::string>(next, end), !store_.exclusive());
+    if (load(std::vector<std::string>(next, end), !store_.exclusive()) > 0)
+      throw store_unavailable("a user of the page cannot be reached");
     for (; next != end && rows.size() < wanted; ++next) {
       const auto cached = cache_.find(*next);
       if (cached == cache_.end() ||
@@ -49,7 +52,8 @@ reply decider::list_users(const list_users_request& r) {
   return {outcome::ok, std::move(rows)};
 }
 
-reply decider::global(const request_body& body) {
+// A store that fails here fails only this op: the batch's decisions are committed already.
+reply decider::global(const request_body& body) try {
   return std::visit(
       [&](const auto& r) -> reply {
         using T = std::decay_t<decltype(r)>;
@@ -63,7 +67,8 @@ reply decider::global(const request_body& body) {
         } else if constexpr (std::is_same_v<T, list_plans_request>) {
           return {outcome::ok, catalog_.plans};
         } else if constexpr (std::is_same_v<T, list_events_request>) {
-          load({r.user_id}, !store_.exclusive());
+          if (load({r.user_id}, !store_.exclusive()) > 0)
+            throw store_unavailable("the user cannot be reached");
           if (!cache_.contains(r.user_id)) return unknown_user(r.user_id);
           return {outcome::ok, store_.recent_audit(r.user_id, r.limit)};
         } else if constexpr (std::is_same_v<T, get_request_request>) {
@@ -72,7 +77,8 @@ reply decider::global(const request_body& body) {
           const reply unknown = failure(not_found("request '" + r.request_id + "' not found"));
           // Another user's request is answered like an unknown one, so its id leaks nothing.
           if (!owner || (r.owner_id && *r.owner_id != *owner)) return unknown;
-          load({*owner}, !store_.exclusive());
+          if (load({*owner}, !store_.exclusive()) > 0)
+            throw store_unavailable("the request's user cannot be reached");
           const auto cached = cache_.find(*owner);
           if (cached == cache_.end()) return unknown;
           const core::user_state& state = cached->second.state;
@@ -87,6 +93,10 @@ reply decider::global(const request_body& body) {
         }
       },
       body);
+} catch (const store_unavailable& e) {
+  // The router names the server that failed in its log; the client learns only to retry.
+  spdlog::debug("a read answered unavailable: {}", e.what());
+  return failure(error{error_code::unavailable, "the store cannot be reached; retry"});
 }
 
 }  // namespace streamgate

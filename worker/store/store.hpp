@@ -32,7 +32,7 @@ namespace streamgate {
 // the worker reconnects on its next batch. What a commit that threw did is unknown: the worker
 // forgets its cached states and reloads them, and a client's retry (same requestId) finds whatever
 // was committed, never a second decision.
-class store_unavailable final : public std::runtime_error {
+class store_unavailable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -52,8 +52,14 @@ struct dataset_catalog {
 
 struct loaded_users {
   std::int64_t now_ms = 0;  // the store's clock, so every worker agrees on leases
-  std::vector<std::optional<core::user_state>> states;  // as asked; nullopt: no such user
-  std::vector<std::optional<std::string>> owners;       // of the request ids asked, as asked
+  // As asked; nullopt: no such user, or one of unreachable_users.
+  std::vector<std::optional<core::user_state>> states;
+  std::vector<std::optional<std::string>> owners;  // of the request ids asked, as asked
+  // A store over several servers (a Redis Cluster) whose server holding a user, or a request
+  // id's owner, could not be reached: their indexes in what was asked. Their requests are
+  // answered 503 while the other users' are decided (docs/design.md §8, "A Cluster master down").
+  std::vector<std::size_t> unreachable_users;
+  std::vector<std::size_t> unreachable_requests;
 };
 
 struct user_commit {
@@ -82,7 +88,10 @@ struct user_commit {
 // A batch's commits grow in a vector: it must move them, never copy whole states.
 static_assert(std::is_nothrow_move_constructible_v<user_commit>);
 
-enum class commit_status { committed, conflict };
+// unreachable: of a store over several servers, the one holding the user or an index its commit
+// writes could not be reached, so whether the commit was applied is unknown: the worker forgets
+// the state and answers 503, as when the whole store cannot be reached.
+enum class commit_status { committed, conflict, unreachable };
 
 class store {
  public:

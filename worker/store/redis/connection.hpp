@@ -21,6 +21,7 @@ namespace streamgate {
 struct redis_address {
   std::string host;
   int port = 6379;
+  bool operator==(const redis_address&) const = default;
 };
 
 // "HOST:PORT", as messages name a server.

@@ -148,10 +148,12 @@ std::vector<std::string> redis_store::due_users(std::int64_t now_ms, std::size_t
     commands.push_back(
         {key, {"ZRANGEBYSCORE", key, "-inf", now, "LIMIT", std::to_string(offset), limit}});
   }
-  const auto replies = run(commands);
+  // A Cluster master that cannot be reached: its slots' due users are found in a later pass.
+  const auto replies = run(commands, true);
   next_slot_ = (first + scanned) % shards;
   if (shards == 1) next_offset_ = reply_size(*replies[0]) == max ? offset + max : 0;
   for (std::size_t k = 0; k < replies.size(); ++k) {
+    if (!replies[k]) continue;
     const redisReply& users = *replies[k];
     redis_detail::require_no_error(users, "ZRANGEBYSCORE of a lease index");
     for (std::size_t i = 0; i < reply_size(users); ++i) {

@@ -131,8 +131,11 @@ class redis_store final : public store {
   // 0's, once, atomically (MULTI under a WATCH of the marker), and marked so.
   void merge_slot_keys();
   // Runs the commands; EVALSHA replies of NOSCRIPT (a node restarted or flushed its scripts)
-  // load the script on every master and are sent again.
-  std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands);
+  // load the script on every master and are sent again. `where_reachable` on a Cluster: a master
+  // that cannot be reached gives its commands null replies (redis_router::run_where_reachable)
+  // instead of failing the call; a single server fails it either way.
+  std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands,
+                                   bool where_reachable = false);
   // The store's clock for a load that needs nothing else (every user cached, no requestId to
   // look up): its last TIME, read with every load and every commit, plus the time this worker
   // measured since, which spares that load its round trip (docs/design.md §8). A reading is

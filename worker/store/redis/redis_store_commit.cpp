@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <iterator>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -113,9 +114,11 @@ std::int64_t append_change_list(const user_commit& c, bool whole, std::int64_t m
 }  // namespace
 
 void redis_store::load_script() {
+  // A master that cannot be reached now answers NOSCRIPT when it is back, and gets it then.
   const auto replies = router_.run_on_every_node({"SCRIPT", "LOAD", std::string(redis_commit_lua)});
   std::string sha;
   for (const auto& r : replies) {
+    if (!r) continue;
     redis_detail::require_no_error(*r, "SCRIPT LOAD of commit.lua");
     const std::string_view node_sha = reply_string(*r);
     if (!sha.empty() && node_sha != sha)
@@ -126,15 +129,19 @@ void redis_store::load_script() {
   script_sha_ = std::move(sha);
 }
 
-std::vector<redis_reply_ptr> redis_store::run(const std::vector<redis_command>& commands) {
-  std::vector<redis_reply_ptr> replies = router_.run(commands);
+std::vector<redis_reply_ptr> redis_store::run(const std::vector<redis_command>& commands,
+                                              bool where_reachable) {
+  const auto routed = [&](const std::vector<redis_command>& c) {
+    return where_reachable && router_.cluster() ? router_.run_where_reachable(c) : router_.run(c);
+  };
+  std::vector<redis_reply_ptr> replies = routed(commands);
   // A NOSCRIPT call ran nothing, so sending it again is safe. Twice at most: a node that still
   // lacks the script after a load on every master is not one the slot map knew; the caller then
   // sees an unexpected reply.
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::vector<std::size_t> lost;
     for (std::size_t i = 0; i < replies.size(); ++i)
-      if (is_noscript(*replies[i])) lost.push_back(i);
+      if (replies[i] && is_noscript(*replies[i])) lost.push_back(i);
     if (lost.empty()) break;
     load_script();
     std::vector<redis_command> again;
@@ -142,7 +149,7 @@ std::vector<redis_reply_ptr> redis_store::run(const std::vector<redis_command>& 
       again.push_back(commands[i]);
       again.back().args[1] = script_sha_;  // EVALSHA's SHA
     }
-    std::vector<redis_reply_ptr> answers = router_.run(again);
+    std::vector<redis_reply_ptr> answers = routed(again);
     for (std::size_t k = 0; k < lost.size(); ++k) replies[lost[k]] = std::move(answers[k]);
   }
   return replies;
@@ -199,12 +206,14 @@ std::optional<std::int64_t> redis_store::starts_made_at(const user_commit& c, bo
 
 std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& commits) {
   if (commits.empty()) return {};
+  std::vector<commit_status> out(commits.size(), commit_status::conflict);
   // The lookup indexes are written before the commits, so they name a superset of what was
   // committed: request_owner() finds the user of every committed request (the user's state then
   // says what was decided) and user_ids() misses no user. One pipeline keeps that order on one
   // server; a cluster's nodes run their pipelines independently, so there the indexes take a
-  // round trip of their own first.
+  // round trip of their own first, and a user whose index writes failed is not committed.
   std::vector<redis_command> indexes;
+  std::vector<std::size_t> index_of;  // the commit each index write is for
   const std::int64_t memory = options_.request_memory_ms;
   const std::int64_t now = clock_ms();
   if (expiring_request_keys_.size() > 4 * redis_detail::request_shards)
@@ -212,6 +221,57 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   // The request index's hashes this commit gives their expiry: noted as given once Redis
   // acknowledged it, so a pipeline that failed halfway sends it again.
   std::unordered_set<std::string> expiring_now;
+  // Where each commit's ring of starts stands at the loaded version, for the start fields' names.
+  // Unknown (not loaded by this store, or at another version): not sent, and answered conflict,
+  // so the decider loads the user again (read_user notes it) and decides again.
+  std::vector<std::optional<std::int64_t>> made(commits.size());
+  std::vector<bool> sent(commits.size(), false);
+  for (std::size_t k = 0; k < commits.size(); ++k) {
+    const user_commit& c = commits[k];
+    const std::string& id = c.state.u.id;
+    made[k] = starts_made_at(c, !c.streams_changed || whole_next_.contains(id));
+    if (!made[k] && !c.remove) continue;
+    sent[k] = true;
+    // HSETNX: of two users' starts with one requestId that two workers decided at once (each
+    // load found it free), the first to commit keeps it (across a generation's end, a lookup
+    // takes the older generation's); the other's start stays in its own user's state only. A
+    // load could claim it instead, but a write there makes Redis sync its AOF twice per batch,
+    // which costs more than the rest of the decision.
+    for (const core::remembered_start& start : c.new_starts) {
+      const std::size_t shard = redis_detail::request_shard_of(start.request_id);
+      const std::int64_t generation = redis_detail::request_generation(now, shard, memory);
+      std::string key = redis_detail::request_index_key(shard, generation);
+      indexes.push_back({key, {"HSETNX", key, start.request_id, id}});
+      index_of.push_back(k);
+      // After the field, so the hash exists; on the key's node, in this order.
+      if (!expiring_request_keys_.contains(key) && expiring_now.insert(key).second) {
+        const std::int64_t expiry =
+            redis_detail::request_generation_expiry_ms(generation, shard, memory);
+        indexes.push_back({key, {"PEXPIREAT", key, std::to_string(expiry)}});
+        index_of.push_back(k);
+      }
+    }
+    if (c.state.version == 0) {
+      indexes.push_back({std::string(redis_detail::users_key),
+                         {"SADD", std::string(redis_detail::users_key), id}});
+      index_of.push_back(k);
+    }
+  }
+  // Their replies come first (index_of has one entry per index write).
+  const auto indexes_written = [&](const std::vector<redis_reply_ptr>& replies) {
+    for (std::size_t i = 0; i < index_of.size(); ++i) {
+      if (replies[i]) {
+        redis_detail::require_no_error(*replies[i], "writing the request and user indexes");
+        continue;
+      }
+      out[index_of[i]] = commit_status::unreachable;
+      if (indexes[i].args.front() == "PEXPIREAT") expiring_now.erase(indexes[i].key);
+    }
+    expiring_request_keys_.merge(expiring_now);
+  };
+  const bool cluster = router_.cluster();
+  if (cluster && !indexes.empty()) indexes_written(run(indexes, true));
+
   // One script call per group: every user on one server, each slot's users on a Cluster.
   struct script_group {
     std::vector<std::string> keys;
@@ -223,37 +283,11 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   // Each sent commit's starts written in all once committed (its ring's n).
   std::vector<std::int64_t> made_after(commits.size(), 0);
   for (std::size_t k = 0; k < commits.size(); ++k) {
+    if (!sent[k] || out[k] == commit_status::unreachable) continue;
     const user_commit& c = commits[k];
     const std::string& id = c.state.u.id;
-    const bool whole = !c.streams_changed || whole_next_.contains(id);
-    // Where the user's ring of starts stands at the loaded version, for the start fields' names.
-    // Unknown (not loaded by this store, or at another version): not sent, and answered
-    // conflict, so the decider loads the user again (read_user notes it) and decides again.
-    const std::optional<std::int64_t> made = starts_made_at(c, whole);
-    if (!made && !c.remove) continue;
-    // HSETNX: of two users' starts with one requestId that two workers decided at once (each
-    // load found it free), the first to commit keeps it (across a generation's end, a lookup
-    // takes the older generation's); the other's start stays in its own user's state only. A
-    // load could claim it instead, but a write there makes Redis sync its AOF twice per batch,
-    // which costs more than the rest of the decision.
-    for (const core::remembered_start& start : c.new_starts) {
-      const std::size_t shard = redis_detail::request_shard_of(start.request_id);
-      const std::int64_t generation = redis_detail::request_generation(now, shard, memory);
-      std::string key = redis_detail::request_index_key(shard, generation);
-      indexes.push_back({key, {"HSETNX", key, start.request_id, id}});
-      // After the field, so the hash exists; on the key's node, in this order.
-      if (!expiring_request_keys_.contains(key) && expiring_now.insert(key).second) {
-        const std::int64_t expiry =
-            redis_detail::request_generation_expiry_ms(generation, shard, memory);
-        indexes.push_back({key, {"PEXPIREAT", key, std::to_string(expiry)}});
-      }
-    }
-    if (c.state.version == 0)
-      indexes.push_back({std::string(redis_detail::users_key),
-                         {"SADD", std::string(redis_detail::users_key), id}});
-
     // A Cluster's slot is also the user's shard; a single server is one group and one shard.
-    const std::size_t slot = redis_detail::shard_slot_of(id, router_.cluster());
+    const std::size_t slot = redis_detail::shard_slot_of(id, cluster);
     const auto [found, added] = group_of_slot.try_emplace(slot, groups.size());
     if (added) {
       script_group& g = groups.emplace_back();
@@ -264,7 +298,8 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     g.commits.push_back(k);
     g.keys.push_back(redis_detail::user_key(id));
     g.keys.push_back(redis_detail::audit_key(id));
-    made_after[k] = append_change_list(c, whole, made.value_or(0), options_.audit_cap, g.args);
+    made_after[k] = append_change_list(c, !c.streams_changed || whole_next_.contains(id),
+                                       made[k].value_or(0), options_.audit_cap, g.args);
   }
   std::vector<redis_command> scripts;
   scripts.reserve(groups.size());
@@ -282,25 +317,24 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   // need nothing else (redis_store::estimated_now_ms).
   scripts.push_back({std::string(redis_detail::dataset_key), {"TIME"}});
   std::vector<redis_reply_ptr> replies;
-  if (router_.cluster() && !indexes.empty()) {
-    for (const auto& r : run(indexes))
-      redis_detail::require_no_error(*r, "writing the request and user indexes");
-    replies = run(scripts);
+  if (cluster) {
+    replies = run(scripts, true);
   } else {
     const std::size_t index_count = indexes.size();
     indexes.insert(indexes.end(), std::make_move_iterator(scripts.begin()),
                    std::make_move_iterator(scripts.end()));
     replies = run(indexes);
-    for (std::size_t i = 0; i < index_count; ++i)
-      redis_detail::require_no_error(*replies[i], "writing the request and user indexes");
+    indexes_written(replies);
     replies.erase(replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(index_count));
   }
-  expiring_request_keys_.merge(expiring_now);
-  note_time(*replies.back());
+  if (replies.back()) note_time(*replies.back());
   replies.pop_back();
 
-  std::vector<commit_status> out(commits.size(), commit_status::conflict);
   for (std::size_t g = 0; g < groups.size(); ++g) {
+    if (!replies[g]) {
+      for (const std::size_t k : groups[g].commits) out[k] = commit_status::unreachable;
+      continue;
+    }
     const redisReply& answers = *replies[g];
     redis_detail::require_no_error(answers, "commit.lua");
     if (reply_size(answers) != groups[g].commits.size())

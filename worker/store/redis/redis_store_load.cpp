@@ -179,12 +179,21 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
     const std::int64_t now = clock_ms();
     for (const std::string& id : request_ids) add_owner_lookups(id, now, commands);
   }
-  const auto replies = run(commands);
+  const auto replies = run(commands, true);
 
+  // Every worker's clock: without it nothing can be decided.
+  if (!replies[0])
+    redis_detail::unexpected("the node of the store's clock (" +
+                             std::string(redis_detail::dataset_key) + ") cannot be reached");
   note_time(*replies[0]);
   out.now_ms = read_ms_;
   out.states.reserve(user_ids.size());
   for (std::size_t i = 0; i < user_ids.size(); ++i) {
+    if (!replies[1 + i]) {
+      out.unreachable_users.push_back(i);
+      out.states.emplace_back();
+      continue;
+    }
     const redisReply& fields = *replies[1 + i];
     redis_detail::require_no_error(fields, "HGETALL of user '" + user_ids[i] + "'");
     if (reply_size(fields) == 0) {
@@ -193,9 +202,16 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
     }
     out.states.emplace_back(read_user(user_ids[i], fields));
   }
-  for (std::size_t i = 0; i < request_ids.size(); ++i)
-    out.owners.push_back(
-        owner_found(replies, 1 + user_ids.size() + i * owner_lookups, request_ids[i]));
+  for (std::size_t i = 0; i < request_ids.size(); ++i) {
+    const std::size_t first = 1 + user_ids.size() + i * owner_lookups;
+    // The lookups of one request id go to one shard's keys, so to one node.
+    if (!replies[first]) {
+      out.unreachable_requests.push_back(i);
+      out.owners.emplace_back();
+      continue;
+    }
+    out.owners.push_back(owner_found(replies, first, request_ids[i]));
+  }
   return out;
 }
 

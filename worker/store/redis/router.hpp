@@ -6,6 +6,14 @@
 // CLUSTER SLOTS gives the slot map; a batch is one pipeline per node; a MOVED reply refreshes the
 // map and resends that command to its new owner, an ASK reply resends it once to the node named,
 // preceded by ASKING. Writes count as done once every replica of their master has them.
+//
+// A node that fails fails only what was sent to it: its connection is dropped and the slot map
+// is read again from a master that answers, which learns of a failover when the cluster does. A
+// node that cannot be connected to, or that took half the reply timeout to fail (it or a replica
+// hangs), is also left alone for a while: twice as long as the failure took and at least a
+// second, so that a node that hangs costs the batches at most a third of their time. Meanwhile
+// commands for it fail at once. A Cluster's masters thus fail apart: one master down costs only
+// its own users (docs/design.md §8, "A Cluster master down").
 
 #include <array>
 #include <chrono>
@@ -58,11 +66,16 @@ class redis_router final {
   // do not acknowledge in time; the router then reconnects (and rereads the slot map) on the
   // next call.
   std::vector<redis_reply_ptr> run(const std::vector<redis_command>& commands);
+  // As run(), but a node that cannot be reached fails only the commands sent to it: their replies
+  // are null (what they did is unknown), the others' come back as run() gives them.
+  std::vector<redis_reply_ptr> run_where_reachable(const std::vector<redis_command>& commands);
   // The same command on every master, e.g. SCRIPT LOAD (replies in node order): all sent before
-  // any reply is read, so one round trip.
+  // any reply is read, so one round trip. A master that cannot be reached is left out (a null
+  // reply); throws store_unavailable when none answers.
   std::vector<redis_reply_ptr> run_on_every_node(const std::vector<std::string>& args);
   // The check's command on every master at once, each reply judged (a setting changed on a node
-  // since it was connected to); and each master's replicas counted again.
+  // since it was connected to); and each master's replicas counted again. A master that cannot
+  // be reached now is judged when it is connected to again.
   void check_masters();
   // The lowest slot each master of a Cluster owns, in the map's order, with its address (a key
   // tagged with that slot's tag lives on it); none on a single server.
