@@ -14,6 +14,9 @@ constexpr std::string_view json_type = "application/json";
 http_response json_response(http::status status, std::string body) {
   http_response res{status, 11};
   res.set(http::field::content_type, json_type);
+  // Every 503 says when to come back (openapi.json, "Unavailable"): the api's own, and a
+  // worker's whose store (or one server of it) cannot be reached.
+  if (status == http::status::service_unavailable) res.set(http::field::retry_after, "1");
   res.body() = std::move(body);
   return res;
 }
@@ -25,8 +28,6 @@ http_response error_response(error_code code, std::string_view message) {
   // RFC 6750: a 401 names the scheme that would be accepted.
   if (code == error_code::unauthorized)
     res.set(http::field::www_authenticate, R"(Bearer realm="streamgate")");
-  // Every 503 says when to come back (openapi.json, "Unavailable").
-  if (code == error_code::unavailable) res.set(http::field::retry_after, "1");
   // RFC 6455 §4.2.2: a refused WebSocket version is answered with the one this api speaks.
   if (code == error_code::upgrade_required) res.set(http::field::sec_websocket_version, "13");
   return res;

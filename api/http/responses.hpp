@@ -12,9 +12,10 @@
 
 namespace streamgate {
 
+// A JSON body with its status; a 503 with Retry-After: 1, whichever body it has.
 http_response json_response(http::status status, std::string body);
+// An error body with its status.
 http_response error_response(const error& e);
-// An error body with its status; a 503 (unavailable) with Retry-After: 1.
 http_response error_response(error_code code, std::string_view message);
 
 // The worker's reply: status from its outcome, its body rendered (api/views, render_body).

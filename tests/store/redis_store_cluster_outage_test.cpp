@@ -26,9 +26,7 @@ namespace {
 // holding the store's clock (sg:dataset), which every load and commit reads.
 struct outage {
   outage() {
-    for (std::size_t n = 0; n < it::redis_cluster::node_count; ++n)
-      REQUIRE(reply_string(*redis.client(n)->command(
-                  {"CONFIG", "SET", "cluster-require-full-coverage", "no"})) == "OK");
+    redis.cluster().configure("cluster-require-full-coverage", "no");
     clock_node = redis.cluster().owner_of(redis_slot_of(std::string(redis_detail::dataset_key)));
     down = (clock_node + 1) % it::redis_cluster::node_count;
   }

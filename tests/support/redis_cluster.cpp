@@ -271,6 +271,23 @@ std::size_t redis_cluster::owner_of(std::uint16_t slot) const {
   throw std::runtime_error("no master serves slot " + std::to_string(slot));
 }
 
+std::uint16_t redis_cluster::slot_of(const std::string& key) const {
+  const auto slot = run(port(0), {"CLUSTER", "KEYSLOT", key});
+  if (slot->type != REDIS_REPLY_INTEGER)
+    throw std::runtime_error("CLUSTER KEYSLOT " + key + " gave no slot");
+  return static_cast<std::uint16_t>(slot->integer);
+}
+
+void redis_cluster::configure(const std::string& name, const std::string& value) {
+  for (const node_state& n : nodes_) {
+    if (!n.server || !n.server->running()) continue;
+    const auto answer = run(n.port, {"CONFIG", "SET", name, value});
+    if (answer->type != REDIS_REPLY_STATUS)
+      throw std::runtime_error("the cluster node on port " + std::to_string(n.port) +
+                               " refused CONFIG SET " + name + " " + value);
+  }
+}
+
 void redis_cluster::move_slot(std::uint16_t slot, std::size_t to) {
   const std::size_t from = owner_of(slot);
   const std::string number = std::to_string(slot);

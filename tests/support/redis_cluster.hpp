@@ -67,6 +67,10 @@ class redis_cluster final {
   void wait_until_ok();
   // The node that serves `slot`, as node 0's map says.
   std::size_t owner_of(std::uint16_t slot) const;
+  // The slot of `key`, as node 0 computes it (CLUSTER KEYSLOT).
+  std::uint16_t slot_of(const std::string& key) const;
+  // CONFIG SET `name` `value` on every running node (a node restarted has its own again).
+  void configure(const std::string& name, const std::string& value);
   // Moves `slot` with its keys from its owner to node `to`, as redis-cli --cluster reshard does
   // (IMPORTING, MIGRATING, MIGRATE ... KEYS, then the new owner on every node).
   void move_slot(std::uint16_t slot, std::size_t to);
