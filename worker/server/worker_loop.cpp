@@ -152,9 +152,13 @@ void worker_loop::mark_life() {
   try {
     lives_ = encode_worker_lives(
         store_.live_workers(events_published_.life, life_mark_validity.count()));
+    if (std::exchange(life_mark_failing_, false))
+      spdlog::info("this worker's life is marked in the store again");
   } catch (const store_unavailable& e) {
     // The heartbeats keep naming the lives of the last mark; the next mark tries again.
-    spdlog::warn("could not mark this worker's life in the store: {}", e.what());
+    if (!std::exchange(life_mark_failing_, true))
+      spdlog::warn("could not mark this worker's life in the store (tried again every {} ms): {}",
+                   life_mark_interval.count(), e.what());
   }
 }
 

@@ -82,6 +82,9 @@ class worker_loop final {
   // The worker lives the store named at the last mark, as a heartbeat carries them
   // (encode_worker_lives); this one's alone until then.
   std::string lives_{events_published_.life};
+  // Whether the last mark failed: a store down for a while is logged when marks begin to fail
+  // and when they work again, not four times a second.
+  bool life_mark_failing_ = false;
   batch_stats batch_stats_;
   std::atomic<std::uint64_t> dropped_{0};
 };
