@@ -23,7 +23,7 @@ namespace streamgate::redis_test {
 namespace {
 
 // A cluster whose masters serve while another is down, and the master to take down: not the one
-// holding the store's clock (sg:dataset), which every load and commit reads.
+// holding the store's clock (sg:dataset) unless a case says so.
 struct outage {
   outage() {
     redis.cluster().configure("cluster-require-full-coverage", "no");
@@ -157,6 +157,31 @@ TEST_CASE("with a cluster master down, a worker decides every other user's start
                    .status == outcome::allowed;
       },
       std::chrono::seconds(30)));
+}
+
+TEST_CASE("with the cluster master of the store's clock down, loads read another master's clock",
+          "[redis][cluster][integration]") {
+  outage o;
+  o.down = o.clock_node;
+  auto s = open_store(o.redis.seeds(), short_timeout());
+  const std::string elsewhere = user_on(o.redis.cluster(), (o.clock_node + 1) % 3);
+  s->seed(demo_catalog(), {plain_user(elsewhere)});
+  const std::int64_t before = store_now(*s);
+
+  SECTION("killed") { o.take_down(false); }
+  SECTION("hanging") { o.take_down(true); }
+
+  // Twice: while the master fails, and while the store leaves it alone.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const loaded_users loaded = s->load({elsewhere});
+    CHECK(loaded.unreachable_users.empty());
+    REQUIRE(loaded.states[0].has_value());
+    CHECK(loaded.now_ms >= before);
+    core::user_state renamed = *loaded.states[0];
+    renamed.u.name = "renamed " + std::to_string(attempt);
+    CHECK(commit_one(*s, commit_of(renamed)) == commit_status::committed);
+  }
+  o.bring_back();
 }
 
 }  // namespace streamgate::redis_test

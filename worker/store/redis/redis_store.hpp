@@ -142,7 +142,14 @@ class redis_store final : public store {
   // taken once its reply came, so an estimate is never ahead of the server's clock and at most a
   // round trip behind; one older than max_reading_age is read again.
   static constexpr std::chrono::seconds max_reading_age{1};
+  // A reading is never taken behind this worker's projection of the last one: read from another
+  // master (below), whose clock may be a little behind, time does not go back.
   void note_time(const redisReply& time);
+  // Notes `time`, the TIME of sg:dataset's node; when that node could not be reached (null),
+  // another master's: the masters' clocks agree far closer than a lease, and the master of
+  // sg:dataset must not be the one every batch of a Cluster needs (docs/design.md §8, "A Cluster
+  // master down"). Throws store_unavailable when no master answers.
+  void note_time_of_any(const redis_reply_ptr& time);
   std::optional<std::int64_t> estimated_now_ms() const;
   // The last reading plus the time measured since; only once there is a reading.
   std::int64_t projected_ms() const;

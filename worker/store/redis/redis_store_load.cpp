@@ -143,8 +143,18 @@ dataset_catalog redis_store::load_catalog() {
 
 void redis_store::note_time(const redisReply& time) {
   redis_detail::require_no_error(time, "TIME");
-  read_ms_ = reply_integer(reply_at(time, 0)) * 1000 + reply_integer(reply_at(time, 1)) / 1000;
+  const std::int64_t read =
+      reply_integer(reply_at(time, 0)) * 1000 + reply_integer(reply_at(time, 1)) / 1000;
+  read_ms_ = read_at_ ? std::max(read, projected_ms()) : read;
   read_at_ = std::chrono::steady_clock::now();
+}
+
+void redis_store::note_time_of_any(const redis_reply_ptr& time) {
+  if (time) return note_time(*time);
+  // Keyless: to a master the router is connected to, which that node's is not any more.
+  const auto other = run({{"", {"TIME"}}}, true);
+  if (!other[0]) redis_detail::unexpected("no redis master answers TIME");
+  note_time(*other[0]);
 }
 
 std::int64_t redis_store::projected_ms() const {
@@ -181,11 +191,7 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
   }
   const auto replies = run(commands, true);
 
-  // Every worker's clock: without it nothing can be decided.
-  if (!replies[0])
-    redis_detail::unexpected("the node of the store's clock (" +
-                             std::string(redis_detail::dataset_key) + ") cannot be reached");
-  note_time(*replies[0]);
+  note_time_of_any(replies[0]);
   out.now_ms = read_ms_;
   out.states.reserve(user_ids.size());
   for (std::size_t i = 0; i < user_ids.size(); ++i) {
@@ -216,7 +222,8 @@ loaded_users redis_store::load(const std::vector<std::string>& user_ids,
 }
 
 std::int64_t redis_store::clock_ms() {
-  if (!read_at_) note_time(*run({{std::string(redis_detail::dataset_key), {"TIME"}}})[0]);
+  if (!read_at_)
+    note_time_of_any(run({{std::string(redis_detail::dataset_key), {"TIME"}}}, true)[0]);
   return projected_ms();
 }
 

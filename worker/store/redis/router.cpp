@@ -163,9 +163,11 @@ void redis_router::impl::read_map(std::size_t source, const redisReply& slots) {
 
 std::size_t redis_router::impl::route(const std::string& key) const {
   if (!cluster || key.empty()) {
-    // Any node will do: prefer one we are connected to already.
+    // Any node will do: prefer one we are connected to already, then one not left alone.
     for (const std::size_t m : masters)
       if (nodes[m].client) return m;
+    for (const std::size_t m : masters)
+      if (!rests.reason(nodes[m].address)) return m;
     return masters.front();
   }
   const std::size_t index = owner[redis_slot_of(key)];
