@@ -211,7 +211,7 @@ void decider::decide(const std::vector<request_body>& requests,
     commits.reserve(pending.size());
     std::vector<std::size_t> committing;  // index in attempts of each commit
     std::vector<bool> refused(pending.size(), false);
-    std::vector<bool> unreached(pending.size(), false);  // its commit's server, that is
+    std::vector<bool> unreached(pending.size(), false);  // its commit's server could not be
     for (std::size_t p = 0; p < pending.size(); ++p) {
       if (decide_group(b, groups[pending[p]], attempts[p], commits))
         committing.push_back(p);

@@ -75,7 +75,8 @@ class decider final {
   // about one user that is still undecided then is refused (503), never decided. Throws
   // store_unavailable when the store could not be reached: then nothing of the batch may be told
   // (the caller answers 503) and states cached before stay valid (a commit whose outcome is
-  // unknown is caught by the version check).
+  // unknown is caught by the version check). When only one server of the store could not be
+  // reached (a Cluster master), only the requests that need it are answered 503, the same way.
   void decide(const std::vector<request_body>& requests, std::span<const std::int64_t> deadlines,
               const std::vector<std::string>& due_users, std::vector<reply>& replies,
               std::vector<published_event>& events);
