@@ -114,9 +114,13 @@ inline commit_status commit_one(store& s, user_commit c) {
   return answers[0];
 }
 
-// A user the store holds (REQUIREd).
+// A user the store holds (REQUIREd). One whose server could not be reached (a Cluster node that
+// restarted, found so by this load) throws store_unavailable, as a whole store that cannot be
+// reached does, for after_reconnect.
 inline core::user_state load_one(store& s, const std::string& id) {
   const loaded_users loaded = s.load({id});
+  if (!loaded.unreachable_users.empty())
+    throw store_unavailable("the server of user '" + id + "' could not be reached");
   REQUIRE(loaded.states.size() == 1);
   REQUIRE(loaded.states[0].has_value());
   return *loaded.states[0];

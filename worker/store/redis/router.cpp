@@ -48,7 +48,10 @@ void redis_router::impl::rest_address(const redis_address& address, steady::time
 void redis_router::impl::drop_node(std::size_t i, steady::time_point since,
                                    const std::string& reason) {
   nodes[i].client.reset();
-  map_stale = cluster;
+  // A connection that broke is often one of several (the nodes restarted together): every one
+  // is made anew at the next call, and the map read again, instead of each found broken by a
+  // batch of its own.
+  stale = true;
   if (steady::now() - since >= timeout / 2) {
     rest_address(nodes[i].address, since, reason);
     return;

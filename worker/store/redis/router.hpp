@@ -7,8 +7,9 @@
 // map and resends that command to its new owner, an ASK reply resends it once to the node named,
 // preceded by ASKING. Writes count as done once every replica of their master has them.
 //
-// A node that fails fails only what was sent to it: its connection is dropped and the slot map
-// is read again from a master that answers, which learns of a failover when the cluster does. A
+// A node that fails fails only what was sent to it. When its connection broke, every connection
+// is made anew at the next call (nodes restarted together are found at once) and the slot map
+// read again from a node that answers, which learns of a failover when the cluster does. A
 // node that cannot be connected to, or that took half the reply timeout to fail (it or a replica
 // hangs), is also left alone for a while: twice as long as the failure took and at least a
 // second, so that a node that hangs costs the batches at most a third of their time. Meanwhile

@@ -57,8 +57,9 @@ struct redis_router::impl {
   std::chrono::milliseconds replica_wait;  // WAIT's
   redis_node_check check;
   bool cluster = false;
-  // Set by a call that failed otherwise than by one node (a refused master, a map that cannot be
-  // read): the next call drops every connection and rereads the map.
+  // Set by a connection that broke, and by a call that failed otherwise than by one node (a
+  // refused master, a map that cannot be read): the next call drops every connection and
+  // rereads the map (nodes left alone are not asked).
   bool stale = true;
   // Set when a node failed: the next call reads the map again from a master that answers.
   bool map_stale = false;
@@ -80,9 +81,9 @@ struct redis_router::impl {
   void rest_address(const redis_address& address, steady::time_point since,
                     const std::string& reason);
 
-  // A node whose connection failed since `since`: dropped with whatever it still owed. A quick
-  // failure (a connection reset: a restart, most likely) only that, and the next call connects
-  // again; a slow one (the node or its replica hangs) leaves the node alone too.
+  // A node whose connection failed since `since`: dropped with whatever it still owed, and the
+  // router made anew at the next call. A quick failure (a connection reset: a restart, most
+  // likely) only that; a slow one (the node or its replica hangs) leaves the node alone too.
   void drop_node(std::size_t i, steady::time_point since, const std::string& reason);
 
   // A new connection is judged before anything else is sent on it, and kept only when it passes.
