@@ -225,11 +225,15 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
   // Unknown (not loaded by this store, or at another version): not sent, and answered conflict,
   // so the decider loads the user again (read_user notes it) and decides again.
   std::vector<std::optional<std::int64_t>> made(commits.size());
+  // Written anew (every field) rather than by its changes: a new user, or one an older worker
+  // wrote.
+  std::vector<bool> whole(commits.size(), false);
   std::vector<bool> sent(commits.size(), false);
   for (std::size_t k = 0; k < commits.size(); ++k) {
     const user_commit& c = commits[k];
     const std::string& id = c.state.u.id;
-    made[k] = starts_made_at(c, !c.streams_changed || whole_next_.contains(id));
+    whole[k] = !c.streams_changed || whole_next_.contains(id);
+    made[k] = starts_made_at(c, whole[k]);
     if (!made[k] && !c.remove) continue;
     sent[k] = true;
     // HSETNX: of two users' starts with one requestId that two workers decided at once (each
@@ -298,8 +302,8 @@ std::vector<commit_status> redis_store::commit(const std::vector<user_commit>& c
     g.commits.push_back(k);
     g.keys.push_back(redis_detail::user_key(id));
     g.keys.push_back(redis_detail::audit_key(id));
-    made_after[k] = append_change_list(c, !c.streams_changed || whole_next_.contains(id),
-                                       made[k].value_or(0), options_.audit_cap, g.args);
+    made_after[k] =
+        append_change_list(c, whole[k], made[k].value_or(0), options_.audit_cap, g.args);
   }
   std::vector<redis_command> scripts;
   scripts.reserve(groups.size());

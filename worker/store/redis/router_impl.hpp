@@ -114,7 +114,7 @@ struct redis_router::impl {
       if (map_stale) refresh_map();
       return work();
     } catch (const node_unreachable&) {
-      throw;  // that node is left alone and the map read again; the others are sound
+      throw;  // that node is dropped or left alone already (router.cpp, drop_node)
     } catch (...) {
       stale = true;
       throw;
