@@ -10,7 +10,9 @@ namespace streamgate {
 struct link_stats {
   std::atomic<std::uint64_t> sent{0};          // requests sent to a worker (first attempts)
   std::atomic<std::uint64_t> resent{0};        // retries of idempotent requests
-  std::atomic<std::uint64_t> refused{0};  // sends not made: no worker of ours, none connected, HWM
+  // Sends not made: no worker of ours, none connected, HWM, or (a start told by events) none
+  // whose events this api hears from the life that takes it yet.
+  std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> queue_full{0};    // calls refused before reaching the bridge
   std::atomic<std::uint64_t> timeouts{0};      // calls that got no reply in time
   std::atomic<std::uint64_t> late_replies{0};  // replies nobody waits for any more (or to a retry)

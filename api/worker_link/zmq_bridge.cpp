@@ -188,7 +188,8 @@ void zmq_bridge::take_calls() {
   // Pointers to the map's values stay valid while nothing is inserted or erased.
   for (const std::uint64_t corr : corrs) {
     pending_call& p = pending_.at(corr);
-    if (const auto target = pick_worker(p.call.route_key, now))
+    const auto target = pick_worker(p.call.route_key, now);
+    if (target && may_send(p, *target))
       to_worker[*target].push_back(&p);
     else
       stats_.refused.fetch_add(1, std::memory_order_relaxed);
@@ -217,7 +218,7 @@ void zmq_bridge::take_calls() {
 
 bool zmq_bridge::send(pending_call& p, clock::time_point now) {
   const auto target = pick_worker(p.call.route_key, now);
-  if (!target) {
+  if (!target || !may_send(p, *target)) {
     p.sent_to.reset();
     stats_.refused.fetch_add(1, std::memory_order_relaxed);
     return false;

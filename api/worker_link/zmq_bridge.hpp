@@ -101,6 +101,7 @@ class zmq_bridge final {
     // and from when another life is heard until the next.
     std::optional<event_position> answered_through{};
     clock::time_point answered_ping_sent{};
+    std::uint64_t answered_on = 0;  // the connection count when that ping left
     // The worker lives its store named alive at its last heartbeat (store::live_workers).
     std::vector<std::string> named_lives{};
     // The dataset its heartbeats announce; a worker of another dataset than the api's is never
@@ -134,6 +135,7 @@ class zmq_bridge final {
     std::size_t worker;
     clock::time_point sent_at;
     std::int64_t sent_wall_ms;
+    std::uint64_t sent_on;  // its worker's connection count then
   };
   using pending_map = std::unordered_map<std::uint64_t, pending_call>;
 
@@ -181,6 +183,13 @@ class zmq_bridge final {
   static bool heard(const worker_sockets& w, clock::time_point now);
   // Answers requests and is heard on its event socket.
   bool alive(const worker_sockets& w, clock::time_point now) const;
+  // Whether what `w` publishes from now on reaches this api: the life heard on its events
+  // answered a ping over the DEALER's current connection, so a call sent now goes to that life.
+  static bool hears_what_it_decides(const worker_sockets& w);
+  // Whether `p` may go to worker `target` now. A start answered 202, or sent over a WebSocket,
+  // is told its verdict only by the worker's events: it waits for a worker this api hears what
+  // it decides (docs/design.md §5).
+  bool may_send(const pending_call& p, std::size_t target) const;
   // Up when some worker is alive, none answers without being heard (this api would miss the
   // events of what it decides), every life named alive is heard (misses_a_life_), and this api
   // routes (routing_).

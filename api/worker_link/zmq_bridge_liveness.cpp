@@ -37,7 +37,7 @@ void zmq_bridge::ping_workers(clock::time_point now) {
     if (again_if_interrupted([&] {
           return workers_[i].requests.send(zmq::buffer(wire), zmq::send_flags::dontwait);
         }))
-      pings_.emplace(corr, ping{i, now, wall_ms()});
+      pings_.emplace(corr, ping{i, now, wall_ms(), workers_[i].connection});
   }
   check_named_lives(now);
   const bool any_alive = std::any_of(workers_.begin(), workers_.end(),
@@ -201,6 +201,19 @@ bool zmq_bridge::heard(const worker_sockets& w, clock::time_point now) {
 
 bool zmq_bridge::alive(const worker_sockets& w, clock::time_point now) const {
   return serves_our_dataset(w) && now - w.last_reply < liveness_window && heard(w, now);
+}
+
+bool zmq_bridge::hears_what_it_decides(const worker_sockets& w) {
+  // A DEALER and a SUB reconnect each on its own: a restarted worker can take a call before this
+  // api's SUB has joined its new life, and publish the verdict unheard (alive() may still go by
+  // the old life's answers, and an unknown answering life is not held against it).
+  return w.answered_through && w.heard_through && w.answered_on == w.connection &&
+         w.answered_through->life == w.heard_through->life;
+}
+
+bool zmq_bridge::may_send(const pending_call& p, std::size_t target) const {
+  const bool told_by_events = !p.call.waiter && !p.call.request_id.empty();
+  return !told_by_events || hears_what_it_decides(workers_[target]);
 }
 
 std::optional<std::size_t> zmq_bridge::pick_worker(std::size_t route_key,

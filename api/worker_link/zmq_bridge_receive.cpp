@@ -104,6 +104,7 @@ void zmq_bridge::take_reply(std::size_t worker, const zmq::message_t* entry,
       worker_sockets& w = workers_[worker];
       w.answered_through = reading->position;
       w.answered_ping_sent = p->second.sent_at;
+      w.answered_on = p->second.sent_on;
       note_caught_up(w);
     }
     pings_.erase(p);
