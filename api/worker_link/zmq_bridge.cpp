@@ -145,6 +145,7 @@ void zmq_bridge::tick() {
 }
 
 void zmq_bridge::settle(clock::time_point now) {
+  send_held(now);  // before the DEALERs sent on are checked
   for (worker_sockets& w : workers_)
     if (std::exchange(w.sent, false)) w.requests_ready->check();
   update_up(now);
@@ -282,6 +283,20 @@ void zmq_bridge::fire_timers(clock::time_point now) {
     if (may_be_lost(it->second, now) && send(it->second, now))
       stats_.resent.fetch_add(1, std::memory_order_relaxed);
     schedule(t.corr, it->second, now);
+  }
+}
+
+void zmq_bridge::send_held(clock::time_point now) {
+  bool heard_again = false;
+  for (worker_sockets& w : workers_) {
+    const bool was_hearing = std::exchange(w.hearing, hears_what_it_decides(w));
+    heard_again = heard_again || (w.hearing && !was_hearing);
+  }
+  if (!heard_again) return;
+  for (auto& [corr, p] : pending_) {
+    if (p.sent_to || now >= p.call.deadline || !send(p, now)) continue;
+    stats_.resent.fetch_add(1, std::memory_order_relaxed);
+    schedule(corr, p, now);
   }
 }
 

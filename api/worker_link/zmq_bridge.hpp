@@ -115,6 +115,7 @@ class zmq_bridge final {
     bool answering = false;
     bool lost = false;
     bool was_alive = false;  // at the last update_up()
+    bool hearing = false;    // hears_what_it_decides at the last send_held()
   };
   struct pending_call {
     worker_call call;
@@ -155,6 +156,9 @@ class zmq_bridge final {
   bool may_be_lost(const pending_call& p, clock::time_point now) const;
   void schedule(std::uint64_t corr, pending_call& p, clock::time_point now);
   void fire_timers(clock::time_point now);
+  // Once a worker is heard again from the life that answers (hears_what_it_decides), the calls
+  // not sent, held back or refused, leave at once rather than at their next look.
+  void send_held(clock::time_point now);
   void finish(pending_map::iterator it, std::optional<worker_reply> reply);
   void ping_workers(clock::time_point now);
   // A ping's answer: the worker's clock as it answered.

@@ -198,9 +198,10 @@ void zmq_bridge::note_position(worker_sockets& w, event_position position, bool 
     if (last) {
       // Its old life is gone, though the store names it until its mark lapses. The new one may
       // answer calls before it answers a ping, which would name it: until then the life that
-      // answers is not known, and the one heard is not held against it (zmq_bridge::heard).
+      // answers is not known, and the one heard is not held against it (zmq_bridge::heard). A
+      // ping the new one answered already names it.
       ended_lives_.insert(last->life);
-      w.answered_through.reset();
+      if (w.answered_through && w.answered_through->life != now.life) w.answered_through.reset();
       spdlog::info(
           "a worker was restarted: playback tokens signed until now are refused "
           "until renewed, and every WebSocket resyncs");
