@@ -48,6 +48,10 @@ struct worker_call {
   std::chrono::steady_clock::time_point deadline;
   std::chrono::steady_clock::time_point created;  // for the verdict latency of a start
   std::optional<reply_waiter> waiter;             // empty for send_only
+
+  // A start sent with send_only (202, WebSocket): its caller hears the verdict only through the
+  // worker's events.
+  bool told_by_events() const { return !waiter && !request_id.empty(); }
 };
 
 }  // namespace streamgate

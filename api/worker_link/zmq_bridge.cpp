@@ -308,7 +308,7 @@ void zmq_bridge::finish(pending_map::iterator it, std::optional<worker_reply> re
   }
   if (c.waiter) {
     std::move(*c.waiter).complete(std::move(reply));
-  } else if (!reply && !c.request_id.empty()) {
+  } else if (!reply && c.told_by_events()) {
     // A start answered 202 (or sent over a WebSocket) was promised a verdict on the user's
     // sockets: when none can come, they hear that instead of waiting for ever.
     events_.notify(c.user_id, given_up_message(c.request_id));

@@ -212,8 +212,7 @@ bool zmq_bridge::hears_what_it_decides(const worker_sockets& w) {
 }
 
 bool zmq_bridge::may_send(const pending_call& p, std::size_t target) const {
-  const bool told_by_events = !p.call.waiter && !p.call.request_id.empty();
-  return !told_by_events || hears_what_it_decides(workers_[target]);
+  return !p.call.told_by_events() || hears_what_it_decides(workers_[target]);
 }
 
 std::optional<std::size_t> zmq_bridge::pick_worker(std::size_t route_key,

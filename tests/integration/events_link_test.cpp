@@ -62,7 +62,7 @@ TEST_CASE(
   s.start_worker();
 
   // The new worker answers this api's requests, but its events do not get through.
-  REQUIRE(wait_until([&] { return http.get(user_path(user) + "/streams").status == 200; }, 20s));
+  REQUIRE(wait_until([&] { return http.get(streams_path(user)).status == 200; }, 20s));
   // Then the api tries the start again (a resend, or a send it holds back), or has already
   // sent it to the new worker.
   const auto attempts = [&] {
