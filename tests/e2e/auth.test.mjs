@@ -41,11 +41,14 @@ function waitNotice(page, status, text) {
   }, [sel.notice, status, text], { timeout: WAIT_MS, polling: 100 });
 }
 
-/** Types a token into the page's token field and commits it (a change event). */
+/** Types a token into the page's token field and commits it (a change event) with Enter, which
+ *  must not submit the field's form: a mark left on the window outlives only the same page. */
 async function enterToken(page, token) {
   const field = page.getByTestId('token');
   await field.fill(token);
+  await page.evaluate(() => { window.tokenTestMark = true; });
   await field.press('Enter');
+  assert.equal(await page.evaluate(() => window.tokenTestMark), true, 'Enter loaded the page again');
 }
 
 before(async () => {

@@ -26,6 +26,8 @@ function saveToken(token) {
 /** The token field: shows the stored token; a new one is stored, then onChange() runs. */
 export function wireToken(onChange) {
   ui.token.value = currentToken();
+  // Enter commits the field (a change event) and must not load the page again.
+  ui.token.form.addEventListener('submit', (event) => event.preventDefault());
   ui.token.addEventListener('change', () => {
     saveToken(ui.token.value.trim());
     onChange();
