@@ -58,12 +58,19 @@ std::vector<std::string> decider::due_users() {
   now_ms_ = store_.load({}).now_ms;
   std::vector<std::string> due = store_.due_users(now_ms_, 100);
   while (!lease_heap_.empty() && lease_heap_.top().first <= now_ms_) {
-    const std::string user_id = lease_heap_.top().second;
+    const auto [at, user_id] = lease_heap_.top();
     lease_heap_.pop();
+    const auto entry = lease_entry_at_.find(user_id);
+    if (entry == lease_entry_at_.end() || entry->second != at) continue;
+    lease_entry_at_.erase(entry);
     const auto cached = cache_.find(user_id);
     if (cached == cache_.end()) continue;
     const auto& expiry = cached->second.next_expiry;
-    if (expiry && *expiry <= now_ms_) due.push_back(user_id);
+    if (!expiry) continue;
+    if (*expiry <= now_ms_)
+      due.push_back(user_id);
+    else
+      queue_expiry(user_id, *expiry);  // renewed since it was queued
   }
   std::sort(due.begin(), due.end());
   due.erase(std::unique(due.begin(), due.end()), due.end());
@@ -79,10 +86,17 @@ decider::cached_user& decider::cache(core::user_state state,
                                      std::optional<std::int64_t> next_expiry) {
   assert(next_expiry == core::next_expiry(state));
   // An exclusive store's own lease index is exact and in memory already: no second one here.
-  if (!store_.exclusive() && next_expiry) lease_heap_.emplace(*next_expiry, state.u.id);
+  if (!store_.exclusive() && next_expiry) queue_expiry(state.u.id, *next_expiry);
   std::string id = state.u.id;
   return cache_.insert_or_assign(std::move(id), cached_user{std::move(state), next_expiry, now_ms_})
       .first->second;
+}
+
+void decider::queue_expiry(const std::string& user_id, std::int64_t at) {
+  const auto [entry, first] = lease_entry_at_.try_emplace(user_id, at);
+  if (!first && entry->second <= at) return;
+  entry->second = at;
+  lease_heap_.emplace(at, user_id);
 }
 
 void decider::trim_cache() {

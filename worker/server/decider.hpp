@@ -88,6 +88,8 @@ class decider final {
 
   const decision_counters& counters() const { return counters_; }
   std::size_t cached_users() const { return cache_.size(); }
+  // Entries in the heap of lease expiries this worker keeps on a shared store (stale ones too).
+  std::size_t queued_expiries() const { return lease_heap_.size(); }
   // Live streams of all users: the cache's sum on an exclusive store, else the store's total.
   std::optional<std::uint64_t> active_streams();
   const std::string& epoch() const { return store_.dataset_id(); }
@@ -167,11 +169,17 @@ class decider final {
   const cache_bounds bounds_;
   std::size_t trim_above_;
   // (next lease expiry, user) of cached states on a shared store, whose own index is only swept
-  // slowly; an entry may be stale (renewed, ended): it is checked against the cached state when
-  // due.
+  // slowly. A user has one entry that counts, at the time `lease_entry_at_` names: a renewal
+  // leaves it, and when it comes due the cached state says whether the user is due or when to
+  // look again. So the heap holds about one entry per user, not one per decision for a lease's
+  // length (a soak on Redis grew the worker by 60 MB in three minutes that way). An entry at
+  // another time is stale (a sooner one was pushed) and is dropped when it comes up.
   std::priority_queue<std::pair<std::int64_t, std::string>,
                       std::vector<std::pair<std::int64_t, std::string>>, std::greater<>>
       lease_heap_;
+  std::unordered_map<std::string, std::int64_t> lease_entry_at_;
+  // Puts `user_id` in the heap at `at` unless its entry there comes sooner.
+  void queue_expiry(const std::string& user_id, std::int64_t at);
   std::int64_t now_ms_ = 0;
   std::uint64_t batches_ = 0;  // decide()'s calls so far: which cached states this batch read
   // The batch's start request ids and the user each already belongs to (none: new), and those
