@@ -19,6 +19,7 @@
 #include "decider_support.hpp"
 #include "wait.hpp"
 #include "worker/seed.hpp"
+#include "worker/store/redis/redis_store.hpp"
 
 namespace streamgate {
 namespace {
@@ -381,6 +382,9 @@ TEST_CASE(
   // Past two, only alice's and dave's states stayed: they hold live streams.
   CHECK(d.cached_users() == 2);
   CHECK(d.active_streams() == std::optional<std::uint64_t>(2));
+  // And a Redis store keeps what it needs to commit a user for those two only.
+  if (const auto* redis = dynamic_cast<const redis_store*>(w.s.get()))
+    CHECK(redis->users_known() == 2);
 
   SECTION("a replay of a user that left the cache gets the original verdict") {
     const verdict& original = std::get<verdict>(bob.replies[0].body);

@@ -107,10 +107,14 @@ void decider::trim_cache() {
   // shared store is as fresh as any (the version check catches a stale one anyway). What stays
   // (live streams, recent use) sets when to look again, an eighth later, so a cache of busy
   // users is not swept at every batch.
+  std::vector<std::string> gone;
   std::erase_if(cache_, [&](const auto& entry) {
     const cached_user& c = entry.second;
-    return c.state.streams.empty() && now_ms_ - c.used_at_ms >= bounds_.idle_ms;
+    const bool leaves = c.state.streams.empty() && now_ms_ - c.used_at_ms >= bounds_.idle_ms;
+    if (leaves) gone.push_back(entry.first);
+    return leaves;
   });
+  store_.forget(gone);
   trim_above_ = core::with_slack(std::max(bounds_.most_users, cache_.size()));
 }
 
@@ -139,12 +143,16 @@ std::size_t decider::load(const std::vector<std::string>& user_ids, bool fresh,
     unreachable_requests_.insert(request_ids[i]);
   for (std::size_t i = 0; i < request_ids.size() && i < loaded.owners.size(); ++i)
     if (loaded.owners[i]) request_owners_.insert_or_assign(request_ids[i], *loaded.owners[i]);
+  std::vector<std::string> gone;
   for (std::size_t i = 0; i < wanted.size(); ++i) {
-    if (loaded.states[i])
+    if (loaded.states[i]) {
       cache(std::move(*loaded.states[i])).read_in_batch = batches_;
-    else
+    } else {
       cache_.erase(wanted[i]);
+      gone.push_back(wanted[i]);
+    }
   }
+  store_.forget(gone);
   return loaded.unreachable_users.size();
 }
 
@@ -205,6 +213,7 @@ void decider::decide(const std::vector<request_body>& requests,
   const auto first_round = std::chrono::steady_clock::now();
   auto pause_ceiling = std::chrono::duration_cast<std::chrono::microseconds>(first_conflict_pause);
   bool conflicted = false;  // in the round before: pause, so the two workers fall out of step
+  std::vector<std::string> left_cache;  // users whose state this batch took out and dropped
   for (int round = 0; !pending.empty(); ++round) {
     if (round > 0) {
       if (std::chrono::steady_clock::now() - first_round > conflict_budget) break;
@@ -257,6 +266,7 @@ void decider::decide(const std::vector<request_body>& requests,
       if (unreached[p]) {
         for (std::size_t i : groups[pending[p]].requests)
           replies[i] = failure(error{error_code::unavailable, store_node_unreachable});
+        left_cache.push_back(groups[pending[p]].user_id);
         continue;
       }
       if (refused[p]) {
@@ -268,10 +278,13 @@ void decider::decide(const std::vector<request_body>& requests,
     pending = std::move(still_pending);
   }
   // Still refused when the budget ran out: told 503, never a decision that was not committed.
-  for (std::size_t g : pending)
+  for (std::size_t g : pending) {
     for (std::size_t i : groups[g].requests)
       replies[i] =
           failure(error{error_code::unavailable, "concurrent updates of this user; retry"});
+    left_cache.push_back(groups[g].user_id);
+  }
+  store_.forget(left_cache);
 
   // After the commit, so the audit trail and listings show every decision of the batch.
   for (std::size_t i : b.globals) replies[i] = global(requests[i]);

@@ -123,6 +123,9 @@ class store {
                             const std::vector<std::string>& request_ids = {}) = 0;
   // Each user's commit is atomic and version-checked; the answer is in the order given.
   virtual std::vector<commit_status> commit(const std::vector<user_commit>& commits) = 0;
+  // The worker holds these users' states no longer: what the store kept of each to commit it may
+  // go, as a commit of one is loaded first (docs/design.md §10: memory follows the users in use).
+  virtual void forget(const std::vector<std::string>& user_ids) = 0;
 
   // Users with a lease due by now_ms (from the lease index), at most `max`; may name users whose
   // leases were renewed since: deciding their expiry then finds nothing to end.

@@ -130,6 +130,15 @@ std::optional<std::uint64_t> redis_store::active_streams() {
   return static_cast<std::uint64_t>(std::max(total, 0LL));
 }
 
+void redis_store::forget(const std::vector<std::string>& user_ids) {
+  // A commit of a user whose ring position is not known here is refused as a conflict, and the
+  // decider loads the user again (starts_made_at): forgetting costs a reload, never a wrong ring.
+  for (const std::string& id : user_ids) {
+    starts_made_.erase(id);
+    whole_next_.erase(id);
+  }
+}
+
 std::vector<std::string> redis_store::due_users(std::int64_t now_ms, std::size_t max) {
   std::vector<std::string> due;
   if (max == 0) return due;

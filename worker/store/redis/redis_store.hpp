@@ -100,6 +100,9 @@ class redis_store final : public store {
   // server, one pipeline over the 16384 slots of a Cluster (milliseconds; for a metrics scrape,
   // not for the hot path).
   std::optional<std::uint64_t> active_streams() override;
+  void forget(const std::vector<std::string>& user_ids) override;
+  // The users whose ring of starts this worker knows the position of: those its decider holds.
+  std::size_t users_known() const { return starts_made_.size(); }
   std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
   // Three commands to sg:workers's node: ZADD, ZREMRANGEBYSCORE of the lapsed, ZRANGE.
   std::vector<std::string> live_workers(const std::string& life, std::int64_t for_ms) override;

@@ -181,14 +181,17 @@ void redis_store::seed(const dataset_catalog& catalog, const std::vector<core::u
   // Created only where absent (expected version 0): a user who exists, seeded by another worker
   // or changed since, is kept as it is.
   std::vector<user_commit> creates;
+  std::vector<std::string> ids;
   creates.reserve(users.size());
   for (const core::user_state& u : users) {
     user_commit& c = creates.emplace_back();
     c.state = u;
     c.state.version = 0;
     c.next_expiry = core::next_expiry(u);
+    ids.push_back(u.u.id);
   }
   static_cast<void>(commit(creates));
+  forget(ids);  // no decider holds them: each is loaded when first asked for
 
   // Last, in a round trip of its own: only once everything above is acknowledged by every node
   // does the marker say the dataset is whole.
