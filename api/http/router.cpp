@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "api/auth/auth.hpp"
-#include "api/metrics/metrics.hpp"
 #include "api/http/responses.hpp"
+#include "api/metrics/metrics.hpp"
 #include "api/routes/static_headers.hpp"
 #include "common/ids.hpp"
 
@@ -131,6 +134,18 @@ route_match router::match(http::verb method, std::string_view path) const {
 
 namespace {
 
+// A parameter given twice could be read as either value, and a proxy in front may take the other
+// one: refused rather than chosen, as a field given twice in a body is (docs/design.md §5).
+std::optional<std::string> repeated_parameter(const boost::urls::params_view& params) {
+  if (params.size() < 2) return std::nullopt;  // a start's ?wait=true allocates nothing here
+  std::vector<std::string> keys;
+  for (const auto& p : params) keys.push_back(p.key);
+  std::sort(keys.begin(), keys.end());
+  const auto twice = std::adjacent_find(keys.begin(), keys.end());
+  if (twice == keys.end()) return std::nullopt;
+  return *twice;
+}
+
 // The "requestId" of a JSON body the api or a worker rendered; ids hold no quote or escape.
 std::string_view request_id_in(std::string_view body) {
   constexpr std::string_view key = R"("requestId":")";
@@ -182,6 +197,9 @@ asio::awaitable<http_response> router::answer(const http_request& request,
       co_return error_response(bad_request("path parameter '" + std::string(m.params[i].name) +
                                            "' " + std::string(file ? file_rule : id_rule)));
     }
+    if (const auto repeated = repeated_parameter(target->params()))
+      co_return error_response(
+          bad_request("query parameter '" + *repeated + "' is given more than once"));
     const std::span<const path_param> params{m.params.data(), m.param_count};
     std::string caller;
     const request_context unchecked{request, services, *target, params};

@@ -120,6 +120,13 @@ std::vector<bad_case> bad_cases() {
        "bad_request", "id"},
       {"user id not an id in a start", v::post, "/api/v1/users/bad%21id/streams?wait=true",
        R"({"videoId":"v01"})", 400, "bad_request", "id"},
+      // Query parameters.
+      {"wait neither true nor false", v::post, streams + "?wait=maybe", R"({"videoId":"v01"})", 400,
+       "bad_request", "'wait'"},
+      {"wait given twice", v::post, streams + "?wait=true&wait=false", R"({"videoId":"v01"})", 400,
+       "bad_request", "'wait' is given more than once"},
+      {"limit given twice", v::get, "/api/v1/users/{user}/events?limit=5&limit=500", "", 400,
+       "bad_request", "'limit' is given more than once"},
       {"stream id not an id in a heartbeat", v::post, streams + "/bad%20id/heartbeat", "", 400,
        "bad_request", "id"},
       {"stream id not an id in a stop", v::delete_, streams + "/bad%20id", "", 400, "bad_request",

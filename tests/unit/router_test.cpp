@@ -287,6 +287,14 @@ TEST_CASE("a start answers 202 at once or waits for its verdict", "[api][router]
     CHECK(res.result() == status::bad_request);
     CHECK(res.body().find("'wait'") != std::string::npos);
   }
+  SECTION("a wait given twice is a 400 whichever comes first, and nothing is sent") {
+    const std::string twice = GENERATE("?wait=true&wait=false", "?wait=false&foo=1&wait=true");
+    const http_response res = api.send(verb::post, target + twice, body);
+    CHECK(res.result() == status::bad_request);
+    CHECK(res.body().find("'wait' is given more than once") != std::string::npos);
+    CHECK(api.worker.sent.empty());
+    CHECK(api.worker.calls.empty());
+  }
   SECTION("a malformed body is a 400") {
     const http_response res = api.send(verb::post, target, R"({"videoId":5})");
     CHECK(res.result() == status::bad_request);
