@@ -53,6 +53,24 @@ batch_totals() {  # api port
     END {printf "%d %d %f\n", n, size, secs}'
 }
 
+wait_for() {  # command...: up to 20 s until it succeeds
+  for _ in $(seq 1 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "timed out: $*" >&2
+  return 1
+}
+
+# A redis-server as the product needs one: every write synced to its AOF before it is
+# acknowledged (docs/design.md §8). Added to $pids.
+start_redis() {  # dir port [cluster]
+  mkdir -p "$1"
+  local extra=()
+  [ "${3:-}" = cluster ] && extra=(--cluster-enabled yes --cluster-config-file "$1/nodes.conf")
+  redis-server --port "$2" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync always \
+    --dir "$1" --daemonize no "${extra[@]}" >"$1/redis.log" 2>&1 &
+  pids+=($!)
+  wait_for redis-cli -p "$2" ping
+}
+
 create_bench_users() {  # api port, count: bench-u0 .. bench-u<count-1>, maxStreams 1000 each
   python3 - "$1" "$2" <<'PY'
 import http.client, json, sys

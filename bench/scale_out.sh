@@ -43,21 +43,6 @@ trap 'stop_all; rm -rf "$tmp"' EXIT
 free_low_port() {
   local p; while p=$(free_port); [ "$p" -ge 55000 ]; do :; done; echo "$p"
 }
-wait_for() {  # command...
-  for _ in $(seq 1 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "timed out: $*" >&2
-  return 1
-}
-
-start_redis() {  # dir port [cluster]
-  mkdir -p "$1"
-  local extra=()
-  [ "${3:-}" = cluster ] && extra=(--cluster-enabled yes --cluster-config-file "$1/nodes.conf")
-  redis-server --port "$2" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync always \
-    --dir "$1" --daemonize no "${extra[@]}" >"$1/redis.log" 2>&1 &
-  pids+=($!)
-  wait_for redis-cli -p "$2" ping
-}
 
 # setup name, store (sqlite|redis|cluster), workers; SCALE_ONLY="sqlite-1w redis-1w" runs those
 run_setup() {
