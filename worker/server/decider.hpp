@@ -109,6 +109,8 @@ class decider final {
   // A state as loaded (its next lease expiry found here), or as a try left it (found already).
   cached_user& cache(core::user_state state);
   cached_user& cache(core::user_state state, std::optional<std::int64_t> next_expiry);
+  // Puts `user_id` in the lease heap at `at` unless its entry there comes sooner.
+  void queue_expiry(const std::string& user_id, std::int64_t at);
   // Past the cache's bound: the states unused for a while that have no live stream leave.
   void trim_cache();
 
@@ -178,8 +180,6 @@ class decider final {
                       std::vector<std::pair<std::int64_t, std::string>>, std::greater<>>
       lease_heap_;
   std::unordered_map<std::string, std::int64_t> lease_entry_at_;
-  // Puts `user_id` in the heap at `at` unless its entry there comes sooner.
-  void queue_expiry(const std::string& user_id, std::int64_t at);
   std::int64_t now_ms_ = 0;
   std::uint64_t batches_ = 0;  // decide()'s calls so far: which cached states this batch read
   // The batch's start request ids and the user each already belongs to (none: new), and those

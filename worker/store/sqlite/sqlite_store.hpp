@@ -79,7 +79,8 @@ class sqlite_store final : public store {
   std::size_t prune(std::int64_t audit_before_ms, std::size_t max_records) override;
   // The worker caches every user of its exclusive store and sums them itself.
   std::optional<std::uint64_t> active_streams() override { return std::nullopt; }
-  // It keeps nothing per user beside the tables that the tables do not bound.
+  // What it keeps per user beside the tables (logged users, request owners) goes with the
+  // user's log records and starts rows: nothing to forget.
   void forget(const std::vector<std::string>&) override {}
   std::vector<audit_entry> recent_audit(const std::string& user_id, int limit) override;
   // The file's lock keeps every other worker out (store_lock.hpp): this one is the only life.
