@@ -35,13 +35,9 @@ class link final : public std::enable_shared_from_this<link> {
     pump_up();
     pump_down();
   }
-  // Forwards what a pause held and reads from the server again, if a pause parked it.
+  // Forwards what a pause held, if it held anything, and so reads from the server again.
   void resume() {
-    if (!std::exchange(parked_, false)) return;
-    if (held_ > 0)
-      forward_down(std::exchange(held_, 0));
-    else
-      pump_down();
+    if (std::exchange(parked_, false)) forward_down(std::exchange(held_, 0));
   }
   bool holds_bytes() const { return held_ > 0; }
   void close() {
@@ -60,11 +56,9 @@ class link final : public std::enable_shared_from_this<link> {
       });
     });
   }
+  // Reads even while paused: what it reads then is held, so a test can wait until the server
+  // sent something the client did not get. A link parks only once it holds bytes.
   void pump_down() {
-    if (paused_) {
-      parked_ = true;
-      return;
-    }
     server_.async_read_some(asio::buffer(down_),
                             [self = shared_from_this()](auto ec, std::size_t n) {
                               if (ec) return self->close();
@@ -72,7 +66,7 @@ class link final : public std::enable_shared_from_this<link> {
                             });
   }
   // A read under way when the pause came holds its bytes too: a reply that arrives just then
-  // must not slip through.
+  // must not slip through. A write under way then goes on: its bytes were read before.
   void forward_down(std::size_t n) {
     if (paused_) {
       parked_ = true;
