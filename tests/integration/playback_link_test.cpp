@@ -296,10 +296,13 @@ TEST_CASE_METHOD(relayed_worker_of_two, "an api cut off from a live worker serve
   const auto playing = start_playing(behind, user, "tv");
 
   // Api 0 loses worker 0 both ways; worker 1 answers it, so the token is refused until renewed.
+  // At its next ping (every 500 ms) the api also notices that the store names worker 0 alive
+  // unheard, and then refuses all media: under load that may come before this look.
   s.events_relay().pause();
   s.requests_relay().pause();
   REQUIRE(wait_until([&] { return workers_alive() == 1; }, 20s));
-  CHECK(refusal(behind, video_1, playing.token) == "token_expired");
+  const std::string refused_before_renewal = refusal(behind, video_1, playing.token);
+  CHECK((refused_before_renewal == "token_expired" || refused_before_renewal == "unavailable"));
   // Renewed through worker 1, after api 0 lost worker 0.
   const auto beat = behind.post(heartbeat_path(user, playing.id), "");
   INFO(beat.describe());
