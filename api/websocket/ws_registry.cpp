@@ -39,7 +39,7 @@ void ws_registry::publish(std::string_view user_id, std::string event, sequence_
   // Delivered outside the lock: a delivery posts to a strand, which may take its own locks.
   const std::vector<std::shared_ptr<event_sink>> sinks = sinks_of(user_id);
   if (sinks.empty()) return;
-  // Braces, not make_shared's parentheses: clang 14 (the fuzz preset) lacks C++20's
+  // Braces, not make_shared's parentheses: clang 14 (the asan preset) lacks C++20's
   // parenthesised aggregate initialisation.
   const auto shared =
       std::make_shared<const user_event>(user_event{std::move(event), std::move(mark)});

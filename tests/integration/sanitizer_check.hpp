@@ -1,6 +1,6 @@
 #pragma once
 
-// In a sanitizer build (presets debug-asan and tsan) the programs a test starts are sanitized
+// In a sanitizer build (presets asan and tsan) the programs a test starts are sanitized
 // too. A finding in one of them is written to its log and ends it (the presets' *SAN_OPTIONS:
 // halt_on_error, abort_on_error, exitcode), often without the test noticing: a dead api may
 // look like a network error the test expected. So every stack checks at its end that its
