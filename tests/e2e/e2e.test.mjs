@@ -21,8 +21,12 @@ import { waitVideoAdvances } from './lib/video.mjs';
 import { eventually, WAIT_MS } from './lib/wait.mjs';
 
 // Short enough that a page which stopped heartbeating would lose its streams during the test,
-// long enough to ride out the api restart of the reconnect step.
-const LEASE_SECONDS = Number(process.env.E2E_LEASE_SECONDS || 20);
+// long enough to ride out the api restart of the reconnect step. A page renews every third of a
+// lease, so a stream may hold two thirds of it when the api stops; the api is down while the
+// test sees both pages disconnected and takes a screenshot, then the page's next reconnect
+// attempt comes up to 5 s later (web/js/live.js). On a loaded CI machine that took 15 s: with
+// 20 s leases a stream expired before its page was back (CI run of 9134a00).
+const LEASE_SECONDS = Number(process.env.E2E_LEASE_SECONDS || 45);
 
 const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
 const userName = `E2E Viewer ${runId}`;
